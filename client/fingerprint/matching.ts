@@ -1,0 +1,168 @@
+/**
+ * Weighted k-of-n fingerprint matching (fingerprint-research §5.3). Pure and shared: the server
+ * runs it on every heartbeat and the client in its offline `check()`.
+ */
+import { COMPONENTS, COMPONENT_IDS, type ComponentId, type ComponentKind, type FingerprintHashes } from './components';
+
+// Re-exported because every signature below takes it: importers of matching need nothing else.
+export type { FingerprintHashes } from './components';
+
+export type MatchStrategy = 'exact' | 'fuzzy' | 'loose';
+
+export interface MatchResult {
+  accepted: boolean;
+  /** Σweight(matched) / Σweight(compared); 0 when nothing was compared. */
+  score: number;
+  comparedWeight: number;
+  /** Compared components that agree. */
+  matched: string[];
+  /** Compared components that disagree: `accepted` with any of these means re-enrol. */
+  changed: string[];
+  anchorMatched: boolean;
+  reason: 'match' | 'no_common_components' | 'too_few_components' | 'no_anchor' | 'below_threshold' | 'not_exact';
+}
+
+// §5.3: so that two weak components alone can never pass.
+const MIN_COMPARED_WEIGHT = 5;
+
+// §5.3 thresholds in percent, so the comparison stays in integers (0.6 is not exact in binary).
+const THRESHOLD_PERCENT: Readonly<Record<MatchStrategy, number>> = { exact: 100, fuzzy: 60, loose: 40 };
+
+interface CatalogueEntry {
+  readonly id: ComponentId;
+  readonly weight: number;
+  readonly anchor: boolean;
+  readonly kind: ComponentKind;
+}
+
+// Built once: the hot path walks this fixed list, never the (untrusted) keys of its inputs.
+const CATALOGUE: readonly CatalogueEntry[] = COMPONENT_IDS.map((id) => ({ id, ...COMPONENTS[id] }));
+const ANCHORS: readonly CatalogueEntry[] = CATALOGUE.filter((entry) => entry.anchor);
+
+// Above this many member pairs a Set beats the nested loop; real machines have a handful of NICs.
+const NESTED_LOOP_LIMIT = 64;
+
+function intersects(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length * b.length > NESTED_LOOP_LIMIT) {
+    const members = new Set(a);
+    return b.some((member) => members.has(member));
+  }
+  for (const x of a) {
+    for (const y of b) {
+      if (x === y) return true;
+    }
+  }
+  return false;
+}
+
+function isPresent(value: unknown): value is string | string[] {
+  return (typeof value === 'string' && value !== '') || (Array.isArray(value) && value.length > 0);
+}
+
+/**
+ * `true` match, `false` mismatch, `undefined` when absent on either side, which counts as neither
+ * (§5.3.1). Equal hashes short-cut before any set work, so an unchanged machine costs one string
+ * comparison per component.
+ */
+function compareComponent(kind: ComponentKind, stored: unknown, current: unknown): boolean | undefined {
+  if (!isPresent(stored) || !isPresent(current)) return undefined;
+  if (typeof stored === 'string' && typeof current === 'string') return stored === current;
+  // A single component must carry one hash; anything else is malformed and not compared.
+  if (kind === 'single') return undefined;
+  if (typeof stored === 'string') return (current as string[]).includes(stored);
+  if (typeof current === 'string') return stored.includes(current);
+  return intersects(stored, current);
+}
+
+function decide(
+  strategy: MatchStrategy,
+  comparedWeight: number,
+  matchedWeight: number,
+  anchorMatched: boolean,
+): MatchResult['reason'] {
+  if (comparedWeight === 0) return 'no_common_components';
+  if (comparedWeight < MIN_COMPARED_WEIGHT) return 'too_few_components';
+  if (!anchorMatched) return 'no_anchor';
+  if (matchedWeight * 100 >= comparedWeight * THRESHOLD_PERCENT[strategy]) return 'match';
+  return strategy === 'exact' ? 'not_exact' : 'below_threshold';
+}
+
+/**
+ * Decides whether `current` is the machine enrolled as `stored` (fingerprint-research §5.3):
+ * components present on both sides are compared, sets match on any overlap; accepted when the
+ * compared weight is at least 5, an anchor agrees and the score reaches the strategy's threshold
+ * (exact: every compared component agrees). Ids outside the catalogue are ignored.
+ * Hot path: no I/O, no sorting, no work beyond one pass over the catalogue.
+ */
+export function matchFingerprint(stored: FingerprintHashes, current: FingerprintHashes, strategy: MatchStrategy): MatchResult {
+  if (!Object.hasOwn(THRESHOLD_PERCENT, strategy)) {
+    throw new TypeError(`unknown match strategy: ${JSON.stringify(strategy)}`);
+  }
+  const matched: string[] = [];
+  const changed: string[] = [];
+  let comparedWeight = 0;
+  let matchedWeight = 0;
+  let anchorMatched = false;
+  for (const entry of CATALOGUE) {
+    const same = compareComponent(entry.kind, stored[entry.id], current[entry.id]);
+    if (same === undefined) continue;
+    comparedWeight += entry.weight;
+    if (same) {
+      matchedWeight += entry.weight;
+      matched.push(entry.id);
+      anchorMatched ||= entry.anchor;
+    } else {
+      changed.push(entry.id);
+    }
+  }
+  const reason = decide(strategy, comparedWeight, matchedWeight, anchorMatched);
+  return {
+    accepted: reason === 'match',
+    score: comparedWeight === 0 ? 0 : matchedWeight / comparedWeight,
+    comparedWeight,
+    matched,
+    changed,
+    anchorMatched,
+    reason,
+  };
+}
+
+/**
+ * Anchor components on which `a` and `b` agree. The same anchor on two live activations that do
+ * not otherwise match points to an imaged or cloned machine (fingerprint-research §5.3.5).
+ */
+export function sharedAnchors(a: FingerprintHashes, b: FingerprintHashes): string[] {
+  const shared: string[] = [];
+  for (const entry of ANCHORS) {
+    if (compareComponent(entry.kind, a[entry.id], b[entry.id]) === true) shared.push(entry.id);
+  }
+  return shared;
+}
+
+/** The anchor hashes of a fingerprint, one entry per hash, for indexing clone lookups. */
+export function anchorEntries(fp: FingerprintHashes): Array<{ component: string; hash: string }> {
+  const entries: Array<{ component: string; hash: string }> = [];
+  for (const entry of ANCHORS) {
+    const value = fp[entry.id];
+    if (!isPresent(value)) continue;
+    for (const hash of typeof value === 'string' ? [value] : value) {
+      if (typeof hash === 'string' && hash !== '') entries.push({ component: entry.id, hash });
+    }
+  }
+  return entries;
+}
+
+/**
+ * The record to store after an accepted partial match (fingerprint-research §5.3.4): current
+ * hashes where a component is present now, stored hashes where it is absent now. The result holds
+ * catalogue components only, in catalogue order.
+ */
+export function reEnrol(stored: FingerprintHashes, current: FingerprintHashes): FingerprintHashes {
+  const merged: FingerprintHashes = {};
+  for (const id of COMPONENT_IDS) {
+    // Absent now is usually unreadable now (permissions, a VM quirk), not gone: keep the enrolment.
+    const value = isPresent(current[id]) ? current[id] : stored[id];
+    if (isPresent(value)) merged[id] = typeof value === 'string' ? value : [...value];
+  }
+  return merged;
+}

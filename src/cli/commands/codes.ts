@@ -1,0 +1,126 @@
+import { freezeCode, getCode, issueCode, listCodeActivations, listCodes, releaseCode, renewCode, unfreezeCode } from '../../domain/codes';
+import { codeView } from '../../http/routes/admin-api';
+import { issueCodeRequestSchema, listCodesQuerySchema, renewRequestSchema } from '../../http/schemas';
+import { parse } from '../../http/validate';
+import type { Runtime } from '../../runtime';
+import { parseCommand, requireInt } from '../args';
+import { print, table, UsageError, type Io } from '../output';
+
+export const CODES_HELP = `licensor codes — issue and manage authorization codes
+
+  licensor codes issue --product <name> --seats <n> (--days <d> | --expires <ISO date>)
+                       [--feature <name>]... [--test] [--json]
+  licensor codes list [--product <name>] [--status issued|alive|expired|frozen|released]
+                      [--search <code prefix>] [--limit <n>] [--cursor <c>] [--json]
+  licensor codes show <code> [--json]
+  licensor codes renew <code> (--days <d> | --until <ISO date>) [--json]
+  licensor codes freeze <code> [--json]
+  licensor codes unfreeze <code> [--json]
+  licensor codes release <code> [--json]
+
+<code> is the authorization code (any case, dashes optional) or its id.`;
+
+const DAY_MS = 86_400_000;
+
+export async function codesCommand(argv: string[], open: () => Promise<Runtime>, io: Io): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values, positionals } = parseCommand(rest, {
+    product: { type: 'string' },
+    seats: { type: 'string' },
+    days: { type: 'string' },
+    expires: { type: 'string' },
+    until: { type: 'string' },
+    feature: { type: 'string', multiple: true },
+    test: { type: 'boolean' },
+    status: { type: 'string' },
+    search: { type: 'string' },
+    limit: { type: 'string' },
+    cursor: { type: 'string' },
+  });
+  if (values.help || !sub) {
+    io.out(CODES_HELP);
+    return sub || values.help ? 0 : 2;
+  }
+  const json = values.json ?? false;
+  const needsCode = ['show', 'renew', 'freeze', 'unfreeze', 'release'].includes(sub);
+  if (needsCode && positionals.length !== 1) throw new UsageError(`codes ${sub} takes exactly one <code>`);
+  if (!needsCode && !['issue', 'list'].includes(sub)) throw new UsageError(`unknown codes command "${sub}"`);
+  const reference = positionals[0]!;
+
+  const runtime = await open();
+  const { ctx } = runtime;
+  try {
+    switch (sub) {
+      case 'issue': {
+        const body = parse(issueCodeRequestSchema, {
+          product: values.product,
+          seats: requireInt(values.seats, 'seats', 1, 100_000),
+          days: requireInt(values.days, 'days', 1, 36_500),
+          expiresAt: values.expires,
+          features: values.feature,
+          test: values.test,
+        }, 'options');
+        const code = codeView(
+          await issueCode(
+            ctx,
+            { product: body.product, seats: body.seats, expiresAt: body.expiresAt ?? ctx.clock.now() + body.days! * DAY_MS, features: body.features, test: body.test },
+            'cli',
+          ),
+        );
+        print(io, json, code, () => `${code.code}\n  product ${code.product}, ${code.seats} seat(s), expires ${code.expiresAt}`);
+        return 0;
+      }
+      case 'list': {
+        const q = parse(listCodesQuerySchema, {
+          product: values.product,
+          status: values.status,
+          q: values.search,
+          limit: values.limit,
+          cursor: values.cursor,
+        }, 'options');
+        const page = await listCodes(ctx, { product: q.product, status: q.status as never, search: q.q }, q.limit, q.cursor ?? null);
+        const items = page.items.map(codeView);
+        print(io, json, { items, nextCursor: page.nextCursor }, () => {
+          const text = table(
+            items.map((c) => ({ code: c.code, product: c.product, status: c.status, seats: String(c.seats), expires: c.expiresAt.slice(0, 10) })),
+            ['code', 'product', 'status', 'seats', 'expires'],
+          );
+          return page.nextCursor ? `${text}\n(more: --cursor ${page.nextCursor})` : text;
+        });
+        return 0;
+      }
+      case 'show': {
+        const code = codeView(await getCode(ctx, reference));
+        const activations = await listCodeActivations(ctx, reference);
+        print(io, json, { ...code, activations }, () =>
+          [
+            `${code.code}  (${code.id})`,
+            `  product   ${code.product}`,
+            `  status    ${code.status}`,
+            `  seats     ${activations.filter((a) => a.status === 'active').length} of ${code.seats} in use`,
+            `  expires   ${code.expiresAt}`,
+            `  features  ${code.features.join(', ') || '(none)'}`,
+            ...activations.map((a) => `  machine   ${a.id}  ${a.status}  last heartbeat ${new Date(a.lastHeartbeatAt).toISOString()}${a.cloneSuspect ? '  CLONE?' : ''}`),
+          ].join('\n'),
+        );
+        return 0;
+      }
+      case 'renew': {
+        const body = parse(renewRequestSchema, { days: requireInt(values.days, 'days', 1, 36_500), expiresAt: values.until }, 'options');
+        const change = await renewCode(ctx, reference, body.expiresAt !== undefined ? { expiresAt: body.expiresAt } : { extendByDays: body.days! }, 'cli');
+        const code = codeView(change.code);
+        print(io, json, { code, changed: change.changed }, () => `${code.code}: ${code.status}, expires ${code.expiresAt}${change.changed ? '' : ' (unchanged)'}`);
+        return 0;
+      }
+      default: {
+        const run = { freeze: freezeCode, unfreeze: unfreezeCode, release: releaseCode }[sub as 'freeze' | 'unfreeze' | 'release'];
+        const change = await run(ctx, reference, 'cli');
+        const code = codeView(change.code);
+        print(io, json, { code, changed: change.changed }, () => `${code.code}: ${code.status}${change.changed ? '' : ' (already)'}`);
+        return 0;
+      }
+    }
+  } finally {
+    await runtime.close();
+  }
+}

@@ -1,0 +1,59 @@
+import { createProduct, listProducts } from '../../domain/products';
+import { productRequestSchema } from '../../http/schemas';
+import { parse } from '../../http/validate';
+import type { Runtime } from '../../runtime';
+import { parseCommand, requireInt } from '../args';
+import { print, table, UsageError, type Io } from '../output';
+import { productView } from '../../http/routes/admin-api';
+
+export const PRODUCTS_HELP = `licensor products — manage products (seat mode and lease policy live here)
+
+  licensor products create --name <name> [--seat-mode node_locked|floating]
+                           [--lease-seconds <s>] [--heartbeat-seconds <s>]
+                           [--match exact|fuzzy|loose] [--json]
+  licensor products list [--json]`;
+
+export async function productsCommand(argv: string[], open: () => Promise<Runtime>, io: Io): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values } = parseCommand(rest, {
+    name: { type: 'string' },
+    'seat-mode': { type: 'string' },
+    'lease-seconds': { type: 'string' },
+    'heartbeat-seconds': { type: 'string' },
+    match: { type: 'string' },
+  });
+  if (values.help || !sub) {
+    io.out(PRODUCTS_HELP);
+    return sub || values.help ? 0 : 2;
+  }
+  const json = values.json ?? false;
+  const runtime = await open();
+  try {
+    if (sub === 'create') {
+      if (!values.name) throw new UsageError('--name is required');
+      const input = parse(productRequestSchema, {
+        name: values.name,
+        seatMode: values['seat-mode'],
+        leaseSeconds: requireInt(values['lease-seconds'], 'lease-seconds', 1, Number.MAX_SAFE_INTEGER),
+        heartbeatIntervalSeconds: requireInt(values['heartbeat-seconds'], 'heartbeat-seconds', 1, Number.MAX_SAFE_INTEGER),
+        matchStrategy: values.match,
+      });
+      const product = productView(await createProduct(runtime.ctx, input, 'cli'));
+      print(io, json, product, () => `created product ${product.name} (${product.seatMode}, lease ${product.leaseSeconds}s, heartbeat every ${product.heartbeatIntervalSeconds}s)`);
+      return 0;
+    }
+    if (sub === 'list') {
+      const products = (await listProducts(runtime.ctx)).map(productView);
+      print(io, json, products, () =>
+        table(
+          products.map((p) => ({ name: p.name, seat_mode: p.seatMode, lease_s: String(p.leaseSeconds), heartbeat_s: String(p.heartbeatIntervalSeconds), match: p.matchStrategy })),
+          ['name', 'seat_mode', 'lease_s', 'heartbeat_s', 'match'],
+        ),
+      );
+      return 0;
+    }
+    throw new UsageError(`unknown products command "${sub}"`);
+  } finally {
+    await runtime.close();
+  }
+}

@@ -1,0 +1,52 @@
+import { createLogger } from '../../logger';
+import type { Config } from '../../config';
+import { startServer } from '../../server';
+import { parseCommand } from '../args';
+import type { Io } from '../output';
+
+export const SERVE_HELP = `licensor serve — run the license server
+
+Configuration comes from the environment:
+  LICENSOR_PORT       listen port (default 7300; 0 picks a free one)
+  LICENSOR_HOST       listen address (default 127.0.0.1; 0.0.0.0 for every interface)
+  LICENSOR_DATA_DIR   SQLite file and generated admin token (default ./data)
+  DATABASE_URL        postgres://… to use PostgreSQL instead of SQLite
+  LICENSOR_ADMIN_TOKEN  admin API bearer token (default: generated once, kept in the data directory)`;
+
+/** Runs until SIGINT/SIGTERM, then finishes in-flight requests and flushes buffered writes. */
+export async function serveCommand(argv: string[], config: Config, io: Io): Promise<number> {
+  const { values } = parseCommand(argv, {});
+  if (values.help) {
+    io.out(SERVE_HELP);
+    return 0;
+  }
+  const logger = createLogger(config.logLevel);
+  const running = await startServer(config, logger);
+  const { runtime, adminToken } = running;
+  const lines = [
+    `licensor listening on ${running.url}  (${runtime.database.engine}: ${runtime.database.location})`,
+    adminToken.generated
+      ? `admin token (shown once, kept in ${adminToken.file}): ${adminToken.token}`
+      : adminToken.file
+        ? `admin token: in ${adminToken.file}`
+        : 'admin token: from LICENSOR_ADMIN_TOKEN',
+    'issue a first code:',
+    '  npx licensor products create --name my-app',
+    '  npx licensor codes issue --product my-app --seats 1 --days 30',
+  ];
+  io.err(lines.join('\n'));
+  logger.info({ url: running.url, engine: runtime.database.engine }, 'listening');
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      running.close().then(resolve, (err) => {
+        logger.error({ err: String(err) }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}

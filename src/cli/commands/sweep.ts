@@ -1,0 +1,26 @@
+import { sweep } from '../../domain/sweeper';
+import type { Runtime } from '../../runtime';
+import { parseCommand } from '../args';
+import { print, type Io } from '../output';
+
+export const SWEEP_HELP = `licensor sweep — expire due codes and cull lapsed floating seats now (the server also does this on a timer)
+
+  licensor sweep [--json]`;
+
+export async function sweepCommand(argv: string[], open: () => Promise<Runtime>, io: Io): Promise<number> {
+  const { values } = parseCommand(argv, {});
+  if (values.help) {
+    io.out(SWEEP_HELP);
+    return 0;
+  }
+  const runtime = await open();
+  try {
+    const report = await sweep(runtime.ctx, { releaseExpiredAfterMs: runtime.config.releaseExpiredAfterMs });
+    print(io, values.json ?? false, report, () =>
+      report.ran ? `expired ${report.expired} code(s), culled ${report.culled} seat(s), released ${report.released} code(s)` : 'another process is sweeping; nothing done',
+    );
+    return 0;
+  } finally {
+    await runtime.close();
+  }
+}

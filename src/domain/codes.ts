@@ -1,0 +1,200 @@
+import { auditEvent, codeSnapshot } from './audit';
+import { formatAuthorizationCode, generateAuthorizationCode, normalizeAuthorizationCode } from './authorization-code';
+import type { DomainContext } from './context';
+import { Conflict, InvalidInput, NotFound } from './errors';
+import {
+  effectiveStatus,
+  statusAfterExpiryChange,
+  statusAfterFreeze,
+  statusAfterRelease,
+  statusAfterUnfreeze,
+} from './lifecycle';
+import type { CodeFilter, Stores } from './ports';
+import { getProduct } from './products';
+import type { Activation, Actor, CodeStatus, LicenseCode, Page } from './types';
+
+export interface NewCode {
+  product: string;
+  seats: number;
+  expiresAt: number;
+  features?: string[];
+  metadata?: Record<string, unknown>;
+  test?: boolean;
+}
+
+/** What callers see of a code: the stored row plus the printable code and the status as of now. */
+export interface CodeView extends LicenseCode {
+  displayCode: string;
+  productName: string;
+  effectiveStatus: CodeStatus;
+}
+
+export interface CodeChange {
+  code: CodeView;
+  /** False when the code already was in the requested state (idempotent retry). */
+  changed: boolean;
+}
+
+const MAX_ISSUE_ATTEMPTS = 3;
+
+export async function issueCode(ctx: DomainContext, input: NewCode, actor: Actor): Promise<CodeView> {
+  const product = await getProduct(ctx, input.product);
+  const now = ctx.clock.now();
+  if (input.expiresAt <= now) throw new InvalidInput('expiry_in_past', 'the expiry date must be in the future');
+  for (let attempt = 1; ; attempt++) {
+    const code: LicenseCode = {
+      id: ctx.ids.id(),
+      productId: product.id,
+      code: generateAuthorizationCode(),
+      status: 'issued',
+      seats: input.seats,
+      features: input.features ?? [],
+      expiresAt: input.expiresAt,
+      firstActivatedAt: null,
+      metadata: input.metadata ?? {},
+      test: input.test ?? false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await ctx.repo.transaction(async (tx) => {
+        await tx.codes.insert(code);
+        await tx.audit.insert([
+          auditEvent(ctx, now, actor, 'code.issued', { type: 'code', id: code.id }, code.id, null, codeSnapshot(code)),
+        ]);
+      });
+      return view(code, product.name, now);
+    } catch (err) {
+      // 125 random bits make a collision practically impossible; retrying keeps it impossible in effect.
+      if (attempt >= MAX_ISSUE_ATTEMPTS || !(err instanceof Conflict && err.code === 'duplicate')) throw err;
+    }
+  }
+}
+
+/** Finds a code by its id or by the code itself (any case, with or without dashes). */
+export async function findCode(stores: Stores, reference: string): Promise<LicenseCode | undefined> {
+  const byId = /^[0-9a-f-]{36}$/i.test(reference) ? await stores.codes.findById(reference.toLowerCase()) : undefined;
+  if (byId) return byId;
+  let normalized: string;
+  try {
+    normalized = normalizeAuthorizationCode(reference);
+  } catch {
+    return undefined;
+  }
+  return stores.codes.findByCode(normalized);
+}
+
+export async function getCode(ctx: DomainContext, reference: string): Promise<CodeView> {
+  const code = await findCode(ctx.repo, reference);
+  if (!code) throw new NotFound('code_not_found', 'no such authorization code');
+  return viewWithProduct(ctx, code);
+}
+
+export async function listCodes(
+  ctx: DomainContext,
+  filter: CodeFilter & { product?: string },
+  limit: number,
+  cursor: string | null,
+): Promise<Page<CodeView>> {
+  const { product: productName, ...rest } = filter;
+  const storeFilter: CodeFilter = { ...rest };
+  if (productName !== undefined) storeFilter.productId = (await getProduct(ctx, productName)).id;
+  if (rest.search !== undefined) {
+    // Search by the typed form of a code: drop separators, same look-alike rules as lookups.
+    storeFilter.search = rest.search.replace(/[\s-]+/g, '').toUpperCase();
+  }
+  const page = await ctx.repo.codes.list(storeFilter, limit, cursor);
+  const names = new Map((await ctx.repo.products.list()).map((p) => [p.id, p.name]));
+  const now = ctx.clock.now();
+  return { items: page.items.map((c) => view(c, names.get(c.productId) ?? '', now)), nextCursor: page.nextCursor };
+}
+
+export async function listCodeActivations(ctx: DomainContext, reference: string): Promise<Activation[]> {
+  const code = await getCode(ctx, reference);
+  return ctx.repo.activations.listByCode(code.id);
+}
+
+export type Renewal = { expiresAt: number } | { extendByDays: number };
+
+const DAY_MS = 86_400_000;
+
+/**
+ * renew (later date) or shorten (earlier date): one transaction, one audit event.
+ * Extending by days counts from the later of now and the current expiry, so renewing early loses nothing.
+ */
+export async function renewCode(ctx: DomainContext, reference: string, renewal: Renewal, actor: Actor): Promise<CodeChange> {
+  return changeCode(ctx, reference, actor, (code, now) => {
+    const expiresAt = 'expiresAt' in renewal ? renewal.expiresAt : Math.max(now, code.expiresAt) + renewal.extendByDays * DAY_MS;
+    if (code.expiresAt === expiresAt && code.status !== 'released') return null;
+    const status = statusAfterExpiryChange(code, expiresAt, now);
+    return { action: expiresAt >= code.expiresAt ? 'code.renewed' : 'code.shortened', patch: { status, expiresAt } };
+  });
+}
+
+export async function freezeCode(ctx: DomainContext, reference: string, actor: Actor): Promise<CodeChange> {
+  return changeCode(ctx, reference, actor, (code) => {
+    const status = statusAfterFreeze(code);
+    return status === null ? null : { action: 'code.frozen', patch: { status } };
+  });
+}
+
+export async function unfreezeCode(ctx: DomainContext, reference: string, actor: Actor): Promise<CodeChange> {
+  return changeCode(ctx, reference, actor, (code, now) => {
+    const status = statusAfterUnfreeze(code, now);
+    return status === null ? null : { action: 'code.unfrozen', patch: { status } };
+  });
+}
+
+/** Release is terminal: every seat is freed in the same transaction. */
+export async function releaseCode(ctx: DomainContext, reference: string, actor: Actor): Promise<CodeChange> {
+  return changeCode(ctx, reference, actor, (code) => {
+    const status = statusAfterRelease(code);
+    return status === null ? null : { action: 'code.released', patch: { status }, releaseSeats: true };
+  });
+}
+
+interface PlannedChange {
+  action: string;
+  patch: { status: CodeStatus; expiresAt?: number };
+  releaseSeats?: boolean;
+}
+
+async function changeCode(
+  ctx: DomainContext,
+  reference: string,
+  actor: Actor,
+  plan: (code: LicenseCode, now: number) => PlannedChange | null,
+): Promise<CodeChange> {
+  const found = await findCode(ctx.repo, reference);
+  if (!found) throw new NotFound('code_not_found', 'no such authorization code');
+  const result = await ctx.repo.transaction(async (tx) => {
+    const code = await tx.codes.lockForUpdate(found.id);
+    if (!code) throw new NotFound('code_not_found', 'no such authorization code');
+    const now = ctx.clock.now();
+    const change = plan(code, now);
+    if (!change) return { code, changed: false };
+    const after: LicenseCode = { ...code, ...change.patch, updatedAt: now };
+    await tx.codes.update(code.id, change.patch, now);
+    const events = [
+      auditEvent(ctx, now, actor, change.action, { type: 'code', id: code.id }, code.id, codeSnapshot(code), codeSnapshot(after)),
+    ];
+    if (change.releaseSeats) {
+      const ended = await tx.activations.endAllForCode(code.id, 'deactivated', now);
+      for (const id of ended) {
+        events.push(auditEvent(ctx, now, actor, 'activation.released', { type: 'activation', id }, code.id, null, null));
+      }
+    }
+    await tx.audit.insert(events);
+    return { code: after, changed: true };
+  });
+  return { code: await viewWithProduct(ctx, result.code), changed: result.changed };
+}
+
+async function viewWithProduct(ctx: DomainContext, code: LicenseCode): Promise<CodeView> {
+  const product = await ctx.repo.products.findById(code.productId);
+  return view(code, product?.name ?? '', ctx.clock.now());
+}
+
+function view(code: LicenseCode, productName: string, now: number): CodeView {
+  return { ...code, displayCode: formatAuthorizationCode(code.code), productName, effectiveStatus: effectiveStatus(code, now) };
+}

@@ -1,0 +1,13 @@
+import type { Clock, IdSource } from './clock';
+import type { LeaseTokens } from './lease-token';
+import type { HeartbeatRecorder, Repository } from './ports';
+
+/** Everything a domain operation may touch, passed in rather than imported. */
+export interface DomainContext {
+  repo: Repository;
+  clock: Clock;
+  ids: IdSource;
+  tokens: LeaseTokens;
+  heartbeats: HeartbeatRecorder;
+  issuer: string;
+}

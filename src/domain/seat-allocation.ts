@@ -1,0 +1,171 @@
+import { anchorEntries, matchFingerprint, reEnrol, sharedAnchors } from '../../client/fingerprint/matching';
+import { auditEvent, codeSnapshot } from './audit';
+import { normalizeAuthorizationCode } from './authorization-code';
+import type { DomainContext } from './context';
+import { Forbidden, NotFound, SeatLimitReached } from './errors';
+import { buildLeaseClaims } from './lease-token';
+import { assertActivatable } from './lifecycle';
+import type { Activation, Actor, AuditEvent, FingerprintHashes, LicenseCode, Product } from './types';
+
+export interface ActivationRequest {
+  code: string;
+  fingerprint: FingerprintHashes;
+  environment?: Record<string, unknown>;
+}
+
+export interface ActivationResult {
+  activation: Activation;
+  code: LicenseCode;
+  product: Product;
+  token: string;
+  /** False when this machine already held a seat and got it back. */
+  created: boolean;
+}
+
+/**
+ * Binds a machine to a seat (PRODUCT.md §4). The code row is locked first, so N racing
+ * activations on a code with S free seats yield exactly S new seats on either engine.
+ */
+export async function activateMachine(ctx: DomainContext, request: ActivationRequest, actor: Actor): Promise<ActivationResult> {
+  const normalized = normalizeAuthorizationCode(request.code);
+  const found = await ctx.repo.codes.findByCode(normalized);
+  if (!found) throw new NotFound('code_not_found', 'no such authorization code');
+  const product = await ctx.repo.products.findById(found.productId);
+  if (!product) throw new NotFound('product_not_found', 'the code belongs to no product');
+
+  const result = await ctx.repo.transaction(async (tx) => {
+    const code = await tx.codes.lockForUpdate(found.id);
+    if (!code) throw new NotFound('code_not_found', 'no such authorization code');
+    const now = ctx.clock.now();
+    assertActivatable(code, now);
+    const events: AuditEvent[] = [];
+    let live = await tx.activations.listByCode(code.id, 'active');
+
+    // The same machine again gets its own seat back, re-enrolled if its hardware drifted.
+    const existing = bestMatch(live, request.fingerprint, product);
+    if (existing) {
+      const { activation, changed } = existing;
+      if (changed.length > 0) {
+        activation.fingerprint = reEnrol(activation.fingerprint, request.fingerprint);
+        await tx.activations.replaceFingerprint(activation.id, activation.fingerprint);
+        events.push(auditEvent(ctx, now, actor, 'activation.reenrolled', { type: 'activation', id: activation.id }, code.id, null, { changed }));
+      }
+      await tx.activations.touch(activation.id, now);
+      activation.lastHeartbeatAt = now;
+      await tx.audit.insert(events);
+      return { activation, code, created: false };
+    }
+
+    // A floating seat whose heartbeats stopped is free now, not only after the next sweep.
+    if (product.seatMode === 'floating') {
+      const lapsed = live.filter((a) => a.lastHeartbeatAt + product.leaseSeconds * 1000 < now).map((a) => a.id);
+      if (lapsed.length > 0) {
+        const culled = await tx.activations.cullIfLapsed(lapsed, now);
+        for (const id of culled) events.push(auditEvent(ctx, now, actor, 'activation.culled', { type: 'activation', id }, code.id, null, null));
+        live = live.filter((a) => !culled.includes(a.id));
+      }
+    }
+    if (live.length >= code.seats) throw new SeatLimitReached(code.seats);
+
+    const activation: Activation = {
+      id: ctx.ids.id(),
+      codeId: code.id,
+      productId: product.id,
+      fingerprint: request.fingerprint,
+      environment: request.environment ?? {},
+      status: 'active',
+      cloneSuspect: false,
+      createdAt: now,
+      lastHeartbeatAt: now,
+      endedAt: null,
+    };
+    const clones = await findClones(tx.activations, product.id, activation, product);
+    if (clones.length > 0) {
+      activation.cloneSuspect = true;
+      await tx.activations.markCloneSuspect(clones.map((c) => c.id));
+      events.push(auditEvent(ctx, now, actor, 'activation.clone_suspected', { type: 'activation', id: activation.id }, code.id, null, {
+        sharedWith: clones.map((c) => c.id),
+      }));
+    }
+    await tx.activations.insert(activation);
+    events.push(auditEvent(ctx, now, actor, 'activation.created', { type: 'activation', id: activation.id }, code.id, null, {
+      environment: activation.environment,
+    }));
+    let current = code;
+    if (code.status === 'issued') {
+      current = { ...code, status: 'alive', firstActivatedAt: now, updatedAt: now };
+      await tx.codes.update(code.id, { status: 'alive', firstActivatedAt: now }, now);
+      events.push(auditEvent(ctx, now, actor, 'code.activated', { type: 'code', id: code.id }, code.id, codeSnapshot(code), codeSnapshot(current)));
+    }
+    await tx.audit.insert(events);
+    return { activation, code: current, created: true };
+  });
+
+  const now = ctx.clock.now();
+  const token = ctx.tokens.sign(
+    buildLeaseClaims({
+      issuer: ctx.issuer,
+      jti: ctx.ids.id(),
+      product,
+      code: result.code,
+      status: result.code.status,
+      activationId: result.activation.id,
+      fingerprint: result.activation.fingerprint,
+      now,
+    }),
+  );
+  return { ...result, product, token };
+}
+
+function bestMatch(live: Activation[], fingerprint: FingerprintHashes, product: Product) {
+  let best: { activation: Activation; changed: string[]; score: number } | undefined;
+  for (const activation of live) {
+    const match = matchFingerprint(activation.fingerprint, fingerprint, product.matchStrategy);
+    if (match.accepted && (!best || match.score > best.score)) best = { activation, changed: match.changed, score: match.score };
+  }
+  return best;
+}
+
+/**
+ * PRODUCT.md §6: one anchor seen on several live activations that do not otherwise match
+ * means a cloned image or VM. We flag it; the seat is still granted.
+ */
+async function findClones(
+  activations: DomainContext['repo']['activations'],
+  productId: string,
+  candidate: Activation,
+  product: Product,
+): Promise<Activation[]> {
+  const anchors = anchorEntries(candidate.fingerprint);
+  if (anchors.length === 0) return [];
+  const sharing = await activations.findActiveByAnchors(productId, anchors);
+  return sharing.filter(
+    (other) =>
+      sharedAnchors(other.fingerprint, candidate.fingerprint).length > 0 &&
+      !matchFingerprint(other.fingerprint, candidate.fingerprint, product.matchStrategy).accepted,
+  );
+}
+
+/** Frees a seat. The client proves it holds the activation with a token the server signed for it. */
+export async function deactivateMachine(ctx: DomainContext, activationId: string, proofToken: string | null, actor: Actor): Promise<Activation> {
+  if (proofToken !== null) {
+    const claims = ctx.tokens.verifyHolder(proofToken);
+    if (!claims || claims.activation.id !== activationId) {
+      throw new Forbidden('activation_proof_invalid', 'the token does not prove that this client holds the activation');
+    }
+  }
+  const activation = await ctx.repo.activations.findById(activationId);
+  if (!activation) throw new NotFound('activation_not_found', 'no such activation');
+  if (activation.status !== 'active') return activation;
+  return ctx.repo.transaction(async (tx) => {
+    const now = ctx.clock.now();
+    await tx.codes.lockForUpdate(activation.codeId);
+    if (!(await tx.activations.end(activation.id, 'deactivated', now))) {
+      return { ...activation, status: (await tx.activations.findById(activation.id))?.status ?? 'deactivated' };
+    }
+    await tx.audit.insert([
+      auditEvent(ctx, now, actor, 'activation.deactivated', { type: 'activation', id: activation.id }, activation.codeId, null, null),
+    ]);
+    return { ...activation, status: 'deactivated', endedAt: now };
+  });
+}

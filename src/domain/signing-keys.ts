@@ -1,0 +1,68 @@
+import { auditEvent } from './audit';
+import type { DomainContext } from './context';
+import { Conflict } from './errors';
+import type { Actor, KeyAlgorithm, SigningKey } from './types';
+
+export interface KeyPolicy {
+  alg: KeyAlgorithm;
+  /** The longest a token can live; a retired key is published this long after rotation. */
+  maxTokenLifetimeMs: number;
+  generate(alg: KeyAlgorithm, generation: number, now: number): Promise<SigningKey>;
+}
+
+export function currentKey(keys: SigningKey[]): SigningKey | undefined {
+  return keys.filter((k) => k.status === 'active').sort((a, b) => b.generation - a.generation)[0];
+}
+
+/** Keys whose public half belongs in the JWKS right now. */
+export function publishedKeys(keys: SigningKey[], now: number): SigningKey[] {
+  return keys.filter((k) => k.status === 'active' || (k.publishUntil !== null && k.publishUntil > now));
+}
+
+/** First start: create a key unless one exists. Safe when several processes start at once. */
+export async function ensureSigningKey(ctx: DomainContext, policy: KeyPolicy): Promise<SigningKey> {
+  const existing = currentKey(await ctx.repo.keys.list());
+  if (existing) return existing;
+  const now = ctx.clock.now();
+  const key = await policy.generate(policy.alg, 1, now);
+  await ctx.repo.transaction(async (tx) => {
+    if (await tx.keys.insert(key)) {
+      await tx.audit.insert([auditEvent(ctx, now, 'system', 'key.created', { type: 'key', id: key.kid }, null, null, { alg: key.alg })]);
+    }
+  });
+  const winner = currentKey(await ctx.repo.keys.list());
+  if (!winner) throw new Error('no signing key after creating one');
+  return winner;
+}
+
+/**
+ * Rotation: a new key signs from now on; the previous one stays published until the last
+ * token it could have signed has expired, so nothing already issued stops verifying.
+ */
+export async function rotateSigningKey(ctx: DomainContext, policy: KeyPolicy, actor: Actor): Promise<{ current: SigningKey; retired: SigningKey[] }> {
+  const now = ctx.clock.now();
+  const before = await ctx.repo.keys.list();
+  const generation = before.reduce((max, k) => Math.max(max, k.generation), 0) + 1;
+  const key = await policy.generate(policy.alg, generation, now);
+  return ctx.repo.transaction(async (tx) => {
+    const keys = await tx.keys.list();
+    if (!(await tx.keys.insert(key))) throw new Conflict('rotation_conflict', 'another rotation happened at the same time; run it again');
+    const retired: SigningKey[] = [];
+    for (const old of keys.filter((k) => k.status === 'active')) {
+      const publishUntil = now + policy.maxTokenLifetimeMs;
+      await tx.keys.retire(old.kid, now, publishUntil);
+      retired.push({ ...old, status: 'retired', retiredAt: now, publishUntil });
+    }
+    await tx.audit.insert([
+      auditEvent(ctx, now, actor, 'key.rotated', { type: 'key', id: key.kid }, null, { kids: retired.map((k) => k.kid) }, { kid: key.kid, alg: key.alg }),
+    ]);
+    return { current: key, retired };
+  });
+}
+
+/** The public view of a key: never the private half. */
+export function describeKey(key: SigningKey): Omit<SigningKey, 'privateKeyPem'> {
+  const { privateKeyPem: _secret, ...rest } = key;
+  void _secret;
+  return rest;
+}

@@ -1,0 +1,93 @@
+import { auditEvent } from './audit';
+import type { DomainContext } from './context';
+import type { AuditEvent } from './types';
+
+export interface SweepOptions {
+  /** Release codes this long after they expired; null keeps expired codes forever. */
+  releaseExpiredAfterMs: number | null;
+  batchSize?: number;
+}
+
+export interface SweepReport {
+  expired: number;
+  culled: number;
+  released: number;
+  /** False when another process held the sweeper lock and this run did nothing. */
+  ran: boolean;
+}
+
+const ACTOR = 'sweeper';
+
+/**
+ * Expires codes past their date, culls floating seats whose heartbeats stopped, and releases
+ * long-expired codes when configured. Works in batches, one transaction each, and runs in one
+ * process at a time.
+ */
+export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<SweepReport> {
+  const batch = options.batchSize ?? 1000;
+  const report = await ctx.repo.exclusively('sweeper', async () => {
+    // Beats still buffered in this process must count before anything is culled.
+    await ctx.heartbeats.flush();
+    const done: SweepReport = { expired: 0, culled: 0, released: 0, ran: true };
+    done.expired = await inBatches(async () => {
+      const now = ctx.clock.now();
+      const due = await ctx.repo.codes.findDueForExpiry(now, batch);
+      if (due.length === 0) return 0;
+      return ctx.repo.transaction(async (tx) => {
+        const moved = new Set(await tx.codes.transitionMany(due.map((c) => c.id), ['issued', 'alive'], 'expired', now));
+        await tx.audit.insert(
+          due.filter((c) => moved.has(c.id)).map((c) =>
+            auditEvent(ctx, now, ACTOR, 'code.expired', { type: 'code', id: c.id }, c.id, { status: c.status }, { status: 'expired' }),
+          ),
+        );
+        return moved.size || -1;
+      });
+    });
+    done.culled = await inBatches(async () => {
+      const now = ctx.clock.now();
+      const lapsed = await ctx.repo.activations.findLapsedFloating(now, batch);
+      if (lapsed.length === 0) return 0;
+      return ctx.repo.transaction(async (tx) => {
+        const culled = new Set(await tx.activations.cullIfLapsed(lapsed.map((a) => a.id), now));
+        await tx.audit.insert(
+          lapsed.filter((a) => culled.has(a.id)).map((a) =>
+            auditEvent(ctx, now, ACTOR, 'activation.culled', { type: 'activation', id: a.id }, a.codeId, null, null),
+          ),
+        );
+        return culled.size || -1;
+      });
+    });
+    if (options.releaseExpiredAfterMs !== null) {
+      const after = options.releaseExpiredAfterMs;
+      done.released = await inBatches(async () => {
+        const now = ctx.clock.now();
+        const old = await ctx.repo.codes.findExpiredBefore(now - after, batch);
+        if (old.length === 0) return 0;
+        return ctx.repo.transaction(async (tx) => {
+          const moved = await tx.codes.transitionMany(old.map((c) => c.id), ['expired'], 'released', now);
+          const events: AuditEvent[] = [];
+          for (const id of moved) {
+            await tx.activations.endAllForCode(id, 'deactivated', now);
+            events.push(auditEvent(ctx, now, ACTOR, 'code.released', { type: 'code', id }, id, { status: 'expired' }, { status: 'released' }));
+          }
+          await tx.audit.insert(events);
+          return moved.length || -1;
+        });
+      });
+    }
+    return done;
+  });
+  return report ?? { expired: 0, culled: 0, released: 0, ran: false };
+}
+
+/** Repeats a batch until it finds nothing; a batch returns how many it moved, -1 for "found some, moved none". */
+async function inBatches(step: () => Promise<number>): Promise<number> {
+  let total = 0;
+  for (let rounds = 0; rounds < 100_000; rounds++) {
+    const moved = await step();
+    if (moved === 0) break;
+    if (moved < 0) break; // everything found was taken by someone else; the next run will look again
+    total += moved;
+  }
+  return total;
+}

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { CODE_STATUSES } from '../domain/types';
+
+/**
+ * Request schemas: untrusted JSON becomes typed values here, once. The same schemas will feed
+ * the OpenAPI document, so keep descriptions on them.
+ */
+
+const componentHash = z.string().regex(/^[0-9a-fA-F]{16,128}$/, 'a hex hash of 16–128 digits');
+
+export const fingerprintSchema = z
+  .record(
+    z.string().regex(/^[a-z][a-zA-Z0-9._-]{0,63}$/, 'a component id such as os.machineId'),
+    z.union([componentHash, z.array(componentHash).max(64)]),
+  )
+  .refine((fp) => Object.keys(fp).length >= 1 && Object.keys(fp).length <= 32, 'between 1 and 32 components')
+  .describe('Per-component HMAC hashes of the machine fingerprint; set components (net.macs) as lists');
+
+const environmentSchema = z
+  .record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean(), z.null()]))
+  .refine((env) => Object.keys(env).length <= 32, 'at most 32 entries')
+  .describe('What the machine reports about itself (virtualisation, container, platform), shown to operators');
+
+export const activationRequestSchema = z.object({
+  code: z.string().min(1).max(64).describe('The authorization code; case, dashes and spaces do not matter'),
+  fingerprint: fingerprintSchema,
+  environment: environmentSchema.optional(),
+});
+
+const activationId = z.string().regex(/^[0-9a-f-]{36}$/i, 'an activation id');
+
+export const heartbeatRequestSchema = z.object({
+  activationId,
+  fingerprint: fingerprintSchema,
+});
+
+export const activationIdParamSchema = z.object({ id: activationId });
+
+export const deactivationRequestSchema = z.object({
+  token: z.string().min(1).max(16_384).describe('A lease token the server signed for this activation (lapsed ones count)'),
+});
+
+const productName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'letters, digits, dot, dash or underscore, up to 100');
+
+export const productRequestSchema = z.object({
+  name: productName,
+  seatMode: z.enum(['node_locked', 'floating']).optional(),
+  leaseSeconds: z.number().int().min(60).max(400 * 86_400).optional(),
+  heartbeatIntervalSeconds: z.number().int().min(10).max(100 * 86_400).optional(),
+  matchStrategy: z.enum(['exact', 'fuzzy', 'loose']).optional(),
+});
+
+const isoDate = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
+
+export const issueCodeRequestSchema = z
+  .object({
+    product: productName,
+    seats: z.number().int().min(1).max(100_000),
+    days: z.number().int().min(1).max(36_500).optional(),
+    expiresAt: isoDate.optional(),
+    features: z.array(z.string().min(1).max(100)).max(100).optional(),
+    metadata: z.record(z.string().max(100), z.unknown()).optional(),
+    test: z.boolean().optional(),
+  })
+  .refine((b) => (b.days === undefined) !== (b.expiresAt === undefined), 'give exactly one of days or expiresAt');
+
+export const renewRequestSchema = z
+  .object({
+    days: z.number().int().min(1).max(36_500).optional(),
+    expiresAt: isoDate.optional(),
+  })
+  .refine((b) => (b.days === undefined) !== (b.expiresAt === undefined), 'give exactly one of days or expiresAt');
+
+export const listCodesQuerySchema = z.object({
+  product: productName.optional(),
+  status: z.enum(CODE_STATUSES as [string, ...string[]]).optional(),
+  q: z.string().max(64).optional(),
+  test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+export const listAuditQuerySchema = z.object({
+  code: z.string().max(64).optional(),
+  entity: z.string().max(64).optional(),
+  action: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+});

@@ -1,0 +1,39 @@
+import type { DomainContext } from '../domain/context';
+import { sweep, type SweepOptions, type SweepReport } from '../domain/sweeper';
+import type { Logger } from '../logger';
+
+export interface SweeperJob {
+  /** Runs one sweep now (also what the timer calls). */
+  runOnce(): Promise<SweepReport>;
+  stop(): Promise<void>;
+}
+
+/** Runs the sweeper on an interval; a run never overlaps the previous one and never keeps the process alive. */
+export function startSweeper(ctx: DomainContext, options: SweepOptions, intervalMs: number, logger: Logger): SweeperJob {
+  let running: Promise<SweepReport> | null = null;
+  let stopped = false;
+  const runOnce = (): Promise<SweepReport> => {
+    if (running) return running;
+    running = sweep(ctx, options)
+      .then((report) => {
+        if (report.expired || report.culled || report.released) logger.info({ sweep: report }, 'sweeper changed codes or seats');
+        return report;
+      })
+      .finally(() => {
+        running = null;
+      });
+    return running;
+  };
+  const timer = setInterval(() => {
+    if (!stopped) runOnce().catch((err) => logger.warn({ err: String(err) }, 'sweep failed; will retry'));
+  }, intervalMs);
+  timer.unref();
+  return {
+    runOnce,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config';
+import { randomIds, systemClock, type Clock, type IdSource } from './domain/clock';
+import type { DomainContext } from './domain/context';
+import { ensureSigningKey, type KeyPolicy } from './domain/signing-keys';
+import { openDatabase, type Database } from './storage/database';
+import { CoalescingHeartbeatWriter } from './storage/heartbeat-writer';
+import { migrateToLatest } from './storage/migrate';
+import { KnexRepository } from './storage/repository';
+import { KeyRing } from './tokens/key-ring';
+import { generateSigningKey } from './tokens/key-material';
+
+/** Everything a running licensor holds: shared by the HTTP server and the CLI. */
+export interface Runtime {
+  config: Config;
+  database: Database;
+  ctx: DomainContext;
+  keyRing: KeyRing;
+  keyPolicy: KeyPolicy;
+  heartbeats: CoalescingHeartbeatWriter;
+  /** Re-reads signing keys (another process may have rotated). */
+  reloadKeys(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  clock?: Clock;
+  ids?: IdSource;
+  onBackgroundError?: (err: unknown) => void;
+}
+
+/** Opens the database, migrates it, makes sure a signing key exists, and loads the keys. */
+export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const database = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: config.sqliteFile });
+  try {
+    await migrateToLatest(database.knex);
+  } catch (err) {
+    await database.knex.destroy();
+    throw err;
+  }
+  const repo = new KnexRepository(database);
+  const heartbeats = new CoalescingHeartbeatWriter(repo.activations, config.heartbeatFlushMs, options.onBackgroundError);
+  const keyRing = new KeyRing();
+  const ctx: DomainContext = {
+    repo,
+    clock: options.clock ?? systemClock,
+    ids: options.ids ?? randomIds,
+    tokens: keyRing,
+    heartbeats,
+    issuer: config.issuer,
+  };
+  const keyPolicy: KeyPolicy = { alg: config.keyAlgorithm, maxTokenLifetimeMs: config.maxTokenLifetimeMs, generate: generateSigningKey };
+  await ensureSigningKey(ctx, keyPolicy);
+  const reloadKeys = async () => keyRing.load(await repo.keys.list());
+  await reloadKeys();
+  return {
+    config,
+    database,
+    ctx,
+    keyRing,
+    keyPolicy,
+    heartbeats,
+    reloadKeys,
+    async close() {
+      await heartbeats.close();
+      await database.knex.destroy();
+    },
+  };
+}
+
+/**
+ * The admin token: from the configuration, or generated on first start and kept (0600) in the
+ * data directory. `generated` is true only the first time, so it is shown once.
+ */
+export function resolveAdminToken(config: Config): { token: string; generated: boolean; file: string | null } {
+  if (config.adminToken) return { token: config.adminToken, generated: false, file: null };
+  const file = join(config.dataDir, 'admin-token');
+  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), generated: false, file };
+  mkdirSync(config.dataDir, { recursive: true });
+  const token = randomBytes(24).toString('base64url');
+  try {
+    writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
+  } catch {
+    // Another process wrote it first: use theirs.
+    return { token: readFileSync(file, 'utf8').trim(), generated: false, file };
+  }
+  chmodSync(file, 0o600);
+  return { token, generated: true, file };
+}

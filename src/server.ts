@@ -1,0 +1,70 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config';
+import { createApp } from './http/app';
+import { startSweeper, type SweeperJob } from './jobs/sweeper-job';
+import type { Logger } from './logger';
+import { openRuntime, resolveAdminToken, type Runtime, type RuntimeOptions } from './runtime';
+
+export interface RunningServer {
+  runtime: Runtime;
+  server: Server;
+  sweeper: SweeperJob;
+  url: string;
+  port: number;
+  adminToken: { token: string; generated: boolean; file: string | null };
+  /** Stops accepting, lets in-flight requests finish, flushes coalesced writes, closes the database. */
+  close(): Promise<void>;
+}
+
+const KEY_RELOAD_MS = 15_000;
+
+export async function startServer(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<RunningServer> {
+  const runtime = await openRuntime(config, {
+    ...options,
+    onBackgroundError: options.onBackgroundError ?? ((err) => logger.warn({ err: String(err) }, 'background write failed; will retry')),
+  });
+  const adminToken = resolveAdminToken(config);
+  const app = createApp(runtime, { adminToken: adminToken.token, logger });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  // A few slow or idle connections must not hold the server: bounded header and request times.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+
+  const sweeper = startSweeper(
+    runtime.ctx,
+    { releaseExpiredAfterMs: config.releaseExpiredAfterMs },
+    config.sweepIntervalMs,
+    logger,
+  );
+  // Another process (or the CLI) may rotate keys: pick the new key up without a restart.
+  const keyTimer = setInterval(() => runtime.reloadKeys().catch(() => undefined), KEY_RELOAD_MS);
+  keyTimer.unref();
+
+  const port = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | null = null;
+  return {
+    runtime,
+    server,
+    sweeper,
+    port,
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    adminToken,
+    close() {
+      closing ??= (async () => {
+        clearInterval(keyTimer);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await sweeper.stop();
+        await runtime.close();
+      })();
+      return closing;
+    },
+  };
+}

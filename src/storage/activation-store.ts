@@ -1,0 +1,168 @@
+import type { Knex } from 'knex';
+import { anchorEntries } from '../../client/fingerprint/matching';
+import type { ActivationStore } from '../domain/ports';
+import type { Activation, ActivationStatus, FingerprintHashes } from '../domain/types';
+import { fromJson, toBool, toJson } from './rows';
+
+export interface ActivationRow {
+  id: string;
+  code_id: string;
+  product_id: string;
+  fingerprint: string;
+  environment: string;
+  status: string;
+  clone_suspect: boolean | number;
+  created_at: number;
+  last_heartbeat_at: number;
+  ended_at: number | null;
+}
+
+export const ACTIVATION_COLUMNS: string[] = [
+  'id', 'code_id', 'product_id', 'fingerprint', 'environment', 'status',
+  'clone_suspect', 'created_at', 'last_heartbeat_at', 'ended_at',
+];
+
+export function activationFromRow(row: ActivationRow): Activation {
+  return {
+    id: row.id,
+    codeId: row.code_id,
+    productId: row.product_id,
+    fingerprint: fromJson<FingerprintHashes>(row.fingerprint, {}),
+    environment: fromJson<Record<string, unknown>>(row.environment, {}),
+    status: row.status as ActivationStatus,
+    cloneSuspect: toBool(row.clone_suspect),
+    createdAt: Number(row.created_at),
+    lastHeartbeatAt: Number(row.last_heartbeat_at),
+    endedAt: row.ended_at === null ? null : Number(row.ended_at),
+  };
+}
+
+/** Beats per UPDATE: two bound values each, far under either engine's parameter limit. */
+const TOUCH_CHUNK = 2000;
+
+/** A floating activation lapses when its last beat is older than its product's lease. */
+const LAPSED = `last_heartbeat_at < CAST(? AS BIGINT) - (SELECT lease_seconds FROM products WHERE products.id = activations.product_id) * 1000`;
+
+export class KnexActivationStore implements ActivationStore {
+  constructor(private readonly db: Knex | Knex.Transaction) {}
+
+  async insert(a: Activation): Promise<void> {
+    await this.db('activations').insert({
+      id: a.id,
+      code_id: a.codeId,
+      product_id: a.productId,
+      fingerprint: toJson(a.fingerprint),
+      environment: toJson(a.environment),
+      status: a.status,
+      clone_suspect: a.cloneSuspect,
+      created_at: a.createdAt,
+      last_heartbeat_at: a.lastHeartbeatAt,
+      ended_at: a.endedAt,
+    });
+    await this.insertAnchors(a.id, a.productId, a.fingerprint);
+  }
+
+  async findById(id: string): Promise<Activation | undefined> {
+    const row = await this.db('activations').select(ACTIVATION_COLUMNS).where({ id }).first();
+    return row && activationFromRow(row);
+  }
+
+  async listByCode(codeId: string, status?: ActivationStatus): Promise<Activation[]> {
+    const q = this.db('activations').select(ACTIVATION_COLUMNS).where({ code_id: codeId });
+    if (status) q.andWhere({ status });
+    return (await q.orderBy([{ column: 'created_at' }, { column: 'id' }])).map(activationFromRow);
+  }
+
+  async end(id: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<boolean> {
+    const n = await this.db('activations').where({ id, status: 'active' }).update({ status, ended_at: now });
+    return n > 0;
+  }
+
+  async endAllForCode(codeId: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<string[]> {
+    const rows = await this.db('activations').where({ code_id: codeId, status: 'active' }).update({ status, ended_at: now }, ['id']);
+    return (rows as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  async replaceFingerprint(id: string, fingerprint: FingerprintHashes): Promise<void> {
+    const row = await this.db('activations').where({ id }).update({ fingerprint: toJson(fingerprint) }, ['product_id']);
+    const productId = (row as Array<{ product_id: string }>)[0]?.product_id;
+    if (!productId) return;
+    await this.db('activation_anchors').where({ activation_id: id }).delete();
+    await this.insertAnchors(id, productId, fingerprint);
+  }
+
+  async markCloneSuspect(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.db('activations').whereIn('id', ids).update({ clone_suspect: true });
+  }
+
+  async findActiveByAnchors(productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]> {
+    if (anchors.length === 0) return [];
+    const rows = await this.db('activations')
+      .select(ACTIVATION_COLUMNS.map((c) => `activations.${c}`))
+      .where('activations.status', 'active')
+      .whereIn(
+        'activations.id',
+        this.db('activation_anchors')
+          .select('activation_id')
+          .where('product_id', productId)
+          .andWhere((w) => {
+            for (const a of anchors) w.orWhere((x) => x.where('component', a.component).andWhere('hash', a.hash));
+          }),
+      );
+    return rows.map(activationFromRow);
+  }
+
+  async touch(id: string, at: number): Promise<boolean> {
+    const n = await this.db('activations')
+      .where({ id, status: 'active' })
+      .update({ last_heartbeat_at: this.db.raw('CASE WHEN last_heartbeat_at < CAST(? AS BIGINT) THEN CAST(? AS BIGINT) ELSE last_heartbeat_at END', [at, at]) });
+    return n > 0;
+  }
+
+  async touchMany(beats: ReadonlyMap<string, number>): Promise<void> {
+    // One statement per chunk: UPDATE … FROM (VALUES …) works on PostgreSQL and SQLite ≥ 3.33.
+    const entries = [...beats];
+    for (let i = 0; i < entries.length; i += TOUCH_CHUNK) await this.touchChunk(entries.slice(i, i + TOUCH_CHUNK));
+  }
+
+  private async touchChunk(entries: Array<[string, number]>): Promise<void> {
+    const values: Array<string | number> = [];
+    const tuples: string[] = [];
+    for (const [id, at] of entries) {
+      tuples.push('(CAST(? AS VARCHAR(36)), CAST(? AS BIGINT))');
+      values.push(id, at);
+    }
+    await this.db.raw(
+      `UPDATE activations SET last_heartbeat_at = v.at
+         FROM (SELECT column1 AS id, column2 AS at FROM (VALUES ${tuples.join(', ')}) AS t) AS v
+        WHERE activations.id = v.id AND activations.status = 'active' AND activations.last_heartbeat_at < v.at`,
+      values,
+    );
+  }
+
+  async findLapsedFloating(now: number, limit: number): Promise<Activation[]> {
+    const rows = await this.db('activations')
+      .select(ACTIVATION_COLUMNS)
+      .where('status', 'active')
+      .whereIn('product_id', this.db('products').select('id').where('seat_mode', 'floating'))
+      .whereRaw(LAPSED, [now])
+      .orderBy('last_heartbeat_at')
+      .limit(limit);
+    return rows.map(activationFromRow);
+  }
+
+  async cullIfLapsed(ids: string[], now: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db('activations')
+      .whereIn('id', ids)
+      .andWhere('status', 'active')
+      .whereRaw(LAPSED, [now])
+      .update({ status: 'culled', ended_at: now }, ['id']);
+    return (rows as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  private async insertAnchors(activationId: string, productId: string, fingerprint: FingerprintHashes): Promise<void> {
+    const rows = anchorEntries(fingerprint).map((a) => ({ activation_id: activationId, product_id: productId, component: a.component, hash: a.hash }));
+    if (rows.length > 0) await this.db('activation_anchors').insert(rows).onConflict(['activation_id', 'component', 'hash']).ignore();
+  }
+}

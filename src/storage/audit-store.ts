@@ -1,0 +1,68 @@
+import type { Knex } from 'knex';
+import type { AuditFilter, AuditStore } from '../domain/ports';
+import type { AuditEvent, Page } from '../domain/types';
+import { decodeCursor, encodeCursor, fromJson, toJson } from './rows';
+
+interface AuditRow {
+  id: string;
+  at: number;
+  actor: string;
+  action: string;
+  entity_type: string;
+  entity_id: string;
+  code_id: string | null;
+  before: string | null;
+  after: string | null;
+}
+
+function eventFromRow(row: AuditRow): AuditEvent {
+  return {
+    id: row.id,
+    at: Number(row.at),
+    actor: row.actor,
+    action: row.action,
+    entityType: row.entity_type as AuditEvent['entityType'],
+    entityId: row.entity_id,
+    codeId: row.code_id,
+    before: fromJson(row.before, null),
+    after: fromJson(row.after, null),
+  };
+}
+
+/** Rows per INSERT: well under SQLite's bound-parameter limit. */
+const CHUNK = 100;
+
+export class KnexAuditStore implements AuditStore {
+  constructor(private readonly db: Knex | Knex.Transaction) {}
+
+  async insert(events: AuditEvent[]): Promise<void> {
+    for (let i = 0; i < events.length; i += CHUNK) {
+      await this.db('audit_events').insert(
+        events.slice(i, i + CHUNK).map((e) => ({
+          id: e.id,
+          at: e.at,
+          actor: e.actor,
+          action: e.action,
+          entity_type: e.entityType,
+          entity_id: e.entityId,
+          code_id: e.codeId,
+          before: e.before === null ? null : toJson(e.before),
+          after: e.after === null ? null : toJson(e.after),
+        })),
+      );
+    }
+  }
+
+  async list(filter: AuditFilter, limit: number, cursor: string | null): Promise<Page<AuditEvent>> {
+    const q = this.db<AuditRow>('audit_events').select('*');
+    if (filter.codeId) q.where('code_id', filter.codeId);
+    if (filter.entityId) q.where('entity_id', filter.entityId);
+    if (filter.action) q.where('action', filter.action);
+    const after = decodeCursor(cursor);
+    if (after) q.where((w) => w.where('at', '<', after.at).orWhere((w2) => w2.where('at', after.at).andWhere('id', '<', after.id)));
+    const rows = await q.orderBy([{ column: 'at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit + 1);
+    const items = rows.slice(0, limit).map(eventFromRow);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor({ at: last.at, id: last.id }) : null };
+  }
+}

@@ -1,0 +1,151 @@
+import type { Knex } from 'knex';
+import type { CodeFilter, CodeStore } from '../domain/ports';
+import { CODE_STATUSES, type CodeStatus, type LicenseCode, type Page } from '../domain/types';
+import { decodeCursor, encodeCursor, fromJson, toBool, toJson } from './rows';
+
+export interface CodeRow {
+  id: string;
+  product_id: string;
+  code: string;
+  status: string;
+  seats: number;
+  features: string;
+  expires_at: number;
+  first_activated_at: number | null;
+  metadata: string;
+  test: boolean | number;
+  created_at: number;
+  updated_at: number;
+}
+
+export const CODE_COLUMNS: string[] = [
+  'id', 'product_id', 'code', 'status', 'seats', 'features', 'expires_at',
+  'first_activated_at', 'metadata', 'test', 'created_at', 'updated_at',
+];
+
+export function codeFromRow(row: CodeRow): LicenseCode {
+  return {
+    id: row.id,
+    productId: row.product_id,
+    code: row.code,
+    status: row.status as CodeStatus,
+    seats: Number(row.seats),
+    features: fromJson<string[]>(row.features, []),
+    expiresAt: Number(row.expires_at),
+    firstActivatedAt: row.first_activated_at === null ? null : Number(row.first_activated_at),
+    metadata: fromJson<Record<string, unknown>>(row.metadata, {}),
+    test: toBool(row.test),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+export class KnexCodeStore implements CodeStore {
+  constructor(private readonly db: Knex | Knex.Transaction) {}
+
+  async insert(c: LicenseCode): Promise<void> {
+    await this.db('codes').insert({
+      id: c.id,
+      product_id: c.productId,
+      code: c.code,
+      status: c.status,
+      seats: c.seats,
+      features: toJson(c.features),
+      expires_at: c.expiresAt,
+      first_activated_at: c.firstActivatedAt,
+      metadata: toJson(c.metadata),
+      test: c.test,
+      created_at: c.createdAt,
+      updated_at: c.updatedAt,
+    });
+  }
+
+  async findById(id: string): Promise<LicenseCode | undefined> {
+    const row = await this.db('codes').select(CODE_COLUMNS).where({ id }).first();
+    return row && codeFromRow(row);
+  }
+
+  async findByCode(normalized: string): Promise<LicenseCode | undefined> {
+    const row = await this.db('codes').select(CODE_COLUMNS).where({ code: normalized }).first();
+    return row && codeFromRow(row);
+  }
+
+  async lockForUpdate(id: string): Promise<LicenseCode | undefined> {
+    // A write first, on both engines: PostgreSQL takes the row lock, SQLite the write lock, before
+    // anything is read, so the read below sees every earlier holder's commit (no stale snapshot).
+    const bumped = await this.db('codes').where({ id }).increment('revision', 1);
+    if (!bumped) return undefined;
+    return this.findById(id);
+  }
+
+  async update(
+    id: string,
+    patch: Partial<Pick<LicenseCode, 'status' | 'expiresAt' | 'seats' | 'features' | 'firstActivatedAt' | 'metadata'>>,
+    now: number,
+  ): Promise<void> {
+    const row: Record<string, unknown> = { updated_at: now };
+    if (patch.status !== undefined) row.status = patch.status;
+    if (patch.expiresAt !== undefined) row.expires_at = patch.expiresAt;
+    if (patch.seats !== undefined) row.seats = patch.seats;
+    if (patch.features !== undefined) row.features = toJson(patch.features);
+    if (patch.firstActivatedAt !== undefined) row.first_activated_at = patch.firstActivatedAt;
+    if (patch.metadata !== undefined) row.metadata = toJson(patch.metadata);
+    await this.db('codes').where({ id }).update(row);
+  }
+
+  async list(filter: CodeFilter, limit: number, cursor: string | null): Promise<Page<LicenseCode>> {
+    const q = this.db('codes').select(CODE_COLUMNS);
+    if (filter.productId) q.where('product_id', filter.productId);
+    if (filter.status) q.where('status', filter.status);
+    if (filter.test !== undefined) q.where('test', filter.test);
+    if (filter.search) {
+      const search = filter.search;
+      q.where((w) => w.where('code', 'like', `${search.replace(/[%_]/g, '')}%`).orWhere('id', search.toLowerCase()));
+    }
+    const after = decodeCursor(cursor);
+    if (after) {
+      // Newest first; the cursor is the last row of the previous page.
+      q.where((w) => w.where('created_at', '<', after.at).orWhere((w2) => w2.where('created_at', after.at).andWhere('id', '<', after.id)));
+    }
+    const rows = await q.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit + 1);
+    const items = rows.slice(0, limit).map(codeFromRow);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null };
+  }
+
+  async findDueForExpiry(now: number, limit: number): Promise<LicenseCode[]> {
+    const rows = await this.db('codes')
+      .select(CODE_COLUMNS)
+      .whereIn('status', ['issued', 'alive'])
+      .andWhere('expires_at', '<=', now)
+      .orderBy('expires_at')
+      .limit(limit);
+    return rows.map(codeFromRow);
+  }
+
+  async findExpiredBefore(cutoff: number, limit: number): Promise<LicenseCode[]> {
+    const rows = await this.db('codes')
+      .select(CODE_COLUMNS)
+      .where('status', 'expired')
+      .andWhere('expires_at', '<', cutoff)
+      .orderBy('expires_at')
+      .limit(limit);
+    return rows.map(codeFromRow);
+  }
+
+  async transitionMany(ids: string[], from: CodeStatus[], to: CodeStatus, now: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const moved = await this.db('codes')
+      .whereIn('id', ids)
+      .whereIn('status', from)
+      .update({ status: to, updated_at: now }, ['id']);
+    return (moved as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  async countByStatus(): Promise<Record<CodeStatus, number>> {
+    const counts = Object.fromEntries(CODE_STATUSES.map((s) => [s, 0])) as Record<CodeStatus, number>;
+    const rows = await this.db('codes').select('status').count({ n: '*' }).groupBy('status');
+    for (const row of rows as Array<{ status: CodeStatus; n: number | string }>) counts[row.status] = Number(row.n);
+    return counts;
+  }
+}

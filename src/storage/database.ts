@@ -1,0 +1,86 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import knex, { type Knex } from 'knex';
+import pg from 'pg';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface DatabaseOptions {
+  /** `postgres://…`, or undefined for the embedded SQLite file. */
+  databaseUrl?: string;
+  sqliteFile: string;
+  poolMax?: number;
+}
+
+export interface Database {
+  knex: Knex;
+  engine: Engine;
+  /** Where the data lives, without credentials, for start-up messages. */
+  location: string;
+}
+
+const INT8_OID = 20;
+
+/** Millisecond timestamps are BIGINT; pg returns those as strings unless told otherwise. */
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export function openDatabase(options: DatabaseOptions): Database {
+  if (options.databaseUrl) {
+    const url = new URL(options.databaseUrl);
+    return {
+      engine: 'postgres',
+      location: `postgres://${url.host}${url.pathname}`,
+      knex: knex({
+        client: 'pg',
+        connection: { connectionString: options.databaseUrl, types: pgTypes } as Knex.PgConnectionConfig,
+        pool: { min: 0, max: options.poolMax ?? 10 },
+      }),
+    };
+  }
+  mkdirSync(dirname(options.sqliteFile), { recursive: true });
+  return {
+    engine: 'sqlite',
+    location: options.sqliteFile,
+    knex: knex({
+      client: 'sqlite3',
+      connection: { filename: options.sqliteFile },
+      useNullAsDefault: true,
+      // One connection: SQLite has one writer anyway, and this serialises our transactions in-process.
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate(conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
+          // WAL lets readers run beside the writer; synchronous=NORMAL is durable across process crashes;
+          // busy_timeout lets the CLI and the server share the file.
+          conn.exec(
+            'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;',
+            (err) => done(err, conn),
+          );
+        },
+      },
+    }),
+  };
+}
+
+/** Unique-constraint violations on either engine. */
+export function isUniqueViolation(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: string; message?: string };
+  return e.code === '23505' || (e.code === 'SQLITE_CONSTRAINT' && /UNIQUE|PRIMARY KEY/i.test(e.message ?? ''));
+}
+
+/** Errors that mean the database is unreachable rather than that the request was wrong. */
+export function isConnectionError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: string; name?: string; message?: string };
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003', 'SQLITE_BUSY', 'SQLITE_CANTOPEN'].includes(e.code ?? '') ||
+    e.name === 'KnexTimeoutError' ||
+    /Connection terminated|timeout acquiring a connection/i.test(e.message ?? '')
+  );
+}

@@ -1,0 +1,67 @@
+import type { Knex } from 'knex';
+import type { KeyStore } from '../domain/ports';
+import type { KeyAlgorithm, SigningKey } from '../domain/types';
+import { isUniqueViolation } from './database';
+import { fromJson, toJson } from './rows';
+
+interface KeyRow {
+  kid: string;
+  generation: number;
+  alg: string;
+  public_jwk: string;
+  private_key_pem: string;
+  status: string;
+  created_at: number;
+  retired_at: number | null;
+  publish_until: number | null;
+}
+
+function keyFromRow(row: KeyRow): SigningKey {
+  return {
+    kid: row.kid,
+    generation: Number(row.generation),
+    alg: row.alg as KeyAlgorithm,
+    publicJwk: fromJson(row.public_jwk, {}),
+    privateKeyPem: row.private_key_pem,
+    status: row.status as SigningKey['status'],
+    createdAt: Number(row.created_at),
+    retiredAt: row.retired_at === null ? null : Number(row.retired_at),
+    publishUntil: row.publish_until === null ? null : Number(row.publish_until),
+  };
+}
+
+export class KnexKeyStore implements KeyStore {
+  constructor(private readonly db: Knex | Knex.Transaction) {}
+
+  async insert(key: SigningKey): Promise<boolean> {
+    // The unique generation settles racing first starts and rotations: exactly one insert wins.
+    const rows = await this.db('signing_keys')
+      .insert({
+        kid: key.kid,
+        generation: key.generation,
+        alg: key.alg,
+        public_jwk: toJson(key.publicJwk),
+        private_key_pem: key.privateKeyPem,
+        status: key.status,
+        created_at: key.createdAt,
+        retired_at: key.retiredAt,
+        publish_until: key.publishUntil,
+      })
+      .onConflict('generation')
+      .ignore()
+      .returning('kid')
+      .catch((err: unknown) => {
+        if (isUniqueViolation(err)) return [];
+        throw err;
+      });
+    return (rows as unknown[]).length > 0;
+  }
+
+  async list(): Promise<SigningKey[]> {
+    return (await this.db<KeyRow>('signing_keys').select('*').orderBy('generation')).map(keyFromRow);
+  }
+
+  async retire(kid: string, at: number, publishUntil: number): Promise<void> {
+    await this.db('signing_keys').where({ kid }).update({ status: 'retired', retired_at: at, publish_until: publishUntil });
+  }
+}

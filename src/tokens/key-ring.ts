@@ -1,0 +1,87 @@
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { currentKey, publishedKeys } from '../domain/signing-keys';
+import type { LeaseClaims, LeaseTokens } from '../domain/lease-token';
+import type { KeyAlgorithm, SigningKey } from '../domain/types';
+
+interface LoadedKey {
+  record: SigningKey;
+  publicKey: KeyObject;
+  /** Only the current key keeps its private half in memory. */
+  privateKey: KeyObject | null;
+  /** base64url(header) + '.', computed once per key. */
+  headerPrefix: string;
+}
+
+function b64url(data: string | Buffer): string {
+  return Buffer.from(data).toString('base64url');
+}
+
+function signBytes(alg: KeyAlgorithm, data: Buffer, key: KeyObject): Buffer {
+  return alg === 'EdDSA' ? sign(null, data, key) : sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
+}
+
+function verifyBytes(alg: KeyAlgorithm, data: Buffer, key: KeyObject, signature: Buffer): boolean {
+  return alg === 'EdDSA' ? verify(null, data, key, signature) : verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature);
+}
+
+/**
+ * The server's signing keys, imported once into KeyObjects. Tokens are compact JWS built here
+ * with node:crypto directly: on the heartbeat path a full JOSE library costs as much as the
+ * whole request, and the header for each key never changes.
+ */
+export class KeyRing implements LeaseTokens {
+  private byKid = new Map<string, LoadedKey>();
+  private current: LoadedKey | null = null;
+
+  constructor(keys: SigningKey[] = []) {
+    this.load(keys);
+  }
+
+  /** Replaces the key set (after a rotation here or in another process). Unchanged keys keep their objects. */
+  load(keys: SigningKey[]): void {
+    const active = currentKey(keys);
+    const next = new Map<string, LoadedKey>();
+    for (const record of keys) {
+      const previous = this.byKid.get(record.kid);
+      const wantsPrivate = record.kid === active?.kid;
+      next.set(record.kid, {
+        record,
+        publicKey: previous?.publicKey ?? createPublicKey({ key: record.publicJwk as never, format: 'jwk' }),
+        privateKey: wantsPrivate ? (previous?.privateKey ?? createPrivateKey(record.privateKeyPem)) : null,
+        headerPrefix: previous?.headerPrefix ?? b64url(JSON.stringify({ alg: record.alg, kid: record.kid, typ: 'JWT' })) + '.',
+      });
+    }
+    this.byKid = next;
+    this.current = active ? next.get(active.kid)! : null;
+  }
+
+  get currentKid(): string | null {
+    return this.current?.record.kid ?? null;
+  }
+
+  sign(claims: LeaseClaims): string {
+    const key = this.current;
+    if (!key?.privateKey) throw new Error('no signing key loaded');
+    const signingInput = key.headerPrefix + b64url(JSON.stringify(claims));
+    return signingInput + '.' + signBytes(key.record.alg, Buffer.from(signingInput), key.privateKey).toString('base64url');
+  }
+
+  verifyHolder(token: string): LeaseClaims | null {
+    const parts = token.split('.');
+    if (parts.length !== 3) return null;
+    try {
+      const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString()) as { alg?: string; kid?: string };
+      const key = header.kid ? this.byKid.get(header.kid) : undefined;
+      if (!key || header.alg !== key.record.alg) return null;
+      const ok = verifyBytes(key.record.alg, Buffer.from(`${parts[0]}.${parts[1]}`), key.publicKey, Buffer.from(parts[2]!, 'base64url'));
+      return ok ? (JSON.parse(Buffer.from(parts[1]!, 'base64url').toString()) as LeaseClaims) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The public JWK Set: the current key and retired keys whose tokens may still be live. */
+  jwks(now: number): { keys: Record<string, unknown>[] } {
+    return { keys: publishedKeys([...this.byKid.values()].map((k) => k.record), now).map((k) => k.publicJwk) };
+  }
+}

@@ -1,0 +1,265 @@
+import { strict as assert } from 'node:assert';
+import { COMPONENT_IDS, type FingerprintHashes } from '../client/fingerprint/components';
+import { anchorEntries, matchFingerprint, reEnrol, sharedAnchors } from '../client/fingerprint/matching';
+
+type Overrides = Record<string, string | string[] | undefined>;
+
+/**
+ * A fingerprint of machine `label`: every component hash names its machine and component, the MAC
+ * set has two NICs. An override replaces a component; `undefined` makes it absent.
+ */
+function machine(label: string, overrides: Overrides = {}): FingerprintHashes {
+  const fp: FingerprintHashes = {
+    'os.machineId': `${label}:os`,
+    'hw.systemUuid': `${label}:uuid`,
+    'hw.boardSerial': `${label}:board`,
+    'disk.bootSerial': `${label}:disk`,
+    'net.macs': [`${label}:nic1`, `${label}:nic2`],
+    'cpu.signature': 'cpu:epyc-9254',
+    'hw.model': 'model:poweredge-r6625',
+  };
+  for (const [id, value] of Object.entries(overrides)) {
+    if (value === undefined) delete fp[id];
+    else fp[id] = value;
+  }
+  return fp;
+}
+
+/** A Linux machine read without root: no SMBIOS UUID or board serial (weight 10 in all). */
+function nonRootLinux(label: string, overrides: Overrides = {}): FingerprintHashes {
+  return machine(label, { 'hw.systemUuid': undefined, 'hw.boardSerial': undefined, ...overrides });
+}
+
+describe('matching a fingerprint', () => {
+  it('accepts an identical fingerprint under every strategy with nothing changed', () => {
+    for (const strategy of ['exact', 'fuzzy', 'loose'] as const) {
+      const result = matchFingerprint(machine('A'), machine('A'), strategy);
+      assert.equal(result.accepted, true, strategy);
+      assert.equal(result.reason, 'match');
+      assert.equal(result.score, 1);
+      assert.equal(result.comparedWeight, 16);
+      assert.deepEqual(result.matched, [...COMPONENT_IDS]);
+      assert.deepEqual(result.changed, []);
+      assert.equal(result.anchorMatched, true);
+    }
+  });
+
+  it('accepts a machine whose disk was swapped and reports the disk as changed', () => {
+    const result = matchFingerprint(machine('A'), machine('A', { 'disk.bootSerial': 'B:disk' }), 'fuzzy');
+    assert.equal(result.accepted, true);
+    assert.equal(result.score, 13 / 16);
+    assert.deepEqual(result.changed, ['disk.bootSerial']);
+  });
+
+  it('refuses a copy onto another machine that shares only the CPU and model', () => {
+    const result = matchFingerprint(machine('A'), machine('B'), 'fuzzy');
+    assert.equal(result.accepted, false);
+    assert.equal(result.reason, 'no_anchor');
+    assert.deepEqual(result.matched, ['cpu.signature', 'hw.model']);
+    assert.equal(result.score, 2 / 16);
+  });
+
+  it('treats a component absent on one side as neither match nor mismatch', () => {
+    const result = matchFingerprint(machine('A'), nonRootLinux('A'), 'exact');
+    assert.equal(result.accepted, true);
+    assert.equal(result.comparedWeight, 10);
+    assert.equal(result.score, 1);
+    assert.ok(!result.matched.includes('hw.systemUuid'));
+    assert.ok(!result.changed.includes('hw.systemUuid'));
+    assert.ok(!result.changed.includes('hw.boardSerial'));
+  });
+
+  it('treats an empty MAC set as absent', () => {
+    const result = matchFingerprint(machine('A'), machine('A', { 'net.macs': [] }), 'exact');
+    assert.equal(result.accepted, true);
+    assert.equal(result.comparedWeight, 14);
+  });
+
+  it('ignores component ids outside the catalogue', () => {
+    const stored = machine('A', { 'gpu.uuid': 'A:gpu' });
+    const result = matchFingerprint(stored, machine('A', { 'gpu.uuid': 'B:gpu' }), 'exact');
+    assert.equal(result.accepted, true);
+    assert.equal(result.comparedWeight, 16);
+    assert.ok(!result.changed.includes('gpu.uuid'));
+  });
+
+  describe('the MAC set', () => {
+    it('matches when one NIC was replaced and a dock added', () => {
+      const current = machine('A', { 'net.macs': ['A:nic1', 'B:nic9', 'dock:nic'] });
+      const result = matchFingerprint(machine('A'), current, 'exact');
+      assert.equal(result.accepted, true);
+      assert.ok(result.matched.includes('net.macs'));
+    });
+
+    it('matches regardless of member order', () => {
+      const current = machine('A', { 'net.macs': ['A:nic2', 'A:nic1'] });
+      assert.deepEqual(matchFingerprint(machine('A'), current, 'exact').changed, []);
+    });
+
+    it('counts disjoint sets as a change', () => {
+      const result = matchFingerprint(machine('A'), machine('A', { 'net.macs': ['B:nic1'] }), 'fuzzy');
+      assert.deepEqual(result.changed, ['net.macs']);
+      assert.equal(result.accepted, true);
+    });
+
+    it('compares a set with many members by overlap as well', () => {
+      const many = (prefix: string) => Array.from({ length: 40 }, (_, i) => `${prefix}:nic${i}`);
+      const stored = machine('A', { 'net.macs': many('A') });
+      const overlapping = machine('A', { 'net.macs': [...many('B'), 'A:nic39'] });
+      assert.deepEqual(matchFingerprint(stored, overlapping, 'exact').changed, []);
+      assert.deepEqual(matchFingerprint(stored, machine('A', { 'net.macs': many('B') }), 'fuzzy').changed, ['net.macs']);
+    });
+  });
+
+  describe('thresholds', () => {
+    // On a non-root Linux machine (weight 10) each case below changes a chosen set of components.
+    const stored = nonRootLinux('A');
+    const scoring60 = nonRootLinux('A', { 'disk.bootSerial': 'B:disk', 'hw.model': 'model:other' });
+    const scoring50 = nonRootLinux('A', { 'disk.bootSerial': 'B:disk', 'hw.model': 'model:other', 'cpu.signature': 'cpu:other' });
+    const scoring30 = nonRootLinux('B', { 'os.machineId': 'A:os', 'cpu.signature': 'cpu:other', 'hw.model': 'model:other' });
+
+    it('accepts a fuzzy score of exactly 0.6', () => {
+      const result = matchFingerprint(stored, scoring60, 'fuzzy');
+      assert.equal(result.score, 0.6);
+      assert.equal(result.accepted, true);
+    });
+
+    it('refuses a fuzzy score below 0.6 that loose accepts', () => {
+      const fuzzy = matchFingerprint(stored, scoring50, 'fuzzy');
+      assert.equal(fuzzy.score, 0.5);
+      assert.equal(fuzzy.accepted, false);
+      assert.equal(fuzzy.reason, 'below_threshold');
+      assert.equal(matchFingerprint(stored, scoring50, 'loose').accepted, true);
+    });
+
+    it('refuses a loose score below 0.4', () => {
+      const loose = matchFingerprint(stored, scoring30, 'loose');
+      assert.equal(loose.score, 0.3);
+      assert.equal(loose.anchorMatched, true);
+      assert.equal(loose.reason, 'below_threshold');
+    });
+
+    it('refuses any changed component under exact', () => {
+      const result = matchFingerprint(machine('A'), machine('A', { 'disk.bootSerial': 'B:disk' }), 'exact');
+      assert.equal(result.accepted, false);
+      assert.equal(result.reason, 'not_exact');
+      assert.deepEqual(result.changed, ['disk.bootSerial']);
+    });
+  });
+
+  describe('anchors', () => {
+    it('refuses without an agreeing anchor even when the score clears the threshold', () => {
+      // Compared: os.machineId (changed, 3) + MACs, CPU, model (matched, 4): 4/7 ≥ 0.4.
+      const stored = machine('A', { 'hw.systemUuid': undefined, 'hw.boardSerial': undefined, 'disk.bootSerial': undefined });
+      const current = machine('A', { 'os.machineId': 'B:os', 'hw.systemUuid': undefined, 'hw.boardSerial': undefined, 'disk.bootSerial': undefined });
+      const result = matchFingerprint(stored, current, 'loose');
+      assert.ok(result.score >= 0.4);
+      assert.equal(result.anchorMatched, false);
+      assert.equal(result.accepted, false);
+      assert.equal(result.reason, 'no_anchor');
+    });
+
+    it('accepts when a single anchor carries the match', () => {
+      const current = machine('A', { 'hw.systemUuid': 'B:uuid', 'hw.boardSerial': 'B:board', 'os.machineId': 'B:os' });
+      const result = matchFingerprint(machine('A'), current, 'loose');
+      assert.equal(result.anchorMatched, true);
+      assert.equal(result.accepted, true);
+    });
+  });
+
+  describe('compared weight', () => {
+    const only = (ids: string[], fp: FingerprintHashes): FingerprintHashes =>
+      Object.fromEntries(Object.entries(fp).filter(([id]) => ids.includes(id)));
+
+    it('refuses fewer than 5 compared weight even when everything compared matches', () => {
+      const fp = only(['os.machineId', 'cpu.signature'], machine('A'));
+      const result = matchFingerprint(fp, fp, 'exact');
+      assert.equal(result.score, 1);
+      assert.equal(result.accepted, false);
+      assert.equal(result.reason, 'too_few_components');
+    });
+
+    it('accepts exactly 5 compared weight with an anchor', () => {
+      const fp = only(['os.machineId', 'cpu.signature', 'hw.model'], machine('A'));
+      const result = matchFingerprint(fp, fp, 'exact');
+      assert.equal(result.comparedWeight, 5);
+      assert.equal(result.accepted, true);
+    });
+
+    it('refuses two fingerprints with no component in common', () => {
+      const stored = only(['os.machineId', 'disk.bootSerial'], machine('A'));
+      const current = only(['hw.systemUuid', 'hw.boardSerial'], machine('A'));
+      const result = matchFingerprint(stored, current, 'loose');
+      assert.equal(result.reason, 'no_common_components');
+      assert.equal(result.score, 0);
+      assert.equal(result.comparedWeight, 0);
+    });
+  });
+
+  it('rejects an unknown strategy', () => {
+    assert.throws(() => matchFingerprint(machine('A'), machine('A'), 'strict' as never), TypeError);
+  });
+});
+
+describe('re-enrolling drifting hardware', () => {
+  it('takes the current hashes of components present now', () => {
+    const merged = reEnrol(machine('A'), machine('A', { 'disk.bootSerial': 'B:disk' }));
+    assert.deepEqual(merged, machine('A', { 'disk.bootSerial': 'B:disk' }));
+  });
+
+  it('keeps the stored hashes of components unreadable now', () => {
+    const merged = reEnrol(machine('A'), nonRootLinux('A', { 'disk.bootSerial': 'B:disk' }));
+    assert.equal(merged['hw.systemUuid'], 'A:uuid');
+    assert.equal(merged['hw.boardSerial'], 'A:board');
+    assert.equal(merged['disk.bootSerial'], 'B:disk');
+  });
+
+  it('does not alias the member lists of its inputs', () => {
+    const current = machine('A');
+    const merged = reEnrol(machine('A'), current);
+    assert.notEqual(merged['net.macs'], current['net.macs']);
+  });
+
+  it('never fails while hardware drifts one component at a time, yet refuses the wholesale change', () => {
+    const original = machine('A');
+    const replacement = machine('B');
+    let enrolled = original;
+    let current = original;
+    for (const id of COMPONENT_IDS) {
+      current = { ...current, [id]: replacement[id] };
+      const result = matchFingerprint(enrolled, current, 'fuzzy');
+      assert.equal(result.accepted, true, `after replacing ${id}`);
+      if (result.changed.length > 0) enrolled = reEnrol(enrolled, current);
+    }
+    assert.deepEqual(enrolled, replacement);
+    assert.equal(matchFingerprint(original, replacement, 'fuzzy').accepted, false);
+    assert.equal(matchFingerprint(original, replacement, 'loose').accepted, false);
+  });
+});
+
+describe('detecting clones by shared anchors', () => {
+  it('names the anchors two fingerprints share', () => {
+    // A VM cloned without resetting /etc/machine-id: same OS id, new firmware UUID and disk.
+    const clone = machine('B', { 'os.machineId': 'A:os' });
+    assert.deepEqual(sharedAnchors(machine('A'), clone), ['os.machineId']);
+  });
+
+  it('does not count shared non-anchor components', () => {
+    const b = machine('B', { 'net.macs': ['A:nic1'] });
+    assert.deepEqual(sharedAnchors(machine('A'), b), []);
+  });
+
+  it('does not count an anchor absent on one side', () => {
+    assert.deepEqual(sharedAnchors(machine('A', { 'os.machineId': undefined }), machine('A', { 'hw.systemUuid': undefined })), [
+      'hw.boardSerial',
+      'disk.bootSerial',
+    ]);
+  });
+
+  it('lists the anchor hashes of a fingerprint for indexing', () => {
+    assert.deepEqual(anchorEntries(nonRootLinux('A', { 'gpu.uuid': 'A:gpu' })), [
+      { component: 'os.machineId', hash: 'A:os' },
+      { component: 'disk.bootSerial', hash: 'A:disk' },
+    ]);
+  });
+});
