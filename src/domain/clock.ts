@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 /** Time and randomness are injected so expiry, leases and culling are testable without sleeping. */
 export interface Clock {
@@ -11,4 +11,34 @@ export interface IdSource {
   id(): string;
 }
 
-export const randomIds: IdSource = { id: () => randomUUID() };
+let lastMs = 0;
+let sequence = 0;
+
+/**
+ * UUIDv7 (RFC 9562): a millisecond timestamp, a 12-bit counter and 62 random bits. Ids sort in
+ * creation order, so audit events written in the same millisecond still list in the order they
+ * happened, and index inserts stay append-only.
+ */
+export function uuidv7(): string {
+  let ms = Date.now();
+  if (ms <= lastMs) {
+    ms = lastMs;
+    sequence++;
+    if (sequence > 0xfff) {
+      ms = ++lastMs;
+      sequence = 0;
+    }
+  } else {
+    sequence = 0;
+  }
+  lastMs = ms;
+  const b = randomBytes(16);
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = 0x70 | (sequence >> 8);
+  b[7] = sequence & 0xff;
+  b[8] = 0x80 | (b[8]! & 0x3f);
+  const hex = b.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export const randomIds: IdSource = { id: uuidv7 };
