@@ -1,0 +1,61 @@
+import { strict as assert } from 'node:assert';
+import { Client } from 'pg';
+import { getCode } from '../src/domain/codes';
+import { sweep } from '../src/domain/sweeper';
+import { DAY } from './support/clock';
+import { forEachEngine } from './support/databases';
+import { aCode, aProduct } from './support/factories';
+import { startTestRuntime, type TestRuntime } from './support/harness';
+
+forEachEngine('the sweeper', (engine) => {
+  let t: TestRuntime;
+  before(async () => {
+    t = await startTestRuntime(engine);
+  });
+  after(async () => t?.close());
+
+  it('expires many due codes in batches, each with its audit event', async () => {
+    const ctx = t.runtime.ctx;
+    const product = await aProduct(ctx);
+    const codes = [];
+    for (let i = 0; i < 25; i++) codes.push(await aCode(ctx, product, { days: 1 }));
+    const keeper = await aCode(ctx, product, { days: 10 });
+    t.clock.advance(2 * DAY);
+    const report = await sweep(ctx, { releaseExpiredAfterMs: null, batchSize: 10 });
+    assert.equal(report.expired, 25);
+    for (const c of codes) assert.equal((await getCode(ctx, c.id)).status, 'expired');
+    assert.equal((await getCode(ctx, keeper.id)).status, 'issued');
+    const events = await ctx.repo.audit.list({ action: 'code.expired' }, 100, null);
+    assert.equal(events.items.length, 25);
+    assert.ok(events.items.every((e) => e.actor === 'sweeper'));
+  });
+
+  it('finds nothing to do on a second run', async () => {
+    const report = await sweep(t.runtime.ctx, { releaseExpiredAfterMs: null });
+    assert.deepEqual(report, { expired: 0, culled: 0, released: 0, ran: true });
+  });
+
+  it('does not start a second run while one is running in this process', async () => {
+    const [a, b] = await Promise.all([
+      sweep(t.runtime.ctx, { releaseExpiredAfterMs: null }),
+      sweep(t.runtime.ctx, { releaseExpiredAfterMs: null }),
+    ]);
+    assert.deepEqual([a.ran, b.ran].sort(), [false, true]);
+  });
+
+  if (engine === 'postgres') {
+    it('stands aside while another process holds the sweeper lock', async () => {
+      const other = new Client({ connectionString: t.db.databaseUrl });
+      await other.connect();
+      try {
+        await other.query("SELECT pg_advisory_lock(hashtext('licensor:sweeper'))");
+        const report = await sweep(t.runtime.ctx, { releaseExpiredAfterMs: null });
+        assert.equal(report.ran, false);
+        await other.query("SELECT pg_advisory_unlock(hashtext('licensor:sweeper'))");
+        assert.equal((await sweep(t.runtime.ctx, { releaseExpiredAfterMs: null })).ran, true);
+      } finally {
+        await other.end();
+      }
+    });
+  }
+});
