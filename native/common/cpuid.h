@@ -1,0 +1,20 @@
+// CPU identity from the CPUID instruction (x86 / x86-64 only).
+#pragma once
+
+#include "../fingerprint.h"
+
+namespace fingerprint {
+
+// Fills vendor, family, model, stepping, brand, processorId and the hypervisor fields.
+// Returns a CpuInfo with present == false on CPUs without CPUID (arm64, ...).
+CpuInfo readCpuid();
+
+// "vendor|family|model|stepping|brand" (fingerprint-research §5.1), family/model in decimal
+// as /proc/cpuinfo prints them.
+std::string cpuSignature(const CpuInfo& cpu);
+
+// Short hypervisor name for a CPUID 0x40000000 vendor signature ("KVMKVMKVM" -> "kvm");
+// empty when unknown.
+std::string hypervisorFromCpuidSignature(const std::string& signature);
+
+}  // namespace fingerprint

@@ -1,0 +1,27 @@
+// Reading virtualisation and cloud hints out of SMBIOS strings; shared by Linux (sysfs DMI)
+// and Windows (raw SMBIOS) so both name a platform the same way (fingerprint-research §2.7).
+#pragma once
+
+#include <string>
+
+namespace fingerprint {
+
+struct SmbiosNames {
+  std::string sysVendor;
+  std::string productName;
+  std::string boardVendor;
+  std::string boardName;
+  std::string biosVendor;
+  std::string chassisAssetTag;
+};
+
+// Short hypervisor name ("kvm", "vmware", ...) the SMBIOS strings reveal, or empty.
+std::string hypervisorFromSmbios(const SmbiosNames& names);
+
+// Cloud provider ("aws", "gcp", "azure", ...) the SMBIOS strings reveal, or empty.
+std::string cloudFromSmbios(const SmbiosNames& names);
+
+// "sys_vendor|product_name|board_name" with placeholders blanked; empty if all are placeholders.
+std::string modelFromSmbios(const SmbiosNames& names);
+
+}  // namespace fingerprint

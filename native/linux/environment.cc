@@ -1,0 +1,99 @@
+// The env report on Linux (fingerprint-research §2.7): flags, never mixed into the ids.
+#include <sstream>
+
+#include "../common/cpuid.h"
+#include "readers.h"
+
+namespace fingerprint {
+
+namespace {
+
+bool contains(const std::string& haystack, const char* needle) { return haystack.find(needle) != std::string::npos; }
+
+// Runtime named by a cgroup path or a root-mount source / option string, or "".
+std::string runtimeFromText(const std::string& text) {
+  if (contains(text, "kubepods") || contains(text, "kubelet")) return "kubernetes";
+  if (contains(text, "libpod") || contains(text, "/containers/storage/")) return "podman";
+  if (contains(text, "docker")) return "docker";
+  if (contains(text, "containerd")) return "containerd";
+  if (contains(text, "/lxc/") || contains(text, "lxc.payload")) return "lxc";
+  return {};
+}
+
+void noteContainer(Env& env, const std::string& runtime, const std::string& evidence) {
+  env.container = true;
+  env.evidence.push_back(evidence);
+  // Kubernetes runs on top of docker/containerd: the orchestrator is the more useful name.
+  if (env.containerRuntime.empty() || runtime == "kubernetes") env.containerRuntime = runtime;
+}
+
+std::string rootMountLine(const RootedFs& fs) {
+  const FileRead file = fs.read("/proc/self/mountinfo", 1024 * 1024);
+  if (file.status != ReadStatus::Ok) return {};
+  std::istringstream lines(file.text);
+  std::string line, last;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, number, root, mountPoint;
+    if (fields >> id >> parent >> number >> root >> mountPoint && mountPoint == "/") last = line;
+  }
+  return last;
+}
+
+void detectContainer(const RootedFs& fs, Env& env) {
+  if (fs.exists("/.dockerenv")) noteContainer(env, "docker", "/.dockerenv");
+  if (fs.exists("/run/.containerenv")) noteContainer(env, "podman", "/run/.containerenv");
+  // systemd's own detection result, world-readable ("docker", "lxc", "systemd-nspawn", ...).
+  const FileRead systemd = fs.readLine("/run/systemd/container");
+  if (systemd.status == ReadStatus::Ok && !systemd.text.empty()) {
+    noteContainer(env, systemd.text, "/run/systemd/container: " + systemd.text);
+  }
+  // cgroup v1 paths name the runtime; under cgroup v2 this is just "0::/", hence mountinfo.
+  const FileRead cgroup = fs.read("/proc/1/cgroup");
+  if (cgroup.status == ReadStatus::Ok) {
+    const std::string runtime = runtimeFromText(cgroup.text);
+    if (!runtime.empty()) noteContainer(env, runtime, "/proc/1/cgroup mentions " + runtime);
+  }
+  // Only the root mount: a host running containers lists their overlays too.
+  const std::string rootMount = rootMountLine(fs);
+  const std::string mountRuntime = runtimeFromText(rootMount);
+  if (!mountRuntime.empty()) noteContainer(env, mountRuntime, "root mount is a " + mountRuntime + " overlay");
+  // The initial environment (read from procfs: getenv() on a worker thread would race setenv).
+  const FileRead environ = fs.read("/proc/self/environ", 1024 * 1024);
+  static const std::string kVariable("\0KUBERNETES_SERVICE_HOST=", 25);
+  if (environ.status == ReadStatus::Ok && (std::string(1, '\0') + environ.text).find(kVariable) != std::string::npos) {
+    noteContainer(env, "kubernetes", "KUBERNETES_SERVICE_HOST is set");
+  }
+}
+
+}  // namespace
+
+Env readEnvironment(const RootedFs& fs, const CpuInfo& cpu, const DmiReading& dmi) {
+  Env env;
+  const std::string smbiosHypervisor = dmi.present ? hypervisorFromSmbios(dmi.names) : std::string();
+  const FileRead xen = fs.readLine("/sys/hypervisor/type");
+  if (cpu.hypervisorBit) {
+    env.virtualized = true;
+    env.evidence.push_back(fs.isLive() ? "CPUID hypervisor bit" : "cpuinfo hypervisor flag");
+  }
+  if (!cpu.hypervisorSignature.empty()) {
+    env.hypervisorVendor = hypervisorFromCpuidSignature(cpu.hypervisorSignature);
+    env.evidence.push_back("CPUID 0x40000000: " + cpu.hypervisorSignature);
+  }
+  if (xen.status == ReadStatus::Ok && !xen.text.empty()) {
+    env.virtualized = true;
+    if (env.hypervisorVendor.empty()) env.hypervisorVendor = xen.text;
+    env.evidence.push_back("/sys/hypervisor/type: " + xen.text);
+  }
+  if (!smbiosHypervisor.empty()) {
+    // SMBIOS names alone do not prove a VM (bare-metal cloud hosts keep the cloud's names),
+    // but they name the hypervisor when the CPU says there is one.
+    env.evidence.push_back("SMBIOS: " + dmi.names.sysVendor + " " + dmi.names.productName);
+    if (env.virtualized && env.hypervisorVendor.empty()) env.hypervisorVendor = smbiosHypervisor;
+  }
+  if (dmi.present) env.cloud = cloudFromSmbios(dmi.names);
+  detectContainer(fs, env);
+  return env;
+}
+
+}  // namespace fingerprint

@@ -1,0 +1,46 @@
+// File access below a configurable root, so the Linux readers run unchanged over this
+// machine ("/") or over a fixture tree that models another machine's /sys, /proc, /etc.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace fingerprint {
+
+enum class ReadStatus { Ok, Absent, Denied, Error };
+
+struct FileRead {
+  ReadStatus status = ReadStatus::Absent;
+  std::string text;  // raw bytes (binary-safe: vpd_pg80 is binary)
+  std::string error;  // strerror text for Denied / Error
+};
+
+class RootedFs {
+ public:
+  explicit RootedFs(const std::string& root);
+
+  bool isLive() const { return live_; }
+  // `abs` is an absolute path as seen from inside the root ("/sys/class/net").
+  std::string hostPath(const std::string& abs) const;
+
+  FileRead read(const std::string& abs, size_t maxBytes = 64 * 1024) const;
+  // First line of a small text file, padding trimmed; empty unless status is Ok.
+  FileRead readLine(const std::string& abs) const;
+  bool exists(const std::string& abs) const;
+  // Entry names, sorted, without "." and "..". Empty if the directory is missing.
+  std::vector<std::string> list(const std::string& absDir) const;
+  // Follows symlinks; returns the canonical path inside the root, or "" if it does not
+  // exist or escapes the root (a fixture link must never reach the host's files).
+  std::string resolve(const std::string& abs) const;
+
+ private:
+  std::string root_;      // without trailing slash; "" for "/"
+  std::string realRoot_;  // canonical root, "" for "/"
+  bool live_;
+};
+
+std::string parentPath(const std::string& path);
+std::string baseName(const std::string& path);
+
+}  // namespace fingerprint
