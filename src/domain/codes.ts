@@ -92,16 +92,17 @@ export async function getCode(ctx: DomainContext, reference: string): Promise<Co
 
 export async function listCodes(
   ctx: DomainContext,
-  filter: CodeFilter & { product?: string },
+  filter: Omit<CodeFilter, 'codePrefix' | 'id'> & { product?: string; search?: string },
   limit: number,
   cursor: string | null,
 ): Promise<Page<CodeView>> {
-  const { product: productName, ...rest } = filter;
+  const { product: productName, search, ...rest } = filter;
   const storeFilter: CodeFilter = { ...rest };
   if (productName !== undefined) storeFilter.productId = (await getProduct(ctx, productName)).id;
-  if (rest.search !== undefined) {
-    // Search by the typed form of a code: drop separators, same look-alike rules as lookups.
-    storeFilter.search = rest.search.replace(/[\s-]+/g, '').toUpperCase();
+  if (search !== undefined) {
+    // An id, or the typed form of a code (or its start): separators dropped, look-alikes read as lookups do.
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(search.trim())) storeFilter.id = search.trim().toLowerCase();
+    else storeFilter.codePrefix = search.replace(/[\s-]+/g, '').toUpperCase().replace(/O/g, '0').replace(/[IL]/g, '1');
   }
   const page = await ctx.repo.codes.list(storeFilter, limit, cursor);
   const names = new Map((await ctx.repo.products.list()).map((p) => [p.id, p.name]));

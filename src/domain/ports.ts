@@ -22,8 +22,9 @@ export interface ProductStore {
 export interface CodeFilter {
   productId?: string;
   status?: CodeStatus;
-  /** Matches the start of the normalised code, or an exact id. */
-  search?: string;
+  /** Matches the start of the normalised code. */
+  codePrefix?: string;
+  id?: string;
   test?: boolean;
 }
 

@@ -98,10 +98,8 @@ export class KnexCodeStore implements CodeStore {
     if (filter.productId) q.where('product_id', filter.productId);
     if (filter.status) q.where('status', filter.status);
     if (filter.test !== undefined) q.where('test', filter.test);
-    if (filter.search) {
-      const search = filter.search;
-      q.where((w) => w.where('code', 'like', `${search.replace(/[%_]/g, '')}%`).orWhere('id', search.toLowerCase()));
-    }
+    if (filter.id) q.where('id', filter.id);
+    if (filter.codePrefix !== undefined) q.where('code', 'like', `${filter.codePrefix.replace(/[^0-9A-Z]/g, '')}%`);
     const after = decodeCursor(cursor);
     if (after) {
       // Newest first; the cursor is the last row of the previous page.
