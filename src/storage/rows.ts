@@ -27,6 +27,6 @@ export function encodeCursor(cursor: Cursor): string {
 export function decodeCursor(text: string | null): Cursor | null {
   if (!text) return null;
   const [at, id] = Buffer.from(text, 'base64url').toString().split(':');
-  if (!at || !id || !/^\d+$/.test(at)) return null;
+  if (!at || !id || !/^\d{1,15}$/.test(at) || !/^[0-9a-f-]{36}$/.test(id)) return null;
   return { at: Number(at), id };
 }
