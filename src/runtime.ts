@@ -37,7 +37,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   try {
     await migrateToLatest(database.knex);
   } catch (err) {
-    await database.knex.destroy();
+    await database.close();
     throw err;
   }
   const repo = new KnexRepository(database);
@@ -65,7 +65,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     reloadKeys,
     async close() {
       await heartbeats.close();
-      await database.knex.destroy();
+      await database.close();
     },
   };
 }

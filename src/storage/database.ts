@@ -14,9 +14,15 @@ export interface DatabaseOptions {
 
 export interface Database {
   knex: Knex;
+  /**
+   * For hot read-only queries. On SQLite a separate pool of read connections: WAL lets them read
+   * beside the single writer instead of queueing behind it. On PostgreSQL the same pool as knex.
+   */
+  reader: Knex;
   engine: Engine;
   /** Where the data lives, without credentials, for start-up messages. */
   location: string;
+  close(): Promise<void>;
 }
 
 const INT8_OID = 20;
@@ -32,39 +38,47 @@ const pgTypes = {
 export function openDatabase(options: DatabaseOptions): Database {
   if (options.databaseUrl) {
     const url = new URL(options.databaseUrl);
-    return {
-      engine: 'postgres',
-      location: `postgres://${url.host}${url.pathname}`,
-      knex: knex({
-        client: 'pg',
-        connection: { connectionString: options.databaseUrl, types: pgTypes } as Knex.PgConnectionConfig,
-        pool: { min: 0, max: options.poolMax ?? 10 },
-      }),
-    };
+    const pgKnex = knex({
+      client: 'pg',
+      connection: { connectionString: options.databaseUrl, types: pgTypes } as Knex.PgConnectionConfig,
+      pool: { min: 0, max: options.poolMax ?? 10 },
+    });
+    return { engine: 'postgres', location: `postgres://${url.host}${url.pathname}`, knex: pgKnex, reader: pgKnex, close: () => pgKnex.destroy() };
   }
   mkdirSync(dirname(options.sqliteFile), { recursive: true });
+  // One writer connection: SQLite has one writer anyway, and this serialises our transactions in-process.
+  // WAL lets readers run beside the writer; synchronous=NORMAL is durable across process crashes;
+  // busy_timeout lets the CLI and the server share the file.
+  const writer = sqliteKnex(options.sqliteFile, 1, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;');
+  // As many readers as libuv has threads to run them on.
+  const reader = sqliteKnex(options.sqliteFile, 4, 'PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;');
   return {
     engine: 'sqlite',
     location: options.sqliteFile,
-    knex: knex({
-      client: 'sqlite3',
-      connection: { filename: options.sqliteFile },
-      useNullAsDefault: true,
-      // One connection: SQLite has one writer anyway, and this serialises our transactions in-process.
-      pool: {
-        min: 1,
-        max: 1,
-        afterCreate(conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
-          // WAL lets readers run beside the writer; synchronous=NORMAL is durable across process crashes;
-          // busy_timeout lets the CLI and the server share the file.
-          conn.exec(
-            'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;',
-            (err) => done(err, conn),
-          );
-        },
-      },
-    }),
+    knex: writer,
+    reader,
+    close: async () => {
+      await reader.destroy();
+      await writer.destroy();
+    },
   };
+}
+
+type SqliteConnection = { exec(sql: string, cb: (err: Error | null) => void): void };
+
+function sqliteKnex(filename: string, connections: number, pragmas: string): Knex {
+  return knex({
+    client: 'sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    pool: {
+      min: connections === 1 ? 1 : 0,
+      max: connections,
+      afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
+        conn.exec(pragmas, (err) => done(err, conn));
+      },
+    },
+  });
 }
 
 /** Unique-constraint violations on either engine. */

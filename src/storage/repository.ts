@@ -58,7 +58,7 @@ export class KnexRepository implements Repository {
   }
 
   async readForHeartbeat(activationId: string): Promise<HeartbeatView | undefined> {
-    const row = await this.database.knex('activations as a')
+    const row = await this.database.reader('activations as a')
       .join('codes as c', 'c.id', 'a.code_id')
       .join('products as p', 'p.id', 'a.product_id')
       .select(HEARTBEAT_SELECT)
