@@ -48,6 +48,19 @@ export function errorResponder(logger: Logger): ErrorRequestHandler {
       res.status(bodyError[0]).json(errorBody(bodyError[1], bodyError[2]));
       return;
     }
+    // Express and body-parser mark other client faults with a 4xx status: a path that is not valid
+    // percent-encoding (URIError), a body that does not inflate as its Content-Encoding says.
+    const status = typeof err?.status === 'number' ? err.status : undefined;
+    if (status !== undefined && status >= 400 && status < 500) {
+      const [code, message] =
+        err instanceof URIError
+          ? ['malformed_path', 'the path is not valid percent-encoded UTF-8']
+          : typeof err.code === 'string' && /^(Z_|ERR__)/.test(err.code)
+            ? ['invalid_content_encoding', 'the body could not be decoded as its Content-Encoding says']
+            : ['bad_request', 'the request is malformed'];
+      res.status(status).json(errorBody(code, message));
+      return;
+    }
     logger.error({ err, method: req.method, path: req.path, requestId: res.locals.requestId }, 'unhandled error');
     res.status(500).json(errorBody('internal_error', 'internal error; the request id is in the X-Request-Id header'));
   };

@@ -4,9 +4,16 @@ import { LicensorError } from '../domain/errors';
 /** JSON bodies only, small, objects or arrays at the top level. */
 export const jsonBody = (limit = '64kb'): RequestHandler => express.json({ limit, strict: true, type: () => true });
 
+/** True when the request carries no body at all (e.g. `POST …/freeze` with `Content-Length: 0`). */
+function hasNoBody(req: Parameters<RequestHandler>[0]): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+}
+
 /** A body-carrying request must say it is JSON; anything else gets 415 rather than a confusing 400. */
 export const requireJsonContent: RequestHandler = (req, _res, next) => {
-  if (req.method === 'GET' || req.method === 'HEAD' || (req.method === 'DELETE' && !req.headers['content-length'])) return next();
+  // Action routes (freeze, release, rotate) take no body; an empty one needs no content type.
+  if (req.method === 'GET' || req.method === 'HEAD' || hasNoBody(req)) return next();
   if (!req.is('application/json')) {
     next(new LicensorError('unsupported_media', 'unsupported_media_type', 'send the body as application/json'));
     return;

@@ -42,6 +42,22 @@ export const deactivationRequestSchema = z.object({
 
 const productName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'letters, digits, dot, dash or underscore, up to 100');
 
+export const productNameParamSchema = z.object({ name: productName });
+
+/** Nesting depth of a JSON value, counted without recursion (a hostile body may nest thousands deep). */
+function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    deepest = Math.max(deepest, depth);
+    if (node !== null && typeof node === 'object') for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+const MAX_METADATA_DEPTH = 16;
+
 export const productRequestSchema = z.object({
   name: productName,
   seatMode: z.enum(['node_locked', 'floating']).optional(),
@@ -59,7 +75,10 @@ export const issueCodeRequestSchema = z
     days: z.number().int().min(1).max(36_500).optional(),
     expiresAt: isoDate.optional(),
     features: z.array(z.string().min(1).max(100)).max(100).optional(),
-    metadata: z.record(z.string().max(100), z.unknown()).optional(),
+    metadata: z
+      .record(z.string().max(100), z.unknown())
+      .refine((m) => jsonDepth(m) <= MAX_METADATA_DEPTH, `nested at most ${MAX_METADATA_DEPTH} levels deep`)
+      .optional(),
     test: z.boolean().optional(),
   })
   .refine((b) => (b.days === undefined) !== (b.expiresAt === undefined), 'give exactly one of days or expiresAt');
@@ -74,16 +93,19 @@ export const renewRequestSchema = z
 export const listCodesQuerySchema = z.object({
   product: productName.optional(),
   status: z.enum(CODE_STATUSES as [string, ...string[]]).optional(),
-  q: z.string().max(64).optional(),
+  q: z.string().max(64).regex(/^[A-Za-z0-9\s-]*$/, 'a code prefix or an id: letters, digits, dashes, spaces').optional(),
   test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(200).optional(),
 });
 
+/** Entity ids (uuids, key ids) and action names such as code.renewed. */
+const auditWord = z.string().regex(/^[\w.:-]{1,64}$/, 'letters, digits, dot, colon, dash or underscore, up to 64');
+
 export const listAuditQuerySchema = z.object({
   code: z.string().max(64).optional(),
-  entity: z.string().max(64).optional(),
-  action: z.string().max(64).optional(),
+  entity: auditWord.optional(),
+  action: auditWord.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(200).optional(),
 });

@@ -1,5 +1,5 @@
 import { freezeCode, getCode, issueCode, listCodeActivations, listCodes, releaseCode, renewCode, unfreezeCode } from '../../domain/codes';
-import { codeView } from '../../http/routes/admin-api';
+import { adminActivationView, codeView } from '../../http/routes/admin-api';
 import { issueCodeRequestSchema, listCodesQuerySchema, renewRequestSchema } from '../../http/schemas';
 import { parse } from '../../http/validate';
 import type { Runtime } from '../../runtime';
@@ -11,7 +11,7 @@ export const CODES_HELP = `licensor codes — issue and manage authorization cod
   licensor codes issue --product <name> --seats <n> (--days <d> | --expires <ISO date>)
                        [--feature <name>]... [--test] [--json]
   licensor codes list [--product <name>] [--status issued|alive|expired|frozen|released]
-                      [--search <code prefix>] [--limit <n>] [--cursor <c>] [--json]
+                      [--search <code prefix>] [--test] [--limit <n>] [--cursor <c>] [--json]
   licensor codes show <code> [--json]
   licensor codes renew <code> (--days <d> | --until <ISO date>) [--json]
   licensor codes freeze <code> [--json]
@@ -23,8 +23,11 @@ export const CODES_HELP = `licensor codes — issue and manage authorization cod
 const DAY_MS = 86_400_000;
 
 export async function codesCommand(argv: string[], open: () => Promise<Runtime>, io: Io): Promise<number> {
-  const [sub, ...rest] = argv;
-  const { values, positionals } = parseCommand(rest, {
+  // The subcommand is the first positional, so `codes --help` and `codes --json list` parse too.
+  const {
+    values,
+    positionals: [sub, ...positionals],
+  } = parseCommand(argv, {
     product: { type: 'string' },
     seats: { type: 'string' },
     days: { type: 'string' },
@@ -45,6 +48,7 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
   const needsCode = ['show', 'renew', 'freeze', 'unfreeze', 'release'].includes(sub);
   if (needsCode && positionals.length !== 1) throw new UsageError(`codes ${sub} takes exactly one <code>`);
   if (!needsCode && !['issue', 'list'].includes(sub)) throw new UsageError(`unknown codes command "${sub}"`);
+  if (!needsCode && positionals.length > 0) throw new UsageError(`codes ${sub} takes no positional argument (got "${positionals[0]}")`);
   const reference = positionals[0]!;
 
   const runtime = await open();
@@ -75,10 +79,11 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
           product: values.product,
           status: values.status,
           q: values.search,
+          test: values.test ? 'true' : undefined,
           limit: values.limit,
           cursor: values.cursor,
         }, 'options');
-        const page = await listCodes(ctx, { product: q.product, status: q.status as never, search: q.q }, q.limit, q.cursor ?? null);
+        const page = await listCodes(ctx, { product: q.product, status: q.status as never, search: q.q, test: q.test }, q.limit, q.cursor ?? null);
         const items = page.items.map(codeView);
         print(io, json, { items, nextCursor: page.nextCursor }, () => {
           const text = table(
@@ -92,7 +97,7 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
       case 'show': {
         const code = codeView(await getCode(ctx, reference));
         const activations = await listCodeActivations(ctx, reference);
-        print(io, json, { ...code, activations }, () =>
+        print(io, json, { ...code, activations: activations.map(adminActivationView) }, () =>
           [
             `${code.code}  (${code.id})`,
             `  product   ${code.product}`,

@@ -11,13 +11,17 @@ export const KEYS_HELP = `licensor keys — token signing keys
 A running server picks up a rotation made here within 15 seconds.`;
 
 export async function keysCommand(argv: string[], open: () => Promise<Runtime>, io: Io): Promise<number> {
-  const [sub, ...rest] = argv;
-  const { values } = parseCommand(rest, {});
+  // The subcommand is the first positional, so `keys --help` and `keys --json list` parse too.
+  const {
+    values,
+    positionals: [sub, ...positionals],
+  } = parseCommand(argv, {});
   if (values.help || !sub) {
     io.out(KEYS_HELP);
     return sub || values.help ? 0 : 2;
   }
   if (sub !== 'list' && sub !== 'rotate') throw new UsageError(`unknown keys command "${sub}"`);
+  if (positionals.length > 0) throw new UsageError(`keys ${sub} takes no positional argument (got "${positionals[0]}")`);
   const json = values.json ?? false;
   const runtime = await open();
   try {

@@ -14,8 +14,11 @@ export const PRODUCTS_HELP = `licensor products — manage products (seat mode a
   licensor products list [--json]`;
 
 export async function productsCommand(argv: string[], open: () => Promise<Runtime>, io: Io): Promise<number> {
-  const [sub, ...rest] = argv;
-  const { values } = parseCommand(rest, {
+  // The subcommand is the first positional, so `products --help` and `products --json list` parse too.
+  const {
+    values,
+    positionals: [sub, ...positionals],
+  } = parseCommand(argv, {
     name: { type: 'string' },
     'seat-mode': { type: 'string' },
     'lease-seconds': { type: 'string' },
@@ -26,6 +29,8 @@ export async function productsCommand(argv: string[], open: () => Promise<Runtim
     io.out(PRODUCTS_HELP);
     return sub || values.help ? 0 : 2;
   }
+  if (sub !== 'create' && sub !== 'list') throw new UsageError(`unknown products command "${sub}"`);
+  if (positionals.length > 0) throw new UsageError(`products ${sub} takes no positional argument (got "${positionals[0]}")`);
   const json = values.json ?? false;
   const runtime = await open();
   try {
@@ -37,22 +42,19 @@ export async function productsCommand(argv: string[], open: () => Promise<Runtim
         leaseSeconds: requireInt(values['lease-seconds'], 'lease-seconds', 1, Number.MAX_SAFE_INTEGER),
         heartbeatIntervalSeconds: requireInt(values['heartbeat-seconds'], 'heartbeat-seconds', 1, Number.MAX_SAFE_INTEGER),
         matchStrategy: values.match,
-      });
+      }, 'options');
       const product = productView(await createProduct(runtime.ctx, input, 'cli'));
       print(io, json, product, () => `created product ${product.name} (${product.seatMode}, lease ${product.leaseSeconds}s, heartbeat every ${product.heartbeatIntervalSeconds}s)`);
       return 0;
     }
-    if (sub === 'list') {
-      const products = (await listProducts(runtime.ctx)).map(productView);
-      print(io, json, products, () =>
-        table(
-          products.map((p) => ({ name: p.name, seat_mode: p.seatMode, lease_s: String(p.leaseSeconds), heartbeat_s: String(p.heartbeatIntervalSeconds), match: p.matchStrategy })),
-          ['name', 'seat_mode', 'lease_s', 'heartbeat_s', 'match'],
-        ),
-      );
-      return 0;
-    }
-    throw new UsageError(`unknown products command "${sub}"`);
+    const products = (await listProducts(runtime.ctx)).map(productView);
+    print(io, json, products, () =>
+      table(
+        products.map((p) => ({ name: p.name, seat_mode: p.seatMode, lease_s: String(p.leaseSeconds), heartbeat_s: String(p.heartbeatIntervalSeconds), match: p.matchStrategy })),
+        ['name', 'seat_mode', 'lease_s', 'heartbeat_s', 'match'],
+      ),
+    );
+    return 0;
   } finally {
     await runtime.close();
   }

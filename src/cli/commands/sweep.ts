@@ -1,18 +1,19 @@
 import { sweep } from '../../domain/sweeper';
 import type { Runtime } from '../../runtime';
 import { parseCommand } from '../args';
-import { print, type Io } from '../output';
+import { print, UsageError, type Io } from '../output';
 
 export const SWEEP_HELP = `licensor sweep — expire due codes and cull lapsed floating seats now (the server also does this on a timer)
 
   licensor sweep [--json]`;
 
 export async function sweepCommand(argv: string[], open: () => Promise<Runtime>, io: Io): Promise<number> {
-  const { values } = parseCommand(argv, {});
+  const { values, positionals } = parseCommand(argv, {});
   if (values.help) {
     io.out(SWEEP_HELP);
     return 0;
   }
+  if (positionals.length > 0) throw new UsageError(`sweep takes no positional argument (got "${positionals[0]}")`);
   const runtime = await open();
   try {
     const report = await sweep(runtime.ctx, { releaseExpiredAfterMs: runtime.config.releaseExpiredAfterMs });

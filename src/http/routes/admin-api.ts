@@ -8,7 +8,15 @@ import type { AuditEvent, Product } from '../../domain/types';
 import type { Runtime } from '../../runtime';
 import { requireAdmin } from '../admin-auth';
 import { jsonRequest } from '../json-body';
-import { issueCodeRequestSchema, listAuditQuerySchema, listCodesQuerySchema, productRequestSchema, renewRequestSchema } from '../schemas';
+import {
+  activationIdParamSchema,
+  issueCodeRequestSchema,
+  listAuditQuerySchema,
+  listCodesQuerySchema,
+  productNameParamSchema,
+  productRequestSchema,
+  renewRequestSchema,
+} from '../schemas';
 import { parse } from '../validate';
 import { activationView } from './client-api';
 
@@ -29,7 +37,8 @@ export function adminApi(runtime: Runtime, adminToken: string): Router {
     res.status(201).json({ product: productView(await createProduct(ctx, body, ACTOR)) });
   });
   router.get('/v1/admin/products/:name', async (req, res) => {
-    res.json({ product: productView(await getProduct(ctx, req.params.name)) });
+    const { name } = parse(productNameParamSchema, req.params, 'path');
+    res.json({ product: productView(await getProduct(ctx, name)) });
   });
 
   router.post('/v1/admin/codes', async (req, res) => {
@@ -76,12 +85,14 @@ export function adminApi(runtime: Runtime, adminToken: string): Router {
   }
 
   router.get('/v1/admin/activations/:id', async (req, res) => {
-    const activation = await ctx.repo.activations.findById(req.params.id);
+    const { id } = parse(activationIdParamSchema, req.params, 'path');
+    const activation = await ctx.repo.activations.findById(id);
     if (!activation) throw new NotFound('activation_not_found', 'no such activation');
     res.json({ activation: adminActivationView(activation) });
   });
   router.delete('/v1/admin/activations/:id', async (req, res) => {
-    const activation = await deactivateMachine(ctx, req.params.id, null, ACTOR);
+    const { id } = parse(activationIdParamSchema, req.params, 'path');
+    const activation = await deactivateMachine(ctx, id, null, ACTOR);
     res.json({ activation: adminActivationView(activation) });
   });
 
@@ -132,7 +143,7 @@ export function codeView(c: CodeView) {
   };
 }
 
-function adminActivationView(a: Parameters<typeof activationView>[0]) {
+export function adminActivationView(a: Parameters<typeof activationView>[0]) {
   return { ...activationView(a), codeId: a.codeId, fingerprint: a.fingerprint, environment: a.environment };
 }
 
