@@ -45,8 +45,9 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       const { fingerprintCommand } = require('./commands/fingerprint') as typeof import('./commands/fingerprint');
       return await fingerprintCommand(rest);
     }
-    const config = loadConfig(deps.env ?? process.env);
-    const open = () => openRuntime(config);
+    // Configuration is read only when a command needs the database, so --help always works.
+    const config = () => loadConfig(deps.env ?? process.env);
+    const open = () => openRuntime(config());
     switch (command) {
       case 'serve':
         return await serveCommand(rest, config, io);

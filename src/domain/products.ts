@@ -1,6 +1,6 @@
 import { auditEvent } from './audit';
 import type { DomainContext } from './context';
-import { Conflict, NotFound } from './errors';
+import { Conflict, InvalidInput, NotFound } from './errors';
 import type { Actor, MatchStrategy, Product, SeatMode } from './types';
 
 export interface NewProduct {
@@ -28,7 +28,7 @@ export async function createProduct(ctx: DomainContext, input: NewProduct, actor
     createdAt: ctx.clock.now(),
   };
   if (product.heartbeatIntervalSeconds >= product.leaseSeconds) {
-    throw new Conflict('heartbeat_exceeds_lease', 'the heartbeat interval must be shorter than the lease');
+    throw new InvalidInput('heartbeat_exceeds_lease', 'the heartbeat interval must be shorter than the lease');
   }
   return ctx.repo.transaction(async (tx) => {
     if (await tx.products.findByName(product.name)) {

@@ -14,12 +14,13 @@ Configuration comes from the environment:
   LICENSOR_ADMIN_TOKEN  admin API bearer token (default: generated once, kept in the data directory)`;
 
 /** Runs until SIGINT/SIGTERM, then finishes in-flight requests and flushes buffered writes. */
-export async function serveCommand(argv: string[], config: Config, io: Io): Promise<number> {
+export async function serveCommand(argv: string[], loadConfig: () => Config, io: Io): Promise<number> {
   const { values } = parseCommand(argv, {});
   if (values.help) {
     io.out(SERVE_HELP);
     return 0;
   }
+  const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const running = await startServer(config, logger);
   const { runtime, adminToken } = running;
