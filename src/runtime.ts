@@ -6,6 +6,7 @@ import { randomIds, systemClock, type Clock, type IdSource } from './domain/cloc
 import type { DomainContext } from './domain/context';
 import { ensureSigningKey, type KeyPolicy } from './domain/signing-keys';
 import { openDatabase, type Database } from './storage/database';
+import { openHeartbeatReader } from './storage/heartbeat-reader';
 import { CoalescingHeartbeatWriter } from './storage/heartbeat-writer';
 import { migrateToLatest } from './storage/migrate';
 import { KnexRepository } from './storage/repository';
@@ -40,7 +41,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     await database.close();
     throw err;
   }
-  const repo = new KnexRepository(database);
+  const heartbeatReader = openHeartbeatReader(database);
+  const repo = new KnexRepository(database, heartbeatReader);
   const heartbeats = new CoalescingHeartbeatWriter(repo.activations, config.heartbeatFlushMs, options.onBackgroundError);
   const keyRing = new KeyRing();
   const ctx: DomainContext = {
@@ -65,6 +67,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     reloadKeys,
     async close() {
       await heartbeats.close();
+      await heartbeatReader.close();
       await database.close();
     },
   };

@@ -14,11 +14,7 @@ export interface DatabaseOptions {
 
 export interface Database {
   knex: Knex;
-  /**
-   * For hot read-only queries. On SQLite a separate pool of read connections: WAL lets them read
-   * beside the single writer instead of queueing behind it. On PostgreSQL the same pool as knex.
-   */
-  reader: Knex;
+  options: DatabaseOptions;
   engine: Engine;
   /** Where the data lives, without credentials, for start-up messages. */
   location: string;
@@ -28,7 +24,7 @@ export interface Database {
 const INT8_OID = 20;
 
 /** Millisecond timestamps are BIGINT; pg returns those as strings unless told otherwise. */
-const pgTypes = {
+export const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
     return pg.types.getTypeParser(oid, format as 'text');
@@ -43,37 +39,32 @@ export function openDatabase(options: DatabaseOptions): Database {
       connection: { connectionString: options.databaseUrl, types: pgTypes } as Knex.PgConnectionConfig,
       pool: { min: 0, max: options.poolMax ?? 10 },
     });
-    return { engine: 'postgres', location: `postgres://${url.host}${url.pathname}`, knex: pgKnex, reader: pgKnex, close: () => pgKnex.destroy() };
+    return { engine: 'postgres', location: `postgres://${url.host}${url.pathname}`, knex: pgKnex, options, close: () => pgKnex.destroy() };
   }
   mkdirSync(dirname(options.sqliteFile), { recursive: true });
   // One writer connection: SQLite has one writer anyway, and this serialises our transactions in-process.
   // WAL lets readers run beside the writer; synchronous=NORMAL is durable across process crashes;
   // busy_timeout lets the CLI and the server share the file.
-  const writer = sqliteKnex(options.sqliteFile, 1, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;');
-  // As many readers as libuv has threads to run them on.
-  const reader = sqliteKnex(options.sqliteFile, 4, 'PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;');
+  const writer = sqliteKnex(options.sqliteFile, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;');
   return {
     engine: 'sqlite',
     location: options.sqliteFile,
     knex: writer,
-    reader,
-    close: async () => {
-      await reader.destroy();
-      await writer.destroy();
-    },
+    options,
+    close: () => writer.destroy(),
   };
 }
 
 type SqliteConnection = { exec(sql: string, cb: (err: Error | null) => void): void };
 
-function sqliteKnex(filename: string, connections: number, pragmas: string): Knex {
+function sqliteKnex(filename: string, pragmas: string): Knex {
   return knex({
     client: 'sqlite3',
     connection: { filename },
     useNullAsDefault: true,
     pool: {
-      min: connections === 1 ? 1 : 0,
-      max: connections,
+      min: 1,
+      max: 1,
       afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
         conn.exec(pragmas, (err) => done(err, conn));
       },

@@ -1,13 +1,13 @@
 import type { Knex } from 'knex';
 import { Conflict, Unavailable } from '../domain/errors';
 import type { HeartbeatView, Repository, Stores } from '../domain/ports';
-import { ACTIVATION_COLUMNS, activationFromRow, type ActivationRow } from './activation-store';
 import { KnexActivationStore } from './activation-store';
 import { KnexAuditStore } from './audit-store';
-import { CODE_COLUMNS, codeFromRow, KnexCodeStore, type CodeRow } from './code-store';
+import { KnexCodeStore } from './code-store';
 import { isConnectionError, isUniqueViolation, type Database } from './database';
 import { KnexKeyStore } from './key-store';
-import { KnexProductStore, productFromRow } from './product-store';
+import type { PreparedHeartbeatReader } from './heartbeat-reader';
+import { KnexProductStore } from './product-store';
 
 function storesFor(db: Knex | Knex.Transaction): Stores {
   return {
@@ -19,19 +19,6 @@ function storesFor(db: Knex | Knex.Transaction): Stores {
   };
 }
 
-/** Prefixed column lists for the one-query heartbeat read. */
-const HEARTBEAT_SELECT = [
-  ...ACTIVATION_COLUMNS.map((c) => `a.${c} as a_${c}`),
-  ...CODE_COLUMNS.map((c) => `c.${c} as c_${c}`),
-  ...['id', 'name', 'seat_mode', 'lease_seconds', 'heartbeat_interval_seconds', 'match_strategy', 'created_at'].map((c) => `p.${c} as p_${c}`),
-];
-
-function unprefix<T>(row: Record<string, unknown>, prefix: string): T {
-  const out: Record<string, unknown> = {};
-  for (const key in row) if (key.startsWith(prefix)) out[key.slice(prefix.length)] = row[key];
-  return out as T;
-}
-
 export class KnexRepository implements Repository {
   readonly products;
   readonly codes;
@@ -40,7 +27,10 @@ export class KnexRepository implements Repository {
   readonly keys;
   private readonly localLocks = new Set<string>();
 
-  constructor(private readonly database: Database) {
+  constructor(
+    private readonly database: Database,
+    private readonly heartbeatReader: PreparedHeartbeatReader,
+  ) {
     const stores = storesFor(database.knex);
     this.products = stores.products;
     this.codes = stores.codes;
@@ -57,22 +47,13 @@ export class KnexRepository implements Repository {
     }
   }
 
+  /** The hot path's read: a prepared statement on connections of its own, not the query builder. */
   async readForHeartbeat(activationId: string): Promise<HeartbeatView | undefined> {
-    const row = await this.database.reader('activations as a')
-      .join('codes as c', 'c.id', 'a.code_id')
-      .join('products as p', 'p.id', 'a.product_id')
-      .select(HEARTBEAT_SELECT)
-      .where('a.id', activationId)
-      .first()
-      .catch((err: unknown) => {
-        throw translate(err);
-      });
-    if (!row) return undefined;
-    return {
-      activation: activationFromRow(unprefix<ActivationRow>(row, 'a_')),
-      code: codeFromRow(unprefix<CodeRow>(row, 'c_')),
-      product: productFromRow(unprefix(row, 'p_')),
-    };
+    try {
+      return await this.heartbeatReader.read(activationId);
+    } catch (err) {
+      throw translate(err);
+    }
   }
 
   async exclusively<T>(name: string, work: () => Promise<T>): Promise<T | undefined> {

@@ -1,0 +1,91 @@
+import pg from 'pg';
+import sqlite3 from 'sqlite3';
+import type { HeartbeatView } from '../domain/ports';
+import { ACTIVATION_COLUMNS, activationFromRow, type ActivationRow } from './activation-store';
+import { CODE_COLUMNS, codeFromRow, type CodeRow } from './code-store';
+import { pgTypes, type Database } from './database';
+import { productFromRow } from './product-store';
+
+const PRODUCT_COLUMNS = ['id', 'name', 'seat_mode', 'lease_seconds', 'heartbeat_interval_seconds', 'match_strategy', 'created_at'];
+
+/** One query joins the activation with its code and product; columns are prefixed to keep them apart. */
+function heartbeatSql(placeholder: string): string {
+  const columns = [
+    ...ACTIVATION_COLUMNS.map((c) => `a.${c} AS a_${c}`),
+    ...CODE_COLUMNS.map((c) => `c.${c} AS c_${c}`),
+    ...PRODUCT_COLUMNS.map((c) => `p.${c} AS p_${c}`),
+  ];
+  return `SELECT ${columns.join(', ')} FROM activations a JOIN codes c ON c.id = a.code_id JOIN products p ON p.id = a.product_id WHERE a.id = ${placeholder}`;
+}
+
+function unprefix<T>(row: Record<string, unknown>, prefix: string): T {
+  const out: Record<string, unknown> = {};
+  for (const key in row) if (key.startsWith(prefix)) out[key.slice(prefix.length)] = row[key];
+  return out as T;
+}
+
+function toView(row: Record<string, unknown> | undefined): HeartbeatView | undefined {
+  if (!row) return undefined;
+  return {
+    activation: activationFromRow(unprefix<ActivationRow>(row, 'a_')),
+    code: codeFromRow(unprefix<CodeRow>(row, 'c_')),
+    product: productFromRow(unprefix(row, 'p_')),
+  };
+}
+
+/**
+ * The heartbeat's read, on connections of its own with a prepared statement. Measured on SQLite:
+ * ~40 µs against ~340 µs through the query builder and its pool. On SQLite the connections are
+ * read-only and, in WAL mode, read beside the single writer instead of queueing behind it.
+ */
+export interface PreparedHeartbeatReader {
+  read(activationId: string): Promise<HeartbeatView | undefined>;
+  close(): Promise<void>;
+}
+
+/** Readers per SQLite file: as many as libuv has threads to run them on. */
+const SQLITE_READERS = 4;
+
+export function openHeartbeatReader(database: Database): PreparedHeartbeatReader {
+  if (database.engine === 'postgres') return postgresReader(database.options.databaseUrl!);
+  return sqliteReader(database.options.sqliteFile);
+}
+
+function sqliteReader(file: string): PreparedHeartbeatReader {
+  const sql = heartbeatSql('?');
+  const readers = Array.from({ length: SQLITE_READERS }, () => {
+    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY);
+    db.configure('busyTimeout', 10_000);
+    return { db, statement: db.prepare(sql) };
+  });
+  let next = 0;
+  return {
+    read(activationId) {
+      const reader = readers[next]!;
+      next = (next + 1) % readers.length;
+      return new Promise((resolve, reject) =>
+        reader.statement.get(activationId, (err: Error | null, row?: Record<string, unknown>) => (err ? reject(err) : resolve(toView(row)))),
+      );
+    },
+    async close() {
+      for (const { db, statement } of readers) {
+        await new Promise<void>((resolve) => statement.finalize(() => resolve()));
+        await new Promise<void>((resolve) => db.close(() => resolve()));
+      }
+    },
+  };
+}
+
+function postgresReader(url: string): PreparedHeartbeatReader {
+  const pool = new pg.Pool({ connectionString: url, types: pgTypes as unknown as pg.CustomTypesConfig, max: 4 });
+  // An idle client that loses its server must not crash the process; the next read reports it.
+  pool.on('error', () => undefined);
+  const query = { name: 'licensor_heartbeat_read', text: heartbeatSql('$1') };
+  return {
+    async read(activationId) {
+      const result = await pool.query({ ...query, values: [activationId] });
+      return toView(result.rows[0]);
+    },
+    close: () => pool.end(),
+  };
+}
