@@ -18,6 +18,17 @@ export interface Config {
   releaseExpiredAfterMs: number | null;
   heartbeatFlushMs: number;
   logLevel: string;
+  /** The marketplace compatibility layer (docs/marketplace.md). */
+  marketplace: MarketplaceConfig;
+  /** Honour X-Forwarded-For from a reverse proxy (express "trust proxy" value), or not. */
+  trustProxy: boolean | number | string;
+  /** Bounds that keep a few slow connections from holding the server. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** On SIGTERM, how long to keep serving (with /readyz at 503) before closing connections. */
+  shutdownGraceMs: number;
+  /** Code-guessing limits: failed lookups per address, attempts per code (per minute, burst). */
+  guessLimits: { failuresPerMinute: number; failureBurst: number; codeAttemptsPerMinute: number; codeBurst: number };
 }
 
 export class ConfigError extends Error {
@@ -66,7 +77,76 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     releaseExpiredAfterMs: releaseDays === 0 ? null : releaseDays * DAY,
     heartbeatFlushMs: int('LICENSOR_HEARTBEAT_FLUSH_MS', 1000, 10, 60_000),
     logLevel: env.LICENSOR_LOG_LEVEL || 'info',
+    marketplace: marketplaceConfig(env, int, problems),
+    trustProxy: parseTrustProxy(env.LICENSOR_TRUST_PROXY),
+    headersTimeoutMs: int('LICENSOR_HEADERS_TIMEOUT_MS', 10_000, 100, 300_000),
+    requestTimeoutMs: int('LICENSOR_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    shutdownGraceMs: int('LICENSOR_SHUTDOWN_GRACE_MS', 1_000, 0, 60_000),
+    guessLimits: {
+      failuresPerMinute: int('LICENSOR_GUESSES_PER_MINUTE', 10, 1, 100_000),
+      failureBurst: int('LICENSOR_GUESS_BURST', 20, 1, 1_000_000_000),
+      codeAttemptsPerMinute: int('LICENSOR_CODE_ATTEMPTS_PER_MINUTE', 120, 1, 100_000),
+      codeBurst: int('LICENSOR_CODE_ATTEMPT_BURST', 120, 1, 1_000_000_000),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** "true"/"false", a hop count, or an address list such as "loopback, 10.0.0.0/8". */
+function parseTrustProxy(raw: string | undefined): boolean | number | string {
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  return /^\d+$/.test(raw) ? Number(raw) : raw;
+}
+
+export interface MarketplaceConfig {
+  /** Seller Center access keys that sign production-interface requests; several during a rotation. */
+  accessKeys: string[];
+  /** Where the marketplace POSTs (the production URL's path). */
+  productionPath: string;
+  /** The product new instances issue codes under, their seats, and their validity until the marketplace sends one. */
+  product: string;
+  seats: number;
+  instanceDays: number;
+  requireDeviceFingerprint: boolean;
+  /** The marketplace waits 5 s; slower work is answered 000004 and finishes in the background. */
+  budgetMs: number;
+  /** AK/SK pairs that may sign calls to the marketplace-compatible open API; none means it is open. */
+  openApiCredentials: Array<{ accessKey: string; secretKey: string }>;
+}
+
+type IntReader = (name: string, fallback: number, min: number, max: number) => number;
+
+function marketplaceConfig(env: NodeJS.ProcessEnv, int: IntReader, problems: string[]): MarketplaceConfig {
+  const list = (raw: string | undefined) => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const accessKeys = list(env.LICENSOR_MARKETPLACE_KEYS);
+  if (accessKeys.some((k) => k.length < 8 || /\s/.test(k))) {
+    problems.push('LICENSOR_MARKETPLACE_KEYS must be comma-separated access keys of at least 8 characters each');
+  }
+  const productionPath = env.LICENSOR_MARKETPLACE_PATH || '/produce';
+  if (!/^\/[A-Za-z0-9._~\/-]*$/.test(productionPath) || /^\/(v1|api|\.well-known)(\/|$)/.test(productionPath)) {
+    problems.push('LICENSOR_MARKETPLACE_PATH must be a path such as /produce, outside /v1, /api and /.well-known');
+  }
+  const openApiCredentials: MarketplaceConfig['openApiCredentials'] = [];
+  for (const pair of list(env.LICENSOR_OPENAPI_AKSK)) {
+    const colon = pair.indexOf(':');
+    const accessKey = colon > 0 ? pair.slice(0, colon) : '';
+    const secretKey = colon > 0 ? pair.slice(colon + 1) : '';
+    if (!accessKey || !secretKey) problems.push('LICENSOR_OPENAPI_AKSK must be comma-separated AK:SK pairs, e.g. ak1:sk1,ak2:sk2');
+    else if (openApiCredentials.some((c) => c.accessKey === accessKey)) problems.push(`LICENSOR_OPENAPI_AKSK names the access key "${accessKey}" twice`);
+    else openApiCredentials.push({ accessKey, secretKey });
+  }
+  const flag = env.LICENSOR_MARKETPLACE_REQUIRE_FINGERPRINT ?? '';
+  if (!['', '0', '1', 'true', 'false'].includes(flag)) problems.push('LICENSOR_MARKETPLACE_REQUIRE_FINGERPRINT must be true or false');
+  return {
+    accessKeys,
+    productionPath,
+    product: env.LICENSOR_MARKETPLACE_PRODUCT || 'marketplace',
+    seats: int('LICENSOR_MARKETPLACE_SEATS', 1, 1, 100_000),
+    instanceDays: int('LICENSOR_MARKETPLACE_INSTANCE_DAYS', 30, 1, 36_500),
+    requireDeviceFingerprint: flag === '1' || flag === 'true',
+    budgetMs: int('LICENSOR_MARKETPLACE_BUDGET_MS', 4000, 0, 4900),
+    openApiCredentials,
+  };
 }

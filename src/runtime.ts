@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Config } from './config';
 import { randomIds, systemClock, type Clock, type IdSource } from './domain/clock';
 import type { DomainContext } from './domain/context';
+import { BackgroundWork } from './domain/marketplace/background-work';
 import { ensureSigningKey, type KeyPolicy } from './domain/signing-keys';
 import { openDatabase, type Database } from './storage/database';
 import { openHeartbeatReader } from './storage/heartbeat-reader';
@@ -21,6 +22,8 @@ export interface Runtime {
   keyRing: KeyRing;
   keyPolicy: KeyPolicy;
   heartbeats: CoalescingHeartbeatWriter;
+  /** Marketplace work answered 000004 and still running; close() waits for it. */
+  background: BackgroundWork;
   /** Re-reads signing keys (another process may have rotated). */
   reloadKeys(): Promise<void>;
   close(): Promise<void>;
@@ -30,11 +33,13 @@ export interface RuntimeOptions {
   clock?: Clock;
   ids?: IdSource;
   onBackgroundError?: (err: unknown) => void;
+  /** Receives the database driver's own warnings (e.g. lost connections). */
+  onDriverLog?: (level: 'warn' | 'error', message: string) => void;
 }
 
 /** Opens the database, migrates it, makes sure a signing key exists, and loads the keys. */
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
-  const database = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: config.sqliteFile });
+  const database = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: config.sqliteFile, log: options.onDriverLog });
   try {
     await migrateToLatest(database.knex);
   } catch (err) {
@@ -43,7 +48,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   }
   const heartbeatReader = openHeartbeatReader(database);
   const repo = new KnexRepository(database, heartbeatReader);
-  const heartbeats = new CoalescingHeartbeatWriter(repo.activations, config.heartbeatFlushMs, options.onBackgroundError);
+  const heartbeats = new CoalescingHeartbeatWriter(repo.activations, repo.heartbeatStats, config.heartbeatFlushMs, options.onBackgroundError);
   const keyRing = new KeyRing();
   const ctx: DomainContext = {
     repo,
@@ -57,6 +62,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   await ensureSigningKey(ctx, keyPolicy);
   const reloadKeys = async () => keyRing.load(await repo.keys.list());
   await reloadKeys();
+  const background = new BackgroundWork(options.onBackgroundError);
   return {
     config,
     database,
@@ -64,8 +70,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     keyRing,
     keyPolicy,
     heartbeats,
+    background,
     reloadKeys,
     async close() {
+      await background.settled();
       await heartbeats.close();
       await heartbeatReader.close();
       await database.close();

@@ -2,9 +2,12 @@ import { loadConfig } from '../config';
 import { openRuntime } from '../runtime';
 import { CODES_HELP, codesCommand } from './commands/codes';
 import { KEYS_HELP, keysCommand } from './commands/keys';
+import { OFFLINE_HELP, offlineCommand } from './commands/offline';
 import { PRODUCTS_HELP, productsCommand } from './commands/products';
 import { serveCommand, SERVE_HELP } from './commands/serve';
+import { simulateCommand, SIMULATE_HELP } from './commands/simulate';
 import { sweepCommand, SWEEP_HELP } from './commands/sweep';
+import { usageCommand, USAGE_HELP } from './commands/usage';
 import { processIo, reportError, type Io } from './output';
 
 export const HELP = `licensor — self-hosted authorization-code license server
@@ -17,6 +20,9 @@ Commands:
   codes issue|list|show|renew|freeze|unfreeze|release
   keys list|rotate            token signing keys
   sweep                       expire and cull now
+  usage                       software usage per code and day (marketplace open API)
+  simulate --url --key        play the marketplace against a production-interface URL
+  offline respond <request>   air-gapped activation: request file in, license file out
   fingerprint                 this machine's fingerprint components
 
 Every command takes --help, and --json for output that scripts can read.
@@ -45,6 +51,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       const { fingerprintCommand } = require('./commands/fingerprint') as typeof import('./commands/fingerprint');
       return await fingerprintCommand(rest);
     }
+    // Talks to a URL only: no configuration, no database.
+    if (command === 'simulate') return await simulateCommand(rest, io);
     // Configuration is read only when a command needs the database, so --help always works.
     const config = () => loadConfig(deps.env ?? process.env);
     const open = () => openRuntime(config());
@@ -59,6 +67,10 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
         return await keysCommand(rest, open, io);
       case 'sweep':
         return await sweepCommand(rest, open, io);
+      case 'usage':
+        return await usageCommand(rest, open, io);
+      case 'offline':
+        return await offlineCommand(rest, open, io);
       default:
         io.err(`error: unknown command "${command}"\n\n${HELP}`);
         return 2;
@@ -68,4 +80,4 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   }
 }
 
-export const COMMAND_HELP = { codes: CODES_HELP, keys: KEYS_HELP, products: PRODUCTS_HELP, serve: SERVE_HELP, sweep: SWEEP_HELP };
+export const COMMAND_HELP = { codes: CODES_HELP, keys: KEYS_HELP, offline: OFFLINE_HELP, products: PRODUCTS_HELP, serve: SERVE_HELP, simulate: SIMULATE_HELP, sweep: SWEEP_HELP, usage: USAGE_HELP };

@@ -37,7 +37,16 @@ export interface CodeChange {
 
 const MAX_ISSUE_ATTEMPTS = 3;
 
-export async function issueCode(ctx: DomainContext, input: NewCode, actor: Actor): Promise<CodeView> {
+/**
+ * `alongside` runs inside the issuing transaction, after the code and its audit event are written
+ * (the marketplace records its instance there, so a code and its order line commit together).
+ */
+export async function issueCode(
+  ctx: DomainContext,
+  input: NewCode,
+  actor: Actor,
+  alongside?: (tx: Stores, code: LicenseCode) => Promise<void>,
+): Promise<CodeView> {
   const product = await getProduct(ctx, input.product);
   const now = ctx.clock.now();
   if (input.expiresAt <= now) throw new InvalidInput('expiry_in_past', 'the expiry date must be in the future');
@@ -62,6 +71,7 @@ export async function issueCode(ctx: DomainContext, input: NewCode, actor: Actor
         await tx.audit.insert([
           auditEvent(ctx, now, actor, 'code.issued', { type: 'code', id: code.id }, code.id, null, codeSnapshot(code)),
         ]);
+        if (alongside) await alongside(tx, code);
       });
       return view(code, product.name, now);
     } catch (err) {
@@ -117,14 +127,20 @@ export async function listCodeActivations(ctx: DomainContext, reference: string)
 
 export type Renewal = { expiresAt: number } | { extendByDays: number };
 
+/** Marks a change as applied once per key (a marketplace order id): a repeat changes nothing. */
+export interface OnceKey {
+  scope: string;
+  key: string;
+}
+
 const DAY_MS = 86_400_000;
 
 /**
  * renew (later date) or shorten (earlier date): one transaction, one audit event.
  * Extending by days counts from the later of now and the current expiry, so renewing early loses nothing.
  */
-export async function renewCode(ctx: DomainContext, reference: string, renewal: Renewal, actor: Actor): Promise<CodeChange> {
-  return changeCode(ctx, reference, actor, (code, now) => {
+export async function renewCode(ctx: DomainContext, reference: string, renewal: Renewal, actor: Actor, once?: OnceKey): Promise<CodeChange> {
+  return changeCode(ctx, reference, actor, once, (code, now) => {
     const expiresAt = 'expiresAt' in renewal ? renewal.expiresAt : Math.max(now, code.expiresAt) + renewal.extendByDays * DAY_MS;
     if (code.expiresAt === expiresAt && code.status !== 'released') return null;
     const status = statusAfterExpiryChange(code, expiresAt, now);
@@ -133,14 +149,14 @@ export async function renewCode(ctx: DomainContext, reference: string, renewal: 
 }
 
 export async function freezeCode(ctx: DomainContext, reference: string, actor: Actor): Promise<CodeChange> {
-  return changeCode(ctx, reference, actor, (code) => {
+  return changeCode(ctx, reference, actor, undefined, (code) => {
     const status = statusAfterFreeze(code);
     return status === null ? null : { action: 'code.frozen', patch: { status } };
   });
 }
 
 export async function unfreezeCode(ctx: DomainContext, reference: string, actor: Actor): Promise<CodeChange> {
-  return changeCode(ctx, reference, actor, (code, now) => {
+  return changeCode(ctx, reference, actor, undefined, (code, now) => {
     const status = statusAfterUnfreeze(code, now);
     return status === null ? null : { action: 'code.unfrozen', patch: { status } };
   });
@@ -148,7 +164,7 @@ export async function unfreezeCode(ctx: DomainContext, reference: string, actor:
 
 /** Release is terminal: every seat is freed in the same transaction. */
 export async function releaseCode(ctx: DomainContext, reference: string, actor: Actor): Promise<CodeChange> {
-  return changeCode(ctx, reference, actor, (code) => {
+  return changeCode(ctx, reference, actor, undefined, (code) => {
     const status = statusAfterRelease(code);
     return status === null ? null : { action: 'code.released', patch: { status }, releaseSeats: true };
   });
@@ -164,6 +180,7 @@ async function changeCode(
   ctx: DomainContext,
   reference: string,
   actor: Actor,
+  once: OnceKey | undefined,
   plan: (code: LicenseCode, now: number) => PlannedChange | null,
 ): Promise<CodeChange> {
   const found = await findCode(ctx.repo, reference);
@@ -172,6 +189,8 @@ async function changeCode(
     const code = await tx.codes.lockForUpdate(found.id);
     if (!code) throw new NotFound('code_not_found', 'no such authorization code');
     const now = ctx.clock.now();
+    // Claimed under the code's lock and in the same transaction as the change: applied exactly once.
+    if (once && !(await tx.idempotency.claim(once.scope, once.key, '', now))) return { code, changed: false };
     const change = plan(code, now);
     if (!change) return { code, changed: false };
     const after: LicenseCode = { ...code, ...change.patch, updatedAt: now };

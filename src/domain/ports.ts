@@ -9,6 +9,7 @@ import type {
   Product,
   SigningKey,
 } from './types';
+import type { MarketplaceInstance, MarketplaceLicense, MarketplaceLicenseStatus, UsageFilter, UsageReport } from './marketplace/types';
 
 /** What the domain needs from storage. Implemented in src/storage; the domain never sees SQL. */
 
@@ -51,6 +52,11 @@ export interface ActivationStore {
   insert(activation: Activation): Promise<void>;
   findById(id: string): Promise<Activation | undefined>;
   listByCode(codeId: string, status?: ActivationStatus): Promise<Activation[]>;
+  countActive(codeId: string): Promise<number>;
+  /** Live activations of one code that share at least one anchor hash with a fingerprint. */
+  findActiveOnCodeByAnchors(codeId: string, productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]>;
+  /** Culls the code's floating activations whose lease has lapsed; returns their ids. */
+  cullLapsedOnCode(codeId: string, now: number): Promise<string[]>;
   /** Ends an activation if it is still active; false when it was not. */
   end(id: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<boolean>;
   endAllForCode(codeId: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<string[]>;
@@ -100,12 +106,91 @@ export interface KeyStore {
   retire(kid: string, at: number, publishUntil: number): Promise<void>;
 }
 
+/** Request nonces seen, shared by every server process (koogallery-license-protocol.md §3.2). */
+export interface NonceStore {
+  /**
+   * Records the nonce unless an unexpired record of it exists; false means a replay. Atomic across
+   * processes: the nonce is the table's unique key (insert-if-absent, never check-then-insert).
+   */
+  claim(nonce: string, seenAt: number, expiresAt: number): Promise<boolean>;
+  /** Deletes records whose expiry has passed; returns how many. */
+  pruneExpired(now: number): Promise<number>;
+}
+
+/** Keys of requests already applied (§6), by scope. */
+export interface IdempotencyStore {
+  /** Inserts the record unless the scope+key exists; false when it does (the request was applied before). */
+  claim(scope: string, key: string, requestHash: string, now: number): Promise<boolean>;
+}
+
+export interface MarketplaceInstanceStore {
+  /** False when an instance for the same order line (or id) exists already; nothing is written then. */
+  insert(instance: MarketplaceInstance): Promise<boolean>;
+  findById(instanceId: string): Promise<MarketplaceInstance | undefined>;
+  findByOrder(orderId: string, orderLineId: string): Promise<MarketplaceInstance | undefined>;
+  findByCode(codeId: string): Promise<MarketplaceInstance | undefined>;
+  list(filter: { test?: boolean }, limit: number, cursor: string | null): Promise<Page<MarketplaceInstance>>;
+}
+
+export interface MarketplaceLicenseStore {
+  find(eventId: string, fingerprintHash: string): Promise<MarketplaceLicense | undefined>;
+  /** Inserts a pending row unless one exists for the event+fingerprint; true when this call inserted it. */
+  claim(row: MarketplaceLicense): Promise<boolean>;
+  /** Takes over a pending row whose worker went quiet (requested before `staleBefore`); true when taken. */
+  takeOver(eventId: string, fingerprintHash: string, staleBefore: number, now: number): Promise<boolean>;
+  /** Drops a pending claim whose work failed, so the next retry tries again at once. */
+  abandon(eventId: string, fingerprintHash: string): Promise<void>;
+  /** Stores the license bytes, unless the row is ready already (the first delivery wins). */
+  deliver(eventId: string, fingerprintHash: string, license: string, activationId: string | null, now: number): Promise<void>;
+  list(filter: { status?: MarketplaceLicenseStatus }, limit: number): Promise<MarketplaceLicense[]>;
+}
+
+export interface UsageReportStore {
+  find(codeId: string, day: string): Promise<UsageReport | undefined>;
+  /** Inserts or replaces the report for the code and day. */
+  save(report: UsageReport): Promise<void>;
+  /** Newest day first. */
+  list(filter: UsageFilter, limit: number): Promise<UsageReport[]>;
+}
+
+/** One product's heartbeats in one minute (`minute` = its start, epoch ms). */
+export interface BeatCount {
+  minute: number;
+  productId: string;
+  beats: number;
+}
+
+/** A bucket of the heartbeat chart: beats summed, active seats at their highest sample (null: none taken). */
+export interface HeartbeatStatsBucket {
+  start: number;
+  beats: number;
+  activeSeats: number | null;
+}
+
+/** Heartbeats and active seats per product per minute, for the dashboard's chart. */
+export interface HeartbeatStatsStore {
+  /** Adds the counts to the minutes' totals; several server processes add to the same rows. */
+  addBeats(counts: BeatCount[]): Promise<void>;
+  /** Stores every product's number of active seats for the minute; a later sample replaces it. */
+  sampleActiveSeats(minute: number): Promise<void>;
+  /** Buckets of `stepMs` in [from, to) that hold data, oldest first, over one product or all. */
+  series(query: { productId?: string; from: number; to: number; stepMs: number }): Promise<HeartbeatStatsBucket[]>;
+  /** Deletes the minutes before the cutoff; returns how many rows went. */
+  pruneBefore(minute: number): Promise<number>;
+}
+
 export interface Stores {
   products: ProductStore;
   keys: KeyStore;
   codes: CodeStore;
   activations: ActivationStore;
   audit: AuditStore;
+  nonces: NonceStore;
+  idempotency: IdempotencyStore;
+  marketplaceInstances: MarketplaceInstanceStore;
+  marketplaceLicenses: MarketplaceLicenseStore;
+  usage: UsageReportStore;
+  heartbeatStats: HeartbeatStatsStore;
 }
 
 /** Storage as the domain sees it: reads outside a transaction, changes inside one. */
@@ -118,5 +203,7 @@ export interface Repository extends Stores, HeartbeatReader {
 /** Liveness recorded off the request path and written in batches. */
 export interface HeartbeatRecorder {
   record(activationId: string, at: number): void;
+  /** Counts a beat for the per-minute statistics (in memory; written with the next flush). */
+  countBeat(productId: string, at: number): void;
   flush(): Promise<void>;
 }

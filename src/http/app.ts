@@ -3,35 +3,53 @@ import express, { type Express } from 'express';
 import type { Logger } from '../logger';
 import type { Runtime } from '../runtime';
 import { errorResponder, notFoundResponder } from './error-response';
+import { CodeGuessGuard } from './rate-limit';
 import { adminApi } from './routes/admin-api';
+import { adminStats } from './routes/admin-stats';
 import { clientApi } from './routes/client-api';
+import { dashboard } from './routes/dashboard';
 import { health } from './routes/health';
+import { marketplaceAdmin } from './routes/marketplace-admin';
+import { marketplaceOpenApi } from './routes/marketplace-open-api';
+import { productionInterface } from './routes/production-interface';
 import { wellKnown } from './routes/well-known';
 
 export interface AppOptions {
   adminToken: string;
   logger: Logger;
+  /** Set when the server is shutting down: /readyz says so and every answer closes its connection. */
+  draining?: { value: boolean };
 }
 
 /** Assembles the HTTP surfaces. Routes know Express; the domain knows the rules. */
 export function createApp(runtime: Runtime, options: AppOptions): Express {
   const app = express();
+  const draining = options.draining ?? { value: false };
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.set('trust proxy', runtime.config.trustProxy);
+  // One guard for every route that takes an authorization code, so a guesser cannot switch routes.
+  const guessGuard = new CodeGuessGuard(runtime.config.guessLimits, runtime.ctx.clock);
 
   app.use((req, res, next) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = id;
     res.setHeader('X-Request-Id', id);
+    if (draining.value) res.setHeader('Connection', 'close');
     next();
   });
 
-  app.use(health(runtime.database));
+  app.use(health(runtime.database, draining));
   app.use(wellKnown(runtime.keyRing, runtime.ctx.clock));
-  app.use(clientApi(runtime.ctx));
+  app.use(clientApi(runtime.ctx, guessGuard));
   app.use(adminApi(runtime, options.adminToken));
+  app.use(adminStats(runtime.ctx, options.adminToken));
+  app.use(dashboard());
+  app.use(marketplaceAdmin(runtime, options.adminToken));
+  app.use(productionInterface(runtime, options.logger));
+  app.use(marketplaceOpenApi(runtime, options.logger, guessGuard));
 
   app.use(notFoundResponder);
   app.use(errorResponder(options.logger));

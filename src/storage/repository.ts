@@ -5,9 +5,15 @@ import { KnexActivationStore } from './activation-store';
 import { KnexAuditStore } from './audit-store';
 import { KnexCodeStore } from './code-store';
 import { isConnectionError, isUniqueViolation, type Database } from './database';
+import { KnexIdempotencyStore } from './idempotency-store';
 import { KnexKeyStore } from './key-store';
+import { KnexMarketplaceInstanceStore } from './marketplace-instance-store';
+import { KnexMarketplaceLicenseStore } from './marketplace-license-store';
+import { KnexNonceStore } from './nonce-store';
 import type { PreparedHeartbeatReader } from './heartbeat-reader';
 import { KnexProductStore } from './product-store';
+import { KnexUsageReportStore } from './usage-report-store';
+import { KnexHeartbeatStatsStore } from './heartbeat-stats-store';
 
 function storesFor(db: Knex | Knex.Transaction): Stores {
   return {
@@ -16,6 +22,12 @@ function storesFor(db: Knex | Knex.Transaction): Stores {
     activations: new KnexActivationStore(db),
     audit: new KnexAuditStore(db),
     keys: new KnexKeyStore(db),
+    nonces: new KnexNonceStore(db),
+    idempotency: new KnexIdempotencyStore(db),
+    marketplaceInstances: new KnexMarketplaceInstanceStore(db),
+    marketplaceLicenses: new KnexMarketplaceLicenseStore(db),
+    usage: new KnexUsageReportStore(db),
+    heartbeatStats: new KnexHeartbeatStatsStore(db),
   };
 }
 
@@ -25,18 +37,31 @@ export class KnexRepository implements Repository {
   readonly activations;
   readonly audit;
   readonly keys;
+  readonly nonces;
+  readonly idempotency;
+  readonly marketplaceInstances;
+  readonly marketplaceLicenses;
+  readonly usage;
+  readonly heartbeatStats;
   private readonly localLocks = new Set<string>();
 
   constructor(
     private readonly database: Database,
     private readonly heartbeatReader: PreparedHeartbeatReader,
   ) {
-    const stores = storesFor(database.knex);
+    // Reads outside a transaction get the same error translation as transactions do.
+    const stores = translated(storesFor(database.knex));
     this.products = stores.products;
     this.codes = stores.codes;
     this.activations = stores.activations;
     this.audit = stores.audit;
     this.keys = stores.keys;
+    this.nonces = stores.nonces;
+    this.idempotency = stores.idempotency;
+    this.marketplaceInstances = stores.marketplaceInstances;
+    this.marketplaceLicenses = stores.marketplaceLicenses;
+    this.usage = stores.usage;
+    this.heartbeatStats = stores.heartbeatStats;
   }
 
   async transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {
@@ -90,4 +115,20 @@ export function translate(err: unknown): unknown {
   if (isUniqueViolation(err)) return new Conflict('duplicate', 'a record with the same unique value already exists');
   if (isConnectionError(err)) return new Unavailable('database_unavailable', 'the database is not reachable; try again shortly');
   return err;
+}
+
+/** Wraps every store method so storage failures reach the domain as its own errors. */
+function translated(stores: Stores): Stores {
+  const wrap = <T extends object>(store: T): T =>
+    new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const result = value.apply(target, args);
+          return result instanceof Promise ? result.catch((err: unknown) => Promise.reject(translate(err))) : result;
+        };
+      },
+    });
+  return Object.fromEntries(Object.entries(stores).map(([name, store]) => [name, wrap(store)])) as unknown as Stores;
 }

@@ -1,0 +1,36 @@
+import type { DomainContext } from '../context';
+import { Unauthorized } from '../errors';
+
+/** §3.2: the vendor refuses a timestamp more than 60 s from its own clock. */
+export const REQUEST_WINDOW_MS = 60_000;
+
+/**
+ * Refuses stale timestamps and replayed nonces (koogallery-license-protocol.md §3.2). Nonces go to
+ * the shared `nonces` table, so a replay is refused by whichever server process it reaches.
+ * A nonce is kept until its request's timestamp has left the window (plus the window again, for
+ * clock differences between processes); expired ones are pruned at most once a window per process.
+ */
+export class ReplayGuard {
+  private lastPrune = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly ctx: Pick<DomainContext, 'repo' | 'clock'>,
+    private readonly scope = 'produce',
+  ) {}
+
+  /** `timestamp` is milliseconds since the epoch (a 10-digit seconds value is read as seconds). */
+  async admit(nonce: string, timestamp: string): Promise<void> {
+    const now = this.ctx.clock.now();
+    if (!/^\d{10}$|^\d{13}$/.test(timestamp)) throw new Unauthorized('timestamp_invalid', 'timestamp must be UNIX time in milliseconds');
+    const at = timestamp.length === 10 ? Number(timestamp) * 1000 : Number(timestamp);
+    if (Math.abs(now - at) > REQUEST_WINDOW_MS) {
+      throw new Unauthorized('timestamp_stale', 'timestamp is more than 60 s away from the server clock');
+    }
+    if (now - this.lastPrune > REQUEST_WINDOW_MS) {
+      this.lastPrune = now;
+      await this.ctx.repo.nonces.pruneExpired(now);
+    }
+    const fresh = await this.ctx.repo.nonces.claim(`${this.scope}:${nonce}`, now, Math.max(now, at) + 2 * REQUEST_WINDOW_MS);
+    if (!fresh) throw new Unauthorized('nonce_replayed', 'this nonce was seen before: the request is a replay');
+  }
+}

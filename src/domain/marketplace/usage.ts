@@ -1,0 +1,74 @@
+import type { DomainContext } from '../context';
+import { NotFound } from '../errors';
+import { formatAuthorizationCode } from '../authorization-code';
+import { findCode } from '../codes';
+import { utcDay } from './dates';
+import { findMarketplaceCode } from './instances';
+import type { UsageReport } from './types';
+
+/** Distinct identities kept per code and day; beyond this the count stops growing (it is a usage figure, not a log). */
+export const MAX_USAGE_IDS_PER_DAY = 10_000;
+
+/**
+ * Adds a report to the code's usage for today (UTC): identities are merged as a set, a reported
+ * total replaces the previous one. The code row is locked, so concurrent reports merge, never overwrite.
+ */
+export async function recordUsage(ctx: DomainContext, codeId: string, usage: { ids?: string[]; activeNum?: number }): Promise<void> {
+  await ctx.repo.transaction(async (tx) => {
+    await tx.codes.lockForUpdate(codeId);
+    const now = ctx.clock.now();
+    const day = utcDay(now);
+    const previous = await tx.usage.find(codeId, day);
+    const ids = new Set(previous?.ids ?? []);
+    for (const id of usage.ids ?? []) if (ids.size < MAX_USAGE_IDS_PER_DAY) ids.add(id);
+    await tx.usage.save({ codeId, day, ids: [...ids], activeNum: usage.activeNum ?? previous?.activeNum ?? null, reportedAt: now });
+  });
+}
+
+export interface SoftwareUsage {
+  license: string;
+  /** Each entry names one client identity, or the day's total of active clients (§2.3). */
+  infos: Array<{ id: string } | { activeNum: number }>;
+}
+
+/** software-usage-info (§2.3): stores each code's report; answers the licenses it does not know. */
+export async function reportSoftwareUsage(ctx: DomainContext, reports: SoftwareUsage[]): Promise<Array<{ license: string; reason: 'code_not_found' }>> {
+  const failed: Array<{ license: string; reason: 'code_not_found' }> = [];
+  for (const report of reports) {
+    const code = await findMarketplaceCode(ctx, report.license);
+    if (!code) {
+      failed.push({ license: report.license, reason: 'code_not_found' });
+      continue;
+    }
+    const ids = report.infos.flatMap((i) => ('id' in i ? [i.id] : []));
+    const totals = report.infos.flatMap((i) => ('activeNum' in i ? [i.activeNum] : []));
+    await recordUsage(ctx, code.id, { ids, activeNum: totals.length > 0 ? Math.max(...totals) : undefined });
+  }
+  return failed;
+}
+
+export interface UsageView extends UsageReport {
+  displayCode: string;
+}
+
+/** Usage figures, newest day first; test codes (testFlag=1 orders, `--test` codes) only when asked for. */
+export async function listUsage(
+  ctx: DomainContext,
+  filter: { code?: string; from?: string; to?: string; includeTest?: boolean },
+  limit: number,
+): Promise<UsageView[]> {
+  let codeId: string | undefined;
+  if (filter.code !== undefined) {
+    const code = await findCode(ctx.repo, filter.code);
+    if (!code) throw new NotFound('code_not_found', 'no such authorization code');
+    codeId = code.id;
+  }
+  // A code asked for by name is shown whatever its test flag.
+  const includeTest = filter.includeTest ?? codeId !== undefined;
+  const reports = await ctx.repo.usage.list({ codeId, from: filter.from, to: filter.to, includeTest }, limit);
+  const codes = new Map<string, string>();
+  for (const r of reports) {
+    if (!codes.has(r.codeId)) codes.set(r.codeId, (await ctx.repo.codes.findById(r.codeId))?.code ?? '');
+  }
+  return reports.map((r) => ({ ...r, displayCode: formatAuthorizationCode(codes.get(r.codeId) ?? '') }));
+}

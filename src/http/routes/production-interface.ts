@@ -1,0 +1,84 @@
+import express, { Router, type ErrorRequestHandler, type Response } from 'express';
+import { InvalidInput, Unauthorized } from '../../domain/errors';
+import {
+  handleProductionRequest,
+  processingAnswer,
+  type ProductionAnswer,
+  type ProductionRequest,
+} from '../../domain/marketplace/production-interface';
+import { ReplayGuard } from '../../domain/marketplace/replay-guard';
+import type { Logger } from '../../logger';
+import type { Runtime } from '../../runtime';
+import { productionFailure } from '../marketplace-errors';
+import { activityFieldSchema, productionRequestSchemas } from '../marketplace-schemas';
+import { bodySignHeader, verifyProductionSignature } from '../marketplace-signature';
+import { parse } from '../validate';
+
+/**
+ * The marketplace production interface (koogallery-license-protocol.md §3; PRODUCT.md §3.1): one
+ * POST URL for every activity. The body is read as raw bytes, because the signature covers them
+ * exactly as sent (§3.2); every answer is HTTP 200 with a `resultCode`, signed with Body-Sign (§3.4).
+ */
+export function productionInterface(runtime: Runtime, logger: Logger): Router {
+  const { ctx, background } = runtime;
+  const settings = runtime.config.marketplace;
+  const guard = new ReplayGuard(ctx);
+  const router = Router();
+  const defaultKey = settings.accessKeys[0] ?? null;
+
+  const send = (res: Response, key: string | null, answer: ProductionAnswer) => {
+    const body = Buffer.from(JSON.stringify(answer), 'utf8');
+    res.status(200).setHeader('Content-Type', 'application/json;charset=UTF-8');
+    if (key !== null) res.setHeader('Body-Sign', bodySignHeader(key, body));
+    res.end(body);
+  };
+
+  router.post(settings.productionPath, express.raw({ type: () => true, limit: '64kb' }), async (req, res) => {
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    let key = defaultKey;
+    let answer: ProductionAnswer;
+    try {
+      const { signature, timestamp, nonce } = req.query as Record<string, unknown>;
+      if (typeof signature !== 'string' || typeof timestamp !== 'string' || typeof nonce !== 'string') {
+        throw new Unauthorized('signature_missing', 'signature, timestamp and nonce are required in the query string');
+      }
+      if (settings.accessKeys.length === 0) throw new Unauthorized('marketplace_not_configured', 'no marketplace access key is configured (LICENSOR_MARKETPLACE_KEYS)');
+      if (!/^[\x21-\x7e]{1,120}$/.test(nonce)) throw new Unauthorized('nonce_invalid', 'nonce must be 1–120 printable characters');
+      const signedBy = verifyProductionSignature(settings.accessKeys, signature, nonce, timestamp, body);
+      if (signedBy === null) throw new Unauthorized('signature_invalid', 'the signature does not match the body with any configured access key');
+      key = signedBy;
+      const request = parseProductionRequest(body);
+      // The nonce is claimed after the signature (an unsigned request cannot use nonces up) and inside
+      // the budget: on a database that is stuck, even the claim is answered 000004 rather than late.
+      const work = guard.admit(nonce, timestamp).then(() => handleProductionRequest(ctx, request, settings));
+      const outcome = await background.withinBudget(work, settings.budgetMs);
+      answer = outcome.late ? processingAnswer(request) : outcome.value;
+    } catch (err) {
+      answer = productionFailure(err, logger, res.locals.requestId);
+    }
+    send(res, key, answer);
+  });
+
+  // The raw-body reader refuses oversized or undecodable bodies before the handler runs.
+  const bodyErrors: ErrorRequestHandler = (err, req, res, next) => {
+    if (req.method !== 'POST') return next(err);
+    send(res, defaultKey, productionFailure(err, logger, res.locals.requestId));
+  };
+  router.use(settings.productionPath, bodyErrors);
+  return router;
+}
+
+export function parseProductionRequest(body: Buffer): ProductionRequest {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new InvalidInput('invalid_json', 'the body is not JSON');
+  }
+  const { activity } = parse(activityFieldSchema, json);
+  if (!Object.hasOwn(productionRequestSchemas, activity)) throw new InvalidInput('unknown_activity', `unknown activity "${activity}"`);
+  const schema = productionRequestSchemas[activity as keyof typeof productionRequestSchemas];
+  const request = parse(schema, json);
+  if (request.activity === 'queryInstance') return { activity: 'queryInstance', instanceIds: request.instanceId, testFlag: request.testFlag };
+  return request;
+}

@@ -1,0 +1,74 @@
+import type { Knex } from 'knex';
+import type { MarketplaceInstance } from '../domain/marketplace/types';
+import type { MarketplaceInstanceStore } from '../domain/ports';
+import type { Page } from '../domain/types';
+import { decodeCursor, encodeCursor, toBool } from './rows';
+
+interface InstanceRow {
+  instance_id: string;
+  order_id: string;
+  order_line_id: string;
+  code_id: string;
+  test: boolean | number;
+  created_at: number;
+}
+
+function instanceFromRow(row: InstanceRow): MarketplaceInstance {
+  return {
+    instanceId: row.instance_id,
+    orderId: row.order_id,
+    orderLineId: row.order_line_id,
+    codeId: row.code_id,
+    test: toBool(row.test),
+    createdAt: Number(row.created_at),
+  };
+}
+
+export class KnexMarketplaceInstanceStore implements MarketplaceInstanceStore {
+  constructor(private readonly db: Knex | Knex.Transaction) {}
+
+  async insert(i: MarketplaceInstance): Promise<boolean> {
+    // The unique (order_id, order_line_id) settles racing retries of one order: the loser inserts nothing.
+    const inserted = await this.db('marketplace_instances')
+      .insert({
+        instance_id: i.instanceId,
+        order_id: i.orderId,
+        order_line_id: i.orderLineId,
+        code_id: i.codeId,
+        test: i.test,
+        created_at: i.createdAt,
+      })
+      .onConflict()
+      .ignore()
+      .returning('instance_id');
+    return (inserted as unknown[]).length > 0;
+  }
+
+  async findById(instanceId: string): Promise<MarketplaceInstance | undefined> {
+    const row = await this.db<InstanceRow>('marketplace_instances').where({ instance_id: instanceId }).first();
+    return row && instanceFromRow(row);
+  }
+
+  async findByOrder(orderId: string, orderLineId: string): Promise<MarketplaceInstance | undefined> {
+    const row = await this.db<InstanceRow>('marketplace_instances').where({ order_id: orderId, order_line_id: orderLineId }).first();
+    return row && instanceFromRow(row);
+  }
+
+  async findByCode(codeId: string): Promise<MarketplaceInstance | undefined> {
+    const row = await this.db<InstanceRow>('marketplace_instances').where({ code_id: codeId }).orderBy('created_at').first();
+    return row && instanceFromRow(row);
+  }
+
+  async list(filter: { test?: boolean }, limit: number, cursor: string | null): Promise<Page<MarketplaceInstance>> {
+    const q = this.db<InstanceRow>('marketplace_instances').select('*');
+    if (filter.test !== undefined) q.where('test', filter.test);
+    const after = decodeCursor(cursor);
+    if (after) {
+      q.where((w) => w.where('created_at', '<', after.at).orWhere((w2) => w2.where('created_at', after.at).andWhere('instance_id', '<', after.id)));
+    }
+    const rows = await q.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'instance_id', order: 'desc' }]).limit(limit + 1);
+    const items = rows.slice(0, limit).map(instanceFromRow);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.instanceId }) : null };
+  }
+}
