@@ -1,0 +1,120 @@
+/**
+ * The public keys a client trusts, imported once into KeyObjects and looked up by `kid`.
+ * Pinned keys come with the application; learned keys were fetched from the server's JWKS while
+ * online (docs/client.md, "Keys and rotation") and are kept in the store.
+ */
+import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+
+export type JwsAlgorithm = 'EdDSA' | 'ES256';
+
+/** A public key as a JWK, a JWK Set, a PEM string (SPKI) or a KeyObject. */
+export type PublicKeyInput = JsonWebKey | { keys: JsonWebKey[] } | string | KeyObject;
+
+export interface TrustedKey {
+  readonly kid: string;
+  readonly alg: JwsAlgorithm;
+  readonly key: KeyObject;
+  /** Shipped with the application (true) or learned from the server's JWKS (false). */
+  readonly pinned: boolean;
+  /** The public JWK, as stored for learned keys. */
+  readonly jwk: JsonWebKey;
+}
+
+function b64url(bytes: Buffer): string {
+  return bytes.toString('base64url');
+}
+
+/** RFC 7638 thumbprint: what the server uses as `kid`, so PEM-pinned keys find their tokens. */
+export function jwkThumbprint(jwk: JsonWebKey): string {
+  const members =
+    jwk.kty === 'OKP' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
+  return b64url(createHash('sha256').update(JSON.stringify(members)).digest());
+}
+
+function algorithmOf(key: KeyObject): JwsAlgorithm {
+  if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
+  throw new TypeError(`licensor: unsupported public key type ${key.asymmetricKeyType ?? key.type} (Ed25519 or P-256 only)`);
+}
+
+/** Imports one key; a bad key is a programming error at construction, so this throws. */
+export function importPublicKey(input: JsonWebKey | string | KeyObject, pinned: boolean): TrustedKey {
+  let key: KeyObject;
+  let declared: { kid?: unknown; alg?: unknown } = {};
+  if (typeof input === 'string') {
+    key = createPublicKey(input);
+  } else if (typeof (input as KeyObject).export === 'function' && (input as KeyObject).type !== undefined) {
+    key = input as KeyObject;
+    if (key.type !== 'public') throw new TypeError('licensor: pin public keys only, never a private key');
+  } else {
+    const jwk = input as JsonWebKey;
+    if (jwk.d !== undefined) throw new TypeError('licensor: pin public keys only (this JWK has a private part "d")');
+    declared = jwk as { kid?: unknown; alg?: unknown };
+    key = createPublicKey({ key: jwk, format: 'jwk' });
+  }
+  const alg = algorithmOf(key);
+  if (declared.alg !== undefined && declared.alg !== alg) {
+    throw new TypeError(`licensor: the JWK says alg ${String(declared.alg)} but holds a key for ${alg}`);
+  }
+  const exported = key.export({ format: 'jwk' });
+  const jwk: JsonWebKey = { kty: exported.kty, crv: exported.crv, x: exported.x, ...(exported.y ? { y: exported.y } : {}) };
+  const kid = typeof declared.kid === 'string' && declared.kid !== '' ? declared.kid : jwkThumbprint(jwk);
+  return Object.freeze({ kid, alg, key, pinned, jwk: Object.freeze({ ...jwk, kid, alg, use: 'sig' }) });
+}
+
+function flatten(inputs: readonly PublicKeyInput[]): Array<JsonWebKey | string | KeyObject> {
+  return inputs.flatMap((input) =>
+    typeof input === 'object' && input !== null && Array.isArray((input as { keys?: unknown }).keys)
+      ? (input as { keys: JsonWebKey[] }).keys
+      : [input as JsonWebKey | string | KeyObject],
+  );
+}
+
+export class KeySet {
+  private readonly byKid = new Map<string, TrustedKey>();
+
+  constructor(pinned: readonly PublicKeyInput[]) {
+    for (const input of flatten(pinned)) this.add(importPublicKey(input, true));
+  }
+
+  get(kid: string): TrustedKey | undefined {
+    return this.byKid.get(kid);
+  }
+
+  get size(): number {
+    return this.byKid.size;
+  }
+
+  /** Learned keys never replace a pinned key with the same kid. */
+  add(key: TrustedKey): boolean {
+    const existing = this.byKid.get(key.kid);
+    if (existing?.pinned) return false;
+    this.byKid.set(key.kid, key);
+    return true;
+  }
+
+  /**
+   * Adds the keys of a JWK Set (fetched, or loaded from the store) as learned keys. Keys this
+   * client cannot use (other types, private parts, garbage) are skipped, not fatal: a JWKS may
+   * legitimately carry keys for other consumers.
+   */
+  learn(jwks: unknown, onlyKid?: string): TrustedKey[] {
+    const keys = typeof jwks === 'object' && jwks !== null && Array.isArray((jwks as { keys?: unknown }).keys) ? (jwks as { keys: unknown[] }).keys : [];
+    const added: TrustedKey[] = [];
+    for (const candidate of keys) {
+      if (typeof candidate !== 'object' || candidate === null) continue;
+      if (onlyKid !== undefined && (candidate as { kid?: unknown }).kid !== onlyKid) continue;
+      try {
+        const key = importPublicKey(candidate as JsonWebKey, false);
+        if (this.add(key)) added.push(key);
+      } catch {
+        // Not a usable public key for us; see above.
+      }
+    }
+    return added;
+  }
+
+  learned(): JsonWebKey[] {
+    return [...this.byKid.values()].filter((k) => !k.pinned).map((k) => k.jwk);
+  }
+}

@@ -1,0 +1,423 @@
+/**
+ * LicenseClient: what a vendor's application embeds (PRODUCT.md §4–5, docs/client.md).
+ * `activate` once, `check()` offline at every start and as often as wanted, a background
+ * heartbeat to keep the lease fresh, `deactivate` to free the seat; air-gapped machines use an
+ * activation request file and an imported license file instead of `activate`.
+ */
+import { createHmac } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildActivationRequest, parseLicenseFile } from './activation-request';
+import { writeFileAtomic } from './atomic-file';
+import { LicenseClientError } from './errors';
+import { collectSync } from './fingerprint/addon';
+import type { FingerprintHashes } from './fingerprint/components';
+import { hashFingerprint } from './fingerprint/hashing';
+import type { MatchStrategy } from './fingerprint/matching';
+import type { CollectedFingerprint } from './fingerprint/types';
+import { startHeartbeatLoop, type HeartbeatHandle, type HeartbeatLoopOptions, type HeartbeatResult } from './heartbeat-loop';
+import { KeySet, type JwsAlgorithm, type PublicKeyInput } from './key-set';
+import { invalidResult, type CheckResult } from './license-state';
+import { unverifiedActivationId, VerifiedLease, type LeaseExpectations, type RevokedStatus } from './offline-verify';
+import { ServerApi, type Fetch } from './server-api';
+import { TimeGuard } from './time-guard';
+import { TokenStore, type StoreRead, type StoredLicense } from './token-store';
+
+export interface LicenseClientOptions {
+  /** The product name on the server; tokens for any other product are `wrong_product`. */
+  product: string;
+  /** Where the license and the clock mark are kept (created 0700 when missing). */
+  storeDir: string;
+  /** The per-product fingerprint key (HMAC); the same constant the product always uses. */
+  fingerprintKey: string | Buffer;
+  /** The license server, e.g. https://license.example.com; needed for everything but air-gapped use. */
+  serverUrl?: string;
+  /** Pinned token-signing public keys: JWKs, a JWK Set, SPKI PEM strings or KeyObjects. */
+  publicKeys?: PublicKeyInput | PublicKeyInput[];
+  /**
+   * The server's JWKS (e.g. `${serverUrl}/.well-known/jwks.json`). When set, a token signed by a
+   * key this client does not know is accepted ONLINE after fetching that key, which is then kept
+   * in the store; `check()` itself never fetches. Leave unset to trust pinned keys only.
+   */
+  jwksUrl?: string;
+  /** Expected `iss`; default `licensor` (the server's LICENSOR_ISSUER). */
+  issuer?: string;
+  /** Allowed JWS algorithms; default `['EdDSA']`. Add `'ES256'` for servers with LICENSOR_KEY_ALG=ES256. */
+  algorithms?: JwsAlgorithm[];
+  /** Fingerprint matching strategy; set it to the product's matchStrategy (default `fuzzy`). */
+  matchStrategy?: MatchStrategy;
+  /** Allowed difference between this machine's clock and the server's; default 300 s. */
+  clockToleranceSeconds?: number;
+  /** Timeout of each request to the server; default 10 000 ms. */
+  requestTimeoutMs?: number;
+  /** Reads this machine's fingerprint; default: the native addon's `collectSync()`. */
+  fingerprintSource?: () => CollectedFingerprint;
+  /** The time in ms since the epoch; default `Date.now`. */
+  clock?: () => number;
+  /** A fetch implementation; default the global fetch. */
+  fetch?: Fetch;
+}
+
+const PRODUCT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const ALGORITHMS: ReadonlySet<string> = new Set(['EdDSA', 'ES256']);
+const NO_LICENSE = invalidResult('no_license');
+
+export class LicenseClient {
+  private readonly product: string;
+  private readonly fingerprintKey: string | Buffer;
+  private readonly serverUrl: string | undefined;
+  private readonly jwksUrl: string | undefined;
+  private readonly keys: KeySet;
+  private readonly store: TokenStore;
+  private readonly timeGuard: TimeGuard;
+  private readonly expectations: LeaseExpectations;
+  private readonly source: () => CollectedFingerprint;
+  private readonly clock: () => number;
+  private readonly fetchImpl: Fetch;
+  private readonly timeoutMs: number;
+
+  private stored: StoreRead | null = null;
+  private corrupt: CheckResult | null = null;
+  private lease: VerifiedLease | null = null;
+  private collected: CollectedFingerprint | null = null;
+  private hashes: FingerprintHashes | null = null;
+  private writes: Promise<unknown> = Promise.resolve();
+  private loop: HeartbeatHandle | null = null;
+
+  constructor(options: LicenseClientOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('licensor: LicenseClient needs an options object');
+    if (typeof options.product !== 'string' || !PRODUCT_NAME.test(options.product)) {
+      throw new TypeError('licensor: options.product must be the product name (letters, digits, dot, dash, underscore)');
+    }
+    if (typeof options.storeDir !== 'string' || options.storeDir === '') throw new TypeError('licensor: options.storeDir is required');
+    const key = options.fingerprintKey;
+    if (!((typeof key === 'string' && key !== '') || (Buffer.isBuffer(key) && key.length > 0))) {
+      throw new TypeError('licensor: options.fingerprintKey must be a non-empty string or Buffer');
+    }
+    const pinned = options.publicKeys === undefined ? [] : Array.isArray(options.publicKeys) ? options.publicKeys : [options.publicKeys];
+    if (pinned.length === 0 && !options.jwksUrl) throw new TypeError('licensor: give options.publicKeys (pinned keys), options.jwksUrl, or both');
+    const algorithms = options.algorithms ?? ['EdDSA'];
+    if (algorithms.length === 0 || !algorithms.every((a) => ALGORITHMS.has(a))) {
+      throw new TypeError('licensor: options.algorithms may hold only "EdDSA" and "ES256"');
+    }
+    const tolerance = options.clockToleranceSeconds ?? 300;
+    if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 86_400) throw new TypeError('licensor: options.clockToleranceSeconds must be 0–86400');
+
+    this.product = options.product;
+    this.fingerprintKey = key;
+    this.serverUrl = options.serverUrl;
+    this.jwksUrl = options.jwksUrl;
+    this.keys = new KeySet(pinned);
+    this.source = options.fingerprintSource ?? (() => collectSync());
+    this.clock = options.clock ?? Date.now;
+    this.fetchImpl = options.fetch ?? fetch;
+    this.timeoutMs = options.requestTimeoutMs ?? 10_000;
+    // Tamper evidence for the store and the clock mark; see token-store.ts for what it is not.
+    const macKey = createHmac('sha256', key).update(`licensor-client-store\0${this.product}`).digest();
+    this.store = new TokenStore(options.storeDir, this.product, macKey);
+    this.timeGuard = new TimeGuard(options.storeDir, this.product, macKey);
+    this.expectations = {
+      issuer: options.issuer ?? 'licensor',
+      product: this.product,
+      algorithms: new Set(algorithms),
+      keys: this.keys,
+      matchStrategy: options.matchStrategy ?? 'fuzzy',
+      fingerprint: () => this.fingerprint(),
+      clockToleranceMs: tolerance * 1000,
+    };
+  }
+
+  /**
+   * Is this machine licensed right now? Offline, never throws, and cheap when repeated.
+   *
+   * HOT PATH. It must not touch the network, re-import a key, re-collect the fingerprint or
+   * re-verify a signature it has already verified: the store file is read and the token
+   * verified once per token (VerifiedLease); every later call compares the clock with the
+   * cached lease times and the time guard, so a cached answer never outlives the lease or
+   * survives a clock set back. Its only write is the clock mark, in the background, at most
+   * once a minute.
+   */
+  check(): CheckResult {
+    const stored = this.stored ?? this.load();
+    if (stored.kind !== 'ok') return stored.kind === 'empty' ? NO_LICENSE : this.corrupt!;
+    const lease = this.lease !== null && this.lease.token === stored.license.token ? this.lease : this.verify(stored.license.token);
+    const now = this.clock();
+    const result = lease.resultAt(now, this.timeGuard.highWaterMs, stored.license.revoked);
+    if (result.reason !== 'clock_tampered') this.timeGuard.observe(now);
+    return result;
+  }
+
+  /**
+   * Activates this machine with an authorization code: collects and hashes the fingerprint,
+   * asks the server for a seat, verifies and stores the lease token. Resolves to `check()`.
+   * Throws LicenseClientError with the server's code (`code_not_found`, `seat_limit_reached`,
+   * `illegal_transition`, …) or the client's (`server_unreachable`, `untrusted_key`, …).
+   */
+  async activate(code: string): Promise<CheckResult> {
+    if (typeof code !== 'string' || code.trim() === '') throw new LicenseClientError('invalid_code', 'the authorization code is empty');
+    const api = this.api();
+    const hashes = this.requireFingerprint();
+    const answer = await api.activate(code, hashes, this.environment());
+    let lease: VerifiedLease;
+    try {
+      lease = await this.accept(answer.token, true);
+    } catch (err) {
+      // A code of another product took a seat there; give it back rather than burn it.
+      if (err instanceof LicenseClientError && (err.code === 'wrong_product' || err.code === 'wrong_issuer')) {
+        await api.deactivate(answer.activation.id, answer.token).catch(() => undefined);
+      }
+      throw err;
+    }
+    await this.save({ token: answer.token, revoked: null, learnedKeys: this.keys.learned(), source: 'online', savedAt: this.clock() }, lease);
+    return this.check();
+  }
+
+  /**
+   * One heartbeat now. Never throws: the outcome says what happened (HeartbeatResult).
+   * A server that cannot be reached changes nothing (the lease is the grace period); an answer
+   * of expired, frozen or released, or an ended seat, takes effect at once and is stored.
+   */
+  async heartbeat(): Promise<HeartbeatResult> {
+    try {
+      const stored = this.stored ?? this.load();
+      const activationId = stored.kind === 'ok' ? unverifiedActivationId(stored.license.token) : null;
+      if (stored.kind !== 'ok' || activationId === null) return { outcome: 'no_license', license: this.check() };
+      const api = this.api();
+      const hashes = this.requireFingerprint();
+      let answer;
+      try {
+        answer = await api.heartbeat(activationId, hashes);
+      } catch (err) {
+        if (!(err instanceof LicenseClientError)) throw err;
+        if (err.retryable) return { outcome: 'unreachable', license: this.check(), error: err };
+        const ended = endedBy(err);
+        if (ended === null) return { outcome: 'refused', license: this.check(), error: err };
+        await this.revoke(ended);
+        return { outcome: 'revoked', license: this.check(), error: err };
+      }
+      if (answer.token !== null && (answer.status === 'alive' || answer.status === 'issued')) {
+        const lease = await this.accept(answer.token, true);
+        await this.save({ token: answer.token, revoked: null, learnedKeys: this.keys.learned(), source: 'online', savedAt: this.clock() }, lease);
+        return { outcome: 'renewed', license: this.check() };
+      }
+      if (answer.status === 'expired' || answer.status === 'frozen' || answer.status === 'released') {
+        await this.revoke(answer.status);
+        return { outcome: 'revoked', license: this.check() };
+      }
+      return { outcome: 'refused', license: this.check(), error: new LicenseClientError('bad_response', `unexpected heartbeat status "${answer.status}"`) };
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      const unreachable = err instanceof LicenseClientError && err.retryable;
+      return { outcome: unreachable ? 'unreachable' : 'refused', license: this.check(), error };
+    }
+  }
+
+  /**
+   * Heartbeats in the background until stopped, the license is released, or the seat ends.
+   * The first beat is immediate. Starting again replaces the previous loop.
+   */
+  startHeartbeat(options: HeartbeatLoopOptions = {}): HeartbeatHandle {
+    this.loop?.stop();
+    this.loop = startHeartbeatLoop(
+      {
+        beat: () => this.heartbeat(),
+        check: () => this.check(),
+        serverIntervalMs: () => {
+          const seconds = this.lease?.claims?.heartbeat.intervalSeconds;
+          return seconds === undefined || seconds <= 0 ? null : seconds * 1000;
+        },
+        changesAt: () => (this.check().valid ? (this.lease?.validUntilMs ?? null) : null),
+        now: () => this.clock(),
+        random: Math.random,
+      },
+      options,
+    );
+    return this.loop;
+  }
+
+  /** Frees this machine's seat on the server (the token is the proof), then removes the stored license. */
+  async deactivate(): Promise<void> {
+    const stored = this.stored ?? this.load();
+    if (stored.kind === 'empty') throw new LicenseClientError('no_license', 'there is no license to deactivate');
+    if (stored.kind === 'corrupt') {
+      throw new LicenseClientError('store_corrupt', 'the stored license is damaged, so it cannot prove the seat; ask the vendor to free it');
+    }
+    const token = stored.license.token;
+    const activationId = unverifiedActivationId(token);
+    if (activationId === null) throw new LicenseClientError('bad_token', 'the stored token names no activation');
+    try {
+      await this.api().deactivate(activationId, token);
+    } catch (err) {
+      // Already gone on the server: nothing left to free.
+      if (!(err instanceof LicenseClientError && err.code === 'activation_not_found')) throw err;
+    }
+    this.loop?.stop();
+    await this.serialized(async () => this.store.remove());
+    this.stored = { kind: 'empty' };
+    this.lease = null;
+  }
+
+  /**
+   * Air-gapped activation, step 1: the request the operator answers with
+   * `licensor offline respond`. Holds the code and fingerprint hashes (no raw serials).
+   * Returns the JSON text, and writes it to `file` when given.
+   */
+  async createActivationRequest(code: string, file?: string): Promise<string> {
+    if (typeof code !== 'string' || code.trim() === '') throw new LicenseClientError('invalid_code', 'the authorization code is empty');
+    const request = buildActivationRequest(this.product, code.trim(), this.requireFingerprint(), this.environment(), this.clock());
+    const text = JSON.stringify(request, null, 2) + '\n';
+    if (file !== undefined) await writeFileAtomic(file, text);
+    return text;
+  }
+
+  /**
+   * Air-gapped activation, step 2: verifies and stores the license file the operator made
+   * (a path, or `{ contents }` when the text was pasted). Resolves to `check()`.
+   */
+  async importLicenseFile(source: string | { contents: string }): Promise<CheckResult> {
+    let text: string;
+    if (typeof source === 'string') {
+      try {
+        text = await readFile(source, 'utf8');
+      } catch (cause) {
+        throw new LicenseClientError('invalid_license_file', `cannot read the license file ${source}`, { cause });
+      }
+    } else {
+      text = source.contents;
+    }
+    const parsed = parseLicenseFile(text);
+    if (!parsed.ok) throw new LicenseClientError('invalid_license_file', parsed.message);
+    if (parsed.file.product !== this.product) {
+      throw new LicenseClientError('wrong_product', `the license file is for product "${parsed.file.product}", not "${this.product}"`);
+    }
+    const lease = await this.accept(parsed.file.token, this.jwksUrl !== undefined);
+    await this.save({ token: parsed.file.token, revoked: null, learnedKeys: this.keys.learned(), source: 'license-file', savedAt: this.clock() }, lease);
+    return this.check();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private load(): StoreRead {
+    this.timeGuard.load();
+    const read = this.store.read();
+    if (read.kind === 'ok') this.keys.learn({ keys: read.license.learnedKeys });
+    this.corrupt = read.kind === 'corrupt' ? invalidResult('store_corrupt', undefined, read.detail) : null;
+    this.stored = read;
+    return read;
+  }
+
+  /** The expensive checks, once per token; the server's `iat` raises the clock mark. */
+  private verify(token: string): VerifiedLease {
+    const lease = new VerifiedLease(token, this.expectations);
+    if (lease.verified) this.timeGuard.raise(lease.issuedAtMs);
+    this.lease = lease;
+    return lease;
+  }
+
+  /**
+   * Verifies a token received from the server or a license file before it is stored. An
+   * unknown kid is looked up in the JWKS when that is allowed (online, jwksUrl set).
+   */
+  private async accept(token: string, mayFetchKeys: boolean): Promise<VerifiedLease> {
+    let lease = new VerifiedLease(token, this.expectations);
+    if (!lease.verified && lease.unknownKid !== null && mayFetchKeys && this.jwksUrl !== undefined) {
+      let jwks: unknown;
+      try {
+        jwks = await this.api(true).jwks(this.jwksUrl);
+      } catch (cause) {
+        throw new LicenseClientError('untrusted_key', `the token is signed with key ${lease.unknownKid}, and the JWKS could not be fetched`, { cause });
+      }
+      if (this.keys.learn(jwks, lease.unknownKid).length > 0) lease = new VerifiedLease(token, this.expectations);
+    }
+    const failure = lease.verdict;
+    if (failure !== null && !failure.valid) {
+      const detail = failure.detail ?? failure.reason;
+      if (lease.unknownKid !== null) {
+        throw new LicenseClientError('untrusted_key', `the server signed with key ${lease.unknownKid}, which this client does not trust (pin it, or set jwksUrl)`);
+      }
+      const code = failure.reason === 'bad_signature' ? 'bad_token' : failure.reason;
+      throw new LicenseClientError(code, `the license token was refused: ${detail}`);
+    }
+    return lease;
+  }
+
+  /** Stores a license; `lease` is its token already verified, so it is not verified twice. */
+  private async save(license: StoredLicense, lease?: VerifiedLease): Promise<void> {
+    await this.serialized(() => this.store.write(license));
+    this.stored = { kind: 'ok', license };
+    this.corrupt = null;
+    if (lease !== undefined && lease.token === license.token) {
+      this.lease = lease;
+      this.timeGuard.raise(lease.issuedAtMs);
+    } else {
+      this.verify(license.token);
+    }
+    await this.timeGuard.flush().catch(() => undefined);
+  }
+
+  private async revoke(status: RevokedStatus): Promise<void> {
+    const stored = this.stored ?? this.load();
+    if (stored.kind !== 'ok') return;
+    await this.save({ ...stored.license, revoked: status, learnedKeys: this.keys.learned(), savedAt: this.clock() });
+  }
+
+  /** Store writes run one at a time, in call order. */
+  private serialized<T>(write: () => Promise<T> | T): Promise<T> {
+    const next = this.writes.then(write, write);
+    this.writes = next.catch(() => undefined);
+    return next;
+  }
+
+  private api(jwksOnly = false): ServerApi {
+    if (this.serverUrl === undefined && !jwksOnly) throw new LicenseClientError('no_server', 'options.serverUrl is not set');
+    return new ServerApi(this.serverUrl ?? '', this.fetchImpl, this.timeoutMs);
+  }
+
+  /** Collected and hashed once per client; an error is returned, not thrown (check() never throws). */
+  private fingerprint(): FingerprintHashes | Error {
+    if (this.hashes !== null) return this.hashes;
+    try {
+      this.collected = this.source();
+      this.hashes = hashFingerprint(this.collected, this.fingerprintKey);
+      return this.hashes;
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  }
+
+  private requireFingerprint(): FingerprintHashes {
+    const hashes = this.fingerprint();
+    if (hashes instanceof Error) throw new LicenseClientError('fingerprint_unavailable', hashes.message, { cause: hashes });
+    return hashes;
+  }
+
+  /** What the operator sees about this machine (never identity). */
+  private environment(): Record<string, string | boolean | null> {
+    const c = this.collected;
+    if (c === null || typeof c !== 'object' || !('env' in c) || typeof c.env !== 'object' || c.env === null) return {};
+    return {
+      platform: c.platform ?? null,
+      virtualized: c.env.virtualized ?? null,
+      hypervisor: c.env.hypervisorVendor ?? null,
+      container: c.env.container ?? null,
+      containerRuntime: c.env.containerRuntime ?? null,
+      cloud: c.env.cloud ?? null,
+    };
+  }
+}
+
+/**
+ * The server ended this seat: the code was released (all seats freed), the vendor deactivated
+ * it, a floating seat lapsed, or the activation is gone. docs/server.md "Errors".
+ */
+function endedBy(err: LicenseClientError): RevokedStatus | null {
+  if (err.code === 'activation_not_found') return 'deactivated';
+  if (err.code !== 'activation_ended') return null;
+  return err.details?.codeStatus === 'released' ? 'released' : 'deactivated';
+}
+
+/** For tests and tools: where a client with these options keeps its files. */
+export function storePaths(storeDir: string, product: string): { license: string; clock: string } {
+  return { license: join(storeDir, `${product}.license.json`), clock: join(storeDir, `${product}.clock.json`) };
+}
+

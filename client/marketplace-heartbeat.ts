@@ -1,0 +1,163 @@
+/**
+ * For software written against the marketplace's authorization-code API: the "query
+ * authorization code" / heartbeat call (koogallery-license-protocol.md §2.2, §5), against the
+ * marketplace itself or a licensor server (same path and shapes, PRODUCT.md §3.2). A thin
+ * helper: one request, the answer mapped to `valid` + a reason. It does no offline checking; a
+ * LicenseClient does that.
+ */
+import { signApigRequest } from './apig-signing';
+import { LicenseClientError } from './errors';
+import type { Fetch } from './server-api';
+
+export const MARKETPLACE_HEARTBEAT_PATH = '/api/mkp-openapi-public/global/v1/license/heartbeat';
+
+export type MarketplaceStatus = 'ALIVE' | 'EXPIRED' | 'RELEASED';
+
+export interface MarketplaceHeartbeatOptions {
+  /**
+   * The API host, e.g. `https://mkt.myhuaweicloud.com` or a licensor server. Several are tried
+   * in order while they cannot be reached (the protocol's `.com` → `.cn` fallback, §1).
+   */
+  baseUrl: string | string[];
+  /** The authorization code. */
+  license: string;
+  /** Sunset usage report (§2.2); still accepted. */
+  heartbeatInfo?: { thirdPartyAccount: string; ip?: string };
+  /** AK/SK: when given, the request is signed with SDK-HMAC-SHA256 (§1.1). */
+  credentials?: { accessKey: string; secretKey: string };
+  timeoutMs?: number;
+  fetch?: Fetch;
+  /** ms since the epoch, for the X-Sdk-Date header; default Date.now. */
+  clock?: () => number;
+}
+
+export type MarketplaceReason =
+  | 'expired'
+  | 'released'
+  /** 92020005: the code does not exist. */
+  | 'no_license'
+  /** 92020001 with HTTP 403: the AK/SK signature was refused. */
+  | 'unauthorized'
+  /** 92020002: the request was refused as invalid. */
+  | 'invalid_request'
+  /** 92020004: the buyer has not received the code yet. */
+  | 'not_received'
+  /** Any other error code, or an answer that does not follow the protocol. */
+  | 'server_error';
+
+export interface MarketplaceHeartbeatResult {
+  /** True only for a success answer with status ALIVE. */
+  valid: boolean;
+  status: MarketplaceStatus | null;
+  reason: MarketplaceReason | null;
+  expiresAt: Date | null;
+  activatedAt: Date | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  /** The LicenseInfo object as sent: the protocol lets it grow new fields (§1). */
+  data: Record<string, unknown> | null;
+}
+
+const ERROR_REASONS: Readonly<Record<string, MarketplaceReason>> = {
+  '92020002': 'invalid_request',
+  '92020004': 'not_received',
+  '92020005': 'no_license',
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `yyyyMMddHHmmss` (UTC, §2.1), an ISO string, or epoch ms; null when it is none of those. */
+function parseTime(value: unknown): Date | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return new Date(value);
+  if (typeof value !== 'string') return null;
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(value.trim());
+  const ms = m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : Date.parse(value);
+  return Number.isFinite(ms) ? new Date(ms) : null;
+}
+
+/** Queries the status of an authorization code and maps ALIVE / EXPIRED / RELEASED. */
+export async function marketplaceHeartbeat(options: MarketplaceHeartbeatOptions): Promise<MarketplaceHeartbeatResult> {
+  const bases = Array.isArray(options.baseUrl) ? options.baseUrl : [options.baseUrl];
+  if (bases.length === 0) throw new TypeError('licensor: marketplaceHeartbeat needs a baseUrl');
+  if (typeof options.license !== 'string' || options.license === '') throw new TypeError('licensor: marketplaceHeartbeat needs the license code');
+  const body = JSON.stringify({ license: options.license, ...(options.heartbeatInfo ? { heartbeatInfo: options.heartbeatInfo } : {}) });
+  let lastError: unknown;
+  for (const base of bases) {
+    const url = new URL(MARKETPLACE_HEARTBEAT_PATH, base);
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    if (options.credentials) {
+      // fetch sets Host itself, to the same url.host that was signed.
+      const { Host: _host, ...signature } = signSdkHmacSha256({ method: 'POST', url, headers, body, now: (options.clock ?? Date.now)() }, options.credentials);
+      void _host;
+      Object.assign(headers, signature);
+    }
+    let status: number;
+    let text: string;
+    try {
+      const res = await (options.fetch ?? fetch)(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(options.timeoutMs ?? 10_000), redirect: 'error' });
+      status = res.status;
+      text = await res.text();
+    } catch (cause) {
+      lastError = cause;
+      continue;
+    }
+    return interpret(status, text);
+  }
+  throw new LicenseClientError('server_unreachable', `no marketplace API host answered (${bases.join(', ')})`, { cause: lastError });
+}
+
+function interpret(httpStatus: number, text: string): MarketplaceHeartbeatResult {
+  let answer: unknown;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    answer = undefined;
+  }
+  const errorCode = isObject(answer) && typeof answer.error_code === 'string' ? answer.error_code : null;
+  const errorMessage = isObject(answer) && typeof answer.error_msg === 'string' ? answer.error_msg : null;
+  const data = isObject(answer) && isObject(answer.data) ? answer.data : null;
+  const base = { errorCode, errorMessage, data, expiresAt: null, activatedAt: null, status: null };
+  if (errorCode !== '92020000' || httpStatus !== 200) {
+    const reason: MarketplaceReason =
+      errorCode === '92020001' && httpStatus === 403 ? 'unauthorized' : ((errorCode === null ? undefined : ERROR_REASONS[errorCode]) ?? 'server_error');
+    return { ...base, valid: false, reason };
+  }
+  const status = data?.status;
+  if (status !== 'ALIVE' && status !== 'EXPIRED' && status !== 'RELEASED') return { ...base, valid: false, reason: 'server_error' };
+  return {
+    ...base,
+    valid: status === 'ALIVE',
+    status,
+    reason: status === 'ALIVE' ? null : status === 'EXPIRED' ? 'expired' : 'released',
+    expiresAt: parseTime(data!.expire_time),
+    activatedAt: parseTime(data!.activate_time),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// AK/SK request signing, SDK-HMAC-SHA256 (koogallery-license-protocol.md §1.1)
+
+export interface SignableRequest {
+  method: string;
+  url: URL;
+  /** Headers to sign besides Host and X-Sdk-Date (which this adds). */
+  headers: Record<string, string>;
+  body: string;
+  now: number;
+}
+
+/**
+ * The headers that sign a request (`X-Sdk-Date`, `Host`, `Authorization`), with the one
+ * SDK-HMAC-SHA256 implementation the server verifies with. Every header in `request.headers`
+ * is signed, plus Host.
+ */
+export function signSdkHmacSha256(request: SignableRequest, credentials: { accessKey: string; secretKey: string }): Record<string, string> {
+  const headers: Record<string, string> = { host: request.url.host };
+  for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value.trim();
+  const signed = signApigRequest(
+    { method: request.method, path: request.url.pathname, query: request.url.search.replace(/^\?/, ''), body: Buffer.from(request.body, 'utf8'), headers },
+    credentials,
+    request.now,
+  );
+  return { ...signed, Host: request.url.host };
+}
