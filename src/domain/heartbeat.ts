@@ -26,7 +26,8 @@ export async function recordHeartbeat(ctx: DomainContext, activationId: string, 
   if (!view) throw new NotFound('activation_not_found', 'no such activation');
   const { activation, code, product } = view;
   if (activation.status !== 'active') {
-    throw new Conflict('activation_ended', `this activation was ${activation.status}; activate again`, { status: activation.status });
+    // codeStatus lets a client tell a released code from a seat that was only deactivated.
+    throw new Conflict('activation_ended', `this activation was ${activation.status}; activate again`, { status: activation.status, codeStatus: code.status });
   }
   const match = matchFingerprint(activation.fingerprint, fingerprint, product.matchStrategy);
   if (!match.accepted) throw new FingerprintMismatch(match.reason);
@@ -42,6 +43,8 @@ export async function recordHeartbeat(ctx: DomainContext, activationId: string, 
   } else {
     ctx.heartbeats.record(activation.id, now);
   }
+  // In memory only: the per-minute count is written with the next coalesced flush.
+  ctx.heartbeats.countBeat(product.id, now);
 
   const status = effectiveStatus(code, now);
   if (status !== 'alive' && status !== 'issued') return { status, token: null, activation, code, product };

@@ -1,5 +1,6 @@
 import { auditEvent } from './audit';
 import type { DomainContext } from './context';
+import { sampleActiveSeats } from './heartbeat-stats';
 import type { AuditEvent } from './types';
 
 export interface SweepOptions {
@@ -20,11 +21,11 @@ const ACTOR = 'sweeper';
 
 /**
  * Expires codes past their date, culls floating seats whose heartbeats stopped, and releases
- * long-expired codes when configured. Works in batches, one transaction each, and runs in one
- * process at a time.
+ * long-expired codes when configured; then samples active seats for the dashboard's chart. Works
+ * in batches, one transaction each, and runs in one process at a time.
  */
 export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<SweepReport> {
-  const batch = options.batchSize ?? 1000;
+  const batch = options.batchSize ?? 5000;
   const report = await ctx.repo.exclusively('sweeper', async () => {
     // Beats still buffered in this process must count before anything is culled.
     await ctx.heartbeats.flush();
@@ -75,6 +76,8 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
         });
       });
     }
+    // After the culls, so the dashboard's seat chart shows what this run left.
+    await sampleActiveSeats(ctx);
     return done;
   });
   return report ?? { expired: 0, culled: 0, released: 0, ran: false };

@@ -109,3 +109,10 @@ export const listAuditQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(200).optional(),
 });
+
+export const heartbeatStatsQuerySchema = z.object({
+  product: productName.optional().describe('One product; all products when absent'),
+  from: isoDate.optional().describe('Start of the range; default one day before `to`'),
+  to: isoDate.optional().describe('End of the range; default now'),
+  points: z.coerce.number().int().min(10).max(500).default(120).describe('At most this many buckets; the bucket width follows'),
+});

@@ -1,0 +1,71 @@
+import { api } from '../api.js';
+import { h, table, when } from '../dom.js';
+import { go } from '../router.js';
+import { notice, pageHeader, showFailure } from '../ui.js';
+
+const duration = (seconds) =>
+  seconds % 86_400 === 0 ? `${seconds / 86_400} d` : seconds % 3600 === 0 ? `${seconds / 3600} h` : seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
+
+/** The products, and a form to add one. */
+export async function productsPage(section, params) {
+  const { items } = await api('products');
+  const created = params.get('created');
+  section.append(
+    pageHeader('Products'),
+    created ? notice('ok', `Product ${created} created.`) : null,
+    h(
+      'div',
+      { class: 'card' },
+      table(
+        [
+          { label: 'Name', cell: (p) => h('strong', {}, p.name) },
+          { label: 'Seat mode', cell: (p) => (p.seatMode === 'floating' ? 'floating' : 'node-locked') },
+          { label: 'Lease', cell: (p) => duration(p.leaseSeconds) },
+          { label: 'Heartbeat every', cell: (p) => duration(p.heartbeatIntervalSeconds) },
+          { label: 'Matching', cell: (p) => p.matchStrategy },
+          { label: 'Created', cell: (p) => when(p.createdAt) },
+          {
+            label: 'Open',
+            class: 'actions-cell',
+            cell: (p) => [
+              h('a', { href: `#/codes?product=${encodeURIComponent(p.name)}` }, 'Codes'),
+              ' · ',
+              h('a', { href: `#/?product=${encodeURIComponent(p.name)}` }, 'Chart'),
+            ],
+          },
+        ],
+        items,
+        { empty: 'No products yet: create the first one below.' },
+      ),
+    ),
+    createForm(),
+  );
+}
+
+function createForm() {
+  const messages = h('div', { class: 'messages' });
+  const name = h('input', { id: 'product-name', name: 'name', required: true, pattern: '[A-Za-z0-9][A-Za-z0-9._\\-]{0,99}', placeholder: 'my-app' });
+  const seatMode = h('select', { id: 'product-seat-mode', name: 'seatMode' }, h('option', { value: 'node_locked' }, 'node-locked'), h('option', { value: 'floating' }, 'floating'));
+  const form = h(
+    'form',
+    { class: 'card form-grid', onsubmit: submit },
+    h('h2', {}, 'New product'),
+    h('label', { for: 'product-name' }, 'Name'),
+    name,
+    h('label', { for: 'product-seat-mode' }, 'Seat mode'),
+    seatMode,
+    messages,
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'primary' }, 'Create product')),
+  );
+  async function submit(event) {
+    event.preventDefault();
+    messages.replaceChildren();
+    try {
+      const { product } = await api('products', { method: 'POST', body: { name: name.value.trim(), seatMode: seatMode.value } });
+      go('/products', { created: product.name });
+    } catch (err) {
+      showFailure(err, messages);
+    }
+  }
+  return form;
+}

@@ -1,0 +1,33 @@
+import { Router } from 'express';
+import type { DomainContext } from '../../domain/context';
+import { InvalidInput } from '../../domain/errors';
+import { heartbeatSeries, STATS_RETENTION_MS } from '../../domain/heartbeat-stats';
+import { requireAdmin } from '../admin-auth';
+import { heartbeatStatsQuerySchema } from '../schemas';
+import { parse } from '../validate';
+
+const DAY_MS = 86_400_000;
+
+/** Statistics for the dashboard's chart, behind the admin token. */
+export function adminStats(ctx: DomainContext, adminToken: string): Router {
+  const router = Router();
+  router.use('/v1/admin/stats', requireAdmin(adminToken));
+
+  router.get('/v1/admin/stats/heartbeats', async (req, res) => {
+    const q = parse(heartbeatStatsQuerySchema, req.query, 'query');
+    const to = q.to ?? ctx.clock.now();
+    const from = q.from ?? to - DAY_MS;
+    if (!(from < to)) throw new InvalidInput('invalid_request', 'query.from: must be before query.to');
+    if (to - from > STATS_RETENTION_MS) throw new InvalidInput('invalid_request', `query.from: the range may span at most ${STATS_RETENTION_MS / DAY_MS} days`);
+    const series = await heartbeatSeries(ctx, { product: q.product, from, to, maxPoints: q.points });
+    res.json({
+      product: q.product ?? null,
+      from: new Date(series.from).toISOString(),
+      to: new Date(series.to).toISOString(),
+      stepSeconds: series.stepMs / 1000,
+      points: series.points.map((p) => ({ at: new Date(p.at).toISOString(), beats: p.beats, activeSeats: p.activeSeats })),
+    });
+  });
+
+  return router;
+}
