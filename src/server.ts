@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createApp } from './http/app';
@@ -23,17 +23,26 @@ export async function startServer(config: Config, logger: Logger, options: Runti
   const runtime = await openRuntime(config, {
     ...options,
     onBackgroundError: options.onBackgroundError ?? ((err) => logger.warn({ err: String(err) }, 'background write failed; will retry')),
+    onDriverLog: options.onDriverLog ?? ((level, message) => logger[level]({ driver: message }, 'database driver')),
   });
   const adminToken = resolveAdminToken(config);
-  const app = createApp(runtime, { adminToken: adminToken.token, logger });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
+  const draining = { value: false };
+  const app = createApp(runtime, { adminToken: adminToken.token, logger, draining });
+  // A few slow or idle connections must not hold the server: bounded header and request times,
+  // checked often enough that the bound is what a slow client actually gets.
+  const server = createServer(
+    {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      keepAliveTimeout: 5_000,
+      connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs),
+    },
+    app,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
   });
-  // A few slow or idle connections must not hold the server: bounded header and request times.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 5_000;
 
   const sweeper = startSweeper(
     runtime.ctx,
@@ -57,6 +66,10 @@ export async function startServer(config: Config, logger: Logger, options: Runti
     close() {
       closing ??= (async () => {
         clearInterval(keyTimer);
+        // Drain first: /readyz turns 503 so a load balancer stops sending, and requests that are
+        // already on their way are still served; only then stop accepting and close idle sockets.
+        draining.value = true;
+        await new Promise((r) => setTimeout(r, config.shutdownGraceMs));
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();

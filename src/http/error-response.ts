@@ -40,6 +40,7 @@ export function errorResponder(logger: Logger): ErrorRequestHandler {
     if (err instanceof LicensorError) {
       const status = STATUS[err.kind];
       if (status === 503) res.setHeader('Retry-After', '5');
+      if (status === 429) res.setHeader('Retry-After', String(err.details?.retryAfterSeconds ?? 60));
       res.status(status).json(errorBody(err.code, err.message, err.details));
       return;
     }

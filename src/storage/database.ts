@@ -10,6 +10,15 @@ export interface DatabaseOptions {
   databaseUrl?: string;
   sqliteFile: string;
   poolMax?: number;
+  /** Where the driver's own warnings go (connection errors while the database is away); default: stderr. */
+  log?: (level: 'warn' | 'error', message: string) => void;
+}
+
+function driverLog(options: DatabaseOptions): Knex.Config['log'] {
+  if (!options.log) return undefined;
+  const log = options.log;
+  const text = (m: unknown) => (m instanceof Error ? m.message : String(m));
+  return { warn: (m: unknown) => log('warn', text(m)), error: (m: unknown) => log('error', text(m)), deprecate: () => undefined, debug: () => undefined };
 }
 
 export interface Database {
@@ -38,6 +47,7 @@ export function openDatabase(options: DatabaseOptions): Database {
       client: 'pg',
       connection: { connectionString: options.databaseUrl, types: pgTypes } as Knex.PgConnectionConfig,
       pool: { min: 0, max: options.poolMax ?? 10 },
+      log: driverLog(options),
     });
     return { engine: 'postgres', location: `postgres://${url.host}${url.pathname}`, knex: pgKnex, options, close: () => pgKnex.destroy() };
   }
@@ -45,7 +55,7 @@ export function openDatabase(options: DatabaseOptions): Database {
   // One writer connection: SQLite has one writer anyway, and this serialises our transactions in-process.
   // WAL lets readers run beside the writer; synchronous=NORMAL is durable across process crashes;
   // busy_timeout lets the CLI and the server share the file.
-  const writer = sqliteKnex(options.sqliteFile, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;');
+  const writer = sqliteKnex(options, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;');
   return {
     engine: 'sqlite',
     location: options.sqliteFile,
@@ -57,10 +67,11 @@ export function openDatabase(options: DatabaseOptions): Database {
 
 type SqliteConnection = { exec(sql: string, cb: (err: Error | null) => void): void };
 
-function sqliteKnex(filename: string, pragmas: string): Knex {
+function sqliteKnex(options: DatabaseOptions, pragmas: string): Knex {
   return knex({
     client: 'sqlite3',
-    connection: { filename },
+    connection: { filename: options.sqliteFile },
+    log: driverLog(options),
     useNullAsDefault: true,
     pool: {
       min: 1,

@@ -18,6 +18,10 @@ export function testConfig(db: TestDatabase, overrides: Record<string, string> =
     // Tests flush by hand or through the sweeper; the timer only has to exist.
     LICENSOR_HEARTBEAT_FLUSH_MS: '50',
     LICENSOR_SWEEP_INTERVAL_SECONDS: '3600',
+    LICENSOR_SHUTDOWN_GRACE_MS: '0',
+    // Suites that send hundreds of bad requests from one address are not guessers; the guard has its own suite.
+    LICENSOR_GUESS_BURST: '100000',
+    LICENSOR_CODE_ATTEMPT_BURST: '100000',
     ...overrides,
   });
 }

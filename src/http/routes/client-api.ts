@@ -4,17 +4,25 @@ import { recordHeartbeat } from '../../domain/heartbeat';
 import { activateMachine, deactivateMachine } from '../../domain/seat-allocation';
 import type { Activation, LicenseCode, Product } from '../../domain/types';
 import { jsonRequest } from '../json-body';
+import { clientAddress, codeKey, type CodeGuessGuard } from '../rate-limit';
 import { activationIdParamSchema, activationRequestSchema, deactivationRequestSchema, heartbeatRequestSchema } from '../schemas';
 import { parse } from '../validate';
 
 /** Our own client API (PRODUCT.md §3.3): activate, heartbeat, deactivate. */
-export function clientApi(ctx: DomainContext): Router {
+export function clientApi(ctx: DomainContext, guard: CodeGuessGuard): Router {
   const router = Router();
   const json = jsonRequest('32kb');
 
   router.post('/v1/activations', json, async (req, res) => {
-    const body = parse(activationRequestSchema, req.body);
-    const result = await activateMachine(ctx, body, 'client');
+    const address = clientAddress(req);
+    guard.admit(address, codeKey((req.body as { code?: unknown } | undefined)?.code));
+    let result;
+    try {
+      result = await activateMachine(ctx, parse(activationRequestSchema, req.body), 'client');
+    } catch (err) {
+      guard.settle(address, err);
+      throw err;
+    }
     res.status(result.created ? 201 : 200).json({
       activation: activationView(result.activation),
       token: result.token,
