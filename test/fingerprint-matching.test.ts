@@ -171,12 +171,38 @@ describe('matching a fingerprint', () => {
     const only = (ids: string[], fp: FingerprintHashes): FingerprintHashes =>
       Object.fromEntries(Object.entries(fp).filter(([id]) => ids.includes(id)));
 
-    it('refuses fewer than 5 compared weight even when everything compared matches', () => {
-      const fp = only(['os.machineId', 'cpu.signature'], machine('A'));
-      const result = matchFingerprint(fp, fp, 'exact');
+    it('refuses fewer than 5 compared weight against a full enrolment even when everything compared matches', () => {
+      const current = only(['os.machineId', 'cpu.signature'], machine('A'));
+      const result = matchFingerprint(machine('A'), current, 'fuzzy');
       assert.equal(result.score, 1);
       assert.equal(result.accepted, false);
       assert.equal(result.reason, 'too_few_components');
+    });
+
+    describe('a machine enrolled with less than 5 weight (a container: OS id and CPU only)', () => {
+      const container = only(['os.machineId', 'cpu.signature'], machine('C'));
+
+      it('is recognised when every enrolled component is there and agrees', () => {
+        const result = matchFingerprint(container, container, 'fuzzy');
+        assert.equal(result.accepted, true);
+        assert.equal(result.comparedWeight, 4);
+      });
+
+      it('is refused when any enrolled component changed', () => {
+        const result = matchFingerprint(container, { ...container, 'cpu.signature': 'cpu:other' }, 'loose');
+        assert.equal(result.accepted, false);
+        assert.equal(result.reason, 'not_exact');
+      });
+
+      it('is refused when an enrolled component is missing now', () => {
+        const result = matchFingerprint(container, only(['os.machineId'], container), 'loose');
+        assert.equal(result.reason, 'too_few_components');
+      });
+
+      it('still needs its anchor', () => {
+        const cpuOnly = only(['cpu.signature', 'hw.model'], machine('C'));
+        assert.equal(matchFingerprint(cpuOnly, cpuOnly, 'loose').reason, 'no_anchor');
+      });
     });
 
     it('accepts exactly 5 compared weight with an anchor', () => {

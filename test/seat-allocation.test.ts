@@ -160,6 +160,24 @@ forEachEngine('activating machines', (engine) => {
     assert.deepEqual(all.body.items.map((a: { cloneSuspect: boolean }) => a.cloneSuspect), [true, true]);
   });
 
+  it('refuses a fingerprint without any anchor component, which no heartbeat could ever match', async () => {
+    const code = await issue(1);
+    const { 'cpu.signature': cpu, 'hw.model': model } = machine('anchorless');
+    const res = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: { 'cpu.signature': cpu!, 'hw.model': model! } });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 'fingerprint_insufficient');
+  });
+
+  it('activates and keeps beating a container that exposes only its OS id and CPU', async () => {
+    const code = await issue(1);
+    const { 'os.machineId': os, 'cpu.signature': cpu } = machine('container');
+    const fingerprint = { 'os.machineId': os!, 'cpu.signature': cpu! };
+    const res = await call(server.url, 'POST', '/v1/activations', { code, fingerprint });
+    assert.equal(res.status, 201, res.text);
+    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: res.body.activation.id, fingerprint });
+    assert.equal(beat.status, 200, beat.text);
+  });
+
   it('refuses an unknown code with code_not_found', async () => {
     const res = await call(server.url, 'POST', '/v1/activations', { code: 'ABCDE-FGHJK-MNPQR-STVWX-YZ234', fingerprint: machine('x') });
     assert.equal(res.status, 404);

@@ -76,13 +76,18 @@ function compareComponent(kind: ComponentKind, stored: unknown, current: unknown
 
 function decide(
   strategy: MatchStrategy,
+  storedWeight: number,
   comparedWeight: number,
   matchedWeight: number,
   anchorMatched: boolean,
 ): MatchResult['reason'] {
   if (comparedWeight === 0) return 'no_common_components';
-  if (comparedWeight < MIN_COMPARED_WEIGHT) return 'too_few_components';
+  // A machine that exposes little hardware (a container: OS id and CPU only) was enrolled with
+  // less than the usual minimum; then every enrolled component must be there and agree.
+  const sparse = storedWeight < MIN_COMPARED_WEIGHT;
+  if (comparedWeight < (sparse ? storedWeight : MIN_COMPARED_WEIGHT)) return 'too_few_components';
   if (!anchorMatched) return 'no_anchor';
+  if (sparse) return matchedWeight === storedWeight ? 'match' : 'not_exact';
   if (matchedWeight * 100 >= comparedWeight * THRESHOLD_PERCENT[strategy]) return 'match';
   return strategy === 'exact' ? 'not_exact' : 'below_threshold';
 }
@@ -91,7 +96,8 @@ function decide(
  * Decides whether `current` is the machine enrolled as `stored` (fingerprint-research §5.3):
  * components present on both sides are compared, sets match on any overlap; accepted when the
  * compared weight is at least 5, an anchor agrees and the score reaches the strategy's threshold
- * (exact: every compared component agrees). Ids outside the catalogue are ignored.
+ * (exact: every compared component agrees). An enrolment lighter than 5 (a container) must match
+ * in full instead. Ids outside the catalogue are ignored.
  * Hot path: no I/O, no sorting, no work beyond one pass over the catalogue.
  */
 export function matchFingerprint(stored: FingerprintHashes, current: FingerprintHashes, strategy: MatchStrategy): MatchResult {
@@ -100,10 +106,12 @@ export function matchFingerprint(stored: FingerprintHashes, current: Fingerprint
   }
   const matched: string[] = [];
   const changed: string[] = [];
+  let storedWeight = 0;
   let comparedWeight = 0;
   let matchedWeight = 0;
   let anchorMatched = false;
   for (const entry of CATALOGUE) {
+    if (isPresent(stored[entry.id])) storedWeight += entry.weight;
     const same = compareComponent(entry.kind, stored[entry.id], current[entry.id]);
     if (same === undefined) continue;
     comparedWeight += entry.weight;
@@ -115,7 +123,7 @@ export function matchFingerprint(stored: FingerprintHashes, current: Fingerprint
       changed.push(entry.id);
     }
   }
-  const reason = decide(strategy, comparedWeight, matchedWeight, anchorMatched);
+  const reason = decide(strategy, storedWeight, comparedWeight, matchedWeight, anchorMatched);
   return {
     accepted: reason === 'match',
     score: comparedWeight === 0 ? 0 : matchedWeight / comparedWeight,

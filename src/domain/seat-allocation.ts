@@ -2,7 +2,7 @@ import { anchorEntries, matchFingerprint, reEnrol, sharedAnchors } from '../../c
 import { auditEvent, codeSnapshot } from './audit';
 import { normalizeAuthorizationCode } from './authorization-code';
 import type { DomainContext } from './context';
-import { Forbidden, NotFound, SeatLimitReached } from './errors';
+import { Forbidden, InvalidInput, NotFound, SeatLimitReached } from './errors';
 import { buildLeaseClaims } from './lease-token';
 import { assertActivatable } from './lifecycle';
 import type { Activation, Actor, AuditEvent, FingerprintHashes, LicenseCode, Product } from './types';
@@ -26,8 +26,21 @@ export interface ActivationResult {
  * Binds a machine to a seat (PRODUCT.md §4). The code row is locked first, so N racing
  * activations on a code with S free seats yield exactly S new seats on either engine.
  */
-export async function activateMachine(ctx: DomainContext, request: ActivationRequest, actor: Actor): Promise<ActivationResult> {
+export async function activateMachine(
+  ctx: DomainContext,
+  request: ActivationRequest,
+  actor: Actor,
+  // Air-gapped license files carry a longer lease than the product's (src/domain/offline-activation.ts).
+  options: { leaseSeconds?: number } = {},
+): Promise<ActivationResult> {
   const normalized = normalizeAuthorizationCode(request.code);
+  if (anchorEntries(request.fingerprint).length === 0) {
+    // Without an anchor no later heartbeat could ever match (PRODUCT.md §6): refuse now, not at the first beat.
+    throw new InvalidInput(
+      'fingerprint_insufficient',
+      'the fingerprint has no anchor component (os.machineId, hw.systemUuid, hw.boardSerial or disk.bootSerial)',
+    );
+  }
   const found = await ctx.repo.codes.findByCode(normalized);
   if (!found) throw new NotFound('code_not_found', 'no such authorization code');
   const product = await ctx.repo.products.findById(found.productId);
@@ -39,10 +52,12 @@ export async function activateMachine(ctx: DomainContext, request: ActivationReq
     const now = ctx.clock.now();
     assertActivatable(code, now);
     const events: AuditEvent[] = [];
-    let live = await tx.activations.listByCode(code.id, 'active');
 
-    // The same machine again gets its own seat back, re-enrolled if its hardware drifted.
-    const existing = bestMatch(live, request.fingerprint, product);
+    // The same machine again gets its own seat back, re-enrolled if its hardware drifted. A match
+    // needs an agreeing anchor, so only live activations sharing an anchor hash are candidates:
+    // a 10,000-seat code costs the same as a 1-seat one.
+    const candidates = await tx.activations.findActiveOnCodeByAnchors(code.id, product.id, anchorEntries(request.fingerprint));
+    const existing = bestMatch(candidates, request.fingerprint, product);
     if (existing) {
       const { activation, changed } = existing;
       if (changed.length > 0) {
@@ -56,16 +71,14 @@ export async function activateMachine(ctx: DomainContext, request: ActivationReq
       return { activation, code, created: false };
     }
 
+    let inUse = await tx.activations.countActive(code.id);
     // A floating seat whose heartbeats stopped is free now, not only after the next sweep.
-    if (product.seatMode === 'floating') {
-      const lapsed = live.filter((a) => a.lastHeartbeatAt + product.leaseSeconds * 1000 < now).map((a) => a.id);
-      if (lapsed.length > 0) {
-        const culled = await tx.activations.cullIfLapsed(lapsed, now);
-        for (const id of culled) events.push(auditEvent(ctx, now, actor, 'activation.culled', { type: 'activation', id }, code.id, null, null));
-        live = live.filter((a) => !culled.includes(a.id));
-      }
+    if (inUse >= code.seats && product.seatMode === 'floating') {
+      const culled = await tx.activations.cullLapsedOnCode(code.id, now);
+      for (const id of culled) events.push(auditEvent(ctx, now, actor, 'activation.culled', { type: 'activation', id }, code.id, null, null));
+      inUse -= culled.length;
     }
-    if (live.length >= code.seats) throw new SeatLimitReached(code.seats);
+    if (inUse >= code.seats) throw new SeatLimitReached(code.seats);
 
     const activation: Activation = {
       id: ctx.ids.id(),
@@ -112,6 +125,7 @@ export async function activateMachine(ctx: DomainContext, request: ActivationReq
       activationId: result.activation.id,
       fingerprint: result.activation.fingerprint,
       now,
+      leaseSeconds: options.leaseSeconds,
     }),
   );
   return { ...result, product, token };

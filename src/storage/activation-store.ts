@@ -73,6 +73,40 @@ export class KnexActivationStore implements ActivationStore {
     return (await q.orderBy([{ column: 'created_at' }, { column: 'id' }])).map(activationFromRow);
   }
 
+  async countActive(codeId: string): Promise<number> {
+    const row = await this.db('activations').where({ code_id: codeId, status: 'active' }).count({ n: '*' }).first();
+    return Number((row as { n: number | string } | undefined)?.n ?? 0);
+  }
+
+  async findActiveOnCodeByAnchors(codeId: string, productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]> {
+    if (anchors.length === 0) return [];
+    const rows = await this.db('activations')
+      .select(ACTIVATION_COLUMNS)
+      .where({ code_id: codeId, status: 'active' })
+      .whereIn('id', this.anchorMatches(productId, anchors))
+      .orderBy([{ column: 'created_at' }, { column: 'id' }]);
+    return rows.map(activationFromRow);
+  }
+
+  async cullLapsedOnCode(codeId: string, now: number): Promise<string[]> {
+    const rows = await this.db('activations')
+      .where({ code_id: codeId, status: 'active' })
+      .whereIn('product_id', this.db('products').select('id').where('seat_mode', 'floating'))
+      .whereRaw(LAPSED, [now])
+      .update({ status: 'culled', ended_at: now }, ['id']);
+    return (rows as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  /** Ids of activations holding any of the anchor hashes (the index on component + hash serves it). */
+  private anchorMatches(productId: string, anchors: Array<{ component: string; hash: string }>) {
+    return this.db('activation_anchors')
+      .select('activation_id')
+      .where('product_id', productId)
+      .andWhere((w) => {
+        for (const a of anchors) w.orWhere((x) => x.where('component', a.component).andWhere('hash', a.hash));
+      });
+  }
+
   async end(id: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<boolean> {
     const n = await this.db('activations').where({ id, status: 'active' }).update({ status, ended_at: now });
     return n > 0;
@@ -97,18 +131,7 @@ export class KnexActivationStore implements ActivationStore {
 
   async findActiveByAnchors(productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]> {
     if (anchors.length === 0) return [];
-    const rows = await this.db('activations')
-      .select(ACTIVATION_COLUMNS.map((c) => `activations.${c}`))
-      .where('activations.status', 'active')
-      .whereIn(
-        'activations.id',
-        this.db('activation_anchors')
-          .select('activation_id')
-          .where('product_id', productId)
-          .andWhere((w) => {
-            for (const a of anchors) w.orWhere((x) => x.where('component', a.component).andWhere('hash', a.hash));
-          }),
-      );
+    const rows = await this.db('activations').select(ACTIVATION_COLUMNS).where('status', 'active').whereIn('id', this.anchorMatches(productId, anchors));
     return rows.map(activationFromRow);
   }
 
