@@ -4,9 +4,7 @@ import type { HeartbeatView } from '../domain/ports';
 import { ACTIVATION_COLUMNS, activationFromRow, type ActivationRow } from './activation-store';
 import { CODE_COLUMNS, codeFromRow, type CodeRow } from './code-store';
 import { pgTypes, type Database } from './database';
-import { productFromRow } from './product-store';
-
-const PRODUCT_COLUMNS = ['id', 'name', 'seat_mode', 'lease_seconds', 'heartbeat_interval_seconds', 'match_strategy', 'created_at'];
+import { PRODUCT_COLUMNS, productFromRow } from './product-store';
 
 /** One query joins the activation with its code and product; columns are prefixed to keep them apart. */
 function heartbeatSql(placeholder: string): string {
@@ -56,7 +54,14 @@ function sqliteReader(file: string): PreparedHeartbeatReader {
   const readers = Array.from({ length: SQLITE_READERS }, () => {
     const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY);
     db.configure('busyTimeout', 10_000);
-    return { db, statement: db.prepare(sql) };
+    let statement!: sqlite3.Statement;
+    db.serialize(() => {
+      // Pages come from the OS page cache through mmap instead of a read() per page, and each
+      // reader keeps a larger cache of its own: with a million codes the working set is large.
+      db.exec('PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32000;');
+      statement = db.prepare(sql);
+    });
+    return { db, statement };
   });
   let next = 0;
   return {
