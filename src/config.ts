@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { closestKey, fileKeyOf, readConfigFile } from './config-file';
 import type { KeyAlgorithm } from './domain/types';
 
 /** One typed configuration, built and validated once at start; nothing else reads process.env. */
@@ -18,6 +19,8 @@ export interface Config {
   releaseExpiredAfterMs: number | null;
   heartbeatFlushMs: number;
   logLevel: string;
+  /** Bearer token Prometheus must send to /metrics; undefined leaves /metrics open. */
+  metricsToken: string | undefined;
   /** The marketplace compatibility layer (docs/marketplace.md). */
   marketplace: MarketplaceConfig;
   /** Honour X-Forwarded-For from a reverse proxy (express "trust proxy" value), or not. */
@@ -39,8 +42,41 @@ export class ConfigError extends Error {
 
 const DAY = 86_400_000;
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+export interface LoadOptions {
+  /** A JSON configuration file (`licensor --config`); LICENSOR_CONFIG names one too. */
+  file?: string;
+}
+
+/** Where each setting that was given came from; settings not listed took their default. */
+export interface ConfigReport {
+  config: Config;
+  file: string | null;
+  sources: Array<{ name: string; fileKey: string; from: 'environment' | 'file' }>;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), options: LoadOptions = {}): Config {
+  return loadConfigReport(env, cwd, options).config;
+}
+
+/**
+ * The configuration from the environment and, when one is named, a configuration file. A
+ * variable that is set and not empty wins over the file; every problem of both is reported at once.
+ */
+export function loadConfigReport(processEnv: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), options: LoadOptions = {}): ConfigReport {
   const problems: string[] = [];
+  const fileName = options.file ?? (processEnv.LICENSOR_CONFIG || undefined);
+  const file = fileName === undefined ? null : resolve(cwd, fileName);
+  const fromFile = file === null ? new Map<string, { key: string; value: string }>() : readConfigFile(file, problems);
+  const given = (name: string) => processEnv[name] !== undefined && processEnv[name] !== '';
+  // Every setting read below is noted, so that a file key naming none of them is reported.
+  const read = new Set<string>();
+  const env = new Proxy({} as NodeJS.ProcessEnv, {
+    get(_target, name) {
+      if (typeof name !== 'string') return undefined;
+      read.add(name);
+      return given(name) ? processEnv[name] : fromFile.get(name)?.value;
+    },
+  });
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
@@ -77,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     releaseExpiredAfterMs: releaseDays === 0 ? null : releaseDays * DAY,
     heartbeatFlushMs: int('LICENSOR_HEARTBEAT_FLUSH_MS', 1000, 10, 60_000),
     logLevel: env.LICENSOR_LOG_LEVEL || 'info',
+    metricsToken: undefined,
     marketplace: marketplaceConfig(env, int, problems),
     trustProxy: parseTrustProxy(env.LICENSOR_TRUST_PROXY),
     headersTimeoutMs: int('LICENSOR_HEADERS_TIMEOUT_MS', 10_000, 100, 300_000),
@@ -89,8 +126,49 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       codeBurst: int('LICENSOR_CODE_ATTEMPT_BURST', 120, 1, 1_000_000_000),
     },
   };
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  const metricsToken = env.LICENSOR_METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16) problems.push('LICENSOR_METRICS_TOKEN must be at least 16 characters');
+  config.metricsToken = metricsToken;
+  if (!LOG_LEVELS.includes(config.logLevel)) problems.push(`LICENSOR_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const knownKeys = [...read].map(fileKeyOf);
+  for (const [name, { key }] of fromFile) {
+    if (read.has(name)) continue;
+    const near = closestKey(key, knownKeys);
+    problems.push(`"${key}" in ${file} is not a setting${near ? ` (did you mean "${near}"?)` : ''}`);
+  }
+  if (problems.length > 0) {
+    // A problem with a value from the file names the file's key, not the variable nobody set.
+    throw new ConfigError(
+      problems.map((p) => {
+        const name = /^[A-Z][A-Z0-9_]+/.exec(p)?.[0];
+        return name && !given(name) && fromFile.has(name) ? `"${fromFile.get(name)!.key}" in ${file}${p.slice(name.length)}` : p;
+      }),
+    );
+  }
+  const sources = [...read]
+    .filter((name) => given(name) || fromFile.has(name))
+    .sort()
+    .map((name) => ({ name, fileKey: fileKeyOf(name), from: given(name) ? ('environment' as const) : ('file' as const) }));
+  return { config, file, sources };
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** The configuration with every secret masked, for `licensor config check`. */
+export function maskedConfig(config: Config): Record<string, unknown> {
+  const masked = (s: string | undefined) => (s === undefined ? null : '<set, masked>');
+  return {
+    ...config,
+    databaseUrl: config.databaseUrl === undefined ? null : config.databaseUrl.replace(/^(postgres(?:ql)?:\/\/[^:@/]*:)[^@]*@/, '$1****@'),
+    adminToken: config.adminToken === undefined ? '<generated on first start, kept in the data directory>' : masked(config.adminToken),
+    metricsToken: config.metricsToken === undefined ? null : masked(config.metricsToken),
+    marketplace: {
+      ...config.marketplace,
+      accessKeys: config.marketplace.accessKeys.map(() => '<masked>'),
+      openApiCredentials: config.marketplace.openApiCredentials.map((c) => ({ accessKey: c.accessKey, secretKey: '<masked>' })),
+    },
+  };
 }
 
 /** "true"/"false", a hop count, or an address list such as "loopback, 10.0.0.0/8". */

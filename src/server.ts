@@ -1,13 +1,16 @@
 import { createServer, type Server } from 'node:http';
+import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createApp } from './http/app';
 import { startSweeper, type SweeperJob } from './jobs/sweeper-job';
 import type { Logger } from './logger';
+import { metricsFor } from './metrics/runtime-metrics';
 import { openRuntime, resolveAdminToken, type Runtime, type RuntimeOptions } from './runtime';
 
 export interface RunningServer {
   runtime: Runtime;
+  app: Express;
   server: Server;
   sweeper: SweeperJob;
   url: string;
@@ -27,7 +30,8 @@ export async function startServer(config: Config, logger: Logger, options: Runti
   });
   const adminToken = resolveAdminToken(config);
   const draining = { value: false };
-  const app = createApp(runtime, { adminToken: adminToken.token, logger, draining });
+  const metrics = metricsFor(runtime);
+  const app = createApp(runtime, { adminToken: adminToken.token, logger, draining, metrics });
   // A few slow or idle connections must not hold the server: bounded header and request times,
   // checked often enough that the bound is what a slow client actually gets.
   const server = createServer(
@@ -49,6 +53,7 @@ export async function startServer(config: Config, logger: Logger, options: Runti
     { releaseExpiredAfterMs: config.releaseExpiredAfterMs },
     config.sweepIntervalMs,
     logger,
+    (report, failed) => metrics.sweeperRan(report, failed),
   );
   // Another process (or the CLI) may rotate keys: pick the new key up without a restart.
   const keyTimer = setInterval(() => runtime.reloadKeys().catch(() => undefined), KEY_RELOAD_MS);
@@ -58,6 +63,7 @@ export async function startServer(config: Config, logger: Logger, options: Runti
   let closing: Promise<void> | null = null;
   return {
     runtime,
+    app,
     server,
     sweeper,
     port,

@@ -11,7 +11,8 @@ forEachEngine('heartbeats', (engine) => {
   const product = `beats-${engine}`;
 
   before(async () => {
-    server = await startTestServer(engine);
+    // Beats stay buffered until a test flushes them, so what the writer holds is deterministic.
+    server = await startTestServer(engine, { LICENSOR_HEARTBEAT_FLUSH_MS: '60000' });
     await admin(server.url, 'POST', '/v1/admin/products', { name: product });
     await admin(server.url, 'POST', '/v1/admin/products', { name: `${product}-floating`, seatMode: 'floating', leaseSeconds: 600 });
   });

@@ -1,6 +1,7 @@
-import { loadConfig } from '../config';
+import { loadConfigReport } from '../config';
 import { openRuntime } from '../runtime';
 import { CODES_HELP, codesCommand } from './commands/codes';
+import { CONFIG_HELP, configCommand } from './commands/config';
 import { KEYS_HELP, keysCommand } from './commands/keys';
 import { OFFLINE_HELP, offlineCommand } from './commands/offline';
 import { PRODUCTS_HELP, productsCommand } from './commands/products';
@@ -21,11 +22,14 @@ Commands:
   keys list|rotate            token signing keys
   sweep                       expire and cull now
   usage                       software usage per code and day (marketplace open API)
+  config check                validate the configuration, print it with secrets masked
   simulate --url --key        play the marketplace against a production-interface URL
   offline respond <request>   air-gapped activation: request file in, license file out
   fingerprint                 this machine's fingerprint components
 
-Every command takes --help, and --json for output that scripts can read.
+Every command takes --help, and --json for output that scripts can read, and
+--config <file> for a JSON configuration file (LICENSOR_CONFIG names one too; the
+environment wins over the file).
 The CLI works on the same data directory / DATABASE_URL as the server, also while it runs.
 
 ${SERVE_HELP.split('\n').slice(2).join('\n')}`;
@@ -38,7 +42,8 @@ export interface CliDeps {
 /** Runs one CLI command; resolves to the exit code. */
 export async function main(argv: string[], deps: CliDeps = {}): Promise<number> {
   const io = deps.io ?? processIo;
-  const [command, ...rest] = argv;
+  const { file: configFile, rest: args } = takeConfigOption(argv);
+  const [command, ...rest] = args;
   const json = rest.includes('--json');
   try {
     if (!command || command === '--help' || command === '-h' || command === 'help') {
@@ -54,11 +59,14 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     // Talks to a URL only: no configuration, no database.
     if (command === 'simulate') return await simulateCommand(rest, io);
     // Configuration is read only when a command needs the database, so --help always works.
-    const config = () => loadConfig(deps.env ?? process.env);
+    const report = () => loadConfigReport(deps.env ?? process.env, undefined, configFile === undefined ? {} : { file: configFile });
+    const config = () => report().config;
     const open = () => openRuntime(config());
     switch (command) {
       case 'serve':
         return await serveCommand(rest, config, io);
+      case 'config':
+        return await configCommand(rest, report, io);
       case 'products':
         return await productsCommand(rest, open, io);
       case 'codes':
@@ -80,4 +88,17 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   }
 }
 
-export const COMMAND_HELP = { codes: CODES_HELP, keys: KEYS_HELP, offline: OFFLINE_HELP, products: PRODUCTS_HELP, serve: SERVE_HELP, simulate: SIMULATE_HELP, sweep: SWEEP_HELP, usage: USAGE_HELP };
+/** `--config <file>` / `--config=<file>` anywhere on the line, for every command. */
+function takeConfigOption(argv: string[]): { file: string | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let file: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--config' && i + 1 < argv.length) file = argv[++i];
+    else if (arg.startsWith('--config=')) file = arg.slice('--config='.length);
+    else rest.push(arg);
+  }
+  return { file, rest };
+}
+
+export const COMMAND_HELP = { config: CONFIG_HELP, codes: CODES_HELP, keys: KEYS_HELP, offline: OFFLINE_HELP, products: PRODUCTS_HELP, serve: SERVE_HELP, simulate: SIMULATE_HELP, sweep: SWEEP_HELP, usage: USAGE_HELP };

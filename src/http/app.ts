@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import type { Logger } from '../logger';
+import type { LicensorMetrics } from '../metrics/licensor-metrics';
+import { metricsFor } from '../metrics/runtime-metrics';
 import type { Runtime } from '../runtime';
 import { errorResponder, notFoundResponder } from './error-response';
+import { buildOpenApiDocument, documentedRoutes } from './openapi/document';
+import { routePatternMatcher } from './openapi/registry';
 import { CodeGuessGuard } from './rate-limit';
+import { observeRequests } from './request-observer';
 import { adminApi } from './routes/admin-api';
 import { adminStats } from './routes/admin-stats';
 import { clientApi } from './routes/client-api';
@@ -11,6 +16,8 @@ import { dashboard } from './routes/dashboard';
 import { health } from './routes/health';
 import { marketplaceAdmin } from './routes/marketplace-admin';
 import { marketplaceOpenApi } from './routes/marketplace-open-api';
+import { metricsEndpoint } from './routes/metrics';
+import { openApiDocs } from './routes/openapi';
 import { productionInterface } from './routes/production-interface';
 import { wellKnown } from './routes/well-known';
 
@@ -19,6 +26,8 @@ export interface AppOptions {
   logger: Logger;
   /** Set when the server is shutting down: /readyz says so and every answer closes its connection. */
   draining?: { value: boolean };
+  /** Shared with the sweeper by the server; a fresh set when absent. */
+  metrics?: LicensorMetrics;
 }
 
 /** Assembles the HTTP surfaces. Routes know Express; the domain knows the rules. */
@@ -40,10 +49,14 @@ export function createApp(runtime: Runtime, options: AppOptions): Express {
     if (draining.value) res.setHeader('Connection', 'close');
     next();
   });
+  const metrics = options.metrics ?? metricsFor(runtime);
+  app.use(observeRequests({ metrics, logger: options.logger, patternOf: routePatternMatcher(documentedRoutes(runtime.config)) }));
 
   app.use(health(runtime.database, draining));
+  app.use(openApiDocs(buildOpenApiDocument(runtime.config)));
+  app.use(metricsEndpoint(metrics, runtime.config.metricsToken));
   app.use(wellKnown(runtime.keyRing, runtime.ctx.clock));
-  app.use(clientApi(runtime.ctx, guessGuard));
+  app.use(clientApi(runtime.ctx, guessGuard, runtime.keyRing));
   app.use(adminApi(runtime, options.adminToken));
   app.use(adminStats(runtime.ctx, options.adminToken));
   app.use(dashboard());

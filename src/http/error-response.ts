@@ -38,6 +38,7 @@ export function errorResponder(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     void _next;
     if (err instanceof LicensorError) {
+      res.locals.errorCode = err.code;
       const status = STATUS[err.kind];
       if (status === 503) res.setHeader('Retry-After', '5');
       if (status === 429) res.setHeader('Retry-After', String(err.details?.retryAfterSeconds ?? 60));
@@ -46,6 +47,7 @@ export function errorResponder(logger: Logger): ErrorRequestHandler {
     }
     const bodyError = typeof err?.type === 'string' ? BODY_ERRORS[err.type] : undefined;
     if (bodyError && bodyError[0] < 500) {
+      res.locals.errorCode = bodyError[1];
       res.status(bodyError[0]).json(errorBody(bodyError[1], bodyError[2]));
       return;
     }
@@ -59,14 +61,18 @@ export function errorResponder(logger: Logger): ErrorRequestHandler {
           : typeof err.code === 'string' && /^(Z_|ERR__)/.test(err.code)
             ? ['invalid_content_encoding', 'the body could not be decoded as its Content-Encoding says']
             : ['bad_request', 'the request is malformed'];
+      res.locals.errorCode = code;
       res.status(status).json(errorBody(code, message));
       return;
     }
-    logger.error({ err, method: req.method, path: req.path, requestId: res.locals.requestId }, 'unhandled error');
+    // The route pattern, not the path: an admin path may hold an authorization code.
+    res.locals.errorCode = 'internal_error';
+    logger.error({ err, method: req.method, route: req.route?.path, requestId: res.locals.requestId }, 'unhandled error');
     res.status(500).json(errorBody('internal_error', 'internal error; the request id is in the X-Request-Id header'));
   };
 }
 
 export const notFoundResponder: RequestHandler = (req, res) => {
+  res.locals.errorCode = 'route_not_found';
   res.status(404).json(errorBody('route_not_found', `no route for ${req.method} ${req.path}`));
 };

@@ -9,15 +9,27 @@ export interface SweeperJob {
 }
 
 /** Runs the sweeper on an interval; a run never overlaps the previous one and never keeps the process alive. */
-export function startSweeper(ctx: DomainContext, options: SweepOptions, intervalMs: number, logger: Logger): SweeperJob {
+export function startSweeper(
+  ctx: DomainContext,
+  options: SweepOptions,
+  intervalMs: number,
+  logger: Logger,
+  /** Told about every run (for /metrics): its report, or that it failed. */
+  onRun: (report: SweepReport | undefined, failed: boolean) => void = () => {},
+): SweeperJob {
   let running: Promise<SweepReport> | null = null;
   let stopped = false;
   const runOnce = (): Promise<SweepReport> => {
     if (running) return running;
     running = sweep(ctx, options)
       .then((report) => {
+        onRun(report, false);
         if (report.expired || report.culled || report.released) logger.info({ sweep: report }, 'sweeper changed codes or seats');
         return report;
+      })
+      .catch((err: unknown) => {
+        onRun(undefined, true);
+        throw err;
       })
       .finally(() => {
         running = null;

@@ -3,6 +3,8 @@ import type { DomainContext } from '../../domain/context';
 import { InvalidInput } from '../../domain/errors';
 import { heartbeatSeries, STATS_RETENTION_MS } from '../../domain/heartbeat-stats';
 import { requireAdmin } from '../admin-auth';
+import { declareRoutes, refusals } from '../openapi/registry';
+import { heartbeatSeriesSchema } from '../response-schemas';
 import { heartbeatStatsQuerySchema } from '../schemas';
 import { parse } from '../validate';
 
@@ -31,3 +33,15 @@ export function adminStats(ctx: DomainContext, adminToken: string): Router {
 
   return router;
 }
+
+export const adminStatsRoutes = declareRoutes([
+  {
+    method: 'get',
+    path: '/v1/admin/stats/heartbeats',
+    tag: 'Admin API',
+    auth: ['adminToken'],
+    summary: 'Heartbeats and active seats over time, in buckets (the dashboard chart)',
+    query: heartbeatStatsQuerySchema,
+    responses: { 200: { description: 'Every bucket of the range, oldest first', schema: heartbeatSeriesSchema }, ...refusals(400, 401, 503) },
+  },
+]);

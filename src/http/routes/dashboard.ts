@@ -32,7 +32,8 @@ export const DASHBOARD_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const securityHeaders: RequestHandler = (_req, res, next) => {
+/** Headers of the pages this server serves (the dashboard, the API docs). */
+export const securityHeaders: RequestHandler = (_req, res, next) => {
   res.setHeader('Content-Security-Policy', DASHBOARD_CSP);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');

@@ -4,6 +4,8 @@ import { listUsage, type UsageView } from '../../domain/marketplace/usage';
 import type { MarketplaceInstance, MarketplaceLicense } from '../../domain/marketplace/types';
 import type { Runtime } from '../../runtime';
 import { requireAdmin } from '../admin-auth';
+import { declareRoutes, refusals } from '../openapi/registry';
+import { instancePageSchema, marketplaceLicenseListSchema, usageListSchema } from '../response-schemas';
 import { instancesQuerySchema, marketplaceLicensesQuerySchema, usageQuerySchema } from '../marketplace-schemas';
 import { parse } from '../validate';
 
@@ -57,3 +59,33 @@ function licenseView(l: MarketplaceLicense) {
     deliveredAt: l.deliveredAt === null ? null : new Date(l.deliveredAt).toISOString(),
   };
 }
+
+export const marketplaceAdminRoutes = declareRoutes([
+  {
+    method: 'get',
+    path: '/v1/admin/usage',
+    tag: 'Admin API',
+    auth: ['adminToken'],
+    summary: 'Software usage per code and day (reported through the marketplace-compatible open API)',
+    query: usageQuerySchema,
+    responses: { 200: { description: 'Newest day first', schema: usageListSchema }, ...refusals(400, 401, 404, 503) },
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/marketplace/instances',
+    tag: 'Admin API',
+    auth: ['adminToken'],
+    summary: 'Marketplace instances (order lines backed by codes)',
+    query: instancesQuerySchema,
+    responses: { 200: { description: 'A page of instances', schema: instancePageSchema }, ...refusals(400, 401, 503) },
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/marketplace/licenses',
+    tag: 'Admin API',
+    auth: ['adminToken'],
+    summary: 'Licenses delivered (or owed) to getLicenseAsync',
+    query: marketplaceLicensesQuerySchema,
+    responses: { 200: { description: 'The licenses', schema: marketplaceLicenseListSchema }, ...refusals(400, 401, 503) },
+  },
+]);

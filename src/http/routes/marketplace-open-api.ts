@@ -8,6 +8,8 @@ import type { Logger } from '../../logger';
 import type { Runtime } from '../../runtime';
 import { verifyApigRequest } from '../apig-signature';
 import { openApiFailure } from '../marketplace-errors';
+import { declareRoutes, openApiRefusals, type RouteDoc } from '../openapi/registry';
+import { openApiActivateV1Schema, openApiActivateV2Schema, openApiHeartbeatV1Schema, openApiHeartbeatV2Schema, openApiUsageSchema } from '../response-schemas';
 import { activateV1Schema, activateV2Schema, heartbeatV1Schema, heartbeatV2Schema, softwareUsageSchema } from '../marketplace-schemas';
 import { parse } from '../validate';
 import { clientAddress, codeKey, TooManyAttempts, type CodeGuessGuard } from '../rate-limit';
@@ -157,3 +159,23 @@ function licenseInfo(requested: string, facts: LicenseFacts): Record<string, unk
     amount: facts.code.seats,
   };
 }
+
+/** OpenAPI declarations of the routes above (src/http/openapi/registry.ts); keep them beside the handlers. */
+const openApi = (path: string, summary: string, body: RouteDoc['body'], answer: NonNullable<RouteDoc['body']>): RouteDoc => ({
+  method: 'post',
+  path: BASE + path,
+  tag: 'Marketplace-compatible open API',
+  auth: ['apigSignature'],
+  summary,
+  description: 'Same paths, fields and error codes as the marketplace (koogallery-license-protocol.md §2). Signed SDK-HMAC-SHA256 when LICENSOR_OPENAPI_AKSK is configured, open otherwise. An unknown code answers HTTP 200 with error_code 92020005.',
+  body,
+  responses: { 200: { description: 'error_code 92020000 with data, or 92020005 (code not found)', schema: answer }, ...openApiRefusals() },
+});
+
+export const marketplaceOpenApiRoutes = declareRoutes([
+  openApi('/v1/license/activate', 'Activate an authorization code', activateV1Schema, openApiActivateV1Schema),
+  openApi('/v2/license/activate', 'Activate up to 100 codes; each entry answers for itself', activateV2Schema, openApiActivateV2Schema),
+  openApi('/v1/license/heartbeat', 'Query a code (heartbeat)', heartbeatV1Schema, openApiHeartbeatV1Schema),
+  openApi('/v2/license/heartbeat', 'Query up to 100 codes', heartbeatV2Schema, openApiHeartbeatV2Schema),
+  openApi('/v2/license/software-usage-info', 'Report software usage (client ids or active counts) per code', softwareUsageSchema, openApiUsageSchema),
+]);

@@ -1,4 +1,5 @@
 import express, { Router, type ErrorRequestHandler, type Response } from 'express';
+import { z } from 'zod';
 import { InvalidInput, Unauthorized } from '../../domain/errors';
 import {
   handleProductionRequest,
@@ -10,6 +11,9 @@ import { ReplayGuard } from '../../domain/marketplace/replay-guard';
 import type { Logger } from '../../logger';
 import type { Runtime } from '../../runtime';
 import { productionFailure } from '../marketplace-errors';
+import { declareRoutes } from '../openapi/registry';
+import { codeHintFor } from '../request-observer';
+import { productionAnswerSchema } from '../response-schemas';
 import { activityFieldSchema, productionRequestSchemas } from '../marketplace-schemas';
 import { bodySignHeader, verifyProductionSignature } from '../marketplace-signature';
 import { parse } from '../validate';
@@ -28,6 +32,7 @@ export function productionInterface(runtime: Runtime, logger: Logger): Router {
 
   const send = (res: Response, key: string | null, answer: ProductionAnswer) => {
     const body = Buffer.from(JSON.stringify(answer), 'utf8');
+    res.locals.marketplaceResultCode = answer.resultCode;
     res.status(200).setHeader('Content-Type', 'application/json;charset=UTF-8');
     if (key !== null) res.setHeader('Body-Sign', bodySignHeader(key, body));
     res.end(body);
@@ -48,6 +53,9 @@ export function productionInterface(runtime: Runtime, logger: Logger): Router {
       if (signedBy === null) throw new Unauthorized('signature_invalid', 'the signature does not match the body with any configured access key');
       key = signedBy;
       const request = parseProductionRequest(body);
+      // For the access log and /metrics (request-observer.ts): the activity, and a code only as its hint.
+      res.locals.marketplaceActivity = request.activity;
+      if ('license' in request) res.locals.codeHint = codeHintFor(request.license);
       // The nonce is claimed after the signature (an unsigned request cannot use nonces up) and inside
       // the budget: on a database that is stuck, even the claim is answered 000004 rather than late.
       const work = guard.admit(nonce, timestamp).then(() => handleProductionRequest(ctx, request, settings));
@@ -81,4 +89,32 @@ export function parseProductionRequest(body: Buffer): ProductionRequest {
   const request = parse(schema, json);
   if (request.activity === 'queryInstance') return { activity: 'queryInstance', instanceIds: request.instanceId, testFlag: request.testFlag };
   return request;
+}
+
+/**
+ * The query the marketplace signs with (§3.2). Documentation only: the handler checks these
+ * itself, because a missing one is an authentication failure (000001), not a bad parameter.
+ */
+const signedQuery = z.object({
+  signature: z.string().describe('HMAC-SHA256 over key + nonce + timestamp + body, base64 (§3.2)'),
+  timestamp: z.string().describe('Milliseconds since the epoch; ±60 s'),
+  nonce: z.string().describe('1–120 printable characters; each is accepted once, across every server process'),
+});
+
+/** OpenAPI declaration of the route above; its path is LICENSOR_MARKETPLACE_PATH. */
+export function productionInterfaceRoutes(path: string) {
+  return declareRoutes([
+    {
+      method: 'post',
+      path,
+      tag: 'Marketplace production interface',
+      auth: ['marketplaceSignature'],
+      summary: 'The marketplace production interface: one URL, dispatched on `activity`',
+      description:
+        'Configured with LICENSOR_MARKETPLACE_PATH (default /produce) and LICENSOR_MARKETPLACE_KEYS. Every answer is HTTP 200 with a resultCode and a Body-Sign header (§3.4); work slower than LICENSOR_MARKETPLACE_BUDGET_MS answers 000004 and finishes in the background.',
+      query: signedQuery,
+      body: z.union(Object.values(productionRequestSchemas) as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]]).describe('One of the activities, by `activity`'),
+      responses: { 200: { description: 'resultCode 000000 on success; refusals carry their own resultCode', schema: productionAnswerSchema } },
+    },
+  ]);
 }
