@@ -83,18 +83,29 @@ function cycle<T>(items: T[]): () => T {
   return () => items[i++ % items.length]!;
 }
 
-async function heartbeatRuns(t: Target, bare: Running, server: Running, activations: string[]) {
+// The client sends a fresh nonce per request; the server's work does not depend on its value.
+const NONCE = { 'licensor-nonce': 'bench-nonce-0123456789' };
+
+/**
+ * `withoutNonce` also measures beats sent without a nonce, whose answers the server signs a
+ * second time (body signature besides the token): the cost the token-carried nonce avoids.
+ */
+async function heartbeatRuns(t: Target, bare: Running, server: Running, activations: string[], withoutNonce = false) {
   const fingerprint = benchFingerprint('bench');
   const nextActivation = cycle(activations);
   const body = () => ({ activationId: nextActivation(), fingerprint });
   for (const connections of [1, 16, 64]) {
     // A short warm-up of both, then the measured runs one after the other.
     await load(`${bare.url}/v1/heartbeat`, connections, 1, body);
-    await load(`${server.url}/v1/heartbeat`, connections, 1, body);
+    await load(`${server.url}/v1/heartbeat`, connections, 1, body, NONCE);
     const b = await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body);
-    const h = await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body);
+    const h = await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body, NONCE);
     const bad = h.non2xx + h.errors;
     console.log(row([t.engine, connections, fmt(b.rps), b.p50, b.p99, fmt(h.rps), h.p50, h.p99, fmt(h.rps / b.rps, 2)], W) + (bad ? `  (${bad} non-2xx/errors)` : ''));
+    if (withoutNonce) {
+      const u = await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body);
+      console.log(row(['no nonce', connections, '', '', '', fmt(u.rps), u.p50, u.p99, fmt(u.rps / b.rps, 2)], W) + '  (answer signed twice)');
+    }
   }
 }
 
@@ -127,7 +138,7 @@ async function main() {
         const small = await seed(t.database.knex, 1000, { productName: 'bench' });
         const server = await startProcess([BIN, 'serve'], t.env);
         console.log(`\n== heartbeat, ${engine}, 1,000 codes ==\n${HEADER}`);
-        await heartbeatRuns(t, bare, server, small.activations);
+        await heartbeatRuns(t, bare, server, small.activations, true);
         console.log(`server peak RSS after the runs: ${fmt(peakRssMiB(server.child.pid!) ?? NaN, 1)} MiB`);
         console.log(`\n== activation, ${engine} (ratio against the bare route) ==\n${row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'act r/s', 'p50 ms', 'p99 ms', 'ratio'], W)}`);
         await activationRuns(t, bare, server);

@@ -99,6 +99,7 @@ async function main(): Promise<void> {
       matchStrategy: 'fuzzy',
       fingerprint: () => hashes,
       clockToleranceMs: 300_000,
+      version: null,
     };
     const uncached = () => new VerifiedLease(token, expectations).resultAt(Date.now(), 0, null);
     const cached = () => client.check();

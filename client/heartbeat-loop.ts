@@ -5,6 +5,7 @@
  * beat. Timers are `unref`ed: the loop never keeps a process alive.
  */
 import type { CheckResult } from './license-state';
+import { sameNotice, type UpdateNotice } from './update-notice';
 
 export type HeartbeatOutcome =
   /** The server answered alive and a fresh lease token is stored. */
@@ -33,6 +34,12 @@ export interface HeartbeatLoopOptions {
   onChange?: (license: CheckResult, previous: CheckResult) => void;
   /** Called after every beat, whatever its outcome. */
   onHeartbeat?: (result: HeartbeatResult) => void;
+  /**
+   * Called when a beat brings an update notice (a newer published version than the `version`
+   * option; `required` when this version is below the published minimum), and again only when
+   * the notice changes.
+   */
+  onUpdate?: (notice: UpdateNotice) => void;
   /** Receives errors thrown by the callbacks above; without it they are rethrown asynchronously. */
   onError?: (err: unknown) => void;
 }
@@ -77,6 +84,7 @@ export function startHeartbeatLoop(driver: HeartbeatDriver, options: HeartbeatLo
   let running = true;
   let failures = 0;
   let previous = driver.check();
+  let notice: UpdateNotice | null = null;
 
   const report = (call: () => void) => {
     try {
@@ -108,6 +116,13 @@ export function startHeartbeatLoop(driver: HeartbeatDriver, options: HeartbeatLo
     if (!running) return;
     report(() => options.onHeartbeat?.(result));
     const current = result.license;
+    if (result.outcome === 'renewed' && !sameNotice(current.update, notice)) {
+      notice = current.update;
+      if (notice !== null) {
+        const fresh = notice;
+        report(() => options.onUpdate?.(fresh));
+      }
+    }
     if (current.valid !== previous.valid || current.reason !== previous.reason || current.status !== previous.status) {
       const before = previous;
       previous = current;

@@ -7,6 +7,7 @@
 export { LicenseClient } from './license-client';
 export type { LicenseClientOptions } from './license-client';
 export type { CheckReason, CheckResult, LicenseStatus } from './license-state';
+export type { UpdateNotice } from './update-notice';
 export type { HeartbeatHandle, HeartbeatLoopOptions, HeartbeatOutcome, HeartbeatResult } from './heartbeat-loop';
 export type { JwsAlgorithm, PublicKeyInput } from './key-set';
 export { LicenseClientError } from './errors';

@@ -19,7 +19,8 @@ import { startHeartbeatLoop, type HeartbeatHandle, type HeartbeatLoopOptions, ty
 import { KeySet, type JwsAlgorithm, type PublicKeyInput } from './key-set';
 import { invalidResult, type CheckResult } from './license-state';
 import { unverifiedActivationId, VerifiedLease, type LeaseExpectations, type RevokedStatus } from './offline-verify';
-import { ServerApi, type Fetch } from './server-api';
+import { ServerApi, untrustedAnswer, type AnswerTrust, type Fetch } from './server-api';
+import { isVersion } from './version';
 import { TimeGuard } from './time-guard';
 import { TokenStore, type StoreRead, type StoredLicense } from './token-store';
 
@@ -56,6 +57,11 @@ export interface LicenseClientOptions {
   clock?: () => number;
   /** A fetch implementation; default the global fetch. */
   fetch?: Fetch;
+  /**
+   * This application's version (e.g. `2.1.0`). With it, a heartbeat that carries a newer published
+   * version raises an update notice (`startHeartbeat({ onUpdate })`, `check().update`).
+   */
+  version?: string;
 }
 
 const PRODUCT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -75,6 +81,7 @@ export class LicenseClient {
   private readonly clock: () => number;
   private readonly fetchImpl: Fetch;
   private readonly timeoutMs: number;
+  private readonly trust: AnswerTrust;
 
   private stored: StoreRead | null = null;
   private corrupt: CheckResult | null = null;
@@ -102,6 +109,7 @@ export class LicenseClient {
     }
     const tolerance = options.clockToleranceSeconds ?? 300;
     if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 86_400) throw new TypeError('licensor: options.clockToleranceSeconds must be 0–86400');
+    if (options.version !== undefined && !isVersion(options.version)) throw new TypeError('licensor: options.version must be a version such as 2.1.0');
 
     this.product = options.product;
     this.fingerprintKey = key;
@@ -124,7 +132,9 @@ export class LicenseClient {
       matchStrategy: options.matchStrategy ?? 'fuzzy',
       fingerprint: () => this.fingerprint(),
       clockToleranceMs: tolerance * 1000,
+      version: options.version ?? null,
     };
+    this.trust = { keys: this.keys, algorithms: this.expectations.algorithms, learnKey: (kid) => this.learnKey(kid) };
   }
 
   /**
@@ -157,6 +167,7 @@ export class LicenseClient {
     if (typeof code !== 'string' || code.trim() === '') throw new LicenseClientError('invalid_code', 'the authorization code is empty');
     const api = this.api();
     const hashes = this.requireFingerprint();
+    // The answer's signature was verified (server-api.ts) before any of it was read.
     const answer = await api.activate(code, hashes, this.environment());
     let lease: VerifiedLease;
     try {
@@ -168,6 +179,7 @@ export class LicenseClient {
       }
       throw err;
     }
+    if (lease.claims?.activation.id !== answer.activation.id) throw untrustedAnswer('wrong_activation', 201);
     await this.save({ token: answer.token, revoked: null, learnedKeys: this.keys.learned(), source: 'online', savedAt: this.clock() }, lease);
     return this.check();
   }
@@ -175,7 +187,9 @@ export class LicenseClient {
   /**
    * One heartbeat now. Never throws: the outcome says what happened (HeartbeatResult).
    * A server that cannot be reached changes nothing (the lease is the grace period); an answer
-   * of expired, frozen or released, or an ended seat, takes effect at once and is stored.
+   * of expired, frozen or released, or an ended seat, takes effect at once and is stored. An
+   * answer that is not authenticated as the server's answer to THIS request (signature, nonce)
+   * is `refused` with `untrusted_answer` or `untrusted_key` and changes nothing.
    */
   async heartbeat(): Promise<HeartbeatResult> {
     try {
@@ -195,8 +209,17 @@ export class LicenseClient {
         await this.revoke(ended);
         return { outcome: 'revoked', license: this.check(), error: err };
       }
+      if (answer.authentication.by === 'token') {
+        // Only the verified token is believed: it must answer this very request.
+        const lease = await this.accept(answer.token!, true);
+        if (lease.claims?.nonce !== answer.authentication.nonce) throw untrustedAnswer('nonce_mismatch', 200);
+        if (lease.claims.activation.id !== activationId) throw untrustedAnswer('wrong_activation', 200);
+        await this.save({ token: answer.token!, revoked: null, learnedKeys: this.keys.learned(), source: 'online', savedAt: this.clock() }, lease);
+        return { outcome: 'renewed', license: this.check() };
+      }
       if (answer.token !== null && (answer.status === 'alive' || answer.status === 'issued')) {
         const lease = await this.accept(answer.token, true);
+        if (lease.claims?.activation.id !== activationId) throw untrustedAnswer('wrong_activation', 200);
         await this.save({ token: answer.token, revoked: null, learnedKeys: this.keys.learned(), source: 'online', savedAt: this.clock() }, lease);
         return { outcome: 'renewed', license: this.check() };
       }
@@ -320,14 +343,8 @@ export class LicenseClient {
    */
   private async accept(token: string, mayFetchKeys: boolean): Promise<VerifiedLease> {
     let lease = new VerifiedLease(token, this.expectations);
-    if (!lease.verified && lease.unknownKid !== null && mayFetchKeys && this.jwksUrl !== undefined) {
-      let jwks: unknown;
-      try {
-        jwks = await this.api(true).jwks(this.jwksUrl);
-      } catch (cause) {
-        throw new LicenseClientError('untrusted_key', `the token is signed with key ${lease.unknownKid}, and the JWKS could not be fetched`, { cause });
-      }
-      if (this.keys.learn(jwks, lease.unknownKid).length > 0) lease = new VerifiedLease(token, this.expectations);
+    if (!lease.verified && lease.unknownKid !== null && mayFetchKeys && (await this.learnKey(lease.unknownKid))) {
+      lease = new VerifiedLease(token, this.expectations);
     }
     const failure = lease.verdict;
     if (failure !== null && !failure.valid) {
@@ -368,9 +385,24 @@ export class LicenseClient {
     return next;
   }
 
+  /**
+   * Learns the signing key `kid` from the JWKS while online, when jwksUrl allows it (docs/client.md
+   * "Keys and rotation"); true when it is known now. Used for tokens and for answer signatures.
+   */
+  private async learnKey(kid: string): Promise<boolean> {
+    if (this.jwksUrl === undefined) return false;
+    let jwks: unknown;
+    try {
+      jwks = await this.api(true).jwks(this.jwksUrl);
+    } catch (cause) {
+      throw new LicenseClientError('untrusted_key', `the server signed with key ${kid}, and the JWKS could not be fetched`, { cause });
+    }
+    return this.keys.learn(jwks, kid).length > 0;
+  }
+
   private api(jwksOnly = false): ServerApi {
     if (this.serverUrl === undefined && !jwksOnly) throw new LicenseClientError('no_server', 'options.serverUrl is not set');
-    return new ServerApi(this.serverUrl ?? '', this.fetchImpl, this.timeoutMs);
+    return new ServerApi(this.serverUrl ?? '', this.fetchImpl, this.timeoutMs, this.trust);
   }
 
   /** Collected and hashed once per client; an error is returned, not thrown (check() never throws). */

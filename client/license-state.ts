@@ -1,3 +1,5 @@
+import type { UpdateNotice } from './update-notice';
+
 /**
  * What `check()` answers: the license state this machine may act on, with a stable reason.
  * docs/client.md lists what each reason means to an end user.
@@ -46,6 +48,11 @@ interface LicenseFacts {
   leaseEndsAt: Date | null;
   features: readonly string[];
   seats: number | null;
+  /**
+   * Set when the vendor published a newer version than this application's (`version` option),
+   * as of the last heartbeat; `required` when this version is below the published minimum.
+   */
+  update: UpdateNotice | null;
 }
 
 export type CheckResult = Readonly<LicenseFacts> &
@@ -59,7 +66,7 @@ export type CheckResult = Readonly<LicenseFacts> &
       }
   );
 
-export const NO_FACTS: LicenseFacts = Object.freeze({ status: null, expiresAt: null, leaseEndsAt: null, features: Object.freeze([]), seats: null });
+export const NO_FACTS: LicenseFacts = Object.freeze({ status: null, expiresAt: null, leaseEndsAt: null, features: Object.freeze([]), seats: null, update: null });
 
 /** Results are frozen and shared: `check()` hands out the same object until something changes. */
 export function validResult(facts: LicenseFacts): CheckResult {

@@ -10,6 +10,7 @@ import { verify, type KeyObject } from 'node:crypto';
 import type { FingerprintHashes } from './fingerprint/components';
 import { matchFingerprint, type MatchStrategy } from './fingerprint/matching';
 import type { JwsAlgorithm, KeySet } from './key-set';
+import { updateNotice } from './update-notice';
 import { invalidResult, validResult, type CheckReason, type CheckResult, type LicenseFacts, type LicenseStatus } from './license-state';
 
 // ---------------------------------------------------------------------------------------------
@@ -114,6 +115,10 @@ export interface LeaseClaims {
   license: { status: LicenseStatus; expiresAt: number; seats: number; features: string[]; seatMode: string };
   activation: { id: string; fingerprint: FingerprintHashes };
   heartbeat: { intervalSeconds: number };
+  /** The nonce of the request this token answered (client/answer-signature.ts). */
+  nonce?: string;
+  /** The product's published versions (client/update-notice.ts). */
+  update?: { latestVersion: string; minimumVersion: string | null };
 }
 
 const STATUSES: ReadonlySet<string> = new Set(['issued', 'alive', 'expired', 'frozen', 'released']);
@@ -138,6 +143,8 @@ export function parseLeaseClaims(payload: Buffer): LeaseClaims | null {
   if (typeof license.status !== 'string' || !STATUSES.has(license.status) || !isTime(license.expiresAt)) return null;
   if (!Number.isInteger(license.seats) || !Array.isArray(license.features) || !license.features.every((f) => typeof f === 'string')) return null;
   if (!isText(activation.id) || !isObject(activation.fingerprint) || !isTime(heartbeat.intervalSeconds)) return null;
+  if (c.nonce !== undefined && typeof c.nonce !== 'string') return null;
+  if (c.update !== undefined && !isObject(c.update)) return null;
   return c as unknown as LeaseClaims;
 }
 
@@ -153,6 +160,8 @@ export interface LeaseExpectations {
   /** This machine's hashed fingerprint, or an error message when it cannot be read. */
   fingerprint: () => FingerprintHashes | Error;
   clockToleranceMs: number;
+  /** This application's version, for update notices; null when not given. */
+  version: string | null;
 }
 
 /** What the server said on a heartbeat that ended the license here; kept in the store. */
@@ -204,8 +213,9 @@ export class VerifiedLease {
           leaseEndsAt: new Date(this.expMs),
           features: Object.freeze([...c.license.features]),
           seats: c.license.seats,
+          update: updateNotice(expectations.version, c.update),
         })
-      : Object.freeze({ status: null, expiresAt: null, leaseEndsAt: null, features: Object.freeze([]), seats: null });
+      : Object.freeze({ status: null, expiresAt: null, leaseEndsAt: null, features: Object.freeze([]), seats: null, update: null });
     this.failure = outcome.reason === null ? null : invalidResult(outcome.reason, outcome.reason === 'bad_signature' ? undefined : this.facts, outcome.detail);
     this.valid = validResult(this.facts);
   }

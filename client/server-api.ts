@@ -1,9 +1,25 @@
 /**
- * The server's client API (docs/server.md; src/http/routes/client-api.ts) over fetch. Refusals
- * (`{ error: { code, message } }`) become a LicenseClientError with the server's code.
+ * The server's client API (docs/server.md; src/http/routes/client-api.ts) over fetch. Every
+ * request carries a fresh nonce and every answer is authenticated before anything in it is
+ * believed (client/answer-signature.ts): a body signature over the answer, the nonce and the
+ * request, or — for a heartbeat answer that carries a lease token — the token, which then must
+ * carry the nonce (checked by LicenseClient once the token is verified). Refusals
+ * (`{ error: { code, message } }`) become a LicenseClientError with the server's code only
+ * after their signature holds.
  */
+import {
+  answerSigningInput,
+  NONCE_HEADER,
+  newNonce,
+  parseSignatureHeader,
+  requestDigest,
+  SIGNATURE_HEADER,
+  verifyAnswerSignature,
+  type AnswerFailure,
+} from './answer-signature';
 import { LicenseClientError } from './errors';
 import type { FingerprintHashes } from './fingerprint/components';
+import type { JwsAlgorithm, KeySet } from './key-set';
 
 export interface LicenseView {
   status: string;
@@ -12,6 +28,15 @@ export interface LicenseView {
   features: string[];
   product: string;
 }
+
+/** The product's published versions, as a heartbeat answer carries them (docs/policies.md). */
+export interface PublishedVersions {
+  latestVersion: string;
+  minimumVersion: string | null;
+}
+
+/** How an answer was authenticated: its body signature, or the lease token it carries (which must hold `nonce`). */
+export type Authentication = { by: 'signature' } | { by: 'token'; nonce: string };
 
 export interface ActivationAnswer {
   activation: { id: string; status: string };
@@ -23,43 +48,90 @@ export interface HeartbeatAnswer {
   status: string;
   token: string | null;
   license: LicenseView;
+  update?: PublishedVersions | null;
+  authentication: Authentication;
 }
 
 export type Fetch = typeof fetch;
 
+/** The keys answers are verified with, and how to learn an unknown one (jwksUrl), if allowed. */
+export interface AnswerTrust {
+  keys: KeySet;
+  algorithms: ReadonlySet<JwsAlgorithm>;
+  /** Fetches and learns the key `kid` when the client may (jwksUrl set); false when it cannot. */
+  learnKey(kid: string): Promise<boolean>;
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const FAILURE_TEXT: Readonly<Record<AnswerFailure | 'nonce_mismatch', string>> = {
+  unsigned: 'the answer carries no signature',
+  malformed_signature: 'the answer signature header is malformed',
+  alg_not_allowed: 'the answer is signed with an algorithm this client does not allow',
+  unknown_key: 'the answer is signed with a key this client does not trust',
+  bad_signature: 'the answer signature does not verify (altered, replayed, or answering another request)',
+  nonce_mismatch: "the answer's token does not carry this request's nonce (replayed, or answering another request)",
+};
+
+/** A refused answer: it did not come from the license server this client trusts, or not for this request. */
+export function untrustedAnswer(reason: AnswerFailure | 'nonce_mismatch' | 'wrong_activation', status?: number): LicenseClientError {
+  const text = reason === 'wrong_activation' ? "the answer's token is for another activation" : FAILURE_TEXT[reason];
+  return new LicenseClientError('untrusted_answer', `refused the license server's answer: ${text}`, {
+    ...(status === undefined ? {} : { status }),
+    details: { reason },
+  });
+}
 
 export class ServerApi {
   constructor(
     private readonly baseUrl: string,
     private readonly fetchImpl: Fetch,
     private readonly timeoutMs: number,
+    private readonly trust: AnswerTrust,
   ) {}
 
   activate(code: string, fingerprint: FingerprintHashes, environment: Record<string, string | boolean | null>): Promise<ActivationAnswer> {
     return this.request('POST', '/v1/activations', { code, fingerprint, environment }, (body) => {
       if (!isObject(body) || typeof body.token !== 'string' || !isObject(body.activation) || !isObject(body.license)) return null;
       return body as unknown as ActivationAnswer;
-    });
+    }).then((r) => r.value);
   }
 
-  heartbeat(activationId: string, fingerprint: FingerprintHashes): Promise<HeartbeatAnswer> {
-    return this.request('POST', '/v1/heartbeat', { activationId, fingerprint }, (body) => {
-      if (!isObject(body) || typeof body.status !== 'string' || !(typeof body.token === 'string' || body.token === null)) return null;
-      return body as unknown as HeartbeatAnswer;
-    });
+  async heartbeat(activationId: string, fingerprint: FingerprintHashes): Promise<HeartbeatAnswer> {
+    const { value, authentication } = await this.request(
+      'POST',
+      '/v1/heartbeat',
+      { activationId, fingerprint },
+      (body) => {
+        if (!isObject(body) || typeof body.status !== 'string' || !(typeof body.token === 'string' || body.token === null)) return null;
+        return body as unknown as Omit<HeartbeatAnswer, 'authentication'>;
+      },
+      {},
+      true,
+    );
+    // Authenticated by its token: the caller believes nothing outside the verified token.
+    if (authentication.by === 'token' && typeof value.token !== 'string') throw untrustedAnswer('unsigned', 200);
+    return { ...value, authentication };
   }
 
   deactivate(activationId: string, token: string): Promise<{ activation: { id: string; status: string } }> {
-    return this.request('DELETE', `/v1/activations/${encodeURIComponent(activationId)}`, undefined, (body) =>
-      isObject(body) && isObject(body.activation) ? (body as { activation: { id: string; status: string } }) : null,
+    return this.request(
+      'DELETE',
+      `/v1/activations/${encodeURIComponent(activationId)}`,
+      undefined,
+      (body) => (isObject(body) && isObject(body.activation) ? (body as { activation: { id: string; status: string } }) : null),
       { authorization: `Bearer ${token}` },
-    );
+    ).then((r) => r.value);
   }
 
-  /** A JWK Set from an absolute URL (the configured jwksUrl). */
+  /**
+   * A JWK Set from an absolute URL (the configured jwksUrl). Not authenticated: it is how a new
+   * key is learned in the first place (docs/client.md "Keys and rotation").
+   */
   jwks(url: string): Promise<{ keys: unknown[] }> {
-    return this.request('GET', url, undefined, (body) => (isObject(body) && Array.isArray(body.keys) ? (body as { keys: unknown[] }) : null));
+    return this.request('GET', url, undefined, (body) => (isObject(body) && Array.isArray(body.keys) ? (body as { keys: unknown[] }) : null)).then(
+      (r) => r.value,
+    );
   }
 
   private async request<T>(
@@ -68,25 +140,38 @@ export class ServerApi {
     body: unknown,
     accept: (body: unknown) => T | null,
     headers: Record<string, string> = {},
-  ): Promise<T> {
-    const url = /^https?:\/\//.test(path) ? path : this.baseUrl.replace(/\/+$/, '') + path;
+    tokenMayAuthenticate = false,
+  ): Promise<{ value: T; authentication: Authentication }> {
+    const absolute = /^https?:\/\//.test(path);
+    const url = absolute ? path : this.baseUrl.replace(/\/+$/, '') + path;
+    const nonce = newNonce();
+    const sent = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
     let res: Response;
-    let text: string;
+    let bytes: Buffer;
     try {
       res = await this.fetchImpl(url, {
         method,
-        headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headers: {
+          accept: 'application/json',
+          ...(sent === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(absolute ? {} : { [NONCE_HEADER]: nonce }),
+          ...headers,
+        },
+        ...(sent === undefined ? {} : { body: sent }),
         signal: AbortSignal.timeout(this.timeoutMs),
         redirect: 'error',
       });
-      text = await res.text();
+      bytes = Buffer.from(await res.arrayBuffer());
     } catch (cause) {
       throw new LicenseClientError('server_unreachable', `the license server did not answer ${method} ${url}`, { cause });
     }
+    // Nothing of the answer is read before it is authenticated (the JWKS excepted, see jwks()).
+    const authentication: Authentication = absolute
+      ? { by: 'signature' }
+      : await this.authenticate(res, bytes, { nonce, method, target: path, requestDigest: requestDigest(sent), status: res.status }, tokenMayAuthenticate);
     let parsed: unknown;
     try {
-      parsed = text === '' ? undefined : JSON.parse(text);
+      parsed = bytes.length === 0 ? undefined : JSON.parse(bytes.toString('utf8'));
     } catch {
       parsed = undefined;
     }
@@ -104,6 +189,36 @@ export class ServerApi {
     }
     const value = accept(parsed);
     if (value === null) throw new LicenseClientError('bad_response', `the license server's answer to ${method} ${path} has an unexpected shape`, { status: res.status });
-    return value;
+    return { value, authentication };
+  }
+
+  private async authenticate(
+    res: Response,
+    bytes: Buffer,
+    request: Parameters<typeof answerSigningInput>[0],
+    tokenMayAuthenticate: boolean,
+  ): Promise<Authentication> {
+    const raw = res.headers.get(SIGNATURE_HEADER);
+    const header = parseSignatureHeader(raw);
+    if (raw !== null && header === null) throw untrustedAnswer('malformed_signature', res.status);
+    if (header !== null && header.sig !== null) {
+      const input = answerSigningInput(request, bytes);
+      let failure = verifyAnswerSignature(header, input, this.trust.keys, this.trust.algorithms);
+      if (failure === 'unknown_key' && (await this.trust.learnKey(header.kid))) {
+        failure = verifyAnswerSignature(header, input, this.trust.keys, this.trust.algorithms);
+      }
+      if (failure === 'unknown_key') {
+        throw new LicenseClientError('untrusted_key', `the server signed its answer with key ${header.kid}, which this client does not trust (pin it, or set jwksUrl)`, {
+          status: res.status,
+        });
+      }
+      if (failure !== null) throw untrustedAnswer(failure, res.status);
+      return { by: 'signature' };
+    }
+    // An unsigned server error is what a proxy or load balancer in front says while the server is
+    // away: treated as no answer at all, which changes nothing.
+    if (res.status >= 500) throw new LicenseClientError('server_unreachable', `the license server answered HTTP ${res.status} (unsigned)`, { status: res.status });
+    if (tokenMayAuthenticate && res.status === 200) return { by: 'token', nonce: request.nonce };
+    throw untrustedAnswer('unsigned', res.status);
   }
 }

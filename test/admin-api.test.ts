@@ -115,7 +115,8 @@ forEachEngine('the admin API', (engine) => {
       assert.equal(res.status, 201, res.text);
       assert.deepEqual(
         { ...res.body.product, id: undefined },
-        { id: undefined, name, seatMode: 'node_locked', leaseSeconds: 7 * 86_400, heartbeatIntervalSeconds: Math.floor((7 * 86_400) / 3), matchStrategy: 'fuzzy', createdAt: iso(now()) },
+        { id: undefined, name, seatMode: 'node_locked', leaseSeconds: 7 * 86_400, heartbeatIntervalSeconds: Math.floor((7 * 86_400) / 3), matchStrategy: 'fuzzy',
+          reclaim: 'eager', churnLimit: null, churnPeriodSeconds: 86_400, latestVersion: null, minimumVersion: null, createdAt: iso(now()) },
       );
       assert.match(res.body.product.id, /^[0-9a-f-]{36}$/);
     });

@@ -16,6 +16,8 @@ import type { Activation, Actor, CodeStatus, LicenseCode, Page } from './types';
 export interface NewCode {
   product: string;
   seats: number;
+  /** "N machines, M at a time": at most this many of the `seats` machines in use at once (docs/policies.md). */
+  concurrent?: number | null;
   expiresAt: number;
   features?: string[];
   metadata?: Record<string, unknown>;
@@ -50,6 +52,9 @@ export async function issueCode(
   const product = await getProduct(ctx, input.product);
   const now = ctx.clock.now();
   if (input.expiresAt <= now) throw new InvalidInput('expiry_in_past', 'the expiry date must be in the future');
+  if (input.concurrent != null && input.concurrent > input.seats) {
+    throw new InvalidInput('concurrent_exceeds_seats', 'concurrent (machines in use at once) may not exceed seats (machines registered)');
+  }
   for (let attempt = 1; ; attempt++) {
     const code: LicenseCode = {
       id: ctx.ids.id(),
@@ -57,6 +62,7 @@ export async function issueCode(
       code: generateAuthorizationCode(),
       status: 'issued',
       seats: input.seats,
+      maxConcurrent: input.concurrent ?? null,
       features: input.features ?? [],
       expiresAt: input.expiresAt,
       firstActivatedAt: null,

@@ -67,6 +67,29 @@ export class SeatLimitReached extends Conflict {
   }
 }
 
+/** docs/policies.md: too many activations + deactivations of one code within the churn period. */
+export class ChurnLimitReached extends LicensorError {
+  constructor(limit: number, periodSeconds: number, resetsAt: number, now: number) {
+    const retryAfterSeconds = Math.max(1, Math.ceil((resetsAt - now) / 1000));
+    super('rate_limited', 'churn_limit_reached', `this code allows ${limit} activation(s) + deactivation(s) per ${periodSeconds} s; the next is possible at ${new Date(resetsAt).toISOString()}`, {
+      limit,
+      periodSeconds,
+      resetsAt: new Date(resetsAt).toISOString(),
+      retryAfterSeconds,
+    });
+  }
+}
+
+/** docs/policies.md: "N machines, M at a time" — all M in-use slots are held by other machines. */
+export class ConcurrencyLimitReached extends Conflict {
+  constructor(concurrent: number, freesAt: number | null) {
+    super('concurrency_limit_reached', `all ${concurrent} in-use slot(s) of this code are held by other machines`, {
+      concurrent,
+      freesAt: freesAt === null ? null : new Date(freesAt).toISOString(),
+    });
+  }
+}
+
 export class FingerprintMismatch extends Forbidden {
   constructor(reason: string) {
     super('fingerprint_mismatch', 'this machine does not match the activation', { reason });

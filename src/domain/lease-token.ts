@@ -22,6 +22,13 @@ export interface LeaseClaims {
     fingerprint: FingerprintHashes;
   };
   heartbeat: { intervalSeconds: number };
+  /**
+   * The nonce the client sent with the request this token answers (as OpenID Connect's ID-token
+   * `nonce`): the token then authenticates the whole heartbeat answer (docs/server.md "Signed answers").
+   */
+  nonce?: string;
+  /** The product's published versions, for update notices (docs/policies.md). */
+  update?: { latestVersion: string; minimumVersion: string | null };
 }
 
 /** Signs and checks lease tokens. Implemented in src/tokens with cached key objects. */
@@ -44,13 +51,19 @@ export interface LeaseInput {
   fingerprint: FingerprintHashes;
   now: number;
   leaseSeconds?: number;
+  nonce?: string | null;
+}
+
+/** The lease end in epoch ms, exactly as the token's `exp` will say (seconds, never past the license expiry). */
+export function leaseEndMs(now: number, leaseSeconds: number, code: Pick<LicenseCode, 'expiresAt'>): number {
+  return Math.min(Math.floor(now / 1000) + leaseSeconds, Math.floor(code.expiresAt / 1000)) * 1000;
 }
 
 export function buildLeaseClaims(input: LeaseInput): LeaseClaims {
   const iat = Math.floor(input.now / 1000);
   const leaseEnd = iat + (input.leaseSeconds ?? input.product.leaseSeconds);
   const licenseEnd = Math.floor(input.code.expiresAt / 1000);
-  return {
+  const claims: LeaseClaims = {
     iss: input.issuer,
     aud: input.product.name,
     sub: input.code.id,
@@ -68,4 +81,9 @@ export function buildLeaseClaims(input: LeaseInput): LeaseClaims {
     activation: { id: input.activationId, fingerprint: input.fingerprint },
     heartbeat: { intervalSeconds: input.product.heartbeatIntervalSeconds },
   };
+  if (input.nonce) claims.nonce = input.nonce;
+  if (input.product.latestVersion !== null) {
+    claims.update = { latestVersion: input.product.latestVersion, minimumVersion: input.product.minimumVersion };
+  }
+  return claims;
 }

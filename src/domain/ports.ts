@@ -18,6 +18,7 @@ export interface ProductStore {
   findById(id: string): Promise<Product | undefined>;
   findByName(name: string): Promise<Product | undefined>;
   list(): Promise<Product[]>;
+  setVersions(id: string, latestVersion: string | null, minimumVersion: string | null): Promise<void>;
 }
 
 export interface CodeFilter {
@@ -55,8 +56,12 @@ export interface ActivationStore {
   countActive(codeId: string): Promise<number>;
   /** Live activations of one code that share at least one anchor hash with a fingerprint. */
   findActiveOnCodeByAnchors(codeId: string, productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]>;
-  /** Culls the code's floating activations whose lease has lapsed; returns their ids. */
-  cullLapsedOnCode(codeId: string, now: number): Promise<string[]>;
+  /** Culls the code's floating activations whose lease has lapsed (at most `limit`, longest-silent first); returns their ids. */
+  cullLapsedOnCode(codeId: string, now: number, limit?: number): Promise<string[]>;
+  /** Live activations of the code holding an in-use slot at `now`, other than `exceptId`, and the earliest slot end among them. */
+  inUseSlots(codeId: string, now: number, exceptId: string | null): Promise<{ count: number; earliestEnd: number | null }>;
+  /** Gives an active activation the in-use slot until `until` and records the beat; false when it is no longer active. */
+  holdSlot(id: string, now: number, until: number): Promise<boolean>;
   /** Ends an activation if it is still active; false when it was not. */
   end(id: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<boolean>;
   endAllForCode(codeId: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<string[]>;
@@ -168,6 +173,23 @@ export interface HeartbeatStatsBucket {
 }
 
 /** Heartbeats and active seats per product per minute, for the dashboard's chart. */
+/** A seat change that counts against the code's churn limit (docs/policies.md). */
+export interface ChurnEvent {
+  id: string;
+  codeId: string;
+  activationId: string;
+  kind: 'activation' | 'deactivation';
+  at: number;
+}
+
+export interface ChurnStore {
+  record(event: ChurnEvent): Promise<void>;
+  /** Times of the code's events after `since`, oldest first. */
+  timesSince(codeId: string, since: number): Promise<number[]>;
+  /** Deletes events before the cutoff; returns how many went. */
+  pruneBefore(cutoff: number): Promise<number>;
+}
+
 export interface HeartbeatStatsStore {
   /** Adds the counts to the minutes' totals; several server processes add to the same rows. */
   addBeats(counts: BeatCount[]): Promise<void>;
@@ -191,6 +213,7 @@ export interface Stores {
   marketplaceLicenses: MarketplaceLicenseStore;
   usage: UsageReportStore;
   heartbeatStats: HeartbeatStatsStore;
+  churn: ChurnStore;
 }
 
 /** Storage as the domain sees it: reads outside a transaction, changes inside one. */

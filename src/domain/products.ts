@@ -1,7 +1,9 @@
+import { compareVersions } from '../../client/version';
 import { auditEvent } from './audit';
+import { MAX_CHURN_PERIOD_SECONDS } from './churn';
 import type { DomainContext } from './context';
 import { Conflict, InvalidInput, NotFound } from './errors';
-import type { Actor, MatchStrategy, Product, SeatMode } from './types';
+import type { Actor, MatchStrategy, Product, ReclaimMode, SeatMode } from './types';
 
 export interface NewProduct {
   name: string;
@@ -9,7 +11,14 @@ export interface NewProduct {
   leaseSeconds?: number;
   heartbeatIntervalSeconds?: number;
   matchStrategy?: MatchStrategy;
+  /** docs/policies.md; defaults keep the behaviour of a product without them. */
+  reclaim?: ReclaimMode;
+  churnLimit?: number | null;
+  churnPeriodSeconds?: number;
 }
+
+/** The churn period when a product sets a limit without one: a day. */
+export const DEFAULT_CHURN_PERIOD_SECONDS = 86_400;
 
 /** Defaults: a node-locked machine may stay offline a week; a floating seat lapses after 15 minutes. */
 export const DEFAULT_LEASE_SECONDS: Record<SeatMode, number> = { node_locked: 7 * 86_400, floating: 900 };
@@ -25,10 +34,18 @@ export async function createProduct(ctx: DomainContext, input: NewProduct, actor
     // Three beats per lease, so one lost beat never costs a seat.
     heartbeatIntervalSeconds: input.heartbeatIntervalSeconds ?? Math.max(1, Math.floor(leaseSeconds / 3)),
     matchStrategy: input.matchStrategy ?? 'fuzzy',
+    reclaim: input.reclaim ?? 'eager',
+    churnLimit: input.churnLimit ?? null,
+    churnPeriodSeconds: input.churnPeriodSeconds ?? DEFAULT_CHURN_PERIOD_SECONDS,
+    latestVersion: null,
+    minimumVersion: null,
     createdAt: ctx.clock.now(),
   };
   if (product.heartbeatIntervalSeconds >= product.leaseSeconds) {
     throw new InvalidInput('heartbeat_exceeds_lease', 'the heartbeat interval must be shorter than the lease');
+  }
+  if (product.churnPeriodSeconds > MAX_CHURN_PERIOD_SECONDS) {
+    throw new InvalidInput('churn_period_too_long', `the churn period may be at most ${MAX_CHURN_PERIOD_SECONDS} s`);
   }
   return ctx.repo.transaction(async (tx) => {
     if (await tx.products.findByName(product.name)) {
@@ -50,4 +67,36 @@ export async function getProduct(ctx: DomainContext, name: string): Promise<Prod
 
 export function listProducts(ctx: DomainContext): Promise<Product[]> {
   return ctx.repo.products.list();
+}
+
+export interface VersionRelease {
+  version: string;
+  /** Every running version older than this one must update (the marketplace SDK's forced upgrade). */
+  required?: boolean;
+}
+
+/**
+ * Publishes the latest version of a product; heartbeat answers carry it and clients raise an
+ * update notice (docs/policies.md). `required` also raises the minimum version to it, so a later
+ * optional release does not make an earlier required one optional again.
+ */
+export async function publishVersion(ctx: DomainContext, name: string, release: VersionRelease, actor: Actor): Promise<Product> {
+  return ctx.repo.transaction(async (tx) => {
+    const product = await tx.products.findByName(name);
+    if (!product) throw new NotFound('product_not_found', `no product named "${name}"`);
+    if (product.minimumVersion !== null && compareVersions(release.version, product.minimumVersion) < 0) {
+      throw new Conflict('version_below_minimum', `${release.version} is older than the required minimum ${product.minimumVersion}`, {
+        minimumVersion: product.minimumVersion,
+      });
+    }
+    const minimumVersion = release.required ? release.version : product.minimumVersion;
+    await tx.products.setVersions(product.id, release.version, minimumVersion);
+    const after = { ...product, latestVersion: release.version, minimumVersion };
+    await tx.audit.insert([
+      auditEvent(ctx, ctx.clock.now(), actor, 'product.version_published', { type: 'product', id: product.id }, null,
+        { latestVersion: product.latestVersion, minimumVersion: product.minimumVersion },
+        { latestVersion: release.version, minimumVersion }),
+    ]);
+    return after;
+  });
 }

@@ -1,9 +1,11 @@
 import { anchorEntries, matchFingerprint, reEnrol, sharedAnchors } from '../../client/fingerprint/matching';
 import { auditEvent, codeSnapshot } from './audit';
 import { normalizeAuthorizationCode } from './authorization-code';
+import { spendChurn } from './churn';
 import type { DomainContext } from './context';
 import { Forbidden, InvalidInput, NotFound, SeatLimitReached } from './errors';
-import { buildLeaseClaims } from './lease-token';
+import { assertSlotFree, limitsConcurrency } from './in-use-slots';
+import { buildLeaseClaims, leaseEndMs } from './lease-token';
 import { assertActivatable } from './lifecycle';
 import type { Activation, Actor, AuditEvent, FingerprintHashes, LicenseCode, Product } from './types';
 
@@ -24,7 +26,8 @@ export interface ActivationResult {
 
 /**
  * Binds a machine to a seat (PRODUCT.md §4). The code row is locked first, so N racing
- * activations on a code with S free seats yield exactly S new seats on either engine.
+ * activations on a code with S free seats yield exactly S new seats on either engine; the same
+ * lock makes in-use slots (M of N) and churn limits exact (docs/policies.md).
  */
 export async function activateMachine(
   ctx: DomainContext,
@@ -52,6 +55,8 @@ export async function activateMachine(
     const now = ctx.clock.now();
     assertActivatable(code, now);
     const events: AuditEvent[] = [];
+    // On an M-of-N code the activation also takes an in-use slot, which ends with the token's lease.
+    const slotEnd = limitsConcurrency(code) ? leaseEndMs(now, options.leaseSeconds ?? product.leaseSeconds, code) : null;
 
     // The same machine again gets its own seat back, re-enrolled if its hardware drifted. A match
     // needs an agreeing anchor, so only live activations sharing an anchor hash are candidates:
@@ -65,20 +70,29 @@ export async function activateMachine(
         await tx.activations.replaceFingerprint(activation.id, activation.fingerprint);
         events.push(auditEvent(ctx, now, actor, 'activation.reenrolled', { type: 'activation', id: activation.id }, code.id, null, { changed }));
       }
-      await tx.activations.touch(activation.id, now);
+      if (slotEnd !== null) {
+        await assertSlotFree(tx, code, activation.id, now);
+        await tx.activations.holdSlot(activation.id, now, slotEnd);
+        activation.inUseUntil = slotEnd;
+      } else {
+        await tx.activations.touch(activation.id, now);
+      }
       activation.lastHeartbeatAt = now;
       await tx.audit.insert(events);
-      return { activation, code, created: false };
+      // Its own seat again: no seat is taken or freed, so this does not count against the churn limit.
+      return { activation, code, created: false, now };
     }
 
     let inUse = await tx.activations.countActive(code.id);
-    // A floating seat whose heartbeats stopped is free now, not only after the next sweep.
+    // A floating seat whose heartbeats stopped is free now, not only after the next sweep. Eager
+    // reclaim frees every lapsed seat (the sweeper would anyway); soft reclaim only the one needed.
     if (inUse >= code.seats && product.seatMode === 'floating') {
-      const culled = await tx.activations.cullLapsedOnCode(code.id, now);
+      const culled = await tx.activations.cullLapsedOnCode(code.id, now, product.reclaim === 'soft' ? inUse - code.seats + 1 : undefined);
       for (const id of culled) events.push(auditEvent(ctx, now, actor, 'activation.culled', { type: 'activation', id }, code.id, null, null));
       inUse -= culled.length;
     }
     if (inUse >= code.seats) throw new SeatLimitReached(code.seats);
+    if (slotEnd !== null) await assertSlotFree(tx, code, null, now);
 
     const activation: Activation = {
       id: ctx.ids.id(),
@@ -91,7 +105,9 @@ export async function activateMachine(
       createdAt: now,
       lastHeartbeatAt: now,
       endedAt: null,
+      inUseUntil: slotEnd,
     };
+    await spendChurn(ctx, tx, product, { codeId: code.id, activationId: activation.id, kind: 'activation', at: now });
     const clones = await findClones(tx.activations, product.id, activation, product);
     if (clones.length > 0) {
       activation.cloneSuspect = true;
@@ -111,10 +127,11 @@ export async function activateMachine(
       events.push(auditEvent(ctx, now, actor, 'code.activated', { type: 'code', id: code.id }, code.id, codeSnapshot(code), codeSnapshot(current)));
     }
     await tx.audit.insert(events);
-    return { activation, code: current, created: true };
+    return { activation, code: current, created: true, now };
   });
 
-  const now = ctx.clock.now();
+  // The transaction's time, so the token's exp is exactly the in-use slot's end.
+  const now = result.now;
   const token = ctx.tokens.sign(
     buildLeaseClaims({
       issuer: ctx.issuer,
@@ -128,7 +145,7 @@ export async function activateMachine(
       leaseSeconds: options.leaseSeconds,
     }),
   );
-  return { ...result, product, token };
+  return { activation: result.activation, code: result.code, created: result.created, product, token };
 }
 
 function bestMatch(live: Activation[], fingerprint: FingerprintHashes, product: Product) {
@@ -171,11 +188,17 @@ export async function deactivateMachine(ctx: DomainContext, activationId: string
   const activation = await ctx.repo.activations.findById(activationId);
   if (!activation) throw new NotFound('activation_not_found', 'no such activation');
   if (activation.status !== 'active') return activation;
+  const product = await ctx.repo.products.findById(activation.productId);
   return ctx.repo.transaction(async (tx) => {
     const now = ctx.clock.now();
     await tx.codes.lockForUpdate(activation.codeId);
     if (!(await tx.activations.end(activation.id, 'deactivated', now))) {
       return { ...activation, status: (await tx.activations.findById(activation.id))?.status ?? 'deactivated' };
+    }
+    // The client's own deactivation counts against the churn limit (a refusal rolls the end back);
+    // an operator freeing a seat does not (docs/policies.md).
+    if (proofToken !== null && product) {
+      await spendChurn(ctx, tx, product, { codeId: activation.codeId, activationId: activation.id, kind: 'deactivation', at: now });
     }
     await tx.audit.insert([
       auditEvent(ctx, now, actor, 'activation.deactivated', { type: 'activation', id: activation.id }, activation.codeId, null, null),

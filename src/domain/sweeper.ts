@@ -1,4 +1,5 @@
 import { auditEvent } from './audit';
+import { MAX_CHURN_PERIOD_SECONDS } from './churn';
 import type { DomainContext } from './context';
 import { sampleActiveSeats } from './heartbeat-stats';
 import type { AuditEvent } from './types';
@@ -76,6 +77,8 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
         });
       });
     }
+    // Churn events older than the longest period can no longer count against any limit.
+    await ctx.repo.churn.pruneBefore(ctx.clock.now() - MAX_CHURN_PERIOD_SECONDS * 1000);
     // After the culls, so the dashboard's seat chart shows what this run left.
     await sampleActiveSeats(ctx);
     return done;

@@ -11,6 +11,13 @@ export type SeatMode = 'node_locked' | 'floating';
 
 export type ActivationStatus = 'active' | 'deactivated' | 'culled';
 
+/**
+ * Who takes back a floating seat whose heartbeats stopped (docs/policies.md): `eager`, the
+ * sweeper as soon as the lease lapses; `soft`, only an activation that needs the seat, so a
+ * laptop asleep over a weekend keeps it when nobody else wants it.
+ */
+export type ReclaimMode = 'eager' | 'soft';
+
 /** Policies are data on the product, not code branches. */
 export interface Product {
   id: string;
@@ -20,6 +27,13 @@ export interface Product {
   leaseSeconds: number;
   heartbeatIntervalSeconds: number;
   matchStrategy: MatchStrategy;
+  reclaim: ReclaimMode;
+  /** At most this many activations + deactivations of one code per churn period; null = unlimited. */
+  churnLimit: number | null;
+  churnPeriodSeconds: number;
+  /** The latest version the operator published, and the oldest one still allowed to run (update notices). */
+  latestVersion: string | null;
+  minimumVersion: string | null;
   createdAt: number;
 }
 
@@ -29,7 +43,10 @@ export interface LicenseCode {
   /** Normalised form: upper case, no separators. */
   code: string;
   status: CodeStatus;
+  /** Registered machines (N). */
   seats: number;
+  /** Machines in use at once (M of "N machines, M at a time"); null = all N. */
+  maxConcurrent: number | null;
   features: string[];
   expiresAt: number;
   firstActivatedAt: number | null;
@@ -50,6 +67,8 @@ export interface Activation {
   createdAt: number;
   lastHeartbeatAt: number;
   endedAt: number | null;
+  /** End of the in-use slot (= its lease token's exp), on codes with maxConcurrent; null otherwise. */
+  inUseUntil: number | null;
 }
 
 export interface AuditEvent {

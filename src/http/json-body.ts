@@ -1,8 +1,17 @@
 import express, { type RequestHandler } from 'express';
 import { LicensorError } from '../domain/errors';
 
-/** JSON bodies only, small, objects or arrays at the top level. */
-export const jsonBody = (limit = '64kb'): RequestHandler => express.json({ limit, strict: true, type: () => true });
+/**
+ * JSON bodies only, small, objects or arrays at the top level. `keepRaw` keeps the body's bytes in
+ * `res.locals.rawBody` (signed answers cover a digest of the request they answer; answer-signing.ts).
+ */
+export const jsonBody = (limit = '64kb', keepRaw = false): RequestHandler =>
+  express.json({
+    limit,
+    strict: true,
+    type: () => true,
+    ...(keepRaw ? { verify: (_req: unknown, res: object, buf: Buffer) => void ((res as { locals: Record<string, unknown> }).locals.rawBody = buf) } : {}),
+  });
 
 /** True when the request carries no body at all (e.g. `POST …/freeze` with `Content-Length: 0`). */
 function hasNoBody(req: Parameters<RequestHandler>[0]): boolean {
@@ -22,7 +31,7 @@ export const requireJsonContent: RequestHandler = (req, _res, next) => {
 };
 
 /** Both checks as one middleware, for routes that take a JSON body. */
-export function jsonRequest(limit = '64kb'): RequestHandler {
-  const parseBody = jsonBody(limit);
+export function jsonRequest(limit = '64kb', keepRaw = false): RequestHandler {
+  const parseBody = jsonBody(limit, keepRaw);
   return (req, res, next) => requireJsonContent(req, res, (err?: unknown) => (err ? next(err) : parseBody(req, res, next)));
 }

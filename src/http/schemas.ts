@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { VERSION_PATTERN } from '../../client/version';
 import { CODE_STATUSES } from '../domain/types';
 
 /**
@@ -64,6 +65,14 @@ export const productRequestSchema = z.object({
   leaseSeconds: z.number().int().min(60).max(400 * 86_400).optional(),
   heartbeatIntervalSeconds: z.number().int().min(10).max(100 * 86_400).optional(),
   matchStrategy: z.enum(['exact', 'fuzzy', 'loose']).optional(),
+  reclaim: z.enum(['eager', 'soft']).optional().describe('Who takes back a lapsed floating seat: the sweeper at once (eager, default) or only an activation that needs it (soft)'),
+  churnLimit: z.number().int().min(1).max(100_000).nullable().optional().describe('At most this many activations + deactivations of one code per churn period; null/absent = unlimited'),
+  churnPeriodSeconds: z.number().int().min(60).max(366 * 86_400).optional().describe('The churn period; default 86400 (a day)'),
+});
+
+export const publishVersionRequestSchema = z.object({
+  version: z.string().regex(VERSION_PATTERN, 'a version such as 2.1.0 or 2.1.0-beta.1').describe('The latest version of the product'),
+  required: z.boolean().optional().describe('Every running version older than this one must update (raises the minimum version to it)'),
 });
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
@@ -72,6 +81,7 @@ export const issueCodeRequestSchema = z
   .object({
     product: productName,
     seats: z.number().int().min(1).max(100_000),
+    concurrent: z.number().int().min(1).max(100_000).optional().describe('"N machines, M at a time": at most this many of the seats in use at once; default all'),
     days: z.number().int().min(1).max(36_500).optional(),
     expiresAt: isoDate.optional(),
     features: z.array(z.string().min(1).max(100)).max(100).optional(),

@@ -15,11 +15,12 @@ export interface ActivationRow {
   created_at: number;
   last_heartbeat_at: number;
   ended_at: number | null;
+  in_use_until: number | null;
 }
 
 export const ACTIVATION_COLUMNS: string[] = [
   'id', 'code_id', 'product_id', 'fingerprint', 'environment', 'status',
-  'clone_suspect', 'created_at', 'last_heartbeat_at', 'ended_at',
+  'clone_suspect', 'created_at', 'last_heartbeat_at', 'ended_at', 'in_use_until',
 ];
 
 export function activationFromRow(row: ActivationRow): Activation {
@@ -34,6 +35,7 @@ export function activationFromRow(row: ActivationRow): Activation {
     createdAt: Number(row.created_at),
     lastHeartbeatAt: Number(row.last_heartbeat_at),
     endedAt: row.ended_at === null ? null : Number(row.ended_at),
+    inUseUntil: row.in_use_until === null || row.in_use_until === undefined ? null : Number(row.in_use_until),
   };
 }
 
@@ -58,6 +60,7 @@ export class KnexActivationStore implements ActivationStore {
       created_at: a.createdAt,
       last_heartbeat_at: a.lastHeartbeatAt,
       ended_at: a.endedAt,
+      in_use_until: a.inUseUntil,
     });
     await this.insertAnchors(a.id, a.productId, a.fingerprint);
   }
@@ -88,13 +91,38 @@ export class KnexActivationStore implements ActivationStore {
     return rows.map(activationFromRow);
   }
 
-  async cullLapsedOnCode(codeId: string, now: number): Promise<string[]> {
-    const rows = await this.db('activations')
-      .where({ code_id: codeId, status: 'active' })
-      .whereIn('product_id', this.db('products').select('id').where('seat_mode', 'floating'))
-      .whereRaw(LAPSED, [now])
-      .update({ status: 'culled', ended_at: now }, ['id']);
+  async cullLapsedOnCode(codeId: string, now: number, limit?: number): Promise<string[]> {
+    const lapsed = () =>
+      this.db('activations')
+        .where({ code_id: codeId, status: 'active' })
+        .whereIn('product_id', this.db('products').select('id').where('seat_mode', 'floating'))
+        .whereRaw(LAPSED, [now]);
+    let q = lapsed();
+    if (limit !== undefined) {
+      // Soft reclaim takes only what it needs, the longest-silent first.
+      const ids = (await lapsed().select('id').orderBy([{ column: 'last_heartbeat_at' }, { column: 'id' }]).limit(limit)).map((r: { id: string }) => r.id);
+      if (ids.length === 0) return [];
+      q = lapsed().whereIn('id', ids);
+    }
+    const rows = await q.update({ status: 'culled', ended_at: now }, ['id']);
     return (rows as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  async inUseSlots(codeId: string, now: number, exceptId: string | null): Promise<{ count: number; earliestEnd: number | null }> {
+    const q = this.db('activations').where({ code_id: codeId, status: 'active' }).andWhere('in_use_until', '>', now);
+    if (exceptId !== null) q.andWhereNot('id', exceptId);
+    const row = (await q.count({ n: '*' }).min({ e: 'in_use_until' }).first()) as { n: number | string; e: number | string | null } | undefined;
+    return { count: Number(row?.n ?? 0), earliestEnd: row?.e === null || row?.e === undefined ? null : Number(row.e) };
+  }
+
+  async holdSlot(id: string, now: number, until: number): Promise<boolean> {
+    const n = await this.db('activations')
+      .where({ id, status: 'active' })
+      .update({
+        in_use_until: until,
+        last_heartbeat_at: this.db.raw('CASE WHEN last_heartbeat_at < CAST(? AS BIGINT) THEN CAST(? AS BIGINT) ELSE last_heartbeat_at END', [now, now]),
+      });
+    return n > 0;
   }
 
   /** Ids of activations holding any of the anchor hashes (the index on component + hash serves it). */
@@ -167,7 +195,8 @@ export class KnexActivationStore implements ActivationStore {
     const rows = await this.db('activations')
       .select(ACTIVATION_COLUMNS)
       .where('status', 'active')
-      .whereIn('product_id', this.db('products').select('id').where('seat_mode', 'floating'))
+      // Soft-reclaim products keep lapsed seats until an activation needs one (docs/policies.md).
+      .whereIn('product_id', this.db('products').select('id').where('seat_mode', 'floating').andWhereNot('reclaim', 'soft'))
       .whereRaw(LAPSED, [now])
       .orderBy('last_heartbeat_at')
       .limit(limit);

@@ -9,6 +9,7 @@ export interface CodeRow {
   code: string;
   status: string;
   seats: number;
+  max_concurrent: number | null;
   features: string;
   expires_at: number;
   first_activated_at: number | null;
@@ -19,7 +20,7 @@ export interface CodeRow {
 }
 
 export const CODE_COLUMNS: string[] = [
-  'id', 'product_id', 'code', 'status', 'seats', 'features', 'expires_at',
+  'id', 'product_id', 'code', 'status', 'seats', 'max_concurrent', 'features', 'expires_at',
   'first_activated_at', 'metadata', 'test', 'created_at', 'updated_at',
 ];
 
@@ -30,6 +31,7 @@ export function codeFromRow(row: CodeRow): LicenseCode {
     code: row.code,
     status: row.status as CodeStatus,
     seats: Number(row.seats),
+    maxConcurrent: row.max_concurrent === null || row.max_concurrent === undefined ? null : Number(row.max_concurrent),
     features: fromJson<string[]>(row.features, []),
     expiresAt: Number(row.expires_at),
     firstActivatedAt: row.first_activated_at === null ? null : Number(row.first_activated_at),
@@ -50,6 +52,7 @@ export class KnexCodeStore implements CodeStore {
       code: c.code,
       status: c.status,
       seats: c.seats,
+      max_concurrent: c.maxConcurrent,
       features: toJson(c.features),
       expires_at: c.expiresAt,
       first_activated_at: c.firstActivatedAt,

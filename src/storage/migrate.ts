@@ -2,12 +2,14 @@ import type { Knex } from 'knex';
 import * as initial from './migrations/001_initial';
 import * as marketplace from './migrations/002_marketplace';
 import * as heartbeatStats from './migrations/003_heartbeat_stats';
+import * as seatPolicies from './migrations/004_seat_policies';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
 const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
   '001_initial': initial,
   '002_marketplace': marketplace,
   '003_heartbeat_stats': heartbeatStats,
+  '004_seat_policies': seatPolicies,
 };
 
 const source: Knex.MigrationSource<string> = {

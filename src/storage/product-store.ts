@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { ProductStore } from '../domain/ports';
-import type { MatchStrategy, Product, SeatMode } from '../domain/types';
+import type { MatchStrategy, Product, ReclaimMode, SeatMode } from '../domain/types';
 
 interface ProductRow {
   id: string;
@@ -9,8 +9,18 @@ interface ProductRow {
   lease_seconds: number;
   heartbeat_interval_seconds: number;
   match_strategy: string;
+  reclaim: string;
+  churn_limit: number | null;
+  churn_period_seconds: number;
+  latest_version: string | null;
+  minimum_version: string | null;
   created_at: number;
 }
+
+export const PRODUCT_COLUMNS: string[] = [
+  'id', 'name', 'seat_mode', 'lease_seconds', 'heartbeat_interval_seconds', 'match_strategy',
+  'reclaim', 'churn_limit', 'churn_period_seconds', 'latest_version', 'minimum_version', 'created_at',
+];
 
 export function productFromRow(row: ProductRow): Product {
   return {
@@ -20,6 +30,11 @@ export function productFromRow(row: ProductRow): Product {
     leaseSeconds: Number(row.lease_seconds),
     heartbeatIntervalSeconds: Number(row.heartbeat_interval_seconds),
     matchStrategy: row.match_strategy as MatchStrategy,
+    reclaim: (row.reclaim ?? 'eager') as ReclaimMode,
+    churnLimit: row.churn_limit === null || row.churn_limit === undefined ? null : Number(row.churn_limit),
+    churnPeriodSeconds: Number(row.churn_period_seconds ?? 86_400),
+    latestVersion: row.latest_version ?? null,
+    minimumVersion: row.minimum_version ?? null,
     createdAt: Number(row.created_at),
   };
 }
@@ -35,21 +50,30 @@ export class KnexProductStore implements ProductStore {
       lease_seconds: p.leaseSeconds,
       heartbeat_interval_seconds: p.heartbeatIntervalSeconds,
       match_strategy: p.matchStrategy,
+      reclaim: p.reclaim,
+      churn_limit: p.churnLimit,
+      churn_period_seconds: p.churnPeriodSeconds,
+      latest_version: p.latestVersion,
+      minimum_version: p.minimumVersion,
       created_at: p.createdAt,
     });
   }
 
+  async setVersions(id: string, latestVersion: string | null, minimumVersion: string | null): Promise<void> {
+    await this.db('products').where({ id }).update({ latest_version: latestVersion, minimum_version: minimumVersion });
+  }
+
   async findById(id: string): Promise<Product | undefined> {
-    const row = await this.db<ProductRow>('products').where({ id }).first();
+    const row = (await this.db('products').select(PRODUCT_COLUMNS).where({ id }).first()) as ProductRow | undefined;
     return row && productFromRow(row);
   }
 
   async findByName(name: string): Promise<Product | undefined> {
-    const row = await this.db<ProductRow>('products').where({ name }).first();
+    const row = (await this.db('products').select(PRODUCT_COLUMNS).where({ name }).first()) as ProductRow | undefined;
     return row && productFromRow(row);
   }
 
   async list(): Promise<Product[]> {
-    return (await this.db<ProductRow>('products').orderBy('name')).map(productFromRow);
+    return ((await this.db('products').select(PRODUCT_COLUMNS).orderBy('name')) as ProductRow[]).map(productFromRow);
   }
 }

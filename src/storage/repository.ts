@@ -3,6 +3,7 @@ import { Conflict, Unavailable } from '../domain/errors';
 import type { HeartbeatView, Repository, Stores } from '../domain/ports';
 import { KnexActivationStore } from './activation-store';
 import { KnexAuditStore } from './audit-store';
+import { KnexChurnStore } from './churn-store';
 import { KnexCodeStore } from './code-store';
 import { isConnectionError, isUniqueViolation, type Database } from './database';
 import { KnexIdempotencyStore } from './idempotency-store';
@@ -28,6 +29,7 @@ function storesFor(db: Knex | Knex.Transaction): Stores {
     marketplaceLicenses: new KnexMarketplaceLicenseStore(db),
     usage: new KnexUsageReportStore(db),
     heartbeatStats: new KnexHeartbeatStatsStore(db),
+    churn: new KnexChurnStore(db),
   };
 }
 
@@ -43,6 +45,7 @@ export class KnexRepository implements Repository {
   readonly marketplaceLicenses;
   readonly usage;
   readonly heartbeatStats;
+  readonly churn;
   private readonly localLocks = new Set<string>();
 
   constructor(
@@ -62,6 +65,7 @@ export class KnexRepository implements Repository {
     this.marketplaceLicenses = stores.marketplaceLicenses;
     this.usage = stores.usage;
     this.heartbeatStats = stores.heartbeatStats;
+    this.churn = stores.churn;
   }
 
   async transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

@@ -10,6 +10,9 @@ interface LoadedKey {
   privateKey: KeyObject | null;
   /** base64url(header) + '.', computed once per key. */
   headerPrefix: string;
+  /** The start of a Licensor-Signature header value, and the whole value for token-covered answers. */
+  answerPrefix: string;
+  tokenCovered: string;
 }
 
 function b64url(data: string | Buffer): string {
@@ -32,6 +35,7 @@ function verifyBytes(alg: KeyAlgorithm, data: Buffer, key: KeyObject, signature:
 export class KeyRing implements LeaseTokens {
   private byKid = new Map<string, LoadedKey>();
   private current: LoadedKey | null = null;
+  private signed = 0;
 
   constructor(keys: SigningKey[] = []) {
     this.load(keys);
@@ -49,6 +53,8 @@ export class KeyRing implements LeaseTokens {
         publicKey: previous?.publicKey ?? createPublicKey({ key: record.publicJwk as never, format: 'jwk' }),
         privateKey: wantsPrivate ? (previous?.privateKey ?? createPrivateKey(record.privateKeyPem)) : null,
         headerPrefix: previous?.headerPrefix ?? b64url(JSON.stringify({ alg: record.alg, kid: record.kid, typ: 'JWT' })) + '.',
+        answerPrefix: `kid="${record.kid}", alg="${record.alg}", sig="`,
+        tokenCovered: `kid="${record.kid}", alg="${record.alg}", covered="token"`,
       });
     }
     this.byKid = next;
@@ -59,11 +65,34 @@ export class KeyRing implements LeaseTokens {
     return this.current?.record.kid ?? null;
   }
 
+  /** Tokens signed by this process (for /metrics). */
+  get signatureCount(): number {
+    return this.signed;
+  }
+
   sign(claims: LeaseClaims): string {
     const key = this.current;
     if (!key?.privateKey) throw new Error('no signing key loaded');
+    this.signed++;
     const signingInput = key.headerPrefix + b64url(JSON.stringify(claims));
     return signingInput + '.' + signBytes(key.record.alg, Buffer.from(signingInput), key.privateKey).toString('base64url');
+  }
+
+  /**
+   * A Licensor-Signature header value over the signing input of a client-API answer
+   * (client/answer-signature.ts), made with the current key: the same cached KeyObject as tokens.
+   */
+  signAnswer(input: Buffer): string {
+    const key = this.current;
+    if (!key?.privateKey) throw new Error('no signing key loaded');
+    return key.answerPrefix + signBytes(key.record.alg, input, key.privateKey).toString('base64url') + '"';
+  }
+
+  /** The header value of an answer whose lease token (carrying the client's nonce) authenticates it. */
+  tokenCoveredHeader(): string {
+    const key = this.current;
+    if (!key) throw new Error('no signing key loaded');
+    return key.tokenCovered;
   }
 
   verifyHolder(token: string): LeaseClaims | null {

@@ -9,7 +9,7 @@ import { print, table, UsageError, type Io } from '../output';
 export const CODES_HELP = `licensor codes — issue and manage authorization codes
 
   licensor codes issue --product <name> --seats <n> (--days <d> | --expires <ISO date>)
-                       [--feature <name>]... [--test] [--json]
+                       [--concurrent <m>] [--feature <name>]... [--test] [--json]
   licensor codes list [--product <name>] [--status issued|alive|expired|frozen|released]
                       [--search <code prefix>] [--test] [--limit <n>] [--cursor <c>] [--json]
   licensor codes show <code> [--json]
@@ -30,6 +30,7 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
   } = parseCommand(argv, {
     product: { type: 'string' },
     seats: { type: 'string' },
+    concurrent: { type: 'string' },
     days: { type: 'string' },
     expires: { type: 'string' },
     until: { type: 'string' },
@@ -59,6 +60,7 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
         const body = parse(issueCodeRequestSchema, {
           product: values.product,
           seats: requireInt(values.seats, 'seats', 1, 100_000),
+          concurrent: requireInt(values.concurrent, 'concurrent', 1, 100_000),
           days: requireInt(values.days, 'days', 1, 36_500),
           expiresAt: values.expires,
           features: values.feature,
@@ -67,11 +69,19 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
         const code = codeView(
           await issueCode(
             ctx,
-            { product: body.product, seats: body.seats, expiresAt: body.expiresAt ?? ctx.clock.now() + body.days! * DAY_MS, features: body.features, test: body.test },
+            {
+              product: body.product,
+              seats: body.seats,
+              concurrent: body.concurrent,
+              expiresAt: body.expiresAt ?? ctx.clock.now() + body.days! * DAY_MS,
+              features: body.features,
+              test: body.test,
+            },
             'cli',
           ),
         );
-        print(io, json, code, () => `${code.code}\n  product ${code.product}, ${code.seats} seat(s), expires ${code.expiresAt}`);
+        const inUse = code.concurrent === null ? '' : ` (${code.concurrent} at a time)`;
+        print(io, json, code, () => `${code.code}\n  product ${code.product}, ${code.seats} seat(s)${inUse}, expires ${code.expiresAt}`);
         return 0;
       }
       case 'list': {

@@ -1,5 +1,5 @@
-import { createProduct, listProducts } from '../../domain/products';
-import { productRequestSchema } from '../../http/schemas';
+import { createProduct, listProducts, publishVersion } from '../../domain/products';
+import { productRequestSchema, publishVersionRequestSchema } from '../../http/schemas';
 import { parse } from '../../http/validate';
 import type { Runtime } from '../../runtime';
 import { parseCommand, requireInt } from '../args';
@@ -10,8 +10,14 @@ export const PRODUCTS_HELP = `licensor products — manage products (seat mode a
 
   licensor products create --name <name> [--seat-mode node_locked|floating]
                            [--lease-seconds <s>] [--heartbeat-seconds <s>]
-                           [--match exact|fuzzy|loose] [--json]
-  licensor products list [--json]`;
+                           [--match exact|fuzzy|loose] [--reclaim eager|soft]
+                           [--churn-limit <n> [--churn-period-seconds <s>]] [--json]
+  licensor products list [--json]
+  licensor products publish-version --name <name> --version <version> [--required] [--json]
+
+publish-version makes heartbeat answers carry <version> as the latest; clients running an older
+version raise an update notice. --required also makes it the minimum: older versions must update.
+Policies and their defaults: docs/policies.md.`;
 
 export async function productsCommand(argv: string[], open: () => Promise<Runtime>, io: Io): Promise<number> {
   // The subcommand is the first positional, so `products --help` and `products --json list` parse too.
@@ -24,12 +30,17 @@ export async function productsCommand(argv: string[], open: () => Promise<Runtim
     'lease-seconds': { type: 'string' },
     'heartbeat-seconds': { type: 'string' },
     match: { type: 'string' },
+    reclaim: { type: 'string' },
+    'churn-limit': { type: 'string' },
+    'churn-period-seconds': { type: 'string' },
+    version: { type: 'string' },
+    required: { type: 'boolean' },
   });
   if (values.help || !sub) {
     io.out(PRODUCTS_HELP);
     return sub || values.help ? 0 : 2;
   }
-  if (sub !== 'create' && sub !== 'list') throw new UsageError(`unknown products command "${sub}"`);
+  if (sub !== 'create' && sub !== 'list' && sub !== 'publish-version') throw new UsageError(`unknown products command "${sub}"`);
   if (positionals.length > 0) throw new UsageError(`products ${sub} takes no positional argument (got "${positionals[0]}")`);
   const json = values.json ?? false;
   const runtime = await open();
@@ -42,9 +53,20 @@ export async function productsCommand(argv: string[], open: () => Promise<Runtim
         leaseSeconds: requireInt(values['lease-seconds'], 'lease-seconds', 1, Number.MAX_SAFE_INTEGER),
         heartbeatIntervalSeconds: requireInt(values['heartbeat-seconds'], 'heartbeat-seconds', 1, Number.MAX_SAFE_INTEGER),
         matchStrategy: values.match,
+        reclaim: values.reclaim,
+        churnLimit: requireInt(values['churn-limit'], 'churn-limit', 1, 100_000),
+        churnPeriodSeconds: requireInt(values['churn-period-seconds'], 'churn-period-seconds', 1, Number.MAX_SAFE_INTEGER),
       }, 'options');
       const product = productView(await createProduct(runtime.ctx, input, 'cli'));
       print(io, json, product, () => `created product ${product.name} (${product.seatMode}, lease ${product.leaseSeconds}s, heartbeat every ${product.heartbeatIntervalSeconds}s)`);
+      return 0;
+    }
+    if (sub === 'publish-version') {
+      if (!values.name) throw new UsageError('--name is required');
+      if (!values.version) throw new UsageError('--version is required');
+      const release = parse(publishVersionRequestSchema, { version: values.version, required: values.required }, 'options');
+      const product = productView(await publishVersion(runtime.ctx, values.name, release, 'cli'));
+      print(io, json, product, () => `${product.name}: latest version ${product.latestVersion}, minimum ${product.minimumVersion ?? 'none'}`);
       return 0;
     }
     const products = (await listProducts(runtime.ctx)).map(productView);

@@ -1,13 +1,26 @@
 import { Router } from 'express';
 import { findCode, freezeCode, getCode, issueCode, listCodeActivations, listCodes, releaseCode, renewCode, unfreezeCode, type CodeView } from '../../domain/codes';
 import { NotFound } from '../../domain/errors';
-import { createProduct, getProduct, listProducts } from '../../domain/products';
+import { createProduct, getProduct, listProducts, publishVersion } from '../../domain/products';
 import { deactivateMachine } from '../../domain/seat-allocation';
 import { describeKey, rotateSigningKey } from '../../domain/signing-keys';
 import type { AuditEvent, Product } from '../../domain/types';
 import type { Runtime } from '../../runtime';
 import { requireAdmin } from '../admin-auth';
 import { jsonRequest } from '../json-body';
+import { declareRoutes, refusals, type RouteDoc } from '../openapi/registry';
+import {
+  adminActivationAnswerSchema,
+  adminActivationListSchema,
+  auditPageSchema,
+  codeAnswerSchema,
+  codeChangeSchema,
+  codePageSchema,
+  keyListSchema,
+  keyRotationSchema,
+  productAnswerSchema,
+  productListSchema,
+} from '../response-schemas';
 import {
   activationIdParamSchema,
   issueCodeRequestSchema,
@@ -15,6 +28,7 @@ import {
   listCodesQuerySchema,
   productNameParamSchema,
   productRequestSchema,
+  publishVersionRequestSchema,
   renewRequestSchema,
 } from '../schemas';
 import { parse } from '../validate';
@@ -40,13 +54,19 @@ export function adminApi(runtime: Runtime, adminToken: string): Router {
     const { name } = parse(productNameParamSchema, req.params, 'path');
     res.json({ product: productView(await getProduct(ctx, name)) });
   });
+  // Update notices (docs/policies.md): heartbeat answers carry the latest version from now on.
+  router.post('/v1/admin/products/:name/versions', async (req, res) => {
+    const { name } = parse(productNameParamSchema, req.params, 'path');
+    const body = parse(publishVersionRequestSchema, req.body);
+    res.status(201).json({ product: productView(await publishVersion(ctx, name, body, ACTOR)) });
+  });
 
   router.post('/v1/admin/codes', async (req, res) => {
     const body = parse(issueCodeRequestSchema, req.body);
     const expiresAt = body.expiresAt ?? ctx.clock.now() + body.days! * DAY_MS;
     const code = await issueCode(
       ctx,
-      { product: body.product, seats: body.seats, expiresAt, features: body.features, metadata: body.metadata, test: body.test },
+      { product: body.product, seats: body.seats, concurrent: body.concurrent, expiresAt, features: body.features, metadata: body.metadata, test: body.test },
       ACTOR,
     );
     res.status(201).json({ code: codeView(code) });
@@ -133,6 +153,7 @@ export function codeView(c: CodeView) {
     status: c.effectiveStatus,
     storedStatus: c.status,
     seats: c.seats,
+    concurrent: c.maxConcurrent,
     features: c.features,
     expiresAt: new Date(c.expiresAt).toISOString(),
     firstActivatedAt: c.firstActivatedAt === null ? null : new Date(c.firstActivatedAt).toISOString(),
@@ -144,9 +165,118 @@ export function codeView(c: CodeView) {
 }
 
 export function adminActivationView(a: Parameters<typeof activationView>[0]) {
-  return { ...activationView(a), codeId: a.codeId, fingerprint: a.fingerprint, environment: a.environment };
+  return {
+    ...activationView(a),
+    codeId: a.codeId,
+    fingerprint: a.fingerprint,
+    environment: a.environment,
+    inUseUntil: a.inUseUntil === null ? null : new Date(a.inUseUntil).toISOString(),
+  };
 }
 
 function auditView(e: AuditEvent) {
   return { ...e, at: new Date(e.at).toISOString() };
 }
+
+/** OpenAPI declarations of the routes above (src/http/openapi/registry.ts); keep them beside the handlers. */
+const admin = (route: Omit<RouteDoc, 'tag' | 'auth'>): RouteDoc => ({
+  ...route,
+  tag: 'Admin API',
+  auth: ['adminToken'],
+  responses: { ...refusals(401, 503), ...route.responses },
+});
+
+export const adminApiRoutes = declareRoutes([
+  admin({ method: 'get', path: '/v1/admin/products', summary: 'List products', responses: { 200: { description: 'Every product', schema: productListSchema } } }),
+  admin({
+    method: 'post',
+    path: '/v1/admin/products',
+    summary: 'Create a product (its seat mode, lease, heartbeat interval and matching strategy)',
+    body: productRequestSchema,
+    responses: { 201: { description: 'Created', schema: productAnswerSchema }, ...refusals(400, 409, 413, 415) },
+  }),
+  admin({
+    method: 'get',
+    path: '/v1/admin/products/:name',
+    summary: 'Show a product',
+    params: productNameParamSchema,
+    responses: { 200: { description: 'The product', schema: productAnswerSchema }, ...refusals(400, 404) },
+  }),
+  admin({
+    method: 'post',
+    path: '/v1/admin/products/:name/versions',
+    summary: 'Publish the latest version of a product (update notices on heartbeats); required: true makes it the minimum',
+    params: productNameParamSchema,
+    body: publishVersionRequestSchema,
+    responses: { 201: { description: 'Published', schema: productAnswerSchema }, ...refusals(400, 404, 409, 413, 415) },
+  }),
+  admin({
+    method: 'post',
+    path: '/v1/admin/codes',
+    summary: 'Issue an authorization code',
+    body: issueCodeRequestSchema,
+    responses: { 201: { description: 'Issued', schema: codeAnswerSchema }, ...refusals(400, 404, 413, 415) },
+  }),
+  admin({
+    method: 'get',
+    path: '/v1/admin/codes',
+    summary: 'List codes, newest first (keyset paging)',
+    query: listCodesQuerySchema,
+    responses: { 200: { description: 'A page of codes', schema: codePageSchema }, ...refusals(400) },
+  }),
+  admin({
+    method: 'get',
+    path: '/v1/admin/codes/:code',
+    summary: 'Show a code (by the code in any form, or its id)',
+    responses: { 200: { description: 'The code', schema: codeAnswerSchema }, ...refusals(400, 404) },
+  }),
+  admin({
+    method: 'get',
+    path: '/v1/admin/codes/:code/activations',
+    summary: "A code's machines",
+    responses: { 200: { description: 'Its activations, live and ended', schema: adminActivationListSchema }, ...refusals(400, 404) },
+  }),
+  admin({
+    method: 'post',
+    path: '/v1/admin/codes/:code/renew',
+    summary: 'Renew: { days } from the later of now and the expiry, or { expiresAt }',
+    body: renewRequestSchema,
+    responses: { 200: { description: 'Renewed (changed: false when the date was already that)', schema: codeChangeSchema }, ...refusals(400, 404, 409, 413, 415) },
+  }),
+  ...(['freeze', 'unfreeze', 'release'] as const).map((action) =>
+    admin({
+      method: 'post',
+      path: `/v1/admin/codes/:code/${action}`,
+      summary: action === 'release' ? 'Release the code (terminal; every seat is freed)' : `${action[0]!.toUpperCase()}${action.slice(1)} the code`,
+      responses: { 200: { description: 'Done (changed: false when it already was)', schema: codeChangeSchema }, ...refusals(400, 404, 409) },
+    }),
+  ),
+  admin({
+    method: 'get',
+    path: '/v1/admin/activations/:id',
+    summary: 'Show an activation',
+    params: activationIdParamSchema,
+    responses: { 200: { description: 'The activation', schema: adminActivationAnswerSchema }, ...refusals(400, 404) },
+  }),
+  admin({
+    method: 'delete',
+    path: '/v1/admin/activations/:id',
+    summary: 'Deactivate a machine (frees its seat)',
+    params: activationIdParamSchema,
+    responses: { 200: { description: 'Deactivated', schema: adminActivationAnswerSchema }, ...refusals(400, 404, 409) },
+  }),
+  admin({
+    method: 'get',
+    path: '/v1/admin/audit',
+    summary: 'Audit events, newest first',
+    query: listAuditQuerySchema,
+    responses: { 200: { description: 'A page of events', schema: auditPageSchema }, ...refusals(400, 404) },
+  }),
+  admin({ method: 'get', path: '/v1/admin/keys', summary: 'Signing keys (public parts only)', responses: { 200: { description: 'The keys', schema: keyListSchema } } }),
+  admin({
+    method: 'post',
+    path: '/v1/admin/keys/rotate',
+    summary: 'Rotate the signing key (the previous one stays published)',
+    responses: { 201: { description: 'The new current key and the retired ones', schema: keyRotationSchema } },
+  }),
+]);

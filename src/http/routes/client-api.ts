@@ -3,15 +3,20 @@ import type { DomainContext } from '../../domain/context';
 import { recordHeartbeat } from '../../domain/heartbeat';
 import { activateMachine, deactivateMachine } from '../../domain/seat-allocation';
 import type { Activation, LicenseCode, Product } from '../../domain/types';
+import { answeredByToken, requestNonce, signedAnswers, type AnswerSigner } from '../answer-signing';
 import { jsonRequest } from '../json-body';
+import { declareRoutes, refusals } from '../openapi/registry';
 import { clientAddress, codeKey, type CodeGuessGuard } from '../rate-limit';
 import { activationIdParamSchema, activationRequestSchema, deactivationRequestSchema, heartbeatRequestSchema } from '../schemas';
+import { activationAnswerSchema, deactivationAnswerSchema, heartbeatAnswerSchema } from '../response-schemas';
 import { parse } from '../validate';
 
 /** Our own client API (PRODUCT.md §3.3): activate, heartbeat, deactivate. */
-export function clientApi(ctx: DomainContext, guard: CodeGuessGuard): Router {
+export function clientApi(ctx: DomainContext, guard: CodeGuessGuard, signer: AnswerSigner): Router {
   const router = Router();
-  const json = jsonRequest('32kb');
+  // Every answer under these paths is signed, refusals included (docs/server.md "Signed answers").
+  router.use(['/v1/activations', '/v1/heartbeat'], signedAnswers(signer));
+  const json = jsonRequest('32kb', true);
 
   router.post('/v1/activations', json, async (req, res) => {
     const address = clientAddress(req);
@@ -30,11 +35,19 @@ export function clientApi(ctx: DomainContext, guard: CodeGuessGuard): Router {
     });
   });
 
-  // Hot path: validation, one read, one signature. Keep it that way.
+  // Hot path: validation, one read, one signature. Keep it that way: the token carries the
+  // client's nonce and is the answer's signature; only answers without a token are signed again.
   router.post('/v1/heartbeat', json, async (req, res) => {
     const body = parse(heartbeatRequestSchema, req.body);
-    const answer = await recordHeartbeat(ctx, body.activationId, body.fingerprint);
-    res.json({ status: answer.status, token: answer.token, license: licenseView(answer.code, answer.product, answer.status) });
+    const nonce = requestNonce(res);
+    const answer = await recordHeartbeat(ctx, body.activationId, body.fingerprint, nonce);
+    if (answer.token !== null) answeredByToken(res, nonce);
+    res.json({
+      status: answer.status,
+      token: answer.token,
+      license: licenseView(answer.code, answer.product, answer.status),
+      update: updateView(answer.product),
+    });
   });
 
   router.delete('/v1/activations/:id', json, async (req, res) => {
@@ -65,6 +78,11 @@ export function activationView(a: Activation) {
   };
 }
 
+/** The product's published versions (docs/policies.md); null until the operator publishes one. */
+export function updateView(product: Product) {
+  return product.latestVersion === null ? null : { latestVersion: product.latestVersion, minimumVersion: product.minimumVersion };
+}
+
 export function licenseView(code: LicenseCode, product: Product, status: string) {
   return {
     status,
@@ -77,3 +95,39 @@ export function licenseView(code: LicenseCode, product: Product, status: string)
     heartbeatIntervalSeconds: product.heartbeatIntervalSeconds,
   };
 }
+
+/** OpenAPI declarations of the routes above (src/http/openapi/registry.ts); keep them beside the handlers. */
+export const clientApiRoutes = declareRoutes([
+  {
+    method: 'post',
+    path: '/v1/activations',
+    tag: 'Client API',
+    summary: 'Activate this machine on an authorization code (takes a seat)',
+    body: activationRequestSchema,
+    responses: {
+      201: { description: 'A new seat for this machine', schema: activationAnswerSchema },
+      200: { description: 'This machine (matched by fingerprint) already holds a seat: the same activation', schema: activationAnswerSchema },
+      ...refusals(400, 404, 409, 413, 415, 429, 503),
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/heartbeat',
+    tag: 'Client API',
+    summary: 'Report liveness; answers the license status and a fresh lease token',
+    body: heartbeatRequestSchema,
+    responses: { 200: { description: 'The license status; token is null once it is expired, frozen or released', schema: heartbeatAnswerSchema }, ...refusals(400, 403, 404, 409, 413, 415, 503) },
+  },
+  {
+    method: 'delete',
+    path: '/v1/activations/:id',
+    tag: 'Client API',
+    summary: 'Deactivate this machine and free its seat',
+    description: 'Proof of holding the activation: a lease token the server signed for it (lapsed ones count), as a bearer token or as `{ "token" }` in the body.',
+    auth: ['leaseToken'],
+    params: activationIdParamSchema,
+    body: deactivationRequestSchema,
+    bodyRequired: false,
+    responses: { 200: { description: 'Deactivated', schema: deactivationAnswerSchema }, ...refusals(400, 403, 404, 409, 415, 503) },
+  },
+]);

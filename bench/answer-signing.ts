@@ -1,0 +1,54 @@
+/**
+ * What signing client-API answers costs per heartbeat, in process (docs/server.md "Signed
+ * answers"): the lease token the heartbeat always signed, the same token carrying the client's
+ * nonce (what a heartbeat costs now), and that token plus a second signature over the answer
+ * body (what it would cost if every answer were body-signed). Prints figures; never fails on time.
+ *
+ *   npx tsc -p . && node dist/bench/answer-signing.js
+ */
+import { answerSigningInput, requestDigest } from '../client/answer-signature';
+import { buildLeaseClaims } from '../src/domain/lease-token';
+import type { LicenseCode, Product } from '../src/domain/types';
+import { KeyRing } from '../src/tokens/key-ring';
+import { generateSigningKey } from '../src/tokens/key-material';
+import { benchFingerprint } from './seed';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20_000);
+
+async function main() {
+  const now = Date.now();
+  const ring = new KeyRing([await generateSigningKey('EdDSA', 1, now)]);
+  const product: Product = {
+    id: 'p', name: 'bench', seatMode: 'node_locked', leaseSeconds: 604_800, heartbeatIntervalSeconds: 201_600, matchStrategy: 'fuzzy',
+    reclaim: 'eager', churnLimit: null, churnPeriodSeconds: 86_400, latestVersion: null, minimumVersion: null, createdAt: now,
+  };
+  const code: LicenseCode = {
+    id: '01900000-0000-7000-8000-000000000000', productId: 'p', code: 'X', status: 'alive', seats: 1, maxConcurrent: null, features: [],
+    expiresAt: now + 30 * 86_400_000, firstActivatedAt: now, metadata: {}, test: false, createdAt: now, updatedAt: now,
+  };
+  const fingerprint = benchFingerprint('bench');
+  const requestBody = Buffer.from(JSON.stringify({ activationId: code.id, fingerprint }));
+  const claims = (nonce: string | null) =>
+    buildLeaseClaims({ issuer: 'licensor', jti: code.id, product, code, status: 'alive', activationId: code.id, fingerprint, now, nonce });
+
+  const time = (label: string, run: () => void) => {
+    for (let i = 0; i < 2000; i++) run();
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < ROUNDS; i++) run();
+    const us = Number(process.hrtime.bigint() - start) / ROUNDS / 1000;
+    console.log(`${label.padEnd(58)} ${us.toFixed(1).padStart(7)} µs`);
+    return us;
+  };
+
+  console.log(`answer signing, ${ROUNDS} rounds, node ${process.version}`);
+  const before = time('token only (the heartbeat before signed answers)', () => ring.sign(claims(null)));
+  const now1 = time('token carrying the nonce (the heartbeat now)', () => ring.sign(claims('bench-nonce-0123456789')));
+  const both = time('token + body signature (every answer body-signed)', () => {
+    const token = ring.sign(claims('bench-nonce-0123456789'));
+    const body = Buffer.from(JSON.stringify({ status: 'alive', token, license: { status: 'alive' } }));
+    ring.signAnswer(answerSigningInput({ nonce: 'bench-nonce-0123456789', method: 'POST', target: '/v1/heartbeat', requestDigest: requestDigest(requestBody), status: 200 }, body));
+  });
+  console.log(`nonce claim: +${(now1 - before).toFixed(1)} µs per beat; a body signature would add ${(both - now1).toFixed(1)} µs more`);
+}
+
+void main();

@@ -1,0 +1,63 @@
+import type { RequestHandler, Response } from 'express';
+import { answerSigningInput, NONCE_PATTERN, requestDigest } from '../../client/answer-signature';
+import { InvalidInput } from '../domain/errors';
+
+/** What signs answers: the server's key ring (src/tokens/key-ring.ts), with its cached current key. */
+export interface AnswerSigner {
+  signAnswer(input: Buffer): string;
+  tokenCoveredHeader(): string;
+}
+
+/**
+ * Signs every answer of the client API, refusals included, in ONE place (docs/server.md "Signed
+ * answers"; the format is client/answer-signature.ts). Mounted in front of the client-API routes:
+ * it wraps `res.send`, which every answer goes through — the route's own `res.json`, the error
+ * mapper's, the not-found responder's — and signs the exact bytes Express is about to write.
+ *
+ * A heartbeat answer that carries a fresh lease token is not signed a second time: the route marks
+ * it with `answeredByToken(res)`, and the token, which carries the client's nonce, authenticates
+ * it. That keeps the hot path at one signature (an Ed25519 signature costs about as much as a whole
+ * bare Express request).
+ */
+export function signedAnswers(signer: AnswerSigner): RequestHandler {
+  return (req, res, next) => {
+    const given = req.headers['licensor-nonce'];
+    const valid = typeof given === 'string' && NONCE_PATTERN.test(given);
+    const nonce = valid ? given : '';
+    if (valid) res.setHeader('Licensor-Nonce', nonce);
+    const send = res.send;
+    res.send = function signedSend(this: Response, body?: unknown) {
+      // res.json() and res.send(object) come back here with the serialised string.
+      if ((typeof body === 'string' || Buffer.isBuffer(body)) && !res.headersSent) {
+        if (res.locals.answeredByToken === true && res.statusCode === 200) {
+          res.setHeader('Licensor-Signature', signer.tokenCoveredHeader());
+        } else {
+          // Exactly the bytes Express writes for a string body (utf8).
+          const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+          const input = answerSigningInput(
+            { nonce, method: req.method, target: req.originalUrl, requestDigest: requestDigest(res.locals.rawBody as Buffer | undefined), status: res.statusCode },
+            bytes,
+          );
+          res.setHeader('Licensor-Signature', signer.signAnswer(input));
+        }
+      }
+      return send.call(this, body);
+    } as Response['send'];
+    if (given !== undefined && !valid) {
+      next(new InvalidInput('invalid_nonce', 'the Licensor-Nonce header must be 16–128 base64url characters'));
+      return;
+    }
+    next();
+  };
+}
+
+/** Marks a 200 answer whose lease token carries the client's nonce: the token is its signature. */
+export function answeredByToken(res: Response, nonce: string | null): void {
+  if (nonce !== null) res.locals.answeredByToken = true;
+}
+
+/** The nonce of this request, validated by signedAnswers (null when the client sent none). */
+export function requestNonce(res: Response): string | null {
+  const value = res.getHeader('Licensor-Nonce');
+  return typeof value === 'string' ? value : null;
+}

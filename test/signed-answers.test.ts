@@ -1,0 +1,295 @@
+import { strict as assert } from 'node:assert';
+import { generateKeyPairSync } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { answerSigningInput, parseSignatureHeader, requestDigest, verifyAnswerSignature } from '../client/answer-signature';
+import { LicenseClientError } from '../client/errors';
+import { KeySet } from '../client/key-set';
+import type { LicenseClient } from '../client/license-client';
+import { forEachEngine } from './support/databases';
+import { machine } from './support/factories';
+import { altered, ForgingProxy, signAs, withJson } from './support/forging-proxy';
+import { startTestServer, type TestServer } from './support/harness';
+import { admin, call, type Answer } from './support/http';
+import { clientOf, issueCode, Machines, publishedKeys, StoreDirs } from './support/license-clients';
+
+const NONCE = 'test-nonce-0123456789abcdef';
+
+/** Every file of a store directory, byte for byte: "changes nothing stored" means this is equal. */
+function snapshot(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir).map((name) => [name, readFileSync(join(dir, name), 'base64')]));
+}
+
+forEachEngine('signed answers of the client API', (engine) => {
+  let server: TestServer;
+  let keys: KeySet;
+  const product = `signed-${engine}`;
+
+  before(async () => {
+    server = await startTestServer(engine);
+    assert.equal((await admin(server.url, 'POST', '/v1/admin/products', { name: product })).status, 201);
+    keys = new KeySet([await publishedKeys(server)]);
+  });
+  after(async () => server?.close());
+
+  /** A raw client-API call with a nonce, and whether its body signature verifies for exactly that request. */
+  async function signedCall(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    const sent = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const answer = await call(server.url, method, path, sent?.toString(), { 'licensor-nonce': NONCE, ...headers });
+    const header = parseSignatureHeader(answer.headers.get('licensor-signature'));
+    assert.ok(header, `no Licensor-Signature on ${method} ${path} (${answer.status})`);
+    const input = answerSigningInput(
+      { nonce: NONCE, method, target: path, requestDigest: requestDigest(sent), status: answer.status },
+      Buffer.from(answer.text),
+    );
+    return { answer, header, failure: verifyAnswerSignature(header, input, keys, new Set(['EdDSA'])) };
+  }
+
+  const currentKid = () => (keys as unknown as { byKid: Map<string, unknown> }).byKid.keys().next().value as string;
+
+  it('signs an activation, naming the current key, over the body, the nonce and the request', async () => {
+    const code = await issueCode(server, product, 2);
+    const { answer, header, failure } = await signedCall('POST', '/v1/activations', { code, fingerprint: machine('signed-1') });
+    assert.equal(answer.status, 201);
+    assert.equal(header.kid, currentKid());
+    assert.equal(header.alg, 'EdDSA');
+    assert.equal(failure, null);
+    assert.equal(answer.headers.get('licensor-nonce'), NONCE);
+  });
+
+  it('signs refusals too: unknown code, bad JSON, a full code, a bad deactivation proof, an unknown route under /v1/activations', async () => {
+    const code = await issueCode(server, product, 1);
+    assert.equal((await signedCall('POST', '/v1/activations', { code, fingerprint: machine('full-1') })).answer.status, 201);
+    const cases: Array<[string, string, unknown, number, string]> = [
+      ['POST', '/v1/activations', { code: 'AAAAA-AAAAA-AAAAA-AAAAA-AAAAA', fingerprint: machine('x') }, 404, 'code_not_found'],
+      ['POST', '/v1/activations', { code, fingerprint: machine('full-2') }, 409, 'seat_limit_reached'],
+      ['POST', '/v1/heartbeat', { activationId: '00000000-0000-7000-8000-000000000000', fingerprint: machine('x') }, 404, 'activation_not_found'],
+      ['DELETE', '/v1/activations/00000000-0000-7000-8000-000000000000', { token: 'a.b.c' }, 403, 'activation_proof_invalid'],
+      ['GET', '/v1/activations/nothing-here', undefined, 404, 'route_not_found'],
+    ];
+    for (const [method, path, body, status, errorCode] of cases) {
+      const { answer, failure } = await signedCall(method, path, body);
+      assert.equal(answer.status, status, `${method} ${path}: ${answer.text}`);
+      assert.equal(answer.body.error.code, errorCode);
+      assert.equal(failure, null, `${method} ${path}`);
+    }
+    const badJson = await call(server.url, 'POST', '/v1/heartbeat', '{"activationId":', { 'licensor-nonce': NONCE });
+    assert.equal(badJson.status, 400);
+    const header = parseSignatureHeader(badJson.headers.get('licensor-signature'))!;
+    const input = answerSigningInput(
+      { nonce: NONCE, method: 'POST', target: '/v1/heartbeat', requestDigest: requestDigest(Buffer.from('{"activationId":')), status: 400 },
+      Buffer.from(badJson.text),
+    );
+    assert.equal(verifyAnswerSignature(header, input, keys, new Set(['EdDSA'])), null);
+  });
+
+  it('binds the signature to the request: the same answer does not verify for another nonce, path, body or status', async () => {
+    const code = await issueCode(server, product, 1);
+    const body = { code, fingerprint: machine('bound') };
+    const { answer, header } = await signedCall('POST', '/v1/activations', body);
+    const base = { nonce: NONCE, method: 'POST', target: '/v1/activations', requestDigest: requestDigest(Buffer.from(JSON.stringify(body))), status: answer.status };
+    const verifies = (change: Partial<typeof base>, bytes = Buffer.from(answer.text)) =>
+      verifyAnswerSignature(header, answerSigningInput({ ...base, ...change }, bytes), keys, new Set(['EdDSA']));
+    assert.equal(verifies({}), null);
+    assert.equal(verifies({ nonce: 'another-nonce-0123456789' }), 'bad_signature');
+    assert.equal(verifies({ target: '/v1/heartbeat' }), 'bad_signature');
+    assert.equal(verifies({ requestDigest: requestDigest(Buffer.from('{}')) }), 'bad_signature');
+    assert.equal(verifies({ status: 200 }), 'bad_signature');
+    assert.equal(verifies({}, Buffer.from(answer.text.replace('"alive"', '"frozen"'))), 'bad_signature');
+  });
+
+  it('lets the lease token carry the nonce and authenticate a heartbeat answer, with one signature', async () => {
+    const code = await issueCode(server, product, 1);
+    const activation = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('beater') });
+    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: activation.body.activation.id, fingerprint: machine('beater') }, { 'licensor-nonce': NONCE });
+    assert.equal(beat.status, 200);
+    const header = parseSignatureHeader(beat.headers.get('licensor-signature'))!;
+    assert.equal(header.sig, null, 'no second signature over the body');
+    assert.equal(header.covered, 'token');
+    const claims = JSON.parse(Buffer.from(beat.body.token.split('.')[1], 'base64url').toString());
+    assert.equal(claims.nonce, NONCE);
+    assert.equal(claims.activation.id, activation.body.activation.id);
+  });
+
+  it('signs the body of a heartbeat answer that has no token (frozen), and of one sent without a nonce', async () => {
+    const code = await issueCode(server, product, 1);
+    const activation = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('frozen-beater') });
+    const beat = { activationId: activation.body.activation.id, fingerprint: machine('frozen-beater') };
+    const plain = await call(server.url, 'POST', '/v1/heartbeat', beat);
+    assert.ok(parseSignatureHeader(plain.headers.get('licensor-signature'))!.sig, 'without a nonce the token cannot stand in for the signature');
+    await admin(server.url, 'POST', `/v1/admin/codes/${code}/freeze`);
+    const { answer, failure, header } = await signedCall('POST', '/v1/heartbeat', beat);
+    assert.equal(answer.body.status, 'frozen');
+    assert.equal(answer.body.token, null);
+    assert.ok(header.sig);
+    assert.equal(failure, null);
+  });
+
+  it('signs the JWKS under /v1, and refuses a malformed nonce with a signed invalid_nonce', async () => {
+    const jwks = await signedCall('GET', '/v1/jwks');
+    assert.equal(jwks.failure, null);
+    const bad = await call(server.url, 'POST', '/v1/heartbeat', {}, { 'licensor-nonce': 'short' });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'invalid_nonce');
+    assert.ok(parseSignatureHeader(bad.headers.get('licensor-signature'))?.sig);
+  });
+});
+
+forEachEngine('the client against a forging proxy', (engine) => {
+  let server: TestServer;
+  let proxy: ForgingProxy;
+  const machines = new Machines();
+  const dirs = new StoreDirs();
+  const product = `forged-${engine}`;
+  const attacker = generateKeyPairSync('ed25519');
+
+  before(async () => {
+    server = await startTestServer(engine);
+    assert.equal((await admin(server.url, 'POST', '/v1/admin/products', { name: product })).status, 201);
+    proxy = await new ForgingProxy(server.url).start();
+  });
+  afterEach(() => {
+    proxy.forge = null;
+  });
+  after(async () => {
+    await proxy?.close();
+    await server?.close();
+    machines.remove();
+    dirs.remove();
+  });
+
+  /** A client activated through the (honest, for now) proxy. */
+  async function activated(machineName: Parameters<Machines['source']>[0] = 'nvme-bare-metal', seats = 1) {
+    const code = await issueCode(server, product, seats);
+    const storeDir = dirs.make();
+    const client = await clientOf(server, product, machines.source(machineName), storeDir, { serverUrl: proxy.url });
+    assert.equal((await client.activate(code)).valid, true);
+    return { code, storeDir, client, activationId: JSON.parse(Buffer.from(client.check() && readToken(storeDir).split('.')[1]!, 'base64url').toString()).activation.id as string };
+  }
+
+  function readToken(storeDir: string): string {
+    return JSON.parse(readFileSync(join(storeDir, `${product}.license.json`), 'utf8')).token;
+  }
+
+  async function refusedBeat(client: LicenseClient, storeDir: string, reason: string) {
+    const checkBefore = client.check();
+    const before = snapshot(storeDir);
+    const beat = await client.heartbeat();
+    assert.equal(beat.outcome, 'refused', `outcome ${beat.outcome}: ${beat.error?.message}`);
+    assert.ok(beat.error instanceof LicenseClientError);
+    assert.equal(beat.error.code, reason === 'untrusted_key' ? 'untrusted_key' : 'untrusted_answer', beat.error.message);
+    if (reason !== 'untrusted_key') assert.equal(beat.error.details?.reason, reason);
+    assert.deepEqual(snapshot(storeDir), before, 'nothing stored changed');
+    assert.equal(client.check(), checkBefore);
+    assert.equal(client.check().valid, true);
+    return beat;
+  }
+
+  it('works through an honest proxy (the baseline of every case below)', async () => {
+    const { client } = await activated();
+    assert.equal((await client.heartbeat()).outcome, 'renewed');
+  });
+
+  it('refuses a "released" answer invented by a fake server (unsigned)', async () => {
+    const { client, storeDir } = await activated();
+    proxy.forge = (request) => withJson(request, 409, { error: { code: 'activation_ended', message: 'gone', details: { status: 'deactivated', codeStatus: 'released' } } });
+    await refusedBeat(client, storeDir, 'unsigned');
+  });
+
+  it('refuses an altered answer: a signed refusal whose body was edited', async () => {
+    const { client, storeDir, code } = await activated();
+    await admin(server.url, 'POST', `/v1/admin/codes/${code}/freeze`);
+    proxy.forge = altered((genuine) => ({ ...genuine, body: Buffer.from(genuine.body.toString().replace('"frozen"', '"released"')) }));
+    await refusedBeat(client, storeDir, 'bad_signature');
+    proxy.forge = null;
+    await admin(server.url, 'POST', `/v1/admin/codes/${code}/unfreeze`);
+  });
+
+  it('refuses a token-covered answer whose body was rewritten to a revocation', async () => {
+    const { client, storeDir } = await activated();
+    proxy.forge = altered((genuine) => ({ ...genuine, body: Buffer.from(JSON.stringify({ ...JSON.parse(genuine.body.toString()), status: 'released', token: null })) }));
+    await refusedBeat(client, storeDir, 'unsigned');
+  });
+
+  it("refuses a replay of an earlier genuine heartbeat answer (its token carries another request's nonce)", async () => {
+    const { client, storeDir } = await activated();
+    assert.equal((await client.heartbeat()).outcome, 'renewed');
+    const recorded = proxy.last('/v1/heartbeat');
+    proxy.forge = () => recorded;
+    await refusedBeat(client, storeDir, 'nonce_mismatch');
+  });
+
+  it("refuses a replay of another machine's genuine, signed revocation", async () => {
+    const victim = await activated('nvme-bare-metal');
+    const other = await activated('sata-lvm');
+    await admin(server.url, 'POST', `/v1/admin/codes/${other.code}/release`);
+    assert.equal((await other.client.heartbeat()).outcome, 'revoked');
+    const revocation = proxy.last('/v1/heartbeat');
+    assert.equal(revocation.status, 409);
+    proxy.forge = () => revocation;
+    await refusedBeat(victim.client, victim.storeDir, 'bad_signature');
+  });
+
+  it("refuses the server's signed answer to another request the proxy sent with the client's nonce", async () => {
+    const { client, storeDir } = await activated();
+    // The proxy asks about an activation that does not exist, with the client's fresh nonce: the
+    // server's signed activation_not_found would end the seat if it were believed.
+    proxy.forge = (request, upstream) =>
+      upstream({
+        ...request,
+        requestBody: Buffer.from(JSON.stringify({ ...JSON.parse(request.requestBody.toString()), activationId: '00000000-0000-7000-8000-000000000000' })),
+      });
+    await refusedBeat(client, storeDir, 'bad_signature');
+  });
+
+  it('refuses an answer re-signed with another key (untrusted_key), or with another key under the real kid', async () => {
+    const { client, storeDir, code } = await activated();
+    await admin(server.url, 'POST', `/v1/admin/codes/${code}/freeze`);
+    proxy.forge = altered((genuine) => signAs({ ...genuine, body: Buffer.from(genuine.body.toString().replace('"frozen"', '"released"')) }, attacker.privateKey, 'attacker-key'));
+    await refusedBeat(client, storeDir, 'untrusted_key');
+    const realKid = (await publishedKeys(server)).keys[0]!.kid as string;
+    proxy.forge = altered((genuine) => signAs({ ...genuine, body: Buffer.from(genuine.body.toString().replace('"frozen"', '"released"')) }, attacker.privateKey, realKid));
+    await refusedBeat(client, storeDir, 'bad_signature');
+    proxy.forge = null;
+    await admin(server.url, 'POST', `/v1/admin/codes/${code}/unfreeze`);
+  });
+
+  it('refuses a fake activation (token and answer signed by another key) and stores nothing', async () => {
+    const code = await issueCode(server, product, 1);
+    const storeDir = dirs.make();
+    const client = await clientOf(server, product, machines.source('vm-virtio'), storeDir, { serverUrl: proxy.url });
+    proxy.forge = altered((genuine) => signAs(genuine, attacker.privateKey, 'attacker-key'));
+    await assert.rejects(client.activate(code), (err: LicenseClientError) => err.code === 'untrusted_key');
+    assert.deepEqual(Object.keys(snapshot(storeDir)).filter((f) => f.endsWith('.license.json')), []);
+    assert.equal(client.check().reason, 'no_license');
+  });
+
+  it('refuses a forged "deactivated" answer: the license stays stored and the seat stays held on the server', async () => {
+    const { client, storeDir, code, activationId } = await activated();
+    const before = snapshot(storeDir);
+    // A fake server: the request never reaches the real one.
+    proxy.forge = (request) => withJson(request, 200, { activation: { id: activationId, status: 'deactivated' } });
+    await assert.rejects(client.deactivate(), (err: LicenseClientError) => err.code === 'untrusted_answer' && err.details?.reason === 'unsigned');
+    assert.deepEqual(snapshot(storeDir), before);
+    assert.equal(client.check().valid, true);
+    const held: Answer = await admin(server.url, 'GET', `/v1/admin/codes/${code}/activations`);
+    assert.equal(held.body.items[0].status, 'active');
+  });
+
+  it('treats an unsigned server error (a proxy page) as unreachable: nothing changes', async () => {
+    const { client, storeDir } = await activated();
+    const before = snapshot(storeDir);
+    proxy.forge = (request) => ({ ...request, status: 502, headers: { 'content-type': 'text/html' }, body: Buffer.from('<h1>Bad gateway</h1>') });
+    const beat = await client.heartbeat();
+    assert.equal(beat.outcome, 'unreachable');
+    assert.deepEqual(snapshot(storeDir), before);
+  });
+
+  it('still believes genuine signed revocations through the proxy', async () => {
+    const { client, code } = await activated();
+    await admin(server.url, 'POST', `/v1/admin/codes/${code}/release`);
+    const beat = await client.heartbeat();
+    assert.equal(beat.outcome, 'revoked');
+    assert.equal(beat.license.reason, 'released');
+  });
+});
