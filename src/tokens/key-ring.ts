@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { verifyCompactJws } from '../../client/offline-verify';
 import { currentKey, publishedKeys } from '../domain/signing-keys';
 import type { LeaseClaims, LeaseTokens } from '../domain/lease-token';
 import type { KeyAlgorithm, SigningKey } from '../domain/types';
@@ -23,9 +24,7 @@ function signBytes(alg: KeyAlgorithm, data: Buffer, key: KeyObject): Buffer {
   return alg === 'EdDSA' ? sign(null, data, key) : sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
 }
 
-function verifyBytes(alg: KeyAlgorithm, data: Buffer, key: KeyObject, signature: Buffer): boolean {
-  return alg === 'EdDSA' ? verify(null, data, key, signature) : verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature);
-}
+const ALGORITHMS: ReadonlySet<string> = new Set<KeyAlgorithm>(['EdDSA', 'ES256']);
 
 /**
  * The server's signing keys, imported once into KeyObjects. Tokens are compact JWS built here
@@ -95,15 +94,15 @@ export class KeyRing implements LeaseTokens {
     return key.tokenCovered;
   }
 
+  /** Proof of holding an activation: the client library's strict JWS check, with every key we ever loaded. */
   verifyHolder(token: string): LeaseClaims | null {
-    const parts = token.split('.');
-    if (parts.length !== 3) return null;
+    const verified = verifyCompactJws(token, ALGORITHMS, (header) => {
+      const key = header.kid === undefined ? undefined : this.byKid.get(header.kid);
+      return key && { alg: key.record.alg, key: key.publicKey };
+    });
+    if (!verified.ok) return null;
     try {
-      const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString()) as { alg?: string; kid?: string };
-      const key = header.kid ? this.byKid.get(header.kid) : undefined;
-      if (!key || header.alg !== key.record.alg) return null;
-      const ok = verifyBytes(key.record.alg, Buffer.from(`${parts[0]}.${parts[1]}`), key.publicKey, Buffer.from(parts[2]!, 'base64url'));
-      return ok ? (JSON.parse(Buffer.from(parts[1]!, 'base64url').toString()) as LeaseClaims) : null;
+      return JSON.parse(verified.payload.toString('utf8')) as LeaseClaims;
     } catch {
       return null;
     }
