@@ -278,6 +278,26 @@ describe('the admin dashboard', function () {
       assert.equal(await row.locator('td time').getAttribute('datetime'), new Date(server.clock.now()).toISOString());
     });
 
+    it('publishes a required version, and the next heartbeat carries the notice', async () => {
+      await page.goto(`${server.url}/admin/#/products`);
+      await page.selectOption('#publish-product', product);
+      await page.fill('#publish-version', '2.4.0');
+      await page.check('#publish-required');
+      await page.click('text=Publish version');
+      await page.locator('.notice', { hasText: 'Version 2.4.0 published' }).waitFor();
+      const row = page.locator('tr', { hasText: product });
+      await row.locator('td', { hasText: '2.4.0' }).waitFor();
+      const shown = (await admin(server.url, 'GET', `/v1/admin/products/${product}`)).body.product;
+      assert.equal(shown.latestVersion, '2.4.0');
+      assert.equal(shown.minimumVersion, '2.4.0');
+      const issued = await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 1, days: 30 });
+      const laptop = await call(server.url, 'POST', '/v1/activations', { code: issued.body.code.code, fingerprint: machine('laptop-7') });
+      const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: laptop.body.activation.id, fingerprint: machine('laptop-7') });
+      assert.equal(beat.status, 200, beat.text);
+      assert.equal(beat.body.update.latestVersion, '2.4.0');
+      assert.equal(beat.body.update.minimumVersion, '2.4.0');
+    });
+
     it('sends an operator whose token stops working back to sign in', async () => {
       await page.evaluate("sessionStorage.setItem('licensor.adminToken', 'revoked-token-0123456789')");
       await page.goto(`${server.url}/admin/#/products`);

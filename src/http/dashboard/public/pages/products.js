@@ -10,9 +10,11 @@ const duration = (seconds) =>
 export async function productsPage(section, params) {
   const { items } = await api('products');
   const created = params.get('created');
+  const published = params.get('published');
   section.append(
     pageHeader('Products'),
     created ? notice('ok', `Product ${created} created.`) : null,
+    published ? notice('ok', `Version ${published} published: running clients hear of it with their next heartbeat.`) : null,
     h(
       'div',
       { class: 'card' },
@@ -23,6 +25,10 @@ export async function productsPage(section, params) {
           { label: 'Lease', cell: (p) => duration(p.leaseSeconds) },
           { label: 'Heartbeat every', cell: (p) => duration(p.heartbeatIntervalSeconds) },
           { label: 'Matching', cell: (p) => p.matchStrategy },
+          {
+            label: 'Latest version',
+            cell: (p) => (p.latestVersion ? [p.latestVersion, p.minimumVersion ? h('span', { class: 'muted' }, ` (required ≥ ${p.minimumVersion})`) : null] : '—'),
+          },
           { label: 'Created', cell: (p) => when(p.createdAt) },
           {
             label: 'Open',
@@ -39,7 +45,41 @@ export async function productsPage(section, params) {
       ),
     ),
     createForm(),
+    items.length > 0 ? publishForm(items) : null,
   );
+}
+
+/** Publishes a product's latest version; heartbeats carry it and clients raise an update notice. */
+function publishForm(products) {
+  const messages = h('div', { class: 'messages' });
+  const product = h('select', { id: 'publish-product', name: 'product' }, ...products.map((p) => h('option', { value: p.name }, p.name)));
+  const version = h('input', { id: 'publish-version', name: 'version', required: true, placeholder: '2.1.0' });
+  const required = h('input', { id: 'publish-required', name: 'required', type: 'checkbox' });
+  const form = h(
+    'form',
+    { class: 'card form-grid', onsubmit: submit },
+    h('h2', {}, 'Publish a version'),
+    h('label', { for: 'publish-product' }, 'Product'),
+    product,
+    h('label', { for: 'publish-version' }, 'Version'),
+    version,
+    h('label', { for: 'publish-required' }, 'Required update'),
+    required,
+    messages,
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'primary' }, 'Publish version')),
+  );
+  async function submit(event) {
+    event.preventDefault();
+    messages.replaceChildren();
+    try {
+      const body = { version: version.value.trim(), required: required.checked };
+      await api(`products/${encodeURIComponent(product.value)}/versions`, { method: 'POST', body });
+      go('/products', { published: body.version });
+    } catch (err) {
+      showFailure(err, messages);
+    }
+  }
+  return form;
 }
 
 function createForm() {
