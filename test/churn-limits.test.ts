@@ -2,9 +2,9 @@ import { strict as assert } from 'node:assert';
 import { DAY, HOUR } from './support/clock';
 import { createTestDatabase, forEachEngine, type TestDatabase } from './support/databases';
 import { machine } from './support/factories';
-import { ADMIN_TOKEN, startTestServer, type TestServer } from './support/harness';
+import { startTestServer, type TestServer } from './support/harness';
 import { admin, call } from './support/http';
-import { spawnServer, type ServerProcess } from './support/processes';
+import { serverEnv, spawnServer, type ServerProcess } from './support/processes';
 
 forEachEngine('churn limits', (engine) => {
   let server: TestServer;
@@ -123,8 +123,7 @@ forEachEngine('churn limits across server processes', (engine) => {
   before(async function () {
     this.timeout(60_000);
     db = await createTestDatabase(engine);
-    const env: Record<string, string> = { LICENSOR_DATA_DIR: db.dataDir, LICENSOR_ADMIN_TOKEN: ADMIN_TOKEN };
-    if (db.databaseUrl) env.DATABASE_URL = db.databaseUrl;
+    const env = serverEnv(db);
     servers = [await spawnServer(env)];
     servers.push(await spawnServer(env));
   });

@@ -1,9 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { forEachEngine, createTestDatabase, type TestDatabase } from './support/databases';
-import { ADMIN_TOKEN } from './support/harness';
 import { admin, call } from './support/http';
 import { machine } from './support/factories';
-import { spawnServer, type ServerProcess } from './support/processes';
+import { serverEnv, spawnServer, type ServerProcess } from './support/processes';
 
 forEachEngine('two server processes sharing one database', (engine) => {
   let db: TestDatabase;
@@ -12,8 +11,7 @@ forEachEngine('two server processes sharing one database', (engine) => {
   before(async function () {
     this.timeout(60_000);
     db = await createTestDatabase(engine);
-    const env: Record<string, string> = { LICENSOR_DATA_DIR: db.dataDir, LICENSOR_ADMIN_TOKEN: ADMIN_TOKEN };
-    if (db.databaseUrl) env.DATABASE_URL = db.databaseUrl;
+    const env = serverEnv(db);
     // Both start at the same moment on an empty database: migrations and the first key must not collide.
     servers = await Promise.all([spawnServer(env), spawnServer(env)]);
   });

@@ -2,9 +2,8 @@ import { strict as assert } from 'node:assert';
 import sqlite3 from 'sqlite3';
 import { createTestDatabase, forEachEngine, type TestDatabase } from './support/databases';
 import { machine } from './support/factories';
-import { ADMIN_TOKEN } from './support/harness';
 import { admin, call } from './support/http';
-import { spawnServer } from './support/processes';
+import { serverEnv, spawnServer } from './support/processes';
 
 const CLIENTS = 8;
 const SEATS = 3;
@@ -16,11 +15,7 @@ forEachEngine('a server killed with SIGKILL under load', (engine) => {
   });
   after(async () => db?.drop());
 
-  const env = () => ({
-    LICENSOR_DATA_DIR: db.dataDir,
-    LICENSOR_ADMIN_TOKEN: ADMIN_TOKEN,
-    ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
-  });
+  const env = () => serverEnv(db);
 
   it('keeps every acknowledged activation, double-counts no seat, and leaves a sound database', async function () {
     this.timeout(60_000);

@@ -2,9 +2,9 @@ import { strict as assert } from 'node:assert';
 import http from 'node:http';
 import { createTestDatabase, forEachEngine, type TestDatabase } from './support/databases';
 import { machine } from './support/factories';
-import { ADMIN_TOKEN, startTestServer } from './support/harness';
+import { startTestServer } from './support/harness';
 import { admin, call } from './support/http';
-import { spawnServer } from './support/processes';
+import { serverEnv, spawnServer } from './support/processes';
 import { openDatabase } from '../src/storage/database';
 
 forEachEngine('shutting down on SIGTERM', (engine) => {
@@ -14,13 +14,8 @@ forEachEngine('shutting down on SIGTERM', (engine) => {
   });
   after(async () => db?.drop());
 
-  const env = () => ({
-    LICENSOR_DATA_DIR: db.dataDir,
-    LICENSOR_ADMIN_TOKEN: ADMIN_TOKEN,
-    // Beats stay buffered until shutdown: only the SIGTERM flush can write them.
-    LICENSOR_HEARTBEAT_FLUSH_MS: '60000',
-    ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
-  });
+  // Beats stay buffered until shutdown: only the SIGTERM flush can write them.
+  const env = () => serverEnv(db, { LICENSOR_HEARTBEAT_FLUSH_MS: '60000' });
 
   it('finishes requests already in flight and writes buffered heartbeats before exiting', async () => {
     const server = await spawnServer(env());

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import type { TestDatabase } from './databases';
+import { ADMIN_TOKEN } from './harness';
 
 export const BIN = join(__dirname, '..', '..', '..', 'bin', 'licensor.js');
 
@@ -49,4 +51,14 @@ export function spawnServer(env: Record<string, string>): Promise<ServerProcess>
       reject(new Error(`server exited with ${code} before listening:\n${err}`));
     });
   });
+}
+
+/** The environment of a `licensor serve` child on a test database, with the tests' admin token. */
+export function serverEnv(db: TestDatabase, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    LICENSOR_DATA_DIR: db.dataDir,
+    LICENSOR_ADMIN_TOKEN: ADMIN_TOKEN,
+    ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
+    ...extra,
+  };
 }
