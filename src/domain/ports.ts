@@ -41,8 +41,12 @@ export interface CodeStore {
   lockForUpdate(id: string): Promise<LicenseCode | undefined>;
   update(id: string, patch: Partial<Pick<LicenseCode, 'status' | 'expiresAt' | 'seats' | 'features' | 'firstActivatedAt' | 'metadata'>>, now: number): Promise<void>;
   list(filter: CodeFilter, limit: number, cursor: string | null): Promise<Page<LicenseCode>>;
-  /** Codes whose date has passed while still issued/alive, oldest first. */
-  findDueForExpiry(now: number, limit: number): Promise<LicenseCode[]>;
+  /**
+   * The sweeper's bulk expiry: moves up to `limit` due codes to expired and writes each one's
+   * `code.expired` audit event (before/after status, by `actor`), in the caller's transaction,
+   * without a round trip per code. Returns how many moved.
+   */
+  expireDue(now: number, limit: number, actor: string): Promise<number>;
   findExpiredBefore(cutoff: number, limit: number): Promise<LicenseCode[]>;
   /** Moves the given codes from one status to another; returns the ids that actually moved. */
   transitionMany(ids: string[], from: CodeStatus[], to: CodeStatus, now: number): Promise<string[]>;

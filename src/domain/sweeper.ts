@@ -31,19 +31,11 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
     // Beats still buffered in this process must count before anything is culled.
     await ctx.heartbeats.flush();
     const done: SweepReport = { expired: 0, culled: 0, released: 0, ran: true };
+    // Expiry is the bulk case (a whole cohort of codes can lapse at midnight): the store moves a
+    // batch and writes its audit events in SQL, with no JavaScript work per code.
     done.expired = await inBatches(async () => {
       const now = ctx.clock.now();
-      const due = await ctx.repo.codes.findDueForExpiry(now, batch);
-      if (due.length === 0) return 0;
-      return ctx.repo.transaction(async (tx) => {
-        const moved = new Set(await tx.codes.transitionMany(due.map((c) => c.id), ['issued', 'alive'], 'expired', now));
-        await tx.audit.insert(
-          due.filter((c) => moved.has(c.id)).map((c) =>
-            auditEvent(ctx, now, ACTOR, 'code.expired', { type: 'code', id: c.id }, c.id, { status: c.status }, { status: 'expired' }),
-          ),
-        );
-        return moved.size || -1;
-      });
+      return ctx.repo.transaction((tx) => tx.codes.expireDue(now, batch, ACTOR));
     });
     done.culled = await inBatches(async () => {
       const now = ctx.clock.now();

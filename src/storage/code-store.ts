@@ -114,14 +114,44 @@ export class KnexCodeStore implements CodeStore {
     return { items, nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null };
   }
 
-  async findDueForExpiry(now: number, limit: number): Promise<LicenseCode[]> {
-    const rows = await this.db('codes')
-      .select(CODE_COLUMNS)
-      .whereIn('status', ['issued', 'alive'])
-      .andWhere('expires_at', '<=', now)
-      .orderBy('expires_at')
-      .limit(limit);
-    return rows.map(codeFromRow);
+  async expireDue(now: number, limit: number, actor: string): Promise<number> {
+    const after = JSON.stringify({ status: 'expired' });
+    if (this.db.client.config.client === 'pg') {
+      // One statement: lock the due rows (skipping any another transaction holds), move them, audit them.
+      const result = await this.db.raw(
+        `WITH due AS (
+           SELECT id, status FROM codes
+            WHERE status IN ('issued', 'alive') AND expires_at <= ?
+            ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED),
+         moved AS (
+           UPDATE codes SET status = 'expired', updated_at = ? FROM due WHERE codes.id = due.id RETURNING codes.id, due.status)
+         INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, code_id, before, after)
+         SELECT gen_random_uuid()::text, ?, ?, 'code.expired', 'code', id, id, json_build_object('status', status)::text, ?
+           FROM moved`,
+        [now, limit, now, now, actor, after],
+      );
+      return (result as { rowCount: number }).rowCount;
+    }
+    // SQLite: the writer connection is ours for the transaction, so a temporary table holds the batch.
+    await this.db.raw('CREATE TEMP TABLE IF NOT EXISTS sweep_due (id TEXT PRIMARY KEY, status TEXT NOT NULL)');
+    await this.db.raw('DELETE FROM sweep_due');
+    await this.db.raw(
+      `INSERT INTO sweep_due (id, status)
+       SELECT id, status FROM codes WHERE status IN ('issued', 'alive') AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
+      [now, limit],
+    );
+    await this.db.raw(`UPDATE codes SET status = 'expired', updated_at = ? WHERE id IN (SELECT id FROM sweep_due)`, [now]);
+    // A random (v4-shaped) id per event, made in SQL.
+    const uuid = `lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2) || '-' ||
+      substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))`;
+    await this.db.raw(
+      `INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, code_id, before, after)
+       SELECT ${uuid}, ?, ?, 'code.expired', 'code', id, id, json_object('status', status), ? FROM sweep_due`,
+      [now, actor, after],
+    );
+    const [row] = (await this.db.raw('SELECT count(*) AS n FROM sweep_due')) as Array<{ n: number }>;
+    await this.db.raw('DELETE FROM sweep_due');
+    return Number(row?.n ?? 0);
   }
 
   async findExpiredBefore(cutoff: number, limit: number): Promise<LicenseCode[]> {
