@@ -14,6 +14,12 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * A start takes well under a second; the bound only turns a hang into a failure that shows the
+ * server's own output. Generous, because suites start servers on a loaded two-core machine.
+ */
+const START_TIMEOUT_MS = 45_000;
+
 /** Starts `licensor serve` as a real child process and waits for its "listening on" line. */
 export function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
@@ -27,8 +33,8 @@ export function spawnServer(env: Record<string, string>): Promise<ServerProcess>
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`server did not start within 20 s:\n${err}`));
-    }, 20_000);
+      reject(new Error(`server did not start within ${START_TIMEOUT_MS / 1000} s:\n${err}`));
+    }, START_TIMEOUT_MS);
     child.stderr!.on('data', (d) => {
       err += d;
       const m = /listening on (http:\/\/\S+)/.exec(err);
