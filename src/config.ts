@@ -21,6 +21,8 @@ export interface Config {
   logLevel: string;
   /** Bearer token Prometheus must send to /metrics; undefined leaves /metrics open. */
   metricsToken: string | undefined;
+  /** 32 bytes that encrypt signing keys at rest (AES-256-GCM); undefined stores them as PEM. */
+  keyEncryptionKey: Buffer | undefined;
   /** The marketplace compatibility layer (docs/marketplace.md). */
   marketplace: MarketplaceConfig;
   /** Honour X-Forwarded-For from a reverse proxy (express "trust proxy" value), or not. */
@@ -114,6 +116,7 @@ export function loadConfigReport(processEnv: NodeJS.ProcessEnv = process.env, cw
     heartbeatFlushMs: int('LICENSOR_HEARTBEAT_FLUSH_MS', 1000, 10, 60_000),
     logLevel: env.LICENSOR_LOG_LEVEL || 'info',
     metricsToken: undefined,
+    keyEncryptionKey: parseKeyEncryptionKey(env.LICENSOR_KEY_ENCRYPTION_KEY, problems),
     marketplace: marketplaceConfig(env, int, problems),
     trustProxy: parseTrustProxy(env.LICENSOR_TRUST_PROXY),
     headersTimeoutMs: int('LICENSOR_HEADERS_TIMEOUT_MS', 10_000, 100, 300_000),
@@ -163,12 +166,24 @@ export function maskedConfig(config: Config): Record<string, unknown> {
     databaseUrl: config.databaseUrl === undefined ? null : config.databaseUrl.replace(/^(postgres(?:ql)?:\/\/[^:@/]*:)[^@]*@/, '$1****@'),
     adminToken: config.adminToken === undefined ? '<generated on first start, kept in the data directory>' : masked(config.adminToken),
     metricsToken: config.metricsToken === undefined ? null : masked(config.metricsToken),
+    keyEncryptionKey: config.keyEncryptionKey === undefined ? null : '<set, masked>',
     marketplace: {
       ...config.marketplace,
       accessKeys: config.marketplace.accessKeys.map(() => '<masked>'),
       openApiCredentials: config.marketplace.openApiCredentials.map((c) => ({ accessKey: c.accessKey, secretKey: '<masked>' })),
     },
   };
+}
+
+/** 32 bytes as 64 hex digits or base64; anything else is a problem, reported with the rest. */
+function parseKeyEncryptionKey(raw: string | undefined, problems: string[]): Buffer | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const bytes = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(raw) ? Buffer.from(raw, 'base64') : null;
+  if (!bytes || bytes.length !== 32) {
+    problems.push('LICENSOR_KEY_ENCRYPTION_KEY must be 32 random bytes as 64 hex digits or base64 (e.g. openssl rand -hex 32)');
+    return undefined;
+  }
+  return bytes;
 }
 
 /** "true"/"false", a hop count, or an address list such as "loopback, 10.0.0.0/8". */

@@ -8,6 +8,7 @@ import { BackgroundWork } from './domain/marketplace/background-work';
 import { ensureSigningKey, type KeyPolicy } from './domain/signing-keys';
 import { openDatabase, type Database } from './storage/database';
 import { openHeartbeatReader } from './storage/heartbeat-reader';
+import { keySealer } from './storage/key-sealing';
 import { CoalescingHeartbeatWriter } from './storage/heartbeat-writer';
 import { migrateToLatest } from './storage/migrate';
 import { KnexRepository } from './storage/repository';
@@ -47,7 +48,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     throw err;
   }
   const heartbeatReader = openHeartbeatReader(database);
-  const repo = new KnexRepository(database, heartbeatReader);
+  const repo = new KnexRepository(database, heartbeatReader, keySealer(config.keyEncryptionKey));
   const heartbeats = new CoalescingHeartbeatWriter(repo.activations, repo.heartbeatStats, config.heartbeatFlushMs, options.onBackgroundError);
   const keyRing = new KeyRing();
   const ctx: DomainContext = {
@@ -59,9 +60,16 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     issuer: config.issuer,
   };
   const keyPolicy: KeyPolicy = { alg: config.keyAlgorithm, maxTokenLifetimeMs: config.maxTokenLifetimeMs, generate: generateSigningKey };
-  await ensureSigningKey(ctx, keyPolicy);
   const reloadKeys = async () => keyRing.load(await repo.keys.list());
-  await reloadKeys();
+  try {
+    await ensureSigningKey(ctx, keyPolicy);
+    await reloadKeys();
+  } catch (err) {
+    // e.g. keys encrypted at rest and no (or the wrong) key-encryption key: say so and let go of the database.
+    await heartbeatReader.close();
+    await database.close();
+    throw err;
+  }
   const background = new BackgroundWork(options.onBackgroundError);
   return {
     config,

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { KeyStore } from '../domain/ports';
 import type { KeyAlgorithm, SigningKey } from '../domain/types';
 import { isUniqueViolation } from './database';
+import { keySealer, type KeySealer } from './key-sealing';
 import { fromJson, toJson } from './rows';
 
 interface KeyRow {
@@ -16,13 +17,13 @@ interface KeyRow {
   publish_until: number | null;
 }
 
-function keyFromRow(row: KeyRow): SigningKey {
+function keyFromRow(row: KeyRow, sealer: KeySealer): SigningKey {
   return {
     kid: row.kid,
     generation: Number(row.generation),
     alg: row.alg as KeyAlgorithm,
     publicJwk: fromJson(row.public_jwk, {}),
-    privateKeyPem: row.private_key_pem,
+    privateKeyPem: sealer.open(row.kid, row.private_key_pem),
     status: row.status as SigningKey['status'],
     createdAt: Number(row.created_at),
     retiredAt: row.retired_at === null ? null : Number(row.retired_at),
@@ -31,7 +32,10 @@ function keyFromRow(row: KeyRow): SigningKey {
 }
 
 export class KnexKeyStore implements KeyStore {
-  constructor(private readonly db: Knex | Knex.Transaction) {}
+  constructor(
+    private readonly db: Knex | Knex.Transaction,
+    private readonly sealer: KeySealer = keySealer(undefined),
+  ) {}
 
   async insert(key: SigningKey): Promise<boolean> {
     // The unique generation settles racing first starts and rotations: exactly one insert wins.
@@ -41,7 +45,7 @@ export class KnexKeyStore implements KeyStore {
         generation: key.generation,
         alg: key.alg,
         public_jwk: toJson(key.publicJwk),
-        private_key_pem: key.privateKeyPem,
+        private_key_pem: this.sealer.seal(key.kid, key.privateKeyPem),
         status: key.status,
         created_at: key.createdAt,
         retired_at: key.retiredAt,
@@ -58,7 +62,7 @@ export class KnexKeyStore implements KeyStore {
   }
 
   async list(): Promise<SigningKey[]> {
-    return (await this.db<KeyRow>('signing_keys').select('*').orderBy('generation')).map(keyFromRow);
+    return (await this.db<KeyRow>('signing_keys').select('*').orderBy('generation')).map((row) => keyFromRow(row, this.sealer));
   }
 
   async retire(kid: string, at: number, publishUntil: number): Promise<void> {

@@ -8,6 +8,7 @@ import { KnexCodeStore } from './code-store';
 import { isConnectionError, isUniqueViolation, type Database } from './database';
 import { KnexIdempotencyStore } from './idempotency-store';
 import { KnexKeyStore } from './key-store';
+import { keySealer, type KeySealer } from './key-sealing';
 import { KnexMarketplaceInstanceStore } from './marketplace-instance-store';
 import { KnexMarketplaceLicenseStore } from './marketplace-license-store';
 import { KnexNonceStore } from './nonce-store';
@@ -16,13 +17,13 @@ import { KnexProductStore } from './product-store';
 import { KnexUsageReportStore } from './usage-report-store';
 import { KnexHeartbeatStatsStore } from './heartbeat-stats-store';
 
-function storesFor(db: Knex | Knex.Transaction): Stores {
+function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer): Stores {
   return {
     products: new KnexProductStore(db),
     codes: new KnexCodeStore(db),
     activations: new KnexActivationStore(db),
     audit: new KnexAuditStore(db),
-    keys: new KnexKeyStore(db),
+    keys: new KnexKeyStore(db, sealer),
     nonces: new KnexNonceStore(db),
     idempotency: new KnexIdempotencyStore(db),
     marketplaceInstances: new KnexMarketplaceInstanceStore(db),
@@ -51,9 +52,10 @@ export class KnexRepository implements Repository {
   constructor(
     private readonly database: Database,
     private readonly heartbeatReader: PreparedHeartbeatReader,
+    private readonly sealer: KeySealer = keySealer(undefined),
   ) {
     // Reads outside a transaction get the same error translation as transactions do.
-    const stores = translated(storesFor(database.knex));
+    const stores = translated(storesFor(database.knex, sealer));
     this.products = stores.products;
     this.codes = stores.codes;
     this.activations = stores.activations;
@@ -70,7 +72,7 @@ export class KnexRepository implements Repository {
 
   async transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {
     try {
-      return await this.database.knex.transaction((trx) => work(storesFor(trx)));
+      return await this.database.knex.transaction((trx) => work(storesFor(trx, this.sealer)));
     } catch (err) {
       throw translate(err);
     }
