@@ -238,6 +238,25 @@ forEachEngine('the marketplace production interface', (engine) => {
       assert.ok(instances.body.items.some((i: { instanceId: string; test: boolean }) => i.instanceId === instanceId && i.test));
     });
 
+    it('pages through every instance whatever its businessId looks like', async () => {
+      const mine = [(await newInstance()).instanceId, (await newInstance()).instanceId, (await newInstance()).instanceId];
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let pages = 0; pages < 500; pages++) {
+        const page: { body: { items: Array<{ instanceId: string }>; nextCursor: string | null } } = await admin(
+          server.url,
+          'GET',
+          `/v1/admin/marketplace/instances?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        seen.push(...page.body.items.map((i) => i.instanceId));
+        cursor = page.body.nextCursor;
+        if (!cursor) break;
+      }
+      assert.equal(cursor, null, 'the last page says so');
+      assert.equal(new Set(seen).size, seen.length, 'no instance twice');
+      for (const id of mine) assert.ok(seen.includes(id), `${id} listed`);
+    });
+
     it('answers 000002 for a testFlag other than "0" or "1"', async () => {
       assertResult(await send({ activity: 'newInstance', orderId: mkpId('O'), orderLineId: 'L', businessId: mkpId('B'), testFlag: 'yes' }), '000002');
     });

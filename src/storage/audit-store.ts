@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { AuditFilter, AuditStore } from '../domain/ports';
 import type { AuditEvent, Page } from '../domain/types';
-import { decodeCursor, encodeCursor, fromJson, toJson } from './rows';
+import { fromJson, keysetPage, toJson } from './rows';
 
 interface AuditRow {
   id: string;
@@ -57,11 +57,6 @@ export class KnexAuditStore implements AuditStore {
     if (filter.codeId) q.where('code_id', filter.codeId);
     if (filter.entityId) q.where('entity_id', filter.entityId);
     if (filter.action) q.where('action', filter.action);
-    const after = decodeCursor(cursor);
-    if (after) q.where((w) => w.where('at', '<', after.at).orWhere((w2) => w2.where('at', after.at).andWhere('id', '<', after.id)));
-    const rows = await q.orderBy([{ column: 'at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit + 1);
-    const items = rows.slice(0, limit).map(eventFromRow);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor({ at: last.at, id: last.id }) : null };
+    return keysetPage(q, { at: 'at', id: 'id' }, cursor, limit, eventFromRow, (e) => ({ at: e.at, id: e.id }));
   }
 }

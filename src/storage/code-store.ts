@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { CodeFilter, CodeStore } from '../domain/ports';
 import { CODE_STATUSES, type CodeStatus, type LicenseCode, type Page } from '../domain/types';
-import { decodeCursor, encodeCursor, fromJson, toBool, toJson } from './rows';
+import { fromJson, keysetPage, toBool, toJson } from './rows';
 
 export interface CodeRow {
   id: string;
@@ -103,15 +103,7 @@ export class KnexCodeStore implements CodeStore {
     if (filter.test !== undefined) q.where('test', filter.test);
     if (filter.id) q.where('id', filter.id);
     if (filter.codePrefix !== undefined) q.where('code', 'like', `${filter.codePrefix.replace(/[^0-9A-Z]/g, '')}%`);
-    const after = decodeCursor(cursor);
-    if (after) {
-      // Newest first; the cursor is the last row of the previous page.
-      q.where((w) => w.where('created_at', '<', after.at).orWhere((w2) => w2.where('created_at', after.at).andWhere('id', '<', after.id)));
-    }
-    const rows = await q.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit + 1);
-    const items = rows.slice(0, limit).map(codeFromRow);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null };
+    return keysetPage(q, { at: 'created_at', id: 'id' }, cursor, limit, codeFromRow, (c) => ({ at: c.createdAt, id: c.id }));
   }
 
   async expireDue(now: number, limit: number, actor: string): Promise<number> {

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { MarketplaceInstance } from '../domain/marketplace/types';
 import type { MarketplaceInstanceStore } from '../domain/ports';
 import type { Page } from '../domain/types';
-import { decodeCursor, encodeCursor, toBool } from './rows';
+import { keysetPage, toBool } from './rows';
 
 interface InstanceRow {
   instance_id: string;
@@ -62,13 +62,6 @@ export class KnexMarketplaceInstanceStore implements MarketplaceInstanceStore {
   async list(filter: { test?: boolean }, limit: number, cursor: string | null): Promise<Page<MarketplaceInstance>> {
     const q = this.db<InstanceRow>('marketplace_instances').select('*');
     if (filter.test !== undefined) q.where('test', filter.test);
-    const after = decodeCursor(cursor);
-    if (after) {
-      q.where((w) => w.where('created_at', '<', after.at).orWhere((w2) => w2.where('created_at', after.at).andWhere('instance_id', '<', after.id)));
-    }
-    const rows = await q.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'instance_id', order: 'desc' }]).limit(limit + 1);
-    const items = rows.slice(0, limit).map(instanceFromRow);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.instanceId }) : null };
+    return keysetPage(q, { at: 'created_at', id: 'instance_id' }, cursor, limit, instanceFromRow, (i) => ({ at: i.createdAt, id: i.instanceId }));
   }
 }
