@@ -3,7 +3,7 @@ import type { DomainContext } from '../context';
 import { marketplaceStatus } from '../lifecycle';
 import { formatMarketplaceTime } from './dates';
 import { describeInstances, findInstance, getMarketplaceCode, provisionInstance } from './instances';
-import { applyForLicense } from './license-delivery';
+import { applyForLicense, type LicenseApplication } from './license-delivery';
 import { RESULT_CODES, type ResultCode } from './result-codes';
 import { marketplaceActor, type MarketplaceSettings } from './settings';
 
@@ -16,15 +16,7 @@ export type ProductionRequest =
   | { activity: 'refreshInstance'; scene: string; orderId: string; orderLineId: string; instanceId: string; productId?: string; expireTime: number; testFlag: boolean }
   | { activity: 'updateInstanceStatus'; instanceId: string; status: 'FREEZE' | 'UNFREEZE'; testFlag: boolean }
   | { activity: 'releaseInstance'; instanceId: string; orderId?: string; orderLineId?: string; testFlag: boolean }
-  | {
-      activity: 'getLicenseAsync';
-      instanceId: string;
-      effectiveTime: number;
-      expireTime?: number;
-      eventId: string;
-      deviceFingerprint?: string;
-      testFlag: boolean;
-    }
+  | ({ activity: 'getLicenseAsync' } & LicenseApplication)
   | { activity: 'queryInstance'; instanceIds: string[]; testFlag: boolean };
 
 export type Activity = ProductionRequest['activity'];
