@@ -393,7 +393,7 @@ forEachEngine('the licensor CLI', (engine) => {
     it('issues a code that then activates over HTTP against a server on the same data', async () => {
       const server = await spawnServer({ ...env, LICENSOR_ADMIN_TOKEN: 'cli-beside-server-token' });
       try {
-        assert.match(server.banner, new RegExp(`\\(${engine}: `));
+        assert.match(server.stderr(), new RegExp(`\\(${engine}: `));
         const name = newName();
         const created = await runBinary(['products', 'create', '--name', name, '--json'], env);
         assert.equal(created.code, 0, created.err);

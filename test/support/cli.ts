@@ -1,9 +1,8 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { main } from '../../src/cli/main';
 import type { TestDatabase } from './databases';
+import { BIN } from './processes';
 
-export const BIN = join(__dirname, '..', '..', '..', 'bin', 'licensor.js');
 
 export interface CliRun {
   code: number;
@@ -50,49 +49,5 @@ export function runBinary(argv: string[], env: Record<string, string>): Promise<
   });
 }
 
-export interface ServerProcess {
-  child: ChildProcess;
-  url: string;
-  banner: string;
-  /** Sends SIGTERM to this child and resolves to its exit code. */
-  stop(): Promise<number | null>;
-}
-
-/** Starts `licensor serve` as a real child process on a free port and waits for its banner. */
-export function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: { PATH: process.env.PATH ?? '', LICENSOR_PORT: '0', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    let banner = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`licensor serve printed no banner: ${banner}`));
-    }, 30_000);
-    const onEarlyExit = (code: number | null) => {
-      clearTimeout(timer);
-      reject(new Error(`licensor serve exited with ${code}: ${banner}`));
-    };
-    child.once('exit', onEarlyExit);
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      banner += chunk;
-      const match = /licensor listening on (http:\/\/\S+)/.exec(banner);
-      if (match && /issue a first code/.test(banner)) {
-        clearTimeout(timer);
-        child.off('exit', onEarlyExit);
-        resolve({
-          child,
-          url: match[1]!,
-          banner,
-          stop: () => {
-            if (child.exitCode === null) child.kill('SIGTERM');
-            return exited;
-          },
-        });
-      }
-    });
-  });
-}
+// The CLI suites start servers with the same helper as every other suite.
+export { spawnServer, type ServerProcess } from './processes';

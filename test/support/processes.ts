@@ -20,10 +20,15 @@ export interface ServerProcess {
  */
 const START_TIMEOUT_MS = 45_000;
 
-/** Starts `licensor serve` as a real child process and waits for its "listening on" line. */
+/** This process's environment without licensor's own settings, so a developer's shell cannot steer a test's server. */
+function cleanEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LICENSOR_') && name !== 'DATABASE_URL'));
+}
+
+/** Starts `licensor serve` as a real child process on a free port and waits for its whole start-up banner. */
 export function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: { ...process.env, LICENSOR_PORT: '0', LICENSOR_LOG_LEVEL: 'warn', ...env },
+    env: { ...cleanEnvironment(), LICENSOR_PORT: '0', LICENSOR_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -38,7 +43,7 @@ export function spawnServer(env: Record<string, string>): Promise<ServerProcess>
     child.stderr!.on('data', (d) => {
       err += d;
       const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m) {
+      if (m && /issue a first code/.test(err)) {
         clearTimeout(timer);
         resolve({
           child,
@@ -46,7 +51,7 @@ export function spawnServer(env: Record<string, string>): Promise<ServerProcess>
           stderr: () => err,
           stdout: () => out,
           stop: (signal = 'SIGTERM') => {
-            child.kill(signal);
+            if (child.exitCode === null) child.kill(signal);
             return exited;
           },
         });
