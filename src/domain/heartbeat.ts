@@ -3,7 +3,7 @@ import { auditEvent } from './audit';
 import type { DomainContext } from './context';
 import { Conflict, FingerprintMismatch, NotFound } from './errors';
 import { assertSlotFree, limitsConcurrency } from './in-use-slots';
-import { buildLeaseClaims, leaseEndMs } from './lease-token';
+import { issueLease, leaseEndMs } from './lease-token';
 import { effectiveStatus } from './lifecycle';
 import type { HeartbeatView } from './ports';
 import type { Activation, CodeStatus, FingerprintHashes, LicenseCode, Product } from './types';
@@ -60,19 +60,7 @@ export async function recordHeartbeat(
 
   const status = effectiveStatus(code, now);
   if (status !== 'alive' && status !== 'issued') return { status, token: null, activation, code, product };
-  const token = ctx.tokens.sign(
-    buildLeaseClaims({
-      issuer: ctx.issuer,
-      jti: ctx.ids.id(),
-      product,
-      code,
-      status,
-      activationId: activation.id,
-      fingerprint: activation.fingerprint,
-      now,
-      nonce,
-    }),
-  );
+  const token = issueLease(ctx, { product, code, status, activation, now, nonce });
   return { status, token, activation, code, product };
 }
 
@@ -99,9 +87,7 @@ async function renewSlot(ctx: DomainContext, view: HeartbeatView, now: number, n
   ctx.heartbeats.countBeat(product.id, now);
   const { code, status } = held;
   if (held.slotEnd === null) return { status, token: null, activation, code, product };
-  const token = ctx.tokens.sign(
-    buildLeaseClaims({ issuer: ctx.issuer, jti: ctx.ids.id(), product, code, status, activationId: activation.id, fingerprint: activation.fingerprint, now, nonce }),
-  );
+  const token = issueLease(ctx, { product, code, status, activation, now, nonce });
   return { status, token, activation: { ...activation, inUseUntil: held.slotEnd, lastHeartbeatAt: now }, code, product };
 }
 

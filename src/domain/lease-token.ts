@@ -1,4 +1,5 @@
-import type { CodeStatus, FingerprintHashes, LicenseCode, Product, SeatMode } from './types';
+import type { DomainContext } from './context';
+import type { Activation, CodeStatus, FingerprintHashes, LicenseCode, Product, SeatMode } from './types';
 
 /** Claims of a lease token (PRODUCT.md §5). Times are seconds since the epoch, as JWT wants. */
 export interface LeaseClaims {
@@ -86,4 +87,25 @@ export function buildLeaseClaims(input: LeaseInput): LeaseClaims {
     claims.update = { latestVersion: input.product.latestVersion, minimumVersion: input.product.minimumVersion };
   }
   return claims;
+}
+
+/** Signs a fresh lease for an activation with the context's issuer, id source and current key. */
+export function issueLease(
+  ctx: Pick<DomainContext, 'issuer' | 'ids' | 'tokens'>,
+  lease: { product: Product; code: LicenseCode; status: CodeStatus; activation: Pick<Activation, 'id' | 'fingerprint'>; now: number; leaseSeconds?: number; nonce?: string | null },
+): string {
+  return ctx.tokens.sign(
+    buildLeaseClaims({
+      issuer: ctx.issuer,
+      jti: ctx.ids.id(),
+      product: lease.product,
+      code: lease.code,
+      status: lease.status,
+      activationId: lease.activation.id,
+      fingerprint: lease.activation.fingerprint,
+      now: lease.now,
+      leaseSeconds: lease.leaseSeconds,
+      nonce: lease.nonce,
+    }),
+  );
 }

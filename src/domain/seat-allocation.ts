@@ -5,7 +5,7 @@ import { spendChurn } from './churn';
 import type { DomainContext } from './context';
 import { Forbidden, InvalidInput, NotFound, SeatLimitReached } from './errors';
 import { assertSlotFree, limitsConcurrency } from './in-use-slots';
-import { buildLeaseClaims, leaseEndMs } from './lease-token';
+import { issueLease, leaseEndMs } from './lease-token';
 import { assertActivatable } from './lifecycle';
 import type { Activation, Actor, AuditEvent, FingerprintHashes, LicenseCode, Product } from './types';
 
@@ -132,19 +132,7 @@ export async function activateMachine(
 
   // The transaction's time, so the token's exp is exactly the in-use slot's end.
   const now = result.now;
-  const token = ctx.tokens.sign(
-    buildLeaseClaims({
-      issuer: ctx.issuer,
-      jti: ctx.ids.id(),
-      product,
-      code: result.code,
-      status: result.code.status,
-      activationId: result.activation.id,
-      fingerprint: result.activation.fingerprint,
-      now,
-      leaseSeconds: options.leaseSeconds,
-    }),
-  );
+  const token = issueLease(ctx, { product, code: result.code, status: result.code.status, activation: result.activation, now, leaseSeconds: options.leaseSeconds });
   return { activation: result.activation, code: result.code, created: result.created, product, token };
 }
 
