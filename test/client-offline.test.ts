@@ -122,6 +122,10 @@ describe('air-gapped activation through the licensor CLI', () => {
     const { run } = await respond(requestFile);
     assert.equal(run.code, 2);
     assert.equal(run.json.error.code, 'invalid_request');
+    writeFileSync(requestFile, 'not json at all');
+    const garbled = await respond(requestFile);
+    assert.equal(garbled.run.code, 2);
+    assert.equal(garbled.run.json.error.code, 'invalid_request_file');
     const missing = await runBinary(['offline', 'respond', '/nonexistent/request.json'], cliEnv(server.db));
     assert.equal(missing.code, 2);
   });
