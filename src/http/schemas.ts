@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_CHURN_PERIOD_SECONDS } from '../domain/churn';
 import { VERSION_PATTERN } from '../../client/version';
 import { CODE_STATUSES } from '../domain/types';
 
@@ -67,7 +68,7 @@ export const productRequestSchema = z.object({
   matchStrategy: z.enum(['exact', 'fuzzy', 'loose']).optional(),
   reclaim: z.enum(['eager', 'soft']).optional().describe('Who takes back a lapsed floating seat: the sweeper at once (eager, default) or only an activation that needs it (soft)'),
   churnLimit: z.number().int().min(1).max(100_000).nullable().optional().describe('At most this many activations + deactivations of one code per churn period; null/absent = unlimited'),
-  churnPeriodSeconds: z.number().int().min(60).max(366 * 86_400).optional().describe('The churn period; default 86400 (a day)'),
+  churnPeriodSeconds: z.number().int().min(60).max(MAX_CHURN_PERIOD_SECONDS).optional().describe('The churn period; default 86400 (a day)'),
 });
 
 export const publishVersionRequestSchema = z.object({
