@@ -67,7 +67,7 @@ async function main(): Promise<void> {
       activation: { id: '00000000-0000-4000-8000-000000000000', fingerprint: hashes },
       heartbeat: { intervalSeconds: 201_600 },
     };
-    const token = ring.sign(claims);
+    const token = await ring.sign(claims);
     const jwk = key.publicJwk as JsonWebKey;
 
     const client = new LicenseClient({

@@ -34,7 +34,8 @@ export interface LeaseClaims {
 
 /** Signs and checks lease tokens. Implemented in src/tokens with cached key objects. */
 export interface LeaseTokens {
-  sign(claims: LeaseClaims): string;
+  /** Resolves when signed; the signature may be computed off the event loop (src/tokens/signature-scheduler.ts). */
+  sign(claims: LeaseClaims): Promise<string>;
   /**
    * Verifies the signature against every published key but ignores the time claims:
    * a lapsed token still proves which activation a client holds (deactivation).
@@ -93,7 +94,7 @@ export function buildLeaseClaims(input: LeaseInput): LeaseClaims {
 export function issueLease(
   ctx: Pick<DomainContext, 'issuer' | 'ids' | 'tokens'>,
   lease: { product: Product; code: LicenseCode; status: CodeStatus; activation: Pick<Activation, 'id' | 'fingerprint'>; now: number; leaseSeconds?: number; nonce?: string | null },
-): string {
+): Promise<string> {
   return ctx.tokens.sign(
     buildLeaseClaims({
       issuer: ctx.issuer,

@@ -132,7 +132,7 @@ export async function activateMachine(
 
   // The transaction's time, so the token's exp is exactly the in-use slot's end.
   const now = result.now;
-  const token = issueLease(ctx, { product, code: result.code, status: result.code.status, activation: result.activation, now, leaseSeconds: options.leaseSeconds });
+  const token = await issueLease(ctx, { product, code: result.code, status: result.code.status, activation: result.activation, now, leaseSeconds: options.leaseSeconds });
   return { activation: result.activation, code: result.code, created: result.created, product, token };
 }
 

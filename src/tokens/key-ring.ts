@@ -1,8 +1,9 @@
-import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
 import { verifyCompactJws } from '../../client/offline-verify';
 import { currentKey, publishedKeys } from '../domain/signing-keys';
 import type { LeaseClaims, LeaseTokens } from '../domain/lease-token';
 import type { KeyAlgorithm, SigningKey } from '../domain/types';
+import { SignatureScheduler } from './signature-scheduler';
 
 interface LoadedKey {
   record: SigningKey;
@@ -20,8 +21,9 @@ function b64url(data: string | Buffer): string {
   return Buffer.from(data).toString('base64url');
 }
 
-function signBytes(alg: KeyAlgorithm, data: Buffer, key: KeyObject): Buffer {
-  return alg === 'EdDSA' ? sign(null, data, key) : sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
+/** node:crypto's algorithm and key arguments for a JWS `alg`: Ed25519 hashes internally, ES256 wants raw r||s. */
+function signingArguments(alg: KeyAlgorithm, key: KeyObject): [string | null, KeyObject | SignKeyObjectInput] {
+  return alg === 'EdDSA' ? [null, key] : ['sha256', { key, dsaEncoding: 'ieee-p1363' }];
 }
 
 const ALGORITHMS: ReadonlySet<string> = new Set<KeyAlgorithm>(['EdDSA', 'ES256']);
@@ -35,6 +37,7 @@ export class KeyRing implements LeaseTokens {
   private byKid = new Map<string, LoadedKey>();
   private current: LoadedKey | null = null;
   private signed = 0;
+  private readonly scheduler = new SignatureScheduler();
 
   constructor(keys: SigningKey[] = []) {
     this.load(keys);
@@ -69,12 +72,14 @@ export class KeyRing implements LeaseTokens {
     return this.signed;
   }
 
-  sign(claims: LeaseClaims): string {
+  async sign(claims: LeaseClaims): Promise<string> {
     const key = this.current;
     if (!key?.privateKey) throw new Error('no signing key loaded');
     this.signed++;
     const signingInput = key.headerPrefix + b64url(JSON.stringify(claims));
-    return signingInput + '.' + signBytes(key.record.alg, Buffer.from(signingInput), key.privateKey).toString('base64url');
+    const [algorithm, signingKey] = signingArguments(key.record.alg, key.privateKey);
+    const signature = await this.scheduler.sign(algorithm, Buffer.from(signingInput), signingKey);
+    return signingInput + '.' + signature.toString('base64url');
   }
 
   /**
@@ -84,7 +89,8 @@ export class KeyRing implements LeaseTokens {
   signAnswer(input: Buffer): string {
     const key = this.current;
     if (!key?.privateKey) throw new Error('no signing key loaded');
-    return key.answerPrefix + signBytes(key.record.alg, input, key.privateKey).toString('base64url') + '"';
+    const [algorithm, signingKey] = signingArguments(key.record.alg, key.privateKey);
+    return key.answerPrefix + sign(algorithm, input, signingKey).toString('base64url') + '"';
   }
 
   /** The header value of an answer whose lease token (carrying the client's nonce) authenticates it. */

@@ -135,7 +135,7 @@ async function produceLicense(
     nbf: Math.max(lease.nbf, Math.floor(application.effectiveTime / 1000)),
     marketplace: { instanceId: instance.instanceId, eventId: application.eventId, deviceFingerprintSha256: fingerprintHash },
   };
-  return { license: ctx.tokens.sign(claims), activationId: activated.activation.id };
+  return { license: await ctx.tokens.sign(claims), activationId: activated.activation.id };
 }
 
 /** A code that cannot take the change (released, frozen) is outside the order's validity: 000901. */
