@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** Time and randomness are injected so expiry, leases and culling are testable without sleeping. */
 export interface Clock {
@@ -13,6 +13,21 @@ export interface IdSource {
 
 let lastMs = 0;
 let sequence = 0;
+
+/** Random bytes drawn from the system 4 KiB at a time: one call per 512 ids, not one per id (a lease token per heartbeat needs one). */
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
+function randomBlock(): Buffer {
+  if (poolOffset + 16 > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  // A view, not a copy: the caller overwrites part of it and turns it into text at once.
+  const block = pool.subarray(poolOffset, poolOffset + 16);
+  poolOffset += 16;
+  return block;
+}
 
 /**
  * UUIDv7 (RFC 9562): a millisecond timestamp, a 12-bit counter and 62 random bits. Ids sort in
@@ -32,7 +47,7 @@ export function uuidv7(): string {
     sequence = 0;
   }
   lastMs = ms;
-  const b = randomBytes(16);
+  const b = randomBlock();
   b.writeUIntBE(ms, 0, 6);
   b[6] = 0x70 | (sequence >> 8);
   b[7] = sequence & 0xff;
