@@ -3,6 +3,7 @@ import * as initial from './migrations/001_initial';
 import * as marketplace from './migrations/002_marketplace';
 import * as heartbeatStats from './migrations/003_heartbeat_stats';
 import * as seatPolicies from './migrations/004_seat_policies';
+import * as heartbeatViewChanges from './migrations/005_heartbeat_view_changes';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
 const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '002_marketplace': marketplace,
   '003_heartbeat_stats': heartbeatStats,
   '004_seat_policies': seatPolicies,
+  '005_heartbeat_view_changes': heartbeatViewChanges,
 };
 
 const source: Knex.MigrationSource<string> = {
@@ -33,8 +35,26 @@ export async function migrateToLatest(knex: Knex, timeoutMs = 60_000): Promise<v
       return;
     } catch (err) {
       if (Date.now() > deadline || !isConcurrentMigration(err)) throw err;
+      await removeDuplicateLockRows(knex);
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
     }
+  }
+}
+
+/**
+ * Two processes creating the bookkeeping tables at once can both insert knex's single lock row.
+ * knex then reads "already locked" forever (it takes the lock by updating exactly one unlocked
+ * row), so every process waits for a lock nobody holds. Extra unlocked rows are removed; a row that
+ * is locked means a migration really is running and is left alone.
+ */
+async function removeDuplicateLockRows(knex: Knex): Promise<void> {
+  const table = `${config.tableName}_lock`;
+  try {
+    const rows = (await knex(table).select('index', 'is_locked').orderBy('index')) as Array<{ index: number; is_locked: number | boolean }>;
+    if (rows.length < 2 || rows.some((r) => Number(r.is_locked) !== 0)) return;
+    await knex(table).where('index', '>', rows[0]!.index).andWhere('is_locked', 0).delete();
+  } catch {
+    // The table may not exist yet, or another process holds the database: the next attempt sees.
   }
 }
 
