@@ -18,6 +18,8 @@ export interface Config {
   sweepIntervalMs: number;
   releaseExpiredAfterMs: number | null;
   heartbeatFlushMs: number;
+  /** Activations whose heartbeat view is held in memory (src/storage/heartbeat-view-cache.ts); 0 reads every beat. */
+  heartbeatCacheEntries: number;
   logLevel: string;
   /** Bearer token Prometheus must send to /metrics; undefined leaves /metrics open. */
   metricsToken: string | undefined;
@@ -114,6 +116,7 @@ export function loadConfigReport(processEnv: NodeJS.ProcessEnv = process.env, cw
     sweepIntervalMs: int('LICENSOR_SWEEP_INTERVAL_SECONDS', 30, 1, 86_400) * 1000,
     releaseExpiredAfterMs: releaseDays === 0 ? null : releaseDays * DAY,
     heartbeatFlushMs: int('LICENSOR_HEARTBEAT_FLUSH_MS', 1000, 10, 60_000),
+    heartbeatCacheEntries: int('LICENSOR_HEARTBEAT_CACHE_ENTRIES', 50_000, 0, 10_000_000),
     logLevel: env.LICENSOR_LOG_LEVEL || 'info',
     metricsToken: undefined,
     keyEncryptionKey: parseKeyEncryptionKey(env.LICENSOR_KEY_ENCRYPTION_KEY, problems),

@@ -7,7 +7,9 @@ import type { DomainContext } from './domain/context';
 import { BackgroundWork } from './domain/marketplace/background-work';
 import { ensureSigningKey, type KeyPolicy } from './domain/signing-keys';
 import { openDatabase, type Database } from './storage/database';
-import { openHeartbeatReader } from './storage/heartbeat-reader';
+import { cachedHeartbeatReader, openHeartbeatReader } from './storage/heartbeat-reader';
+import { HeartbeatViewCache } from './storage/heartbeat-view-cache';
+import { openViewChangeFeed } from './storage/view-change-feed';
 import { keySealer } from './storage/key-sealing';
 import { CoalescingHeartbeatWriter } from './storage/heartbeat-writer';
 import { migrateToLatest } from './storage/migrate';
@@ -47,8 +49,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     await database.close();
     throw err;
   }
-  const heartbeatReader = openHeartbeatReader(database);
-  const repo = new KnexRepository(database, heartbeatReader, keySealer(config.keyEncryptionKey));
+  const viewCache = new HeartbeatViewCache(config.heartbeatCacheEntries);
+  const feed = config.heartbeatCacheEntries > 0 ? await openViewChangeFeed(database, viewCache) : null;
+  const heartbeatReader = feed ? cachedHeartbeatReader(openHeartbeatReader(database), viewCache, feed) : openHeartbeatReader(database);
+  const repo = new KnexRepository(database, heartbeatReader, keySealer(config.keyEncryptionKey), feed ? () => feed.catchUp() : undefined);
   const heartbeats = new CoalescingHeartbeatWriter(repo.activations, repo.heartbeatStats, config.heartbeatFlushMs, options.onBackgroundError);
   const keyRing = new KeyRing();
   const ctx: DomainContext = {
@@ -56,7 +60,15 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     clock: options.clock ?? systemClock,
     ids: options.ids ?? randomIds,
     tokens: keyRing,
-    heartbeats,
+    // A recorded beat also refreshes the cached view's liveness, which the database does not signal.
+    heartbeats: {
+      record: (activationId, at) => {
+        heartbeats.record(activationId, at);
+        viewCache.noteBeat(activationId, at);
+      },
+      countBeat: (productId, at) => heartbeats.countBeat(productId, at),
+      flush: () => heartbeats.flush(),
+    },
     issuer: config.issuer,
   };
   const keyPolicy: KeyPolicy = { alg: config.keyAlgorithm, maxTokenLifetimeMs: config.maxTokenLifetimeMs, generate: generateSigningKey };

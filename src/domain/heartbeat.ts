@@ -18,7 +18,8 @@ export interface HeartbeatAnswer {
 }
 
 /**
- * The hot path (PRODUCT.md §4). One joined read, one signature, and the liveness write handed
+ * The hot path (PRODUCT.md §4). One joined read (from memory when the view is cached: src/storage/
+ * heartbeat-view-cache.ts), one signature, and the liveness write handed
  * to the coalescing recorder. It must not take a lock, write per beat, or re-import a key.
  * The only synchronous write is for a floating lease that is close to lapsing, so that
  * a beat and the culler cannot both win. The exception is a code with an in-use limit
@@ -35,7 +36,8 @@ export async function recordHeartbeat(
 ): Promise<HeartbeatAnswer> {
   const view = await ctx.repo.readForHeartbeat(activationId);
   if (!view) throw new NotFound('activation_not_found', 'no such activation');
-  const { activation, code, product } = view;
+  const { code, product } = view;
+  let activation = view.activation;
   if (activation.status !== 'active') {
     // codeStatus lets a client tell a released code from a seat that was only deactivated.
     throw new Conflict('activation_ended', `this activation was ${activation.status}; activate again`, { status: activation.status, codeStatus: code.status });
@@ -44,17 +46,15 @@ export async function recordHeartbeat(
   if (!match.accepted) throw new FingerprintMismatch(match.reason);
 
   const now = ctx.clock.now();
-  if (match.changed.length > 0) await reEnrolActivation(ctx, activation, fingerprint, match.changed, now);
-  if (limitsConcurrency(code)) return renewSlot(ctx, view, now, nonce);
+  if (match.changed.length > 0) activation = await reEnrolActivation(ctx, activation, fingerprint, match.changed, now);
+  if (limitsConcurrency(code)) return renewSlot(ctx, { activation, code, product }, now, nonce);
 
   const lapsingSoon = product.seatMode === 'floating' && now - activation.lastHeartbeatAt > (product.leaseSeconds * 1000) / 2;
-  if (lapsingSoon) {
-    if (!(await ctx.repo.activations.touch(activation.id, now))) {
-      throw new Conflict('activation_ended', 'this activation lapsed; activate again', { status: 'culled' });
-    }
-  } else {
-    ctx.heartbeats.record(activation.id, now);
+  if (lapsingSoon && !(await ctx.repo.activations.touch(activation.id, now))) {
+    throw new Conflict('activation_ended', 'this activation lapsed; activate again', { status: 'culled' });
   }
+  // Also after a touch: recording is what keeps this process's cached liveness current.
+  ctx.heartbeats.record(activation.id, now);
   // In memory only: the per-minute count is written with the next coalesced flush.
   ctx.heartbeats.countBeat(product.id, now);
 
@@ -92,12 +92,13 @@ async function renewSlot(ctx: DomainContext, view: HeartbeatView, now: number, n
 }
 
 /** PRODUCT.md §6: an accepted partial match stores the new hashes, so hardware may drift one part at a time. */
-async function reEnrolActivation(ctx: DomainContext, activation: Activation, current: FingerprintHashes, changed: string[], now: number) {
-  activation.fingerprint = reEnrol(activation.fingerprint, current);
+async function reEnrolActivation(ctx: DomainContext, activation: Activation, current: FingerprintHashes, changed: string[], now: number): Promise<Activation> {
+  const reEnrolled = { ...activation, fingerprint: reEnrol(activation.fingerprint, current) };
   await ctx.repo.transaction(async (tx) => {
-    await tx.activations.replaceFingerprint(activation.id, activation.fingerprint);
+    await tx.activations.replaceFingerprint(activation.id, reEnrolled.fingerprint);
     await tx.audit.insert([
       auditEvent(ctx, now, 'client', 'activation.reenrolled', { type: 'activation', id: activation.id }, activation.codeId, null, { changed }),
     ]);
   });
+  return reEnrolled;
 }

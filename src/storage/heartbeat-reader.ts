@@ -4,6 +4,8 @@ import type { HeartbeatView } from '../domain/ports';
 import { ACTIVATION_COLUMNS, activationFromRow, type ActivationRow } from './activation-store';
 import { CODE_COLUMNS, codeFromRow, type CodeRow } from './code-store';
 import { pgTypes, type Database } from './database';
+import type { HeartbeatViewCache } from './heartbeat-view-cache';
+import type { ViewChangeFeed } from './view-change-feed';
 import { PRODUCT_COLUMNS, productFromRow } from './product-store';
 
 /** One query joins the activation with its code and product; columns are prefixed to keep them apart. */
@@ -92,5 +94,29 @@ function postgresReader(url: string): PreparedHeartbeatReader {
       return toView(result.rows[0]);
     },
     close: () => pool.end(),
+  };
+}
+
+/**
+ * The heartbeat's read through the view cache (src/storage/heartbeat-view-cache.ts): a hit needs
+ * no database at all. The cache is used only while the change feed vouches for it, and a read is
+ * stored only if the feed vouched for it from before the read until after.
+ */
+export function cachedHeartbeatReader(inner: PreparedHeartbeatReader, cache: HeartbeatViewCache, feed: ViewChangeFeed): PreparedHeartbeatReader {
+  return {
+    async read(activationId) {
+      const synced = feed.synced;
+      if (synced) {
+        const hit = cache.get(activationId);
+        if (hit) return hit;
+      }
+      const stamp = cache.stamp();
+      const view = await inner.read(activationId);
+      return view && synced && feed.synced ? cache.fill(view, stamp) : view;
+    },
+    async close() {
+      await feed.close();
+      await inner.close();
+    },
   };
 }

@@ -53,6 +53,8 @@ export class KnexRepository implements Repository {
     private readonly database: Database,
     private readonly heartbeatReader: PreparedHeartbeatReader,
     private readonly sealer: KeySealer = keySealer(undefined),
+    /** Runs after every commit before the transaction's result is returned: the heartbeat view cache catching up. */
+    private readonly afterCommit: () => Promise<void> = async () => undefined,
   ) {
     // Reads outside a transaction get the same error translation as transactions do.
     const stores = translated(storesFor(database.knex, sealer));
@@ -71,11 +73,15 @@ export class KnexRepository implements Repository {
   }
 
   async transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {
+    let result: T;
     try {
-      return await this.database.knex.transaction((trx) => work(storesFor(trx, this.sealer)));
+      result = await this.database.knex.transaction((trx) => work(storesFor(trx, this.sealer)));
     } catch (err) {
       throw translate(err);
     }
+    // Whoever committed a change sees it on the very next heartbeat, here or in any process.
+    await this.afterCommit();
+    return result;
   }
 
   /** The hot path's read: a prepared statement on connections of its own, not the query builder. */

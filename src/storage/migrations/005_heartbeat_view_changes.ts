@@ -1,0 +1,90 @@
+import type { Knex } from 'knex';
+
+/**
+ * Change signals for the in-memory heartbeat view (src/storage/heartbeat-view-cache.ts), raised by
+ * the database itself so no write path — the server, the CLI, another server process, a bulk
+ * statement — can forget one. An activation's liveness (last_heartbeat_at) is not a change: it is
+ * written for every beat, and the cache keeps it itself.
+ *
+ * SQLite: a change log table that each process reads after its own commits and polls for other
+ * processes' (one writer at a time, so sequence order is commit order).
+ * PostgreSQL: NOTIFY on one channel, delivered at commit to every listening process; a statement
+ * that changes many codes (the sweeper's expiry) sends one "codes changed" notice instead of a list.
+ */
+export const VIEW_CHANGE_CHANNEL = 'licensor_view_changes';
+
+/** Activation columns the heartbeat decides on or answers with: every one but last_heartbeat_at. */
+const ACTIVATION_VIEW_COLUMNS = ['code_id', 'product_id', 'fingerprint', 'environment', 'status', 'clone_suspect', 'ended_at', 'in_use_until'];
+
+/** A notice lists at most this many ids (NOTIFY payloads stop at 8,000 bytes); more says "all". */
+const MAX_IDS_PER_NOTICE = 200;
+
+export async function up(knex: Knex): Promise<void> {
+  const changed = (column: string, pg: boolean) => (pg ? `OLD.${column} IS DISTINCT FROM NEW.${column}` : `OLD.${column} IS NOT NEW.${column}`);
+  if (knex.client.config.client === 'pg') {
+    await knex.raw(`
+      CREATE FUNCTION licensor_view_row_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('${VIEW_CHANGE_CHANNEL}', TG_ARGV[0] || ':' || (CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END));
+        RETURN NULL;
+      END $$`);
+    await knex.raw(`
+      CREATE FUNCTION licensor_view_codes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        n integer;
+        ids text;
+      BEGIN
+        SELECT count(*), string_agg(id, ',') INTO n, ids FROM (SELECT id FROM changed_codes LIMIT ${MAX_IDS_PER_NOTICE + 1}) s;
+        IF n > ${MAX_IDS_PER_NOTICE} THEN
+          PERFORM pg_notify('${VIEW_CHANGE_CHANNEL}', 'c:*');
+        ELSIF n > 0 THEN
+          PERFORM pg_notify('${VIEW_CHANGE_CHANNEL}', 'c:' || ids);
+        END IF;
+        RETURN NULL;
+      END $$`);
+    await knex.raw(`CREATE TRIGGER activations_view_update AFTER UPDATE ON activations FOR EACH ROW
+      WHEN (${ACTIVATION_VIEW_COLUMNS.map((c) => changed(c, true)).join(' OR ')}) EXECUTE FUNCTION licensor_view_row_changed('a')`);
+    await knex.raw(`CREATE TRIGGER activations_view_delete AFTER DELETE ON activations FOR EACH ROW EXECUTE FUNCTION licensor_view_row_changed('a')`);
+    await knex.raw(`CREATE TRIGGER products_view_change AFTER UPDATE OR DELETE ON products FOR EACH ROW EXECUTE FUNCTION licensor_view_row_changed('p')`);
+    await knex.raw(`CREATE TRIGGER codes_view_update AFTER UPDATE ON codes REFERENCING NEW TABLE AS changed_codes FOR EACH STATEMENT EXECUTE FUNCTION licensor_view_codes_changed()`);
+    await knex.raw(`CREATE TRIGGER codes_view_delete AFTER DELETE ON codes REFERENCING OLD TABLE AS changed_codes FOR EACH STATEMENT EXECUTE FUNCTION licensor_view_codes_changed()`);
+    return;
+  }
+
+  await knex.schema.createTable('view_changes', (t) => {
+    t.increments('seq').primary();
+    // 'a' activation, 'c' code, 'p' product.
+    t.string('entity', 1).notNullable();
+    t.string('entity_id', 36).notNullable();
+    t.bigInteger('at').notNullable();
+    t.index(['at']);
+  });
+  const log = (entity: string, row: 'NEW' | 'OLD') =>
+    `INSERT INTO view_changes (entity, entity_id, at) VALUES ('${entity}', ${row}.id, CAST(strftime('%s', 'now') AS INTEGER) * 1000);`;
+  await knex.raw(`CREATE TRIGGER activations_view_update AFTER UPDATE ON activations
+    WHEN ${ACTIVATION_VIEW_COLUMNS.map((c) => changed(c, false)).join(' OR ')} BEGIN ${log('a', 'NEW')} END`);
+  await knex.raw(`CREATE TRIGGER activations_view_delete AFTER DELETE ON activations BEGIN ${log('a', 'OLD')} END`);
+  await knex.raw(`CREATE TRIGGER codes_view_update AFTER UPDATE ON codes BEGIN ${log('c', 'NEW')} END`);
+  await knex.raw(`CREATE TRIGGER codes_view_delete AFTER DELETE ON codes BEGIN ${log('c', 'OLD')} END`);
+  await knex.raw(`CREATE TRIGGER products_view_update AFTER UPDATE ON products BEGIN ${log('p', 'NEW')} END`);
+  await knex.raw(`CREATE TRIGGER products_view_delete AFTER DELETE ON products BEGIN ${log('p', 'OLD')} END`);
+}
+
+export async function down(knex: Knex): Promise<void> {
+  for (const [trigger, table] of [
+    ['activations_view_update', 'activations'],
+    ['activations_view_delete', 'activations'],
+    ['codes_view_update', 'codes'],
+    ['codes_view_delete', 'codes'],
+    ['products_view_update', 'products'],
+    ['products_view_delete', 'products'],
+    ['products_view_change', 'products'],
+  ]) {
+    await knex.raw(knex.client.config.client === 'pg' ? `DROP TRIGGER IF EXISTS ${trigger} ON ${table}` : `DROP TRIGGER IF EXISTS ${trigger}`);
+  }
+  if (knex.client.config.client === 'pg') {
+    await knex.raw('DROP FUNCTION IF EXISTS licensor_view_row_changed()');
+    await knex.raw('DROP FUNCTION IF EXISTS licensor_view_codes_changed()');
+  }
+  await knex.schema.dropTableIfExists('view_changes');
+}

@@ -1,0 +1,248 @@
+import pg from 'pg';
+import sqlite3 from 'sqlite3';
+import type { Database } from './database';
+import { parseViewChange, type HeartbeatViewCache } from './heartbeat-view-cache';
+import { VIEW_CHANGE_CHANNEL } from './migrations/005_heartbeat_view_changes';
+
+/**
+ * Carries the database's change signals (migration 005) into the heartbeat view cache. While it
+ * is not `synced` the cache is neither read nor filled, so a lost connection or a stuck poll can
+ * only cost reads, never serve a view the database has moved past.
+ */
+export interface ViewChangeFeed {
+  readonly synced: boolean;
+  /** Resolves once every change this process has committed so far is in the cache (read-your-writes). */
+  catchUp(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FeedTiming {
+  /** How often another process's changes are looked for (SQLite). */
+  pollMs: number;
+  /** A feed that has not heard from the database for this long stops vouching for the cache. */
+  staleAfterMs: number;
+}
+
+const DEFAULT_TIMING: FeedTiming = { pollMs: 100, staleAfterMs: 2_000 };
+
+export async function openViewChangeFeed(database: Database, cache: HeartbeatViewCache, timing: Partial<FeedTiming> = {}): Promise<ViewChangeFeed> {
+  const t = { ...DEFAULT_TIMING, ...timing };
+  const feed = database.engine === 'postgres' ? new NotifyFeed(database.options.databaseUrl!, cache, t) : new ChangeLogFeed(database, cache, t);
+  await feed.start();
+  return feed;
+}
+
+/** Rows of the change log beyond which a catch-up clears the cache instead (a bulk expiry, say). */
+const MAX_ROWS_PER_POLL = 1000;
+/** Change log rows are kept this long: far longer than any process may go without polling. */
+const CHANGE_LOG_RETENTION_MS = 10 * 60_000;
+const PRUNE_EVERY_MS = 60_000;
+
+/**
+ * SQLite: reads the change log on a read-only connection of its own (in WAL mode never blocked by
+ * the writer) after each local commit and every `pollMs` for other processes (the CLI). One writer
+ * at a time means sequence order is commit order, so "everything after the last seq seen" misses nothing.
+ */
+class ChangeLogFeed implements ViewChangeFeed {
+  private readonly db: sqlite3.Database;
+  private lastSeq = 0;
+  private healthy = false;
+  private heardAt = 0;
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly database: Database,
+    private readonly cache: HeartbeatViewCache,
+    private readonly timing: FeedTiming,
+  ) {
+    this.db = new sqlite3.Database(database.options.sqliteFile, sqlite3.OPEN_READONLY);
+    this.db.configure('busyTimeout', 10_000);
+  }
+
+  get synced(): boolean {
+    return this.healthy && Date.now() - this.heardAt < this.timing.staleAfterMs;
+  }
+
+  async start(): Promise<void> {
+    await this.resync();
+    const poll = setInterval(() => this.catchUp().catch(() => undefined), this.timing.pollMs);
+    const prune = setInterval(() => this.prune().catch(() => undefined), PRUNE_EVERY_MS);
+    for (const timer of [poll, prune]) timer.unref();
+    this.timers.push(poll, prune);
+  }
+
+  /** A poll already waiting to start covers this caller too; one that is running may have read too early, so a new one follows it. */
+  catchUp(): Promise<void> {
+    if (this.queued) return this.queued;
+    const run = () => {
+      this.queued = null;
+      this.running = (this.healthy ? this.readChanges() : this.resync()).finally(() => {
+        this.running = null;
+      });
+      return this.running;
+    };
+    if (!this.running) return run();
+    this.queued = this.running.catch(() => undefined).then(run);
+    return this.queued;
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    await this.running?.catch(() => undefined);
+    await new Promise<void>((resolve) => this.db.close(() => resolve()));
+  }
+
+  private async readChanges(): Promise<void> {
+    try {
+      const rows = await this.all<{ seq: number; entity: string; entity_id: string }>(
+        'SELECT seq, entity, entity_id FROM view_changes WHERE seq > ? ORDER BY seq LIMIT ?',
+        [this.lastSeq, MAX_ROWS_PER_POLL + 1],
+      );
+      if (rows.length > MAX_ROWS_PER_POLL) return await this.resync();
+      for (const row of rows) {
+        const change = parseViewChange(`${row.entity}:${row.entity_id}`);
+        if (change) this.cache.apply(change);
+        this.lastSeq = row.seq;
+      }
+      this.heardAt = Date.now();
+    } catch (err) {
+      this.lose();
+      throw err;
+    }
+  }
+
+  /** Starts afresh from the newest change: nothing cached can predate it. */
+  private async resync(): Promise<void> {
+    try {
+      const [row] = await this.all<{ seq: number | null }>('SELECT max(seq) AS seq FROM view_changes', []);
+      this.cache.clear();
+      this.lastSeq = row?.seq ?? 0;
+      this.healthy = true;
+      this.heardAt = Date.now();
+    } catch (err) {
+      this.lose();
+      throw err;
+    }
+  }
+
+  private lose(): void {
+    this.healthy = false;
+    this.cache.clear();
+  }
+
+  private async prune(): Promise<void> {
+    await this.database.knex('view_changes').where('at', '<', Date.now() - CHANGE_LOG_RETENTION_MS).delete();
+  }
+
+  private all<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return new Promise((resolve, reject) => this.db.all(sql, params, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows))));
+  }
+}
+
+const RECONNECT_MS = 1_000;
+
+/**
+ * PostgreSQL: LISTEN on a connection of its own. Notices arrive in commit order, from every process.
+ * After a local commit, a round trip on the same connection is a barrier: the notices of our
+ * transaction were sent to it before the answer. A lost connection clears the cache until LISTEN is
+ * back (notices sent meanwhile are lost to us).
+ */
+class NotifyFeed implements ViewChangeFeed {
+  private client: pg.Client | null = null;
+  private listening = false;
+  private closed = false;
+  private heardAt = 0;
+  private reconnect: NodeJS.Timeout | null = null;
+  private ping: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly url: string,
+    private readonly cache: HeartbeatViewCache,
+    private readonly timing: FeedTiming,
+  ) {}
+
+  /** A connection that silently stopped answering (a network partition) stops vouching within staleAfterMs. */
+  get synced(): boolean {
+    return this.listening && Date.now() - this.heardAt < this.timing.staleAfterMs;
+  }
+
+  async start(): Promise<void> {
+    await this.connect();
+    let pinging = false;
+    this.ping = setInterval(() => {
+      if (pinging) return;
+      pinging = true;
+      void this.catchUp().finally(() => (pinging = false));
+    }, Math.max(this.timing.pollMs, this.timing.staleAfterMs / 4));
+    this.ping.unref();
+  }
+
+  async catchUp(): Promise<void> {
+    const client = this.client;
+    if (!this.listening || !client) return;
+    // A connection that stopped answering without closing must not hold a committed write: after
+    // staleAfterMs it is given up (the cache cleared), and the write returns.
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<'silent'>((resolve) => (timer = setTimeout(() => resolve('silent'), this.timing.staleAfterMs)));
+    try {
+      const answer = await Promise.race([client.query('SELECT 1'), silent]);
+      if (answer === 'silent') this.lose(client);
+      else this.heardAt = Date.now();
+    } catch {
+      this.lose(client);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reconnect) clearTimeout(this.reconnect);
+    if (this.ping) clearInterval(this.ping);
+    const client = this.client;
+    this.client = null;
+    this.listening = false;
+    await client?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: this.timing.staleAfterMs });
+    client.on('error', () => this.lose(client));
+    client.on('end', () => this.lose(client));
+    client.on('notification', (message) => {
+      const change = message.channel === VIEW_CHANGE_CHANNEL && message.payload ? parseViewChange(message.payload) : undefined;
+      // A notice we cannot read could be anything: forget everything rather than guess.
+      if (change) this.cache.apply(change);
+      else this.cache.clear();
+    });
+    this.client = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${VIEW_CHANGE_CHANNEL}`);
+      if (this.client !== client) return;
+      this.cache.clear();
+      this.listening = true;
+      this.heardAt = Date.now();
+    } catch {
+      this.lose(client);
+    }
+  }
+
+  private lose(client: pg.Client): void {
+    if (this.client !== client) return;
+    this.client = null;
+    this.listening = false;
+    this.cache.clear();
+    client.end().catch(() => undefined);
+    if (!this.closed && !this.reconnect) {
+      this.reconnect = setTimeout(() => {
+        this.reconnect = null;
+        void this.connect();
+      }, RECONNECT_MS);
+      this.reconnect.unref();
+    }
+  }
+}
