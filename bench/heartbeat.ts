@@ -92,7 +92,7 @@ const NONCE = { 'licensor-nonce': 'bench-nonce-0123456789' };
  * `withoutNonce` also measures beats sent without a nonce, whose answers the server signs a
  * second time (body signature besides the token): the cost the token-carried nonce avoids.
  */
-async function heartbeatRuns(t: Target, bare: Running, server: Running, activations: string[], withoutNonce = false) {
+async function heartbeatRuns(t: Target, bare: Running, server: Running, activations: string[], withoutNonce = false, label = t.engine) {
   const fingerprint = benchFingerprint('bench');
   const nextActivation = cycle(activations);
   const body = () => ({ activationId: nextActivation(), fingerprint });
@@ -103,7 +103,7 @@ async function heartbeatRuns(t: Target, bare: Running, server: Running, activati
     const b = await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body);
     const h = await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body, NONCE);
     const bad = h.non2xx + h.errors;
-    console.log(row([t.engine, connections, fmt(b.rps), b.p50, b.p99, fmt(h.rps), h.p50, h.p99, fmt(h.rps / b.rps, 2)], W) + (bad ? `  (${bad} non-2xx/errors)` : ''));
+    console.log(row([label, connections, fmt(b.rps), b.p50, b.p99, fmt(h.rps), h.p50, h.p99, fmt(h.rps / b.rps, 2)], W) + (bad ? `  (${bad} non-2xx/errors)` : ''));
     if (withoutNonce) {
       const u = await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body);
       console.log(row(['no nonce', connections, '', '', '', fmt(u.rps), u.p50, u.p99, fmt(u.rps / b.rps, 2)], W) + '  (answer signed twice)');
@@ -179,6 +179,11 @@ async function main() {
           console.log(`\n== heartbeat, ${engine}, 1,000 codes ==\n${HEADER}`);
           await heartbeatRuns(t, bare, server, small.activations, true);
           console.log(`server peak RSS after the runs: ${fmt(peakRssMiB(server.child.pid!) ?? NaN, 1)} MiB`);
+          // Every beat a database read: what activations beyond LICENSOR_HEARTBEAT_CACHE_ENTRIES get.
+          const uncached = await startProcess([BIN, 'serve'], { ...t.env, LICENSOR_HEARTBEAT_CACHE_ENTRIES: '0' });
+          console.log(`-- the same with the heartbeat view cache off --`);
+          await heartbeatRuns(t, bare, uncached, small.activations, false, 'no cache');
+          await uncached.stop();
         }
         if (PHASES.has('activation')) {
           console.log(`\n== activation, ${engine} (ratio against the bare route) ==\n${row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'act r/s', 'p50 ms', 'p99 ms', 'ratio'], W)}`);
