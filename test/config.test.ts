@@ -98,6 +98,14 @@ describe('configuration', () => {
   });
 
   describe('validation of the environment', () => {
+    it('keeps 50,000 heartbeat views by default, 0 turns the cache off, and a negative size is refused', () => {
+      assert.equal(loadConfig({}).heartbeatCacheEntries, 50_000);
+      assert.equal(loadConfig({ LICENSOR_HEARTBEAT_CACHE_ENTRIES: '0' }).heartbeatCacheEntries, 0);
+      assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_HEARTBEAT_CACHE_ENTRIES: '-1' })), [
+        'LICENSOR_HEARTBEAT_CACHE_ENTRIES must be a whole number from 0 to 10000000 (got "-1")',
+      ]);
+    });
+
     it('refuses an unknown log level and a short metrics token', () => {
       assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_LOG_LEVEL: 'verbose', LICENSOR_METRICS_TOKEN: 'abc' })).sort(), [
         'LICENSOR_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import sqlite3 from 'sqlite3';
 import type { Database } from './database';
-import { parseViewChange, type HeartbeatViewCache } from './heartbeat-view-cache';
+import { parseViewChange, type HeartbeatViewCache, type ViewChange } from './heartbeat-view-cache';
 import { VIEW_CHANGE_CHANNEL } from './migrations/005_heartbeat_view_changes';
 
 /**
@@ -11,7 +11,11 @@ import { VIEW_CHANGE_CHANNEL } from './migrations/005_heartbeat_view_changes';
  */
 export interface ViewChangeFeed {
   readonly synced: boolean;
-  /** Resolves once every change this process has committed so far is in the cache (read-your-writes). */
+  /**
+   * Resolves once every change this process has committed so far is in the cache (read-your-writes).
+   * Never rejects: it runs after a commit, which must not be reported as failed; a feed that cannot
+   * catch up clears the cache and stops vouching instead.
+   */
   catchUp(): Promise<void>;
   close(): Promise<void>;
 }
@@ -67,7 +71,7 @@ class ChangeLogFeed implements ViewChangeFeed {
 
   async start(): Promise<void> {
     await this.resync();
-    const poll = setInterval(() => this.catchUp().catch(() => undefined), this.timing.pollMs);
+    const poll = setInterval(() => void this.catchUp(), this.timing.pollMs);
     const prune = setInterval(() => this.prune().catch(() => undefined), PRUNE_EVERY_MS);
     for (const timer of [poll, prune]) timer.unref();
     this.timers.push(poll, prune);
@@ -96,20 +100,19 @@ class ChangeLogFeed implements ViewChangeFeed {
 
   private async readChanges(): Promise<void> {
     try {
-      const rows = await this.all<{ seq: number; entity: string; entity_id: string }>(
+      // The triggers write only 'a', 'c' and 'p' (migration 005).
+      const rows = await this.all<{ seq: number; entity: ViewChange['entity']; entity_id: string }>(
         'SELECT seq, entity, entity_id FROM view_changes WHERE seq > ? ORDER BY seq LIMIT ?',
         [this.lastSeq, MAX_ROWS_PER_POLL + 1],
       );
       if (rows.length > MAX_ROWS_PER_POLL) return await this.resync();
       for (const row of rows) {
-        const change = parseViewChange(`${row.entity}:${row.entity_id}`);
-        if (change) this.cache.apply(change);
+        this.cache.apply({ entity: row.entity, ids: [row.entity_id] });
         this.lastSeq = row.seq;
       }
       this.heardAt = Date.now();
-    } catch (err) {
+    } catch {
       this.lose();
-      throw err;
     }
   }
 
@@ -121,9 +124,8 @@ class ChangeLogFeed implements ViewChangeFeed {
       this.lastSeq = row?.seq ?? 0;
       this.healthy = true;
       this.heardAt = Date.now();
-    } catch (err) {
+    } catch {
       this.lose();
-      throw err;
     }
   }
 
