@@ -84,4 +84,22 @@ describe('guessing authorization codes', () => {
     assert.equal(statuses.filter((s) => s === 429).length, 5);
     assert.equal(statuses.filter((s) => s === 201).length, 1);
   });
+
+  it('counts every spelling that finds the same code against that one code', async () => {
+    // A code with a 0 in it, so that one spelling reads it as the letter O.
+    let code = '';
+    for (let tries = 0; tries < 50 && !code.includes('0'); tries++) {
+      code = (await admin(server.url, 'POST', '/v1/admin/codes', { product: 'guarded', seats: 1, days: 30 })).body.code.code;
+    }
+    assert.ok(code.includes('0'), 'no issued code had a 0 in 50 tries');
+    // Lookups drop separators, ignore case and read O, I and L as 0 and 1: so must the budget.
+    const spellings = [code, code.replace(/-/g, '').toLowerCase(), code.replace(/0/g, 'O').replace(/1/g, 'l')];
+    const statuses: number[] = [];
+    for (let i = 0; i < 125; i++) {
+      const res = await postFrom(`127.0.2.${(i % 200) + 1}`, server.url, '/v1/activations', { code: spellings[i % 3], fingerprint: machine(`speller-${i}`) });
+      statuses.push(res.status);
+    }
+    assert.equal(statuses.filter((s) => s === 429).length, 5);
+    assert.equal(statuses.filter((s) => s === 201).length, 1);
+  });
 });

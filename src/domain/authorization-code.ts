@@ -18,13 +18,18 @@ export function generateAuthorizationCode(random: (n: number) => Buffer = random
   return out;
 }
 
-/** Canonical stored form, or throws for input that can never be a code. */
-export function normalizeAuthorizationCode(input: string): string {
-  const cleaned = input
+/** Typed input as a lookup reads it: separators dropped, upper case, look-alikes (O, I, L) read as digits. */
+export function foldCodeInput(input: string): string {
+  return input
     .replace(/[\s-]+/g, '')
     .toUpperCase()
     .replace(/O/g, '0')
     .replace(/[IL]/g, '1');
+}
+
+/** Canonical stored form, or throws for input that can never be a code. */
+export function normalizeAuthorizationCode(input: string): string {
+  const cleaned = foldCodeInput(input);
   if (cleaned.length !== CODE_LENGTH || ![...cleaned].every((c) => CODE_ALPHABET.includes(c))) {
     throw new InvalidInput('malformed_code', 'an authorization code is 25 letters and digits, e.g. ABCDE-FGHJK-MNPQR-STVWX-YZ234');
   }

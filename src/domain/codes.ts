@@ -1,5 +1,5 @@
 import { auditEvent, codeSnapshot } from './audit';
-import { formatAuthorizationCode, generateAuthorizationCode, normalizeAuthorizationCode } from './authorization-code';
+import { foldCodeInput, formatAuthorizationCode, generateAuthorizationCode, normalizeAuthorizationCode } from './authorization-code';
 import type { DomainContext } from './context';
 import { Conflict, InvalidInput, NotFound } from './errors';
 import {
@@ -118,7 +118,7 @@ export async function listCodes(
   if (search !== undefined) {
     // An id, or the typed form of a code (or its start): separators dropped, look-alikes read as lookups do.
     if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(search.trim())) storeFilter.id = search.trim().toLowerCase();
-    else storeFilter.codePrefix = search.replace(/[\s-]+/g, '').toUpperCase().replace(/O/g, '0').replace(/[IL]/g, '1');
+    else storeFilter.codePrefix = foldCodeInput(search);
   }
   const page = await ctx.repo.codes.list(storeFilter, limit, cursor);
   const names = new Map((await ctx.repo.products.list()).map((p) => [p.id, p.name]));

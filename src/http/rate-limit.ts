@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { Clock } from '../domain/clock';
+import { foldCodeInput } from '../domain/authorization-code';
 import { LicensorError } from '../domain/errors';
 
 /** A refilling budget per key; the oldest keys are forgotten first so memory stays bounded. */
@@ -98,9 +99,9 @@ export function clientAddress(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 
-/** The code as a guard key: case, dashes and spaces do not make a new code. */
+/** The code as a guard key, folded as lookups fold it: no spelling that finds the same code gets a budget of its own. */
 export function codeKey(raw: unknown): string | null {
   if (typeof raw !== 'string') return null;
-  const key = raw.replace(/[\s-]+/g, '').toUpperCase();
+  const key = foldCodeInput(raw);
   return key.length > 0 && key.length <= 64 ? key : null;
 }
