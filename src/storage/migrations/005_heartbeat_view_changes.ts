@@ -16,11 +16,18 @@ export const VIEW_CHANGE_CHANNEL = 'licensor_view_changes';
 /** Activation columns the heartbeat decides on or answers with: every one but last_heartbeat_at. */
 const ACTIVATION_VIEW_COLUMNS = ['code_id', 'product_id', 'fingerprint', 'environment', 'status', 'clone_suspect', 'ended_at', 'in_use_until'];
 
+/**
+ * Code columns of the view: every one but `revision`, which only takes the code's lock (every
+ * activation and every beat on an M-of-N code bumps it) and changes nothing a heartbeat reads.
+ */
+const CODE_VIEW_COLUMNS = ['product_id', 'code', 'status', 'seats', 'max_concurrent', 'features', 'expires_at', 'first_activated_at', 'metadata', 'test', 'created_at', 'updated_at'];
+
 /** A notice lists at most this many ids (NOTIFY payloads stop at 8,000 bytes); more says "all". */
 const MAX_IDS_PER_NOTICE = 200;
 
 export async function up(knex: Knex): Promise<void> {
   const changed = (column: string, pg: boolean) => (pg ? `OLD.${column} IS DISTINCT FROM NEW.${column}` : `OLD.${column} IS NOT NEW.${column}`);
+  const row = (alias: string) => `(${CODE_VIEW_COLUMNS.map((c) => `${alias}.${c}`).join(', ')})`;
   if (knex.client.config.client === 'pg') {
     await knex.raw(`
       CREATE FUNCTION licensor_view_row_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -34,7 +41,13 @@ export async function up(knex: Knex): Promise<void> {
         n integer;
         ids text;
       BEGIN
-        SELECT count(*), string_agg(id, ',') INTO n, ids FROM (SELECT id FROM changed_codes LIMIT ${MAX_IDS_PER_NOTICE + 1}) s;
+        IF TG_OP = 'DELETE' THEN
+          SELECT count(*), string_agg(id, ',') INTO n, ids FROM (SELECT id FROM old_codes LIMIT ${MAX_IDS_PER_NOTICE + 1}) s;
+        ELSE
+          SELECT count(*), string_agg(id, ',') INTO n, ids FROM (
+            SELECT n.id FROM new_codes n JOIN old_codes o ON o.id = n.id
+             WHERE ${row('o')} IS DISTINCT FROM ${row('n')} LIMIT ${MAX_IDS_PER_NOTICE + 1}) s;
+        END IF;
         IF n > ${MAX_IDS_PER_NOTICE} THEN
           PERFORM pg_notify('${VIEW_CHANGE_CHANNEL}', 'c:*');
         ELSIF n > 0 THEN
@@ -46,8 +59,9 @@ export async function up(knex: Knex): Promise<void> {
       WHEN (${ACTIVATION_VIEW_COLUMNS.map((c) => changed(c, true)).join(' OR ')}) EXECUTE FUNCTION licensor_view_row_changed('a')`);
     await knex.raw(`CREATE TRIGGER activations_view_delete AFTER DELETE ON activations FOR EACH ROW EXECUTE FUNCTION licensor_view_row_changed('a')`);
     await knex.raw(`CREATE TRIGGER products_view_change AFTER UPDATE OR DELETE ON products FOR EACH ROW EXECUTE FUNCTION licensor_view_row_changed('p')`);
-    await knex.raw(`CREATE TRIGGER codes_view_update AFTER UPDATE ON codes REFERENCING NEW TABLE AS changed_codes FOR EACH STATEMENT EXECUTE FUNCTION licensor_view_codes_changed()`);
-    await knex.raw(`CREATE TRIGGER codes_view_delete AFTER DELETE ON codes REFERENCING OLD TABLE AS changed_codes FOR EACH STATEMENT EXECUTE FUNCTION licensor_view_codes_changed()`);
+    await knex.raw(`CREATE TRIGGER codes_view_update AFTER UPDATE ON codes REFERENCING OLD TABLE AS old_codes NEW TABLE AS new_codes
+      FOR EACH STATEMENT EXECUTE FUNCTION licensor_view_codes_changed()`);
+    await knex.raw(`CREATE TRIGGER codes_view_delete AFTER DELETE ON codes REFERENCING OLD TABLE AS old_codes FOR EACH STATEMENT EXECUTE FUNCTION licensor_view_codes_changed()`);
     return;
   }
 
@@ -64,7 +78,8 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`CREATE TRIGGER activations_view_update AFTER UPDATE ON activations
     WHEN ${ACTIVATION_VIEW_COLUMNS.map((c) => changed(c, false)).join(' OR ')} BEGIN ${log('a', 'NEW')} END`);
   await knex.raw(`CREATE TRIGGER activations_view_delete AFTER DELETE ON activations BEGIN ${log('a', 'OLD')} END`);
-  await knex.raw(`CREATE TRIGGER codes_view_update AFTER UPDATE ON codes BEGIN ${log('c', 'NEW')} END`);
+  await knex.raw(`CREATE TRIGGER codes_view_update AFTER UPDATE ON codes
+    WHEN ${CODE_VIEW_COLUMNS.map((c) => changed(c, false)).join(' OR ')} BEGIN ${log('c', 'NEW')} END`);
   await knex.raw(`CREATE TRIGGER codes_view_delete AFTER DELETE ON codes BEGIN ${log('c', 'OLD')} END`);
   await knex.raw(`CREATE TRIGGER products_view_update AFTER UPDATE ON products BEGIN ${log('p', 'NEW')} END`);
   await knex.raw(`CREATE TRIGGER products_view_delete AFTER DELETE ON products BEGIN ${log('p', 'OLD')} END`);
