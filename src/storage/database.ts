@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
+import sqlite3 from 'sqlite3';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -81,6 +82,16 @@ function sqliteKnex(options: DatabaseOptions, pragmas: string): Knex {
       },
     },
   });
+}
+
+/**
+ * A read-only connection to the SQLite file beside the knex writer (the heartbeat read, the view
+ * change feed): in WAL mode it reads while the writer writes, and waits out the CLI's locks.
+ */
+export function openSqliteReader(file: string): sqlite3.Database {
+  const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY);
+  db.configure('busyTimeout', 10_000);
+  return db;
 }
 
 /** Unique-constraint violations on either engine. */

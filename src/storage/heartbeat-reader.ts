@@ -3,7 +3,7 @@ import sqlite3 from 'sqlite3';
 import type { HeartbeatView } from '../domain/ports';
 import { ACTIVATION_COLUMNS, activationFromRow, type ActivationRow } from './activation-store';
 import { CODE_COLUMNS, codeFromRow, type CodeRow } from './code-store';
-import { pgTypes, type Database } from './database';
+import { openSqliteReader, pgTypes, type Database } from './database';
 import type { HeartbeatViewCache } from './heartbeat-view-cache';
 import type { ViewChangeFeed } from './view-change-feed';
 import { PRODUCT_COLUMNS, productFromRow } from './product-store';
@@ -54,8 +54,7 @@ export function openHeartbeatReader(database: Database): PreparedHeartbeatReader
 function sqliteReader(file: string): PreparedHeartbeatReader {
   const sql = heartbeatSql('?');
   const readers = Array.from({ length: SQLITE_READERS }, () => {
-    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY);
-    db.configure('busyTimeout', 10_000);
+    const db = openSqliteReader(file);
     let statement!: sqlite3.Statement;
     db.serialize(() => {
       // Pages come from the OS page cache through mmap instead of a read() per page, and each

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import sqlite3 from 'sqlite3';
-import type { Database } from './database';
+import { openSqliteReader, type Database } from './database';
 import { parseViewChange, type HeartbeatViewCache, type ViewChange } from './heartbeat-view-cache';
 import { VIEW_CHANGE_CHANNEL } from './migrations/005_heartbeat_view_changes';
 
@@ -36,6 +36,36 @@ export async function openViewChangeFeed(database: Database, cache: HeartbeatVie
   return feed;
 }
 
+/**
+ * A catch-up for callers who need it to start after they asked: one run at a time, and callers who
+ * arrive while one runs (it may have looked too early for them) share the single run queued behind it.
+ */
+class CatchUpRuns {
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+
+  constructor(private readonly work: () => Promise<void>) {}
+
+  run(): Promise<void> {
+    if (this.queued) return this.queued;
+    if (!this.running) return this.start();
+    this.queued = this.running.then(() => this.start());
+    return this.queued;
+  }
+
+  async settled(): Promise<void> {
+    await (this.queued ?? this.running);
+  }
+
+  private start(): Promise<void> {
+    this.queued = null;
+    this.running = this.work().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+}
+
 /** Rows of the change log beyond which a catch-up clears the cache instead (a bulk expiry, say). */
 const MAX_ROWS_PER_POLL = 1000;
 /** Change log rows are kept this long: far longer than any process may go without polling. */
@@ -52,8 +82,9 @@ class ChangeLogFeed implements ViewChangeFeed {
   private lastSeq = 0;
   private healthy = false;
   private heardAt = 0;
-  private running: Promise<void> | null = null;
-  private queued: Promise<void> | null = null;
+  // Stale (not heard from for staleAfterMs, say a paused process) starts afresh: the rows it
+  // missed may have been pruned by another process meanwhile.
+  private readonly runs = new CatchUpRuns(() => (this.synced ? this.readChanges() : this.resync()));
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -61,8 +92,7 @@ class ChangeLogFeed implements ViewChangeFeed {
     private readonly cache: HeartbeatViewCache,
     private readonly timing: FeedTiming,
   ) {
-    this.db = new sqlite3.Database(database.options.sqliteFile, sqlite3.OPEN_READONLY);
-    this.db.configure('busyTimeout', 10_000);
+    this.db = openSqliteReader(database.options.sqliteFile);
   }
 
   get synced(): boolean {
@@ -77,24 +107,13 @@ class ChangeLogFeed implements ViewChangeFeed {
     this.timers.push(poll, prune);
   }
 
-  /** A poll already waiting to start covers this caller too; one that is running may have read too early, so a new one follows it. */
   catchUp(): Promise<void> {
-    if (this.queued) return this.queued;
-    const run = () => {
-      this.queued = null;
-      this.running = (this.healthy ? this.readChanges() : this.resync()).finally(() => {
-        this.running = null;
-      });
-      return this.running;
-    };
-    if (!this.running) return run();
-    this.queued = this.running.catch(() => undefined).then(run);
-    return this.queued;
+    return this.runs.run();
   }
 
   async close(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
-    await this.running?.catch(() => undefined);
+    await this.runs.settled();
     await new Promise<void>((resolve) => this.db.close(() => resolve()));
   }
 
@@ -158,6 +177,8 @@ class NotifyFeed implements ViewChangeFeed {
   private heardAt = 0;
   private reconnect: NodeJS.Timeout | null = null;
   private ping: NodeJS.Timeout | null = null;
+  // Commits that land together share one round trip instead of queueing one each on the connection.
+  private readonly runs = new CatchUpRuns(() => this.roundTrip());
 
   constructor(
     private readonly url: string,
@@ -172,16 +193,15 @@ class NotifyFeed implements ViewChangeFeed {
 
   async start(): Promise<void> {
     await this.connect();
-    let pinging = false;
-    this.ping = setInterval(() => {
-      if (pinging) return;
-      pinging = true;
-      void this.catchUp().finally(() => (pinging = false));
-    }, Math.max(this.timing.pollMs, this.timing.staleAfterMs / 4));
+    this.ping = setInterval(() => void this.catchUp(), Math.max(this.timing.pollMs, this.timing.staleAfterMs / 4));
     this.ping.unref();
   }
 
-  async catchUp(): Promise<void> {
+  catchUp(): Promise<void> {
+    return this.runs.run();
+  }
+
+  private async roundTrip(): Promise<void> {
     const client = this.client;
     if (!this.listening || !client) return;
     // A connection that stopped answering without closing must not hold a committed write: after
