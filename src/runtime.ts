@@ -49,9 +49,9 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     await database.close();
     throw err;
   }
-  const viewCache = new HeartbeatViewCache(config.heartbeatCacheEntries);
-  const feed = config.heartbeatCacheEntries > 0 ? await openViewChangeFeed(database, viewCache) : null;
-  const heartbeatReader = feed ? cachedHeartbeatReader(openHeartbeatReader(database), viewCache, feed) : openHeartbeatReader(database);
+  const viewCache = config.heartbeatCacheEntries > 0 ? new HeartbeatViewCache(config.heartbeatCacheEntries) : null;
+  const feed = viewCache && (await openViewChangeFeed(database, viewCache));
+  const heartbeatReader = viewCache && feed ? cachedHeartbeatReader(openHeartbeatReader(database), viewCache, feed) : openHeartbeatReader(database);
   const repo = new KnexRepository(database, heartbeatReader, keySealer(config.keyEncryptionKey), feed ? () => feed.catchUp() : undefined);
   const heartbeats = new CoalescingHeartbeatWriter(repo.activations, repo.heartbeatStats, config.heartbeatFlushMs, options.onBackgroundError);
   const keyRing = new KeyRing();
@@ -64,7 +64,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     heartbeats: {
       record: (activationId, at) => {
         heartbeats.record(activationId, at);
-        viewCache.noteBeat(activationId, at);
+        viewCache?.noteBeat(activationId, at);
       },
       countBeat: (productId, at) => heartbeats.countBeat(productId, at),
       flush: () => heartbeats.flush(),

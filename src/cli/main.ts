@@ -1,14 +1,14 @@
 import { loadConfigReport } from '../config';
 import { openRuntime } from '../runtime';
-import { CODES_HELP, codesCommand } from './commands/codes';
-import { CONFIG_HELP, configCommand } from './commands/config';
-import { KEYS_HELP, keysCommand } from './commands/keys';
-import { OFFLINE_HELP, offlineCommand } from './commands/offline';
-import { PRODUCTS_HELP, productsCommand } from './commands/products';
+import { codesCommand } from './commands/codes';
+import { configCommand } from './commands/config';
+import { keysCommand } from './commands/keys';
+import { offlineCommand } from './commands/offline';
+import { productsCommand } from './commands/products';
 import { serveCommand, SERVE_HELP } from './commands/serve';
-import { simulateCommand, SIMULATE_HELP } from './commands/simulate';
-import { sweepCommand, SWEEP_HELP } from './commands/sweep';
-import { usageCommand, USAGE_HELP } from './commands/usage';
+import { simulateCommand } from './commands/simulate';
+import { sweepCommand } from './commands/sweep';
+import { usageCommand } from './commands/usage';
 import { processIo, reportError, type Io } from './output';
 
 export const HELP = `licensor — self-hosted authorization-code license server
@@ -54,14 +54,15 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       // Loaded lazily: only this command needs the native addon.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { fingerprintCommand } = require('./commands/fingerprint') as typeof import('./commands/fingerprint');
-      return await fingerprintCommand(rest);
+      return await fingerprintCommand(rest, io);
     }
     // Talks to a URL only: no configuration, no database.
     if (command === 'simulate') return await simulateCommand(rest, io);
     // Configuration is read only when a command needs the database, so --help always works.
     const report = () => loadConfigReport(deps.env ?? process.env, undefined, configFile === undefined ? {} : { file: configFile });
     const config = () => report().config;
-    const open = () => openRuntime(config());
+    // One-shot commands answer no heartbeat: no view cache, so no change feed to open and keep up.
+    const open = () => openRuntime({ ...config(), heartbeatCacheEntries: 0 });
     switch (command) {
       case 'serve':
         return await serveCommand(rest, config, io);
@@ -101,4 +102,3 @@ function takeConfigOption(argv: string[]): { file: string | undefined; rest: str
   return { file, rest };
 }
 
-export const COMMAND_HELP = { config: CONFIG_HELP, codes: CODES_HELP, keys: KEYS_HELP, offline: OFFLINE_HELP, products: PRODUCTS_HELP, serve: SERVE_HELP, simulate: SIMULATE_HELP, sweep: SWEEP_HELP, usage: USAGE_HELP };
