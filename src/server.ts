@@ -28,25 +28,15 @@ export async function startServer(config: Config, logger: Logger, options: Runti
     onBackgroundError: options.onBackgroundError ?? ((err) => logger.warn({ err: String(err) }, 'background write failed; will retry')),
     onDriverLog: options.onDriverLog ?? ((level, message) => logger[level]({ driver: message }, 'database driver')),
   });
-  const adminToken = resolveAdminToken(config);
-  const draining = { value: false };
-  const metrics = metricsFor(runtime);
-  const app = createApp(runtime, { adminToken: adminToken.token, logger, draining, metrics });
-  // A few slow or idle connections must not hold the server: bounded header and request times,
-  // checked often enough that the bound is what a slow client actually gets.
-  const server = createServer(
-    {
-      headersTimeout: config.headersTimeoutMs,
-      requestTimeout: config.requestTimeoutMs,
-      keepAliveTimeout: 5_000,
-      connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs),
-    },
-    app,
-  );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  let http: Awaited<ReturnType<typeof listen>>;
+  try {
+    http = await listen(runtime, config, logger);
+  } catch (err) {
+    // A taken port, say: let go of the database and the change feed, or the process would hang on them.
+    await runtime.close();
+    throw err;
+  }
+  const { adminToken, draining, metrics, app, server } = http;
 
   const sweeper = startSweeper(
     runtime.ctx,
@@ -86,4 +76,28 @@ export async function startServer(config: Config, logger: Logger, options: Runti
       return closing;
     },
   };
+}
+
+/** The HTTP side: admin token, app and a listening server with bounded header and request times. */
+async function listen(runtime: Runtime, config: Config, logger: Logger) {
+  const adminToken = resolveAdminToken(config);
+  const draining = { value: false };
+  const metrics = metricsFor(runtime);
+  const app = createApp(runtime, { adminToken: adminToken.token, logger, draining, metrics });
+  // A few slow or idle connections must not hold the server: bounded header and request times,
+  // checked often enough that the bound is what a slow client actually gets.
+  const server = createServer(
+    {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      keepAliveTimeout: 5_000,
+      connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs),
+    },
+    app,
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  return { adminToken, draining, metrics, app, server };
 }

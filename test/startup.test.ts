@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { call } from './support/http';
 import { BIN, spawnServer } from './support/processes';
@@ -56,6 +57,25 @@ describe('starting licensor with no configuration', () => {
         return true;
       },
     );
+  });
+
+  it('exits, rather than hanging, when its port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = String((taken.address() as AddressInfo).port);
+    try {
+      await assert.rejects(
+        run(process.execPath, [BIN, 'serve'], { timeout: 20_000, env: { ...process.env, LICENSOR_HOST: '127.0.0.1', LICENSOR_PORT: port, LICENSOR_DATA_DIR: dataDir } }),
+        (err: { code: number | null; killed: boolean; stderr: string }) => {
+          assert.equal(err.killed, false, 'the server was still running after 20 s');
+          assert.notEqual(err.code, 0);
+          assert.match(err.stderr, /EADDRINUSE/);
+          return true;
+        },
+      );
+    } finally {
+      taken.close();
+    }
   });
 
   it('prints usage with --help', async () => {
