@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { closestKey, fileKeyOf, readConfigFile } from './config-file';
 import type { KeyAlgorithm } from './domain/types';
@@ -121,7 +122,7 @@ export function loadConfigReport(processEnv: NodeJS.ProcessEnv = process.env, cw
     metricsToken: undefined,
     keyEncryptionKey: parseKeyEncryptionKey(env.LICENSOR_KEY_ENCRYPTION_KEY, problems),
     marketplace: marketplaceConfig(env, int, problems),
-    trustProxy: parseTrustProxy(env.LICENSOR_TRUST_PROXY),
+    trustProxy: parseTrustProxy(env.LICENSOR_TRUST_PROXY, problems),
     headersTimeoutMs: int('LICENSOR_HEADERS_TIMEOUT_MS', 10_000, 100, 300_000),
     requestTimeoutMs: int('LICENSOR_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     shutdownGraceMs: int('LICENSOR_SHUTDOWN_GRACE_MS', 1_000, 0, 60_000),
@@ -189,11 +190,29 @@ function parseKeyEncryptionKey(raw: string | undefined, problems: string[]): Buf
   return bytes;
 }
 
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An entry Express accepts in a trust-proxy list: a preset name, an address, or address/prefix or address/netmask. */
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address, range, ...extra] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || extra.length > 0) return false;
+  if (range === undefined) return true;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return isIP(range) === family;
+}
+
 /** "true"/"false", a hop count, or an address list such as "loopback, 10.0.0.0/8". */
-function parseTrustProxy(raw: string | undefined): boolean | number | string {
+function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | number | string {
   if (raw === undefined || raw === '' || raw === 'false') return false;
   if (raw === 'true') return true;
-  return /^\d+$/.test(raw) ? Number(raw) : raw;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const bad = raw.split(',').map((e) => e.trim()).filter((e) => !isProxyEntry(e));
+  if (bad.length > 0) {
+    problems.push(`LICENSOR_TRUST_PROXY must be true, false, a hop count or a list of loopback, linklocal, uniquelocal, addresses and subnets (not ${bad.map((b) => JSON.stringify(b)).join(', ')})`);
+  }
+  return raw;
 }
 
 export interface MarketplaceConfig {

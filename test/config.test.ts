@@ -98,6 +98,15 @@ describe('configuration', () => {
   });
 
   describe('validation of the environment', () => {
+    it('trusts proxies given as presets, addresses and subnets, and refuses anything else by name', () => {
+      assert.equal(loadConfig({ LICENSOR_TRUST_PROXY: 'loopback, 10.0.0.0/8, 192.168.1.0/255.255.255.0, ::1, fd00::/8' }).trustProxy, 'loopback, 10.0.0.0/8, 192.168.1.0/255.255.255.0, ::1, fd00::/8');
+      assert.equal(loadConfig({ LICENSOR_TRUST_PROXY: '2' }).trustProxy, 2);
+      assert.equal(loadConfig({ LICENSOR_TRUST_PROXY: 'true' }).trustProxy, true);
+      assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_TRUST_PROXY: 'yes, loopback, 10.0.0.0/33' })), [
+        'LICENSOR_TRUST_PROXY must be true, false, a hop count or a list of loopback, linklocal, uniquelocal, addresses and subnets (not "yes", "10.0.0.0/33")',
+      ]);
+    });
+
     it('keeps 50,000 heartbeat views by default, 0 turns the cache off, and a negative size is refused', () => {
       assert.equal(loadConfig({}).heartbeatCacheEntries, 50_000);
       assert.equal(loadConfig({ LICENSOR_HEARTBEAT_CACHE_ENTRIES: '0' }).heartbeatCacheEntries, 0);
