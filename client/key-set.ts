@@ -3,17 +3,21 @@
  * Pinned keys come with the application; learned keys were fetched from the server's JWKS while
  * online (docs/client.md, "Keys and rotation") and are kept in the store.
  */
-import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 
 export type JwsAlgorithm = 'EdDSA' | 'ES256';
+
+/** A verification key and the one algorithm it is used with. */
+export interface JwsKey {
+  alg: JwsAlgorithm;
+  key: KeyObject;
+}
 
 /** A public key as a JWK, a JWK Set, a PEM string (SPKI) or a KeyObject. */
 export type PublicKeyInput = JsonWebKey | { keys: JsonWebKey[] } | string | KeyObject;
 
-export interface TrustedKey {
+export interface TrustedKey extends Readonly<JwsKey> {
   readonly kid: string;
-  readonly alg: JwsAlgorithm;
-  readonly key: KeyObject;
   /** Shipped with the application (true) or learned from the server's JWKS (false). */
   readonly pinned: boolean;
   /** The public JWK, as stored for learned keys. */
@@ -62,19 +66,35 @@ export function importPublicKey(input: JsonWebKey | string | KeyObject, pinned: 
   return Object.freeze({ kid, alg, key, pinned, jwk: Object.freeze({ ...jwk, kid, alg, use: 'sig' }) });
 }
 
-function flatten(inputs: readonly PublicKeyInput[]): Array<JsonWebKey | string | KeyObject> {
-  return inputs.flatMap((input) =>
-    typeof input === 'object' && input !== null && Array.isArray((input as { keys?: unknown }).keys)
-      ? (input as { keys: JsonWebKey[] }).keys
-      : [input as JsonWebKey | string | KeyObject],
+function isKeySet(input: PublicKeyInput): input is { keys: JsonWebKey[] } {
+  return typeof input === 'object' && input !== null && Array.isArray((input as { keys?: unknown }).keys);
+}
+
+/** Every single key of the `publicKeys` option, named the way the option spells it (`publicKeys[1].keys[0]`). */
+function flatten(pinned: PublicKeyInput | readonly PublicKeyInput[]): Array<{ name: string; input: JsonWebKey | string | KeyObject }> {
+  const inputs: Array<{ name: string; input: PublicKeyInput }> = Array.isArray(pinned)
+    ? pinned.map((input, i) => ({ name: `options.publicKeys[${i}]`, input }))
+    : [{ name: 'options.publicKeys', input: pinned as PublicKeyInput }];
+  return inputs.flatMap(({ name, input }) =>
+    isKeySet(input) ? input.keys.map((key, j) => ({ name: `${name}.keys[${j}]`, input: key })) : [{ name, input: input as JsonWebKey | string | KeyObject }],
   );
 }
 
 export class KeySet {
   private readonly byKid = new Map<string, TrustedKey>();
 
-  constructor(pinned: readonly PublicKeyInput[]) {
-    for (const input of flatten(pinned)) this.add(importPublicKey(input, true));
+  /** Imports the pinned keys (the `publicKeys` option); throws a TypeError naming the first key that is unusable. */
+  constructor(pinned: PublicKeyInput | readonly PublicKeyInput[]) {
+    for (const { name, input } of flatten(pinned)) {
+      let key: TrustedKey;
+      try {
+        key = importPublicKey(input, true);
+      } catch (cause) {
+        const reason = (cause instanceof Error ? cause.message : String(cause)).replace(/^licensor: /, '');
+        throw new TypeError(`licensor: ${name} is not a usable public key: ${reason}`, { cause });
+      }
+      this.add(key);
+    }
   }
 
   get(kid: string): TrustedKey | undefined {
@@ -116,5 +136,39 @@ export class KeySet {
 
   learned(): JsonWebKey[] {
     return [...this.byKid.values()].filter((k) => !k.pinned).map((k) => k.jwk);
+  }
+}
+
+// Ed25519 signatures and ES256 signatures in IEEE P1363 form are both 64 bytes.
+const SIGNATURE_BYTES = 64;
+
+export type SignatureFailure = 'alg_not_allowed' | 'unknown_key' | 'malformed_signature' | 'bad_signature';
+
+/**
+ * The one signature check of the client, for lease tokens (offline-verify.ts) and signed answers
+ * (answer-signature.ts): `alg` is what the message claims, `key` the trusted key it names (looked
+ * up by the caller; undefined when there is none), `signature` base64url. The allow-list comes
+ * first (never `none`, never HS*: a symmetric alg would let anyone holding the public key sign),
+ * and the key decides the algorithm, never the message. Null when the signature holds; never throws.
+ */
+export function verifySignature(
+  algorithms: ReadonlySet<string>,
+  alg: string,
+  key: JwsKey | undefined,
+  input: Buffer,
+  signature: string,
+): SignatureFailure | null {
+  if (!algorithms.has(alg)) return 'alg_not_allowed';
+  if (key === undefined) return 'unknown_key';
+  // An ES256 claim cannot make an Ed25519 key verify, nor the reverse.
+  if (key.alg !== alg) return 'alg_not_allowed';
+  const bytes = Buffer.from(signature, 'base64url');
+  if (bytes.length !== SIGNATURE_BYTES) return 'malformed_signature';
+  try {
+    const valid =
+      key.alg === 'EdDSA' ? verify(null, input, key.key, bytes) : verify('sha256', input, { key: key.key, dsaEncoding: 'ieee-p1363' }, bytes);
+    return valid ? null : 'bad_signature';
+  } catch {
+    return 'bad_signature';
   }
 }

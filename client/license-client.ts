@@ -13,7 +13,7 @@ import { LicenseClientError } from './errors';
 import { collectSync } from './fingerprint/addon';
 import type { FingerprintHashes } from './fingerprint/components';
 import { hashFingerprint } from './fingerprint/hashing';
-import type { MatchStrategy } from './fingerprint/matching';
+import { MATCH_STRATEGIES, type MatchStrategy } from './fingerprint/matching';
 import type { CollectedFingerprint } from './fingerprint/types';
 import { startHeartbeatLoop, type HeartbeatHandle, type HeartbeatLoopOptions, type HeartbeatResult } from './heartbeat-loop';
 import { KeySet, type JwsAlgorithm, type PublicKeyInput } from './key-set';
@@ -66,6 +66,8 @@ export interface LicenseClientOptions {
 
 const PRODUCT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const ALGORITHMS: ReadonlySet<string> = new Set(['EdDSA', 'ES256']);
+// AbortSignal.timeout takes whole milliseconds; above 2^31 − 1 (about 24.8 days) its timer fires at once.
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const NO_LICENSE = invalidResult('no_license');
 
 export class LicenseClient {
@@ -101,35 +103,47 @@ export class LicenseClient {
     if (!((typeof key === 'string' && key !== '') || (Buffer.isBuffer(key) && key.length > 0))) {
       throw new TypeError('licensor: options.fingerprintKey must be a non-empty string or Buffer');
     }
-    const pinned = options.publicKeys === undefined ? [] : Array.isArray(options.publicKeys) ? options.publicKeys : [options.publicKeys];
-    if (pinned.length === 0 && !options.jwksUrl) throw new TypeError('licensor: give options.publicKeys (pinned keys), options.jwksUrl, or both');
+    if (options.serverUrl !== undefined) checkHttpUrl('serverUrl', options.serverUrl);
+    if (options.jwksUrl !== undefined) checkHttpUrl('jwksUrl', options.jwksUrl);
+    // Counted after a JWK Set is expanded: `{ keys: [] }` pins nothing.
+    const keys = new KeySet(options.publicKeys ?? []);
+    if (keys.size === 0 && options.jwksUrl === undefined) throw new TypeError('licensor: give options.publicKeys (at least one pinned key), options.jwksUrl, or both');
     const algorithms = options.algorithms ?? ['EdDSA'];
-    if (algorithms.length === 0 || !algorithms.every((a) => ALGORITHMS.has(a))) {
+    if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every((a) => ALGORITHMS.has(a))) {
       throw new TypeError('licensor: options.algorithms may hold only "EdDSA" and "ES256"');
+    }
+    const matchStrategy = options.matchStrategy ?? 'fuzzy';
+    if (!MATCH_STRATEGIES.includes(matchStrategy)) {
+      throw new TypeError(`licensor: options.matchStrategy must be one of ${MATCH_STRATEGIES.map((m) => `"${m}"`).join(', ')} (the product's matchStrategy)`);
     }
     const tolerance = options.clockToleranceSeconds ?? 300;
     if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 86_400) throw new TypeError('licensor: options.clockToleranceSeconds must be 0–86400');
     if (options.version !== undefined && !isVersion(options.version)) throw new TypeError('licensor: options.version must be a version such as 2.1.0');
+    const timeoutMs = options.requestTimeoutMs ?? 10_000;
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) {
+      throw new TypeError(`licensor: options.requestTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`);
+    }
 
     this.product = options.product;
     this.fingerprintKey = key;
     this.serverUrl = options.serverUrl;
     this.jwksUrl = options.jwksUrl;
-    this.keys = new KeySet(pinned);
+    this.keys = keys;
     this.source = options.fingerprintSource ?? (() => collectSync());
     this.clock = options.clock ?? Date.now;
     this.fetchImpl = options.fetch ?? fetch;
-    this.timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.timeoutMs = timeoutMs;
     // Tamper evidence for the store and the clock mark; see token-store.ts for what it is not.
     const macKey = createHmac('sha256', key).update(`licensor-client-store\0${this.product}`).digest();
-    this.store = new TokenStore(options.storeDir, this.product, macKey);
-    this.timeGuard = new TimeGuard(options.storeDir, this.product, macKey);
+    const files = storePaths(options.storeDir, this.product);
+    this.store = new TokenStore(files.license, this.product, macKey);
+    this.timeGuard = new TimeGuard(files.clock, this.product, macKey);
     this.expectations = {
       issuer: options.issuer ?? 'licensor',
       product: this.product,
       algorithms: new Set(algorithms),
       keys: this.keys,
-      matchStrategy: options.matchStrategy ?? 'fuzzy',
+      matchStrategy,
       fingerprint: () => this.fingerprint(),
       clockToleranceMs: tolerance * 1000,
       version: options.version ?? null,
@@ -180,7 +194,7 @@ export class LicenseClient {
       throw err;
     }
     if (lease.claims?.activation.id !== answer.activation.id) throw untrustedAnswer('wrong_activation', 201);
-    await this.save({ token: answer.token, revoked: null, learnedKeys: this.keys.learned(), source: 'online', savedAt: this.clock() }, lease);
+    await this.save(answer.token, 'online', null, lease);
     return this.check();
   }
 
@@ -209,18 +223,14 @@ export class LicenseClient {
         await this.revoke(ended);
         return { outcome: 'revoked', license: this.check(), error: err };
       }
-      if (answer.authentication.by === 'token') {
-        // Only the verified token is believed: it must answer this very request.
-        const lease = await this.accept(answer.token!, true);
-        if (lease.claims?.nonce !== answer.authentication.nonce) throw untrustedAnswer('nonce_mismatch', 200);
-        if (lease.claims.activation.id !== activationId) throw untrustedAnswer('wrong_activation', 200);
-        await this.save({ token: answer.token!, revoked: null, learnedKeys: this.keys.learned(), source: 'online', savedAt: this.clock() }, lease);
-        return { outcome: 'renewed', license: this.check() };
-      }
-      if (answer.token !== null && (answer.status === 'alive' || answer.status === 'issued')) {
+      // A token-authenticated answer (server-api.ts makes sure it carries the token) renews with it: its unsigned status is not read.
+      const auth = answer.authentication;
+      if (answer.token !== null && (auth.by === 'token' || answer.status === 'alive' || answer.status === 'issued')) {
         const lease = await this.accept(answer.token, true);
+        // Only the verified token is believed: when it authenticates the answer, it must answer this very request.
+        if (auth.by === 'token' && lease.claims?.nonce !== auth.nonce) throw untrustedAnswer('nonce_mismatch', 200);
         if (lease.claims?.activation.id !== activationId) throw untrustedAnswer('wrong_activation', 200);
-        await this.save({ token: answer.token, revoked: null, learnedKeys: this.keys.learned(), source: 'online', savedAt: this.clock() }, lease);
+        await this.save(answer.token, 'online', null, lease);
         return { outcome: 'renewed', license: this.check() };
       }
       if (answer.status === 'expired' || answer.status === 'frozen' || answer.status === 'released') {
@@ -314,7 +324,7 @@ export class LicenseClient {
       throw new LicenseClientError('wrong_product', `the license file is for product "${parsed.file.product}", not "${this.product}"`);
     }
     const lease = await this.accept(parsed.file.token, this.jwksUrl !== undefined);
-    await this.save({ token: parsed.file.token, revoked: null, learnedKeys: this.keys.learned(), source: 'license-file', savedAt: this.clock() }, lease);
+    await this.save(parsed.file.token, 'license-file', null, lease);
     return this.check();
   }
 
@@ -358,12 +368,17 @@ export class LicenseClient {
     return lease;
   }
 
-  /** Stores a license; `lease` is its token already verified, so it is not verified twice. */
-  private async save(license: StoredLicense, lease?: VerifiedLease): Promise<void> {
+  /**
+   * Stores `token` as this machine's license, with what the server last said about it and the
+   * keys learned so far. `lease` is the token already verified, when it is, so it is not
+   * verified twice.
+   */
+  private async save(token: string, source: StoredLicense['source'], revoked: RevokedStatus | null, lease: VerifiedLease | null): Promise<void> {
+    const license: StoredLicense = { token, revoked, learnedKeys: this.keys.learned(), source, savedAt: this.clock() };
     await this.serialized(() => this.store.write(license));
     this.stored = { kind: 'ok', license };
     this.corrupt = null;
-    if (lease !== undefined && lease.token === license.token) {
+    if (lease !== null && lease.token === token) {
       this.lease = lease;
       this.timeGuard.raise(lease.issuedAtMs);
     } else {
@@ -375,7 +390,8 @@ export class LicenseClient {
   private async revoke(status: RevokedStatus): Promise<void> {
     const stored = this.stored ?? this.load();
     if (stored.kind !== 'ok') return;
-    await this.save({ ...stored.license, revoked: status, learnedKeys: this.keys.learned(), savedAt: this.clock() });
+    // The stored token is unchanged: the lease already verified for it (by check() or a beat) serves.
+    await this.save(stored.license.token, stored.license.source, status, this.lease);
   }
 
   /** Store writes run one at a time, in call order. */
@@ -448,8 +464,21 @@ function endedBy(err: LicenseClientError): RevokedStatus | null {
   return err.details?.codeStatus === 'released' ? 'released' : 'deactivated';
 }
 
-/** For tests and tools: where a client with these options keeps its files. */
+/** Where a client with these options keeps its files: the one place their names are made (tests and tools use it too). */
 export function storePaths(storeDir: string, product: string): { license: string; clock: string } {
   return { license: join(storeDir, `${product}.license.json`), clock: join(storeDir, `${product}.clock.json`) };
+}
+
+/** Refuses at construction a URL that every request would fail on later (as `server_unreachable`). */
+function checkHttpUrl(option: 'serverUrl' | 'jwksUrl', value: unknown): void {
+  let protocol: string | null = null;
+  try {
+    protocol = typeof value === 'string' ? new URL(value).protocol : null;
+  } catch {
+    protocol = null;
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new TypeError(`licensor: options.${option} must be an http:// or https:// URL, e.g. https://license.example.com`);
+  }
 }
 

@@ -7,6 +7,7 @@
  */
 import { signApigRequest } from './apig-signing';
 import { LicenseClientError } from './errors';
+import { isObject } from './is-object';
 import type { Fetch } from './server-api';
 
 export const MARKETPLACE_HEARTBEAT_PATH = '/api/mkp-openapi-public/global/v1/license/heartbeat';
@@ -63,8 +64,6 @@ const ERROR_REASONS: Readonly<Record<string, MarketplaceReason>> = {
   '92020004': 'not_received',
   '92020005': 'no_license',
 };
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** `yyyyMMddHHmmss` (UTC, §2.1), an ISO string, or epoch ms; null when it is none of those. */
 function parseTime(value: unknown): Date | null {

@@ -6,12 +6,12 @@
  * A JOSE library is deliberately not used: its generic verify reaches about half the speed of a
  * bare `crypto.verify`, and the strict subset we accept is short enough to read in one sitting.
  */
-import { verify, type KeyObject } from 'node:crypto';
 import type { FingerprintHashes } from './fingerprint/components';
 import { matchFingerprint, type MatchStrategy } from './fingerprint/matching';
-import type { JwsAlgorithm, KeySet } from './key-set';
+import { isObject } from './is-object';
+import { verifySignature, type JwsAlgorithm, type JwsKey, type KeySet } from './key-set';
 import { updateNotice } from './update-notice';
-import { invalidResult, validResult, type CheckReason, type CheckResult, type LicenseFacts, type LicenseStatus } from './license-state';
+import { invalidResult, NO_FACTS, validResult, type CheckReason, type CheckResult, type LicenseFacts, type LicenseStatus } from './license-state';
 
 // ---------------------------------------------------------------------------------------------
 // The JWS primitive (RFC 7515 compact serialization, RFC 8037 EdDSA, RFC 7518 ES256)
@@ -23,11 +23,6 @@ export interface JwsHeader {
   [name: string]: unknown;
 }
 
-export interface JwsKey {
-  alg: JwsAlgorithm;
-  key: KeyObject;
-}
-
 export type JwsFailure = 'malformed' | 'alg_not_allowed' | 'unknown_key' | 'bad_signature';
 
 export type JwsVerification = { ok: true; header: JwsHeader; payload: Buffer } | { ok: false; failure: JwsFailure };
@@ -36,8 +31,6 @@ export type JwsVerification = { ok: true; header: JwsHeader; payload: Buffer } |
 // detached or empty payload, no `alg: none` with an empty signature.
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const MAX_TOKEN_LENGTH = 16_384;
-// Ed25519 signatures and ES256 signatures in IEEE P1363 form are both 64 bytes.
-const SIGNATURE_BYTES = 64;
 
 // A server signs every token of one key with the same header: parse each distinct one once.
 const HEADER_CACHE_LIMIT = 32;
@@ -65,10 +58,9 @@ function parseHeader(segment: string): JwsHeader | null {
 }
 
 /**
- * Verifies a compact JWS and returns its header and payload bytes. `algorithms` is the
- * allow-list (never `none`, never HS*: a symmetric alg would let anyone holding the public key
- * sign); `keyFor` resolves the key from the header and must return a key for the header's alg.
- * Never throws.
+ * Verifies a compact JWS and returns its header and payload bytes. `keyFor` resolves the key
+ * the header names; `verifySignature` (key-set.ts) applies the `algorithms` allow-list and
+ * checks the signature. Never throws.
  */
 export function verifyCompactJws(
   jws: string,
@@ -80,24 +72,9 @@ export function verifyCompactJws(
   const secondDot = jws.indexOf('.', firstDot + 1);
   const header = parseHeader(jws.slice(0, firstDot));
   if (header === null) return { ok: false, failure: 'malformed' };
-  if (!algorithms.has(header.alg)) return { ok: false, failure: 'alg_not_allowed' };
-  const key = keyFor(header);
-  if (key === undefined) return { ok: false, failure: 'unknown_key' };
-  // The key decides the algorithm, never the token: an ES256 header cannot use an Ed25519 key.
-  if (key.alg !== header.alg) return { ok: false, failure: 'alg_not_allowed' };
-  const signature = Buffer.from(jws.slice(secondDot + 1), 'base64url');
-  if (signature.length !== SIGNATURE_BYTES) return { ok: false, failure: 'bad_signature' };
-  const signingInput = Buffer.from(jws.slice(0, secondDot), 'latin1');
-  let valid = false;
-  try {
-    valid =
-      key.alg === 'EdDSA'
-        ? verify(null, signingInput, key.key, signature)
-        : verify('sha256', signingInput, { key: key.key, dsaEncoding: 'ieee-p1363' }, signature);
-  } catch {
-    valid = false;
-  }
-  if (!valid) return { ok: false, failure: 'bad_signature' };
+  const failure = verifySignature(algorithms, header.alg, keyFor(header), Buffer.from(jws.slice(0, secondDot), 'latin1'), jws.slice(secondDot + 1));
+  // A signature of the wrong length is simply one that does not verify.
+  if (failure !== null) return { ok: false, failure: failure === 'malformed_signature' ? 'bad_signature' : failure };
   return { ok: true, header, payload: Buffer.from(jws.slice(firstDot + 1, secondDot), 'base64url') };
 }
 
@@ -123,7 +100,6 @@ export interface LeaseClaims {
 
 const STATUSES: ReadonlySet<string> = new Set(['issued', 'alive', 'expired', 'frozen', 'released']);
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const isText = (v: unknown): v is string => typeof v === 'string' && v !== '';
 
@@ -215,7 +191,7 @@ export class VerifiedLease {
           seats: c.license.seats,
           update: updateNotice(expectations.version, c.update),
         })
-      : Object.freeze({ status: null, expiresAt: null, leaseEndsAt: null, features: Object.freeze([]), seats: null, update: null });
+      : NO_FACTS;
     this.failure = outcome.reason === null ? null : invalidResult(outcome.reason, outcome.reason === 'bad_signature' ? undefined : this.facts, outcome.detail);
     this.valid = validResult(this.facts);
   }

@@ -19,6 +19,7 @@ import {
 } from './answer-signature';
 import { LicenseClientError } from './errors';
 import type { FingerprintHashes } from './fingerprint/components';
+import { isObject } from './is-object';
 import type { JwsAlgorithm, KeySet } from './key-set';
 
 export interface LicenseView {
@@ -61,8 +62,6 @@ export interface AnswerTrust {
   /** Fetches and learns the key `kid` when the client may (jwksUrl set); false when it cannot. */
   learnKey(kid: string): Promise<boolean>;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const FAILURE_TEXT: Readonly<Record<AnswerFailure | 'nonce_mismatch', string>> = {
   unsigned: 'the answer carries no signature',
@@ -142,7 +141,7 @@ export class ServerApi {
     headers: Record<string, string> = {},
     tokenMayAuthenticate = false,
   ): Promise<{ value: T; authentication: Authentication }> {
-    const absolute = /^https?:\/\//.test(path);
+    const absolute = /^https?:\/\//i.test(path);
     const url = absolute ? path : this.baseUrl.replace(/\/+$/, '') + path;
     const nonce = newNonce();
     const sent = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');

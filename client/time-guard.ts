@@ -7,7 +7,6 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file';
 
 const FORMAT = 'licensor-clock';
@@ -19,15 +18,13 @@ export class TimeGuard {
   private loaded = false;
   private writing: Promise<void> | null = null;
   private dirty = false;
-  readonly file: string;
 
+  /** `file` is `storePaths(…).clock` (license-client.ts). */
   constructor(
-    dir: string,
+    readonly file: string,
     private readonly product: string,
     private readonly macKey: Buffer,
-  ) {
-    this.file = join(dir, `${product}.clock.json`);
-  }
+  ) {}
 
   private mac(highWater: number): string {
     return createHmac('sha256', this.macKey).update(`${FORMAT}\0${this.product}\0${highWater}`).digest('hex');

@@ -10,8 +10,8 @@
  */
 import { createHmac, timingSafeEqual, type JsonWebKey } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file';
+import { isObject } from './is-object';
 import type { RevokedStatus } from './offline-verify';
 
 export interface StoredLicense {
@@ -41,18 +41,13 @@ interface StoreFile {
   mac: string;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 export class TokenStore {
-  readonly file: string;
-
+  /** `file` is `storePaths(…).license` (license-client.ts). */
   constructor(
-    dir: string,
+    readonly file: string,
     private readonly product: string,
     private readonly macKey: Buffer,
-  ) {
-    this.file = join(dir, `${product}.license.json`);
-  }
+  ) {}
 
   private mac(state: unknown): string {
     return createHmac('sha256', this.macKey).update(`${FORMAT}\0${VERSION}\0${this.product}\0${JSON.stringify(state)}`).digest('hex');

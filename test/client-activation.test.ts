@@ -6,7 +6,7 @@ import { DAY, HOUR } from './support/clock';
 import { forEachEngine } from './support/databases';
 import { startTestServer, type TestServer } from './support/harness';
 import { admin } from './support/http';
-import { clientOf, deadFetch, issueCode, Machines, publishedKeys, readStore, StoreDirs } from './support/license-clients';
+import { claimsOf, clientOf, deadFetch, issueCode, Machines, publishedKeys, readStore, StoreDirs } from './support/license-clients';
 
 async function rejects(promise: Promise<unknown>, code: string): Promise<LicenseClientError> {
   try {
@@ -69,9 +69,9 @@ forEachEngine('the license client against a real server', (engine) => {
       const storeDir = dirs.make();
       const client = await clientOf(server, product, machines.source('md-raid-udev'), storeDir);
       await client.activate(code);
-      const first = activationIdOf(readStore(storeDir, product).token);
+      const first = claimsOf(readStore(storeDir, product).token).activation.id;
       assert.equal((await client.activate(code)).valid, true);
-      assert.equal(activationIdOf(readStore(storeDir, product).token), first);
+      assert.equal(claimsOf(readStore(storeDir, product).token).activation.id, first);
     });
 
     it('turns server refusals into a LicenseClientError carrying the server code', async () => {
@@ -79,6 +79,14 @@ forEachEngine('the license client against a real server', (engine) => {
       const unknown = await rejects(client.activate('ABCDE-FGHJK-MNPQR-STVWX-YZ234'), 'code_not_found');
       assert.equal(unknown.status, 404);
       await rejects(client.activate('not a code'), 'malformed_code');
+      assert.equal(client.check().reason, 'no_license');
+    });
+
+    it('refuses an empty code as invalid_code without asking the server', async () => {
+      const network = deadFetch();
+      const client = await clientOf(server, product, machines.source('sata-lvm'), dirs.make(), { fetch: network });
+      for (const code of ['', '  \t ']) await rejects(client.activate(code), 'invalid_code');
+      assert.equal(network.calls, 0);
       assert.equal(client.check().reason, 'no_license');
     });
 
@@ -227,7 +235,3 @@ forEachEngine('the license client against a real server', (engine) => {
     });
   });
 });
-
-function activationIdOf(token: string): string {
-  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).activation.id;
-}

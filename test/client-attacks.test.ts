@@ -229,15 +229,18 @@ describe('the client under attack', () => {
   });
 
   describe('the store file', () => {
-    const cases: Array<[string, (file: string, text: string) => void]> = [
-      ['truncated', (file, text) => writeFileSync(file, text.slice(0, text.length / 2))],
-      ['empty', (file) => writeFileSync(file, '')],
-      ['random bytes', (file) => writeFileSync(file, Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 97) % 256)))],
-      ['JSON of another shape', (file) => writeFileSync(file, '[1,2,3]')],
-      ['a directory', (file) => mkdirSync(file)],
+    const cases: Array<[string, (file: string, text: string) => void, RegExp]> = [
+      ['truncated', (file, text) => writeFileSync(file, text.slice(0, text.length / 2)), /not valid JSON/],
+      ['empty', (file) => writeFileSync(file, ''), /not valid JSON/],
+      ['random bytes', (file) => writeFileSync(file, Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 97) % 256))), /not valid JSON/],
+      ['JSON of another shape', (file) => writeFileSync(file, '[1,2,3]'), /not a license store of this product/],
+      ['a directory', (file) => mkdirSync(file), /cannot be read: EISDIR/],
+      ['larger than 256 KiB', (file, text) => writeFileSync(file, text + ' '.repeat(256 * 1024)), /too large/],
+      ["another product's store", (file, text) => writeFileSync(file, JSON.stringify({ ...JSON.parse(text), product: `${product}-other` })), /not a license store of this product/],
+      ['without its MAC', (file, text) => writeFileSync(file, JSON.stringify({ ...JSON.parse(text), mac: undefined })), /lacks its token, state or MAC/],
     ];
 
-    for (const [name, damage] of cases) {
+    for (const [name, damage, detail] of cases) {
       it(`gives store_corrupt when it is ${name}, and nothing throws`, async () => {
         const dir = dirs.make();
         const file = storePaths(dir, product).license;
@@ -248,6 +251,7 @@ describe('the client under attack', () => {
         const result = client.check();
         assert.equal(result.valid, false);
         assert.equal(result.reason, 'store_corrupt');
+        assert.match((result as { detail?: string }).detail!, detail);
         assert.equal((await client.heartbeat()).outcome, 'no_license');
       });
     }

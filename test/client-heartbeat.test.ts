@@ -7,7 +7,7 @@ import type { CheckResult } from '../client/license-state';
 import { DAY, HOUR } from './support/clock';
 import { startTestServer, type TestServer } from './support/harness';
 import { admin } from './support/http';
-import { clientOf, deadFetch, FINGERPRINT_KEY, issueCode, Machines, publishedKeys, readStore, StoreDirs } from './support/license-clients';
+import { claimsOf, clientOf, deadFetch, FINGERPRINT_KEY, issueCode, Machines, publishedKeys, readStore, StoreDirs } from './support/license-clients';
 
 describe('client heartbeats against a real server', () => {
   let server: TestServer;
@@ -89,7 +89,7 @@ describe('client heartbeats against a real server', () => {
 
   it('reports deactivated when the vendor frees this machine\'s seat', async () => {
     const { client, storeDir } = await activated();
-    const claims = JSON.parse(Buffer.from(readStore(storeDir, product).token.split('.')[1]!, 'base64url').toString());
+    const claims = claimsOf(readStore(storeDir, product).token);
     assert.equal((await admin(server.url, 'DELETE', `/v1/admin/activations/${claims.activation.id}`)).status, 200);
     const beat = await client.heartbeat();
     assert.equal(beat.outcome, 'revoked');

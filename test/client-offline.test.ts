@@ -20,6 +20,7 @@ describe('air-gapped activation through the licensor CLI', () => {
     server = await startTestServer('sqlite');
     await admin(server.url, 'POST', '/v1/admin/products', { name: product });
     await admin(server.url, 'POST', '/v1/admin/products', { name: `${product}-floating`, seatMode: 'floating' });
+    await admin(server.url, 'POST', '/v1/admin/products', { name: `${product}-other` });
     pinned = await publishedKeys(server);
   });
   after(async () => {
@@ -140,5 +141,56 @@ describe('air-gapped activation through the licensor CLI', () => {
     assert.equal(other.check().reason, 'no_license');
     await assert.rejects(other.importLicenseFile({ contents: '{"format":"licensor-license-file"' }), (err: LicenseClientError) => err.code === 'invalid_license_file');
     await assert.rejects(other.importLicenseFile('/nonexistent/license.json'), (err: LicenseClientError) => err.code === 'invalid_license_file');
+  });
+
+  it('will not import the activation request itself, imported by mistake', async () => {
+    const client = airGapped('nvme-bare-metal');
+    const requestFile = join(dirs.make(), 'request.json');
+    await client.createActivationRequest(await issueCode(server, product, 1), requestFile);
+    await assert.rejects(client.importLicenseFile(requestFile), { code: 'invalid_license_file', message: /not a licensor license file/ });
+    assert.equal(client.check().reason, 'no_license');
+  });
+
+  it('will not import a license file with no token or no product', async () => {
+    const client = airGapped('nvme-bare-metal');
+    for (const file of [{ product }, { token: 'a.b.c' }, { product, token: '' }]) {
+      const contents = JSON.stringify({ format: 'licensor-license-file', v: 1, ...file });
+      await assert.rejects(client.importLicenseFile({ contents }), { code: 'invalid_license_file', message: /has no token or product/ });
+    }
+    assert.equal(client.check().reason, 'no_license');
+  });
+
+  it('will not import a license file made for another product', async () => {
+    const other = `${product}-other`;
+    const requestFile = join(dirs.make(), 'request.json');
+    const request = JSON.parse(await airGapped('nvme-bare-metal').createActivationRequest(await issueCode(server, other, 1)));
+    writeFileSync(requestFile, JSON.stringify({ ...request, product: other }));
+    const { run, out } = await respond(requestFile);
+    assert.equal(run.code, 0, run.err);
+    const client = airGapped('nvme-bare-metal');
+    await assert.rejects(client.importLicenseFile(out), { code: 'wrong_product', message: new RegExp(`for product "${other}", not "${product}"`) });
+    assert.equal(client.check().reason, 'no_license');
+  });
+
+  it('refuses an empty authorization code in an activation request', async () => {
+    const client = airGapped('nvme-bare-metal');
+    for (const code of ['', '   ']) await assert.rejects(client.createActivationRequest(code), { code: 'invalid_code' });
+  });
+
+  it('has no server to activate, heartbeat or deactivate with (no_server), and its license stays valid', async () => {
+    const code = await issueCode(server, product, 1);
+    const client = airGapped('sata-lvm');
+    const requestFile = join(dirs.make(), 'request.json');
+    await client.createActivationRequest(code, requestFile);
+    const { out } = await respond(requestFile);
+    assert.equal((await client.importLicenseFile(out)).valid, true);
+
+    await assert.rejects(client.activate(code), { code: 'no_server', message: /options\.serverUrl is not set/ });
+    const beat = await client.heartbeat();
+    assert.equal(beat.outcome, 'refused');
+    assert.equal((beat.error as LicenseClientError).code, 'no_server');
+    assert.equal(beat.license.valid, true);
+    await assert.rejects(client.deactivate(), { code: 'no_server' });
+    assert.equal(client.check().valid, true);
   });
 });

@@ -11,7 +11,7 @@ import { machine } from './support/factories';
 import { altered, ForgingProxy, signAs, withJson } from './support/forging-proxy';
 import { startTestServer, type TestServer } from './support/harness';
 import { admin, call, type Answer } from './support/http';
-import { clientOf, issueCode, Machines, publishedKeys, StoreDirs } from './support/license-clients';
+import { claimsOf, clientOf, issueCode, Machines, publishedKeys, readStore, StoreDirs } from './support/license-clients';
 
 const NONCE = 'test-nonce-0123456789abcdef';
 
@@ -98,6 +98,25 @@ forEachEngine('signed answers of the client API', (engine) => {
     assert.equal(verifies({}, Buffer.from(answer.text.replace('"alive"', '"frozen"'))), 'bad_signature');
   });
 
+  it('refuses a signature of the wrong length, by an unknown key, or under an alg the key does not have or the client does not allow', async () => {
+    const code = await issueCode(server, product, 1);
+    const body = { code, fingerprint: machine('checked') };
+    const { answer, header } = await signedCall('POST', '/v1/activations', body);
+    const input = answerSigningInput(
+      { nonce: NONCE, method: 'POST', target: '/v1/activations', requestDigest: requestDigest(Buffer.from(JSON.stringify(body))), status: answer.status },
+      Buffer.from(answer.text),
+    );
+    const verifies = (change: Partial<typeof header>, algorithms: ReadonlySet<'EdDSA' | 'ES256'> = new Set(['EdDSA'])) =>
+      verifyAnswerSignature({ ...header, ...change }, input, keys, algorithms);
+    assert.equal(verifies({}), null);
+    assert.equal(verifies({ sig: header.sig!.slice(0, -4) }), 'malformed_signature');
+    assert.equal(verifies({ kid: 'no-such-key' }), 'unknown_key');
+    assert.equal(verifies({ alg: 'ES256' }, new Set(['EdDSA', 'ES256'])), 'alg_not_allowed');
+    assert.equal(verifies({ alg: 'HS256' }), 'alg_not_allowed');
+    assert.equal(verifies({}, new Set(['ES256'])), 'alg_not_allowed');
+    assert.equal(verifies({ sig: null }), 'unsigned');
+  });
+
   it('lets the lease token carry the nonce and authenticate a heartbeat answer, with one signature', async () => {
     const code = await issueCode(server, product, 1);
     const activation = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('beater') });
@@ -106,7 +125,7 @@ forEachEngine('signed answers of the client API', (engine) => {
     const header = parseSignatureHeader(beat.headers.get('licensor-signature'))!;
     assert.equal(header.sig, null, 'no second signature over the body');
     assert.equal(header.covered, 'token');
-    const claims = JSON.parse(Buffer.from(beat.body.token.split('.')[1], 'base64url').toString());
+    const claims = claimsOf(beat.body.token);
     assert.equal(claims.nonce, NONCE);
     assert.equal(claims.activation.id, activation.body.activation.id);
   });
@@ -164,11 +183,7 @@ forEachEngine('the client against a forging proxy', (engine) => {
     const storeDir = dirs.make();
     const client = await clientOf(server, product, machines.source(machineName), storeDir, { serverUrl: proxy.url });
     assert.equal((await client.activate(code)).valid, true);
-    return { code, storeDir, client, activationId: JSON.parse(Buffer.from(client.check() && readToken(storeDir).split('.')[1]!, 'base64url').toString()).activation.id as string };
-  }
-
-  function readToken(storeDir: string): string {
-    return JSON.parse(readFileSync(join(storeDir, `${product}.license.json`), 'utf8')).token;
+    return { code, storeDir, client, activationId: claimsOf(readStore(storeDir, product).token).activation.id as string };
   }
 
   async function refusedBeat(client: LicenseClient, storeDir: string, reason: string) {

@@ -6,7 +6,7 @@ import { forEachEngine } from './support/databases';
 import { machine } from './support/factories';
 import { startTestServer, type TestServer } from './support/harness';
 import { admin, call } from './support/http';
-import { clientOf, issueCode, Machines, StoreDirs } from './support/license-clients';
+import { claimsOf, clientOf, issueCode, Machines, StoreDirs } from './support/license-clients';
 
 describe('comparing versions', () => {
   it('orders dotted numbers, missing parts as 0, a pre-release before its release', () => {
@@ -45,7 +45,7 @@ forEachEngine('update notices', (engine) => {
     const activation = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('notice') });
     const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: activation.body.activation.id, fingerprint: machine('notice') });
     assert.deepEqual(beat.body.update, { latestVersion: '1.1.0', minimumVersion: null });
-    const claims = JSON.parse(Buffer.from(beat.body.token.split('.')[1], 'base64url').toString());
+    const claims = claimsOf(beat.body.token);
     assert.deepEqual(claims.update, { latestVersion: '1.1.0', minimumVersion: null });
     const audit = await admin(server.url, 'GET', '/v1/admin/audit?action=product.version_published');
     assert.equal(audit.body.items[0].after.latestVersion, '1.1.0');

@@ -7,7 +7,10 @@ import { COMPONENTS, COMPONENT_IDS, type ComponentId, type ComponentKind, type F
 // Re-exported because every signature below takes it: importers of matching need nothing else.
 export type { FingerprintHashes } from './components';
 
-export type MatchStrategy = 'exact' | 'fuzzy' | 'loose';
+/** The strategies a product may set; the client refuses a `matchStrategy` option outside this list. */
+export const MATCH_STRATEGIES = ['exact', 'fuzzy', 'loose'] as const;
+
+export type MatchStrategy = (typeof MATCH_STRATEGIES)[number];
 
 export interface MatchResult {
   accepted: boolean;

@@ -91,6 +91,11 @@ export async function issueCode(server: TestServer, product: string, seats = 1, 
   return issued.body.code.code as string;
 }
 
+/** The claims of a token (a JWT payload), decoded without verifying it: what the server signed. */
+export function claimsOf(token: string): Record<string, any> {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+}
+
 /** The store file as JSON, to copy or to tamper with. */
 export function readStore(storeDir: string, product: string): { token: string; state: Record<string, unknown>; mac: string } {
   return JSON.parse(readFileSync(storePaths(storeDir, product).license, 'utf8'));
