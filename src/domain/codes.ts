@@ -100,10 +100,15 @@ export async function findCode(stores: Stores, reference: string): Promise<Licen
   return stores.codes.findByCode(normalized);
 }
 
-export async function getCode(ctx: DomainContext, reference: string): Promise<CodeView> {
-  const code = await findCode(ctx.repo, reference);
+/** The code a lookup found, or the one refusal for a code that is not there. */
+export async function requireCode(lookup: Promise<LicenseCode | undefined>): Promise<LicenseCode> {
+  const code = await lookup;
   if (!code) throw new NotFound('code_not_found', 'no such authorization code');
-  return viewWithProduct(ctx, code);
+  return code;
+}
+
+export async function getCode(ctx: DomainContext, reference: string): Promise<CodeView> {
+  return viewWithProduct(ctx, await requireCode(findCode(ctx.repo, reference)));
 }
 
 export async function listCodes(
@@ -189,11 +194,9 @@ async function changeCode(
   once: OnceKey | undefined,
   plan: (code: LicenseCode, now: number) => PlannedChange | null,
 ): Promise<CodeChange> {
-  const found = await findCode(ctx.repo, reference);
-  if (!found) throw new NotFound('code_not_found', 'no such authorization code');
+  const found = await requireCode(findCode(ctx.repo, reference));
   const result = await ctx.repo.transaction(async (tx) => {
-    const code = await tx.codes.lockForUpdate(found.id);
-    if (!code) throw new NotFound('code_not_found', 'no such authorization code');
+    const code = await requireCode(tx.codes.lockForUpdate(found.id));
     const now = ctx.clock.now();
     // Claimed under the code's lock and in the same transaction as the change: applied exactly once.
     if (once && !(await tx.idempotency.claim(once.scope, once.key, '', now))) return { code, changed: false };

@@ -1,5 +1,5 @@
 import type { DomainContext } from './context';
-import { NotFound } from './errors';
+import { getProduct } from './products';
 
 const MINUTE_MS = 60_000;
 
@@ -38,12 +38,7 @@ export async function sampleActiveSeats(ctx: DomainContext): Promise<void> {
 
 /** Heartbeats and active seats over time, in buckets aligned to the step, with the empty ones filled in. */
 export async function heartbeatSeries(ctx: DomainContext, query: HeartbeatSeriesQuery): Promise<HeartbeatSeries> {
-  let productId: string | undefined;
-  if (query.product !== undefined) {
-    const product = await ctx.repo.products.findByName(query.product);
-    if (!product) throw new NotFound('product_not_found', `no product named ${query.product}`);
-    productId = product.id;
-  }
+  const productId = query.product === undefined ? undefined : (await getProduct(ctx, query.product)).id;
   const spanMinutes = Math.ceil((query.to - query.from) / MINUTE_MS);
   const stepMinutes = STEPS_MINUTES.find((s) => Math.ceil(spanMinutes / s) <= query.maxPoints) ?? STEPS_MINUTES[STEPS_MINUTES.length - 1]!;
   const stepMs = stepMinutes * MINUTE_MS;

@@ -60,7 +60,7 @@ export async function recordHeartbeat(
 
   const status = effectiveStatus(code, now);
   if (status !== 'alive' && status !== 'issued') return { status, token: null, activation, code, product };
-  const token = await issueLease(ctx, { product, code, status, activation, now, nonce });
+  const { token } = await issueLease(ctx, { product, code, status, activation, now, nonce });
   return { status, token, activation, code, product };
 }
 
@@ -87,7 +87,7 @@ async function renewSlot(ctx: DomainContext, view: HeartbeatView, now: number, n
   ctx.heartbeats.countBeat(product.id, now);
   const { code, status } = held;
   if (held.slotEnd === null) return { status, token: null, activation, code, product };
-  const token = await issueLease(ctx, { product, code, status, activation, now, nonce });
+  const { token } = await issueLease(ctx, { product, code, status, activation, now, nonce });
   return { status, token, activation: { ...activation, inUseUntil: held.slotEnd, lastHeartbeatAt: now }, code, product };
 }
 

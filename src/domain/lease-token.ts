@@ -63,8 +63,6 @@ export function leaseEndMs(now: number, leaseSeconds: number, code: Pick<License
 
 export function buildLeaseClaims(input: LeaseInput): LeaseClaims {
   const iat = Math.floor(input.now / 1000);
-  const leaseEnd = iat + (input.leaseSeconds ?? input.product.leaseSeconds);
-  const licenseEnd = Math.floor(input.code.expiresAt / 1000);
   const claims: LeaseClaims = {
     iss: input.issuer,
     aud: input.product.name,
@@ -72,10 +70,10 @@ export function buildLeaseClaims(input: LeaseInput): LeaseClaims {
     jti: input.jti,
     iat,
     nbf: iat,
-    exp: Math.min(leaseEnd, licenseEnd),
+    exp: leaseEndMs(input.now, input.leaseSeconds ?? input.product.leaseSeconds, input.code) / 1000,
     license: {
       status: input.status,
-      expiresAt: licenseEnd,
+      expiresAt: Math.floor(input.code.expiresAt / 1000),
       seats: input.code.seats,
       features: input.code.features,
       seatMode: input.product.seatMode,
@@ -90,23 +88,28 @@ export function buildLeaseClaims(input: LeaseInput): LeaseClaims {
   return claims;
 }
 
+/** A signed lease and the claims it carries (what a caller records or shows without decoding the token). */
+export interface SignedLease {
+  token: string;
+  claims: LeaseClaims;
+}
+
 /** Signs a fresh lease for an activation with the context's issuer, id source and current key. */
-export function issueLease(
+export async function issueLease(
   ctx: Pick<DomainContext, 'issuer' | 'ids' | 'tokens'>,
   lease: { product: Product; code: LicenseCode; status: CodeStatus; activation: Pick<Activation, 'id' | 'fingerprint'>; now: number; leaseSeconds?: number; nonce?: string | null },
-): Promise<string> {
-  return ctx.tokens.sign(
-    buildLeaseClaims({
-      issuer: ctx.issuer,
-      jti: ctx.ids.id(),
-      product: lease.product,
-      code: lease.code,
-      status: lease.status,
-      activationId: lease.activation.id,
-      fingerprint: lease.activation.fingerprint,
-      now: lease.now,
-      leaseSeconds: lease.leaseSeconds,
-      nonce: lease.nonce,
-    }),
-  );
+): Promise<SignedLease> {
+  const claims = buildLeaseClaims({
+    issuer: ctx.issuer,
+    jti: ctx.ids.id(),
+    product: lease.product,
+    code: lease.code,
+    status: lease.status,
+    activationId: lease.activation.id,
+    fingerprint: lease.activation.fingerprint,
+    now: lease.now,
+    leaseSeconds: lease.leaseSeconds,
+    nonce: lease.nonce,
+  });
+  return { token: await ctx.tokens.sign(claims), claims };
 }

@@ -58,11 +58,6 @@ export function statusAfterRelease(code: Pick<LicenseCode, 'status'>): CodeStatu
   return code.status === 'released' ? null : 'released';
 }
 
-/** The sweeper's expire: only codes that are still usable and past their date. */
-export function isDueForExpiry(code: Pick<LicenseCode, 'status' | 'expiresAt'>, now: number): boolean {
-  return (code.status === 'alive' || code.status === 'issued') && code.expiresAt <= now;
-}
-
 /** Activation needs a usable code; the error says why not. */
 export function assertActivatable(code: Pick<LicenseCode, 'status' | 'expiresAt'>, now: number): void {
   const status = effectiveStatus(code, now);

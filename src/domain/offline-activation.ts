@@ -1,10 +1,9 @@
 import { LICENSE_FILE_FORMAT, type LicenseFile } from '../../client/activation-request';
 import { auditEvent } from './audit';
-import { normalizeAuthorizationCode } from './authorization-code';
 import type { DomainContext } from './context';
-import { Conflict, NotFound } from './errors';
-import type { LeaseClaims } from './lease-token';
-import { activateMachine } from './seat-allocation';
+import { Conflict } from './errors';
+import { issueLease, type SignedLease } from './lease-token';
+import { bindSeat, findActivationTarget } from './seat-allocation';
 import type { Actor, FingerprintHashes } from './types';
 
 /** An activation request file from an air-gapped machine (client/activation-request.ts), validated. */
@@ -36,10 +35,9 @@ export async function respondToActivationRequest(
   policy: OfflineLeasePolicy,
   actor: Actor,
 ): Promise<LicenseFile> {
-  const found = await ctx.repo.codes.findByCode(normalizeAuthorizationCode(request.code));
-  if (!found) throw new NotFound('code_not_found', 'no such authorization code');
-  const product = await ctx.repo.products.findById(found.productId);
-  if (!product) throw new NotFound('product_not_found', 'the code belongs to no product');
+  const activation = { code: request.code, fingerprint: request.fingerprint, environment: { ...request.environment, activation: 'offline' } };
+  const target = await findActivationTarget(ctx, activation);
+  const { product } = target;
   if (product.name !== request.product) {
     throw new Conflict('product_mismatch', `the code belongs to product "${product.name}"; the request is for "${request.product}"`, {
       codeProduct: product.name,
@@ -50,28 +48,27 @@ export async function respondToActivationRequest(
     throw new Conflict('floating_seat_offline', 'floating seats live on heartbeats; air-gapped activation needs a node-locked product');
   }
   const leaseSeconds = Math.max(1, Math.min(policy.leaseSeconds, policy.maxLeaseSeconds));
-  const result = await activateMachine(
-    ctx,
-    { code: request.code, fingerprint: request.fingerprint, environment: { ...request.environment, activation: 'offline' } },
-    actor,
-    { leaseSeconds },
-  );
-  const claims = JSON.parse(Buffer.from(result.token.split('.')[1]!, 'base64url').toString('utf8')) as LeaseClaims;
-  const now = ctx.clock.now();
-  await ctx.repo.transaction(async (tx) => {
-    await tx.audit.insert([
-      auditEvent(ctx, now, actor, 'activation.license_file_issued', { type: 'activation', id: result.activation.id }, result.code.id, null, {
-        jti: claims.jti,
-        leaseEndsAt: new Date(claims.exp * 1000).toISOString(),
-      }),
-    ]);
+  let lease: SignedLease | undefined;
+  const seat = await bindSeat(ctx, target, activation, actor, {
+    leaseSeconds,
+    // Signed inside the seat's transaction, so the seat and the record of the file issued for it commit together.
+    alongside: async (tx, bound) => {
+      lease = await issueLease(ctx, { ...bound, status: bound.code.status, leaseSeconds });
+      await tx.audit.insert([
+        auditEvent(ctx, bound.now, actor, 'activation.license_file_issued', { type: 'activation', id: bound.activation.id }, bound.code.id, null, {
+          jti: lease.claims.jti,
+          leaseEndsAt: new Date(lease.claims.exp * 1000).toISOString(),
+        }),
+      ]);
+    },
   });
+  const { token, claims } = lease!;
   return {
     format: LICENSE_FILE_FORMAT,
     v: 1,
     product: product.name,
-    activationId: result.activation.id,
-    token: result.token,
+    activationId: seat.activation.id,
+    token,
     leaseEndsAt: new Date(claims.exp * 1000).toISOString(),
     licenseExpiresAt: new Date(claims.license.expiresAt * 1000).toISOString(),
     issuedAt: new Date(claims.iat * 1000).toISOString(),

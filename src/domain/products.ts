@@ -1,6 +1,5 @@
 import { compareVersions } from '../../client/version';
 import { auditEvent } from './audit';
-import { MAX_CHURN_PERIOD_SECONDS } from './churn';
 import type { DomainContext } from './context';
 import { Conflict, InvalidInput, NotFound } from './errors';
 import type { Actor, MatchStrategy, Product, ReclaimMode, SeatMode } from './types';
@@ -43,9 +42,6 @@ export async function createProduct(ctx: DomainContext, input: NewProduct, actor
   };
   if (product.heartbeatIntervalSeconds >= product.leaseSeconds) {
     throw new InvalidInput('heartbeat_exceeds_lease', 'the heartbeat interval must be shorter than the lease');
-  }
-  if (product.churnPeriodSeconds > MAX_CHURN_PERIOD_SECONDS) {
-    throw new InvalidInput('churn_period_too_long', `the churn period may be at most ${MAX_CHURN_PERIOD_SECONDS} s`);
   }
   return ctx.repo.transaction(async (tx) => {
     if (await tx.products.findByName(product.name)) {

@@ -2,11 +2,13 @@ import { anchorEntries, matchFingerprint, reEnrol, sharedAnchors } from '../../c
 import { auditEvent, codeSnapshot } from './audit';
 import { normalizeAuthorizationCode } from './authorization-code';
 import { spendChurn } from './churn';
+import { requireCode } from './codes';
 import type { DomainContext } from './context';
 import { Forbidden, InvalidInput, NotFound, SeatLimitReached } from './errors';
 import { assertSlotFree, limitsConcurrency } from './in-use-slots';
 import { issueLease, leaseEndMs } from './lease-token';
 import { assertActivatable } from './lifecycle';
+import type { Stores } from './ports';
 import type { Activation, Actor, AuditEvent, FingerprintHashes, LicenseCode, Product } from './types';
 
 export interface ActivationRequest {
@@ -15,27 +17,43 @@ export interface ActivationRequest {
   environment?: Record<string, unknown>;
 }
 
-export interface ActivationResult {
+/** The seat a machine holds after activating: its activation, the code as it now is, and the product. */
+export interface BoundSeat {
   activation: Activation;
   code: LicenseCode;
   product: Product;
-  token: string;
   /** False when this machine already held a seat and got it back. */
   created: boolean;
+  /** The transaction's time: a lease signed for this seat starts here, so its exp is exactly the in-use slot's end. */
+  now: number;
 }
 
-/**
- * Binds a machine to a seat (PRODUCT.md §4). The code row is locked first, so N racing
- * activations on a code with S free seats yield exactly S new seats on either engine; the same
- * lock makes in-use slots (M of N) and churn limits exact (docs/policies.md).
- */
-export async function activateMachine(
-  ctx: DomainContext,
-  request: ActivationRequest,
-  actor: Actor,
-  // Air-gapped license files carry a longer lease than the product's (src/domain/offline-activation.ts).
-  options: { leaseSeconds?: number } = {},
-): Promise<ActivationResult> {
+export interface ActivationResult extends Omit<BoundSeat, 'now'> {
+  token: string;
+}
+
+/** The code an activation names and its product, found before the code is locked. */
+export interface ActivationTarget {
+  codeId: string;
+  product: Product;
+}
+
+export interface SeatOptions {
+  /** The lease the seat is taken for when it is not the product's (air-gapped license files, marketplace device licenses). */
+  leaseSeconds?: number;
+  /** Runs inside the seat's transaction, after the seat and its audit events are written. */
+  alongside?: (tx: Stores, seat: BoundSeat) => Promise<void>;
+}
+
+/** Takes a seat for the machine (bindSeat) and signs its lease. */
+export async function activateMachine(ctx: DomainContext, request: ActivationRequest, actor: Actor): Promise<ActivationResult> {
+  const seat = await bindSeat(ctx, await findActivationTarget(ctx, request), request, actor);
+  const { token } = await issueLease(ctx, { ...seat, status: seat.code.status });
+  return { activation: seat.activation, code: seat.code, product: seat.product, created: seat.created, token };
+}
+
+/** Refuses a request no seat could serve, then finds the code it names and that code's product. */
+export async function findActivationTarget(ctx: DomainContext, request: ActivationRequest): Promise<ActivationTarget> {
   const normalized = normalizeAuthorizationCode(request.code);
   if (anchorEntries(request.fingerprint).length === 0) {
     // Without an anchor no later heartbeat could ever match (PRODUCT.md §6): refuse now, not at the first beat.
@@ -44,96 +62,119 @@ export async function activateMachine(
       'the fingerprint has no anchor component (os.machineId, hw.systemUuid, hw.boardSerial or disk.bootSerial)',
     );
   }
-  const found = await ctx.repo.codes.findByCode(normalized);
-  if (!found) throw new NotFound('code_not_found', 'no such authorization code');
+  const found = await requireCode(ctx.repo.codes.findByCode(normalized));
   const product = await ctx.repo.products.findById(found.productId);
   if (!product) throw new NotFound('product_not_found', 'the code belongs to no product');
+  return { codeId: found.id, product };
+}
 
-  const result = await ctx.repo.transaction(async (tx) => {
-    const code = await tx.codes.lockForUpdate(found.id);
-    if (!code) throw new NotFound('code_not_found', 'no such authorization code');
+/**
+ * Binds a machine to a seat (PRODUCT.md §4). The code row is locked first, so N racing
+ * activations on a code with S free seats yield exactly S new seats on either engine; the same
+ * lock makes in-use slots (M of N) and churn limits exact (docs/policies.md). Signs nothing.
+ */
+export async function bindSeat(
+  ctx: DomainContext,
+  target: ActivationTarget,
+  request: ActivationRequest,
+  actor: Actor,
+  options: SeatOptions = {},
+): Promise<BoundSeat> {
+  const { product } = target;
+  return ctx.repo.transaction(async (tx) => {
+    const code = await requireCode(tx.codes.lockForUpdate(target.codeId));
     const now = ctx.clock.now();
     assertActivatable(code, now);
-    const events: AuditEvent[] = [];
     // On an M-of-N code the activation also takes an in-use slot, which ends with the token's lease.
     const slotEnd = limitsConcurrency(code) ? leaseEndMs(now, options.leaseSeconds ?? product.leaseSeconds, code) : null;
-
-    // The same machine again gets its own seat back, re-enrolled if its hardware drifted. A match
-    // needs an agreeing anchor, so only live activations sharing an anchor hash are candidates:
-    // a 10,000-seat code costs the same as a 1-seat one.
-    const candidates = await tx.activations.findActiveOnCodeByAnchors(code.id, product.id, anchorEntries(request.fingerprint));
-    const existing = bestMatch(candidates, request.fingerprint, product);
-    if (existing) {
-      const { activation, changed } = existing;
-      if (changed.length > 0) {
-        activation.fingerprint = reEnrol(activation.fingerprint, request.fingerprint);
-        await tx.activations.replaceFingerprint(activation.id, activation.fingerprint);
-        events.push(auditEvent(ctx, now, actor, 'activation.reenrolled', { type: 'activation', id: activation.id }, code.id, null, { changed }));
-      }
-      if (slotEnd !== null) {
-        await assertSlotFree(tx, code, activation.id, now);
-        await tx.activations.holdSlot(activation.id, now, slotEnd);
-        activation.inUseUntil = slotEnd;
-      } else {
-        await tx.activations.touch(activation.id, now);
-      }
-      activation.lastHeartbeatAt = now;
-      await tx.audit.insert(events);
-      // Its own seat again: no seat is taken or freed, so this does not count against the churn limit.
-      return { activation, code, created: false, now };
-    }
-
-    let inUse = await tx.activations.countActive(code.id);
-    // A floating seat whose heartbeats stopped is free now, not only after the next sweep. Eager
-    // reclaim frees every lapsed seat (the sweeper would anyway); soft reclaim only the one needed.
-    if (inUse >= code.seats && product.seatMode === 'floating') {
-      const culled = await tx.activations.cullLapsedOnCode(code.id, now, product.reclaim === 'soft' ? inUse - code.seats + 1 : undefined);
-      for (const id of culled) events.push(auditEvent(ctx, now, actor, 'activation.culled', { type: 'activation', id }, code.id, null, null));
-      inUse -= culled.length;
-    }
-    if (inUse >= code.seats) throw new SeatLimitReached(code.seats);
-    if (slotEnd !== null) await assertSlotFree(tx, code, null, now);
-
-    const activation: Activation = {
-      id: ctx.ids.id(),
-      codeId: code.id,
-      productId: product.id,
-      fingerprint: request.fingerprint,
-      environment: request.environment ?? {},
-      status: 'active',
-      cloneSuspect: false,
-      createdAt: now,
-      lastHeartbeatAt: now,
-      endedAt: null,
-      inUseUntil: slotEnd,
-    };
-    await spendChurn(ctx, tx, product, { codeId: code.id, activationId: activation.id, kind: 'activation', at: now });
-    const clones = await findClones(tx.activations, product.id, activation, product);
-    if (clones.length > 0) {
-      activation.cloneSuspect = true;
-      await tx.activations.markCloneSuspect(clones.map((c) => c.id));
-      events.push(auditEvent(ctx, now, actor, 'activation.clone_suspected', { type: 'activation', id: activation.id }, code.id, null, {
-        sharedWith: clones.map((c) => c.id),
-      }));
-    }
-    await tx.activations.insert(activation);
-    events.push(auditEvent(ctx, now, actor, 'activation.created', { type: 'activation', id: activation.id }, code.id, null, {
-      environment: activation.environment,
-    }));
-    let current = code;
-    if (code.status === 'issued') {
-      current = { ...code, status: 'alive', firstActivatedAt: now, updatedAt: now };
-      await tx.codes.update(code.id, { status: 'alive', firstActivatedAt: now }, now);
-      events.push(auditEvent(ctx, now, actor, 'code.activated', { type: 'code', id: code.id }, code.id, codeSnapshot(code), codeSnapshot(current)));
-    }
-    await tx.audit.insert(events);
-    return { activation, code: current, created: true, now };
+    const taken = await takeSeat(ctx, tx, { code, product, now, slotEnd }, request, actor);
+    const seat: BoundSeat = { ...taken, product, now };
+    if (options.alongside) await options.alongside(tx, seat);
+    return seat;
   });
+}
 
-  // The transaction's time, so the token's exp is exactly the in-use slot's end.
-  const now = result.now;
-  const token = await issueLease(ctx, { product, code: result.code, status: result.code.status, activation: result.activation, now, leaseSeconds: options.leaseSeconds });
-  return { activation: result.activation, code: result.code, created: result.created, product, token };
+/** The seat rules under the code's lock: the machine's own seat back, a lapsed floating seat reclaimed, or a new one. */
+async function takeSeat(
+  ctx: DomainContext,
+  tx: Stores,
+  locked: { code: LicenseCode; product: Product; now: number; slotEnd: number | null },
+  request: ActivationRequest,
+  actor: Actor,
+): Promise<{ activation: Activation; code: LicenseCode; created: boolean }> {
+  const { code, product, now, slotEnd } = locked;
+  const events: AuditEvent[] = [];
+
+  // The same machine again gets its own seat back, re-enrolled if its hardware drifted. A match
+  // needs an agreeing anchor, so only live activations sharing an anchor hash are candidates:
+  // a 10,000-seat code costs the same as a 1-seat one.
+  const candidates = await tx.activations.findActiveOnCodeByAnchors(code.id, product.id, anchorEntries(request.fingerprint));
+  const existing = bestMatch(candidates, request.fingerprint, product);
+  if (existing) {
+    const { activation, changed } = existing;
+    if (changed.length > 0) {
+      activation.fingerprint = reEnrol(activation.fingerprint, request.fingerprint);
+      await tx.activations.replaceFingerprint(activation.id, activation.fingerprint);
+      events.push(auditEvent(ctx, now, actor, 'activation.reenrolled', { type: 'activation', id: activation.id }, code.id, null, { changed }));
+    }
+    if (slotEnd !== null) {
+      await assertSlotFree(tx, code, activation.id, now);
+      await tx.activations.holdSlot(activation.id, now, slotEnd);
+      activation.inUseUntil = slotEnd;
+    } else {
+      await tx.activations.touch(activation.id, now);
+    }
+    activation.lastHeartbeatAt = now;
+    await tx.audit.insert(events);
+    // Its own seat again: no seat is taken or freed, so this does not count against the churn limit.
+    return { activation, code, created: false };
+  }
+
+  let inUse = await tx.activations.countActive(code.id);
+  // A floating seat whose heartbeats stopped is free now, not only after the next sweep. Eager
+  // reclaim frees every lapsed seat (the sweeper would anyway); soft reclaim only the one needed.
+  if (inUse >= code.seats && product.seatMode === 'floating') {
+    const culled = await tx.activations.cullLapsedOnCode(code.id, now, product.reclaim === 'soft' ? inUse - code.seats + 1 : undefined);
+    for (const id of culled) events.push(auditEvent(ctx, now, actor, 'activation.culled', { type: 'activation', id }, code.id, null, null));
+    inUse -= culled.length;
+  }
+  if (inUse >= code.seats) throw new SeatLimitReached(code.seats);
+  if (slotEnd !== null) await assertSlotFree(tx, code, null, now);
+
+  const activation: Activation = {
+    id: ctx.ids.id(),
+    codeId: code.id,
+    productId: product.id,
+    fingerprint: request.fingerprint,
+    environment: request.environment ?? {},
+    status: 'active',
+    cloneSuspect: false,
+    createdAt: now,
+    lastHeartbeatAt: now,
+    endedAt: null,
+    inUseUntil: slotEnd,
+  };
+  await spendChurn(ctx, tx, product, { codeId: code.id, activationId: activation.id, kind: 'activation', at: now });
+  const clones = await findClones(tx.activations, activation, product);
+  if (clones.length > 0) {
+    activation.cloneSuspect = true;
+    await tx.activations.markCloneSuspect(clones.map((c) => c.id));
+    events.push(auditEvent(ctx, now, actor, 'activation.clone_suspected', { type: 'activation', id: activation.id }, code.id, null, {
+      sharedWith: clones.map((c) => c.id),
+    }));
+  }
+  await tx.activations.insert(activation);
+  events.push(auditEvent(ctx, now, actor, 'activation.created', { type: 'activation', id: activation.id }, code.id, null, {
+    environment: activation.environment,
+  }));
+  let current = code;
+  if (code.status === 'issued') {
+    current = { ...code, status: 'alive', firstActivatedAt: now, updatedAt: now };
+    await tx.codes.update(code.id, { status: 'alive', firstActivatedAt: now }, now);
+    events.push(auditEvent(ctx, now, actor, 'code.activated', { type: 'code', id: code.id }, code.id, codeSnapshot(code), codeSnapshot(current)));
+  }
+  await tx.audit.insert(events);
+  return { activation, code: current, created: true };
 }
 
 function bestMatch(live: Activation[], fingerprint: FingerprintHashes, product: Product) {
@@ -149,15 +190,10 @@ function bestMatch(live: Activation[], fingerprint: FingerprintHashes, product: 
  * PRODUCT.md §6: one anchor seen on several live activations that do not otherwise match
  * means a cloned image or VM. We flag it; the seat is still granted.
  */
-async function findClones(
-  activations: DomainContext['repo']['activations'],
-  productId: string,
-  candidate: Activation,
-  product: Product,
-): Promise<Activation[]> {
+async function findClones(activations: Stores['activations'], candidate: Activation, product: Product): Promise<Activation[]> {
   const anchors = anchorEntries(candidate.fingerprint);
   if (anchors.length === 0) return [];
-  const sharing = await activations.findActiveByAnchors(productId, anchors);
+  const sharing = await activations.findActiveByAnchors(product.id, anchors);
   return sharing.filter(
     (other) =>
       sharedAnchors(other.fingerprint, candidate.fingerprint).length > 0 &&

@@ -1,4 +1,4 @@
-import { findCode, getCode, issueCode, type CodeView } from '../codes';
+import { findCode, getCode, issueCode, requireCode, type CodeView } from '../codes';
 import type { DomainContext } from '../context';
 import { Conflict, LicensorError, NotFound } from '../errors';
 import type { LicenseCode } from '../types';
@@ -79,10 +79,8 @@ export async function findMarketplaceCode(ctx: DomainContext, reference: string)
   return instance ? ctx.repo.codes.findById(instance.codeId) : undefined;
 }
 
-export async function getMarketplaceCode(ctx: DomainContext, reference: string): Promise<LicenseCode> {
-  const code = await findMarketplaceCode(ctx, reference);
-  if (!code) throw new NotFound('code_not_found', 'no such authorization code');
-  return code;
+export function getMarketplaceCode(ctx: DomainContext, reference: string): Promise<LicenseCode> {
+  return requireCode(findMarketplaceCode(ctx, reference));
 }
 
 /** An instance with its code as of now (queryInstance). */

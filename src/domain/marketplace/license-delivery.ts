@@ -2,7 +2,7 @@ import { getCode, renewCode } from '../codes';
 import type { DomainContext } from '../context';
 import { Conflict, IllegalTransition, InvalidInput, LicensorError } from '../errors';
 import { buildLeaseClaims, type LeaseClaims } from '../lease-token';
-import { activateMachine } from '../seat-allocation';
+import { bindSeat, findActivationTarget } from '../seat-allocation';
 import { fingerprintDigest, hashDeviceFingerprint } from './device-fingerprint';
 import { findInstance } from './instances';
 import { marketplaceActor, type MarketplaceSettings } from './settings';
@@ -110,24 +110,23 @@ async function produceLicense(
   }
   if (fingerprint === null) return { license: code.displayCode, activationId: null };
 
-  const product = await ctx.repo.products.findById(code.productId);
-  const hashes = hashDeviceFingerprint(fingerprint, product!.name);
+  const hashes = hashDeviceFingerprint(fingerprint, code.productName);
   if (Object.keys(hashes).length === 0) {
     throw new InvalidInput('device_fingerprint_invalid', 'deviceFingerprint holds no usable MAC, disk, board or CPU value (MAC|DISK|BOARD|CPU)');
   }
-  const activated = await outsideValidityOnIllegal(
-    activateMachine(ctx, { code: code.code, fingerprint: hashes, environment: { source: 'marketplace', instanceId: instance.instanceId } }, actor),
-  );
-  const now = ctx.clock.now();
+  const request = { code: code.code, fingerprint: hashes, environment: { source: 'marketplace', instanceId: instance.instanceId } };
+  const target = await findActivationTarget(ctx, request);
+  // The seat is taken for the license's lease, so an in-use slot (M of N) ends when the license does.
+  const seat = await outsideValidityOnIllegal(bindSeat(ctx, target, request, actor, { leaseSeconds: UNTIL_LICENSE_END_SECONDS }));
   const lease = buildLeaseClaims({
     issuer: ctx.issuer,
     jti: ctx.ids.id(),
-    product: activated.product,
-    code: activated.code,
-    status: activated.code.status,
-    activationId: activated.activation.id,
-    fingerprint: activated.activation.fingerprint,
-    now,
+    product: seat.product,
+    code: seat.code,
+    status: seat.code.status,
+    activationId: seat.activation.id,
+    fingerprint: seat.activation.fingerprint,
+    now: seat.now,
     leaseSeconds: UNTIL_LICENSE_END_SECONDS,
   });
   const claims: LeaseClaims & { marketplace: Record<string, string> } = {
@@ -135,7 +134,7 @@ async function produceLicense(
     nbf: Math.max(lease.nbf, Math.floor(application.effectiveTime / 1000)),
     marketplace: { instanceId: instance.instanceId, eventId: application.eventId, deviceFingerprintSha256: fingerprintHash },
   };
-  return { license: await ctx.tokens.sign(claims), activationId: activated.activation.id };
+  return { license: await ctx.tokens.sign(claims), activationId: seat.activation.id };
 }
 
 /** A code that cannot take the change (released, frozen) is outside the order's validity: 000901. */

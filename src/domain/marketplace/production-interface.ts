@@ -1,5 +1,6 @@
-import { freezeCode, getCode, releaseCode, renewCode, unfreezeCode, type CodeChange } from '../codes';
+import { freezeCode, releaseCode, renewCode, unfreezeCode, type CodeChange } from '../codes';
 import type { DomainContext } from '../context';
+import { IllegalTransition } from '../errors';
 import { marketplaceStatus } from '../lifecycle';
 import { formatMarketplaceTime } from './dates';
 import { describeInstances, findInstance, getMarketplaceCode, provisionInstance } from './instances';
@@ -119,10 +120,11 @@ function orderKey(request: { orderId: string; orderLineId: string }): string {
  * is more than frozen already, so a late FREEZE for it succeeds too; UNFREEZE of it is refused.
  */
 async function changeStatus(ctx: DomainContext, codeId: string, status: 'FREEZE' | 'UNFREEZE', actor: string): Promise<CodeChange | null> {
-  if (status === 'FREEZE') {
-    const code = await getCode(ctx, codeId);
-    if (code.status === 'released') return null;
-    return freezeCode(ctx, codeId, actor);
+  if (status === 'UNFREEZE') return unfreezeCode(ctx, codeId, actor);
+  try {
+    return await freezeCode(ctx, codeId, actor);
+  } catch (err) {
+    if (err instanceof IllegalTransition && err.details?.from === 'released') return null;
+    throw err;
   }
-  return unfreezeCode(ctx, codeId, actor);
 }

@@ -1,7 +1,6 @@
 import type { DomainContext } from '../context';
-import { NotFound } from '../errors';
 import { formatAuthorizationCode } from '../authorization-code';
-import { findCode } from '../codes';
+import { findCode, requireCode } from '../codes';
 import { utcDay } from './dates';
 import { findMarketplaceCode } from './instances';
 import type { UsageReport } from './types';
@@ -57,12 +56,7 @@ export async function listUsage(
   filter: { code?: string; from?: string; to?: string; includeTest?: boolean },
   limit: number,
 ): Promise<UsageView[]> {
-  let codeId: string | undefined;
-  if (filter.code !== undefined) {
-    const code = await findCode(ctx.repo, filter.code);
-    if (!code) throw new NotFound('code_not_found', 'no such authorization code');
-    codeId = code.id;
-  }
+  const codeId = filter.code === undefined ? undefined : (await requireCode(findCode(ctx.repo, filter.code))).id;
   // A code asked for by name is shown whatever its test flag.
   const includeTest = filter.includeTest ?? codeId !== undefined;
   const reports = await ctx.repo.usage.list({ codeId, from: filter.from, to: filter.to, includeTest }, limit);

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { findCode, freezeCode, getCode, issueCode, listCodeActivations, listCodes, releaseCode, renewCode, unfreezeCode, type CodeView } from '../../domain/codes';
+import { findCode, freezeCode, getCode, issueCode, listCodeActivations, listCodes, releaseCode, renewCode, requireCode, unfreezeCode, type CodeView } from '../../domain/codes';
 import { NotFound } from '../../domain/errors';
 import { createProduct, getProduct, listProducts, publishVersion } from '../../domain/products';
 import { deactivateMachine } from '../../domain/seat-allocation';
@@ -118,12 +118,7 @@ export function adminApi(runtime: Runtime, adminToken: string): Router {
 
   router.get('/v1/admin/audit', async (req, res) => {
     const q = parse(listAuditQuerySchema, req.query, 'query');
-    let codeId: string | undefined;
-    if (q.code !== undefined) {
-      const code = await findCode(ctx.repo, q.code);
-      if (!code) throw new NotFound('code_not_found', 'no such authorization code');
-      codeId = code.id;
-    }
+    const codeId = q.code === undefined ? undefined : (await requireCode(findCode(ctx.repo, q.code))).id;
     const page = await ctx.repo.audit.list({ codeId, entityId: q.entity, action: q.action }, q.limit, q.cursor ?? null);
     res.json({ items: page.items.map(auditView), nextCursor: page.nextCursor });
   });
