@@ -45,17 +45,33 @@ export interface OpenApiFailure {
   body: { error_code: string; error_msg: string };
 }
 
-export function openApiFailure(err: unknown, logger: Logger, requestId: string): OpenApiFailure {
-  if (err instanceof LicensorError) {
-    if (err.kind === 'unauthorized') return { status: 403, body: { error_code: OPEN_API_CODES.unauthorizedOrInternal, error_msg: `Unauthorized: ${err.message}` } };
-    // The marketplace's own gateway answers throttling with 429 and APIG.0308; so do we.
-    if (err.kind === 'rate_limited') return { status: 429, body: { error_code: 'APIG.0308', error_msg: `The throttling threshold has been reached: ${err.message}` } };
-    if (err.kind === 'not_found') return { status: 200, body: { error_code: OPEN_API_CODES.codeNotFound, error_msg: 'license code not exist.' } };
-    if (err.kind === 'invalid_input' || err.kind === 'conflict' || err.kind === 'unsupported_media') {
+/** The open API's "code not found" (§2.6): HTTP 200, and in each entry of a batch or usage report that names an unknown code. */
+export const OPEN_API_CODE_NOT_FOUND = { error_code: OPEN_API_CODES.codeNotFound, error_msg: 'license code not exist.' } as const;
+
+/** The answer to a refusal of a kind the open API knows; undefined for the others (an unexpected error). */
+export function openApiRefusal(err: LicensorError): OpenApiFailure | undefined {
+  switch (err.kind) {
+    case 'unauthorized':
+      return { status: 403, body: { error_code: OPEN_API_CODES.unauthorizedOrInternal, error_msg: `Unauthorized: ${err.message}` } };
+    case 'rate_limited':
+      // The marketplace's own gateway answers throttling with 429 and APIG.0308; so do we.
+      return { status: 429, body: { error_code: 'APIG.0308', error_msg: `The throttling threshold has been reached: ${err.message}` } };
+    case 'not_found':
+      return { status: 200, body: { ...OPEN_API_CODE_NOT_FOUND } };
+    case 'invalid_input':
+    case 'conflict':
+    case 'unsupported_media':
       return { status: 400, body: { error_code: OPEN_API_CODES.invalidParameter, error_msg: `invalid param: ${err.message}` } };
-    }
-    if (err.kind === 'unavailable') return { status: 500, body: { error_code: OPEN_API_CODES.unauthorizedOrInternal, error_msg: 'internal error' } };
+    case 'unavailable':
+      return { status: 500, body: { error_code: OPEN_API_CODES.unauthorizedOrInternal, error_msg: 'internal error' } };
+    default:
+      return undefined;
   }
+}
+
+export function openApiFailure(err: unknown, logger: Logger, requestId: string): OpenApiFailure {
+  const refusal = err instanceof LicensorError ? openApiRefusal(err) : undefined;
+  if (refusal) return refusal;
   if (isBodyError(err)) return { status: 400, body: { error_code: OPEN_API_CODES.invalidParameter, error_msg: 'invalid param: the body could not be read' } };
   logger.error({ err, requestId }, 'marketplace open API failed');
   return { status: 500, body: { error_code: OPEN_API_CODES.unauthorizedOrInternal, error_msg: 'internal error' } };

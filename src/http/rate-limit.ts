@@ -78,7 +78,7 @@ export class CodeGuessGuard {
   }
 
   /** Throws TooManyAttempts when the address or the code has used its budget. */
-  admit(address: string, code: string | null): void {
+  private admit(address: string, code: string | null): void {
     const addressWait = this.failures.waitSeconds(address);
     if (addressWait > 0) throw new TooManyAttempts(addressWait, 'address');
     if (code !== null) {
@@ -89,8 +89,19 @@ export class CodeGuessGuard {
   }
 
   /** Charges the address when the attempt failed the way a guess fails. */
-  settle(address: string, err: unknown): void {
+  private settle(address: string, err: unknown): void {
     if (err instanceof LicensorError && GUESS_FAILURES.has(err.code)) this.failures.take(address);
+  }
+
+  /** Admits an attempt on `code` (a codeKey, or null to charge failures to the address only), runs it and settles its outcome. */
+  async run<T>(address: string, code: string | null, work: () => Promise<T>): Promise<T> {
+    this.admit(address, code);
+    try {
+      return await work();
+    } catch (err) {
+      this.settle(address, err);
+      throw err;
+    }
   }
 }
 

@@ -19,15 +19,8 @@ export function clientApi(ctx: DomainContext, guard: CodeGuessGuard, signer: Ans
   const json = jsonRequest('32kb', true);
 
   router.post('/v1/activations', json, async (req, res) => {
-    const address = clientAddress(req);
-    guard.admit(address, codeKey((req.body as { code?: unknown } | undefined)?.code));
-    let result;
-    try {
-      result = await activateMachine(ctx, parse(activationRequestSchema, req.body), 'client');
-    } catch (err) {
-      guard.settle(address, err);
-      throw err;
-    }
+    const code = codeKey((req.body as { code?: unknown } | undefined)?.code);
+    const result = await guard.run(clientAddress(req), code, () => activateMachine(ctx, parse(activationRequestSchema, req.body), 'client'));
     res.status(result.created ? 201 : 200).json({
       activation: activationView(result.activation),
       token: result.token,

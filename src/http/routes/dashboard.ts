@@ -3,17 +3,13 @@ import { join } from 'node:path';
 import express, { Router, type RequestHandler } from 'express';
 
 /**
- * The page assets are plain HTML, CSS and browser modules (not compiled by tsc), kept beside the
- * sources; from dist/ we reach them through the package root.
+ * The pages' assets (src/http/<folder>/public) are plain HTML, CSS and browser modules, not
+ * compiled by tsc, kept beside the sources; from dist/ we reach them through the package root.
  */
-const ASSET_DIRS = [
-  join(__dirname, '..', 'dashboard', 'public'),
-  join(__dirname, '..', '..', '..', '..', 'src', 'http', 'dashboard', 'public'),
-];
-
-export function dashboardAssetsDir(): string {
-  const dir = ASSET_DIRS.find((d) => existsSync(join(d, 'index.html')));
-  if (!dir) throw new Error(`dashboard assets not found (looked in ${ASSET_DIRS.join(', ')})`);
+function pageAssetsDir(folder: 'dashboard' | 'docs'): string {
+  const candidates = [join(__dirname, '..', folder, 'public'), join(__dirname, '..', '..', '..', '..', 'src', 'http', folder, 'public')];
+  const dir = candidates.find((d) => existsSync(join(d, 'index.html')));
+  if (!dir) throw new Error(`${folder} assets not found (looked in ${candidates.join(', ')})`);
   return dir;
 }
 
@@ -33,7 +29,7 @@ export const DASHBOARD_CSP = [
 ].join('; ');
 
 /** Headers of the pages this server serves (the dashboard, the API docs). */
-export const securityHeaders: RequestHandler = (_req, res, next) => {
+const securityHeaders: RequestHandler = (_req, res, next) => {
   res.setHeader('Content-Security-Policy', DASHBOARD_CSP);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
@@ -43,9 +39,14 @@ export const securityHeaders: RequestHandler = (_req, res, next) => {
   next();
 };
 
+/** A page of this server (the dashboard, the API docs): its assets folder, served with the pages' headers. */
+export function servePage(folder: 'dashboard' | 'docs'): RequestHandler[] {
+  return [securityHeaders, express.static(pageAssetsDir(folder), { index: 'index.html', redirect: true, dotfiles: 'ignore' })];
+}
+
 /** The admin dashboard at /admin (the data comes from /v1/admin/*, with the token the operator types). */
 export function dashboard(): Router {
   const router = Router();
-  router.use('/admin', securityHeaders, express.static(dashboardAssetsDir(), { index: 'index.html', redirect: true, dotfiles: 'ignore' }));
+  router.use('/admin', servePage('dashboard'));
   return router;
 }

@@ -1,5 +1,5 @@
 import express, { Router, type ErrorRequestHandler, type Request } from 'express';
-import { InvalidInput, LicensorError, Unauthorized } from '../../domain/errors';
+import { LicensorError, Unauthorized } from '../../domain/errors';
 import { formatMarketplaceTime } from '../../domain/marketplace/dates';
 import { activateLicense, queryLicense, type LicenseFacts } from '../../domain/marketplace/license-api';
 import { OPEN_API_CODES } from '../../domain/marketplace/result-codes';
@@ -7,18 +7,17 @@ import { reportSoftwareUsage } from '../../domain/marketplace/usage';
 import type { Logger } from '../../logger';
 import type { Runtime } from '../../runtime';
 import { verifyApigRequest } from '../apig-signature';
-import { openApiFailure } from '../marketplace-errors';
+import { OPEN_API_CODE_NOT_FOUND, openApiFailure, openApiRefusal } from '../marketplace-errors';
 import { declareRoutes, openApiRefusals, type RouteDoc } from '../openapi/registry';
 import { openApiActivateV1Schema, openApiActivateV2Schema, openApiHeartbeatV1Schema, openApiHeartbeatV2Schema, openApiUsageSchema } from '../response-schemas';
 import { activateV1Schema, activateV2Schema, heartbeatV1Schema, heartbeatV2Schema, softwareUsageSchema } from '../marketplace-schemas';
-import { parse } from '../validate';
-import { clientAddress, codeKey, TooManyAttempts, type CodeGuessGuard } from '../rate-limit';
+import { clientAddress, codeKey, type CodeGuessGuard } from '../rate-limit';
+import { parse, parseJsonBuffer } from '../validate';
 
 /** Runs a code lookup under the guessing guard; `code` null charges failures to the address only. */
 type Guarded = <T>(code: string | null, work: () => Promise<T>) => Promise<T>;
 
 const BASE = '/api/mkp-openapi-public/global';
-const CODE_NOT_FOUND = { error_code: OPEN_API_CODES.codeNotFound, error_msg: 'license code not exist.' };
 
 /**
  * The authorization-code open API, marketplace-compatible (koogallery-license-protocol.md §2.1–2.3,
@@ -39,20 +38,13 @@ export function marketplaceOpenApi(runtime: Runtime, logger: Logger, guard: Code
         if (secrets.size > 0) authenticate(req, body, secrets, ctx.clock.now());
         const address = clientAddress(req);
         // The same code-guessing guard as our own activation route: a guesser cannot switch APIs.
-        const guarded: Guarded = async (code, work) => {
-          guard.admit(address, code === null ? null : codeKey(code));
-          try {
-            return await work();
-          } catch (err) {
-            guard.settle(address, err);
-            throw err;
-          }
-        };
-        const data = await handle(parseJson(body), guarded);
+        const guarded: Guarded = (code, work) => guard.run(address, codeKey(code), work);
+        const data = await handle(parseJsonBuffer(body), guarded);
         res.status(200).json({ error_code: OPEN_API_CODES.success, error_msg: 'Success', data });
       } catch (err) {
         const failure = openApiFailure(err, logger, res.locals.requestId);
-        if (err instanceof TooManyAttempts) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+        // Every rate-limit refusal says when to come back, as error-response.ts answers them.
+        if (err instanceof LicensorError && err.kind === 'rate_limited') res.setHeader('Retry-After', String(err.details?.retryAfterSeconds ?? 60));
         res.status(failure.status).json(failure.body);
       }
     });
@@ -92,7 +84,7 @@ export function marketplaceOpenApi(runtime: Runtime, logger: Logger, guard: Code
         infos: u.software_usage_Info.map((i) => (i.id !== undefined ? { id: i.id } : { activeNum: i.active_num! })),
       })),
     );
-    return { check_fail_list: failed.map((f) => ({ license: f.license, ...CODE_NOT_FOUND })) };
+    return { check_fail_list: failed.map((f) => ({ license: f.license, ...OPEN_API_CODE_NOT_FOUND })) };
   });
 
   const bodyErrors: ErrorRequestHandler = (err, req, res, next) => {
@@ -115,24 +107,15 @@ function authenticate(req: Request, body: Buffer, secrets: ReadonlyMap<string, s
   if (!verdict.ok) throw new Unauthorized('apig_signature_invalid', verdict.reason);
 }
 
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new InvalidInput('invalid_json', 'the body is not JSON');
-  }
-}
-
-/** One entry of a batch: an unknown or refused code is reported in its entry, the others still answer. */
+/** One entry of a batch: an unknown code or a bad parameter is reported in its entry, the others still answer. */
 async function perLicense(license: string, work: () => Promise<Record<string, unknown>>, echoCode = false): Promise<Record<string, unknown>> {
   try {
     return { error_code: OPEN_API_CODES.success, error_msg: 'Success', ...(await work()) };
   } catch (err) {
-    const refusal = err instanceof LicensorError && err.kind === 'not_found' ? CODE_NOT_FOUND
-      : err instanceof LicensorError && err.kind === 'invalid_input' ? { error_code: OPEN_API_CODES.invalidParameter, error_msg: `invalid param: ${err.message}` }
-      : null;
+    // An unknown code or a bad parameter concerns this entry only; anything else fails the whole request.
+    const refusal = err instanceof LicensorError && (err.kind === 'not_found' || err.kind === 'invalid_input') ? openApiRefusal(err) : undefined;
     if (!refusal) throw err;
-    return echoCode ? { license_code: license, ...refusal } : refusal;
+    return echoCode ? { license_code: license, ...refusal.body } : refusal.body;
   }
 }
 

@@ -1,17 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { declareRoutes } from '../openapi/registry';
-import { securityHeaders } from './dashboard';
-
-/** The docs page's assets, beside the sources like the dashboard's (see dashboard.ts). */
-const ASSET_DIRS = [join(__dirname, '..', 'docs', 'public'), join(__dirname, '..', '..', '..', '..', 'src', 'http', 'docs', 'public')];
-
-function docsAssetsDir(): string {
-  const dir = ASSET_DIRS.find((d) => existsSync(join(d, 'index.html')));
-  if (!dir) throw new Error(`API docs assets not found (looked in ${ASSET_DIRS.join(', ')})`);
-  return dir;
-}
+import { servePage } from './dashboard';
 
 /** /openapi.json (built once at start) and /docs, a page that renders it with our own script. */
 export function openApiDocs(document: object): Router {
@@ -22,7 +11,7 @@ export function openApiDocs(document: object): Router {
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.type('application/json').send(body);
   });
-  router.use('/docs', securityHeaders, express.static(docsAssetsDir(), { index: 'index.html', redirect: true, dotfiles: 'ignore' }));
+  router.use('/docs', servePage('docs'));
   return router;
 }
 

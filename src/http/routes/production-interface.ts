@@ -16,7 +16,7 @@ import { codeHintFor } from '../request-observer';
 import { productionAnswerSchema } from '../response-schemas';
 import { activityFieldSchema, productionRequestSchemas } from '../marketplace-schemas';
 import { bodySignHeader, verifyProductionSignature } from '../marketplace-signature';
-import { parse } from '../validate';
+import { parse, parseJsonBuffer } from '../validate';
 
 /**
  * The marketplace production interface (koogallery-license-protocol.md §3; PRODUCT.md §3.1): one
@@ -77,12 +77,7 @@ export function productionInterface(runtime: Runtime, logger: Logger): Router {
 }
 
 export function parseProductionRequest(body: Buffer): ProductionRequest {
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new InvalidInput('invalid_json', 'the body is not JSON');
-  }
+  const json = parseJsonBuffer(body);
   const { activity } = parse(activityFieldSchema, json);
   if (!Object.hasOwn(productionRequestSchemas, activity)) throw new InvalidInput('unknown_activity', `unknown activity "${activity}"`);
   const schema = productionRequestSchemas[activity as keyof typeof productionRequestSchemas];
