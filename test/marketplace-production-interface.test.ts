@@ -149,6 +149,16 @@ forEachEngine('the marketplace production interface', (engine) => {
       assert.equal(Number(expired[0]!.n), 0);
     });
 
+    it('refuses a nonce longer than 120 characters or with a character that is not printable ASCII with 000001, and signs the refusal', async () => {
+      for (const nonce of ['n'.repeat(121), 'with space', 'tab\there', 'accent-\u00e9']) {
+        const answer = await send(probe(), { nonce });
+        assertResult(answer, '000001');
+        assert.match(answer.body.resultMsg, /^nonce_invalid:/);
+        assert.equal(answer.bodySign, expectedBodySign(MARKETPLACE_KEY, answer.bytes));
+      }
+      assertResult(await send(probe(), { nonce: 'n'.repeat(120) }), '000003');
+    });
+
     it('does not spend a nonce on a request whose signature is wrong', async () => {
       assertResult(await send(probe(), { nonce: 'nonce-after-bad-signature', key: 'wrong-key-000' }), '000001');
       assertResult(await send(probe(), { nonce: 'nonce-after-bad-signature' }), '000003');
@@ -216,6 +226,19 @@ forEachEngine('the marketplace production interface', (engine) => {
       assert.equal(new Set(answers.map((a) => a.body.instanceId)).size, 1);
       assert.equal((await db()('marketplace_instances').where({ order_id: orderId })).length, 1);
       assert.equal(Number((await db()('codes').count({ n: '*' }))[0]!.n), codesBefore + 1);
+    });
+
+    it('refuses with 000002 a businessId that already names the instance of another order line, and issues no code', async () => {
+      const first = await newInstance();
+      const codes = async () => Number((await db()('codes').count({ n: '*' }))[0]!.n);
+      const codesBefore = await codes();
+      const orderId = mkpId('ORDER');
+      const answer = await send({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: first.businessId });
+      assertResult(answer, '000002');
+      assert.match(answer.body.resultMsg, /^business_id_reused:/);
+      assert.equal(await db()('marketplace_instances').where({ order_id: orderId }).first(), undefined);
+      assert.equal(await codes(), codesBefore);
+      assert.equal((await db()('marketplace_instances').where({ instance_id: first.instanceId }).first()).order_id, first.orderId);
     });
 
     for (const missing of ['orderId', 'orderLineId', 'businessId']) {
@@ -569,6 +592,23 @@ forEachEngine('the marketplace production interface', (engine) => {
       assertResult(await send({ activity: 'updateLicenseCodeStatus', license: code.code }), '000002');
       assertResult(await send({ activity: 'releaseLicenseCode' }), '000002');
     });
+  });
+});
+
+forEachEngine('the marketplace production interface without an access key', (engine) => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer(engine, { LICENSOR_MARKETPLACE_PRODUCT: `mkp-unconfigured-${engine}` });
+  });
+  after(async () => server?.close());
+
+  it('refuses a request signed with any key with 000001 and sends no Body-Sign, having no key to sign with', async () => {
+    const answer = await produce(server.url, { activity: 'queryInstance', instanceId: 'no-such-instance' }, { now: server.clock.now() });
+    assert.equal(answer.status, 200, answer.bytes.toString());
+    assert.equal(answer.body?.resultCode, '000001', answer.bytes.toString());
+    assert.match(answer.body.resultMsg, /^marketplace_not_configured:/);
+    assert.equal(answer.bodySign, null);
   });
 });
 
