@@ -4,6 +4,7 @@ import type { Logger } from '../logger';
 import type { LicensorMetrics } from '../metrics/licensor-metrics';
 import { metricsFor } from '../metrics/runtime-metrics';
 import type { Runtime } from '../runtime';
+import { requireAdmin } from './admin-auth';
 import { errorResponder, notFoundResponder } from './error-response';
 import { buildOpenApiDocument, documentedRoutes } from './openapi/document';
 import { routePatternMatcher } from './openapi/registry';
@@ -58,10 +59,12 @@ export function createApp(runtime: Runtime, options: AppOptions): Express {
   app.use(openApiDocs(buildOpenApiDocument(runtime.config)));
   app.use(metricsEndpoint(metrics, runtime.config.metricsToken));
   app.use(wellKnown(runtime.keyRing, runtime.ctx.clock));
-  app.use(adminApi(runtime, options.adminToken));
-  app.use(adminStats(runtime.ctx, options.adminToken));
+  // Every admin route, whichever router answers it, behind one token check.
+  app.use('/v1/admin', requireAdmin(options.adminToken));
+  app.use(adminApi(runtime));
+  app.use(adminStats(runtime.ctx));
   app.use(dashboard());
-  app.use(marketplaceAdmin(runtime, options.adminToken));
+  app.use(marketplaceAdmin(runtime));
   app.use(productionInterface(runtime, options.logger));
   app.use(marketplaceOpenApi(runtime, options.logger, guessGuard));
 
