@@ -8,7 +8,6 @@ export type ErrorKind =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
-  | 'gone'
   | 'rate_limited'
   | 'unsupported_media'
   | 'unavailable';

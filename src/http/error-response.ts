@@ -8,7 +8,6 @@ const STATUS: Record<ErrorKind, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
-  gone: 410,
   rate_limited: 429,
   unsupported_media: 415,
   unavailable: 503,

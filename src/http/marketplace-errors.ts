@@ -26,7 +26,6 @@ function productionCode(err: LicensorError): ResultCode {
     case 'unsupported_media':
       return RESULT_CODES.invalidParameter;
     case 'not_found':
-    case 'gone':
       return RESULT_CODES.notFound;
     default:
       return RESULT_CODES.internalError;
