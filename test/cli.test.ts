@@ -102,6 +102,15 @@ describe('the licensor CLI: usage', () => {
     [['codes', 'renew', 'ABCDE-FGHJK-MNPQR-STVWX-YZ234', '--days=-3'], /--days must be a whole number/],
     [['products', 'create'], /--name is required/],
     [['codes', 'list', '--limit', '0'], /limit/],
+    [['products', 'publish-version', '--name', 'x'], /--version is required/],
+    [['offline', 'bogus'], /unknown offline command "bogus"/],
+    [['offline', 'respond'], /offline respond takes exactly one request file/],
+    [['offline', 'respond', 'a.json', 'b.json'], /offline respond takes exactly one request file/],
+    [['config', 'bogus'], /unknown config command "bogus"/],
+    [['simulate', '--key', 'k'], /--url must be the production URL/],
+    [['simulate', '--url', 'ftp://x', '--key', 'k'], /--url must be the production URL/],
+    [['simulate', '--url', 'http://127.0.0.1:9'], /--key must be the marketplace access key/],
+    [['simulate', '--url', 'http://127.0.0.1:9', '--key', 'k', '--replay-url', 'x'], /--replay-url must be an http\(s\):\/\/ URL/],
   ];
   for (const [argv, message] of USAGE_ERRORS) {
     it(`exits 2 with a clear message for "licensor ${argv.join(' ')}"`, async () => {

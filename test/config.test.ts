@@ -115,11 +115,12 @@ describe('configuration', () => {
       ]);
     });
 
-    it('refuses an unknown log level and a short metrics token', () => {
+    it('refuses an unknown log level and short metrics and admin tokens', () => {
       assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_LOG_LEVEL: 'verbose', LICENSOR_METRICS_TOKEN: 'abc' })).sort(), [
         'LICENSOR_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
         'LICENSOR_METRICS_TOKEN must be at least 16 characters',
       ]);
+      assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_ADMIN_TOKEN: 'short' })), ['LICENSOR_ADMIN_TOKEN must be at least 16 characters']);
     });
   });
 
