@@ -8,14 +8,11 @@
  *                              BENCH_PHASES=heartbeat,activation,scale,sweeper)
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Client } from 'pg';
 import { openDatabase, type Database } from '../src/storage/database';
 import { migrateToLatest } from '../src/storage/migrate';
+import { createTestDatabase, type EngineName } from '../test/support/databases';
 import { benchFingerprint, seed } from './seed';
 import { fmt, load, peakRssMiB, ROOT, row, startProcess, type Running } from './support';
 
@@ -23,7 +20,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1_000_000);
 const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',');
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'heartbeat,activation,scale,sweeper').split(','));
-const PG_ADMIN_URL = process.env.LICENSOR_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const BIN = join(ROOT, 'bin', 'licensor.js');
 const run = promisify(execFile);
@@ -35,10 +31,11 @@ interface Target {
   cleanup(): Promise<void>;
 }
 
+/** A fresh database of the engine (the test suite's helper: its own PostgreSQL database, dropped after), migrated. */
 async function target(engine: string): Promise<Target> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'licensor-bench-'));
+  const db = await createTestDatabase(engine as EngineName);
   const env: Record<string, string> = {
-    LICENSOR_DATA_DIR: dataDir,
+    LICENSOR_DATA_DIR: db.dataDir,
     LICENSOR_PORT: '0',
     LICENSOR_ADMIN_TOKEN: ADMIN_TOKEN,
     LICENSOR_LOG_LEVEL: 'warn',
@@ -46,24 +43,8 @@ async function target(engine: string): Promise<Target> {
     LICENSOR_GUESS_BURST: '100000000',
     LICENSOR_CODE_ATTEMPT_BURST: '100000000',
   };
-  let drop = async () => undefined as void;
-  if (engine === 'postgres') {
-    const name = `licensor_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(PG_ADMIN_URL);
-    url.pathname = `/${name}`;
-    env.DATABASE_URL = url.toString();
-    drop = async () => {
-      const c = new Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  }
-  const database = openDatabase({ databaseUrl: env.DATABASE_URL, sqliteFile: join(dataDir, 'licensor.db') });
+  if (db.databaseUrl) env.DATABASE_URL = db.databaseUrl;
+  const database = openDatabase({ databaseUrl: db.databaseUrl, sqliteFile: join(db.dataDir, 'licensor.db') });
   await migrateToLatest(database.knex);
   return {
     engine,
@@ -71,8 +52,7 @@ async function target(engine: string): Promise<Target> {
     database,
     async cleanup() {
       await database.close();
-      await drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await db.drop();
     },
   };
 }
