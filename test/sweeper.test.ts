@@ -28,6 +28,14 @@ forEachEngine('the sweeper', (engine) => {
     const events = await ctx.repo.audit.list({ action: 'code.expired' }, 100, null);
     assert.equal(events.items.length, 25);
     assert.ok(events.items.every((e) => e.actor === 'sweeper'));
+    assert.deepEqual(new Set(events.items.map((e) => e.codeId)), new Set(codes.map((c) => c.id)));
+    for (const e of events.items) {
+      assert.deepEqual([e.before, e.after], [{ status: 'issued' }, { status: 'expired' }]);
+      // Made in SQL, in the same shape as every other id: a UUIDv7 of the event's own time.
+      assert.match(e.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(parseInt(e.id.replace(/-/g, '').slice(0, 12), 16), e.at);
+    }
+    assert.equal(new Set(events.items.map((e) => e.id)).size, 25);
   });
 
   it('finds nothing to do on a second run', async () => {

@@ -26,7 +26,10 @@ const ACTOR = 'sweeper';
  * in batches, one transaction each, and runs in one process at a time.
  */
 export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<SweepReport> {
-  const batch = options.batchSize ?? 5000;
+  // Each commit costs a WAL write and, on SQLite, often a checkpoint: 10,000 codes a batch took
+  // 100,000 due codes from 2.9 s to 1.9 s there (20,000: 1.5 s, but 7.2 s instead of 5.4 s on
+  // PostgreSQL), and holds the SQLite writer for about 0.2 s at a time.
+  const batch = options.batchSize ?? 10_000;
   const report = await ctx.repo.exclusively('sweeper', async () => {
     // Beats still buffered in this process must count before anything is culled.
     await ctx.heartbeats.flush();
