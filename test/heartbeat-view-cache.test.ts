@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { Client, type Notification } from 'pg';
+import { generateAuthorizationCode } from '../src/domain/authorization-code';
 import { freezeCode, unfreezeCode } from '../src/domain/codes';
 import { publishVersion } from '../src/domain/products';
 import { recordHeartbeat, type HeartbeatAnswer } from '../src/domain/heartbeat';
@@ -559,20 +561,76 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
       const kept = await outcome(a, bystander.activationId, bystander.name);
       assert.ok('status' in kept && kept.lastHeartbeatAt < bystanderStored);
 
-      // 201 codes: "all codes" (PostgreSQL), which drops every view.
+      // 6,000 codes in one statement (the sweeper writes 10,000): every one named — SQLite logs
+      // a row each, read in pages; PostgreSQL sends notices of 200 — so the bystander stays.
+      const bulk = await bulkCodes(product.id, 6000);
       stored = await cachedIn(a, activationId, name);
       bystanderStored = await cachedIn(a, bystander.activationId, bystander.name);
       await raw.knex('codes').where({ product_id: product.id }).update({ metadata: JSON.stringify({ batch: 2 }) });
       await reReadBy(a, activationId, name, stored);
+      const stillKept = await outcome(a, bystander.activationId, bystander.name);
+      assert.ok('status' in stillKept && stillKept.lastHeartbeatAt < bystanderStored, 'a bulk change names its codes, it does not clear everything');
       if (listener) {
-        await listener.heardAtLeast(2);
-        assert.equal(listener.heard[1], 'c:*');
-        await reReadBy(a, bystander.activationId, bystander.name, bystanderStored);
+        const expected = [...codes.map((c) => c.id), ...bulk].sort();
+        const total = 1 + Math.ceil(expected.length / 200);
+        await listener.heardAtLeast(total);
+        const notices = listener.heard.slice(1, total);
+        assert.ok(notices.every((n) => n.startsWith('c:') && n !== 'c:*' && n.slice(2).split(',').length <= 200 && Buffer.byteLength(n) < 8000));
+        assert.deepEqual(notices.flatMap((n) => n.slice(2).split(',')).sort(), expected);
       }
     } finally {
       await listener?.end();
     }
   });
+
+  async function bulkCodes(productId: string, count: number): Promise<string[]> {
+    const now = clock.now();
+    const rows = Array.from({ length: count }, () => ({
+      id: randomUUID(), product_id: productId, code: generateAuthorizationCode(), status: 'issued', seats: 1, features: '[]',
+      expires_at: now + 365 * DAY, first_activated_at: null, metadata: '{}', test: false, revision: 0, created_at: now, updated_at: now,
+    }));
+    await raw.knex.batchInsert('codes', rows, 500);
+    return rows.map((r) => r.id);
+  }
+
+  if (engine === 'postgres') {
+    it('says "all codes" for a statement that changes more than 20,000, which drops every view', async function () {
+      this.timeout(60_000);
+      const product = await aProduct(a.ctx);
+      await bulkCodes(product.id, 20_001);
+      const bystander = await activated('huge-bystander');
+      const listener = await listenForChanges(db.databaseUrl!);
+      try {
+        const stored = await cachedIn(a, bystander.activationId, bystander.name);
+        await raw.knex('codes').where({ product_id: product.id }).update({ metadata: JSON.stringify({ huge: true }) });
+        await listener.heardAtLeast(1);
+        assert.deepEqual(listener.heard, ['c:*']);
+        await reReadBy(a, bystander.activationId, bystander.name, stored);
+      } finally {
+        await listener.end();
+      }
+    });
+  }
+
+  if (engine === 'sqlite') {
+    it('clears the cache rather than apply more change-log rows than one catch-up may read', async () => {
+      const product = await aProduct(a.ctx);
+      const ids = await bulkCodes(product.id, 1500);
+      const bounded = new HeartbeatViewCache(10);
+      const unbounded = new HeartbeatViewCache(10);
+      const feeds = [await openViewChangeFeed(raw, bounded, { maxRowsPerCatchUp: 1000 }), await openViewChangeFeed(raw, unbounded)];
+      try {
+        for (const cache of [bounded, unbounded]) cache.fill(aView('unrelated-activation'), cache.stamp());
+        await raw.knex('codes').whereIn('id', ids).update({ metadata: JSON.stringify({ rows: 1500 }) });
+        await Promise.all(feeds.map((f) => f.catchUp()));
+        assert.equal(bounded.size, 0, '1,500 rows past a bound of 1,000: start afresh');
+        assert.equal(unbounded.size, 1, 'within the default bound: only the named codes are dropped');
+        assert.ok(feeds.every((f) => f.synced));
+      } finally {
+        await Promise.all(feeds.map((f) => f.close()));
+      }
+    });
+  }
 
   /** Liveness written elsewhere (an older beat), then this process's coalesced beats on top of it, flushed. */
   async function livenessOnlyWrites(activationId: string, name: string) {

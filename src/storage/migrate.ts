@@ -4,6 +4,7 @@ import * as marketplace from './migrations/002_marketplace';
 import * as heartbeatStats from './migrations/003_heartbeat_stats';
 import * as seatPolicies from './migrations/004_seat_policies';
 import * as heartbeatViewChanges from './migrations/005_heartbeat_view_changes';
+import * as bulkCodeChangeNotices from './migrations/006_bulk_code_change_notices';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
 const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '003_heartbeat_stats': heartbeatStats,
   '004_seat_policies': seatPolicies,
   '005_heartbeat_view_changes': heartbeatViewChanges,
+  '006_bulk_code_change_notices': bulkCodeChangeNotices,
 };
 
 const source: Knex.MigrationSource<string> = {

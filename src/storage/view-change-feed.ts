@@ -20,17 +20,23 @@ export interface ViewChangeFeed {
   close(): Promise<void>;
 }
 
-export interface FeedTiming {
+export interface FeedOptions {
   /** How often another process's changes are looked for (SQLite). */
   pollMs: number;
   /** A feed that has not heard from the database for this long stops vouching for the cache. */
   staleAfterMs: number;
+  /**
+   * Change-log rows one catch-up applies before it gives up and clears the cache instead (SQLite).
+   * Applying is far cheaper than re-reading every cached view, so this is only a bound on one
+   * catch-up's work (the sweeper writes 10,000 rows a batch).
+   */
+  maxRowsPerCatchUp: number;
 }
 
-const DEFAULT_TIMING: FeedTiming = { pollMs: 100, staleAfterMs: 2_000 };
+const DEFAULT_OPTIONS: FeedOptions = { pollMs: 100, staleAfterMs: 2_000, maxRowsPerCatchUp: 100_000 };
 
-export async function openViewChangeFeed(database: Database, cache: HeartbeatViewCache, timing: Partial<FeedTiming> = {}): Promise<ViewChangeFeed> {
-  const t = { ...DEFAULT_TIMING, ...timing };
+export async function openViewChangeFeed(database: Database, cache: HeartbeatViewCache, options: Partial<FeedOptions> = {}): Promise<ViewChangeFeed> {
+  const t = { ...DEFAULT_OPTIONS, ...options };
   const feed = database.engine === 'postgres' ? new NotifyFeed(database.options.databaseUrl!, cache, t) : new ChangeLogFeed(database, cache, t);
   await feed.start();
   return feed;
@@ -66,8 +72,8 @@ class CatchUpRuns {
   }
 }
 
-/** Rows of the change log beyond which a catch-up clears the cache instead (a bulk expiry, say). */
-const MAX_ROWS_PER_POLL = 1000;
+/** Change-log rows per read. */
+const PAGE_ROWS = 5000;
 /** Change log rows are kept this long: far longer than any process may go without polling. */
 const CHANGE_LOG_RETENTION_MS = 10 * 60_000;
 const PRUNE_EVERY_MS = 60_000;
@@ -90,18 +96,18 @@ class ChangeLogFeed implements ViewChangeFeed {
   constructor(
     private readonly database: Database,
     private readonly cache: HeartbeatViewCache,
-    private readonly timing: FeedTiming,
+    private readonly options: FeedOptions,
   ) {
     this.db = openSqliteReader(database.options.sqliteFile);
   }
 
   get synced(): boolean {
-    return this.healthy && Date.now() - this.heardAt < this.timing.staleAfterMs;
+    return this.healthy && Date.now() - this.heardAt < this.options.staleAfterMs;
   }
 
   async start(): Promise<void> {
     await this.resync();
-    const poll = setInterval(() => void this.catchUp(), this.timing.pollMs);
+    const poll = setInterval(() => void this.catchUp(), this.options.pollMs);
     const prune = setInterval(() => this.prune().catch(() => undefined), PRUNE_EVERY_MS);
     for (const timer of [poll, prune]) timer.unref();
     this.timers.push(poll, prune);
@@ -119,15 +125,24 @@ class ChangeLogFeed implements ViewChangeFeed {
 
   private async readChanges(): Promise<void> {
     try {
-      // The triggers write only 'a', 'c' and 'p' (migration 005).
-      const rows = await this.all<{ seq: number; entity: ViewChange['entity']; entity_id: string }>(
-        'SELECT seq, entity, entity_id FROM view_changes WHERE seq > ? ORDER BY seq LIMIT ?',
-        [this.lastSeq, MAX_ROWS_PER_POLL + 1],
-      );
-      if (rows.length > MAX_ROWS_PER_POLL) return await this.resync();
-      for (const row of rows) {
-        this.cache.apply({ entity: row.entity, ids: [row.entity_id] });
-        this.lastSeq = row.seq;
+      const page = Math.min(PAGE_ROWS, this.options.maxRowsPerCatchUp + 1);
+      for (let read = 0; ; ) {
+        // The triggers write only 'a', 'c' and 'p' (migration 005).
+        const rows = await this.all<{ seq: number; entity: ViewChange['entity']; entity_id: string }>(
+          'SELECT seq, entity, entity_id FROM view_changes WHERE seq > ? ORDER BY seq LIMIT ?',
+          [this.lastSeq, page],
+        );
+        read += rows.length;
+        if (read > this.options.maxRowsPerCatchUp) return await this.resync();
+        // A bulk statement (the sweeper's expiry) logs a row per code: one apply per run of an entity.
+        for (let i = 0; i < rows.length; ) {
+          const entity = rows[i]!.entity;
+          const ids: string[] = [];
+          for (; i < rows.length && rows[i]!.entity === entity; i++) ids.push(rows[i]!.entity_id);
+          this.cache.apply({ entity, ids });
+        }
+        if (rows.length > 0) this.lastSeq = rows[rows.length - 1]!.seq;
+        if (rows.length < page) break;
       }
       this.heardAt = Date.now();
     } catch {
@@ -183,17 +198,17 @@ class NotifyFeed implements ViewChangeFeed {
   constructor(
     private readonly url: string,
     private readonly cache: HeartbeatViewCache,
-    private readonly timing: FeedTiming,
+    private readonly options: FeedOptions,
   ) {}
 
   /** A connection that silently stopped answering (a network partition) stops vouching within staleAfterMs. */
   get synced(): boolean {
-    return this.listening && Date.now() - this.heardAt < this.timing.staleAfterMs;
+    return this.listening && Date.now() - this.heardAt < this.options.staleAfterMs;
   }
 
   async start(): Promise<void> {
     await this.connect();
-    this.ping = setInterval(() => void this.catchUp(), Math.max(this.timing.pollMs, this.timing.staleAfterMs / 4));
+    this.ping = setInterval(() => void this.catchUp(), Math.max(this.options.pollMs, this.options.staleAfterMs / 4));
     this.ping.unref();
   }
 
@@ -207,7 +222,7 @@ class NotifyFeed implements ViewChangeFeed {
     // A connection that stopped answering without closing must not hold a committed write: after
     // staleAfterMs it is given up (the cache cleared), and the write returns.
     let timer: NodeJS.Timeout | undefined;
-    const silent = new Promise<'silent'>((resolve) => (timer = setTimeout(() => resolve('silent'), this.timing.staleAfterMs)));
+    const silent = new Promise<'silent'>((resolve) => (timer = setTimeout(() => resolve('silent'), this.options.staleAfterMs)));
     try {
       const answer = await Promise.race([client.query('SELECT 1'), silent]);
       if (answer === 'silent') this.lose(client);
@@ -231,7 +246,7 @@ class NotifyFeed implements ViewChangeFeed {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: this.timing.staleAfterMs });
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: this.options.staleAfterMs });
     client.on('error', () => this.lose(client));
     client.on('end', () => this.lose(client));
     client.on('notification', (message) => {

@@ -22,12 +22,47 @@ const ACTIVATION_VIEW_COLUMNS = ['code_id', 'product_id', 'fingerprint', 'enviro
  */
 const CODE_VIEW_COLUMNS = ['product_id', 'code', 'status', 'seats', 'max_concurrent', 'features', 'expires_at', 'first_activated_at', 'metadata', 'test', 'created_at', 'updated_at'];
 
-/** A notice lists at most this many ids (NOTIFY payloads stop at 8,000 bytes); more says "all". */
-const MAX_IDS_PER_NOTICE = 200;
+/** A notice lists at most this many ids (NOTIFY payloads stop at 8,000 bytes). */
+const IDS_PER_NOTICE = 200;
+
+/**
+ * The statement-level trigger function for codes: the ids of the codes a statement really changed
+ * (not only their lock), in notices of up to 200 ids; a statement that changed more than
+ * `maxIds` sends one "all codes" notice instead. Migration 005 made it with 200 (one notice),
+ * migration 006 with more, so that the sweeper's batches name their codes.
+ */
+export function codesChangedFunction(maxIds: number): string {
+  if (!Number.isInteger(maxIds / IDS_PER_NOTICE) || maxIds <= 0) throw new RangeError(`maxIds must be a positive multiple of ${IDS_PER_NOTICE}`);
+  const row = (alias: string) => `(${CODE_VIEW_COLUMNS.map((c) => `${alias}.${c}`).join(', ')})`;
+  const inChunks = (rows: string) =>
+    `SELECT array_agg(listed) INTO chunks FROM (
+       SELECT string_agg(id, ',') AS listed FROM (
+         SELECT id, (row_number() OVER () - 1) / ${IDS_PER_NOTICE} AS chunk FROM (${rows} LIMIT ${maxIds + 1}) r) numbered
+        GROUP BY chunk) grouped;`;
+  return `
+    CREATE OR REPLACE FUNCTION licensor_view_codes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+      chunks text[];
+      notice text;
+    BEGIN
+      IF TG_OP = 'DELETE' THEN
+        ${inChunks('SELECT id FROM old_codes')}
+      ELSE
+        ${inChunks(`SELECT n.id FROM new_codes n JOIN old_codes o ON o.id = n.id WHERE ${row('o')} IS DISTINCT FROM ${row('n')}`)}
+      END IF;
+      IF cardinality(chunks) > ${maxIds / IDS_PER_NOTICE} THEN
+        PERFORM pg_notify('${VIEW_CHANGE_CHANNEL}', 'c:*');
+      ELSIF chunks IS NOT NULL THEN
+        FOREACH notice IN ARRAY chunks LOOP
+          PERFORM pg_notify('${VIEW_CHANGE_CHANNEL}', 'c:' || notice);
+        END LOOP;
+      END IF;
+      RETURN NULL;
+    END $$`;
+}
 
 export async function up(knex: Knex): Promise<void> {
   const changed = (column: string, pg: boolean) => (pg ? `OLD.${column} IS DISTINCT FROM NEW.${column}` : `OLD.${column} IS NOT NEW.${column}`);
-  const row = (alias: string) => `(${CODE_VIEW_COLUMNS.map((c) => `${alias}.${c}`).join(', ')})`;
   if (knex.client.config.client === 'pg') {
     await knex.raw(`
       CREATE FUNCTION licensor_view_row_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -35,26 +70,7 @@ export async function up(knex: Knex): Promise<void> {
         PERFORM pg_notify('${VIEW_CHANGE_CHANNEL}', TG_ARGV[0] || ':' || (CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END));
         RETURN NULL;
       END $$`);
-    await knex.raw(`
-      CREATE FUNCTION licensor_view_codes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-      DECLARE
-        n integer;
-        ids text;
-      BEGIN
-        IF TG_OP = 'DELETE' THEN
-          SELECT count(*), string_agg(id, ',') INTO n, ids FROM (SELECT id FROM old_codes LIMIT ${MAX_IDS_PER_NOTICE + 1}) s;
-        ELSE
-          SELECT count(*), string_agg(id, ',') INTO n, ids FROM (
-            SELECT n.id FROM new_codes n JOIN old_codes o ON o.id = n.id
-             WHERE ${row('o')} IS DISTINCT FROM ${row('n')} LIMIT ${MAX_IDS_PER_NOTICE + 1}) s;
-        END IF;
-        IF n > ${MAX_IDS_PER_NOTICE} THEN
-          PERFORM pg_notify('${VIEW_CHANGE_CHANNEL}', 'c:*');
-        ELSIF n > 0 THEN
-          PERFORM pg_notify('${VIEW_CHANGE_CHANNEL}', 'c:' || ids);
-        END IF;
-        RETURN NULL;
-      END $$`);
+    await knex.raw(codesChangedFunction(IDS_PER_NOTICE));
     await knex.raw(`CREATE TRIGGER activations_view_update AFTER UPDATE ON activations FOR EACH ROW
       WHEN (${ACTIVATION_VIEW_COLUMNS.map((c) => changed(c, true)).join(' OR ')}) EXECUTE FUNCTION licensor_view_row_changed('a')`);
     await knex.raw(`CREATE TRIGGER activations_view_delete AFTER DELETE ON activations FOR EACH ROW EXECUTE FUNCTION licensor_view_row_changed('a')`);
