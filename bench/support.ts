@@ -8,6 +8,8 @@ export const ROOT = join(__dirname, '..', '..');
 export interface Running {
   child: ChildProcess;
   url: string;
+  /** The first output line from now on that matches, or null after `timeoutMs`. */
+  waitForLine(pattern: RegExp, timeoutMs: number): Promise<string | null>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +29,7 @@ export function startProcess(args: string[], env: Record<string, string> = {}): 
         resolve({
           child,
           url: m[1]!,
+          waitForLine: (pattern, timeoutMs) => waitForLine(child, pattern, timeoutMs),
           stop: () =>
             new Promise((done) => {
               child.once('exit', () => done());
@@ -38,6 +41,27 @@ export function startProcess(args: string[], env: Record<string, string> = {}): 
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`process exited with ${code}:\n${text}`)));
+  });
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    let partial = '';
+    const finish = (line: string | null) => {
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      child.stderr!.off('data', onData);
+      resolve(line);
+    };
+    const onData = (d: Buffer) => {
+      const lines = (partial + d).split('\n');
+      partial = lines.pop()!;
+      const hit = lines.find((l) => pattern.test(l));
+      if (hit !== undefined) finish(hit);
+    };
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
   });
 }
 

@@ -391,10 +391,11 @@ forEachEngine('the licensor CLI', (engine) => {
       const run = ok(await cli('sweep', '--json'));
       assert.equal(run.json.ran, true);
       assert.ok(run.json.expired >= 1, run.out);
+      assert.ok(Number.isInteger(run.json.ms) && run.json.ms >= 0, 'says how long the sweep took');
       const shown = ok(await cli('codes', 'show', codeId, '--json'));
       assert.equal(shown.json.storedStatus, 'expired');
       const again = ok(await cli('sweep'));
-      assert.match(again.out, /expired 0 code\(s\)/);
+      assert.match(again.out, /expired 0 code\(s\), culled 0 seat\(s\), released 0 code\(s\) in \d+\.\d\d s/);
     });
   });
 

@@ -21,10 +21,12 @@ export function startSweeper(
   let stopped = false;
   const runOnce = (): Promise<SweepReport> => {
     if (running) return running;
+    const started = performance.now();
     running = sweep(ctx, options)
       .then((report) => {
         onRun(report, false);
-        if (report.expired || report.culled || report.released) logger.info({ sweep: report }, 'sweeper changed codes or seats');
+        const ms = Math.round(performance.now() - started);
+        if (report.expired || report.culled || report.released) logger.info({ sweep: report, ms }, 'sweeper changed codes or seats');
         return report;
       })
       .catch((err: unknown) => {

@@ -16,9 +16,13 @@ export async function sweepCommand(argv: string[], open: () => Promise<Runtime>,
   if (positionals.length > 0) throw new UsageError(`sweep takes no positional argument (got "${positionals[0]}")`);
   const runtime = await open();
   try {
+    const started = performance.now();
     const report = await sweep(runtime.ctx, { releaseExpiredAfterMs: runtime.config.releaseExpiredAfterMs });
-    print(io, values.json ?? false, report, () =>
-      report.ran ? `expired ${report.expired} code(s), culled ${report.culled} seat(s), released ${report.released} code(s)` : 'another process is sweeping; nothing done',
+    const ms = Math.round(performance.now() - started);
+    print(io, values.json ?? false, { ...report, ms }, () =>
+      report.ran
+        ? `expired ${report.expired} code(s), culled ${report.culled} seat(s), released ${report.released} code(s) in ${(ms / 1000).toFixed(2)} s`
+        : 'another process is sweeping; nothing done',
     );
     return 0;
   } finally {
