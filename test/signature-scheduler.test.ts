@@ -44,4 +44,38 @@ describe('the signature scheduler', () => {
     assert.equal(good.status, 'fulfilled');
     assert.equal(bad.status, 'rejected');
   });
+
+  describe('told how many requests the server is answering', () => {
+    /** Whether a signature arrived before the end of the loop turn it was asked in. */
+    async function signedWithinTheTurn(scheduler: SignatureScheduler): Promise<boolean> {
+      let turnEnded = false;
+      setImmediate(() => (turnEnded = true));
+      const data = Buffer.from('beat');
+      const signature = await scheduler.sign(null, data, ed.privateKey);
+      assert.ok(verify(null, data, ed.publicKey, signature));
+      return !turnEnded;
+    }
+
+    it('signs the only request in flight at once, without waiting for the loop turn to end', async () => {
+      const scheduler = new SignatureScheduler();
+      scheduler.countRequestsWith(() => 1);
+      assert.equal(await signedWithinTheTurn(scheduler), true);
+    });
+
+    it('waits for the end of the turn when other requests are in flight, to sign the overlapping ones together', async () => {
+      const scheduler = new SignatureScheduler();
+      scheduler.countRequestsWith(() => 3);
+      assert.equal(await signedWithinTheTurn(scheduler), false);
+    });
+
+    it('waits for the end of the turn when nobody counts (the CLI, tests)', async () => {
+      assert.equal(await signedWithinTheTurn(new SignatureScheduler()), false);
+    });
+
+    it('rejects a key that cannot sign on the immediate path too', async () => {
+      const scheduler = new SignatureScheduler();
+      scheduler.countRequestsWith(() => 1);
+      await assert.rejects(scheduler.sign(null, Buffer.from('x'), ed.publicKey));
+    });
+  });
 });

@@ -43,6 +43,11 @@ export class KeyRing implements LeaseTokens {
     this.load(keys);
   }
 
+  /** How many requests the server is answering right now: a lone one is signed without waiting (signature-scheduler.ts). */
+  countRequestsWith(probe: () => number): void {
+    this.scheduler.countRequestsWith(probe);
+  }
+
   /** Replaces the key set (after a rotation here or in another process). Unchanged keys keep their objects. */
   load(keys: SigningKey[]): void {
     const active = currentKey(keys);
