@@ -5,7 +5,7 @@ import { LicensorError } from '../domain/errors';
  * JSON bodies only, small, objects or arrays at the top level. `keepRaw` keeps the body's bytes in
  * `res.locals.rawBody` (signed answers cover a digest of the request they answer; answer-signing.ts).
  */
-export const jsonBody = (limit = '64kb', keepRaw = false): RequestHandler =>
+export const jsonBody = (limit: string | number = '64kb', keepRaw = false): RequestHandler =>
   express.json({
     limit,
     strict: true,
@@ -31,7 +31,7 @@ export const requireJsonContent: RequestHandler = (req, _res, next) => {
 };
 
 /** Both checks as one middleware, for routes that take a JSON body. */
-export function jsonRequest(limit = '64kb', keepRaw = false): RequestHandler {
+export function jsonRequest(limit: string | number = '64kb', keepRaw = false): RequestHandler {
   const parseBody = jsonBody(limit, keepRaw);
   return (req, res, next) => requireJsonContent(req, res, (err?: unknown) => (err ? next(err) : parseBody(req, res, next)));
 }

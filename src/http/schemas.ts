@@ -2,20 +2,26 @@ import { z } from 'zod';
 import { MAX_CHURN_PERIOD_SECONDS } from '../domain/churn';
 import { VERSION_PATTERN } from '../../client/version';
 import { CODE_STATUSES } from '../domain/types';
+import { parse } from './validate';
 
 /**
  * Request schemas: untrusted JSON becomes typed values here, once. The same schemas will feed
  * the OpenAPI document, so keep descriptions on them.
  */
 
-const componentHash = z.string().regex(/^[0-9a-fA-F]{16,128}$/, 'a hex hash of 16–128 digits');
+// The fingerprint's rules, shared by its schema and the heartbeat's fast check below.
+const COMPONENT_ID = /^[a-z][a-zA-Z0-9._-]{0,63}$/;
+const COMPONENT_HASH = /^[0-9a-fA-F]{16,128}$/;
+const MAX_SET_HASHES = 64;
+const MIN_COMPONENTS = 1;
+const MAX_COMPONENTS = 32;
+const ACTIVATION_ID = /^[0-9a-f-]{36}$/i;
+
+const componentHash = z.string().regex(COMPONENT_HASH, 'a hex hash of 16–128 digits');
 
 export const fingerprintSchema = z
-  .record(
-    z.string().regex(/^[a-z][a-zA-Z0-9._-]{0,63}$/, 'a component id such as os.machineId'),
-    z.union([componentHash, z.array(componentHash).max(64)]),
-  )
-  .refine((fp) => Object.keys(fp).length >= 1 && Object.keys(fp).length <= 32, 'between 1 and 32 components')
+  .record(z.string().regex(COMPONENT_ID, 'a component id such as os.machineId'), z.union([componentHash, z.array(componentHash).max(MAX_SET_HASHES)]))
+  .refine((fp) => Object.keys(fp).length >= MIN_COMPONENTS && Object.keys(fp).length <= MAX_COMPONENTS, 'between 1 and 32 components')
   .describe('Per-component HMAC hashes of the machine fingerprint; set components (net.macs) as lists');
 
 const environmentSchema = z
@@ -29,12 +35,57 @@ export const activationRequestSchema = z.object({
   environment: environmentSchema.optional(),
 });
 
-const activationId = z.string().regex(/^[0-9a-f-]{36}$/i, 'an activation id');
+const activationId = z.string().regex(ACTIVATION_ID, 'an activation id');
 
 export const heartbeatRequestSchema = z.object({
   activationId,
   fingerprint: fingerprintSchema,
 });
+
+export type HeartbeatRequest = z.output<typeof heartbeatRequestSchema>;
+
+/**
+ * The heartbeat body, validated: the hot path's share of the schema's work. A body exactly in the
+ * schema's shape (nothing more) is checked here against the same rules and used as it is; any
+ * other goes through the schema, which accepts or explains. Measured: the schema's parse was about
+ * a tenth of a lone heartbeat's time on the server. The spec in test/heartbeat-body.test.ts holds
+ * the two to the same answers.
+ */
+export function readHeartbeatRequest(body: unknown): HeartbeatRequest {
+  return isPlainHeartbeat(body) ? body : parse(heartbeatRequestSchema, body);
+}
+
+function isPlainHeartbeat(body: unknown): body is HeartbeatRequest {
+  if (!isRecord(body)) return false;
+  let keys = 0;
+  for (const key in body) {
+    if (key !== 'activationId' && key !== 'fingerprint') return false;
+    keys++;
+  }
+  if (keys !== 2) return false;
+  const { activationId: id, fingerprint } = body;
+  if (typeof id !== 'string' || !ACTIVATION_ID.test(id) || !isRecord(fingerprint)) return false;
+  let components = 0;
+  for (const key in fingerprint) {
+    if (!COMPONENT_ID.test(key)) return false;
+    const value = fingerprint[key];
+    if (typeof value === 'string') {
+      if (!COMPONENT_HASH.test(value)) return false;
+    } else if (Array.isArray(value)) {
+      if (value.length > MAX_SET_HASHES) return false;
+      for (const hash of value) if (typeof hash !== 'string' || !COMPONENT_HASH.test(hash)) return false;
+    } else {
+      return false;
+    }
+    components++;
+  }
+  return components >= MIN_COMPONENTS && components <= MAX_COMPONENTS;
+}
+
+/** A JSON object as JSON.parse makes it: own enumerable keys only, no prototype surprises. */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
+}
 
 export const activationIdParamSchema = z.object({ id: activationId });
 

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { DomainContext } from '../../domain/context';
 import { recordHeartbeat } from '../../domain/heartbeat';
 import { activateMachine, deactivateMachine } from '../../domain/seat-allocation';
@@ -7,16 +7,22 @@ import { answeredByToken, requestNonce, signedAnswers, type AnswerSigner } from 
 import { jsonRequest } from '../json-body';
 import { declareRoutes, refusals } from '../openapi/registry';
 import { clientAddress, codeKey, type CodeGuessGuard } from '../rate-limit';
-import { activationIdParamSchema, activationRequestSchema, deactivationRequestSchema, heartbeatRequestSchema } from '../schemas';
+import { activationIdParamSchema, activationRequestSchema, deactivationRequestSchema, heartbeatRequestSchema, readHeartbeatRequest } from '../schemas';
 import { activationAnswerSchema, deactivationAnswerSchema, heartbeatAnswerSchema } from '../response-schemas';
 import { parse } from '../validate';
 
-/** Our own client API (PRODUCT.md §3.3): activate, heartbeat, deactivate. */
+/** Client bodies are a code and a fingerprint: 32 KiB is far more than any real one. */
+const CLIENT_BODY_LIMIT = 32 * 1024;
+
+/**
+ * Our own client API (PRODUCT.md §3.3): activate and deactivate here; the heartbeat, the hot
+ * path, is `heartbeatRoute`, which the app mounts ahead of everything else.
+ */
 export function clientApi(ctx: DomainContext, guard: CodeGuessGuard, signer: AnswerSigner): Router {
   const router = Router();
-  // Every answer under these paths is signed, refusals included (docs/server.md "Signed answers").
-  router.use(['/v1/activations', '/v1/heartbeat'], signedAnswers(signer));
-  const json = jsonRequest('32kb', true);
+  // Every answer under this path is signed, refusals included (docs/server.md "Signed answers").
+  router.use('/v1/activations', signedAnswers(signer));
+  const json = jsonRequest(CLIENT_BODY_LIMIT, true);
 
   router.post('/v1/activations', json, async (req, res) => {
     const code = codeKey((req.body as { code?: unknown } | undefined)?.code);
@@ -28,21 +34,6 @@ export function clientApi(ctx: DomainContext, guard: CodeGuessGuard, signer: Ans
     });
   });
 
-  // Hot path: validation, one read, one signature. Keep it that way: the token carries the
-  // client's nonce and is the answer's signature; only answers without a token are signed again.
-  router.post('/v1/heartbeat', json, async (req, res) => {
-    const body = parse(heartbeatRequestSchema, req.body);
-    const nonce = requestNonce(res);
-    const answer = await recordHeartbeat(ctx, body.activationId, body.fingerprint, nonce);
-    if (answer.token !== null) answeredByToken(res, nonce);
-    res.json({
-      status: answer.status,
-      token: answer.token,
-      license: licenseView(answer.code, answer.product, answer.status),
-      update: updateView(answer.product),
-    });
-  });
-
   router.delete('/v1/activations/:id', json, async (req, res) => {
     const { id } = parse(activationIdParamSchema, req.params, 'path');
     const token = proofToken(req.headers.authorization, req.body);
@@ -51,6 +42,31 @@ export function clientApi(ctx: DomainContext, guard: CodeGuessGuard, signer: Ans
   });
 
   return router;
+}
+
+/**
+ * POST /v1/heartbeat, the hot path: signed answers, the JSON body, the route, as one route's
+ * handlers. Validation, one read (from memory when cached), one signature. Keep it that way: the
+ * token carries the client's nonce and is the answer's signature; only answers without a token
+ * are signed again.
+ */
+export function heartbeatRoute(ctx: DomainContext, signer: AnswerSigner): RequestHandler[] {
+  return [
+    signedAnswers(signer),
+    jsonRequest(CLIENT_BODY_LIMIT, true),
+    async (req, res) => {
+      const body = readHeartbeatRequest(req.body);
+      const nonce = requestNonce(res);
+      const answer = await recordHeartbeat(ctx, body.activationId, body.fingerprint, nonce);
+      if (answer.token !== null) answeredByToken(res, nonce);
+      res.json({
+        status: answer.status,
+        token: answer.token,
+        license: licenseView(answer.code, answer.product, answer.status),
+        update: updateView(answer.product),
+      });
+    },
+  ];
 }
 
 /** The proof of holding an activation: a bearer token, or `{ "token" }` in the body. */
