@@ -4,7 +4,7 @@
  * p99 with 1,000 vs 1,000,000 codes; the sweeper expiring 100,000 codes under heartbeat load;
  * the server's peak RSS. Prints figures; never passes or fails on time.
  *
- *   npm run bench:heartbeat   (BENCH_SECONDS=5 BENCH_SCALE=1000000 BENCH_ENGINES=sqlite,postgres
+ *   npm run bench:heartbeat   (BENCH_SECONDS=5 BENCH_WARMUP_SECONDS=3 BENCH_SCALE=1000000 BENCH_ENGINES=sqlite,postgres
  *                              BENCH_PHASES=heartbeat,activation,scale,sweeper)
  */
 import { execFile } from 'node:child_process';
@@ -18,6 +18,7 @@ import { fmt, load, peakRssMiB, pinnedApart, ROOT, row, startProcess, type Runni
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1_000_000);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',');
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'heartbeat,activation,scale,sweeper').split(','));
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
@@ -78,9 +79,9 @@ async function heartbeatRuns(t: Target, bare: Running, server: Running, activati
   const body = () => ({ activationId: nextActivation(), fingerprint });
   for (const connections of [1, 16, 64]) {
     const runs = async () => {
-      // A short warm-up of both, then the measured runs one after the other.
-      await load(`${bare.url}/v1/heartbeat`, connections, 1, body);
-      await load(`${server.url}/v1/heartbeat`, connections, 1, body, NONCE);
+      // A warm-up of both (licensor has far more code for the JIT to settle), then the measured runs one after the other.
+      await load(`${bare.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body);
+      await load(`${server.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body, NONCE);
       const b = await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body);
       const h = await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body, NONCE);
       const u = withoutNonce ? await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body) : null;
