@@ -57,7 +57,7 @@ forEachEngine('signed answers of the client API', (engine) => {
     assert.equal(answer.headers.get('licensor-nonce'), NONCE);
   });
 
-  it('signs refusals too: unknown code, bad JSON, a full code, a bad deactivation proof, an unknown route under /v1/activations', async () => {
+  it('signs refusals too: unknown code, bad JSON, a full code, a bad deactivation proof, an unknown route under /v1/activations or /v1/heartbeat', async () => {
     const code = await issueCode(server, product, 1);
     assert.equal((await signedCall('POST', '/v1/activations', { code, fingerprint: machine('full-1') })).answer.status, 201);
     const cases: Array<[string, string, unknown, number, string]> = [
@@ -66,6 +66,9 @@ forEachEngine('signed answers of the client API', (engine) => {
       ['POST', '/v1/heartbeat', { activationId: '00000000-0000-7000-8000-000000000000', fingerprint: machine('x') }, 404, 'activation_not_found'],
       ['DELETE', '/v1/activations/00000000-0000-7000-8000-000000000000', { token: 'a.b.c' }, 403, 'activation_proof_invalid'],
       ['GET', '/v1/activations/nothing-here', undefined, 404, 'route_not_found'],
+      // The heartbeat route is mounted ahead of the rest (app.ts); another method on its path is not.
+      ['GET', '/v1/heartbeat', undefined, 404, 'route_not_found'],
+      ['PUT', '/v1/heartbeat/extra', undefined, 404, 'route_not_found'],
     ];
     for (const [method, path, body, status, errorCode] of cases) {
       const { answer, failure } = await signedCall(method, path, body);

@@ -20,8 +20,9 @@ const CLIENT_BODY_LIMIT = 32 * 1024;
  */
 export function clientApi(ctx: DomainContext, guard: CodeGuessGuard, signer: AnswerSigner): Router {
   const router = Router();
-  // Every answer under this path is signed, refusals included (docs/server.md "Signed answers").
-  router.use('/v1/activations', signedAnswers(signer));
+  // Every answer under these paths is signed, refusals included (docs/server.md "Signed answers"):
+  // here for everything but POST /v1/heartbeat, which heartbeatRoute answers ahead of this router.
+  router.use(['/v1/activations', '/v1/heartbeat'], signedAnswers(signer));
   const json = jsonRequest(CLIENT_BODY_LIMIT, true);
 
   router.post('/v1/activations', json, async (req, res) => {
