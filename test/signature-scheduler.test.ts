@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { createHook } from 'node:async_hooks';
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { SignatureScheduler } from '../src/tokens/signature-scheduler';
 
@@ -45,7 +46,26 @@ describe('the signature scheduler', () => {
     assert.equal(bad.status, 'rejected');
   });
 
-  describe('told how many requests the server is answering', () => {
+  describe('told by the server whether the request is alone', () => {
+    /**
+     * How many signatures were made on libuv's thread pool while `work` ran: a SIGNREQUEST whose
+     * callback came back through the event loop (an inline one makes the resource, never calls back).
+     */
+    async function threadPoolJobs(work: () => Promise<unknown>): Promise<number> {
+      let jobs = 0;
+      const requests = new Set<number>();
+      const hook = createHook({
+        init: (id, type) => void (type === 'SIGNREQUEST' && requests.add(id)),
+        before: (id) => void (requests.has(id) && jobs++),
+      }).enable();
+      try {
+        await work();
+      } finally {
+        hook.disable();
+      }
+      return jobs;
+    }
+
     /** Whether a signature arrived before the end of the loop turn it was asked in. */
     async function signedWithinTheTurn(scheduler: SignatureScheduler): Promise<boolean> {
       let turnEnded = false;
@@ -56,26 +76,34 @@ describe('the signature scheduler', () => {
       return !turnEnded;
     }
 
-    it('signs the only request in flight at once, without waiting for the loop turn to end', async () => {
+    it('signs a request that is alone at once, on the event loop, without waiting for the turn to end', async () => {
       const scheduler = new SignatureScheduler();
-      scheduler.countRequestsWith(() => 1);
-      assert.equal(await signedWithinTheTurn(scheduler), true);
+      scheduler.tellAloneWith(() => true);
+      assert.equal(await threadPoolJobs(async () => assert.equal(await signedWithinTheTurn(scheduler), true)), 0);
     });
 
-    it('waits for the end of the turn when other requests are in flight, to sign the overlapping ones together', async () => {
+    it('sends every signature to the thread pool at once while others are being answered', async () => {
       const scheduler = new SignatureScheduler();
-      scheduler.countRequestsWith(() => 3);
-      assert.equal(await signedWithinTheTurn(scheduler), false);
+      scheduler.tellAloneWith(() => false);
+      const inputs = Array.from({ length: 8 }, (_, i) => Buffer.from(`beat ${i}`));
+      let signatures: Buffer[] = [];
+      assert.equal(await threadPoolJobs(async () => (signatures = await Promise.all(inputs.map((d) => scheduler.sign(null, d, ed.privateKey))))), 8);
+      signatures.forEach((signature, i) => assert.ok(verify(null, inputs[i]!, ed.publicKey, signature)));
+      assert.equal(await threadPoolJobs(() => scheduler.sign(null, inputs[0]!, ed.privateKey)), 1, 'one at a time too');
     });
 
-    it('waits for the end of the turn when nobody counts (the CLI, tests)', async () => {
-      assert.equal(await signedWithinTheTurn(new SignatureScheduler()), false);
+    it('without being told, signs a lone request on the loop at the end of the turn and overlapping ones on the thread pool', async () => {
+      const scheduler = new SignatureScheduler();
+      assert.equal(await threadPoolJobs(async () => assert.equal(await signedWithinTheTurn(scheduler), false)), 0);
+      assert.equal(await threadPoolJobs(() => Promise.all([1, 2, 3].map((i) => scheduler.sign(null, Buffer.from(`${i}`), ed.privateKey)))), 3);
     });
 
-    it('rejects a key that cannot sign on the immediate path too', async () => {
-      const scheduler = new SignatureScheduler();
-      scheduler.countRequestsWith(() => 1);
-      await assert.rejects(scheduler.sign(null, Buffer.from('x'), ed.publicKey));
+    it('rejects a key that cannot sign on either path', async () => {
+      for (const alone of [true, false]) {
+        const scheduler = new SignatureScheduler();
+        scheduler.tellAloneWith(() => alone);
+        await assert.rejects(scheduler.sign(null, Buffer.from('x'), ed.publicKey));
+      }
     });
   });
 });

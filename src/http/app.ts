@@ -43,10 +43,10 @@ export function createApp(runtime: Runtime, options: AppOptions): Express {
   // One guard for every route that takes an authorization code, so a guesser cannot switch routes.
   const guessGuard = new CodeGuessGuard(runtime.config.guessLimits, runtime.ctx.clock);
   const inFlight = new RequestsInFlight();
-  runtime.keyRing.countRequestsWith(() => inFlight.current);
+  runtime.keyRing.tellAloneWith(() => inFlight.alone());
 
   const identify: RequestHandler = (req, res, next) => {
-    inFlight.track(res);
+    inFlight.track(req, res);
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = id;

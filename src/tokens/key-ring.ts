@@ -43,9 +43,9 @@ export class KeyRing implements LeaseTokens {
     this.load(keys);
   }
 
-  /** How many requests the server is answering right now: a lone one is signed without waiting (signature-scheduler.ts). */
-  countRequestsWith(probe: () => number): void {
-    this.scheduler.countRequestsWith(probe);
+  /** Whether the request being answered is alone on the server: where to sign (signature-scheduler.ts). */
+  tellAloneWith(probe: () => boolean): void {
+    this.scheduler.tellAloneWith(probe);
   }
 
   /** Replaces the key set (after a rotation here or in another process). Unchanged keys keep their objects. */
