@@ -13,6 +13,7 @@ import { openRuntime, type Runtime } from '../src/runtime';
 import { openDatabase, type Database } from '../src/storage/database';
 import { HeartbeatViewCache, parseViewChange } from '../src/storage/heartbeat-view-cache';
 import { VIEW_CHANGE_CHANNEL } from '../src/storage/migrations/005_heartbeat_view_changes';
+import { MAX_CODE_IDS_PER_STATEMENT } from '../src/storage/migrations/006_bulk_code_change_notices';
 import { openViewChangeFeed } from '../src/storage/view-change-feed';
 import { DAY, TestClock } from './support/clock';
 import { createTestDatabase, forEachEngine, type TestDatabase } from './support/databases';
@@ -597,7 +598,7 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
     it('says "all codes" for a statement that changes more than 20,000, which drops every view', async function () {
       this.timeout(60_000);
       const product = await aProduct(a.ctx);
-      await bulkCodes(product.id, 20_001);
+      await bulkCodes(product.id, MAX_CODE_IDS_PER_STATEMENT + 1);
       const bystander = await activated('huge-bystander');
       const listener = await listenForChanges(db.databaseUrl!);
       try {

@@ -36,8 +36,8 @@ export interface FeedOptions {
 const DEFAULT_OPTIONS: FeedOptions = { pollMs: 100, staleAfterMs: 2_000, maxRowsPerCatchUp: 100_000 };
 
 export async function openViewChangeFeed(database: Database, cache: HeartbeatViewCache, options: Partial<FeedOptions> = {}): Promise<ViewChangeFeed> {
-  const t = { ...DEFAULT_OPTIONS, ...options };
-  const feed = database.engine === 'postgres' ? new NotifyFeed(database.options.databaseUrl!, cache, t) : new ChangeLogFeed(database, cache, t);
+  const settings = { ...DEFAULT_OPTIONS, ...options };
+  const feed = database.engine === 'postgres' ? new NotifyFeed(database.options.databaseUrl!, cache, settings) : new ChangeLogFeed(database, cache, settings);
   await feed.start();
   return feed;
 }

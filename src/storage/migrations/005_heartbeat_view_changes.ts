@@ -9,7 +9,8 @@ import type { Knex } from 'knex';
  * SQLite: a change log table that each process reads after its own commits and polls for other
  * processes' (one writer at a time, so sequence order is commit order).
  * PostgreSQL: NOTIFY on one channel, delivered at commit to every listening process; a statement
- * that changes many codes (the sweeper's expiry) sends one "codes changed" notice instead of a list.
+ * that changes many codes lists them in notices of 200 ids, up to a bound past which it says "all
+ * codes" (`codesChangedFunction`; migration 006 raised the bound for the sweeper's batches).
  */
 export const VIEW_CHANGE_CHANNEL = 'licensor_view_changes';
 
