@@ -76,19 +76,27 @@ function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): P
 export async function pinnedApart<T>(servers: Running[], run: () => Promise<T>): Promise<{ result: T; pinned: boolean }> {
   const cores = availableParallelism();
   const pin = (pid: number, cpus: string) => execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
-  try {
-    if (cores < 2) throw new Error('one core');
-    pin(process.pid, '0');
-    for (const s of servers) pin(s.child.pid!, '1');
-  } catch {
-    return { result: await run(), pinned: false };
+  const pids = [process.pid, ...servers.map((s) => s.child.pid!)];
+  // Back on every core, also after a pinning that failed half-way (the run is then unpinned).
+  const unpin = () => pids.forEach((pid) => pin(pid, `0-${cores - 1}`));
+  let pinned = cores >= 2;
+  if (pinned) {
+    try {
+      pin(process.pid, '0');
+      for (const s of servers) pin(s.child.pid!, '1');
+    } catch {
+      pinned = false;
+      try {
+        unpin();
+      } catch {
+        // no taskset at all: nothing was pinned
+      }
+    }
   }
   try {
-    return { result: await run(), pinned: true };
+    return { result: await run(), pinned };
   } finally {
-    const all = `0-${cores - 1}`;
-    pin(process.pid, all);
-    for (const s of servers) pin(s.child.pid!, all);
+    if (pinned) unpin();
   }
 }
 
