@@ -5,7 +5,9 @@
  * the server's peak RSS. Prints figures; never passes or fails on time.
  *
  *   npm run bench:heartbeat   (BENCH_SECONDS=5 BENCH_WARMUP_SECONDS=3 BENCH_SCALE=1000000 BENCH_ENGINES=sqlite,postgres
- *                              BENCH_PHASES=heartbeat,activation,scale,sweeper)
+ *                              BENCH_PHASES=heartbeat,activation,scale,sweeper BENCH_CONNECTIONS=1,16,64)
+ *
+ * BENCH_CPU_PROFILE=<dir> has every process write a CPU profile there (bench/profile-summary.ts).
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -21,6 +23,7 @@ const SCALE = Number(process.env.BENCH_SCALE ?? 1_000_000);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',');
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'heartbeat,activation,scale,sweeper').split(','));
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,16,64').split(',').map(Number);
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const BIN = join(ROOT, 'bin', 'licensor.js');
 const run = promisify(execFile);
@@ -77,7 +80,7 @@ async function heartbeatRuns(t: Target, bare: Running, server: Running, activati
   const fingerprint = benchFingerprint('bench');
   const nextActivation = cycle(activations);
   const body = () => ({ activationId: nextActivation(), fingerprint });
-  for (const connections of [1, 16, 64]) {
+  for (const connections of CONNECTIONS) {
     const runs = async () => {
       // A warm-up of both (licensor has far more code for the JIT to settle), then the measured runs one after the other.
       await load(`${bare.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body);
@@ -104,7 +107,7 @@ async function activationRuns(t: Target, bare: Running, server: Running) {
   const nextCode = cycle(codes);
   let n = 0;
   const body = () => ({ code: nextCode(), fingerprint: benchFingerprint(`activation-${process.pid}-${n++}`) });
-  for (const connections of [1, 16, 64]) {
+  for (const connections of CONNECTIONS) {
     const b = await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body);
     const a = await load(`${server.url}/v1/activations`, connections, SECONDS, body);
     const bad = a.non2xx + a.errors;

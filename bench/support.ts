@@ -16,7 +16,7 @@ export interface Running {
 
 /** Starts a node script as a child process and waits for the URL it prints (`listening on <url>`). */
 export function startProcess(args: string[], env: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...profileArgs(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -43,6 +43,16 @@ export function startProcess(args: string[], env: Record<string, string> = {}): 
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`process exited with ${code}:\n${text}`)));
   });
+}
+
+/**
+ * BENCH_CPU_PROFILE=<dir>: every process the benchmark starts writes a V8 CPU profile there when it
+ * stops (bench/profile-summary.ts reads them). Profiling slows the servers: use it to find where
+ * the time goes, not for the figures.
+ */
+function profileArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROFILE;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
 function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string | null> {
