@@ -1,0 +1,126 @@
+import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import { seed } from '../bench/seed';
+import { anchorEntries } from '../client/fingerprint/matching';
+import { issueCode } from '../src/domain/codes';
+import { createProduct } from '../src/domain/products';
+import { activateMachine } from '../src/domain/seat-allocation';
+import type { FingerprintHashes } from '../src/domain/types';
+import { KnexActivationStore } from '../src/storage/activation-store';
+import { DAY } from './support/clock';
+import { forEachEngine } from './support/databases';
+import { machine } from './support/factories';
+import { startTestRuntime, type TestRuntime } from './support/harness';
+
+/** Live activations of the same product that share nothing with the machines looked up. */
+const CROWD = 2_000;
+
+/** What the statements a piece of work issued read: rows per table (PostgreSQL) or the plans (SQLite). */
+async function whatWasRead(knex: Knex, engine: string, work: (store: KnexActivationStore) => Promise<void>): Promise<{ rows: Record<string, number>; plans: string[] }> {
+  const statements: Array<{ sql: string; bindings: unknown[] }> = [];
+  const listen = (q: { sql: string; bindings: unknown[] }) => statements.push(q);
+  return knex.transaction(async (trx) => {
+    // The connection's counters not yet sent to the statistics (PostgreSQL 15 also counts earlier
+    // transactions of the same connection in them): the figure is the difference across the work.
+    const counters = async (): Promise<Record<string, number>> => {
+      const stats = await trx.raw(
+        `SELECT relname, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname IN ('activations', 'activation_anchors')`,
+      );
+      return Object.fromEntries(stats.rows.map((r: { relname: string; n: string }) => [r.relname, Number(r.n)]));
+    };
+    const before = engine === 'postgres' ? await counters() : {};
+    knex.on('query', listen);
+    try {
+      await work(new KnexActivationStore(trx));
+    } finally {
+      knex.off('query', listen);
+    }
+    if (engine === 'postgres') {
+      const after = await counters();
+      return { rows: Object.fromEntries(Object.entries(after).map(([table, n]) => [table, n - (before[table] ?? 0)])), plans: [] };
+    }
+    const plans: string[] = [];
+    for (const s of statements) {
+      const plan = (await trx.raw(`EXPLAIN QUERY PLAN ${s.sql}`, s.bindings as Knex.RawBinding[])) as Array<{ detail: string }>;
+      plans.push(...plan.map((p) => p.detail));
+    }
+    return { rows: {}, plans };
+  });
+}
+
+forEachEngine('finding a machine\'s seat and its clones', (engine) => {
+  let t: TestRuntime;
+  let productId: string;
+  let codeId: string;
+  const first = machine('lookup-first');
+  // Shares one anchor (the boot disk) with the first machine and nothing else: a clone suspect.
+  const twin: FingerprintHashes = { ...machine('lookup-twin'), 'disk.bootSerial': first['disk.bootSerial']! };
+  const ids: Record<string, string> = {};
+
+  before(async function () {
+    this.timeout(60_000);
+    t = await startTestRuntime(engine);
+    const { ctx } = t.runtime;
+    const product = await createProduct(ctx, { name: 'lookups' }, 'admin');
+    productId = product.id;
+    const code = await issueCode(ctx, { product: 'lookups', seats: 5, expiresAt: t.clock.now() + 30 * DAY }, 'admin');
+    codeId = code.id;
+    ids.first = (await activateMachine(ctx, { code: code.code, fingerprint: first }, 'client')).activation.id;
+    t.clock.advance(1000);
+    ids.twin = (await activateMachine(ctx, { code: code.code, fingerprint: twin }, 'client')).activation.id;
+
+    // A crowd of other machines of the same product, each with anchors of its own.
+    const knex = t.runtime.database.knex;
+    await seed(knex, CROWD, { productName: 'lookups', keep: 0 });
+    const crowd = (await knex('activations').select('id').where({ product_id: productId }).whereNotIn('id', [ids.first, ids.twin])) as Array<{ id: string }>;
+    assert.equal(crowd.length, CROWD);
+    const anchors = crowd.flatMap(({ id }) =>
+      ['os.machineId', 'disk.bootSerial'].map((component) => ({ activation_id: id, product_id: productId, component, hash: randomBytes(16).toString('hex') })),
+    );
+    for (let i = 0; i < anchors.length; i += 200) await knex('activation_anchors').insert(anchors.slice(i, i + 200));
+  });
+  after(async () => t?.close());
+
+  it('finds every live machine sharing an anchor, and on a code in the order they came', async () => {
+    const store = new KnexActivationStore(t.runtime.database.knex);
+    const clones = await store.findActiveByAnchors(productId, anchorEntries(twin));
+    assert.deepEqual(clones.map((a) => a.id).sort(), [ids.first, ids.twin].sort());
+    const onCode = await store.findActiveOnCodeByAnchors(codeId, productId, anchorEntries(first));
+    assert.deepEqual(onCode.map((a) => a.id), [ids.first, ids.twin]);
+    assert.deepEqual(await store.findActiveOnCodeByAnchors('another-code', productId, anchorEntries(first)), []);
+    assert.deepEqual(await store.findActiveByAnchors(productId, []), []);
+  });
+
+  // First as the tables just grew (no statistics yet: what the planner sees between autovacuum
+  // runs, and always on SQLite, where nothing runs ANALYZE), then with fresh statistics.
+  for (const statistics of ['as the tables just grew', 'with fresh statistics'] as const) {
+    it(`reads only those machines, not the ${CROWD.toLocaleString('en')} other live ones (${statistics})`, async () => {
+      const knex = t.runtime.database.knex;
+      if (statistics === 'with fresh statistics') await knex.raw(engine === 'postgres' ? 'ANALYZE activations, activation_anchors' : 'ANALYZE');
+      const read = await whatWasRead(knex, engine, async (store) => {
+        await store.findActiveByAnchors(productId, anchorEntries(twin));
+        await store.findActiveOnCodeByAnchors(codeId, productId, anchorEntries(first));
+      });
+      if (engine === 'postgres') {
+        // Two lookups, two holders each; a handful of anchor rows. OR-ing the anchors in one
+        // query read all 4,000 anchors of the product while the tables had no statistics.
+        assert.ok(read.rows.activations! <= 4, JSON.stringify(read.rows));
+        assert.ok(read.rows.activation_anchors! <= 20, JSON.stringify(read.rows));
+      } else {
+        // One joined query searched every live activation by the status index.
+        const touching = read.plans.filter((p) => /activation/.test(p));
+        assert.ok(touching.length > 0, read.plans.join('\n'));
+        for (const step of touching) {
+          assert.match(step, /^SEARCH (activations USING INDEX sqlite_autoindex_activations_1 \(id=\?\)|activation_anchors USING INDEX \w+ \(product_id=\? AND component=\? AND hash=\?\))$/, read.plans.join('\n'));
+        }
+      }
+    });
+  }
+
+  it('leaves out a machine that was deactivated', async () => {
+    const store = new KnexActivationStore(t.runtime.database.knex);
+    assert.ok(await store.end(ids.twin!, 'deactivated', t.clock.now()));
+    assert.deepEqual((await store.findActiveByAnchors(productId, anchorEntries(twin))).map((a) => a.id), [ids.first]);
+  });
+});
