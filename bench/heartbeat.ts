@@ -1,7 +1,7 @@
 /**
  * Heartbeat and activation throughput and latency against a bare Express route in the same run
  * (the ratio is the figure: these machines are shared and noisy), on SQLite and PostgreSQL;
- * p99 with 1,000 vs 1,000,000 codes; the sweeper expiring 100,000 codes under heartbeat load;
+ * p99 and activation with 1,000 vs 1,000,000 codes; the sweeper expiring 100,000 codes under heartbeat load;
  * the server's peak RSS. Prints figures; never passes or fails on time.
  *
  *   npm run bench:heartbeat   (BENCH_SECONDS=5 BENCH_WARMUP_SECONDS=3 BENCH_SCALE=1000000 BENCH_ENGINES=sqlite,postgres
@@ -63,10 +63,17 @@ async function target(engine: string): Promise<Target> {
 
 const W = [10, 6, 10, 9, 9, 10, 9, 9, 7];
 const HEADER = row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'beat r/s', 'p50 ms', 'p99 ms', 'ratio'], W);
+const ACTIVATION_HEADER = row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'act r/s', 'p50 ms', 'p99 ms', 'ratio'], W);
 
 function cycle<T>(items: T[]): () => T {
   let i = 0;
   return () => items[i++ % items.length]!;
+}
+
+/** Heartbeat bodies of these seeded activations in turn, each with its machine's fingerprint (bench/seed.ts). */
+function beatsOf(activations: string[]): () => { activationId: string; fingerprint: Record<string, string | string[]> } {
+  const beats = activations.map((activationId) => ({ activationId, fingerprint: benchFingerprint(activationId) }));
+  return cycle(beats);
 }
 
 // The client sends a fresh nonce per request; the server's work does not depend on its value.
@@ -77,9 +84,7 @@ const NONCE = { 'licensor-nonce': 'bench-nonce-0123456789' };
  * second time (body signature besides the token): the cost the token-carried nonce avoids.
  */
 async function heartbeatRuns(t: Target, bare: Running, server: Running, activations: string[], withoutNonce = false, label = t.engine) {
-  const fingerprint = benchFingerprint('bench');
-  const nextActivation = cycle(activations);
-  const body = () => ({ activationId: nextActivation(), fingerprint });
+  const body = beatsOf(activations);
   for (const connections of CONNECTIONS) {
     const runs = async () => {
       // A warm-up of both (licensor has far more code for the JIT to settle), then the measured runs one after the other.
@@ -100,24 +105,36 @@ async function heartbeatRuns(t: Target, bare: Running, server: Running, activati
   }
 }
 
-async function activationRuns(t: Target, bare: Running, server: Running) {
+/** Every activation run brings machines never seen before. */
+let machinesMade = 0;
+
+/**
+ * New machines activating on the heartbeat product, so that looking up a machine's seat and its
+ * clones runs against every live activation seeded there (1,000, or the scale run's million).
+ */
+async function activationRuns(t: Target, bare: Running, server: Running, label = t.engine) {
   // Many large codes, so seat limits and per-code guards never interfere with throughput.
-  const seeded = await seed(t.database.knex, 200, { productName: 'bench-activate', seats: 1_000_000, keep: 0 });
-  const codes = (await t.database.knex('codes').where({ product_id: seeded.productId }).select('code')).map((r: { code: string }) => r.code);
+  const seeded = await seed(t.database.knex, 200, { productName: 'bench', seats: 1_000_000, keep: 0 });
+  const codes = (await t.database.knex('codes').where({ product_id: seeded.productId, seats: 1_000_000 }).select('code')).map((r: { code: string }) => r.code);
   const nextCode = cycle(codes);
-  let n = 0;
-  const body = () => ({ code: nextCode(), fingerprint: benchFingerprint(`activation-${process.pid}-${n++}`) });
+  const body = () => ({ code: nextCode(), fingerprint: benchFingerprint(`activation-${process.pid}-${machinesMade++}`) });
   for (const connections of CONNECTIONS) {
     const b = await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body);
     const a = await load(`${server.url}/v1/activations`, connections, SECONDS, body);
     const bad = a.non2xx + a.errors;
-    console.log(row([t.engine, connections, fmt(b.rps), b.p50, b.p99, fmt(a.rps), a.p50, a.p99, fmt(a.rps / b.rps, 2)], W) + (bad ? `  (${bad} non-2xx/errors)` : ''));
+    console.log(row([label, connections, fmt(b.rps), b.p50, b.p99, fmt(a.rps), a.p50, a.p99, fmt(a.rps / b.rps, 2)], W) + (bad ? `  (${bad} non-2xx/errors)` : ''));
   }
 }
 
-/** Activations of the beaten product spread over the whole table, not only the first thousand. */
+/**
+ * Seeded activations of the beaten product spread over the whole table, not only the first
+ * thousand. Seeded ones only (their codes have one seat): the machines the activation runs brought
+ * have fingerprints of their own.
+ */
 async function spreadActivations(t: Target, productId: string): Promise<string[]> {
-  return (await t.database.knex('activations').select('id').where('product_id', productId).orderByRaw('random()').limit(1000)).map((r: { id: string }) => r.id);
+  const knex = t.database.knex;
+  const seededCodes = knex('codes').select('id').where({ product_id: productId, seats: 1 });
+  return (await knex('activations').select('id').whereIn('code_id', seededCodes).orderByRaw('random()').limit(1000)).map((r: { id: string }) => r.id);
 }
 
 /**
@@ -140,9 +157,7 @@ async function sweeperRuns(t: Target, spread: string[]) {
   const serverStarted = Date.now();
   // The server logs each sweep that changed something, with how long it took.
   const sweepLog = server.waitForLine(/sweeper changed codes or seats/, 120_000);
-  const fingerprint = benchFingerprint('bench');
-  const nextActivation = cycle(spread);
-  const during = load(`${server.url}/v1/heartbeat`, 16, Math.max(SECONDS, 10), () => ({ activationId: nextActivation(), fingerprint }), NONCE);
+  const during = load(`${server.url}/v1/heartbeat`, 16, Math.max(SECONDS, 10), beatsOf(spread), NONCE);
   let doneAt = 0;
   while (!doneAt && Date.now() - serverStarted < 120_000) {
     const row = await t.database.knex('codes').where({ product_id: expiring.productId, status: 'expired' }).count({ n: '*' }).first();
@@ -185,7 +200,7 @@ async function main() {
           await uncached.stop();
         }
         if (PHASES.has('activation')) {
-          console.log(`\n== activation, ${engine} (ratio against the bare route) ==\n${row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'act r/s', 'p50 ms', 'p99 ms', 'ratio'], W)}`);
+          console.log(`\n== activation, ${engine}, 1,000 codes (ratio against the bare route) ==\n${ACTIVATION_HEADER}`);
           await activationRuns(t, bare, server);
         }
         await server.stop();
@@ -196,6 +211,10 @@ async function main() {
           console.log(`\n== heartbeat, ${engine}, ${SCALE.toLocaleString('en')} codes (seeded in ${fmt((Date.now() - started) / 1000, 1)} s) ==\n${HEADER}`);
           const big = await startProcess([BIN, 'serve'], t.env);
           await heartbeatRuns(t, bare, big, await spreadActivations(t, small.productId));
+          if (PHASES.has('activation')) {
+            console.log(`-- activation with ${SCALE.toLocaleString('en')} live activations of the product --\n${ACTIVATION_HEADER}`);
+            await activationRuns(t, bare, big);
+          }
           await big.stop();
         }
         if (PHASES.has('sweeper')) await sweeperRuns(t, await spreadActivations(t, small.productId));

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { anchorEntries } from '../client/fingerprint/matching';
 import { generateAuthorizationCode } from '../src/domain/authorization-code';
 
 /** A fingerprint of 32-hex component hashes, derived from a name (benchmarks do not need real hardware). */
@@ -26,7 +27,9 @@ const BATCH = 500;
 
 /**
  * Bulk rows straight into the tables (a benchmark fixture, not a domain operation): `count` codes
- * of one product, each with one live activation. Returns up to `keep` activation ids to beat.
+ * of one product, each with one live activation of a machine of its own, whose fingerprint is
+ * `benchFingerprint(<activation id>)` and whose anchors are indexed as an activation's are.
+ * Returns up to `keep` activation ids to beat.
  */
 export async function seed(knex: Knex, count: number, options: { productName: string; seats?: number; expiresAt?: number; status?: string; keep?: number } ): Promise<Seeded> {
   const now = Date.now();
@@ -35,13 +38,13 @@ export async function seed(knex: Knex, count: number, options: { productName: st
     product = { id: randomUUID(), name: options.productName, seat_mode: 'node_locked', lease_seconds: 7 * 86_400, heartbeat_interval_seconds: 3600, match_strategy: 'fuzzy', created_at: now };
     await knex('products').insert(product);
   }
-  const fingerprint = JSON.stringify(benchFingerprint('bench'));
   const activations: string[] = [];
   const keep = options.keep ?? 1000;
   for (let done = 0; done < count; done += BATCH) {
     const n = Math.min(BATCH, count - done);
     const codes: Record<string, unknown>[] = [];
     const acts: Record<string, unknown>[] = [];
+    const anchors: Record<string, unknown>[] = [];
     for (let i = 0; i < n; i++) {
       const codeId = randomUUID();
       codes.push({
@@ -50,8 +53,10 @@ export async function seed(knex: Knex, count: number, options: { productName: st
         revision: 0, created_at: now, updated_at: now,
       });
       const activationId = randomUUID();
+      const fingerprint = benchFingerprint(activationId);
+      for (const a of anchorEntries(fingerprint)) anchors.push({ activation_id: activationId, product_id: product.id, component: a.component, hash: a.hash });
       acts.push({
-        id: activationId, code_id: codeId, product_id: product.id, fingerprint, environment: '{}', status: 'active',
+        id: activationId, code_id: codeId, product_id: product.id, fingerprint: JSON.stringify(fingerprint), environment: '{}', status: 'active',
         clone_suspect: false, created_at: now, last_heartbeat_at: now, ended_at: null,
       });
       if (activations.length < keep) activations.push(activationId);
@@ -59,6 +64,8 @@ export async function seed(knex: Knex, count: number, options: { productName: st
     await knex.transaction(async (trx) => {
       await trx('codes').insert(codes);
       await trx('activations').insert(acts);
+      // SQLite writes a multi-row insert as one compound SELECT, of at most 500 terms.
+      for (let i = 0; i < anchors.length; i += BATCH) await trx('activation_anchors').insert(anchors.slice(i, i + BATCH));
     });
   }
   return { productId: product.id, productName: product.name, activations };
