@@ -5,6 +5,7 @@ import * as heartbeatStats from './migrations/003_heartbeat_stats';
 import * as seatPolicies from './migrations/004_seat_policies';
 import * as heartbeatViewChanges from './migrations/005_heartbeat_view_changes';
 import * as bulkCodeChangeNotices from './migrations/006_bulk_code_change_notices';
+import * as activationsByProduct from './migrations/007_activations_by_product';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
 const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '004_seat_policies': seatPolicies,
   '005_heartbeat_view_changes': heartbeatViewChanges,
   '006_bulk_code_change_notices': bulkCodeChangeNotices,
+  '007_activations_by_product': activationsByProduct,
 };
 
 const source: Knex.MigrationSource<string> = {
