@@ -124,9 +124,11 @@ forEachEngine('two server processes under mixed load', (engine) => {
     assert.equal(events.length, DUE_CODES);
     assert.deepEqual([...new Set(events.map((e) => Number(e.n)))], [1]);
 
-    // The log agrees: the sweeps together expired every code once.
-    await new Promise((r) => setTimeout(r, 300));
-    const sweeps = servers.flatMap((s, i) => sweepsOf(s, i));
+    // The log agrees: the sweeps together expired every code once. A sweep logs when it is
+    // done, after its last batch (culling and sampling follow): wait for the lines.
+    const logged = () => servers.flatMap((s, i) => sweepsOf(s, i));
+    while (logged().reduce((sum, s) => sum + s.expired, 0) < DUE_CODES && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 100));
+    const sweeps = logged();
     assert.equal(sweeps.reduce((sum, s) => sum + s.expired, 0), DUE_CODES, JSON.stringify(sweeps));
     if (engine === 'postgres') {
       // One sweeper at a time (an advisory lock): no two sweeps of different processes overlap,
