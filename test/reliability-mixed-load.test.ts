@@ -132,7 +132,8 @@ forEachEngine('two server processes under mixed load', (engine) => {
     assert.equal(sweeps.reduce((sum, s) => sum + s.expired, 0), DUE_CODES, JSON.stringify(sweeps));
     // No sweep failed half-way: on SQLite, one that read before it wrote was refused outright
     // whenever the other process had committed meanwhile ("sweep failed; will retry").
-    assert.deepEqual(servers.flatMap((s) => s.stdout().split('\n').filter((l) => l.includes('"level":40') || l.includes('"level":50'))), []);
+    // (Other warnings are expected: the two processes start together and wait out each other's migration lock.)
+    assert.deepEqual(servers.flatMap((s) => s.stdout().split('\n').filter((l) => l.includes('sweep failed'))), []);
     if (engine === 'postgres') {
       // One sweeper at a time (an advisory lock): no two sweeps of different processes overlap,
       // although both processes' 1 s timers tick, started together, while the codes fall due.
