@@ -128,12 +128,9 @@ export class KnexCodeStore implements CodeStore {
       );
       return (result as { rowCount: number }).rowCount;
     }
-    // SQLite: take the write lock first. A transaction that has read cannot start writing once
-    // another process (the CLI, a second server) has committed since: SQLITE_BUSY at once, with
-    // no wait. A write that changes nothing takes the lock, waiting like any write.
-    await this.db.raw('UPDATE codes SET status = status WHERE 0');
-    // The writer connection is ours for the transaction, so a temporary table holds the batch;
-    // its rowids (1, 2, …: it is emptied each time) number the events.
+    // SQLite: the writer connection is ours for the transaction (which holds the write lock from
+    // its start: repository.ts), so a temporary table holds the batch; its rowids (1, 2, …: it is
+    // emptied each time) number the events.
     await this.db.raw('CREATE TEMP TABLE IF NOT EXISTS sweep_due (id TEXT PRIMARY KEY, status TEXT NOT NULL)');
     await this.db.raw('DELETE FROM sweep_due');
     await this.db.raw(

@@ -34,6 +34,15 @@ function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer): Stores {
   };
 }
 
+/**
+ * SQLite begins transactions deferred, and one that has read cannot start writing once another
+ * process (the CLI, a second server) has committed since: SQLITE_BUSY at once, without the busy
+ * wait (the sweeper's batches failed that way beside a second process). A write that changes
+ * nothing, first, takes the lock and waits for it like any write: BEGIN IMMEDIATE, which knex
+ * does not offer.
+ */
+const TAKE_SQLITE_WRITE_LOCK = 'UPDATE codes SET status = status WHERE 0';
+
 export class KnexRepository implements Repository {
   readonly products;
   readonly codes;
@@ -75,7 +84,10 @@ export class KnexRepository implements Repository {
   async transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {
     let result: T;
     try {
-      result = await this.database.knex.transaction((trx) => work(storesFor(trx, this.sealer)));
+      result = await this.database.knex.transaction(async (trx) => {
+        if (this.database.engine === 'sqlite') await trx.raw(TAKE_SQLITE_WRITE_LOCK);
+        return work(storesFor(trx, this.sealer));
+      });
     } catch (err) {
       throw translate(err);
     }
