@@ -27,7 +27,7 @@ export function originOf(url: string, functionName: string): string {
   if (pkg) return pkg[1]!;
   if (url.startsWith('node:')) return 'node (internals)';
   if (/\/dist\/(src|client)\//.test(url)) return 'licensor';
-  if (url === '') return functionName === '(idle)' ? '(idle)' : functionName === '(garbage collector)' ? '(garbage collector)' : '(native, program)';
+  if (url === '') return functionName === '(idle)' || functionName === '(garbage collector)' ? functionName : '(native, program)';
   return url;
 }
 
