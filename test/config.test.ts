@@ -115,6 +115,12 @@ describe('configuration', () => {
       ]);
     });
 
+    it('runs one expiry batch at a time by default, up to 16 when asked', () => {
+      assert.equal(loadConfig({}).sweepWorkers, 1);
+      assert.equal(loadConfig({ LICENSOR_SWEEP_WORKERS: '4' }).sweepWorkers, 4);
+      assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_SWEEP_WORKERS: '0' })), ['LICENSOR_SWEEP_WORKERS must be a whole number from 1 to 16 (got "0")']);
+    });
+
     it('refuses an unknown log level and short metrics and admin tokens', () => {
       assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_LOG_LEVEL: 'verbose', LICENSOR_METRICS_TOKEN: 'abc' })).sort(), [
         'LICENSOR_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',

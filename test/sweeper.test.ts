@@ -38,6 +38,20 @@ forEachEngine('the sweeper', (engine) => {
     assert.equal(new Set(events.items.map((e) => e.id)).size, 25);
   });
 
+  it('with several workers, still expires each due code exactly once, with one audit event', async () => {
+    const ctx = t.runtime.ctx;
+    const product = await aProduct(ctx);
+    const codes = [];
+    for (let i = 0; i < 40; i++) codes.push(await aCode(ctx, product, { days: 1 }));
+    t.clock.advance(2 * DAY);
+    const report = await sweep(ctx, { releaseExpiredAfterMs: null, batchSize: 3, workers: 4 });
+    assert.equal(report.expired, 40);
+    for (const c of codes) assert.equal((await getCode(ctx, c.id)).status, 'expired');
+    const ids = new Set(codes.map((c) => c.id));
+    const events = (await ctx.repo.audit.list({ action: 'code.expired' }, 1000, null)).items.filter((e) => ids.has(e.codeId!));
+    assert.deepEqual(events.map((e) => e.codeId).sort(), [...ids].sort());
+  });
+
   it('finds nothing to do on a second run', async () => {
     const report = await sweep(t.runtime.ctx, { releaseExpiredAfterMs: null });
     assert.deepEqual(report, { expired: 0, culled: 0, released: 0, ran: true });
@@ -52,6 +66,33 @@ forEachEngine('the sweeper', (engine) => {
   });
 
   if (engine === 'postgres') {
+    it('runs its expiry batches side by side, on connections of their own', async () => {
+      const ctx = t.runtime.ctx;
+      const product = await aProduct(ctx);
+      for (let i = 0; i < 12; i++) await aCode(ctx, product, { days: 1 });
+      t.clock.advance(2 * DAY);
+      // Each batch's transaction notes its backend, when it began and when its update ended; the
+      // pause makes batches that can overlap do so.
+      const db = new Client({ connectionString: t.db.databaseUrl });
+      await db.connect();
+      try {
+        await db.query('CREATE TABLE expiry_batches (pid int, began timestamptz, ended timestamptz)');
+        await db.query(`CREATE FUNCTION note_expiry_batch() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN PERFORM pg_sleep(0.2); INSERT INTO expiry_batches VALUES (pg_backend_pid(), now(), clock_timestamp()); RETURN NULL; END $$`);
+        await db.query('CREATE TRIGGER note_expiry_batch AFTER UPDATE ON codes FOR EACH STATEMENT EXECUTE FUNCTION note_expiry_batch()');
+        const report = await sweep(ctx, { releaseExpiredAfterMs: null, batchSize: 3, workers: 2 });
+        assert.equal(report.expired, 12);
+        const { rows } = await db.query<{ pid: number; began: Date; ended: Date }>('SELECT * FROM expiry_batches');
+        assert.ok(new Set(rows.map((r) => r.pid)).size >= 2, 'batches ran on two connections');
+        const overlapping = rows.some((a) => rows.some((b) => a !== b && a.began < b.ended && b.began < a.ended));
+        assert.ok(overlapping, 'two batches were open at the same time');
+      } finally {
+        await db.query('DROP TRIGGER IF EXISTS note_expiry_batch ON codes');
+        await db.query('DROP TABLE IF EXISTS expiry_batches');
+        await db.end();
+      }
+    });
+
     it('stands aside while another process holds the sweeper lock', async () => {
       const other = new Client({ connectionString: t.db.databaseUrl });
       await other.connect();

@@ -223,6 +223,8 @@ export interface Stores {
 /** Storage as the domain sees it: reads outside a transaction, changes inside one. */
 export interface Repository extends Stores, HeartbeatReader {
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
+  /** Write transactions that can make progress at the same time: 1 where the database has one writer (SQLite). */
+  readonly concurrentWriters: number;
   /** Runs work only when no other process is running it (the sweeper). Returns undefined when skipped. */
   exclusively<T>(name: string, work: () => Promise<T>): Promise<T | undefined>;
 }

@@ -8,6 +8,11 @@ export interface SweepOptions {
   /** Release codes this long after they expired; null keeps expired codes forever. */
   releaseExpiredAfterMs: number | null;
   batchSize?: number;
+  /**
+   * Expiry batches run at once, each its own transaction (at most the store's concurrent writers:
+   * one on SQLite). A batch is CPU work in the database, mostly index entries (docs/performance.md).
+   */
+  workers?: number;
 }
 
 export interface SweepReport {
@@ -36,10 +41,17 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
     const done: SweepReport = { expired: 0, culled: 0, released: 0, ran: true };
     // Expiry is the bulk case (a whole cohort of codes can lapse at midnight): the store moves a
     // batch and writes its audit events in SQL, with no JavaScript work per code.
-    done.expired = await inBatches(async () => {
-      const now = ctx.clock.now();
-      return ctx.repo.transaction((tx) => tx.codes.expireDue(now, batch, ACTOR));
-    });
+    // Concurrent batches skip each other's rows (the store locks a batch's codes as it takes them).
+    const workers = Math.max(1, Math.min(options.workers ?? 1, ctx.repo.concurrentWriters));
+    const expiredBy = await Promise.all(
+      Array.from({ length: workers }, () =>
+        inBatches(async () => {
+          const now = ctx.clock.now();
+          return ctx.repo.transaction((tx) => tx.codes.expireDue(now, batch, ACTOR));
+        }),
+      ),
+    );
+    done.expired = expiredBy.reduce((a, b) => a + b, 0);
     done.culled = await inBatches(async () => {
       const now = ctx.clock.now();
       const lapsed = await ctx.repo.activations.findLapsedFloating(now, batch);

@@ -81,6 +81,10 @@ export class KnexRepository implements Repository {
     this.churn = stores.churn;
   }
 
+  get concurrentWriters(): number {
+    return this.database.writers;
+  }
+
   async transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {
     let result: T;
     try {
