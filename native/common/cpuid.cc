@@ -120,4 +120,15 @@ std::string hypervisorFromCpuidSignature(const std::string& signature) {
   return {};
 }
 
+bool noteCpuidHypervisor(const CpuInfo& cpu, const std::string& bitEvidence, Env& env) {
+  if (cpu.hypervisorBit) {
+    env.virtualized = true;
+    env.evidence.push_back(bitEvidence);
+  }
+  if (cpu.hypervisorSignature.empty()) return false;
+  env.hypervisorVendor = hypervisorFromCpuidSignature(cpu.hypervisorSignature);
+  env.evidence.push_back("CPUID 0x40000000: " + cpu.hypervisorSignature);
+  return true;
+}
+
 }  // namespace fingerprint

@@ -17,4 +17,9 @@ std::string cpuSignature(const CpuInfo& cpu);
 // empty when unknown.
 std::string hypervisorFromCpuidSignature(const std::string& signature);
 
+// What CPUID says of a hypervisor, into env: the hypervisor bit marks it virtualised (noted in
+// the evidence as bitEvidence), the 0x40000000 signature names the vendor. Returns whether the
+// signature was there. Shared by every platform's collector.
+bool noteCpuidHypervisor(const CpuInfo& cpu, const std::string& bitEvidence, Env& env);
+
 }  // namespace fingerprint

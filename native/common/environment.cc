@@ -31,6 +31,13 @@ std::string hypervisorFromSmbios(const SmbiosNames& n) {
   return {};
 }
 
+void noteSmbiosHypervisor(const SmbiosNames& names, Env& env) {
+  const std::string named = hypervisorFromSmbios(names);
+  if (named.empty()) return;
+  env.evidence.push_back("SMBIOS: " + names.sysVendor + " " + names.productName);
+  if (env.virtualized && env.hypervisorVendor.empty()) env.hypervisorVendor = named;
+}
+
 std::string cloudFromSmbios(const SmbiosNames& n) {
   if (contains(n.sysVendor, "Amazon EC2") || contains(n.biosVendor, "Amazon EC2")) return "aws";
   if (contains(n.productName, "Google Compute Engine") || contains(n.sysVendor, "Google")) return "gcp";

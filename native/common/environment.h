@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "../fingerprint.h"
+
 namespace fingerprint {
 
 struct SmbiosNames {
@@ -17,6 +19,10 @@ struct SmbiosNames {
 
 // Short hypervisor name ("kvm", "vmware", ...) the SMBIOS strings reveal, or empty.
 std::string hypervisorFromSmbios(const SmbiosNames& names);
+
+// Notes a hypervisor the SMBIOS strings name. They alone do not prove a VM (bare-metal cloud
+// hosts keep the cloud's names), but they name the hypervisor when env already says there is one.
+void noteSmbiosHypervisor(const SmbiosNames& names, Env& env);
 
 // Cloud provider ("aws", "gcp", "azure", ...) the SMBIOS strings reveal, or empty.
 std::string cloudFromSmbios(const SmbiosNames& names);

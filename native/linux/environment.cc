@@ -70,28 +70,17 @@ void detectContainer(const RootedFs& fs, Env& env) {
 
 Env readEnvironment(const RootedFs& fs, const CpuInfo& cpu, const DmiReading& dmi) {
   Env env;
-  const std::string smbiosHypervisor = dmi.present ? hypervisorFromSmbios(dmi.names) : std::string();
+  noteCpuidHypervisor(cpu, fs.isLive() ? "CPUID hypervisor bit" : "cpuinfo hypervisor flag", env);
   const FileRead xen = fs.readLine("/sys/hypervisor/type");
-  if (cpu.hypervisorBit) {
-    env.virtualized = true;
-    env.evidence.push_back(fs.isLive() ? "CPUID hypervisor bit" : "cpuinfo hypervisor flag");
-  }
-  if (!cpu.hypervisorSignature.empty()) {
-    env.hypervisorVendor = hypervisorFromCpuidSignature(cpu.hypervisorSignature);
-    env.evidence.push_back("CPUID 0x40000000: " + cpu.hypervisorSignature);
-  }
   if (xen.status == ReadStatus::Ok && !xen.text.empty()) {
     env.virtualized = true;
     if (env.hypervisorVendor.empty()) env.hypervisorVendor = xen.text;
     env.evidence.push_back("/sys/hypervisor/type: " + xen.text);
   }
-  if (!smbiosHypervisor.empty()) {
-    // SMBIOS names alone do not prove a VM (bare-metal cloud hosts keep the cloud's names),
-    // but they name the hypervisor when the CPU says there is one.
-    env.evidence.push_back("SMBIOS: " + dmi.names.sysVendor + " " + dmi.names.productName);
-    if (env.virtualized && env.hypervisorVendor.empty()) env.hypervisorVendor = smbiosHypervisor;
+  if (dmi.present) {
+    noteSmbiosHypervisor(dmi.names, env);
+    env.cloud = cloudFromSmbios(dmi.names);
   }
-  if (dmi.present) env.cloud = cloudFromSmbios(dmi.names);
   detectContainer(fs, env);
   return env;
 }

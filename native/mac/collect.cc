@@ -72,14 +72,7 @@ Fingerprint collect(const Options& options) {
     env.virtualized = true;
     env.evidence.push_back("kern.hv_vmm_present");
   }
-  if (fp.hardware.cpu.hypervisorBit) {
-    env.virtualized = true;
-    env.evidence.push_back("CPUID hypervisor bit");
-  }
-  if (!fp.hardware.cpu.hypervisorSignature.empty()) {
-    env.hypervisorVendor = hypervisorFromCpuidSignature(fp.hardware.cpu.hypervisorSignature);
-    env.evidence.push_back("CPUID 0x40000000: " + fp.hardware.cpu.hypervisorSignature);
-  } else if (env.virtualized) {
+  if (!noteCpuidHypervisor(fp.hardware.cpu, "CPUID hypervisor bit", env) && env.virtualized) {
     env.hypervisorVendor = "apple";  // Virtualization.framework guests on Apple silicon
   }
   return fp;

@@ -51,19 +51,8 @@ Fingerprint collect(const Options& options) {
 
   Env& env = fp.env;
   const CpuInfo& cpu = fp.hardware.cpu;
-  if (cpu.hypervisorBit) {
-    env.virtualized = true;
-    env.evidence.push_back("CPUID hypervisor bit");
-  }
-  if (!cpu.hypervisorSignature.empty()) {
-    env.hypervisorVendor = hypervisorFromCpuidSignature(cpu.hypervisorSignature);
-    env.evidence.push_back("CPUID 0x40000000: " + cpu.hypervisorSignature);
-  }
-  const std::string smbiosHypervisor = hypervisorFromSmbios(smbios.names);
-  if (!smbiosHypervisor.empty()) {
-    env.evidence.push_back("SMBIOS: " + smbios.names.sysVendor + " " + smbios.names.productName);
-    if (env.virtualized && env.hypervisorVendor.empty()) env.hypervisorVendor = smbiosHypervisor;
-  }
+  noteCpuidHypervisor(cpu, "CPUID hypervisor bit", env);
+  noteSmbiosHypervisor(smbios.names, env);
   env.cloud = cloudFromSmbios(smbios.names);
   if (isWindowsContainer()) {
     env.container = true;

@@ -135,6 +135,8 @@ describe('fingerprint of fixture machines (options.root)', () => {
         assert.equal(env.hypervisorVendor, 'kvm');
         assert.equal(env.cloud, 'openstack');
         assert.equal(env.container, false);
+        // Read from files, not the live CPU: the flag says "a VM", SMBIOS names whose.
+        assert.deepEqual(env.evidence, ['cpuinfo hypervisor flag', 'SMBIOS: OpenStack Foundation OpenStack Nova']);
       });
     });
   });
