@@ -1,7 +1,8 @@
 /**
  * Heartbeat and activation throughput and latency against a bare Express route in the same run
  * (the ratio is the figure: these machines are shared and noisy), on SQLite and PostgreSQL;
- * p99 and activation with 1,000 vs 1,000,000 codes; the sweeper expiring 100,000 codes under heartbeat load;
+ * p99 and activation with 1,000 vs 1,000,000 codes; the sweeper expiring 100,000 codes under heartbeat load
+ * and releasing 100,000 long-expired ones;
  * the server's peak RSS. Prints figures; never passes or fails on time.
  *
  *   npm run bench:heartbeat   (BENCH_SECONDS=5 BENCH_WARMUP_SECONDS=3 BENCH_SCALE=1000000 BENCH_ENGINES=sqlite,postgres
@@ -155,6 +156,12 @@ async function sweeperRuns(t: Target, spread: string[]) {
         `${cli.expired.toLocaleString('en')} codes expired in ${fmt(cli.ms / 1000, 2)} s (${fmt((Date.now() - started) / 1000, 2)} s with the process start)`,
     );
   }
+
+  // LICENSOR_RELEASE_EXPIRED_AFTER_DAYS: a cohort that expired together is released together.
+  await seed(t.database.knex, 100_000, { productName: 'bench-releasing', status: 'expired', expiresAt: Date.now() - 40 * 86_400_000, keep: 0 });
+  const releasing = { ...process.env, ...t.env, LICENSOR_RELEASE_EXPIRED_AFTER_DAYS: '30' };
+  const released = JSON.parse((await run(process.execPath, [BIN, 'sweep', '--json'], { env: releasing, maxBuffer: 1 << 20 })).stdout) as { released: number; ms: number };
+  console.log(`licensor sweep (CLI), releasing codes 30 days after they expired: ${released.released.toLocaleString('en')} codes, each with its live machine, in ${fmt(released.ms / 1000, 2)} s`);
 
   const expiring = await seed(t.database.knex, 100_000, { productName: 'bench-expiring', expiresAt: Date.now() - 1000, keep: 0 });
   const server = await startProcess([BIN, 'serve'], { ...t.env, LICENSOR_SWEEP_INTERVAL_SECONDS: '1', LICENSOR_LOG_LEVEL: 'info' });

@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { Client } from 'pg';
 import { getCode } from '../src/domain/codes';
+import { activateMachine, deactivateMachine } from '../src/domain/seat-allocation';
 import { sweep } from '../src/domain/sweeper';
 import { DAY } from './support/clock';
 import { forEachEngine } from './support/databases';
-import { aCode, aProduct } from './support/factories';
+import { aCode, aProduct, machine } from './support/factories';
 import { startTestRuntime, type TestRuntime } from './support/harness';
 
 forEachEngine('the sweeper', (engine) => {
@@ -50,6 +51,46 @@ forEachEngine('the sweeper', (engine) => {
     const ids = new Set(codes.map((c) => c.id));
     const events = (await ctx.repo.audit.list({ action: 'code.expired' }, 1000, null)).items.filter((e) => ids.has(e.codeId!));
     assert.deepEqual(events.map((e) => e.codeId).sort(), [...ids].sort());
+  });
+
+  it('releases codes expired past the retention in batches, ending their seats, each audited once', async () => {
+    const ctx = t.runtime.ctx;
+    const product = await aProduct(ctx);
+    const old: Array<{ code: { id: string }; seats: string[] }> = [];
+    for (let i = 0; i < 7; i++) {
+      const code = await aCode(ctx, product, { days: 1, seats: 3 });
+      const seats: string[] = [];
+      for (let m = 0; m < 2; m++) seats.push((await activateMachine(ctx, { code: code.code, fingerprint: machine(`${code.id}-${m}`) }, 'test')).activation.id);
+      old.push({ code, seats });
+    }
+    // A seat that had already ended is not ended, nor audited, again.
+    await deactivateMachine(ctx, old[0]!.seats[1]!, null, 'test');
+    t.clock.advance(2 * DAY);
+    await sweep(ctx, { releaseExpiredAfterMs: null });
+    const recent = await aCode(ctx, product, { days: 1 });
+    const recentSeat = (await activateMachine(ctx, { code: recent.code, fingerprint: machine(`${recent.id}-0`) }, 'test')).activation.id;
+    t.clock.advance(29.5 * DAY);
+
+    const report = await sweep(ctx, { releaseExpiredAfterMs: 30 * DAY, batchSize: 3 });
+    assert.ok(report.released >= 7, `released ${report.released}`);
+    for (const { code, seats } of old) {
+      assert.equal((await getCode(ctx, code.id)).status, 'released');
+      assert.deepEqual(await ctx.repo.activations.listByCode(code.id, 'active'), []);
+      const events = (await ctx.repo.audit.list({ codeId: code.id }, 100, null)).items.filter((e) => e.action.endsWith('.released'));
+      const ended = code === old[0]!.code ? seats.slice(0, 1) : seats;
+      assert.deepEqual(
+        events.map((e) => [e.action, e.entityId, e.actor, e.before, e.after]).sort(),
+        [
+          ['code.released', code.id, 'sweeper', { status: 'expired' }, { status: 'released' }],
+          ...ended.map((id) => ['activation.released', id, 'sweeper', null, null]),
+        ].sort(),
+      );
+      for (const id of ended) assert.equal((await ctx.repo.activations.findById(id))?.endedAt, t.clock.now());
+    }
+    // Expired, but not yet for 30 days: kept, with its seat.
+    assert.equal((await getCode(ctx, recent.id)).status, 'expired');
+    assert.equal((await ctx.repo.activations.findById(recentSeat))?.status, 'active');
+    assert.equal((await sweep(ctx, { releaseExpiredAfterMs: 30 * DAY })).released, 0);
   });
 
   it('finds nothing to do on a second run', async () => {

@@ -47,9 +47,12 @@ export interface CodeStore {
    * without a round trip per code. Returns how many moved.
    */
   expireDue(now: number, limit: number, actor: string): Promise<number>;
-  findExpiredBefore(cutoff: number, limit: number): Promise<LicenseCode[]>;
-  /** Moves the given codes from one status to another; returns the ids that actually moved. */
-  transitionMany(ids: string[], from: CodeStatus[], to: CodeStatus, now: number): Promise<string[]>;
+  /**
+   * The sweeper's bulk release, in the same way: moves up to `limit` codes that expired before
+   * `cutoff` to released, ends their live activations, and writes a `code.released` event for
+   * each code and an `activation.released` event for each ended activation. Returns how many codes moved.
+   */
+  releaseExpired(cutoff: number, now: number, limit: number, actor: string): Promise<number>;
   countByStatus(): Promise<Record<CodeStatus, number>>;
 }
 

@@ -2,7 +2,6 @@ import { auditEvent } from './audit';
 import { MAX_CHURN_PERIOD_SECONDS } from './churn';
 import type { DomainContext } from './context';
 import { sampleActiveSeats } from './heartbeat-stats';
-import type { AuditEvent } from './types';
 
 export interface SweepOptions {
   /** Release codes this long after they expired; null keeps expired codes forever. */
@@ -68,20 +67,11 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
     });
     if (options.releaseExpiredAfterMs !== null) {
       const after = options.releaseExpiredAfterMs;
+      // A whole cohort comes up at once, as with expiry: one statement a batch, not one per code
+      // (a statement per code took 100,000 codes 28 s on SQLite, holding the writer).
       done.released = await inBatches(async () => {
         const now = ctx.clock.now();
-        const old = await ctx.repo.codes.findExpiredBefore(now - after, batch);
-        if (old.length === 0) return 0;
-        return ctx.repo.transaction(async (tx) => {
-          const moved = await tx.codes.transitionMany(old.map((c) => c.id), ['expired'], 'released', now);
-          const events: AuditEvent[] = [];
-          for (const id of moved) {
-            await tx.activations.endAllForCode(id, 'deactivated', now);
-            events.push(auditEvent(ctx, now, ACTOR, 'code.released', { type: 'code', id }, id, { status: 'expired' }, { status: 'released' }));
-          }
-          await tx.audit.insert(events);
-          return moved.length || -1;
-        });
+        return ctx.repo.transaction((tx) => tx.codes.releaseExpired(now - after, now, batch, ACTOR));
       });
     }
     // Churn events older than the longest period can no longer count against any limit.

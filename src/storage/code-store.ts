@@ -128,45 +128,74 @@ export class KnexCodeStore implements CodeStore {
       );
       return (result as { rowCount: number }).rowCount;
     }
-    // SQLite: the writer connection is ours for the transaction (which holds the write lock from
-    // its start: repository.ts), so a temporary table holds the batch; its rowids (1, 2, …: it is
-    // emptied each time) number the events.
-    await this.db.raw('CREATE TEMP TABLE IF NOT EXISTS sweep_due (id TEXT PRIMARY KEY, status TEXT NOT NULL)');
-    await this.db.raw('DELETE FROM sweep_due');
-    await this.db.raw(
-      `INSERT INTO sweep_due (id, status)
-       SELECT id, status FROM codes WHERE status IN ('issued', 'alive') AND expires_at <= ? LIMIT ?`,
-      [now, limit],
-    );
+    const moved = await this.sqliteBatch('sweep_due', 'id TEXT PRIMARY KEY, status TEXT NOT NULL',
+      `SELECT id, status FROM codes WHERE status IN ('issued', 'alive') AND expires_at <= ? LIMIT ?`, [now, limit]);
     await this.db.raw(`UPDATE codes SET status = 'expired', updated_at = ? WHERE id IN (SELECT id FROM sweep_due)`, [now]);
     await this.db.raw(
       `INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, code_id, before, after)
        SELECT ${uuidV7Sql('sqlite', now, 'rowid')}, ?, ?, 'code.expired', 'code', id, id, json_object('status', status), ? FROM sweep_due`,
       [now, actor, after],
     );
-    const [row] = (await this.db.raw('SELECT count(*) AS n FROM sweep_due')) as Array<{ n: number }>;
-    await this.db.raw('DELETE FROM sweep_due');
+    return moved;
+  }
+
+  async releaseExpired(cutoff: number, now: number, limit: number, actor: string): Promise<number> {
+    const before = JSON.stringify({ status: 'expired' });
+    const after = JSON.stringify({ status: 'released' });
+    if (this.db.client.config.client === 'pg') {
+      // One statement, as expireDue: lock the batch, move it, end its live seats, audit both.
+      const result = await this.db.raw(
+        `WITH due AS (
+           SELECT id FROM codes WHERE status = 'expired' AND expires_at < ? LIMIT ? FOR UPDATE SKIP LOCKED),
+         moved AS (
+           UPDATE codes SET status = 'released', updated_at = ? FROM due WHERE codes.id = due.id RETURNING codes.id),
+         ended AS (
+           UPDATE activations SET status = 'deactivated', ended_at = ? FROM moved
+            WHERE activations.code_id = moved.id AND activations.status = 'active' RETURNING activations.id, activations.code_id),
+         events AS (
+           SELECT 'code.released' AS action, 'code' AS entity_type, id AS entity_id, id AS code_id, ?::text AS before, ?::text AS after FROM moved
+           UNION ALL
+           SELECT 'activation.released', 'activation', id, code_id, NULL, NULL FROM ended),
+         written AS (
+           INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, code_id, before, after)
+           SELECT ${uuidV7Sql('pg', now, 'n')}, ?, ?, action, entity_type, entity_id, code_id, before, after
+             FROM (SELECT events.*, row_number() OVER () AS n FROM events) numbered)
+         SELECT count(*) AS n FROM moved`,
+        [cutoff, limit, now, now, before, after, now, actor],
+      );
+      return Number((result as { rows: Array<{ n: number | string }> }).rows[0]?.n ?? 0);
+    }
+    const moved = await this.sqliteBatch('sweep_released', 'id TEXT PRIMARY KEY',
+      `SELECT id FROM codes WHERE status = 'expired' AND expires_at < ? LIMIT ?`, [cutoff, limit]);
+    if (moved === 0) return 0;
+    await this.sqliteBatch('sweep_ended', 'id TEXT PRIMARY KEY, code_id TEXT NOT NULL',
+      `SELECT id, code_id FROM activations WHERE status = 'active' AND code_id IN (SELECT id FROM sweep_released)`, []);
+    await this.db.raw(`UPDATE codes SET status = 'released', updated_at = ? WHERE id IN (SELECT id FROM sweep_released)`, [now]);
+    await this.db.raw(`UPDATE activations SET status = 'deactivated', ended_at = ? WHERE id IN (SELECT id FROM sweep_ended)`, [now]);
+    // The activations' events count on from the codes' (rowids 1…moved), so ids stay in written order.
+    await this.db.raw(
+      `INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, code_id, before, after)
+       SELECT ${uuidV7Sql('sqlite', now, 'rowid')}, ?, ?, 'code.released', 'code', id, id, ?, ? FROM sweep_released
+       UNION ALL
+       SELECT ${uuidV7Sql('sqlite', now, `rowid + ${moved}`)}, ?, ?, 'activation.released', 'activation', id, code_id, NULL, NULL FROM sweep_ended`,
+      [now, actor, before, after, now, actor],
+    );
+    return moved;
+  }
+
+  /**
+   * SQLite: the writer connection is ours for the transaction (which holds the write lock from
+   * its start: repository.ts), so a temporary table holds a sweeper batch, filled by `select`;
+   * its rowids (1, 2, …: it is emptied first) number the batch's events. Returns its size.
+   */
+  private async sqliteBatch(table: string, columns: string, select: string, bindings: Knex.RawBinding[]): Promise<number> {
+    await this.db.raw(`CREATE TEMP TABLE IF NOT EXISTS ${table} (${columns})`);
+    await this.db.raw(`DELETE FROM ${table}`);
+    await this.db.raw(`INSERT INTO ${table} ${select}`, bindings);
+    const [row] = (await this.db.raw(`SELECT count(*) AS n FROM ${table}`)) as Array<{ n: number }>;
     return Number(row?.n ?? 0);
   }
 
-  async findExpiredBefore(cutoff: number, limit: number): Promise<LicenseCode[]> {
-    const rows = await this.db('codes')
-      .select(CODE_COLUMNS)
-      .where('status', 'expired')
-      .andWhere('expires_at', '<', cutoff)
-      .orderBy('expires_at')
-      .limit(limit);
-    return rows.map(codeFromRow);
-  }
-
-  async transitionMany(ids: string[], from: CodeStatus[], to: CodeStatus, now: number): Promise<string[]> {
-    if (ids.length === 0) return [];
-    const moved = await this.db('codes')
-      .whereIn('id', ids)
-      .whereIn('status', from)
-      .update({ status: to, updated_at: now }, ['id']);
-    return (moved as Array<{ id: string }>).map((r) => r.id);
-  }
 
   async countByStatus(): Promise<Record<CodeStatus, number>> {
     const counts = Object.fromEntries(CODE_STATUSES.map((s) => [s, 0])) as Record<CodeStatus, number>;
