@@ -17,7 +17,7 @@ export interface Config {
   keyAlgorithm: KeyAlgorithm;
   maxTokenLifetimeMs: number;
   sweepIntervalMs: number;
-  /** Expiry batches the sweeper runs at once on PostgreSQL (SQLite has one writer). */
+  /** Expiry and release batches the sweeper runs at once on PostgreSQL (SQLite has one writer). */
   sweepWorkers: number;
   releaseExpiredAfterMs: number | null;
   heartbeatFlushMs: number;

@@ -53,7 +53,7 @@ forEachEngine('the sweeper', (engine) => {
     assert.deepEqual(events.map((e) => e.codeId).sort(), [...ids].sort());
   });
 
-  it('releases codes expired past the retention in batches, ending their seats, each audited once', async () => {
+  it('releases codes expired past the retention in batches side by side, ending their seats, each audited once', async () => {
     const ctx = t.runtime.ctx;
     const product = await aProduct(ctx);
     const old: Array<{ code: { id: string }; seats: string[] }> = [];
@@ -71,7 +71,7 @@ forEachEngine('the sweeper', (engine) => {
     const recentSeat = (await activateMachine(ctx, { code: recent.code, fingerprint: machine(`${recent.id}-0`) }, 'test')).activation.id;
     t.clock.advance(29.5 * DAY);
 
-    const report = await sweep(ctx, { releaseExpiredAfterMs: 30 * DAY, batchSize: 3 });
+    const report = await sweep(ctx, { releaseExpiredAfterMs: 30 * DAY, batchSize: 3, workers: 2 });
     assert.ok(report.released >= 7, `released ${report.released}`);
     for (const { code, seats } of old) {
       assert.equal((await getCode(ctx, code.id)).status, 'released');

@@ -8,7 +8,7 @@ export interface SweepOptions {
   releaseExpiredAfterMs: number | null;
   batchSize?: number;
   /**
-   * Expiry batches run at once, each its own transaction (at most the store's concurrent writers:
+   * Expiry and release batches run at once, each its own transaction (at most the store's concurrent writers:
    * one on SQLite). A batch is CPU work in the database, mostly index entries (docs/performance.md).
    */
   workers?: number;
@@ -40,18 +40,12 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
     const done: SweepReport = { expired: 0, culled: 0, released: 0, ran: true };
     // Expiry is the bulk case (a whole cohort of codes can lapse at midnight): the store moves a
     // batch and writes its audit events in SQL, with no JavaScript work per code.
-    // Concurrent batches skip each other's rows (the store locks a batch's codes as it takes them).
     const workers = Math.max(1, Math.min(options.workers ?? 1, ctx.repo.concurrentWriters));
-    const expiredBy = await Promise.all(
-      Array.from({ length: workers }, () =>
-        inBatches(async () => {
-          const now = ctx.clock.now();
-          return ctx.repo.transaction((tx) => tx.codes.expireDue(now, batch, ACTOR));
-        }),
-      ),
-    );
-    done.expired = expiredBy.reduce((a, b) => a + b, 0);
-    done.culled = await inBatches(async () => {
+    done.expired = await inBatches(workers, async () => {
+      const now = ctx.clock.now();
+      return ctx.repo.transaction((tx) => tx.codes.expireDue(now, batch, ACTOR));
+    });
+    done.culled = await inBatches(1, async () => {
       const now = ctx.clock.now();
       const lapsed = await ctx.repo.activations.findLapsedFloating(now, batch);
       if (lapsed.length === 0) return 0;
@@ -69,7 +63,7 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
       const after = options.releaseExpiredAfterMs;
       // A whole cohort comes up at once, as with expiry: one statement a batch, not one per code
       // (a statement per code took 100,000 codes 28 s on SQLite, holding the writer).
-      done.released = await inBatches(async () => {
+      done.released = await inBatches(workers, async () => {
         const now = ctx.clock.now();
         return ctx.repo.transaction((tx) => tx.codes.releaseExpired(now - after, now, batch, ACTOR));
       });
@@ -83,8 +77,17 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
   return report ?? { expired: 0, culled: 0, released: 0, ran: false };
 }
 
-/** Repeats a batch until it finds nothing; a batch returns how many it moved, -1 for "found some, moved none". */
-async function inBatches(step: () => Promise<number>): Promise<number> {
+/**
+ * Repeats a batch until it finds nothing; a batch returns how many it moved, -1 for "found some,
+ * moved none". `workers` repeat it side by side: their batches skip each other's rows (the store
+ * locks a batch's codes as it takes them).
+ */
+async function inBatches(workers: number, step: () => Promise<number>): Promise<number> {
+  const moved = await Promise.all(Array.from({ length: workers }, () => repeat(step)));
+  return moved.reduce((a, b) => a + b, 0);
+}
+
+async function repeat(step: () => Promise<number>): Promise<number> {
   let total = 0;
   for (let rounds = 0; rounds < 100_000; rounds++) {
     const moved = await step();
