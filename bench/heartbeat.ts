@@ -144,15 +144,15 @@ async function spreadActivations(t: Target, productId: string): Promise<string[]
  */
 async function sweeperRuns(t: Target, spread: string[]) {
   console.log(`\n== sweeper: 100,000 codes expire at once, ${t.engine} ==`);
-  // PostgreSQL can run expiry batches side by side (LICENSOR_SWEEP_WORKERS); SQLite has one writer.
-  for (const workers of t.engine === 'postgres' ? ['1', '2'] : ['1']) {
-    await seed(t.database.knex, 100_000, { productName: `bench-expiring-cli-${workers}`, expiresAt: Date.now() - 1000, keep: 0 });
+  // PostgreSQL can run expiry batches side by side (LICENSOR_SWEEP_PARALLEL_BATCHES); SQLite has one writer.
+  for (const batches of t.engine === 'postgres' ? ['1', '2'] : ['1']) {
+    await seed(t.database.knex, 100_000, { productName: `bench-expiring-cli-${batches}`, expiresAt: Date.now() - 1000, keep: 0 });
     const started = Date.now();
-    const env = { ...process.env, ...t.env, LICENSOR_SWEEP_WORKERS: workers };
+    const env = { ...process.env, ...t.env, LICENSOR_SWEEP_PARALLEL_BATCHES: batches };
     const { stdout } = await run(process.execPath, [BIN, 'sweep', '--json'], { env, maxBuffer: 1 << 20 });
     const cli = JSON.parse(stdout) as { expired: number; ms: number };
     console.log(
-      `licensor sweep (CLI, nothing else running, ${workers} worker${workers === '1' ? '' : 's'}): ` +
+      `licensor sweep (CLI, nothing else running, ${batches === '1' ? 'one batch at a time' : `${batches} batches side by side`}): ` +
         `${cli.expired.toLocaleString('en')} codes expired in ${fmt(cli.ms / 1000, 2)} s (${fmt((Date.now() - started) / 1000, 2)} s with the process start)`,
     );
   }
@@ -179,7 +179,7 @@ async function sweeperRuns(t: Target, spread: string[]) {
   const logged = await sweepLog;
   const sweep = logged ? (JSON.parse(logged) as { ms: number; sweep: { expired: number } }) : null;
   console.log(
-    `in the server under 16 connections of heartbeats (LICENSOR_SWEEP_WORKERS ${process.env.LICENSOR_SWEEP_WORKERS ?? 'unset: 1'}): the sweep ` +
+    `in the server under 16 connections of heartbeats (LICENSOR_SWEEP_PARALLEL_BATCHES ${process.env.LICENSOR_SWEEP_PARALLEL_BATCHES ?? 'unset: 1'}): the sweep ` +
       (sweep ? `expired ${sweep.sweep.expired.toLocaleString('en')} codes in ${fmt(sweep.ms / 1000, 2)} s` : 'was not logged') +
       ` (all 100,000 expired ${fmt((doneAt - serverStarted) / 1000, 2)} s after the server started; the first run starts within 1 s); ` +
       `heartbeats meanwhile ${fmt(beats.rps)} r/s, p50 ${beats.p50} ms, p99 ${beats.p99} ms, ${beats.non2xx + beats.errors} non-2xx/errors`,

@@ -40,7 +40,7 @@ export async function startServer(config: Config, logger: Logger, options: Runti
 
   const sweeper = startSweeper(
     runtime.ctx,
-    { releaseExpiredAfterMs: config.releaseExpiredAfterMs, workers: config.sweepWorkers },
+    { releaseExpiredAfterMs: config.releaseExpiredAfterMs, parallelBatches: config.sweepParallelBatches },
     config.sweepIntervalMs,
     logger,
     (report, failed) => metrics.sweeperRan(report, failed),

@@ -115,10 +115,10 @@ describe('configuration', () => {
       ]);
     });
 
-    it('runs one expiry batch at a time by default, up to 16 when asked', () => {
-      assert.equal(loadConfig({}).sweepWorkers, 1);
-      assert.equal(loadConfig({ LICENSOR_SWEEP_WORKERS: '4' }).sweepWorkers, 4);
-      assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_SWEEP_WORKERS: '0' })), ['LICENSOR_SWEEP_WORKERS must be a whole number from 1 to 16 (got "0")']);
+    it('runs one sweeper batch at a time by default, up to 16 side by side when asked', () => {
+      assert.equal(loadConfig({}).sweepParallelBatches, 1);
+      assert.equal(loadConfig({ LICENSOR_SWEEP_PARALLEL_BATCHES: '4' }).sweepParallelBatches, 4);
+      assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_SWEEP_PARALLEL_BATCHES: '0' })), ['LICENSOR_SWEEP_PARALLEL_BATCHES must be a whole number from 1 to 16 (got "0")']);
     });
 
     it('refuses an unknown log level and short metrics and admin tokens', () => {

@@ -39,13 +39,13 @@ forEachEngine('the sweeper', (engine) => {
     assert.equal(new Set(events.items.map((e) => e.id)).size, 25);
   });
 
-  it('with several workers, still expires each due code exactly once, with one audit event', async () => {
+  it('with batches side by side, still expires each due code exactly once, with one audit event', async () => {
     const ctx = t.runtime.ctx;
     const product = await aProduct(ctx);
     const codes = [];
     for (let i = 0; i < 40; i++) codes.push(await aCode(ctx, product, { days: 1 }));
     t.clock.advance(2 * DAY);
-    const report = await sweep(ctx, { releaseExpiredAfterMs: null, batchSize: 3, workers: 4 });
+    const report = await sweep(ctx, { releaseExpiredAfterMs: null, batchSize: 3, parallelBatches: 4 });
     assert.equal(report.expired, 40);
     for (const c of codes) assert.equal((await getCode(ctx, c.id)).status, 'expired');
     const ids = new Set(codes.map((c) => c.id));
@@ -71,7 +71,7 @@ forEachEngine('the sweeper', (engine) => {
     const recentSeat = (await activateMachine(ctx, { code: recent.code, fingerprint: machine(`${recent.id}-0`) }, 'test')).activation.id;
     t.clock.advance(29.5 * DAY);
 
-    const report = await sweep(ctx, { releaseExpiredAfterMs: 30 * DAY, batchSize: 3, workers: 2 });
+    const report = await sweep(ctx, { releaseExpiredAfterMs: 30 * DAY, batchSize: 3, parallelBatches: 2 });
     assert.ok(report.released >= 7, `released ${report.released}`);
     for (const { code, seats } of old) {
       assert.equal((await getCode(ctx, code.id)).status, 'released');
@@ -121,7 +121,7 @@ forEachEngine('the sweeper', (engine) => {
         await db.query(`CREATE FUNCTION note_expiry_batch() RETURNS trigger LANGUAGE plpgsql AS $$
           BEGIN PERFORM pg_sleep(0.2); INSERT INTO expiry_batches VALUES (pg_backend_pid(), now(), clock_timestamp()); RETURN NULL; END $$`);
         await db.query('CREATE TRIGGER note_expiry_batch AFTER UPDATE ON codes FOR EACH STATEMENT EXECUTE FUNCTION note_expiry_batch()');
-        const report = await sweep(ctx, { releaseExpiredAfterMs: null, batchSize: 3, workers: 2 });
+        const report = await sweep(ctx, { releaseExpiredAfterMs: null, batchSize: 3, parallelBatches: 2 });
         assert.equal(report.expired, 12);
         const { rows } = await db.query<{ pid: number; began: Date; ended: Date }>('SELECT * FROM expiry_batches');
         assert.ok(new Set(rows.map((r) => r.pid)).size >= 2, 'batches ran on two connections');
