@@ -186,10 +186,14 @@ export class KnexActivationStore implements ActivationStore {
   }
 
   private async touchChunk(entries: Array<[string, number]>): Promise<void> {
+    // PostgreSQL needs the VALUES typed to compare them. SQLite must not have them typed: with the
+    // casts it materialises the list and updates in a second pass, 3-4x the time (1,000 beats into
+    // 100,000 activations: 47-90 ms against 12-28 ms), holding its one writer.
+    const tuple = this.db.client.config.client === 'pg' ? '(CAST(? AS VARCHAR(36)), CAST(? AS BIGINT))' : '(?, ?)';
     const values: Array<string | number> = [];
     const tuples: string[] = [];
     for (const [id, at] of entries) {
-      tuples.push('(CAST(? AS VARCHAR(36)), CAST(? AS BIGINT))');
+      tuples.push(tuple);
       values.push(id, at);
     }
     await this.db.raw(
