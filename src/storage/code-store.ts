@@ -144,14 +144,23 @@ export class KnexCodeStore implements CodeStore {
     const after = JSON.stringify({ status: 'released' });
     if (this.db.client.config.client === 'pg') {
       // One statement, as expireDue: lock the batch, move it, end its live seats, audit both.
+      // The batch's seats are found code by code through the (code, status) index, then ended
+      // by primary key, in forms whose plan does not depend on estimates (OFFSET 0 keeps the
+      // lookup per code; `= ANY(ARRAY(…))` is a key lookup). A join left it to estimates, which a
+      // CTE and a fresh cohort make up: the planner hashed every live activation of every
+      // product for each batch (0.27 s a batch at 330,000; 13 s for 100,000 codes at a million).
       const result = await this.db.raw(
         `WITH due AS (
            SELECT id FROM codes WHERE status = 'expired' AND expires_at < ? LIMIT ? FOR UPDATE SKIP LOCKED),
          moved AS (
            UPDATE codes SET status = 'released', updated_at = ? FROM due WHERE codes.id = due.id RETURNING codes.id),
          ended AS (
-           UPDATE activations SET status = 'deactivated', ended_at = ? FROM moved
-            WHERE activations.code_id = moved.id AND activations.status = 'active' RETURNING activations.id, activations.code_id),
+           UPDATE activations SET status = 'deactivated', ended_at = ?
+            WHERE activations.id = ANY (ARRAY(
+                    SELECT seat.id FROM moved CROSS JOIN LATERAL (
+                      SELECT id FROM activations seat WHERE seat.code_id = moved.id AND seat.status = 'active' OFFSET 0) seat))
+              AND activations.status = 'active'
+           RETURNING activations.id, activations.code_id),
          events AS (
            SELECT 'code.released' AS action, 'code' AS entity_type, id AS entity_id, id AS code_id, ?::text AS before, ?::text AS after FROM moved
            UNION ALL
