@@ -8,8 +8,9 @@ export interface SweepOptions {
   releaseExpiredAfterMs: number | null;
   batchSize?: number;
   /**
-   * Expiry and release batches run at once, each its own transaction (at most the store's concurrent writers:
-   * one on SQLite). A batch is CPU work in the database, mostly index entries (docs/performance.md).
+   * Expiry and release batches run at once, each its own transaction (at most the store's
+   * concurrent writers: one on SQLite). A batch is CPU work in the database, mostly index entries
+   * (docs/performance.md).
    */
   parallelBatches?: number;
 }
@@ -40,8 +41,8 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
     const done: SweepReport = { expired: 0, culled: 0, released: 0, ran: true };
     // Expiry is the bulk case (a whole cohort of codes can lapse at midnight): the store moves a
     // batch and writes its audit events in SQL, with no JavaScript work per code.
-    const side = Math.max(1, Math.min(options.parallelBatches ?? 1, ctx.repo.concurrentWriters));
-    done.expired = await inBatches(side, async () => {
+    const parallel = Math.max(1, Math.min(options.parallelBatches ?? 1, ctx.repo.concurrentWriters));
+    done.expired = await inBatches(parallel, async () => {
       const now = ctx.clock.now();
       return ctx.repo.transaction((tx) => tx.codes.expireDue(now, batch, ACTOR));
     });
@@ -63,7 +64,7 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
       const after = options.releaseExpiredAfterMs;
       // A whole cohort comes up at once, as with expiry: one statement a batch, not one per code
       // (a statement per code took 100,000 codes 28 s on SQLite, holding the writer).
-      done.released = await inBatches(side, async () => {
+      done.released = await inBatches(parallel, async () => {
         const now = ctx.clock.now();
         return ctx.repo.transaction((tx) => tx.codes.releaseExpired(now - after, now, batch, ACTOR));
       });
@@ -79,11 +80,11 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
 
 /**
  * Repeats a batch until it finds nothing; a batch returns how many it moved, -1 for "found some,
- * moved none". `side` loops repeat it side by side: their batches skip each other's rows (the store
+ * moved none". `parallel` loops repeat it side by side: their batches skip each other's rows (the store
  * locks a batch's codes as it takes them).
  */
-async function inBatches(side: number, step: () => Promise<number>): Promise<number> {
-  const moved = await Promise.all(Array.from({ length: side }, () => repeat(step)));
+async function inBatches(parallel: number, step: () => Promise<number>): Promise<number> {
+  const moved = await Promise.all(Array.from({ length: parallel }, () => repeat(step)));
   return moved.reduce((a, b) => a + b, 0);
 }
 
