@@ -80,8 +80,8 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
 
 /**
  * Repeats a batch until it finds nothing; a batch returns how many it moved, -1 for "found some,
- * moved none". `parallel` loops repeat it side by side: their batches skip each other's rows (the store
- * locks a batch's codes as it takes them).
+ * moved none". `parallel` loops repeat it side by side: their batches skip each other's rows
+ * (the store locks a batch's codes as it takes them).
  */
 async function inBatches(parallel: number, step: () => Promise<number>): Promise<number> {
   const moved = await Promise.all(Array.from({ length: parallel }, () => repeat(step)));
