@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createApp } from './http/app';
+import { expressMessageClasses } from './http/message-classes';
 import { startSweeper, type SweeperJob } from './jobs/sweeper-job';
 import type { Logger } from './logger';
 import { metricsFor } from './metrics/runtime-metrics';
@@ -92,6 +93,7 @@ async function listen(runtime: Runtime, config: Config, logger: Logger) {
       requestTimeout: config.requestTimeoutMs,
       keepAliveTimeout: 5_000,
       connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs),
+      ...expressMessageClasses(app),
     },
     app,
   );
