@@ -83,25 +83,31 @@ const NONCE = { 'licensor-nonce': 'bench-nonce-0123456789' };
 /**
  * `withoutNonce` also measures beats sent without a nonce, whose answers the server signs a
  * second time (body signature besides the token): the cost the token-carried nonce avoids.
+ * `classes`, when given, is the bare route on a server with Express's classes from birth
+ * (bare-express.ts), measured in the same runs; its row's ratio is licensor's against it.
  */
-async function heartbeatRuns(t: Target, bare: Running, server: Running, activations: string[], withoutNonce = false, label = t.engine) {
+async function heartbeatRuns(t: Target, bare: Running, server: Running, activations: string[], withoutNonce = false, label = t.engine, classes?: Running) {
   const body = beatsOf(activations);
   for (const connections of CONNECTIONS) {
     const runs = async () => {
-      // A warm-up of both (licensor has far more code for the JIT to settle), then the measured runs one after the other.
+      // A warm-up of each (licensor has far more code for the JIT to settle), then the measured runs one after the other.
       await load(`${bare.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body);
+      if (classes) await load(`${classes.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body);
       await load(`${server.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body, NONCE);
       const b = await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body);
+      const c = classes ? await load(`${classes.url}/v1/heartbeat`, connections, SECONDS, body) : null;
       const h = await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body, NONCE);
       const u = withoutNonce ? await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body) : null;
-      return { b, h, u };
+      return { b, c, h, u };
     };
     // One connection is pure latency: pinned apart (support.ts); more use both cores, as in production.
-    const { result, pinned } = connections === 1 ? await pinnedApart([bare, server], runs) : { result: await runs(), pinned: false };
-    const { b, h, u } = result;
+    const pinnable = classes ? [bare, classes, server] : [bare, server];
+    const { result, pinned } = connections === 1 ? await pinnedApart(pinnable, runs) : { result: await runs(), pinned: false };
+    const { b, c, h, u } = result;
     const bad = h.non2xx + h.errors;
     const notes = [pinned ? 'server and load generator on a core each' : '', bad ? `${bad} non-2xx/errors` : ''].filter(Boolean);
     console.log(row([label, connections, fmt(b.rps), b.p50, b.p99, fmt(h.rps), h.p50, h.p99, fmt(h.rps / b.rps, 2)], W) + (notes.length ? `  (${notes.join('; ')})` : ''));
+    if (c) console.log(row(['classes', connections, fmt(c.rps), c.p50, c.p99, '', '', '', fmt(h.rps / c.rps, 2)], W) + '  (bare route with Express classes from birth; ratio against it)');
     if (u) console.log(row(['no nonce', connections, '', '', '', fmt(u.rps), u.p50, u.p99, fmt(u.rps / b.rps, 2)], W) + '  (answer signed twice)');
   }
 }
@@ -184,6 +190,7 @@ async function sweeperRuns(t: Target, spread: string[]) {
 async function main() {
   console.log(`licensor heartbeat benchmark: ${SECONDS}s per run, node ${process.version}, ${process.platform}/${process.arch}`);
   const bare = await startProcess([join(__dirname, 'bare-express.js')]);
+  const classes = await startProcess([join(__dirname, 'bare-express.js'), '--express-classes']);
   try {
     for (const engine of ENGINES) {
       const t = await target(engine).catch((err) => {
@@ -196,7 +203,7 @@ async function main() {
         const server = await startProcess([BIN, 'serve'], t.env);
         if (PHASES.has('heartbeat')) {
           console.log(`\n== heartbeat, ${engine}, 1,000 codes ==\n${HEADER}`);
-          await heartbeatRuns(t, bare, server, small.activations, true);
+          await heartbeatRuns(t, bare, server, small.activations, true, t.engine, classes);
           console.log(`server peak RSS after the runs: ${fmt(peakRssMiB(server.child.pid!) ?? NaN, 1)} MiB`);
           // Every beat a database read: what activations beyond LICENSOR_HEARTBEAT_CACHE_ENTRIES get.
           const uncached = await startProcess([BIN, 'serve'], { ...t.env, LICENSOR_HEARTBEAT_CACHE_ENTRIES: '0' });
@@ -229,6 +236,7 @@ async function main() {
     }
   } finally {
     await bare.stop();
+    await classes.stop();
   }
 }
 
