@@ -169,17 +169,27 @@ async function sweeperRuns(t: Target, spread: string[]) {
   const released = JSON.parse((await run(process.execPath, [BIN, 'sweep', '--json'], { env: releasing, maxBuffer: 1 << 20 })).stdout) as { released: number; ms: number };
   console.log(`licensor sweep (CLI), releasing codes 30 days after they expired: ${released.released.toLocaleString('en')} codes, each with its live machine, in ${fmt(released.ms / 1000, 2)} s`);
 
-  const expiring = await seed(t.database.knex, 100_000, { productName: 'bench-expiring', expiresAt: Date.now() - 1000, keep: 0 });
+  await sweepInServer(t, spread, 'bench-expiring', 'under 16 connections of heartbeats, as fast as it answers them');
+  // Saturating load leaves the sweep whatever share of the cores the scheduler gives it; a steady,
+  // heavy rate (a fleet of millions beating hourly) shows whether the sweep stalls the beats.
+  await sweepInServer(t, spread, 'bench-expiring-steady', `under a steady ${STEADY_BEATS.toLocaleString('en')} heartbeats a second`, STEADY_BEATS);
+}
+
+/** Heartbeats a second of the steady-load sweep: about a third of what the server answers here. */
+const STEADY_BEATS = 2000;
+
+/** 100,000 codes come due in a running server while heartbeats load it; the server's own log line is the figure. */
+async function sweepInServer(t: Target, spread: string[], productName: string, how: string, rate?: number) {
+  const expiring = await seed(t.database.knex, 100_000, { productName, expiresAt: Date.now() - 1000, keep: 0 });
   const server = await startProcess([BIN, 'serve'], { ...t.env, LICENSOR_SWEEP_INTERVAL_SECONDS: '1', LICENSOR_LOG_LEVEL: 'info' });
-  // The server logs each sweep that changed something, with how long it took: the figure. Nothing
-  // here reads the database meanwhile (this process is also the load generator).
+  // Nothing here reads the database meanwhile (this process is also the load generator).
   const sweepLog = server.waitForLine(/sweeper changed codes or seats/, 120_000);
-  const beats = await load(`${server.url}/v1/heartbeat`, 16, Math.max(SECONDS, 10), beatsOf(spread), NONCE);
+  const beats = await load(`${server.url}/v1/heartbeat`, 16, Math.max(SECONDS, 10), beatsOf(spread), NONCE, rate);
   const logged = await sweepLog;
   const sweep = logged ? (JSON.parse(logged) as { ms: number; sweep: { expired: number } }) : null;
   const left = await t.database.knex('codes').where({ product_id: expiring.productId }).whereNot({ status: 'expired' }).count({ n: '*' }).first();
   console.log(
-    `in the server under 16 connections of heartbeats (LICENSOR_SWEEP_PARALLEL_BATCHES ${process.env.LICENSOR_SWEEP_PARALLEL_BATCHES ?? 'unset: 1'}): the sweep ` +
+    `in the server ${how} (LICENSOR_SWEEP_PARALLEL_BATCHES ${process.env.LICENSOR_SWEEP_PARALLEL_BATCHES ?? 'unset: 1'}): the sweep ` +
       (sweep ? `expired ${sweep.sweep.expired.toLocaleString('en')} codes in ${fmt(sweep.ms / 1000, 2)} s` : 'was not logged') +
       ` (${Number((left as { n: number | string }).n).toLocaleString('en')} of the 100,000 left unexpired after the run); ` +
       `heartbeats meanwhile ${fmt(beats.rps)} r/s, p50 ${beats.p50} ms, p99 ${beats.p99} ms, ${beats.non2xx + beats.errors} non-2xx/errors`,

@@ -128,12 +128,16 @@ export interface LoadResult {
   errors: number;
 }
 
-/** POSTs JSON bodies from `next()` at a fixed number of connections for `seconds`. */
-export async function load(url: string, connections: number, seconds: number, next: () => unknown, headers: Record<string, string> = {}): Promise<LoadResult> {
+/**
+ * POSTs JSON bodies from `next()` at a fixed number of connections for `seconds`: as fast as
+ * they are answered, or at most `rate` requests a second in all.
+ */
+export async function load(url: string, connections: number, seconds: number, next: () => unknown, headers: Record<string, string> = {}, rate?: number): Promise<LoadResult> {
   const result = await autocannon({
     url,
     connections,
     duration: seconds,
+    ...(rate === undefined ? {} : { overallRate: rate }),
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: JSON.stringify(next()) }) }],
