@@ -8,6 +8,7 @@ import { publishVersion } from '../src/domain/products';
 import { recordHeartbeat, type HeartbeatAnswer } from '../src/domain/heartbeat';
 import type { HeartbeatView } from '../src/domain/ports';
 import { activateMachine } from '../src/domain/seat-allocation';
+import { sweep } from '../src/domain/sweeper';
 import type { Activation, LicenseCode, Product } from '../src/domain/types';
 import { openRuntime, type Runtime } from '../src/runtime';
 import { openDatabase, type Database } from '../src/storage/database';
@@ -582,6 +583,47 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
     } finally {
       await listener?.end();
     }
+  });
+
+  it('raises no change signal for an expiry: a view held from before it answers expired all the same', async () => {
+    const due = await activated('expiring');
+    const marker = await activated('expiry-marker');
+    // Due in a second: a change of date, which does signal; then held in memory again.
+    const held = await cachedIn(a, due.activationId, due.name);
+    await raw.knex('codes').where({ id: due.codeId }).update({ expires_at: clock.now() + 1000 });
+    await reReadBy(a, due.activationId, due.name, held);
+    const stored = await cachedIn(a, due.activationId, due.name);
+    const markerStored = await cachedIn(a, marker.activationId, marker.name);
+    const listener = engine === 'postgres' ? await listenForChanges(db.databaseUrl!) : null;
+    const loggedBefore = engine === 'sqlite' ? await raw.knex('view_changes').max({ seq: 'seq' }).first() : null;
+    try {
+      clock.advance(2000);
+      const report = await sweep(b.ctx, { releaseExpiredAfterMs: null });
+      assert.equal(report.expired, 1);
+      assert.equal((await raw.knex('codes').where({ id: due.codeId }).first()).status, 'expired');
+      // A later change, once seen here, shows this process has read every signal the sweep raised.
+      await raw.knex('codes').where({ id: marker.codeId }).update({ metadata: JSON.stringify({ marker: true }) });
+      await reReadBy(a, marker.activationId, marker.name, markerStored);
+      if (listener) {
+        await listener.heardAtLeast(1);
+        assert.deepEqual(listener.heard, [`c:${marker.codeId}`]);
+      } else {
+        const logged = await raw.knex('view_changes').where('seq', '>', (loggedBefore as { seq: number }).seq).pluck('entity_id');
+        assert.deepEqual(logged, [marker.codeId]);
+      }
+      const answer = await outcome(a, due.activationId, due.name);
+      assert.equal(statusOf(answer), 'expired');
+      assert.ok('status' in answer && answer.token === null && answer.lastHeartbeatAt < stored, `answered from the view held before the sweep: ${JSON.stringify(answer)} stored ${stored} now ${clock.now()}`);
+    } finally {
+      await listener?.end();
+    }
+
+    // Any other move of the status still signals: the same code put back to alive by plain SQL.
+    await raw.knex('codes').where({ id: due.codeId }).update({ status: 'alive', expires_at: clock.now() + DAY });
+    await eventually('the code put back to be read', () => outcome(a, due.activationId, due.name), (o) => statusOf(o) === 'alive');
+    const heldAgain = await cachedIn(a, due.activationId, due.name);
+    await raw.knex('codes').where({ id: due.codeId }).update({ status: 'expired' });
+    await reReadBy(a, due.activationId, due.name, heldAgain);
   });
 
   async function bulkCodes(productId: string, count: number): Promise<string[]> {

@@ -38,14 +38,15 @@ export async function recordHeartbeat(
   if (!view) throw new NotFound('activation_not_found', 'no such activation');
   const { code, product } = view;
   let activation = view.activation;
+  const now = ctx.clock.now();
   if (activation.status !== 'active') {
-    // codeStatus lets a client tell a released code from a seat that was only deactivated.
-    throw new Conflict('activation_ended', `this activation was ${activation.status}; activate again`, { status: activation.status, codeStatus: code.status });
+    // codeStatus lets a client tell a released code from a seat that was only deactivated. The
+    // status as of now, as every answer gives it: a view may predate the sweep that stored it.
+    throw new Conflict('activation_ended', `this activation was ${activation.status}; activate again`, { status: activation.status, codeStatus: effectiveStatus(code, now) });
   }
   const match = matchFingerprint(activation.fingerprint, fingerprint, product.matchStrategy);
   if (!match.accepted) throw new FingerprintMismatch(match.reason);
 
-  const now = ctx.clock.now();
   if (match.changed.length > 0) activation = await reEnrolActivation(ctx, activation, fingerprint, match.changed, now);
   if (limitsConcurrency(code)) return renewSlot(ctx, { activation, code, product }, now, nonce);
 

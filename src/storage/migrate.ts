@@ -6,6 +6,7 @@ import * as seatPolicies from './migrations/004_seat_policies';
 import * as heartbeatViewChanges from './migrations/005_heartbeat_view_changes';
 import * as bulkCodeChangeNotices from './migrations/006_bulk_code_change_notices';
 import * as activationsByProduct from './migrations/007_activations_by_product';
+import * as expiryWithoutChangeNotices from './migrations/008_expiry_without_change_notices';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
 const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '005_heartbeat_view_changes': heartbeatViewChanges,
   '006_bulk_code_change_notices': bulkCodeChangeNotices,
   '007_activations_by_product': activationsByProduct,
+  '008_expiry_without_change_notices': expiryWithoutChangeNotices,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -21,10 +21,16 @@ const ACTIVATION_VIEW_COLUMNS = ['code_id', 'product_id', 'fingerprint', 'enviro
  * Code columns of the view: every one but `revision`, which only takes the code's lock (every
  * activation and every beat on an M-of-N code bumps it) and changes nothing a heartbeat reads.
  */
-const CODE_VIEW_COLUMNS = ['product_id', 'code', 'status', 'seats', 'max_concurrent', 'features', 'expires_at', 'first_activated_at', 'metadata', 'test', 'created_at', 'updated_at'];
+export const CODE_VIEW_COLUMNS = ['product_id', 'code', 'status', 'seats', 'max_concurrent', 'features', 'expires_at', 'first_activated_at', 'metadata', 'test', 'created_at', 'updated_at'];
 
 /** A notice lists at most this many ids (NOTIFY payloads stop at 8,000 bytes). */
 const IDS_PER_NOTICE = 200;
+
+/** The rule migrations 005 and 006 made: a code changed when any column of its view did. */
+function everyViewColumn(oldRow: string, newRow: string): string {
+  const row = (alias: string) => `(${CODE_VIEW_COLUMNS.map((c) => `${alias}.${c}`).join(', ')})`;
+  return `${row(oldRow)} IS DISTINCT FROM ${row(newRow)}`;
+}
 
 /**
  * The statement-level trigger function for codes: the ids of the codes a statement really changed
@@ -32,9 +38,8 @@ const IDS_PER_NOTICE = 200;
  * `maxIds` sends one "all codes" notice instead. Migration 005 made it with 200 (one notice),
  * migration 006 with more, so that the sweeper's batches name their codes.
  */
-export function codesChangedFunction(maxIds: number): string {
+export function codesChangedFunction(maxIds: number, changedRows: (oldRow: string, newRow: string) => string = everyViewColumn): string {
   if (!Number.isInteger(maxIds / IDS_PER_NOTICE) || maxIds <= 0) throw new RangeError(`maxIds must be a positive multiple of ${IDS_PER_NOTICE}`);
-  const row = (alias: string) => `(${CODE_VIEW_COLUMNS.map((c) => `${alias}.${c}`).join(', ')})`;
   const inChunks = (rows: string) =>
     `SELECT array_agg(listed) INTO chunks FROM (
        SELECT string_agg(id, ',') AS listed FROM (
@@ -53,7 +58,7 @@ export function codesChangedFunction(maxIds: number): string {
       IF TG_OP = 'DELETE' THEN
         ${inChunks('SELECT id FROM old_codes')}
       ELSE
-        ${inChunks(`SELECT n.id FROM new_codes n JOIN old_codes o ON o.id = n.id WHERE ${row('o')} IS DISTINCT FROM ${row('n')}`)}
+        ${inChunks(`SELECT n.id FROM new_codes n JOIN old_codes o ON o.id = n.id WHERE ${changedRows('o', 'n')}`)}
       END IF;
       IF cardinality(chunks) > ${maxIds / IDS_PER_NOTICE} THEN
         PERFORM pg_notify('${VIEW_CHANGE_CHANNEL}', 'c:*');
@@ -66,7 +71,13 @@ export function codesChangedFunction(maxIds: number): string {
     END $$`;
 }
 
+/** SQLite: the statement a trigger runs to log a change of one row. */
+export function logViewChange(entity: 'a' | 'c' | 'p', row: 'NEW' | 'OLD'): string {
+  return `INSERT INTO view_changes (entity, entity_id, at) VALUES ('${entity}', ${row}.id, CAST(strftime('%s', 'now') AS INTEGER) * 1000);`;
+}
+
 export async function up(knex: Knex): Promise<void> {
+  const log = logViewChange;
   const changed = (column: string, pg: boolean) => (pg ? `OLD.${column} IS DISTINCT FROM NEW.${column}` : `OLD.${column} IS NOT NEW.${column}`);
   if (knex.client.config.client === 'pg') {
     await knex.raw(`
@@ -94,8 +105,6 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('at').notNullable();
     t.index(['at']);
   });
-  const log = (entity: string, row: 'NEW' | 'OLD') =>
-    `INSERT INTO view_changes (entity, entity_id, at) VALUES ('${entity}', ${row}.id, CAST(strftime('%s', 'now') AS INTEGER) * 1000);`;
   await knex.raw(`CREATE TRIGGER activations_view_update AFTER UPDATE ON activations
     WHEN ${ACTIVATION_VIEW_COLUMNS.map((c) => changed(c, false)).join(' OR ')} BEGIN ${log('a', 'NEW')} END`);
   await knex.raw(`CREATE TRIGGER activations_view_delete AFTER DELETE ON activations BEGIN ${log('a', 'OLD')} END`);
