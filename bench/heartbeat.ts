@@ -1,8 +1,9 @@
 /**
  * Heartbeat and activation throughput and latency against a bare Express route in the same run
- * (the ratio is the figure: these machines are shared and noisy), on SQLite and PostgreSQL;
- * p99 and activation with 1,000 vs 1,000,000 codes; the sweeper expiring 100,000 codes under heartbeat load
- * and releasing 100,000 long-expired ones;
+ * (the ratio is the figure: these machines are shared and noisy), and against the same route on a
+ * server with Express's classes from birth, on SQLite and PostgreSQL;
+ * p99 and activation with 1,000 vs 1,000,000 codes; the sweeper expiring 100,000 codes alone, under
+ * saturating heartbeat load and under a steady rate, and releasing 100,000 long-expired ones;
  * the server's peak RSS. Prints figures; never passes or fails on time.
  *
  *   npm run bench:heartbeat   (BENCH_SECONDS=5 BENCH_WARMUP_SECONDS=3 BENCH_SCALE=1000000 BENCH_ENGINES=sqlite,postgres
