@@ -205,7 +205,6 @@ export class KnexCodeStore implements CodeStore {
     return Number(row?.n ?? 0);
   }
 
-
   async countByStatus(): Promise<Record<CodeStatus, number>> {
     const counts = Object.fromEntries(CODE_STATUSES.map((s) => [s, 0])) as Record<CodeStatus, number>;
     const rows = await this.db('codes').select('status').count({ n: '*' }).groupBy('status');

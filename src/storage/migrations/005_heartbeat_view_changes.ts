@@ -77,7 +77,6 @@ export function logViewChange(entity: 'a' | 'c' | 'p', row: 'NEW' | 'OLD'): stri
 }
 
 export async function up(knex: Knex): Promise<void> {
-  const log = logViewChange;
   const changed = (column: string, pg: boolean) => (pg ? `OLD.${column} IS DISTINCT FROM NEW.${column}` : `OLD.${column} IS NOT NEW.${column}`);
   if (knex.client.config.client === 'pg') {
     await knex.raw(`
@@ -106,13 +105,13 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['at']);
   });
   await knex.raw(`CREATE TRIGGER activations_view_update AFTER UPDATE ON activations
-    WHEN ${ACTIVATION_VIEW_COLUMNS.map((c) => changed(c, false)).join(' OR ')} BEGIN ${log('a', 'NEW')} END`);
-  await knex.raw(`CREATE TRIGGER activations_view_delete AFTER DELETE ON activations BEGIN ${log('a', 'OLD')} END`);
+    WHEN ${ACTIVATION_VIEW_COLUMNS.map((c) => changed(c, false)).join(' OR ')} BEGIN ${logViewChange('a', 'NEW')} END`);
+  await knex.raw(`CREATE TRIGGER activations_view_delete AFTER DELETE ON activations BEGIN ${logViewChange('a', 'OLD')} END`);
   await knex.raw(`CREATE TRIGGER codes_view_update AFTER UPDATE ON codes
-    WHEN ${CODE_VIEW_COLUMNS.map((c) => changed(c, false)).join(' OR ')} BEGIN ${log('c', 'NEW')} END`);
-  await knex.raw(`CREATE TRIGGER codes_view_delete AFTER DELETE ON codes BEGIN ${log('c', 'OLD')} END`);
-  await knex.raw(`CREATE TRIGGER products_view_update AFTER UPDATE ON products BEGIN ${log('p', 'NEW')} END`);
-  await knex.raw(`CREATE TRIGGER products_view_delete AFTER DELETE ON products BEGIN ${log('p', 'OLD')} END`);
+    WHEN ${CODE_VIEW_COLUMNS.map((c) => changed(c, false)).join(' OR ')} BEGIN ${logViewChange('c', 'NEW')} END`);
+  await knex.raw(`CREATE TRIGGER codes_view_delete AFTER DELETE ON codes BEGIN ${logViewChange('c', 'OLD')} END`);
+  await knex.raw(`CREATE TRIGGER products_view_update AFTER UPDATE ON products BEGIN ${logViewChange('p', 'NEW')} END`);
+  await knex.raw(`CREATE TRIGGER products_view_delete AFTER DELETE ON products BEGIN ${logViewChange('p', 'OLD')} END`);
 }
 
 export async function down(knex: Knex): Promise<void> {
