@@ -151,18 +151,14 @@ async function spreadActivations(t: Target, productId: string): Promise<string[]
  */
 async function sweeperRuns(t: Target, spread: string[]) {
   console.log(`\n== sweeper: 100,000 codes expire at once, ${t.engine} ==`);
-  // PostgreSQL can run expiry batches side by side (LICENSOR_SWEEP_PARALLEL_BATCHES); SQLite has one writer.
-  for (const batches of t.engine === 'postgres' ? ['1', '2'] : ['1']) {
-    await seed(t.database.knex, 100_000, { productName: `bench-expiring-cli-${batches}`, expiresAt: Date.now() - 1000, keep: 0 });
-    const started = Date.now();
-    const env = { ...process.env, ...t.env, LICENSOR_SWEEP_PARALLEL_BATCHES: batches };
-    const { stdout } = await run(process.execPath, [BIN, 'sweep', '--json'], { env, maxBuffer: 1 << 20 });
-    const cli = JSON.parse(stdout) as { expired: number; ms: number };
-    console.log(
-      `licensor sweep (CLI, nothing else running, ${batches === '1' ? 'one batch at a time' : `${batches} batches side by side`}): ` +
-        `${cli.expired.toLocaleString('en')} codes expired in ${fmt(cli.ms / 1000, 2)} s (${fmt((Date.now() - started) / 1000, 2)} s with the process start)`,
-    );
-  }
+  await seed(t.database.knex, 100_000, { productName: 'bench-expiring-cli', expiresAt: Date.now() - 1000, keep: 0 });
+  const started = Date.now();
+  const { stdout } = await run(process.execPath, [BIN, 'sweep', '--json'], { env: { ...process.env, ...t.env }, maxBuffer: 1 << 20 });
+  const cli = JSON.parse(stdout) as { expired: number; ms: number };
+  console.log(
+    `licensor sweep (CLI, nothing else running): ${cli.expired.toLocaleString('en')} codes expired in ${fmt(cli.ms / 1000, 2)} s ` +
+      `(${fmt((Date.now() - started) / 1000, 2)} s with the process start)`,
+  );
 
   // LICENSOR_RELEASE_EXPIRED_AFTER_DAYS: a cohort that expired together is released together.
   await seed(t.database.knex, 100_000, { productName: 'bench-releasing', status: 'expired', expiresAt: Date.now() - 40 * 86_400_000, keep: 0 });
@@ -190,7 +186,7 @@ async function sweepInServer(t: Target, spread: string[], productName: string, h
   const sweep = logged ? (JSON.parse(logged) as { ms: number; sweep: { expired: number } }) : null;
   const left = await t.database.knex('codes').where({ product_id: expiring.productId }).whereNot({ status: 'expired' }).count({ n: '*' }).first();
   console.log(
-    `in the server ${how} (LICENSOR_SWEEP_PARALLEL_BATCHES ${process.env.LICENSOR_SWEEP_PARALLEL_BATCHES ?? 'unset: 1'}): the sweep ` +
+    `in the server ${how}: the sweep ` +
       (sweep ? `expired ${sweep.sweep.expired.toLocaleString('en')} codes in ${fmt(sweep.ms / 1000, 2)} s` : 'was not logged') +
       ` (${Number((left as { n: number | string }).n).toLocaleString('en')} of the 100,000 left unexpired after the run); ` +
       `heartbeats meanwhile ${fmt(beats.rps)} r/s, p50 ${beats.p50} ms, p99 ${beats.p99} ms, ${beats.non2xx + beats.errors} non-2xx/errors`,

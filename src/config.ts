@@ -18,7 +18,6 @@ export interface Config {
   maxTokenLifetimeMs: number;
   sweepIntervalMs: number;
   /** Expiry and release batches the sweeper runs at once on PostgreSQL (SQLite has one writer). */
-  sweepParallelBatches: number;
   releaseExpiredAfterMs: number | null;
   heartbeatFlushMs: number;
   /** Activations whose heartbeat view is held in memory (src/storage/heartbeat-view-cache.ts); 0 reads every beat. */
@@ -117,7 +116,6 @@ export function loadConfigReport(processEnv: NodeJS.ProcessEnv = process.env, cw
     keyAlgorithm,
     maxTokenLifetimeMs: int('LICENSOR_MAX_TOKEN_LIFETIME_DAYS', 400, 1, 3650) * DAY,
     sweepIntervalMs: int('LICENSOR_SWEEP_INTERVAL_SECONDS', 30, 1, 86_400) * 1000,
-    sweepParallelBatches: int('LICENSOR_SWEEP_PARALLEL_BATCHES', 1, 1, 16),
     releaseExpiredAfterMs: releaseDays === 0 ? null : releaseDays * DAY,
     heartbeatFlushMs: int('LICENSOR_HEARTBEAT_FLUSH_MS', 1000, 10, 60_000),
     heartbeatCacheEntries: int('LICENSOR_HEARTBEAT_CACHE_ENTRIES', 50_000, 0, 10_000_000),

@@ -41,7 +41,7 @@ export async function startServer(config: Config, logger: Logger, options: Runti
 
   const sweeper = startSweeper(
     runtime.ctx,
-    { releaseExpiredAfterMs: config.releaseExpiredAfterMs, parallelBatches: config.sweepParallelBatches },
+    { releaseExpiredAfterMs: config.releaseExpiredAfterMs },
     config.sweepIntervalMs,
     logger,
     (report, failed) => metrics.sweeperRan(report, failed),

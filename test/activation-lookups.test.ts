@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import type { Knex } from 'knex';
 import { seed } from '../bench/seed';
 import { anchorEntries } from '../client/fingerprint/matching';
 import { issueCode } from '../src/domain/codes';
@@ -12,43 +11,12 @@ import { KnexHeartbeatStatsStore } from '../src/storage/heartbeat-stats-store';
 import { DAY } from './support/clock';
 import { forEachEngine } from './support/databases';
 import { machine } from './support/factories';
+import { whatWasRead } from './support/reads';
 import { startTestRuntime, type TestRuntime } from './support/harness';
 
 /** Live activations of the same product that share nothing with the machines looked up. */
 const CROWD = 2_000;
 
-/** What the statements a piece of work issued read: rows per table (PostgreSQL) or the plans (SQLite). */
-async function whatWasRead(knex: Knex, engine: string, work: (trx: Knex.Transaction) => Promise<void>): Promise<{ rows: Record<string, number>; plans: string[] }> {
-  const statements: Array<{ sql: string; bindings: unknown[] }> = [];
-  const listen = (q: { sql: string; bindings: unknown[] }) => statements.push(q);
-  return knex.transaction(async (trx) => {
-    // The connection's counters not yet sent to the statistics (PostgreSQL 15 also counts earlier
-    // transactions of the same connection in them): the figure is the difference across the work.
-    const counters = async (): Promise<Record<string, number>> => {
-      const stats = await trx.raw(
-        `SELECT relname, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname IN ('activations', 'activation_anchors')`,
-      );
-      return Object.fromEntries(stats.rows.map((r: { relname: string; n: string }) => [r.relname, Number(r.n)]));
-    };
-    const before = engine === 'postgres' ? await counters() : {};
-    knex.on('query', listen);
-    try {
-      await work(trx);
-    } finally {
-      knex.off('query', listen);
-    }
-    if (engine === 'postgres') {
-      const after = await counters();
-      return { rows: Object.fromEntries(Object.entries(after).map(([table, n]) => [table, n - (before[table] ?? 0)])), plans: [] };
-    }
-    const plans: string[] = [];
-    for (const s of statements) {
-      const plan = (await trx.raw(`EXPLAIN QUERY PLAN ${s.sql}`, s.bindings as Knex.RawBinding[])) as Array<{ detail: string }>;
-      plans.push(...plan.map((p) => p.detail));
-    }
-    return { rows: {}, plans };
-  });
-}
 
 forEachEngine('looking up live activations among many', (engine) => {
   let t: TestRuntime;
@@ -164,7 +132,7 @@ forEachEngine('looking up live activations among many', (engine) => {
         // As when estimates make a hash join look cheaper (a fresh cohort of 10,000 codes among
         // 330,000 live machines did): the lookups must stay per code whatever the planner prefers.
         if (engine === 'postgres') await trx.raw('SET LOCAL enable_nestloop = off');
-        moved = await new KnexCodeStore(trx).releaseExpired(t.clock.now() - 30 * DAY, t.clock.now(), 100, 'sweeper');
+        moved = (await new KnexCodeStore(trx).releaseExpired({ expiresAt: Number.MIN_SAFE_INTEGER, id: '' }, t.clock.now() - 30 * DAY, t.clock.now(), 100, 'sweeper')).moved;
       });
       assert.equal(moved, 3);
       for (const id of released) assert.equal((await ctx.repo.activations.findById(id))!.status, 'deactivated');

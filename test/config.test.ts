@@ -115,12 +115,6 @@ describe('configuration', () => {
       ]);
     });
 
-    it('runs one sweeper batch at a time by default, up to 16 side by side when asked', () => {
-      assert.equal(loadConfig({}).sweepParallelBatches, 1);
-      assert.equal(loadConfig({ LICENSOR_SWEEP_PARALLEL_BATCHES: '4' }).sweepParallelBatches, 4);
-      assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_SWEEP_PARALLEL_BATCHES: '0' })), ['LICENSOR_SWEEP_PARALLEL_BATCHES must be a whole number from 1 to 16 (got "0")']);
-    });
-
     it('refuses an unknown log level and short metrics and admin tokens', () => {
       assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_LOG_LEVEL: 'verbose', LICENSOR_METRICS_TOKEN: 'abc' })).sort(), [
         'LICENSOR_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',

@@ -37,8 +37,7 @@ forEachEngine('two server processes under mixed load', (engine) => {
   before(async function () {
     this.timeout(90_000);
     db = await createTestDatabase(engine);
-    // Two expiry batches at a time within a sweep, too (PostgreSQL; SQLite has one writer).
-    const env = serverEnv(db, { ...marketplaceEnv(product), LICENSOR_SWEEP_INTERVAL_SECONDS: '1', LICENSOR_SWEEP_PARALLEL_BATCHES: '2', LICENSOR_LOG_LEVEL: 'info' });
+    const env = serverEnv(db, { ...marketplaceEnv(product), LICENSOR_SWEEP_INTERVAL_SECONDS: '1', LICENSOR_LOG_LEVEL: 'info' });
     servers = await Promise.all([spawnServer(env), spawnServer(env)]);
     side = openSideConnection(db);
   });

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { Client } from 'pg';
 import { getCode } from '../src/domain/codes';
 import { activateMachine, deactivateMachine } from '../src/domain/seat-allocation';
-import { sweep } from '../src/domain/sweeper';
+import { FULL_PASS_EVERY_MS, noSweepProgress, sweep, SWEEP_OVERLAP_MS } from '../src/domain/sweeper';
 import { DAY } from './support/clock';
 import { forEachEngine } from './support/databases';
 import { aCode, aProduct, machine } from './support/factories';
@@ -39,13 +39,15 @@ forEachEngine('the sweeper', (engine) => {
     assert.equal(new Set(events.items.map((e) => e.id)).size, 25);
   });
 
-  it('with batches side by side, still expires each due code exactly once, with one audit event', async () => {
+  it('expires codes that share one date across several batches, each exactly once', async () => {
     const ctx = t.runtime.ctx;
     const product = await aProduct(ctx);
     const codes = [];
     for (let i = 0; i < 40; i++) codes.push(await aCode(ctx, product, { days: 1 }));
+    // One date for all: the batches' place in date order falls inside it, and goes on by id.
+    await t.runtime.database.knex('codes').whereIn('id', codes.map((c) => c.id)).update({ expires_at: t.clock.now() + DAY });
     t.clock.advance(2 * DAY);
-    const report = await sweep(ctx, { releaseExpiredAfterMs: null, batchSize: 3, parallelBatches: 4 });
+    const report = await sweep(ctx, { releaseExpiredAfterMs: null, batchSize: 3 });
     assert.equal(report.expired, 40);
     for (const c of codes) assert.equal((await getCode(ctx, c.id)).status, 'expired');
     const ids = new Set(codes.map((c) => c.id));
@@ -53,7 +55,52 @@ forEachEngine('the sweeper', (engine) => {
     assert.deepEqual(events.map((e) => e.codeId).sort(), [...ids].sort());
   });
 
-  it('releases codes expired past the retention in batches side by side, ending their seats, each audited once', async () => {
+  it('reads the dates since its last run, from a little before, and all of them again a day after its last full pass', async () => {
+    const ctx = t.runtime.ctx;
+    const knex = t.runtime.database.knex;
+    const progress = noSweepProgress();
+    await sweep(ctx, { releaseExpiredAfterMs: null }, progress);
+    assert.deepEqual(progress, { expiredThrough: t.clock.now(), releasedThrough: null, fullPassAt: t.clock.now() });
+    const product = await aProduct(ctx);
+    const due = await aCode(ctx, product, { days: 1 });
+    // Written past their dates behind the writers' rules (plain SQL): one inside the overlap with
+    // the last run, one before it.
+    const lateWrite = await aCode(ctx, product, { days: 1 });
+    const handEdited = await aCode(ctx, product, { days: 1 });
+    const lastRun = progress.expiredThrough!;
+    await knex('codes').where({ id: due.id }).update({ expires_at: lastRun + 3600_000 });
+    await knex('codes').where({ id: lateWrite.id }).update({ expires_at: lastRun - SWEEP_OVERLAP_MS + 1000 });
+    await knex('codes').where({ id: handEdited.id }).update({ expires_at: lastRun - SWEEP_OVERLAP_MS - 1000 });
+    t.clock.advance(2 * 3600_000);
+
+    assert.equal((await sweep(ctx, { releaseExpiredAfterMs: null }, progress)).expired, 2);
+    assert.equal((await getCode(ctx, due.id)).status, 'expired');
+    assert.equal((await getCode(ctx, lateWrite.id)).status, 'expired');
+    assert.equal((await getCode(ctx, handEdited.id)).status, 'issued');
+    assert.deepEqual(progress, { expiredThrough: t.clock.now(), releasedThrough: null, fullPassAt: lastRun });
+
+    t.clock.advance(FULL_PASS_EVERY_MS - 2 * 3600_000);
+    assert.equal((await sweep(ctx, { releaseExpiredAfterMs: null }, progress)).expired, 1);
+    assert.equal((await getCode(ctx, handEdited.id)).status, 'expired');
+    assert.equal(progress.fullPassAt, t.clock.now());
+  });
+
+  it('keeps its progress when a run fails, so the next run starts where the last finished one ended', async () => {
+    const ctx = t.runtime.ctx;
+    const progress = noSweepProgress();
+    await sweep(ctx, { releaseExpiredAfterMs: null }, progress);
+    const kept = { ...progress };
+    const product = await aProduct(ctx);
+    const code = await aCode(ctx, product, { days: 1 });
+    t.clock.advance(2 * DAY);
+    // The expiry moves its batch, then the run fails: the progress stays as it was.
+    const broken = { ...ctx, repo: Object.create(ctx.repo, { churn: { value: { pruneBefore: () => Promise.reject(new Error('database went away')) } } }) };
+    await assert.rejects(sweep(broken, { releaseExpiredAfterMs: null }, progress), /database went away/);
+    assert.deepEqual(progress, kept);
+    assert.equal((await getCode(ctx, code.id)).status, 'expired');
+  });
+
+  it('releases codes expired past the retention in batches, ending their seats, each audited once', async () => {
     const ctx = t.runtime.ctx;
     const product = await aProduct(ctx);
     const old: Array<{ code: { id: string }; seats: string[] }> = [];
@@ -71,7 +118,7 @@ forEachEngine('the sweeper', (engine) => {
     const recentSeat = (await activateMachine(ctx, { code: recent.code, fingerprint: machine(`${recent.id}-0`) }, 'test')).activation.id;
     t.clock.advance(29.5 * DAY);
 
-    const report = await sweep(ctx, { releaseExpiredAfterMs: 30 * DAY, batchSize: 3, parallelBatches: 2 });
+    const report = await sweep(ctx, { releaseExpiredAfterMs: 30 * DAY, batchSize: 3 });
     assert.ok(report.released >= 7, `released ${report.released}`);
     for (const { code, seats } of old) {
       assert.equal((await getCode(ctx, code.id)).status, 'released');
@@ -107,31 +154,27 @@ forEachEngine('the sweeper', (engine) => {
   });
 
   if (engine === 'postgres') {
-    it('runs its expiry batches side by side, on connections of their own', async () => {
+    it('waits for a code another transaction holds, then expires it only if it is still due', async () => {
       const ctx = t.runtime.ctx;
       const product = await aProduct(ctx);
-      for (let i = 0; i < 12; i++) await aCode(ctx, product, { days: 1 });
+      const renewed = await aCode(ctx, product, { days: 1 });
+      const held = await aCode(ctx, product, { days: 1 });
       t.clock.advance(2 * DAY);
-      // Each batch's transaction notes its backend, when it began and when its update ended; the
-      // pause makes batches that can overlap do so.
-      const db = new Client({ connectionString: t.db.databaseUrl });
-      await db.connect();
+      const other = new Client({ connectionString: t.db.databaseUrl });
+      await other.connect();
       try {
-        await db.query('CREATE TABLE expiry_batches (pid int, began timestamptz, ended timestamptz)');
-        await db.query(`CREATE FUNCTION note_expiry_batch() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN PERFORM pg_sleep(0.2); INSERT INTO expiry_batches VALUES (pg_backend_pid(), now(), clock_timestamp()); RETURN NULL; END $$`);
-        await db.query('CREATE TRIGGER note_expiry_batch AFTER UPDATE ON codes FOR EACH STATEMENT EXECUTE FUNCTION note_expiry_batch()');
-        const report = await sweep(ctx, { releaseExpiredAfterMs: null, batchSize: 3, parallelBatches: 2 });
-        assert.equal(report.expired, 12);
-        const { rows } = await db.query<{ pid: number; began: Date; ended: Date }>('SELECT * FROM expiry_batches');
-        assert.ok(new Set(rows.map((r) => r.pid)).size >= 2, 'batches ran on two connections');
-        const overlapping = rows.some((a) => rows.some((b) => a !== b && a.began < b.ended && b.began < a.ended));
-        assert.ok(overlapping, 'two batches were open at the same time');
+        await other.query('BEGIN');
+        await other.query('SELECT id FROM codes WHERE id = ANY($1) FOR UPDATE', [[renewed.id, held.id]]);
+        await other.query('UPDATE codes SET expires_at = $2 WHERE id = $1', [renewed.id, t.clock.now() + 30 * DAY]);
+        const running = sweep(ctx, { releaseExpiredAfterMs: null });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await other.query('COMMIT');
+        assert.equal((await running).expired, 1);
       } finally {
-        await db.query('DROP TRIGGER IF EXISTS note_expiry_batch ON codes');
-        await db.query('DROP TABLE IF EXISTS expiry_batches');
-        await db.end();
+        await other.end();
       }
+      assert.equal((await getCode(ctx, renewed.id)).status, 'issued');
+      assert.equal((await getCode(ctx, held.id)).status, 'expired');
     });
 
     it('stands aside while another process holds the sweeper lock', async () => {

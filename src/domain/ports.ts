@@ -42,18 +42,32 @@ export interface CodeStore {
   update(id: string, patch: Partial<Pick<LicenseCode, 'status' | 'expiresAt' | 'seats' | 'features' | 'firstActivatedAt' | 'metadata'>>, now: number): Promise<void>;
   list(filter: CodeFilter, limit: number, cursor: string | null): Promise<Page<LicenseCode>>;
   /**
-   * The sweeper's bulk expiry: moves up to `limit` due codes to expired and writes each one's
+   * The sweeper's bulk expiry: takes the first `limit` codes after `after` in expiry-date order
+   * that are issued or alive and due by `now`, moves them to expired and writes each one's
    * `code.expired` audit event (before/after status, by `actor`), in the caller's transaction,
-   * without a round trip per code. Returns how many moved.
+   * without a round trip per code. A code another transaction holds is waited for, then taken only
+   * if it is still due.
    */
-  expireDue(now: number, limit: number, actor: string): Promise<number>;
+  expireDue(after: ExpiryPlace, now: number, limit: number, actor: string): Promise<SweepBatch>;
   /**
-   * The sweeper's bulk release, in the same way: moves up to `limit` codes that expired before
-   * `cutoff` to released, ends their live activations, and writes a `code.released` event for
-   * each code and an `activation.released` event for each ended activation. Returns how many codes moved.
+   * The sweeper's bulk release, in the same way: moves up to `limit` codes after `after` that
+   * expired before `cutoff` to released, ends their live activations, and writes a `code.released`
+   * event for each code and an `activation.released` event for each ended activation.
    */
-  releaseExpired(cutoff: number, now: number, limit: number, actor: string): Promise<number>;
+  releaseExpired(after: ExpiryPlace, cutoff: number, now: number, limit: number, actor: string): Promise<SweepBatch>;
   countByStatus(): Promise<Record<CodeStatus, number>>;
+}
+
+/** A place in the codes' expiry-date order, (expires_at, id): where a sweeper batch ended. */
+export interface ExpiryPlace {
+  expiresAt: number;
+  id: string;
+}
+
+/** What one sweeper batch did: how many codes it moved, and the last one it took (null: none were left). */
+export interface SweepBatch {
+  moved: number;
+  last: ExpiryPlace | null;
 }
 
 export interface ActivationStore {

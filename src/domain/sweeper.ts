@@ -2,17 +2,12 @@ import { auditEvent } from './audit';
 import { MAX_CHURN_PERIOD_SECONDS } from './churn';
 import type { DomainContext } from './context';
 import { sampleActiveSeats } from './heartbeat-stats';
+import type { ExpiryPlace, SweepBatch } from './ports';
 
 export interface SweepOptions {
   /** Release codes this long after they expired; null keeps expired codes forever. */
   releaseExpiredAfterMs: number | null;
   batchSize?: number;
-  /**
-   * Expiry and release batches run at once, each its own transaction (at most the store's
-   * concurrent writers: one on SQLite). A batch is CPU work in the database, mostly index entries
-   * (docs/performance.md).
-   */
-  parallelBatches?: number;
 }
 
 export interface SweepReport {
@@ -23,14 +18,43 @@ export interface SweepReport {
   ran: boolean;
 }
 
+/**
+ * How far the runs before this one got, kept by whoever runs the sweeper repeatedly
+ * (src/jobs/sweeper-job.ts) and updated by each run that finishes: every code due by
+ * `expiredThrough` was expired, every code expired before `releasedThrough` was released. A run
+ * then reads the codes' date index from there instead of from the beginning, where every code that
+ * ever lapsed would be read again on every run. None, or a day after the last full pass: from the
+ * beginning.
+ */
+export interface SweepProgress {
+  expiredThrough: number | null;
+  releasedThrough: number | null;
+  fullPassAt: number | null;
+}
+
+export function noSweepProgress(): SweepProgress {
+  return { expiredThrough: null, releasedThrough: null, fullPassAt: null };
+}
+
+/**
+ * A run starts this far before where the last one ended. Writers set a code's status by the date
+ * (lifecycle.ts), so a code alive past its date that the last run could not see was written by a
+ * transaction still open then, dated after its writer's clock: at most that transaction's time
+ * plus the two clocks' difference before the last run's end.
+ */
+export const SWEEP_OVERLAP_MS = 10 * 60_000;
+/** What the overlap cannot cover (a date changed by hand in SQL, a clock set back, a code unfrozen long after its date) waits at most this long. */
+export const FULL_PASS_EVERY_MS = 24 * 3600_000;
+
 const ACTOR = 'sweeper';
+const BEGINNING = Number.MIN_SAFE_INTEGER;
 
 /**
  * Expires codes past their date, culls floating seats whose heartbeats stopped, and releases
  * long-expired codes when configured; then samples active seats for the dashboard's chart. Works
  * in batches, one transaction each, and runs in one process at a time.
  */
-export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<SweepReport> {
+export async function sweep(ctx: DomainContext, options: SweepOptions, progress: SweepProgress = noSweepProgress()): Promise<SweepReport> {
   // Each commit costs a WAL write and, on SQLite, often a checkpoint: 10,000 codes a batch took
   // 100,000 due codes from 2.9 s to 1.9 s there (20,000: 1.5 s, but 7.2 s instead of 5.4 s on
   // PostgreSQL), and holds the SQLite writer for about 0.2 s at a time.
@@ -39,14 +63,15 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
     // Beats still buffered in this process must count before anything is culled.
     await ctx.heartbeats.flush();
     const done: SweepReport = { expired: 0, culled: 0, released: 0, ran: true };
+    const started = ctx.clock.now();
+    const fullPass = progress.fullPassAt === null || started - progress.fullPassAt >= FULL_PASS_EVERY_MS;
+    const from = (through: number | null) => (fullPass || through === null ? BEGINNING : through - SWEEP_OVERLAP_MS);
     // Expiry is the bulk case (a whole cohort of codes can lapse at midnight): the store moves a
     // batch and writes its audit events in SQL, with no JavaScript work per code.
-    const parallel = Math.max(1, Math.min(options.parallelBatches ?? 1, ctx.repo.concurrentWriters));
-    done.expired = await inBatches(parallel, async () => {
-      const now = ctx.clock.now();
-      return ctx.repo.transaction((tx) => tx.codes.expireDue(now, batch, ACTOR));
-    });
-    done.culled = await inBatches(1, async () => {
+    done.expired = await inDateOrder(from(progress.expiredThrough), (after) =>
+      ctx.repo.transaction((tx) => tx.codes.expireDue(after, started, batch, ACTOR)),
+    );
+    done.culled = await repeat(async () => {
       const now = ctx.clock.now();
       const lapsed = await ctx.repo.activations.findLapsedFloating(now, batch);
       if (lapsed.length === 0) return 0;
@@ -60,34 +85,41 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
         return culled.size || -1;
       });
     });
+    let releasedThrough: number | null = null;
     if (options.releaseExpiredAfterMs !== null) {
-      const after = options.releaseExpiredAfterMs;
       // A whole cohort comes up at once, as with expiry: one statement a batch, not one per code
       // (a statement per code took 100,000 codes 28 s on SQLite, holding the writer).
-      done.released = await inBatches(parallel, async () => {
-        const now = ctx.clock.now();
-        return ctx.repo.transaction((tx) => tx.codes.releaseExpired(now - after, now, batch, ACTOR));
-      });
+      const cutoff = started - options.releaseExpiredAfterMs;
+      done.released = await inDateOrder(from(progress.releasedThrough), (after) =>
+        ctx.repo.transaction((tx) => tx.codes.releaseExpired(after, cutoff, ctx.clock.now(), batch, ACTOR)),
+      );
+      releasedThrough = cutoff;
     }
     // Churn events older than the longest period can no longer count against any limit.
     await ctx.repo.churn.pruneBefore(ctx.clock.now() - MAX_CHURN_PERIOD_SECONDS * 1000);
     // After the culls, so the dashboard's seat chart shows what this run left.
     await sampleActiveSeats(ctx);
+    // Only a run that finished moves the marks; a failed one leaves them for the next to start from.
+    progress.expiredThrough = started;
+    progress.releasedThrough = releasedThrough;
+    if (fullPass) progress.fullPassAt = started;
     return done;
   });
   return report ?? { expired: 0, culled: 0, released: 0, ran: false };
 }
 
-/**
- * Repeats a batch until it finds nothing; a batch returns how many it moved, -1 for "found some,
- * moved none". `parallel` loops repeat it side by side: their batches skip each other's rows
- * (the store locks a batch's codes as it takes them).
- */
-async function inBatches(parallel: number, step: () => Promise<number>): Promise<number> {
-  const moved = await Promise.all(Array.from({ length: parallel }, () => repeat(step)));
-  return moved.reduce((a, b) => a + b, 0);
+/** Runs batches along the codes' date order from `from` until one takes none; returns how many moved. */
+async function inDateOrder(from: number, step: (after: ExpiryPlace) => Promise<SweepBatch>): Promise<number> {
+  let total = 0;
+  for (let after: ExpiryPlace | null = { expiresAt: from, id: '' }; after; ) {
+    const batch = await step(after);
+    total += batch.moved;
+    after = batch.last;
+  }
+  return total;
 }
 
+/** Repeats a batch until it finds nothing; a batch returns how many it moved, -1 for "found some, moved none". */
 async function repeat(step: () => Promise<number>): Promise<number> {
   let total = 0;
   for (let rounds = 0; rounds < 100_000; rounds++) {

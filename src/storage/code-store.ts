@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { CodeFilter, CodeStore } from '../domain/ports';
+import type { CodeFilter, CodeStore, ExpiryPlace, SweepBatch } from '../domain/ports';
 import { CODE_STATUSES, type CodeStatus, type LicenseCode, type Page } from '../domain/types';
 import { fromJson, keysetPage, toBool, toJson } from './rows';
 import { uuidV7Sql } from './sql-ids';
@@ -107,41 +107,46 @@ export class KnexCodeStore implements CodeStore {
     return keysetPage(q, { at: 'created_at', id: 'id' }, cursor, limit, codeFromRow, (c) => ({ at: c.createdAt, id: c.id }));
   }
 
-  async expireDue(now: number, limit: number, actor: string): Promise<number> {
-    const after = JSON.stringify({ status: 'expired' });
-    // No ORDER BY: every due code goes in this run, and sorting all of them for each batch made
-    // the sweep quadratic (100 ms a batch at 100,000 due codes, spilled to disk on PostgreSQL).
+  async expireDue(after: ExpiryPlace, now: number, limit: number, actor: string): Promise<SweepBatch> {
+    const json = JSON.stringify({ status: 'expired' });
+    // In date order from where the last batch ended, along the (expires_at, id) index: each code
+    // of the window is read once, and no index holds the status the batch changes (migration 009).
+    const due = `SELECT id, status, expires_at FROM codes
+                  WHERE (expires_at, id) > (?, ?) AND expires_at <= ? AND status IN ('issued', 'alive')
+                  ORDER BY expires_at, id LIMIT ?`;
     if (this.db.client.config.client === 'pg') {
-      // One statement: lock the due rows (skipping any another transaction holds), move them, audit them.
+      // One statement: lock the batch (a code held by another transaction is waited for and
+      // re-checked), move it, audit it.
       const result = await this.db.raw(
-        `WITH due AS (
-           SELECT id, status FROM codes
-            WHERE status IN ('issued', 'alive') AND expires_at <= ?
-            LIMIT ? FOR UPDATE SKIP LOCKED),
+        `WITH due AS (${due} FOR UPDATE),
          moved AS (
            UPDATE codes SET status = 'expired', updated_at = ? FROM due WHERE codes.id = due.id RETURNING codes.id, due.status),
-         numbered AS (SELECT id, status, row_number() OVER () AS n FROM moved)
-         INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, code_id, before, after)
-         SELECT ${uuidV7Sql('pg', now, 'n')}, ?, ?, 'code.expired', 'code', id, id, json_build_object('status', status)::text, ?
-           FROM numbered`,
-        [now, limit, now, now, actor, after],
+         numbered AS (SELECT id, status, row_number() OVER () AS n FROM moved),
+         written AS (
+           INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, code_id, before, after)
+           SELECT ${uuidV7Sql('pg', now, 'n')}, ?, ?, 'code.expired', 'code', id, id, json_build_object('status', status)::text, ?
+             FROM numbered)
+         ${PG_BATCH_RESULT}`,
+        [after.expiresAt, after.id, now, limit, now, now, actor, json],
       );
-      return (result as { rowCount: number }).rowCount;
+      return pgBatch(result);
     }
-    const moved = await this.sqliteBatch('sweep_due', 'id TEXT PRIMARY KEY, status TEXT NOT NULL',
-      `SELECT id, status FROM codes WHERE status IN ('issued', 'alive') AND expires_at <= ? LIMIT ?`, [now, limit]);
+    await this.sqliteBatch('sweep_due', 'id TEXT PRIMARY KEY, status TEXT NOT NULL, expires_at INTEGER NOT NULL', due, [after.expiresAt, after.id, now, limit]);
     await this.db.raw(`UPDATE codes SET status = 'expired', updated_at = ? WHERE id IN (SELECT id FROM sweep_due)`, [now]);
     await this.db.raw(
       `INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, code_id, before, after)
        SELECT ${uuidV7Sql('sqlite', now, 'rowid')}, ?, ?, 'code.expired', 'code', id, id, json_object('status', status), ? FROM sweep_due`,
-      [now, actor, after],
+      [now, actor, json],
     );
-    return moved;
+    return this.sqliteBatchResult('sweep_due');
   }
 
-  async releaseExpired(cutoff: number, now: number, limit: number, actor: string): Promise<number> {
+  async releaseExpired(after: ExpiryPlace, cutoff: number, now: number, limit: number, actor: string): Promise<SweepBatch> {
     const before = JSON.stringify({ status: 'expired' });
-    const after = JSON.stringify({ status: 'released' });
+    const json = JSON.stringify({ status: 'released' });
+    const due = `SELECT id, expires_at FROM codes
+                  WHERE (expires_at, id) > (?, ?) AND expires_at < ? AND status = 'expired'
+                  ORDER BY expires_at, id LIMIT ?`;
     if (this.db.client.config.client === 'pg') {
       // One statement, as expireDue: lock the batch, move it, end its live seats, audit both.
       // The batch's seats are found code by code through the (code, status) index, then ended
@@ -150,8 +155,7 @@ export class KnexCodeStore implements CodeStore {
       // CTE and a fresh cohort make up: the planner hashed every live activation of every
       // product for each batch (0.27 s a batch at 330,000; 13 s for 100,000 codes at a million).
       const result = await this.db.raw(
-        `WITH due AS (
-           SELECT id FROM codes WHERE status = 'expired' AND expires_at < ? LIMIT ? FOR UPDATE SKIP LOCKED),
+        `WITH due AS (${due} FOR UPDATE),
          moved AS (
            UPDATE codes SET status = 'released', updated_at = ? FROM due WHERE codes.id = due.id RETURNING codes.id),
          ended AS (
@@ -169,27 +173,26 @@ export class KnexCodeStore implements CodeStore {
            INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, code_id, before, after)
            SELECT ${uuidV7Sql('pg', now, 'n')}, ?, ?, action, entity_type, entity_id, code_id, before, after
              FROM (SELECT events.*, row_number() OVER () AS n FROM events) numbered)
-         SELECT count(*) AS n FROM moved`,
-        [cutoff, limit, now, now, before, after, now, actor],
+         ${PG_BATCH_RESULT}`,
+        [after.expiresAt, after.id, cutoff, limit, now, now, before, json, now, actor],
       );
-      return Number((result as { rows: Array<{ n: number | string }> }).rows[0]?.n ?? 0);
+      return pgBatch(result);
     }
-    const moved = await this.sqliteBatch('sweep_released', 'id TEXT PRIMARY KEY',
-      `SELECT id FROM codes WHERE status = 'expired' AND expires_at < ? LIMIT ?`, [cutoff, limit]);
-    if (moved === 0) return 0;
+    const taken = await this.sqliteBatch('sweep_released', 'id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL', due, [after.expiresAt, after.id, cutoff, limit]);
+    if (taken === 0) return { moved: 0, last: null };
     await this.sqliteBatch('sweep_ended', 'id TEXT PRIMARY KEY, code_id TEXT NOT NULL',
       `SELECT id, code_id FROM activations WHERE status = 'active' AND code_id IN (SELECT id FROM sweep_released)`, []);
     await this.db.raw(`UPDATE codes SET status = 'released', updated_at = ? WHERE id IN (SELECT id FROM sweep_released)`, [now]);
     await this.db.raw(`UPDATE activations SET status = 'deactivated', ended_at = ? WHERE id IN (SELECT id FROM sweep_ended)`, [now]);
-    // The activations' events count on from the codes' (rowids 1…moved), so ids stay in written order.
+    // The activations' events count on from the codes' (rowids 1…taken), so ids stay in written order.
     await this.db.raw(
       `INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, code_id, before, after)
        SELECT ${uuidV7Sql('sqlite', now, 'rowid')}, ?, ?, 'code.released', 'code', id, id, ?, ? FROM sweep_released
        UNION ALL
-       SELECT ${uuidV7Sql('sqlite', now, `rowid + ${moved}`)}, ?, ?, 'activation.released', 'activation', id, code_id, NULL, NULL FROM sweep_ended`,
-      [now, actor, before, after, now, actor],
+       SELECT ${uuidV7Sql('sqlite', now, `rowid + ${taken}`)}, ?, ?, 'activation.released', 'activation', id, code_id, NULL, NULL FROM sweep_ended`,
+      [now, actor, before, json, now, actor],
     );
-    return moved;
+    return this.sqliteBatchResult('sweep_released');
   }
 
   /**
@@ -205,10 +208,27 @@ export class KnexCodeStore implements CodeStore {
     return Number(row?.n ?? 0);
   }
 
+  /** SQLite: a batch's size and its last code in date order (rows went in in that order). */
+  private async sqliteBatchResult(table: string): Promise<SweepBatch> {
+    const rows = (await this.db.raw(
+      `SELECT (SELECT count(*) FROM ${table}) AS n, expires_at, id FROM ${table} ORDER BY rowid DESC LIMIT 1`,
+    )) as Array<{ n: number; expires_at: number; id: string }>;
+    const last = rows[0];
+    return last ? { moved: Number(last.n), last: { expiresAt: Number(last.expires_at), id: last.id } } : { moved: 0, last: null };
+  }
+
   async countByStatus(): Promise<Record<CodeStatus, number>> {
     const counts = Object.fromEntries(CODE_STATUSES.map((s) => [s, 0])) as Record<CodeStatus, number>;
     const rows = await this.db('codes').select('status').count({ n: '*' }).groupBy('status');
     for (const row of rows as Array<{ status: CodeStatus; n: number | string }>) counts[row.status] = Number(row.n);
     return counts;
   }
+}
+
+/** The end of a PostgreSQL sweeper statement: how many codes moved, and the last one taken. */
+const PG_BATCH_RESULT = `SELECT (SELECT count(*) FROM moved) AS n, expires_at, id FROM due ORDER BY expires_at DESC, id DESC LIMIT 1`;
+
+function pgBatch(result: unknown): SweepBatch {
+  const last = (result as { rows: Array<{ n: number | string; expires_at: number | string; id: string }> }).rows[0];
+  return last ? { moved: Number(last.n), last: { expiresAt: Number(last.expires_at), id: last.id } } : { moved: 0, last: null };
 }

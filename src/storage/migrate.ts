@@ -7,6 +7,7 @@ import * as heartbeatViewChanges from './migrations/005_heartbeat_view_changes';
 import * as bulkCodeChangeNotices from './migrations/006_bulk_code_change_notices';
 import * as activationsByProduct from './migrations/007_activations_by_product';
 import * as expiryWithoutChangeNotices from './migrations/008_expiry_without_change_notices';
+import * as codesByExpiryDate from './migrations/009_codes_by_expiry_date';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
 const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '006_bulk_code_change_notices': bulkCodeChangeNotices,
   '007_activations_by_product': activationsByProduct,
   '008_expiry_without_change_notices': expiryWithoutChangeNotices,
+  '009_codes_by_expiry_date': codesByExpiryDate,
 };
 
 const source: Knex.MigrationSource<string> = {

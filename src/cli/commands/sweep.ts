@@ -17,7 +17,7 @@ export async function sweepCommand(argv: string[], open: () => Promise<Runtime>,
   const runtime = await open();
   try {
     const started = performance.now();
-    const report = await sweep(runtime.ctx, { releaseExpiredAfterMs: runtime.config.releaseExpiredAfterMs, parallelBatches: runtime.config.sweepParallelBatches });
+    const report = await sweep(runtime.ctx, { releaseExpiredAfterMs: runtime.config.releaseExpiredAfterMs });
     const ms = Math.round(performance.now() - started);
     print(io, values.json ?? false, { ...report, ms }, () =>
       report.ran

@@ -1,0 +1,40 @@
+import type { Knex } from 'knex';
+
+/** What the statements a piece of work issued read: rows per table (PostgreSQL) or the plans (SQLite). */
+export async function whatWasRead(
+  knex: Knex,
+  engine: string,
+  work: (trx: Knex.Transaction) => Promise<void>,
+  tables: string[] = ['activations', 'activation_anchors'],
+): Promise<{ rows: Record<string, number>; plans: string[] }> {
+  const statements: Array<{ sql: string; bindings: unknown[] }> = [];
+  const listen = (q: { sql: string; bindings: unknown[] }) => statements.push(q);
+  return knex.transaction(async (trx) => {
+    // The connection's counters not yet sent to the statistics (PostgreSQL 15 also counts earlier
+    // transactions of the same connection in them): the figure is the difference across the work.
+    const counters = async (): Promise<Record<string, number>> => {
+      const stats = await trx.raw(
+        `SELECT relname, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname = ANY(?)`,
+        [tables],
+      );
+      return Object.fromEntries(stats.rows.map((r: { relname: string; n: string }) => [r.relname, Number(r.n)]));
+    };
+    const before = engine === 'postgres' ? await counters() : {};
+    knex.on('query', listen);
+    try {
+      await work(trx);
+    } finally {
+      knex.off('query', listen);
+    }
+    if (engine === 'postgres') {
+      const after = await counters();
+      return { rows: Object.fromEntries(Object.entries(after).map(([table, n]) => [table, n - (before[table] ?? 0)])), plans: [] };
+    }
+    const plans: string[] = [];
+    for (const s of statements) {
+      const plan = (await trx.raw(`EXPLAIN QUERY PLAN ${s.sql}`, s.bindings as Knex.RawBinding[])) as Array<{ detail: string }>;
+      plans.push(...plan.map((p) => p.detail));
+    }
+    return { rows: {}, plans };
+  });
+}
