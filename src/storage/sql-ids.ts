@@ -7,12 +7,19 @@
  *
  * `ms` is our own clock reading, checked here and written as a literal (it appears twice in the
  * SQLite form, which would otherwise need its binding twice); `counter` is an SQL expression.
+ * PostgreSQL gets the millisecond's groups as text made here and the rest from `to_hex`. The
+ * random bits only tell apart ids of the same millisecond and counter, so they come from
+ * `random()` (the session's generator, seeded from a strong source) on both engines: the v4 UUID
+ * they came from before, and the bytes-to-text subquery around it, cost ~3 µs a row (0.3 s of a
+ * 100,000-code sweep).
  */
 export function uuidV7Sql(engine: 'pg' | 'sqlite', ms: number, counter: string): string {
   if (!Number.isSafeInteger(ms) || ms < 0 || ms >= 2 ** 48) throw new RangeError(`not a UUIDv7 timestamp: ${ms}`);
   const hi = `((${counter}) >> 14) & 4095`;
   const lo = `(${counter}) & 16383`;
   if (engine === 'sqlite') return `printf('%08x-%04x-%04x-%04x-%012x', ${ms} >> 16, ${ms} & 65535, 28672 | (${hi}), 32768 | (${lo}), random() & 281474976710655)`;
-  const bytes = `int8send((CAST(${ms} AS bigint) << 16) | 28672 | (${hi})) || substr(int4send(CAST(32768 | (${lo}) AS integer)), 3, 2) || substr(uuid_send(gen_random_uuid()), 11, 6)`;
-  return `(SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21) FROM (SELECT encode(${bytes}, 'hex') AS h) AS hex)`;
+  const time = ms.toString(16).padStart(12, '0');
+  // 28672 | hi is 0x7000–0x7fff and 32768 | lo 0x8000–0xbfff: four hex digits each, unpadded.
+  const random = `lpad(to_hex(floor(random() * 281474976710656)::bigint), 12, '0')`;
+  return `('${time.slice(0, 8)}-${time.slice(8)}-' || to_hex(28672 | (${hi})) || '-' || to_hex(32768 | (${lo})) || '-' || ${random})`;
 }
