@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { Client } from 'pg';
 import { getCode } from '../src/domain/codes';
 import { activateMachine, deactivateMachine } from '../src/domain/seat-allocation';
-import { FULL_PASS_EVERY_MS, noSweepProgress, sweep, SWEEP_OVERLAP_MS } from '../src/domain/sweeper';
+import { FULL_PASS_EVERY_MS, sweep, SWEEP_OVERLAP_MS } from '../src/domain/sweeper';
 import { DAY } from './support/clock';
 import { forEachEngine } from './support/databases';
 import { aCode, aProduct, machine } from './support/factories';
@@ -58,45 +58,45 @@ forEachEngine('the sweeper', (engine) => {
   it('reads the dates since its last run, from a little before, and all of them again a day after its last full pass', async () => {
     const ctx = t.runtime.ctx;
     const knex = t.runtime.database.knex;
-    const progress = noSweepProgress();
-    await sweep(ctx, { releaseExpiredAfterMs: null }, progress);
-    assert.deepEqual(progress, { expiredThrough: t.clock.now(), releasedThrough: null, fullPassAt: t.clock.now() });
+    const progress = () => ctx.repo.sweeperProgress.read();
+    t.clock.advance(FULL_PASS_EVERY_MS);
+    await sweep(ctx, { releaseExpiredAfterMs: null });
+    assert.deepEqual(await progress(), { expiredThrough: t.clock.now(), releasedThrough: null, fullPassAt: t.clock.now() });
     const product = await aProduct(ctx);
     const due = await aCode(ctx, product, { days: 1 });
     // Written past their dates behind the writers' rules (plain SQL): one inside the overlap with
     // the last run, one before it.
     const lateWrite = await aCode(ctx, product, { days: 1 });
     const handEdited = await aCode(ctx, product, { days: 1 });
-    const lastRun = progress.expiredThrough!;
+    const lastRun = (await progress()).expiredThrough!;
     await knex('codes').where({ id: due.id }).update({ expires_at: lastRun + 3600_000 });
     await knex('codes').where({ id: lateWrite.id }).update({ expires_at: lastRun - SWEEP_OVERLAP_MS + 1000 });
     await knex('codes').where({ id: handEdited.id }).update({ expires_at: lastRun - SWEEP_OVERLAP_MS - 1000 });
     t.clock.advance(2 * 3600_000);
 
-    assert.equal((await sweep(ctx, { releaseExpiredAfterMs: null }, progress)).expired, 2);
+    assert.equal((await sweep(ctx, { releaseExpiredAfterMs: null })).expired, 2);
     assert.equal((await getCode(ctx, due.id)).status, 'expired');
     assert.equal((await getCode(ctx, lateWrite.id)).status, 'expired');
     assert.equal((await getCode(ctx, handEdited.id)).status, 'issued');
-    assert.deepEqual(progress, { expiredThrough: t.clock.now(), releasedThrough: null, fullPassAt: lastRun });
+    assert.deepEqual(await progress(), { expiredThrough: t.clock.now(), releasedThrough: null, fullPassAt: lastRun });
 
     t.clock.advance(FULL_PASS_EVERY_MS - 2 * 3600_000);
-    assert.equal((await sweep(ctx, { releaseExpiredAfterMs: null }, progress)).expired, 1);
+    assert.equal((await sweep(ctx, { releaseExpiredAfterMs: null })).expired, 1);
     assert.equal((await getCode(ctx, handEdited.id)).status, 'expired');
-    assert.equal(progress.fullPassAt, t.clock.now());
+    assert.equal((await progress()).fullPassAt, t.clock.now());
   });
 
   it('keeps its progress when a run fails, so the next run starts where the last finished one ended', async () => {
     const ctx = t.runtime.ctx;
-    const progress = noSweepProgress();
-    await sweep(ctx, { releaseExpiredAfterMs: null }, progress);
-    const kept = { ...progress };
+    await sweep(ctx, { releaseExpiredAfterMs: null });
+    const kept = await ctx.repo.sweeperProgress.read();
     const product = await aProduct(ctx);
     const code = await aCode(ctx, product, { days: 1 });
     t.clock.advance(2 * DAY);
     // The expiry moves its batch, then the run fails: the progress stays as it was.
     const broken = { ...ctx, repo: Object.create(ctx.repo, { churn: { value: { pruneBefore: () => Promise.reject(new Error('database went away')) } } }) };
-    await assert.rejects(sweep(broken, { releaseExpiredAfterMs: null }, progress), /database went away/);
-    assert.deepEqual(progress, kept);
+    await assert.rejects(sweep(broken, { releaseExpiredAfterMs: null }), /database went away/);
+    assert.deepEqual(await ctx.repo.sweeperProgress.read(), kept);
     assert.equal((await getCode(ctx, code.id)).status, 'expired');
   });
 
@@ -120,6 +120,8 @@ forEachEngine('the sweeper', (engine) => {
 
     const report = await sweep(ctx, { releaseExpiredAfterMs: 30 * DAY, batchSize: 3 });
     assert.ok(report.released >= 7, `released ${report.released}`);
+    // The next run reads release dates from there (less the overlap).
+    assert.equal((await ctx.repo.sweeperProgress.read()).releasedThrough, t.clock.now() - 30 * DAY);
     for (const { code, seats } of old) {
       assert.equal((await getCode(ctx, code.id)).status, 'released');
       assert.deepEqual(await ctx.repo.activations.listByCode(code.id, 'active'), []);

@@ -70,6 +70,23 @@ export interface SweepBatch {
   last: ExpiryPlace | null;
 }
 
+/**
+ * How far the sweeper's runs got, kept in the database for whichever process sweeps next
+ * (src/domain/sweeper.ts): every code due by `expiredThrough` was expired, every code expired
+ * before `releasedThrough` released, and the last run that read every date was at `fullPassAt`.
+ */
+export interface SweepProgress {
+  expiredThrough: number | null;
+  releasedThrough: number | null;
+  fullPassAt: number | null;
+}
+
+export interface SweeperProgressStore {
+  /** Nothing yet: all null. */
+  read(): Promise<SweepProgress>;
+  write(progress: SweepProgress): Promise<void>;
+}
+
 export interface ActivationStore {
   insert(activation: Activation): Promise<void>;
   findById(id: string): Promise<Activation | undefined>;
@@ -235,13 +252,12 @@ export interface Stores {
   usage: UsageReportStore;
   heartbeatStats: HeartbeatStatsStore;
   churn: ChurnStore;
+  sweeperProgress: SweeperProgressStore;
 }
 
 /** Storage as the domain sees it: reads outside a transaction, changes inside one. */
 export interface Repository extends Stores, HeartbeatReader {
   transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
-  /** Write transactions that can make progress at the same time: 1 where the database has one writer (SQLite). */
-  readonly concurrentWriters: number;
   /** Runs work only when no other process is running it (the sweeper). Returns undefined when skipped. */
   exclusively<T>(name: string, work: () => Promise<T>): Promise<T | undefined>;
 }

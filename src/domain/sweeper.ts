@@ -19,24 +19,6 @@ export interface SweepReport {
 }
 
 /**
- * How far the runs before this one got, kept by whoever runs the sweeper repeatedly
- * (src/jobs/sweeper-job.ts) and updated by each run that finishes: every code due by
- * `expiredThrough` was expired, every code expired before `releasedThrough` was released. A run
- * then reads the codes' date index from there instead of from the beginning, where every code that
- * ever lapsed would be read again on every run. None, or a day after the last full pass: from the
- * beginning.
- */
-export interface SweepProgress {
-  expiredThrough: number | null;
-  releasedThrough: number | null;
-  fullPassAt: number | null;
-}
-
-export function noSweepProgress(): SweepProgress {
-  return { expiredThrough: null, releasedThrough: null, fullPassAt: null };
-}
-
-/**
  * A run starts this far before where the last one ended. Writers set a code's status by the date
  * (lifecycle.ts), so a code alive past its date that the last run could not see was written by a
  * transaction still open then, dated after its writer's clock: at most that transaction's time
@@ -53,8 +35,13 @@ const BEGINNING = Number.MIN_SAFE_INTEGER;
  * Expires codes past their date, culls floating seats whose heartbeats stopped, and releases
  * long-expired codes when configured; then samples active seats for the dashboard's chart. Works
  * in batches, one transaction each, and runs in one process at a time.
+ *
+ * Expiry and release read the codes' date index from where the last finished run got (kept in
+ * the database, whichever process ran it), less an overlap, instead of from the beginning, where
+ * every code that ever lapsed would be read again on every run. With no run yet, or a day after
+ * the last full pass: from the beginning.
  */
-export async function sweep(ctx: DomainContext, options: SweepOptions, progress: SweepProgress = noSweepProgress()): Promise<SweepReport> {
+export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<SweepReport> {
   // Each commit costs a WAL write and, on SQLite, often a checkpoint: 10,000 codes a batch took
   // 100,000 due codes from 2.9 s to 1.9 s there (20,000: 1.5 s, but 7.2 s instead of 5.4 s on
   // PostgreSQL), and holds the SQLite writer for about 0.2 s at a time.
@@ -63,6 +50,7 @@ export async function sweep(ctx: DomainContext, options: SweepOptions, progress:
     // Beats still buffered in this process must count before anything is culled.
     await ctx.heartbeats.flush();
     const done: SweepReport = { expired: 0, culled: 0, released: 0, ran: true };
+    const progress = await ctx.repo.sweeperProgress.read();
     const started = ctx.clock.now();
     const fullPass = progress.fullPassAt === null || started - progress.fullPassAt >= FULL_PASS_EVERY_MS;
     const from = (through: number | null) => (fullPass || through === null ? BEGINNING : through - SWEEP_OVERLAP_MS);
@@ -100,9 +88,7 @@ export async function sweep(ctx: DomainContext, options: SweepOptions, progress:
     // After the culls, so the dashboard's seat chart shows what this run left.
     await sampleActiveSeats(ctx);
     // Only a run that finished moves the marks; a failed one leaves them for the next to start from.
-    progress.expiredThrough = started;
-    progress.releasedThrough = releasedThrough;
-    if (fullPass) progress.fullPassAt = started;
+    await ctx.repo.sweeperProgress.write({ expiredThrough: started, releasedThrough, fullPassAt: fullPass ? started : progress.fullPassAt });
     return done;
   });
   return report ?? { expired: 0, culled: 0, released: 0, ran: false };

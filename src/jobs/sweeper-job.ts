@@ -1,5 +1,5 @@
 import type { DomainContext } from '../domain/context';
-import { noSweepProgress, sweep, type SweepOptions, type SweepReport } from '../domain/sweeper';
+import { sweep, type SweepOptions, type SweepReport } from '../domain/sweeper';
 import type { Logger } from '../logger';
 
 export interface SweeperJob {
@@ -19,12 +19,10 @@ export function startSweeper(
 ): SweeperJob {
   let running: Promise<SweepReport> | null = null;
   let stopped = false;
-  // Where this process's runs got to: each run reads only the dates since (src/domain/sweeper.ts).
-  const progress = noSweepProgress();
   const runOnce = (): Promise<SweepReport> => {
     if (running) return running;
     const started = performance.now();
-    running = sweep(ctx, options, progress)
+    running = sweep(ctx, options)
       .then((report) => {
         onRun(report, false);
         const ms = Math.round(performance.now() - started);

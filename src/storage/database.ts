@@ -26,8 +26,6 @@ export interface Database {
   knex: Knex;
   options: DatabaseOptions;
   engine: Engine;
-  /** Write transactions that can run at once: the pool's size on PostgreSQL; 1 on SQLite, which has one writer. */
-  writers: number;
   /** Where the data lives, without credentials, for start-up messages. */
   location: string;
   close(): Promise<void>;
@@ -53,7 +51,7 @@ export function openDatabase(options: DatabaseOptions): Database {
       pool: { min: 0, max: poolMax },
       log: driverLog(options),
     });
-    return { engine: 'postgres', writers: poolMax, location: `postgres://${url.host}${url.pathname}`, knex: pgKnex, options, close: () => pgKnex.destroy() };
+    return { engine: 'postgres', location: `postgres://${url.host}${url.pathname}`, knex: pgKnex, options, close: () => pgKnex.destroy() };
   }
   mkdirSync(dirname(options.sqliteFile), { recursive: true });
   // One writer connection: SQLite has one writer anyway, and this serialises our transactions in-process.
@@ -66,7 +64,6 @@ export function openDatabase(options: DatabaseOptions): Database {
   );
   return {
     engine: 'sqlite',
-    writers: 1,
     location: options.sqliteFile,
     knex: writer,
     options,

@@ -14,6 +14,7 @@ import { KnexMarketplaceLicenseStore } from './marketplace-license-store';
 import { KnexNonceStore } from './nonce-store';
 import type { PreparedHeartbeatReader } from './heartbeat-reader';
 import { KnexProductStore } from './product-store';
+import { KnexSweeperProgressStore } from './sweeper-progress-store';
 import { KnexUsageReportStore } from './usage-report-store';
 import { KnexHeartbeatStatsStore } from './heartbeat-stats-store';
 
@@ -31,6 +32,7 @@ function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer): Stores {
     usage: new KnexUsageReportStore(db),
     heartbeatStats: new KnexHeartbeatStatsStore(db),
     churn: new KnexChurnStore(db),
+    sweeperProgress: new KnexSweeperProgressStore(db),
   };
 }
 
@@ -56,6 +58,7 @@ export class KnexRepository implements Repository {
   readonly usage;
   readonly heartbeatStats;
   readonly churn;
+  readonly sweeperProgress;
   private readonly localLocks = new Set<string>();
 
   constructor(
@@ -79,10 +82,7 @@ export class KnexRepository implements Repository {
     this.usage = stores.usage;
     this.heartbeatStats = stores.heartbeatStats;
     this.churn = stores.churn;
-  }
-
-  get concurrentWriters(): number {
-    return this.database.writers;
+    this.sweeperProgress = stores.sweeperProgress;
   }
 
   async transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

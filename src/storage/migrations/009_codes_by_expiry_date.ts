@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
  *
  * Existing rows keep their full pages until the table is rewritten (`VACUUM FULL codes`, at a quiet
  * time); new codes get the room at once. The sweeper walks the date index from where its last run
- * ended (src/domain/sweeper.ts), so no index needs the status.
+ * ended, kept in `sweeper_progress` (src/domain/sweeper.ts), so no index needs the status.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('codes', (t) => {
@@ -21,9 +21,16 @@ export async function up(knex: Knex): Promise<void> {
     t.dropIndex(['status', 'expires_at']);
   });
   if (knex.client.config.client === 'pg') await knex.raw('ALTER TABLE codes SET (fillfactor = 50)');
+  await knex.schema.createTable('sweeper_progress', (t) => {
+    t.string('name', 32).primary();
+    t.bigInteger('expired_through').nullable();
+    t.bigInteger('released_through').nullable();
+    t.bigInteger('full_pass_at').nullable();
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTable('sweeper_progress');
   if (knex.client.config.client === 'pg') await knex.raw('ALTER TABLE codes RESET (fillfactor)');
   await knex.schema.alterTable('codes', (t) => {
     t.index(['status', 'expires_at']);
