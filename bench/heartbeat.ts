@@ -152,6 +152,7 @@ async function spreadActivations(t: Target, productId: string): Promise<string[]
 async function sweeperRuns(t: Target, spread: string[]) {
   console.log(`\n== sweeper: 100,000 codes expire at once, ${t.engine} ==`);
   await seed(t.database.knex, 100_000, { productName: 'bench-expiring-cli', expiresAt: Date.now() - 1000, keep: 0 });
+  await atRest(t);
   const started = Date.now();
   const { stdout } = await run(process.execPath, [BIN, 'sweep', '--json'], { env: { ...process.env, ...t.env }, maxBuffer: 1 << 20 });
   const cli = JSON.parse(stdout) as { expired: number; ms: number };
@@ -162,6 +163,7 @@ async function sweeperRuns(t: Target, spread: string[]) {
 
   // LICENSOR_RELEASE_EXPIRED_AFTER_DAYS: a cohort that expired together is released together.
   await seed(t.database.knex, 100_000, { productName: 'bench-releasing', status: 'expired', expiresAt: Date.now() - 40 * 86_400_000, keep: 0 });
+  await atRest(t);
   const releasing = { ...process.env, ...t.env, LICENSOR_RELEASE_EXPIRED_AFTER_DAYS: '30' };
   const released = JSON.parse((await run(process.execPath, [BIN, 'sweep', '--json'], { env: releasing, maxBuffer: 1 << 20 })).stdout) as { released: number; ms: number };
   console.log(`licensor sweep (CLI), releasing codes 30 days after they expired: ${released.released.toLocaleString('en')} codes, each with its live machine, in ${fmt(released.ms / 1000, 2)} s`);
@@ -172,12 +174,28 @@ async function sweeperRuns(t: Target, spread: string[]) {
   await sweepInServer(t, spread, 'bench-expiring-steady', `under a steady ${STEADY_BEATS.toLocaleString('en')} heartbeats a second`, STEADY_BEATS);
 }
 
+/**
+ * The database as it is when a cohort falls due: its codes were written months before, so their
+ * pages are on disk and vacuumed. Right after seeding, the checkpointer was still writing the
+ * seed's hundreds of megabytes and autovacuum was about to read them, both during the sweep (a
+ * checkpoint every 12–30 s while seeding, in PostgreSQL's log).
+ */
+async function atRest(t: Target): Promise<void> {
+  if (t.engine === 'postgres') {
+    await t.database.knex.raw('VACUUM (ANALYZE) codes, activations, activation_anchors');
+    await t.database.knex.raw('CHECKPOINT');
+  } else {
+    await t.database.knex.raw('PRAGMA wal_checkpoint(TRUNCATE)');
+  }
+}
+
 /** Heartbeats a second of the steady-load sweep: about a third of what the server answers here. */
 const STEADY_BEATS = 2000;
 
 /** 100,000 codes come due in a running server while heartbeats load it; the server's own log line is the figure. */
 async function sweepInServer(t: Target, spread: string[], productName: string, how: string, rate?: number) {
   const expiring = await seed(t.database.knex, 100_000, { productName, expiresAt: Date.now() - 1000, keep: 0 });
+  await atRest(t);
   const server = await startProcess([BIN, 'serve'], { ...t.env, LICENSOR_SWEEP_INTERVAL_SECONDS: '1', LICENSOR_LOG_LEVEL: 'info' });
   // Nothing here reads the database meanwhile (this process is also the load generator).
   const sweepLog = server.waitForLine(/sweeper changed codes or seats/, 120_000);
