@@ -116,7 +116,9 @@ export class KnexCodeStore implements CodeStore {
                   ORDER BY expires_at, id LIMIT ?`;
     if (this.db.client.config.client === 'pg') {
       // One statement: lock the batch (a code held by another transaction is waited for and
-      // re-checked), move it, audit it.
+      // re-checked), move it, audit it. A re-checked code comes back still due with its date, or
+      // not at all: writers never move a live code to another past date (lifecycle.ts), so the
+      // batch's last code is still where the next batch starts.
       const result = await this.db.raw(
         `WITH due AS (${due} FOR UPDATE),
          moved AS (
