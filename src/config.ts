@@ -17,7 +17,7 @@ export interface Config {
   keyAlgorithm: KeyAlgorithm;
   maxTokenLifetimeMs: number;
   sweepIntervalMs: number;
-  /** Expiry and release batches the sweeper runs at once on PostgreSQL (SQLite has one writer). */
+  /** Release codes this long after they expired; null keeps them. */
   releaseExpiredAfterMs: number | null;
   heartbeatFlushMs: number;
   /** Activations whose heartbeat view is held in memory (src/storage/heartbeat-view-cache.ts); 0 reads every beat. */
@@ -38,7 +38,17 @@ export interface Config {
   shutdownGraceMs: number;
   /** Code-guessing limits: failed lookups per address, attempts per code (per minute, burst). */
   guessLimits: { failuresPerMinute: number; failureBurst: number; codeAttemptsPerMinute: number; codeBurst: number };
+  /** Settings given that no longer do anything, each with why (`licensor serve` warns of them). */
+  retired: string[];
 }
+
+/**
+ * Settings that no longer do anything. They are accepted, from the environment and from a file,
+ * so that an upgrade does not refuse a configuration that worked; the server warns of them.
+ */
+const RETIRED: Record<string, string> = {
+  LICENSOR_SWEEP_PARALLEL_BATCHES: 'sweeper batches now go one at a time, in expiry-date order (docs/performance.md)',
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -133,13 +143,18 @@ export function loadConfigReport(processEnv: NodeJS.ProcessEnv = process.env, cw
       codeAttemptsPerMinute: int('LICENSOR_CODE_ATTEMPTS_PER_MINUTE', 120, 1, 100_000),
       codeBurst: int('LICENSOR_CODE_ATTEMPT_BURST', 120, 1, 1_000_000_000),
     },
+    retired: [],
   };
   const metricsToken = env.LICENSOR_METRICS_TOKEN || undefined;
   if (metricsToken !== undefined && metricsToken.length < 16) problems.push('LICENSOR_METRICS_TOKEN must be at least 16 characters');
   config.metricsToken = metricsToken;
   if (!LOG_LEVELS.includes(config.logLevel)) problems.push(`LICENSOR_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
-  const knownKeys = [...read].map(fileKeyOf);
+  config.retired = Object.keys(RETIRED)
+    .filter((name) => given(name) || fromFile.has(name))
+    .map((name) => `${name} (${fileKeyOf(name)}) is no longer used: ${RETIRED[name]}`);
+  for (const name of Object.keys(RETIRED)) read.add(name);
+  const knownKeys = [...read].filter((name) => !(name in RETIRED)).map(fileKeyOf);
   for (const [name, { key }] of fromFile) {
     if (read.has(name)) continue;
     const near = closestKey(key, knownKeys);

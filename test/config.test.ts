@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, loadConfigReport } from '../src/config';
 import { runBinary, runCli } from './support/cli';
+import { spawnServer } from './support/processes';
 
 const ADMIN = 'admin-token-from-file-0123456789';
 const METRICS = 'metrics-token-secret-0123456789';
@@ -115,6 +116,21 @@ describe('configuration', () => {
       ]);
     });
 
+    it('accepts a setting that no longer does anything, from the environment or a file, and names it with why', () => {
+      assert.deepEqual(loadConfig({}).retired, []);
+      const notice = 'LICENSOR_SWEEP_PARALLEL_BATCHES (sweepParallelBatches) is no longer used: sweeper batches now go one at a time, in expiry-date order (docs/performance.md)';
+      assert.deepEqual(loadConfig({ LICENSOR_SWEEP_PARALLEL_BATCHES: '2' }).retired, [notice]);
+      const dir = mkdtempSync(join(tmpdir(), 'licensor-retired-'));
+      try {
+        const path = join(dir, 'licensor.json');
+        writeFileSync(path, JSON.stringify({ sweepParallelBatches: 2, port: 7301 }));
+        const config = loadConfig({}, dir, { file: path });
+        assert.deepEqual([config.port, config.retired], [7301, [notice]]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('refuses an unknown log level and short metrics and admin tokens', () => {
       assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_LOG_LEVEL: 'verbose', LICENSOR_METRICS_TOKEN: 'abc' })).sort(), [
         'LICENSOR_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
@@ -169,6 +185,21 @@ describe('configuration', () => {
       assert.equal(json.code, 2);
       assert.equal(json.json.valid, false);
       assert.equal(json.json.problems.length, 2);
+    });
+
+    it('lets serve start with a setting that no longer does anything, and warn of it', async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'licensor-retired-serve-'));
+      const server = await spawnServer({ LICENSOR_DATA_DIR: dataDir, LICENSOR_SWEEP_PARALLEL_BATCHES: '2' });
+      try {
+        // Written before the start-up banner, on the other stream: give it a moment to arrive.
+        for (let i = 0; i < 50 && !server.stdout().includes('no longer used'); i++) await new Promise((r) => setTimeout(r, 100));
+        const line = server.stdout().split('\n').find((l) => l.includes('a setting is no longer used'));
+        assert.ok(line, server.stdout());
+        assert.match(JSON.parse(line).notice, /^LICENSOR_SWEEP_PARALLEL_BATCHES \(sweepParallelBatches\) is no longer used: /);
+      } finally {
+        await server.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     });
 
     it('is what the real binary runs, and serve refuses to start on the same problems', async () => {

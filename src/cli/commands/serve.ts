@@ -22,6 +22,7 @@ export async function serveCommand(argv: string[], loadConfig: () => Config, io:
   }
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  for (const notice of config.retired) logger.warn({ notice }, 'a setting is no longer used');
   const running = await startServer(config, logger);
   const { runtime, adminToken } = running;
   const lines = [
