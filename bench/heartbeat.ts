@@ -154,8 +154,7 @@ async function sweeperRuns(t: Target, spread: string[]) {
   await seed(t.database.knex, 100_000, { productName: 'bench-expiring-cli', expiresAt: Date.now() - 1000, keep: 0 });
   await atRest(t);
   const started = Date.now();
-  const { stdout } = await run(process.execPath, [BIN, 'sweep', '--json'], { env: { ...process.env, ...t.env }, maxBuffer: 1 << 20 });
-  const cli = JSON.parse(stdout) as { expired: number; ms: number };
+  const cli = await cliSweep(t);
   console.log(
     `licensor sweep (CLI, nothing else running): ${cli.expired.toLocaleString('en')} codes expired in ${fmt(cli.ms / 1000, 2)} s ` +
       `(${fmt((Date.now() - started) / 1000, 2)} s with the process start)`,
@@ -164,14 +163,19 @@ async function sweeperRuns(t: Target, spread: string[]) {
   // LICENSOR_RELEASE_EXPIRED_AFTER_DAYS: a cohort that expired together is released together.
   await seed(t.database.knex, 100_000, { productName: 'bench-releasing', status: 'expired', expiresAt: Date.now() - 40 * 86_400_000, keep: 0 });
   await atRest(t);
-  const releasing = { ...process.env, ...t.env, LICENSOR_RELEASE_EXPIRED_AFTER_DAYS: '30' };
-  const released = JSON.parse((await run(process.execPath, [BIN, 'sweep', '--json'], { env: releasing, maxBuffer: 1 << 20 })).stdout) as { released: number; ms: number };
+  const released = await cliSweep(t, { LICENSOR_RELEASE_EXPIRED_AFTER_DAYS: '30' });
   console.log(`licensor sweep (CLI), releasing codes 30 days after they expired: ${released.released.toLocaleString('en')} codes, each with its live machine, in ${fmt(released.ms / 1000, 2)} s`);
 
   await sweepInServer(t, spread, 'bench-expiring', 'under 16 connections of heartbeats, as fast as it answers them');
   // Saturating load leaves the sweep whatever share of the cores the scheduler gives it; a steady,
   // heavy rate (a fleet of millions beating hourly) shows whether the sweep stalls the beats.
   await sweepInServer(t, spread, 'bench-expiring-steady', `under a steady ${STEADY_BEATS.toLocaleString('en')} heartbeats a second`, STEADY_BEATS);
+}
+
+/** `licensor sweep --json` on the target's database: its report, with how long the sweep took. */
+async function cliSweep(t: Target, env: Record<string, string> = {}): Promise<{ expired: number; released: number; ms: number }> {
+  const { stdout } = await run(process.execPath, [BIN, 'sweep', '--json'], { env: { ...process.env, ...t.env, ...env }, maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as { expired: number; released: number; ms: number };
 }
 
 /**

@@ -153,10 +153,9 @@ export function loadConfigReport(processEnv: NodeJS.ProcessEnv = process.env, cw
   config.retired = Object.keys(RETIRED)
     .filter((name) => given(name) || fromFile.has(name))
     .map((name) => `${name} (${fileKeyOf(name)}) is no longer used: ${RETIRED[name]}`);
-  for (const name of Object.keys(RETIRED)) read.add(name);
-  const knownKeys = [...read].filter((name) => !(name in RETIRED)).map(fileKeyOf);
+  const knownKeys = [...read].map(fileKeyOf);
   for (const [name, { key }] of fromFile) {
-    if (read.has(name)) continue;
+    if (read.has(name) || name in RETIRED) continue;
     const near = closestKey(key, knownKeys);
     problems.push(`"${key}" in ${file} is not a setting${near ? ` (did you mean "${near}"?)` : ''}`);
   }

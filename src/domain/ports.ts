@@ -55,7 +55,6 @@ export interface CodeStore {
    * event for each code and an `activation.released` event for each ended activation.
    */
   releaseExpired(after: ExpiryPlace, cutoff: number, now: number, limit: number, actor: string): Promise<SweepBatch>;
-  countByStatus(): Promise<Record<CodeStatus, number>>;
 }
 
 /** A place in the codes' expiry-date order, (expires_at, id): where a sweeper batch ended. */

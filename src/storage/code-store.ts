@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { CodeFilter, CodeStore, ExpiryPlace, SweepBatch } from '../domain/ports';
-import { CODE_STATUSES, type CodeStatus, type LicenseCode, type Page } from '../domain/types';
+import type { CodeStatus, LicenseCode, Page } from '../domain/types';
 import { fromJson, keysetPage, toBool, toJson } from './rows';
 import { uuidV7Sql } from './sql-ids';
 
@@ -133,14 +133,14 @@ export class KnexCodeStore implements CodeStore {
       );
       return pgBatch(result);
     }
-    await this.sqliteBatch('sweep_due', 'id TEXT PRIMARY KEY, status TEXT NOT NULL, expires_at INTEGER NOT NULL', due, [after.expiresAt, after.id, now, limit]);
+    const taken = await this.sqliteBatch('sweep_due', 'id TEXT PRIMARY KEY, status TEXT NOT NULL, expires_at INTEGER NOT NULL', due, [after.expiresAt, after.id, now, limit]);
     await this.db.raw(`UPDATE codes SET status = 'expired', updated_at = ? WHERE id IN (SELECT id FROM sweep_due)`, [now]);
     await this.db.raw(
       `INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, code_id, before, after)
        SELECT ${uuidV7Sql('sqlite', now, 'rowid')}, ?, ?, 'code.expired', 'code', id, id, json_object('status', status), ? FROM sweep_due`,
       [now, actor, json],
     );
-    return this.sqliteBatchResult('sweep_due');
+    return this.sqliteBatchResult('sweep_due', taken);
   }
 
   async releaseExpired(after: ExpiryPlace, cutoff: number, now: number, limit: number, actor: string): Promise<SweepBatch> {
@@ -194,7 +194,7 @@ export class KnexCodeStore implements CodeStore {
        SELECT ${uuidV7Sql('sqlite', now, `rowid + ${taken}`)}, ?, ?, 'activation.released', 'activation', id, code_id, NULL, NULL FROM sweep_ended`,
       [now, actor, before, json, now, actor],
     );
-    return this.sqliteBatchResult('sweep_released');
+    return this.sqliteBatchResult('sweep_released', taken);
   }
 
   /**
@@ -210,20 +210,10 @@ export class KnexCodeStore implements CodeStore {
     return Number(row?.n ?? 0);
   }
 
-  /** SQLite: a batch's size and its last code in date order (rows went in in that order). */
-  private async sqliteBatchResult(table: string): Promise<SweepBatch> {
-    const rows = (await this.db.raw(
-      `SELECT (SELECT count(*) FROM ${table}) AS n, expires_at, id FROM ${table} ORDER BY rowid DESC LIMIT 1`,
-    )) as Array<{ n: number; expires_at: number; id: string }>;
-    const last = rows[0];
-    return last ? { moved: Number(last.n), last: { expiresAt: Number(last.expires_at), id: last.id } } : { moved: 0, last: null };
-  }
-
-  async countByStatus(): Promise<Record<CodeStatus, number>> {
-    const counts = Object.fromEntries(CODE_STATUSES.map((s) => [s, 0])) as Record<CodeStatus, number>;
-    const rows = await this.db('codes').select('status').count({ n: '*' }).groupBy('status');
-    for (const row of rows as Array<{ status: CodeStatus; n: number | string }>) counts[row.status] = Number(row.n);
-    return counts;
+  /** SQLite: a batch of `taken` codes and its last one in date order (rows went in in that order). */
+  private async sqliteBatchResult(table: string, taken: number): Promise<SweepBatch> {
+    const rows = (await this.db.raw(`SELECT ? AS n, expires_at, id FROM ${table} ORDER BY rowid DESC LIMIT 1`, [taken])) as BatchRow[];
+    return batchOf(rows[0]);
   }
 }
 
@@ -231,6 +221,16 @@ export class KnexCodeStore implements CodeStore {
 const PG_BATCH_RESULT = `SELECT (SELECT count(*) FROM moved) AS n, expires_at, id FROM due ORDER BY expires_at DESC, id DESC LIMIT 1`;
 
 function pgBatch(result: unknown): SweepBatch {
-  const last = (result as { rows: Array<{ n: number | string; expires_at: number | string; id: string }> }).rows[0];
-  return last ? { moved: Number(last.n), last: { expiresAt: Number(last.expires_at), id: last.id } } : { moved: 0, last: null };
+  return batchOf((result as { rows: BatchRow[] }).rows[0]);
+}
+
+/** A sweeper statement's one row (its count and last code), or none when the batch took nothing. */
+interface BatchRow {
+  n: number | string;
+  expires_at: number | string;
+  id: string;
+}
+
+function batchOf(row: BatchRow | undefined): SweepBatch {
+  return row ? { moved: Number(row.n), last: { expiresAt: Number(row.expires_at), id: row.id } } : { moved: 0, last: null };
 }
