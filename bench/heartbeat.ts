@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { openDatabase, type Database } from '../src/storage/database';
 import { migrateToLatest } from '../src/storage/migrate';
 import { createTestDatabase, type EngineName } from '../test/support/databases';
-import { benchFingerprint, seed } from './seed';
+import { benchFingerprint, benchSecret, seed } from './seed';
 import { fmt, load, peakRssMiB, pinnedApart, ROOT, row, startProcess, type Running } from './support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -73,8 +73,8 @@ function cycle<T>(items: T[]): () => T {
 }
 
 /** Heartbeat bodies of these seeded activations in turn, each with its machine's fingerprint (bench/seed.ts). */
-function beatsOf(activations: string[]): () => { activationId: string; fingerprint: Record<string, string | string[]> } {
-  const beats = activations.map((activationId) => ({ activationId, fingerprint: benchFingerprint(activationId) }));
+function beatsOf(activations: string[]): () => { activationId: string; secret: string; fingerprint: Record<string, string | string[]> } {
+  const beats = activations.map((activationId) => ({ activationId, secret: benchSecret(activationId), fingerprint: benchFingerprint(activationId) }));
   return cycle(beats);
 }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { anchorEntries } from '../client/fingerprint/matching';
 import { generateAuthorizationCode } from '../src/domain/authorization-code';
+import { hashSecret } from '../src/domain/activation-proof';
 import { uuidv7 } from '../src/domain/clock';
 
 /** A fingerprint of 32-hex component hashes, derived from a name (benchmarks do not need real hardware). */
@@ -16,6 +17,11 @@ export function benchFingerprint(name: string): Record<string, string | string[]
     'cpu.signature': h('cpu'),
     'hw.model': h('model'),
   };
+}
+
+/** The secret of a seeded activation (what its client would have kept from its activation answer). */
+export function benchSecret(activationId: string): string {
+  return createHash('sha256').update(`secret:${activationId}`).digest('base64url');
 }
 
 export interface Seeded {
@@ -60,7 +66,7 @@ export async function seed(knex: Knex, count: number, options: { productName: st
       for (const a of anchorEntries(fingerprint)) anchors.push({ activation_id: activationId, product_id: product.id, component: a.component, hash: a.hash });
       acts.push({
         id: activationId, code_id: codeId, product_id: product.id, fingerprint: JSON.stringify(fingerprint), environment: '{}', status: 'active',
-        clone_suspect: false, created_at: now, last_heartbeat_at: now, ended_at: null,
+        clone_suspect: false, created_at: now, last_heartbeat_at: now, ended_at: null, secret_hash: hashSecret(benchSecret(activationId)),
       });
       if (activations.length < keep) activations.push(activationId);
     }

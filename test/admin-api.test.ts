@@ -116,14 +116,18 @@ forEachEngine('the admin API', (engine) => {
       assert.deepEqual(
         { ...res.body.product, id: undefined },
         { id: undefined, name, seatMode: 'node_locked', leaseSeconds: 7 * 86_400, heartbeatIntervalSeconds: Math.floor((7 * 86_400) / 3), matchStrategy: 'fuzzy',
-          reclaim: 'eager', churnLimit: null, churnPeriodSeconds: 86_400, latestVersion: null, minimumVersion: null, createdAt: iso(now()) },
+          reclaim: 'eager', churnLimit: null, churnPeriodSeconds: 86_400, fingerprintChangeWindowSeconds: 30 * 86_400, latestVersion: null,
+          minimumVersion: null, createdAt: iso(now()) },
       );
       assert.match(res.body.product.id, /^[0-9a-f-]{36}$/);
     });
 
-    it('creates a floating product with its own lease, heartbeat and match strategy', async () => {
-      const res = await post('/v1/admin/products', { name: `floating-${engine}`, seatMode: 'floating', leaseSeconds: 600, heartbeatIntervalSeconds: 120, matchStrategy: 'exact' });
+    it('creates a floating product with its own lease, heartbeat, match strategy and fingerprint change window', async () => {
+      const res = await post('/v1/admin/products', {
+        name: `floating-${engine}`, seatMode: 'floating', leaseSeconds: 600, heartbeatIntervalSeconds: 120, matchStrategy: 'exact', fingerprintChangeWindowSeconds: 7 * 86_400,
+      });
       assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.product.fingerprintChangeWindowSeconds, 7 * 86_400);
       assert.equal(res.body.product.seatMode, 'floating');
       assert.equal(res.body.product.leaseSeconds, 600);
       assert.equal(res.body.product.heartbeatIntervalSeconds, 120);
@@ -655,7 +659,7 @@ forEachEngine('the admin API', (engine) => {
       assert.equal(audit.body.items.length, 1);
       assert.equal(audit.body.items[0].actor, 'admin-api');
       assert.equal(audit.body.items[0].entityId, id);
-      const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, fingerprint: machine('admin-kicked') });
+      const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, secret: first.body.activation.secret, fingerprint: machine('admin-kicked') });
       assertRefusal(beat, 409, 'activation_ended');
     });
 

@@ -36,6 +36,7 @@ forEachEngine('bad input', (engine) => {
   let codeId: string;
   let activationId: string;
   let token: string;
+  let secret: string;
   let product: string;
   let routes: Route[];
 
@@ -50,6 +51,7 @@ forEachEngine('bad input', (engine) => {
     assert.equal(activated.status, 201, activated.text);
     activationId = activated.body.activation.id;
     token = activated.body.token;
+    secret = activated.body.activation.secret;
     const client = (method: string, path: string, readsBody = true): Route => ({ method, path, admin: false, readsBody, limit: 32 * 1024 });
     const adm = (method: string, path: string, readsBody: boolean): Route => ({ method, path, admin: true, readsBody, limit: 64 * 1024 });
     routes = [
@@ -187,7 +189,12 @@ forEachEngine('bad input', (engine) => {
       ['/v1/heartbeat', 'a 10 000-character activation id', () => ({ activationId: 'a'.repeat(10_000), fingerprint: machine('bad-input') }), 400, 'invalid_request'],
       ['/v1/heartbeat', 'an unknown activation id', () => ({ activationId: UNKNOWN_ID, fingerprint: machine('bad-input') }), 404, 'activation_not_found'],
       ['/v1/heartbeat', 'a fingerprint list', () => ({ activationId, fingerprint: [] }), 400, 'invalid_request'],
-      ['/v1/heartbeat', 'another machine', () => ({ activationId, fingerprint: machine('someone-else') }), 403, 'fingerprint_mismatch'],
+      ['/v1/heartbeat', 'another machine', () => ({ activationId, secret, fingerprint: machine('someone-else') }), 403, 'fingerprint_mismatch'],
+      ['/v1/heartbeat', 'no proof of holding the activation', () => ({ activationId, fingerprint: machine('bad-input') }), 403, 'activation_proof_required'],
+      ['/v1/heartbeat', 'a wrong secret', () => ({ activationId, secret: 'A'.repeat(43), fingerprint: machine('bad-input') }), 403, 'activation_proof_invalid'],
+      ['/v1/heartbeat', 'a secret too short to be one', () => ({ activationId, secret: 'abc', fingerprint: machine('bad-input') }), 400, 'invalid_request'],
+      ['/v1/heartbeat', 'a numeric secret', () => ({ activationId, secret: 7, fingerprint: machine('bad-input') }), 400, 'invalid_request'],
+      ['/v1/heartbeat', 'a token that proves nothing', () => ({ activationId, token: 'not.a.token', fingerprint: machine('bad-input') }), 403, 'activation_proof_invalid'],
       // POST /v1/admin/products
       ['/v1/admin/products', 'an empty object', () => ({}), 400, 'invalid_request'],
       ['/v1/admin/products', 'a numeric name', () => ({ name: 7 }), 400, 'invalid_request'],
@@ -287,7 +294,7 @@ forEachEngine('bad input', (engine) => {
           assertRefusal(await del(activationId, undefined, { authorization: `Bearer ${bad}` }), 403, 'activation_proof_invalid');
         }
         assertRefusal(await del(UNKNOWN_ID, { token }), 403, 'activation_proof_invalid');
-        const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId, fingerprint: machine('bad-input') });
+        const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId, secret, fingerprint: machine('bad-input') });
         assert.equal(beat.status, 200, 'the activation is still held');
       });
     });

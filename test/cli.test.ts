@@ -421,7 +421,7 @@ forEachEngine('the licensor CLI', (engine) => {
 
         // And the other way round: a freeze by the CLI is seen by the running server at once.
         ok(await cli('codes', 'freeze', issued.json.code));
-        const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: activated.body.activation.id, fingerprint: machine('beside-server') });
+        const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: activated.body.activation.id, secret: activated.body.activation.secret, fingerprint: machine('beside-server') });
         assert.equal(beat.status, 200, beat.text);
         assert.equal(beat.body.status, 'frozen');
         assert.equal(beat.body.token, null);

@@ -28,7 +28,7 @@ forEachEngine('"N machines, M at a time"', (engine) => {
   }
   const activate = (code: string, name: string) => call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine(name) });
   const beat = (activation: Answer, name: string) =>
-    call(server.url, 'POST', '/v1/heartbeat', { activationId: activation.body.activation.id, fingerprint: machine(name) });
+    call(server.url, 'POST', '/v1/heartbeat', { activationId: activation.body.activation.id, secret: activation.body.activation.secret, fingerprint: machine(name) });
   const exp = (token: string) => claimsOf(token).exp * 1000;
 
   it('lets a second machine in only when the first one is no longer in use', async () => {
@@ -143,7 +143,7 @@ forEachEngine('soft reclaim of floating seats', (engine) => {
   const issue = async (product: string, seats: number) => (await admin(server.url, 'POST', '/v1/admin/codes', { product, seats, days: 30 })).body.code.code as string;
   const activate = (code: string, name: string) => call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine(name) });
   const beat = (activation: Answer, name: string) =>
-    call(server.url, 'POST', '/v1/heartbeat', { activationId: activation.body.activation.id, fingerprint: machine(name) });
+    call(server.url, 'POST', '/v1/heartbeat', { activationId: activation.body.activation.id, secret: activation.body.activation.secret, fingerprint: machine(name) });
   const statusOf = async (activation: Answer) => (await admin(server.url, 'GET', `/v1/admin/activations/${activation.body.activation.id}`)).body.activation.status;
   const runSweeper = () => sweep(server.running.runtime.ctx, { releaseExpiredAfterMs: null });
 

@@ -114,6 +114,7 @@ describe('the admin dashboard', function () {
 
     let code = '';
     let activationId = '';
+    let secret = '';
 
     it('issues a code after a confirmation step', async () => {
       await page.click('nav >> text=Codes');
@@ -154,6 +155,7 @@ describe('the admin dashboard', function () {
       });
       assert.equal(res.status, 201, res.text);
       activationId = res.body.activation.id;
+      secret = res.body.activation.secret;
       await page.goto(`${server.url}/admin/#/codes/${code}`);
       const row = page.locator(`tr[data-activation="${activationId}"]`);
       await row.waitFor();
@@ -167,7 +169,7 @@ describe('the admin dashboard', function () {
     it('shows the client\'s heartbeat as the machine\'s last heartbeat', async () => {
       server.clock.advance(3 * MINUTE);
       const beatAt = new Date(server.clock.now()).toISOString();
-      const res = await call(server.url, 'POST', '/v1/heartbeat', { activationId, fingerprint: machine('workstation-1') });
+      const res = await call(server.url, 'POST', '/v1/heartbeat', { activationId, secret, fingerprint: machine('workstation-1') });
       assert.equal(res.body.status, 'alive');
       await server.running.runtime.heartbeats.flush();
       await page.click('button:has-text("Refresh")');
@@ -183,7 +185,7 @@ describe('the admin dashboard', function () {
       assert.equal(await page.locator('button[data-action=freeze]').count(), 0);
       assert.equal(await page.locator('button[data-action=unfreeze]').count(), 1);
 
-      const res = await call(server.url, 'POST', '/v1/heartbeat', { activationId, fingerprint: machine('workstation-1') });
+      const res = await call(server.url, 'POST', '/v1/heartbeat', { activationId, secret, fingerprint: machine('workstation-1') });
       assert.equal(res.status, 200, res.text);
       assert.equal(res.body.status, 'frozen');
       assert.equal(res.body.token, null);
@@ -217,7 +219,7 @@ describe('the admin dashboard', function () {
     it('charts the heartbeats and the active seats the sweeper sampled', async () => {
       const other = await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 1, days: 30 });
       const res = await call(server.url, 'POST', '/v1/activations', { code: other.body.code.code, fingerprint: machine('workstation-2') });
-      await call(server.url, 'POST', '/v1/heartbeat', { activationId: res.body.activation.id, fingerprint: machine('workstation-2') });
+      await call(server.url, 'POST', '/v1/heartbeat', { activationId: res.body.activation.id, secret: res.body.activation.secret, fingerprint: machine('workstation-2') });
       await server.running.sweeper.runOnce();
       await page.goto(`${server.url}/admin/#/?product=${product}&range=1h`);
       // Three beats in all: the alive one, the frozen one, and this one; one seat held now.
@@ -268,6 +270,23 @@ describe('the admin dashboard', function () {
       assert.equal(await page.evaluate('typeof window.__pwned'), 'undefined');
     });
 
+    it('shows an activation whose heartbeats came from two machines in turn as a clone whose beats are refused', async () => {
+      const issued = await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 1, days: 5 });
+      const target = issued.body.code.code as string;
+      const activated = await call(server.url, 'POST', '/v1/activations', { code: target, fingerprint: machine('twin-a') });
+      const { id, secret } = activated.body.activation;
+      const beat = (name: string) => call(server.url, 'POST', '/v1/heartbeat', { activationId: id, secret, fingerprint: machine(name) });
+      server.clock.advance(MINUTE);
+      assert.equal((await beat('twin-b')).body.error.code, 'fingerprint_mismatch');
+      server.clock.advance(MINUTE);
+      assert.equal((await beat('twin-a')).body.error.code, 'activation_cloned');
+      await page.goto(`${server.url}/admin/#/codes/${target}`);
+      const cell = page.locator(`tr[data-activation="${id}"] .clone-cell`);
+      await cell.locator('.badge', { hasText: 'clone: beats refused' }).waitFor();
+      assert.equal(await cell.locator('time').getAttribute('datetime'), new Date(server.clock.now()).toISOString());
+      await page.locator('#audit li[data-action="activation.clone_suspected"]').waitFor();
+    });
+
     it('shows the usage reports the software sent for a code', async () => {
       const shown = (await admin(server.url, 'GET', `/v1/admin/codes/${code}`)).body.code;
       await server.running.runtime.ctx.repo.usage.save({ codeId: shown.id, day: '2026-01-02', ids: ['u1', 'u2', 'u3'], activeNum: 7, reportedAt: server.clock.now() });
@@ -292,7 +311,7 @@ describe('the admin dashboard', function () {
       assert.equal(shown.minimumVersion, '2.4.0');
       const issued = await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 1, days: 30 });
       const laptop = await call(server.url, 'POST', '/v1/activations', { code: issued.body.code.code, fingerprint: machine('laptop-7') });
-      const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: laptop.body.activation.id, fingerprint: machine('laptop-7') });
+      const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: laptop.body.activation.id, secret: laptop.body.activation.secret, fingerprint: machine('laptop-7') });
       assert.equal(beat.status, 200, beat.text);
       assert.equal(beat.body.update.latestVersion, '2.4.0');
       assert.equal(beat.body.update.minimumVersion, '2.4.0');
@@ -380,10 +399,10 @@ async function seedRealisticData(server: TestServer): Promise<string> {
   }
   await admin(server.url, 'POST', '/v1/admin/codes', { product: 'cad-suite', seats: 1, expiresAt: new Date(start + 2 * HOUR).toISOString(), metadata: { customer: 'Trial: Litware' } });
 
-  const machines: Array<{ id: string; name: string; stopsAt: number }> = [];
+  const machines: Array<{ id: string; secret: string; name: string; stopsAt: number }> = [];
   const activate = async (code: string, name: string, environment: Record<string, unknown>, stopsAt = Infinity) => {
     const res = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine(name), environment });
-    machines.push({ id: res.body.activation.id, name, stopsAt });
+    machines.push({ id: res.body.activation.id, secret: res.body.activation.secret, name, stopsAt });
   };
   await activate(focus, 'nw-ws-01', { platform: 'linux', arch: 'x64', virtualization: 'none', hostname: 'nw-ws-01' });
   await activate(focus, 'nw-ws-02', { platform: 'win32', arch: 'x64', virtualization: 'hyperv', hostname: 'NW-CAD-02' });
@@ -394,7 +413,7 @@ async function seedRealisticData(server: TestServer): Promise<string> {
     if (step === 12) await activate(focus, 'nw-laptop', { platform: 'darwin', arch: 'arm64', virtualization: 'none', hostname: 'jdoe-mbp' });
     for (const m of machines) {
       if (server.clock.now() - start > m.stopsAt) continue;
-      await call(server.url, 'POST', '/v1/heartbeat', { activationId: m.id, fingerprint: machine(m.name) });
+      await call(server.url, 'POST', '/v1/heartbeat', { activationId: m.id, secret: m.secret, fingerprint: machine(m.name) });
     }
     await server.running.sweeper.runOnce();
   }

@@ -1,29 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { COMPONENT_IDS, type FingerprintHashes } from '../client/fingerprint/components';
-import { anchorEntries, matchFingerprint, reEnrol, sharedAnchors } from '../client/fingerprint/matching';
-
-type Overrides = Record<string, string | string[] | undefined>;
-
-/**
- * A fingerprint of machine `label`: every component hash names its machine and component, the MAC
- * set has two NICs. An override replaces a component; `undefined` makes it absent.
- */
-function machine(label: string, overrides: Overrides = {}): FingerprintHashes {
-  const fp: FingerprintHashes = {
-    'os.machineId': `${label}:os`,
-    'hw.systemUuid': `${label}:uuid`,
-    'hw.boardSerial': `${label}:board`,
-    'disk.bootSerial': `${label}:disk`,
-    'net.macs': [`${label}:nic1`, `${label}:nic2`],
-    'cpu.signature': 'cpu:epyc-9254',
-    'hw.model': 'model:poweredge-r6625',
-  };
-  for (const [id, value] of Object.entries(overrides)) {
-    if (value === undefined) delete fp[id];
-    else fp[id] = value;
-  }
-  return fp;
-}
+import { labelled as machine, type Overrides } from './support/fingerprints';
+import { anchorEntries, fingerprintChanges, matchFingerprint, sameFingerprint, sharedAnchors } from '../client/fingerprint/matching';
 
 /** A Linux machine read without root: no SMBIOS UUID or board serial (weight 10 in all). */
 function nonRootLinux(label: string, overrides: Overrides = {}): FingerprintHashes {
@@ -227,39 +205,33 @@ describe('matching a fingerprint', () => {
   });
 });
 
-describe('re-enrolling drifting hardware', () => {
-  it('takes the current hashes of components present now', () => {
-    const merged = reEnrol(machine('A'), machine('A', { 'disk.bootSerial': 'B:disk' }));
-    assert.deepEqual(merged, machine('A', { 'disk.bootSerial': 'B:disk' }));
+describe('what a fingerprint changes against an enrolment', () => {
+  it('names nothing for the same machine, nor for a component unreadable now', () => {
+    assert.deepEqual(fingerprintChanges(machine('A'), machine('A')), { anchorConflicts: [], anchorsAdded: [], others: [] });
+    assert.deepEqual(fingerprintChanges(machine('A'), nonRootLinux('A', { 'net.macs': undefined })), { anchorConflicts: [], anchorsAdded: [], others: [] });
   });
 
-  it('keeps the stored hashes of components unreadable now', () => {
-    const merged = reEnrol(machine('A'), nonRootLinux('A', { 'disk.bootSerial': 'B:disk' }));
-    assert.equal(merged['hw.systemUuid'], 'A:uuid');
-    assert.equal(merged['hw.boardSerial'], 'A:board');
-    assert.equal(merged['disk.bootSerial'], 'B:disk');
+  it('tells an anchor that disagrees from one that was unreadable at enrolment', () => {
+    const changes = fingerprintChanges(nonRootLinux('A'), machine('A', { 'disk.bootSerial': 'B:disk' }));
+    assert.deepEqual(changes.anchorConflicts, ['disk.bootSerial']);
+    assert.deepEqual(changes.anchorsAdded, ['hw.systemUuid', 'hw.boardSerial']);
   });
 
-  it('does not alias the member lists of its inputs', () => {
-    const current = machine('A');
-    const merged = reEnrol(machine('A'), current);
-    assert.notEqual(merged['net.macs'], current['net.macs']);
+  it('counts a set as changed only when no member is shared, as matching does', () => {
+    assert.deepEqual(fingerprintChanges(machine('A'), machine('A', { 'net.macs': ['A:nic2', 'dock:nic'] })).others, []);
+    assert.deepEqual(fingerprintChanges(machine('A'), machine('A', { 'net.macs': ['dock:nic'] })).others, ['net.macs']);
+    assert.deepEqual(fingerprintChanges(machine('A', { 'net.macs': undefined }), machine('A')).others, ['net.macs']);
   });
+});
 
-  it('never fails while hardware drifts one component at a time, yet refuses the wholesale change', () => {
-    const original = machine('A');
-    const replacement = machine('B');
-    let enrolled = original;
-    let current = original;
-    for (const id of COMPONENT_IDS) {
-      current = { ...current, [id]: replacement[id] };
-      const result = matchFingerprint(enrolled, current, 'fuzzy');
-      assert.equal(result.accepted, true, `after replacing ${id}`);
-      if (result.changed.length > 0) enrolled = reEnrol(enrolled, current);
-    }
-    assert.deepEqual(enrolled, replacement);
-    assert.equal(matchFingerprint(original, replacement, 'fuzzy').accepted, false);
-    assert.equal(matchFingerprint(original, replacement, 'loose').accepted, false);
+describe('comparing two fingerprints as records', () => {
+  it('holds the same components with the same hashes, set members in the same order', () => {
+    assert.equal(sameFingerprint(machine('A'), machine('A')), true);
+    assert.equal(sameFingerprint(machine('A'), machine('A', { 'hw.model': undefined })), false);
+    assert.equal(sameFingerprint(machine('A'), machine('A', { 'net.macs': ['A:nic2', 'A:nic1'] })), false);
+    assert.equal(sameFingerprint(machine('A'), machine('A', { 'net.macs': ['A:nic1'] })), false);
+    assert.equal(sameFingerprint(machine('A'), { ...machine('A'), 'gpu.uuid': 'A:gpu' }), false);
+    assert.equal(sameFingerprint(machine('A', { 'cpu.signature': ['x'] }), machine('A', { 'cpu.signature': 'x' })), false);
   });
 });
 

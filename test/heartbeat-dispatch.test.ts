@@ -28,11 +28,12 @@ forEachEngine('the heartbeat route, answered with or without the router', (engin
   });
   after(async () => server?.close());
 
-  async function activation(name: string): Promise<string> {
+  /** A new activation: its id and its secret. */
+  async function activation(name: string): Promise<{ id: string; secret: string }> {
     const code = await issueCode(server, product, 1);
     const res = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine(name) });
     assert.equal(res.status, 201, res.text);
-    return res.body.activation.id as string;
+    return { id: res.body.activation.id, secret: res.body.activation.secret };
   }
 
   /** A heartbeat sent as raw bytes to `target`, and whether its answer's signature verifies for exactly that request. */
@@ -66,10 +67,11 @@ forEachEngine('the heartbeat route, answered with or without the router', (engin
   }
 
   it('answers a beat, and refuses every kind of bad beat, the same on every spelling of its path', async () => {
-    const id = await activation('spelt-1');
+    const { id, secret } = await activation('spelt-1');
     const cases: Array<[string, string, Record<string, string>, number]> = [
-      ['a beat', JSON.stringify({ activationId: id, fingerprint: machine('spelt-1') }), {}, 200],
-      ['another machine', JSON.stringify({ activationId: id, fingerprint: machine('spelt-stranger') }), {}, 403],
+      ['a beat', JSON.stringify({ activationId: id, secret, fingerprint: machine('spelt-1') }), {}, 200],
+      ['another machine', JSON.stringify({ activationId: id, secret, fingerprint: machine('spelt-stranger') }), {}, 403],
+      ['no proof of holding it', JSON.stringify({ activationId: id, fingerprint: machine('spelt-1') }), {}, 403],
       ['an unknown activation', JSON.stringify({ activationId: '00000000-0000-7000-8000-000000000000', fingerprint: machine('x') }), {}, 404],
       ['a body of the wrong shape', JSON.stringify({ activationId: 7, fingerprint: 'none' }), {}, 400],
       ['bad JSON', '{"activationId":', {}, 400],
@@ -91,22 +93,22 @@ forEachEngine('the heartbeat route, answered with or without the router', (engin
   });
 
   it('keeps a request id the client sent, on every spelling', async () => {
-    const id = await activation('spelt-2');
+    const { id, secret } = await activation('spelt-2');
     for (const target of SPELLINGS) {
-      const { answer } = await beat(target, JSON.stringify({ activationId: id, fingerprint: machine('spelt-2') }), { 'x-request-id': 'client-chosen.id-1' });
+      const { answer } = await beat(target, JSON.stringify({ activationId: id, secret, fingerprint: machine('spelt-2') }), { 'x-request-id': 'client-chosen.id-1' });
       assert.equal(answer.status, 200, answer.text);
       assert.equal(answer.headers.get('x-request-id'), 'client-chosen.id-1');
     }
   });
 
   it('counts every spelling as the one heartbeat route in the request metrics and the heartbeat outcomes', async () => {
-    const id = await activation('spelt-3');
+    const { id, secret } = await activation('spelt-3');
     const scrape = async () => (await call(server.url, 'GET', '/metrics')).text;
     const series = (text: string, line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.split(' ').pop() ?? 0);
     const requests = 'licensor_http_requests_total{method="POST",route="/v1/heartbeat",status="200"}';
     const beats = 'licensor_heartbeats_total{result="ok"}';
     const before = await scrape();
-    for (const target of SPELLINGS) assert.equal((await beat(target, JSON.stringify({ activationId: id, fingerprint: machine('spelt-3') }))).answer.status, 200);
+    for (const target of SPELLINGS) assert.equal((await beat(target, JSON.stringify({ activationId: id, secret, fingerprint: machine('spelt-3') }))).answer.status, 200);
     const after = await scrape();
     assert.equal(series(after, requests) - series(before, requests), SPELLINGS.length);
     assert.equal(series(after, beats) - series(before, beats), SPELLINGS.length);

@@ -25,14 +25,16 @@ forEachEngine('heartbeat statistics', (engine) => {
   });
   after(async () => server?.close());
 
+  const secrets = new Map<string, string>();
   async function activated(name: string, productName: string) {
     const issued = await admin(server.url, 'POST', '/v1/admin/codes', { product: productName, seats: 1, days: 30 });
     const res = await call(server.url, 'POST', '/v1/activations', { code: issued.body.code.code, fingerprint: machine(name) });
     assert.equal(res.status, 201, res.text);
+    secrets.set(res.body.activation.id, res.body.activation.secret);
     return { code: issued.body.code.code as string, activationId: res.body.activation.id as string };
   }
   const beat = async (activationId: string, name: string) =>
-    assert.equal((await call(server.url, 'POST', '/v1/heartbeat', { activationId, fingerprint: machine(name) })).status, 200);
+    assert.equal((await call(server.url, 'POST', '/v1/heartbeat', { activationId, secret: secrets.get(activationId), fingerprint: machine(name) })).status, 200);
   const stats = (query: string) => admin(server.url, 'GET', `/v1/admin/stats/heartbeats?${query}`);
   const iso = (t: number) => new Date(t).toISOString();
   const flush = () => server.running.runtime.heartbeats.flush();

@@ -9,7 +9,7 @@ import { recordHeartbeat, type HeartbeatAnswer } from '../src/domain/heartbeat';
 import type { HeartbeatView } from '../src/domain/ports';
 import { activateMachine } from '../src/domain/seat-allocation';
 import { sweep } from '../src/domain/sweeper';
-import type { Activation, LicenseCode, Product } from '../src/domain/types';
+import type { Activation, FingerprintHashes, LicenseCode, Product } from '../src/domain/types';
 import { openRuntime, type Runtime } from '../src/runtime';
 import { openDatabase, type Database } from '../src/storage/database';
 import { HeartbeatViewCache, parseViewChange } from '../src/storage/heartbeat-view-cache';
@@ -37,6 +37,7 @@ function aView(activationId: string, codeId = `code-of-${activationId}`, product
     reclaim: 'eager',
     churnLimit: null,
     churnPeriodSeconds: 86_400,
+    fingerprintChangeWindowSeconds: 30 * 86_400,
     latestVersion: null,
     minimumVersion: null,
     createdAt: T0,
@@ -68,6 +69,11 @@ function aView(activationId: string, codeId = `code-of-${activationId}`, product
     lastHeartbeatAt: T0,
     endedAt: null,
     inUseUntil: null,
+    secretHash: null,
+    fingerprintChangedAt: null,
+    replacedComponents: null,
+    foreignBeatAt: null,
+    clonedAt: null,
   };
   return { activation, code, product };
 }
@@ -344,11 +350,15 @@ async function eventually<T>(what: string, probe: () => Promise<T>, done: (value
   }
 }
 
+/** The secrets of the activations made in these suites, for their heartbeats' proof of possession. */
+const secrets = new Map<string, string>();
+const beatOf = (activationId: string, fingerprint: FingerprintHashes) => ({ activationId, fingerprint, proof: { secret: secrets.get(activationId) ?? '' } });
+
 type Outcome = { status: string; token: string | null; lastHeartbeatAt: number } | { refused: string };
 
 async function outcome(rt: Runtime, activationId: string, name: string): Promise<Outcome> {
   try {
-    const answer: HeartbeatAnswer = await recordHeartbeat(rt.ctx, activationId, machine(name));
+    const answer: HeartbeatAnswer = await recordHeartbeat(rt.ctx, beatOf(activationId, machine(name)));
     return { status: answer.status, token: answer.token, lastHeartbeatAt: answer.activation.lastHeartbeatAt };
   } catch (err) {
     const code = (err as { code?: unknown }).code;
@@ -411,6 +421,7 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
     const product = await a.ctx.repo.products.findByName(productName);
     const code = await aCode(b.ctx, product!, { seats: 1 });
     const result = await activateMachine(a.ctx, { code: code.code, fingerprint: machine(name) }, 'test');
+    secrets.set(result.activation.id, result.secret);
     return { name, codeId: code.id, activationId: result.activation.id };
   }
 
@@ -514,7 +525,7 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
     await cachedIn(a, activationId, name);
     const drifted = machine(name, { 'net.macs': 'nic-2' });
     for (let i = 0; i < 3; i++) {
-      const answer = await recordHeartbeat(a.ctx, activationId, drifted);
+      const answer = await recordHeartbeat(a.ctx, beatOf(activationId, drifted));
       assert.equal(answer.status, 'alive');
       assert.deepEqual(answer.activation.fingerprint['net.macs'], drifted['net.macs']);
     }
@@ -530,7 +541,7 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
     await publishVersion(b.ctx, productName, { version }, 'test');
     const answer = await eventually(
       'the new version to reach this process',
-      () => recordHeartbeat(a.ctx, activationId, machine(name)),
+      () => recordHeartbeat(a.ctx, beatOf(activationId, machine(name))),
       (ans) => ans.product.latestVersion === version,
     );
     assert.equal(answer.status, 'alive');
@@ -542,7 +553,9 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
     const codes = [];
     for (let i = 0; i < 201; i++) codes.push(await aCode(b.ctx, product, { seats: 1 }));
     const name = `bulk-${engine}-${++counter}`;
-    const activationId = (await activateMachine(a.ctx, { code: codes[0]!.code, fingerprint: machine(name) }, 'test')).activation.id;
+    const first = await activateMachine(a.ctx, { code: codes[0]!.code, fingerprint: machine(name) }, 'test');
+    const activationId = first.activation.id;
+    secrets.set(activationId, first.secret);
     const bystander = await activated('bulk-bystander');
     const listener = engine === 'postgres' ? await listenForChanges(db.databaseUrl!) : null;
     try {

@@ -23,10 +23,14 @@ forEachEngine('heartbeats', (engine) => {
     const code = issued.body.code.code as string;
     const res = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine(name) });
     assert.equal(res.status, 201, res.text);
+    secrets.set(res.body.activation.id, res.body.activation.secret);
     return { code, activationId: res.body.activation.id as string, token: res.body.token as string };
   }
 
-  const beat = (activationId: string, fingerprint = machine('x')) => call(server.url, 'POST', '/v1/heartbeat', { activationId, fingerprint });
+  const secrets = new Map<string, string>();
+  /** A heartbeat by the holder of the activation (its secret as the proof). */
+  const beat = (activationId: string, fingerprint = machine('x')) =>
+    call(server.url, 'POST', '/v1/heartbeat', { activationId, secret: secrets.get(activationId) ?? 'not-the-secret-of-any-activation', fingerprint });
 
   it('answers alive with a fresh lease token and the license expiry', async () => {
     const { activationId, token } = await activated('beater');
@@ -83,6 +87,7 @@ forEachEngine('heartbeats', (engine) => {
   it('answers expired without a token once the date has passed, before any sweep', async () => {
     const issued = await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 1, days: 1 });
     const res = await call(server.url, 'POST', '/v1/activations', { code: issued.body.code.code, fingerprint: machine('short-lived') });
+    secrets.set(res.body.activation.id, res.body.activation.secret);
     server.clock.advance(25 * 60 * MINUTE);
     const answer = await beat(res.body.activation.id, machine('short-lived'));
     assert.equal(answer.body.status, 'expired');
@@ -123,6 +128,7 @@ forEachEngine('heartbeats', (engine) => {
   it('never lets the lease outlive the license', async () => {
     const issued = await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 1, days: 1 });
     const res = await call(server.url, 'POST', '/v1/activations', { code: issued.body.code.code, fingerprint: machine('capped') });
+    secrets.set(res.body.activation.id, res.body.activation.secret);
     server.clock.advance(23 * 60 * MINUTE);
     const answer = await beat(res.body.activation.id, machine('capped'));
     const claims = decodeJwt(answer.body.token);

@@ -78,13 +78,15 @@ describe('logs', () => {
       assert.equal(activated.status, 201, activated.text);
       noteToken('a lease token', activated.body.token);
       const id = activated.body.activation.id;
-      const beat = await send('POST', '/v1/heartbeat', { activationId: id, fingerprint: machine('laptop') });
+      const secret = activated.body.activation.secret;
+      note('an activation secret', secret);
+      const beat = await send('POST', '/v1/heartbeat', { activationId: id, secret, fingerprint: machine('laptop') });
       noteToken('a lease token', beat.body.token);
       await asAdmin('GET', `/v1/admin/codes/${code}`);
       await asAdmin('GET', `/v1/admin/codes/${code}/activations`);
       await asAdmin('GET', `/v1/admin/audit?code=${code}`);
       await asAdmin('POST', `/v1/admin/codes/${code}/freeze`);
-      await send('POST', '/v1/heartbeat', { activationId: id, fingerprint: machine('laptop') });
+      await send('POST', '/v1/heartbeat', { activationId: id, secret, fingerprint: machine('laptop') });
       await asAdmin('POST', `/v1/admin/codes/${code}/unfreeze`);
       await send('DELETE', `/v1/activations/${id}`, undefined, { authorization: `Bearer ${activated.body.token}` });
       const rotated = await asAdmin('POST', '/v1/admin/keys/rotate');
@@ -115,7 +117,7 @@ describe('logs', () => {
       await send('POST', '/v1/activations', { code: 'ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZ1', fingerprint: machine('x') });
       note('a wrong admin token', 'wrong-admin-token-0123456789');
       await send('GET', '/v1/admin/codes', undefined, { authorization: 'Bearer wrong-admin-token-0123456789' });
-      await send('POST', '/v1/heartbeat', { activationId: id, fingerprint: machine('stranger') });
+      await send('POST', '/v1/heartbeat', { activationId: id, secret, fingerprint: machine('stranger') });
       await send('POST', '/v1/activations', `{"code":"${code}", "fingerprint":`);
       await produce(run.running.url, { activity: 'releaseLicenseCode', license: instanceCode }, { now, signature: 'forged-signature-0123456789' });
       note('a forged signature', 'forged-signature-0123456789');
@@ -179,9 +181,9 @@ describe('logs', () => {
     it('leaves successful heartbeats and probes to debug, and keeps refused heartbeats', async () => {
       await call(run.running.url, 'POST', '/v1/admin/products', { name: 'quiet' }, { authorization: `Bearer ${ADMIN_TOKEN}` });
       const code = (await call(run.running.url, 'POST', '/v1/admin/codes', { product: 'quiet', seats: 1, days: 30 }, { authorization: `Bearer ${ADMIN_TOKEN}` })).body.code.code;
-      const id = (await call(run.running.url, 'POST', '/v1/activations', { code, fingerprint: machine('q') })).body.activation.id;
-      for (let i = 0; i < 3; i++) await call(run.running.url, 'POST', '/v1/heartbeat', { activationId: id, fingerprint: machine('q') });
-      await call(run.running.url, 'POST', '/v1/heartbeat', { activationId: id, fingerprint: machine('other') });
+      const { id, secret } = (await call(run.running.url, 'POST', '/v1/activations', { code, fingerprint: machine('q') })).body.activation;
+      for (let i = 0; i < 3; i++) await call(run.running.url, 'POST', '/v1/heartbeat', { activationId: id, secret, fingerprint: machine('q') });
+      await call(run.running.url, 'POST', '/v1/heartbeat', { activationId: id, secret, fingerprint: machine('other') });
       await call(run.running.url, 'GET', '/healthz');
       await call(run.running.url, 'GET', '/readyz');
       const lines = accessLines(run.lines);

@@ -93,7 +93,7 @@ forEachEngine('the licensor server’s requests and responses', (engine) => {
       const code = await issueCode(server, 'born');
       const activated = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('born-1') });
       assert.equal(activated.status, 201, activated.text);
-      const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: activated.body.activation.id, fingerprint: machine('born-1') });
+      const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: activated.body.activation.id, secret: activated.body.activation.secret, fingerprint: machine('born-1') });
       assert.equal(beat.status, 200, beat.text);
     } finally {
       http.off('request', probe);

@@ -63,12 +63,13 @@ forEachEngine('Prometheus /metrics', (engine) => {
     const before = await scrape();
     const signedBefore = sample(before, 'licensor_token_signatures_total');
     const created = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('one') });
-    await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('one') });
+    // The same machine again: its seat back, with a new secret.
+    const { secret } = (await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('one') })).body.activation;
     await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('two') });
     const id = created.body.activation.id;
-    await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, fingerprint: machine('one') });
-    await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, fingerprint: machine('one') });
-    await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, fingerprint: machine('stranger') });
+    await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, secret, fingerprint: machine('one') });
+    await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, secret, fingerprint: machine('one') });
+    await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, secret, fingerprint: machine('stranger') });
     const forged = await call(server.url, 'DELETE', `/v1/activations/${id}`, undefined, { authorization: 'Bearer not.a.token' });
     await call(server.url, 'DELETE', `/v1/activations/${id}`, undefined, { authorization: `Bearer ${created.body.token}` });
     const text = await scrape();

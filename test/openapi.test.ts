@@ -155,19 +155,19 @@ describe('the OpenAPI document', () => {
 
       const activated = await checked('POST', '/v1/activations', { code, fingerprint: machine('a'), environment: { container: 'none' } });
       assert.equal(activated.status, 201);
-      await checked('POST', '/v1/activations', { code, fingerprint: machine('a') });
+      const { secret } = (await checked('POST', '/v1/activations', { code, fingerprint: machine('a') })).body.activation;
       await checked('POST', '/v1/activations', { code, fingerprint: machine('b') }); // 409 seat_limit_reached
       const activationId: string = activated.body.activation.id;
-      await checked('POST', '/v1/heartbeat', { activationId, fingerprint: machine('a') });
+      await checked('POST', '/v1/heartbeat', { activationId, secret, fingerprint: machine('a') });
       await asAdmin('GET', `/v1/admin/codes/${code}/activations`);
       await asAdmin('GET', `/v1/admin/activations/${activationId}`);
       await asAdmin('POST', `/v1/admin/codes/${code}/renew`, { days: 10 });
       await asAdmin('POST', `/v1/admin/codes/${code}/freeze`);
-      const frozen = await checked('POST', '/v1/heartbeat', { activationId, fingerprint: machine('a') });
+      const frozen = await checked('POST', '/v1/heartbeat', { activationId, secret, fingerprint: machine('a') });
       assert.equal(frozen.body.token, null);
       await asAdmin('POST', `/v1/admin/codes/${code}/unfreeze`);
       await checked('DELETE', `/v1/activations/${activationId}`, undefined, { authorization: `Bearer ${activated.body.token}` });
-      await checked('POST', '/v1/heartbeat', { activationId, fingerprint: machine('a') }); // 409 activation_ended
+      await checked('POST', '/v1/heartbeat', { activationId, secret, fingerprint: machine('a') }); // 409 activation_ended
       const again = await checked('POST', '/v1/activations', { code, fingerprint: machine('c') });
       await asAdmin('DELETE', `/v1/admin/activations/${again.body.activation.id}`);
       await asAdmin('GET', `/v1/admin/audit?code=${code}&limit=10`);

@@ -40,7 +40,7 @@ describe('PostgreSQL going away and coming back [postgres]', () => {
     await proxy.cut();
     for (const [method, path, body] of [
       ['POST', '/v1/activations', { code, fingerprint: machine('during-outage') }],
-      ['POST', '/v1/heartbeat', { activationId: before.body.activation.id, fingerprint: machine('before-outage') }],
+      ['POST', '/v1/heartbeat', { activationId: before.body.activation.id, secret: before.body.activation.secret, fingerprint: machine('before-outage') }],
       ['GET', '/readyz', undefined],
     ] as const) {
       const res = await call(server.url, method, path, body);
@@ -61,7 +61,7 @@ describe('PostgreSQL going away and coming back [postgres]', () => {
     assert.equal(ready, 200);
     const after = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('after-outage') });
     assert.equal(after.status, 201, after.text);
-    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: before.body.activation.id, fingerprint: machine('before-outage') });
+    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: before.body.activation.id, secret: before.body.activation.secret, fingerprint: machine('before-outage') });
     assert.equal(beat.status, 200, beat.text);
     const activations = await admin(server.url, 'GET', `/v1/admin/codes/${code}/activations`);
     assert.deepEqual(

@@ -117,6 +117,7 @@ function send(url: string, c: Case): Promise<{ status: number; text: string }> {
 forEachEngine('a generated corpus of hostile requests', (engine) => {
   let server: TestServer;
   let ids: { activationId: string; code: string };
+  let secret: string;
   const COUNT = engine === 'sqlite' ? 3000 : 1500;
 
   before(async () => {
@@ -125,6 +126,7 @@ forEachEngine('a generated corpus of hostile requests', (engine) => {
     const issued = await admin(server.url, 'POST', '/v1/admin/codes', { product: 'hostile', seats: 100, days: 30 });
     const activated = await call(server.url, 'POST', '/v1/activations', { code: issued.body.code.code, fingerprint: machine('hostile') });
     ids = { activationId: activated.body.activation.id, code: issued.body.code.code };
+    secret = activated.body.activation.secret;
   });
   after(async () => server?.close());
 
@@ -150,6 +152,6 @@ forEachEngine('a generated corpus of hostile requests', (engine) => {
     assert.deepEqual(problems.slice(0, 10), [], `${problems.length} bad answers`);
     // The server is still healthy and still serving its customer.
     assert.equal((await call(server.url, 'GET', '/readyz')).status, 200);
-    assert.equal((await call(server.url, 'POST', '/v1/heartbeat', { activationId: ids.activationId, fingerprint: machine('hostile') })).status, 200);
+    assert.equal((await call(server.url, 'POST', '/v1/heartbeat', { activationId: ids.activationId, secret, fingerprint: machine('hostile') })).status, 200);
   });
 });

@@ -58,7 +58,7 @@ forEachEngine('two server processes under mixed load', (engine) => {
       Array.from({ length: 8 }, async (_, i) => {
         const res = await call(at(i), 'POST', '/v1/activations', { code: fleet, fingerprint: machine(`fleet-${i}`) });
         assert.equal(res.status, 201, res.text);
-        return { id: res.body.activation.id as string, fingerprint: machine(`fleet-${i}`) };
+        return { id: res.body.activation.id as string, secret: res.body.activation.secret as string, fingerprint: machine(`fleet-${i}`) };
       }),
     );
     const race = (await admin(at(0), 'POST', '/v1/admin/codes', { product, seats: 5, days: 30 })).body.code.code;
@@ -70,7 +70,7 @@ forEachEngine('two server processes under mixed load', (engine) => {
     const beats: number[] = [];
     const heartbeats = (async () => {
       for (let round = 0; round < 25; round++) {
-        const answers = await Promise.all(beating.map((m, i) => call(at(round + i), 'POST', '/v1/heartbeat', { activationId: m.id, fingerprint: m.fingerprint })));
+        const answers = await Promise.all(beating.map((m, i) => call(at(round + i), 'POST', '/v1/heartbeat', { activationId: m.id, secret: m.secret, fingerprint: m.fingerprint })));
         beats.push(...answers.map((a) => a.status));
       }
     })();

@@ -22,13 +22,13 @@ forEachEngine('shutting down on SIGTERM', (engine) => {
     await admin(server.url, 'POST', '/v1/admin/products', { name: 'bye' });
     const issued = await admin(server.url, 'POST', '/v1/admin/codes', { product: 'bye', seats: 1, days: 30 });
     const activated = await call(server.url, 'POST', '/v1/activations', { code: issued.body.code.code, fingerprint: machine('bye') });
-    const activationId = activated.body.activation.id;
+    const { id: activationId, secret } = activated.body.activation;
     const before = Date.now();
-    assert.equal((await call(server.url, 'POST', '/v1/heartbeat', { activationId, fingerprint: machine('bye') })).status, 200);
+    assert.equal((await call(server.url, 'POST', '/v1/heartbeat', { activationId, secret, fingerprint: machine('bye') })).status, 200);
 
     // 20 requests on open connections, then SIGTERM while they are being served.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
-    const body = JSON.stringify({ activationId, fingerprint: machine('bye') });
+    const body = JSON.stringify({ activationId, secret, fingerprint: machine('bye') });
     const inFlight = Array.from(
       { length: 20 },
       () =>

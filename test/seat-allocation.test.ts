@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { forEachEngine } from './support/databases';
 import { startTestServer, type TestServer } from './support/harness';
 import { admin, call } from './support/http';
+import { assertRefusal } from './support/refusals';
 import { machine } from './support/factories';
 import { MINUTE } from './support/clock';
 
@@ -54,17 +55,49 @@ forEachEngine('activating machines', (engine) => {
     assert.equal(second.body.activation.id, first.body.activation.id);
   });
 
-  it('recognises the same machine after a disk swap and re-enrols it', async () => {
+  it('recognises the same machine after a network card swap and re-enrols it', async () => {
     const code = await issue(1);
     const first = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('drift') });
-    const swapped = machine('drift', { 'disk.bootSerial': 'new-disk' });
+    const swapped = machine('drift', { 'net.macs': 'new-nic' });
     const second = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: swapped });
     assert.equal(second.status, 200, second.text);
     assert.equal(second.body.activation.id, first.body.activation.id);
     const activations = await admin(server.url, 'GET', `/v1/admin/codes/${code}/activations`);
-    assert.equal(activations.body.items[0].fingerprint['disk.bootSerial'], swapped['disk.bootSerial']);
+    assert.deepEqual(activations.body.items[0].fingerprint['net.macs'], swapped['net.macs']);
     const audit = await admin(server.url, 'GET', `/v1/admin/audit?code=${code}&action=activation.reenrolled`);
-    assert.deepEqual(audit.body.items[0].after, { changed: ['disk.bootSerial'] });
+    assert.deepEqual(audit.body.items[0].after, { changed: ['net.macs'] });
+  });
+
+  it('takes a machine whose boot disk (an anchor) differs for another machine: a seat of its own, both flagged', async () => {
+    const code = await issue(2);
+    const first = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('disk-swap') });
+    const swapped = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('disk-swap', { 'disk.bootSerial': 'new-disk' }) });
+    assert.equal(swapped.status, 201, swapped.text);
+    assert.notEqual(swapped.body.activation.id, first.body.activation.id);
+    assert.equal(swapped.body.activation.cloneSuspect, true);
+    const refused = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('disk-swap', { 'disk.bootSerial': 'third-disk' }) });
+    assertRefusal(refused, 409, 'seat_limit_reached');
+  });
+
+  it('refuses the same machine whose fingerprint changed twice within the window, saying when it may', async () => {
+    const code = await issue(1);
+    await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('twice') });
+    assert.equal((await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('twice', { 'net.macs': 'nic-2' }) })).status, 200);
+    const again = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('twice', { 'net.macs': 'nic-2', 'hw.model': 'new-model' }) });
+    assertRefusal(again, 409, 'fingerprint_changed');
+    assert.equal(again.body.error.details.reason, 'changed_recently');
+    assert.deepEqual(again.body.error.details.components, ['hw.model']);
+    assert.ok(Date.parse(again.body.error.details.retryAt) > server.clock.now());
+  });
+
+  it('gives the same machine a new secret at every activation: the old one no longer proves anything', async () => {
+    const code = await issue(1);
+    const first = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('rekeyed') });
+    const second = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('rekeyed') });
+    assert.notEqual(second.body.activation.secret, first.body.activation.secret);
+    const id = first.body.activation.id;
+    assertRefusal(await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, secret: first.body.activation.secret, fingerprint: machine('rekeyed') }), 403, 'activation_proof_invalid');
+    assert.equal((await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, secret: second.body.activation.secret, fingerprint: machine('rekeyed') })).status, 200);
   });
 
   it('refuses a machine beyond the seat limit with seat_limit_reached', async () => {
@@ -123,7 +156,7 @@ forEachEngine('activating machines', (engine) => {
     assert.ok(report.culled >= 1);
     const taken = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('waiting') });
     assert.equal(taken.status, 201, taken.text);
-    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: sleeper.body.activation.id, fingerprint: machine('sleeper') });
+    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: sleeper.body.activation.id, secret: sleeper.body.activation.secret, fingerprint: machine('sleeper') });
     assert.equal(beat.status, 409);
     assert.equal(beat.body.error.code, 'activation_ended');
   });
@@ -140,7 +173,7 @@ forEachEngine('activating machines', (engine) => {
     const a = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('steady') });
     for (let i = 0; i < 4; i++) {
       server.clock.advance(4 * MINUTE);
-      const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: a.body.activation.id, fingerprint: machine('steady') });
+      const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: a.body.activation.id, secret: a.body.activation.secret, fingerprint: machine('steady') });
       assert.equal(beat.status, 200, beat.text);
     }
     await server.running.sweeper.runOnce();
@@ -174,7 +207,7 @@ forEachEngine('activating machines', (engine) => {
     const fingerprint = { 'os.machineId': os!, 'cpu.signature': cpu! };
     const res = await call(server.url, 'POST', '/v1/activations', { code, fingerprint });
     assert.equal(res.status, 201, res.text);
-    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: res.body.activation.id, fingerprint });
+    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: res.body.activation.id, secret: res.body.activation.secret, fingerprint });
     assert.equal(beat.status, 200, beat.text);
   });
 

@@ -123,7 +123,7 @@ forEachEngine('signed answers of the client API', (engine) => {
   it('lets the lease token carry the nonce and authenticate a heartbeat answer, with one signature', async () => {
     const code = await issueCode(server, product, 1);
     const activation = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('beater') });
-    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: activation.body.activation.id, fingerprint: machine('beater') }, { 'licensor-nonce': NONCE });
+    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: activation.body.activation.id, secret: activation.body.activation.secret, fingerprint: machine('beater') }, { 'licensor-nonce': NONCE });
     assert.equal(beat.status, 200);
     const header = parseSignatureHeader(beat.headers.get('licensor-signature'))!;
     assert.equal(header.sig, null, 'no second signature over the body');
@@ -136,7 +136,7 @@ forEachEngine('signed answers of the client API', (engine) => {
   it('signs the body of a heartbeat answer that has no token (frozen), and of one sent without a nonce', async () => {
     const code = await issueCode(server, product, 1);
     const activation = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('frozen-beater') });
-    const beat = { activationId: activation.body.activation.id, fingerprint: machine('frozen-beater') };
+    const beat = { activationId: activation.body.activation.id, secret: activation.body.activation.secret, fingerprint: machine('frozen-beater') };
     const plain = await call(server.url, 'POST', '/v1/heartbeat', beat);
     assert.ok(parseSignatureHeader(plain.headers.get('licensor-signature'))!.sig, 'without a nonce the token cannot stand in for the signature');
     await admin(server.url, 'POST', `/v1/admin/codes/${code}/freeze`);

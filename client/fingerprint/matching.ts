@@ -2,7 +2,7 @@
  * Weighted k-of-n fingerprint matching (fingerprint-research §5.3). Pure and shared: the server
  * runs it on every heartbeat and the client in its offline `check()`.
  */
-import { COMPONENTS, COMPONENT_IDS, type ComponentId, type ComponentKind, type FingerprintHashes } from './components';
+import { COMPONENTS, COMPONENT_IDS, isComponentId, type ComponentId, type ComponentKind, type FingerprintHashes } from './components';
 
 // Re-exported because every signature below takes it: importers of matching need nothing else.
 export type { FingerprintHashes } from './components';
@@ -163,17 +163,56 @@ export function anchorEntries(fp: FingerprintHashes): Array<{ component: string;
   return entries;
 }
 
+/** How a fingerprint differs from an enrolment, component by component (fingerprintChanges). */
+export interface FingerprintChanges {
+  /** Anchors present on both sides that disagree: another machine, or a replaced part that names this one. */
+  anchorConflicts: string[];
+  /** Anchors present now that the enrolment lacks (unreadable at enrolment, readable now). */
+  anchorsAdded: string[];
+  /** Other components present now that the enrolment lacks or disagrees with. */
+  others: string[];
+}
+
 /**
- * The record to store after an accepted partial match (fingerprint-research §5.3.4): current
- * hashes where a component is present now, stored hashes where it is absent now. The result holds
- * catalogue components only, in catalogue order.
+ * What `current` shows that the enrolment `stored` does not. A set disagrees only when no member
+ * is shared (as matching compares it); a component unreadable now is not a change. The server's
+ * re-enrolment rules (docs/fingerprint.md "Drift, re-enrolment and clones") decide what may change.
  */
-export function reEnrol(stored: FingerprintHashes, current: FingerprintHashes): FingerprintHashes {
-  const merged: FingerprintHashes = {};
-  for (const id of COMPONENT_IDS) {
-    // Absent now is usually unreadable now (permissions, a VM quirk), not gone: keep the enrolment.
-    const value = isPresent(current[id]) ? current[id] : stored[id];
-    if (isPresent(value)) merged[id] = typeof value === 'string' ? value : [...value];
+export function fingerprintChanges(stored: FingerprintHashes, current: FingerprintHashes): FingerprintChanges {
+  const changes: FingerprintChanges = { anchorConflicts: [], anchorsAdded: [], others: [] };
+  for (const entry of CATALOGUE) {
+    if (!isPresent(current[entry.id])) continue;
+    if (!isPresent(stored[entry.id])) {
+      (entry.anchor ? changes.anchorsAdded : changes.others).push(entry.id);
+    } else if (compareComponent(entry.kind, stored[entry.id], current[entry.id]) === false) {
+      (entry.anchor ? changes.anchorConflicts : changes.others).push(entry.id);
+    }
   }
-  return merged;
+  return changes;
+}
+
+/** Whether one component's two values agree as matching compares them (sets: a shared member). */
+export function componentAgrees(id: string, a: unknown, b: unknown): boolean {
+  return isComponentId(id) && compareComponent(COMPONENTS[id].kind, a, b) === true;
+}
+
+/**
+ * Whether two fingerprints are the same record: the same components with the same hashes, set
+ * members in the same order. A client holds a lease token's fingerprint to exactly what it sent
+ * (docs/client.md "Answers from the server are verified").
+ */
+export function sameFingerprint(a: FingerprintHashes, b: FingerprintHashes): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) {
+    if (!Object.hasOwn(b, key)) return false;
+    const x = a[key];
+    const y = b[key];
+    if (typeof x === 'string' || typeof y === 'string') {
+      if (x !== y) return false;
+    } else if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length || x.some((member, i) => member !== y[i])) {
+      return false;
+    }
+  }
+  return true;
 }

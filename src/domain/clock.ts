@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 /** Time and randomness are injected so expiry, leases and culling are testable without sleeping. */
 export interface Clock {
@@ -9,6 +9,8 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 export interface IdSource {
   id(): string;
+  /** A secret a client keeps (an activation's proof of possession): 32 random bytes, base64url. */
+  secret(): string;
 }
 
 let lastMs = 0;
@@ -56,4 +58,4 @@ export function uuidv7(): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-export const randomIds: IdSource = { id: uuidv7 };
+export const randomIds: IdSource = { id: uuidv7, secret: () => randomBytes(32).toString('base64url') };

@@ -95,6 +95,32 @@ export class FingerprintMismatch extends Forbidden {
   }
 }
 
+/**
+ * The fingerprint a holder sent changes what its enrolment may not (docs/fingerprint.md "Drift,
+ * re-enrolment and clones"): an anchor, several components at once, or a second change in the window.
+ */
+export class FingerprintChanged extends Conflict {
+  constructor(reason: 'anchor_changed' | 'too_many_changes' | 'changed_recently', components: string[], retryAt?: number) {
+    const text = {
+      anchor_changed: `${components.join(', ')} changed: a part that identifies a machine is never re-enrolled. If this is the same machine with a replaced part, deactivate its activation and activate again`,
+      too_many_changes: `${components.length} components changed at once (${components.join(', ')}): a machine's fingerprint may change one component at a time`,
+      changed_recently: `${components.join(', ')} changed, but this machine's fingerprint already changed recently: the next change is accepted from ${new Date(retryAt ?? 0).toISOString()}`,
+    }[reason];
+    super('fingerprint_changed', text, { reason, components, ...(retryAt === undefined ? {} : { retryAt: new Date(retryAt).toISOString() }) });
+  }
+}
+
+/** Beats of two machines took turns on one activation: it is suspended as a clone. */
+export class ActivationCloned extends Conflict {
+  constructor(since: number) {
+    super(
+      'activation_cloned',
+      'heartbeats of this activation came from two machines in turn, so it is suspended as a clone; deactivate it and activate each machine with a seat of its own',
+      { since: new Date(since).toISOString() },
+    );
+  }
+}
+
 export class Unavailable extends LicensorError {
   constructor(code: string, message: string) {
     super('unavailable', code, message);

@@ -1,12 +1,21 @@
-import { matchFingerprint, reEnrol } from '../../client/fingerprint/matching';
+import { requireHolder, type ActivationProof } from './activation-proof';
 import { auditEvent } from './audit';
 import type { DomainContext } from './context';
-import { Conflict, FingerprintMismatch, NotFound } from './errors';
+import { ActivationCloned, Conflict, NotFound } from './errors';
 import { assertSlotFree, limitsConcurrency } from './in-use-slots';
 import { issueLease, leaseEndMs } from './lease-token';
 import { effectiveStatus } from './lifecycle';
 import type { HeartbeatView } from './ports';
+import { applyEnrolment, foreignBeatSinceLast, judgeEnrolment, type EnrolmentVerdict } from './re-enrolment';
 import type { Activation, CodeStatus, FingerprintHashes, LicenseCode, Product } from './types';
+
+export interface HeartbeatRequest {
+  activationId: string;
+  /** The machine's fingerprint now; the lease token answers with exactly this one. */
+  fingerprint: FingerprintHashes;
+  /** Null when the client sent none: refused. */
+  proof: ActivationProof | null;
+}
 
 export interface HeartbeatAnswer {
   status: CodeStatus;
@@ -18,37 +27,37 @@ export interface HeartbeatAnswer {
 }
 
 /**
- * The hot path (PRODUCT.md §4). One joined read (from memory when the view is cached: src/storage/
- * heartbeat-view-cache.ts), one signature, and the liveness write handed
- * to the coalescing recorder. It must not take a lock, write per beat, or re-import a key.
- * The only synchronous write is for a floating lease that is close to lapsing, so that
- * a beat and the culler cannot both win. The exception is a code with an in-use limit
- * ("N machines, M at a time"): its beats claim a slot under the code's lock (renewSlot).
+ * The hot path (docs/server.md "Heartbeat"). One joined read (from memory when the view is cached:
+ * src/storage/heartbeat-view-cache.ts), a hash comparison for the proof of possession, one
+ * signature, and the liveness write handed to the coalescing recorder. It must not take a lock,
+ * write per beat, verify a signature for a client that has its secret, or re-import a key. It
+ * writes at once only for what is rare: a floating lease close to lapsing (so a beat and the
+ * culler cannot both win), a re-enrolment, a beat that named another machine, a clone; and a
+ * code with an in-use limit ("N machines, M at a time") claims its slot under the code's lock.
  *
  * `nonce` is the client's request nonce; the token carries it, so the one signature of the token
  * also authenticates the answer (docs/server.md "Signed answers").
  */
-export async function recordHeartbeat(
-  ctx: DomainContext,
-  activationId: string,
-  fingerprint: FingerprintHashes,
-  nonce: string | null = null,
-): Promise<HeartbeatAnswer> {
-  const view = await ctx.repo.readForHeartbeat(activationId);
+export async function recordHeartbeat(ctx: DomainContext, request: HeartbeatRequest, nonce: string | null = null): Promise<HeartbeatAnswer> {
+  const view = await ctx.repo.readForHeartbeat(request.activationId);
   if (!view) throw new NotFound('activation_not_found', 'no such activation');
   const { code, product } = view;
   let activation = view.activation;
+  requireHolder(ctx, activation, request.proof);
   const now = ctx.clock.now();
   if (activation.status !== 'active') {
     // codeStatus lets a client tell a released code from a seat that was only deactivated. The
     // status as of now, as every answer gives it: a view may predate the sweep that stored it.
     throw new Conflict('activation_ended', `this activation was ${activation.status}; activate again`, { status: activation.status, codeStatus: effectiveStatus(code, now) });
   }
-  const match = matchFingerprint(activation.fingerprint, fingerprint, product.matchStrategy);
-  if (!match.accepted) throw new FingerprintMismatch(match.reason);
-
-  if (match.changed.length > 0) activation = await reEnrolActivation(ctx, activation, fingerprint, match.changed, now);
-  if (limitsConcurrency(code)) return renewSlot(ctx, { activation, code, product }, now, nonce);
+  if (activation.clonedAt !== null) throw new ActivationCloned(activation.clonedAt);
+  const verdict = judgeEnrolment(activation, request.fingerprint, product, now);
+  if (verdict.kind === 'alternating' || (verdict.kind !== 'mismatch' && verdict.kind !== 'refused' && foreignBeatSinceLast(activation))) {
+    await markCloned(ctx, activation, verdict.kind === 'alternating' ? verdict.components : [], now);
+  }
+  activation = await applyEnrolment(ctx, activation, verdict as Exclude<EnrolmentVerdict, { kind: 'alternating' }>, now, 'client');
+  const lease = { id: activation.id, fingerprint: request.fingerprint };
+  if (limitsConcurrency(code)) return renewSlot(ctx, { activation, code, product }, lease, now, nonce);
 
   const lapsingSoon = product.seatMode === 'floating' && now - activation.lastHeartbeatAt > (product.leaseSeconds * 1000) / 2;
   if (lapsingSoon && !(await ctx.repo.activations.touch(activation.id, now))) {
@@ -61,7 +70,7 @@ export async function recordHeartbeat(
 
   const status = effectiveStatus(code, now);
   if (status !== 'alive' && status !== 'issued') return { status, token: null, activation, code, product };
-  const { token } = await issueLease(ctx, { product, code, status, activation, now, nonce });
+  const { token } = await issueLease(ctx, { product, code, status, activation: lease, now, nonce });
   return { status, token, activation, code, product };
 }
 
@@ -70,7 +79,13 @@ export async function recordHeartbeat(
  * in-use slot until the new token's exp, or refuse with concurrency_limit_reached. One short
  * transaction per beat, for these codes only.
  */
-async function renewSlot(ctx: DomainContext, view: HeartbeatView, now: number, nonce: string | null): Promise<HeartbeatAnswer> {
+async function renewSlot(
+  ctx: DomainContext,
+  view: HeartbeatView,
+  lease: Pick<Activation, 'id' | 'fingerprint'>,
+  now: number,
+  nonce: string | null,
+): Promise<HeartbeatAnswer> {
   const { activation, product } = view;
   const held = await ctx.repo.transaction(async (tx) => {
     const code = await tx.codes.lockForUpdate(activation.codeId);
@@ -88,18 +103,24 @@ async function renewSlot(ctx: DomainContext, view: HeartbeatView, now: number, n
   ctx.heartbeats.countBeat(product.id, now);
   const { code, status } = held;
   if (held.slotEnd === null) return { status, token: null, activation, code, product };
-  const { token } = await issueLease(ctx, { product, code, status, activation, now, nonce });
+  const { token } = await issueLease(ctx, { product, code, status, activation: lease, now, nonce });
   return { status, token, activation: { ...activation, inUseUntil: held.slotEnd, lastHeartbeatAt: now }, code, product };
 }
 
-/** PRODUCT.md §6: an accepted partial match stores the new hashes, so hardware may drift one part at a time. */
-async function reEnrolActivation(ctx: DomainContext, activation: Activation, current: FingerprintHashes, changed: string[], now: number): Promise<Activation> {
-  const reEnrolled = { ...activation, fingerprint: reEnrol(activation.fingerprint, current) };
+/**
+ * Beats of two machines taking turns on one activation (src/domain/re-enrolment.ts): it is marked
+ * cloned, audited once, and every beat is refused from now on.
+ */
+async function markCloned(ctx: DomainContext, activation: Activation, components: string[], now: number): Promise<never> {
   await ctx.repo.transaction(async (tx) => {
-    await tx.activations.replaceFingerprint(activation.id, reEnrolled.fingerprint);
-    await tx.audit.insert([
-      auditEvent(ctx, now, 'client', 'activation.reenrolled', { type: 'activation', id: activation.id }, activation.codeId, null, { changed }),
-    ]);
+    if (await tx.activations.markCloned(activation.id, now)) {
+      await tx.audit.insert([
+        auditEvent(ctx, now, 'client', 'activation.clone_suspected', { type: 'activation', id: activation.id }, activation.codeId, null, {
+          reason: 'alternating_fingerprints',
+          components,
+        }),
+      ]);
+    }
   });
-  return reEnrolled;
+  throw new ActivationCloned(now);
 }

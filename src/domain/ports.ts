@@ -102,7 +102,14 @@ export interface ActivationStore {
   /** Ends an activation if it is still active; false when it was not. */
   end(id: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<boolean>;
   endAllForCode(codeId: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<string[]>;
-  replaceFingerprint(id: string, fingerprint: FingerprintHashes): Promise<void>;
+  /** Stores a re-enrolled fingerprint, what it replaced and when (and re-indexes its anchors). */
+  reEnrol(id: string, fingerprint: FingerprintHashes, replaced: FingerprintHashes, at: number): Promise<void>;
+  /** Replaces the hash of the activation's secret (a new one at every activation of the machine). */
+  setSecret(id: string, secretHash: string): Promise<void>;
+  /** Records a beat whose fingerprint named another machine. */
+  noteForeignBeat(id: string, at: number): Promise<void>;
+  /** Marks the activation cloned (beats alternating between machines); false when it already was. */
+  markCloned(id: string, at: number): Promise<boolean>;
   markCloneSuspect(ids: string[]): Promise<void>;
   /** Live activations of a product that share an anchor hash with the given fingerprint. */
   findActiveByAnchors(productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]>;

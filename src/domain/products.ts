@@ -14,10 +14,14 @@ export interface NewProduct {
   reclaim?: ReclaimMode;
   churnLimit?: number | null;
   churnPeriodSeconds?: number;
+  fingerprintChangeWindowSeconds?: number;
 }
 
 /** The churn period when a product sets a limit without one: a day. */
 export const DEFAULT_CHURN_PERIOD_SECONDS = 86_400;
+
+/** One non-anchor component of a machine's enrolment may change per 30 days (docs/fingerprint.md). */
+export const DEFAULT_FINGERPRINT_CHANGE_WINDOW_SECONDS = 30 * 86_400;
 
 /** Defaults: a node-locked machine may stay offline a week; a floating seat lapses after 15 minutes. */
 export const DEFAULT_LEASE_SECONDS: Record<SeatMode, number> = { node_locked: 7 * 86_400, floating: 900 };
@@ -36,6 +40,7 @@ export async function createProduct(ctx: DomainContext, input: NewProduct, actor
     reclaim: input.reclaim ?? 'eager',
     churnLimit: input.churnLimit ?? null,
     churnPeriodSeconds: input.churnPeriodSeconds ?? DEFAULT_CHURN_PERIOD_SECONDS,
+    fingerprintChangeWindowSeconds: input.fingerprintChangeWindowSeconds ?? DEFAULT_FINGERPRINT_CHANGE_WINDOW_SECONDS,
     latestVersion: null,
     minimumVersion: null,
     createdAt: ctx.clock.now(),

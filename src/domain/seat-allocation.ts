@@ -1,14 +1,16 @@
-import { anchorEntries, matchFingerprint, reEnrol, sharedAnchors } from '../../client/fingerprint/matching';
+import { anchorEntries, matchFingerprint, sharedAnchors } from '../../client/fingerprint/matching';
+import { hashSecret } from './activation-proof';
 import { auditEvent, codeSnapshot } from './audit';
 import { normalizeAuthorizationCode } from './authorization-code';
 import { spendChurn } from './churn';
 import { requireCode } from './codes';
 import type { DomainContext } from './context';
-import { Forbidden, InvalidInput, NotFound, SeatLimitReached } from './errors';
+import { ActivationCloned, Forbidden, InvalidInput, NotFound, SeatLimitReached } from './errors';
 import { assertSlotFree, limitsConcurrency } from './in-use-slots';
 import { issueLease, leaseEndMs } from './lease-token';
 import { assertActivatable } from './lifecycle';
 import type { Stores } from './ports';
+import { applyEnrolment, isSameMachine, judgeEnrolment } from './re-enrolment';
 import type { Activation, Actor, AuditEvent, FingerprintHashes, LicenseCode, Product } from './types';
 
 export interface ActivationRequest {
@@ -32,6 +34,11 @@ export interface ActivationResult extends Omit<BoundSeat, 'now'> {
   token: string;
 }
 
+/** What the activating client keeps: the seat, and the secret that proves it holds it (docs/security.md). */
+export interface ClientActivation extends ActivationResult {
+  secret: string;
+}
+
 /** The code an activation names and its product, found before the code is locked. */
 export interface ActivationTarget {
   codeId: string;
@@ -45,11 +52,17 @@ export interface SeatOptions {
   alongside?: (tx: Stores, seat: BoundSeat) => Promise<void>;
 }
 
-/** Takes a seat for the machine (bindSeat) and signs its lease. */
-export async function activateMachine(ctx: DomainContext, request: ActivationRequest, actor: Actor): Promise<ActivationResult> {
-  const seat = await bindSeat(ctx, await findActivationTarget(ctx, request), request, actor);
-  const { token } = await issueLease(ctx, { ...seat, status: seat.code.status });
-  return { activation: seat.activation, code: seat.code, product: seat.product, created: seat.created, token };
+/**
+ * Takes a seat for the machine (bindSeat), gives it a new secret that its heartbeats will prove
+ * possession with, and signs its lease for exactly the fingerprint it sent.
+ */
+export async function activateMachine(ctx: DomainContext, request: ActivationRequest, actor: Actor): Promise<ClientActivation> {
+  const secret = ctx.ids.secret();
+  const seat = await bindSeat(ctx, await findActivationTarget(ctx, request), request, actor, {
+    alongside: (tx, bound) => tx.activations.setSecret(bound.activation.id, hashSecret(secret)),
+  });
+  const { token } = await issueLease(ctx, { ...seat, activation: { id: seat.activation.id, fingerprint: request.fingerprint }, status: seat.code.status });
+  return { activation: seat.activation, code: seat.code, product: seat.product, created: seat.created, token, secret };
 }
 
 /** Refuses a request no seat could serve, then finds the code it names and that code's product. */
@@ -111,12 +124,12 @@ async function takeSeat(
   const candidates = await tx.activations.findActiveOnCodeByAnchors(code.id, product.id, anchorEntries(request.fingerprint));
   const existing = bestMatch(candidates, request.fingerprint, product);
   if (existing) {
-    const { activation, changed } = existing;
-    if (changed.length > 0) {
-      activation.fingerprint = reEnrol(activation.fingerprint, request.fingerprint);
-      await tx.activations.replaceFingerprint(activation.id, activation.fingerprint);
-      events.push(auditEvent(ctx, now, actor, 'activation.reenrolled', { type: 'activation', id: activation.id }, code.id, null, { changed }));
-    }
+    if (existing.clonedAt !== null) throw new ActivationCloned(existing.clonedAt);
+    const verdict = judgeEnrolment(existing, request.fingerprint, product, now);
+    // A change back inside the window is refused here like any second change: an activation is not a beat.
+    const applicable =
+      verdict.kind === 'alternating' ? { kind: 'refused' as const, reason: 'changed_recently' as const, components: verdict.components, foreign: false } : verdict;
+    const activation = await applyEnrolment(ctx, existing, applicable, now, actor, tx);
     if (slotEnd !== null) {
       await assertSlotFree(tx, code, activation.id, now);
       await tx.activations.holdSlot(activation.id, now, slotEnd);
@@ -125,7 +138,6 @@ async function takeSeat(
       await tx.activations.touch(activation.id, now);
     }
     activation.lastHeartbeatAt = now;
-    await tx.audit.insert(events);
     // Its own seat again: no seat is taken or freed, so this does not count against the churn limit.
     return { activation, code, created: false };
   }
@@ -153,6 +165,11 @@ async function takeSeat(
     lastHeartbeatAt: now,
     endedAt: null,
     inUseUntil: slotEnd,
+    secretHash: null,
+    fingerprintChangedAt: null,
+    replacedComponents: null,
+    foreignBeatAt: null,
+    clonedAt: null,
   };
   await spendChurn(ctx, tx, product, { codeId: code.id, activationId: activation.id, kind: 'activation', at: now });
   const clones = await findClones(tx.activations, activation, product);
@@ -177,13 +194,15 @@ async function takeSeat(
   return { activation, code: current, created: true };
 }
 
-function bestMatch(live: Activation[], fingerprint: FingerprintHashes, product: Product) {
-  let best: { activation: Activation; changed: string[]; score: number } | undefined;
+/** The live activation that is this very machine (isSameMachine), the closest if several are. */
+function bestMatch(live: Activation[], fingerprint: FingerprintHashes, product: Product): Activation | undefined {
+  let best: { activation: Activation; score: number } | undefined;
   for (const activation of live) {
-    const match = matchFingerprint(activation.fingerprint, fingerprint, product.matchStrategy);
-    if (match.accepted && (!best || match.score > best.score)) best = { activation, changed: match.changed, score: match.score };
+    if (!isSameMachine(activation.fingerprint, fingerprint, product.matchStrategy)) continue;
+    const { score } = matchFingerprint(activation.fingerprint, fingerprint, product.matchStrategy);
+    if (!best || score > best.score) best = { activation, score };
   }
-  return best;
+  return best?.activation;
 }
 
 /**
@@ -196,8 +215,7 @@ async function findClones(activations: Stores['activations'], candidate: Activat
   const sharing = await activations.findActiveByAnchors(product.id, anchors);
   return sharing.filter(
     (other) =>
-      sharedAnchors(other.fingerprint, candidate.fingerprint).length > 0 &&
-      !matchFingerprint(other.fingerprint, candidate.fingerprint, product.matchStrategy).accepted,
+      sharedAnchors(other.fingerprint, candidate.fingerprint).length > 0 && !isSameMachine(other.fingerprint, candidate.fingerprint, product.matchStrategy),
   );
 }
 

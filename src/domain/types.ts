@@ -31,6 +31,11 @@ export interface Product {
   /** At most this many activations + deactivations of one code per churn period; null = unlimited. */
   churnLimit: number | null;
   churnPeriodSeconds: number;
+  /**
+   * A machine's enrolment may change one non-anchor component per window, never an anchor
+   * (docs/fingerprint.md "Drift, re-enrolment and clones").
+   */
+  fingerprintChangeWindowSeconds: number;
   /** The latest version the operator published, and the oldest one still allowed to run (update notices). */
   latestVersion: string | null;
   minimumVersion: string | null;
@@ -69,6 +74,15 @@ export interface Activation {
   endedAt: number | null;
   /** End of the in-use slot (= its lease token's exp), on codes with maxConcurrent; null otherwise. */
   inUseUntil: number | null;
+  /** SHA-256 (hex) of the secret only the activating client holds; null when it proves possession with a lease token. */
+  secretHash: string | null;
+  /** The last re-enrolment, and the hashes it replaced (docs/fingerprint.md "Drift, re-enrolment and clones"). */
+  fingerprintChangedAt: number | null;
+  replacedComponents: FingerprintHashes | null;
+  /** The last beat whose fingerprint named another machine (an anchor disagreed). */
+  foreignBeatAt: number | null;
+  /** When beats of two machines were seen alternating; beats are refused since. */
+  clonedAt: number | null;
 }
 
 export interface AuditEvent {

@@ -36,6 +36,7 @@ export const activationSchema = z.strictObject({
   lastHeartbeatAt: isoTime.describe('Coalesced: up to LICENSOR_HEARTBEAT_FLUSH_MS behind'),
   endedAt: isoTime.nullable(),
   cloneSuspect: z.boolean(),
+  clonedAt: isoTime.nullable().describe('When heartbeats of two machines were seen taking turns on it; its beats are refused since'),
 });
 
 export const licenseSchema = z.strictObject({
@@ -51,7 +52,13 @@ export const licenseSchema = z.strictObject({
 
 const leaseToken = z.string().describe('Compact JWS lease token (EdDSA or ES256), verifiable offline with the JWKS');
 
-export const activationAnswerSchema = z.strictObject({ activation: activationSchema, token: leaseToken, license: licenseSchema });
+export const activationAnswerSchema = z.strictObject({
+  activation: activationSchema.extend({
+    secret: z.string().describe("The activation's secret: the client keeps it and proves with it that it holds the seat (heartbeats)"),
+  }),
+  token: leaseToken,
+  license: licenseSchema,
+});
 export const heartbeatAnswerSchema = z.strictObject({
   status: codeStatus,
   token: leaseToken.nullable().describe('null once the license is expired, frozen or released'),
@@ -73,6 +80,7 @@ export const productSchema = z.strictObject({
   reclaim: z.enum(['eager', 'soft']).describe('Who takes back a lapsed floating seat: the sweeper at once (eager), or only an activation that needs it (soft)'),
   churnLimit: z.number().int().nullable().describe('At most this many activations + deactivations of one code per churn period; null = unlimited'),
   churnPeriodSeconds: z.number().int(),
+  fingerprintChangeWindowSeconds: z.number().int().describe("A machine's enrolment may change one non-anchor component per window, never an anchor"),
   latestVersion: z.string().nullable(),
   minimumVersion: z.string().nullable(),
   createdAt: isoTime,

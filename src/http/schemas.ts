@@ -16,6 +16,9 @@ const MAX_SET_HASHES = 64;
 const MIN_COMPONENTS = 1;
 const MAX_COMPONENTS = 32;
 const ACTIVATION_ID = /^[0-9a-f-]{36}$/i;
+// The activation's secret (32 random bytes, base64url), or a lease token as proof (docs/security.md).
+const SECRET = /^[A-Za-z0-9_-]{16,128}$/;
+const MAX_TOKEN_LENGTH = 16_384;
 
 const componentHash = z.string().regex(COMPONENT_HASH, 'a hex hash of 16–128 digits');
 
@@ -40,6 +43,13 @@ const activationId = z.string().regex(ACTIVATION_ID, 'an activation id');
 export const heartbeatRequestSchema = z.object({
   activationId,
   fingerprint: fingerprintSchema,
+  secret: z.string().regex(SECRET, 'the secret the activation answered').optional().describe("Proof of holding the activation: the secret its activation answered"),
+  token: z
+    .string()
+    .min(1)
+    .max(MAX_TOKEN_LENGTH)
+    .optional()
+    .describe('Proof of holding the activation for clients without a secret: a lease token the server signed for it'),
 });
 
 export type HeartbeatRequest = z.output<typeof heartbeatRequestSchema>;
@@ -59,11 +69,13 @@ function isPlainHeartbeat(body: unknown): body is HeartbeatRequest {
   if (!isRecord(body)) return false;
   let keys = 0;
   for (const key in body) {
-    if (key !== 'activationId' && key !== 'fingerprint') return false;
+    if (key !== 'activationId' && key !== 'fingerprint' && key !== 'secret' && key !== 'token') return false;
     keys++;
   }
-  if (keys !== 2) return false;
-  const { activationId: id, fingerprint } = body;
+  const { activationId: id, fingerprint, secret, token } = body;
+  if (keys !== 2 + Number(secret !== undefined) + Number(token !== undefined)) return false;
+  if (secret !== undefined && (typeof secret !== 'string' || !SECRET.test(secret))) return false;
+  if (token !== undefined && (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH)) return false;
   if (typeof id !== 'string' || !ACTIVATION_ID.test(id) || !isRecord(fingerprint)) return false;
   let components = 0;
   for (const key in fingerprint) {
@@ -90,7 +102,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export const activationIdParamSchema = z.object({ id: activationId });
 
 export const deactivationRequestSchema = z.object({
-  token: z.string().min(1).max(16_384).describe('A lease token the server signed for this activation (lapsed ones count)'),
+  token: z.string().min(1).max(MAX_TOKEN_LENGTH).describe('A lease token the server signed for this activation (lapsed ones count)'),
 });
 
 const productName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'letters, digits, dot, dash or underscore, up to 100');
@@ -120,6 +132,13 @@ export const productRequestSchema = z.object({
   reclaim: z.enum(['eager', 'soft']).optional().describe('Who takes back a lapsed floating seat: the sweeper at once (eager, default) or only an activation that needs it (soft)'),
   churnLimit: z.number().int().min(1).max(100_000).nullable().optional().describe('At most this many activations + deactivations of one code per churn period; null/absent = unlimited'),
   churnPeriodSeconds: z.number().int().min(60).max(MAX_CHURN_PERIOD_SECONDS).optional().describe('The churn period; default 86400 (a day)'),
+  fingerprintChangeWindowSeconds: z
+    .number()
+    .int()
+    .min(3600)
+    .max(400 * 86_400)
+    .optional()
+    .describe("A machine's enrolment may change one non-anchor component per window, never an anchor; default 2592000 (30 days)"),
 });
 
 export const publishVersionRequestSchema = z.object({

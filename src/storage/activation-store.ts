@@ -16,12 +16,20 @@ export interface ActivationRow {
   last_heartbeat_at: number;
   ended_at: number | null;
   in_use_until: number | null;
+  secret_hash: string | null;
+  fingerprint_changed_at: number | null;
+  replaced_components: string | null;
+  foreign_beat_at: number | null;
+  cloned_at: number | null;
 }
 
 export const ACTIVATION_COLUMNS: string[] = [
   'id', 'code_id', 'product_id', 'fingerprint', 'environment', 'status',
   'clone_suspect', 'created_at', 'last_heartbeat_at', 'ended_at', 'in_use_until',
+  'secret_hash', 'fingerprint_changed_at', 'replaced_components', 'foreign_beat_at', 'cloned_at',
 ];
+
+const timeOrNull = (value: number | null | undefined): number | null => (value === null || value === undefined ? null : Number(value));
 
 export function activationFromRow(row: ActivationRow): Activation {
   return {
@@ -35,7 +43,12 @@ export function activationFromRow(row: ActivationRow): Activation {
     createdAt: Number(row.created_at),
     lastHeartbeatAt: Number(row.last_heartbeat_at),
     endedAt: row.ended_at === null ? null : Number(row.ended_at),
-    inUseUntil: row.in_use_until === null || row.in_use_until === undefined ? null : Number(row.in_use_until),
+    inUseUntil: timeOrNull(row.in_use_until),
+    secretHash: row.secret_hash ?? null,
+    fingerprintChangedAt: timeOrNull(row.fingerprint_changed_at),
+    replacedComponents: fromJson<FingerprintHashes | null>(row.replaced_components, null),
+    foreignBeatAt: timeOrNull(row.foreign_beat_at),
+    clonedAt: timeOrNull(row.cloned_at),
   };
 }
 
@@ -64,6 +77,11 @@ export class KnexActivationStore implements ActivationStore {
       last_heartbeat_at: a.lastHeartbeatAt,
       ended_at: a.endedAt,
       in_use_until: a.inUseUntil,
+      secret_hash: a.secretHash,
+      fingerprint_changed_at: a.fingerprintChangedAt,
+      replaced_components: a.replacedComponents === null ? null : toJson(a.replacedComponents),
+      foreign_beat_at: a.foreignBeatAt,
+      cloned_at: a.clonedAt,
     });
     await this.insertAnchors(a.id, a.productId, a.fingerprint);
   }
@@ -156,12 +174,27 @@ export class KnexActivationStore implements ActivationStore {
     return (rows as Array<{ id: string }>).map((r) => r.id);
   }
 
-  async replaceFingerprint(id: string, fingerprint: FingerprintHashes): Promise<void> {
-    const row = await this.db('activations').where({ id }).update({ fingerprint: toJson(fingerprint) }, ['product_id']);
+  async reEnrol(id: string, fingerprint: FingerprintHashes, replaced: FingerprintHashes, at: number): Promise<void> {
+    const row = await this.db('activations')
+      .where({ id })
+      .update({ fingerprint: toJson(fingerprint), replaced_components: toJson(replaced), fingerprint_changed_at: at }, ['product_id']);
     const productId = (row as Array<{ product_id: string }>)[0]?.product_id;
     if (!productId) return;
     await this.db('activation_anchors').where({ activation_id: id }).delete();
     await this.insertAnchors(id, productId, fingerprint);
+  }
+
+  async setSecret(id: string, secretHash: string): Promise<void> {
+    await this.db('activations').where({ id }).update({ secret_hash: secretHash });
+  }
+
+  async noteForeignBeat(id: string, at: number): Promise<void> {
+    await this.db('activations').where({ id }).update({ foreign_beat_at: at });
+  }
+
+  async markCloned(id: string, at: number): Promise<boolean> {
+    const n = await this.db('activations').where({ id }).whereNull('cloned_at').update({ cloned_at: at, clone_suspect: true });
+    return n > 0;
   }
 
   async markCloneSuspect(ids: string[]): Promise<void> {

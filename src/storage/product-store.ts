@@ -12,6 +12,7 @@ interface ProductRow {
   reclaim: string;
   churn_limit: number | null;
   churn_period_seconds: number;
+  fingerprint_change_window_seconds: number;
   latest_version: string | null;
   minimum_version: string | null;
   created_at: number;
@@ -19,7 +20,7 @@ interface ProductRow {
 
 export const PRODUCT_COLUMNS: string[] = [
   'id', 'name', 'seat_mode', 'lease_seconds', 'heartbeat_interval_seconds', 'match_strategy',
-  'reclaim', 'churn_limit', 'churn_period_seconds', 'latest_version', 'minimum_version', 'created_at',
+  'reclaim', 'churn_limit', 'churn_period_seconds', 'fingerprint_change_window_seconds', 'latest_version', 'minimum_version', 'created_at',
 ];
 
 export function productFromRow(row: ProductRow): Product {
@@ -33,6 +34,7 @@ export function productFromRow(row: ProductRow): Product {
     reclaim: (row.reclaim ?? 'eager') as ReclaimMode,
     churnLimit: row.churn_limit === null || row.churn_limit === undefined ? null : Number(row.churn_limit),
     churnPeriodSeconds: Number(row.churn_period_seconds ?? 86_400),
+    fingerprintChangeWindowSeconds: Number(row.fingerprint_change_window_seconds),
     latestVersion: row.latest_version ?? null,
     minimumVersion: row.minimum_version ?? null,
     createdAt: Number(row.created_at),
@@ -53,6 +55,7 @@ export class KnexProductStore implements ProductStore {
       reclaim: p.reclaim,
       churn_limit: p.churnLimit,
       churn_period_seconds: p.churnPeriodSeconds,
+      fingerprint_change_window_seconds: p.fingerprintChangeWindowSeconds,
       latest_version: p.latestVersion,
       minimum_version: p.minimumVersion,
       created_at: p.createdAt,

@@ -11,7 +11,8 @@ export const PRODUCTS_HELP = `licensor products — manage products (seat mode a
   licensor products create --name <name> [--seat-mode node_locked|floating]
                            [--lease-seconds <s>] [--heartbeat-seconds <s>]
                            [--match exact|fuzzy|loose] [--reclaim eager|soft]
-                           [--churn-limit <n> [--churn-period-seconds <s>]] [--json]
+                           [--churn-limit <n> [--churn-period-seconds <s>]]
+                           [--fingerprint-change-window-seconds <s>] [--json]
   licensor products list [--json]
   licensor products publish-version --name <name> --version <version> [--required] [--json]
 
@@ -33,6 +34,7 @@ export async function productsCommand(argv: string[], open: () => Promise<Runtim
     reclaim: { type: 'string' },
     'churn-limit': { type: 'string' },
     'churn-period-seconds': { type: 'string' },
+    'fingerprint-change-window-seconds': { type: 'string' },
     version: { type: 'string' },
     required: { type: 'boolean' },
   });
@@ -56,6 +58,7 @@ export async function productsCommand(argv: string[], open: () => Promise<Runtim
         reclaim: values.reclaim,
         churnLimit: requireInt(values['churn-limit'], 'churn-limit', 1, 100_000),
         churnPeriodSeconds: requireInt(values['churn-period-seconds'], 'churn-period-seconds', 1, Number.MAX_SAFE_INTEGER),
+        fingerprintChangeWindowSeconds: requireInt(values['fingerprint-change-window-seconds'], 'fingerprint-change-window-seconds', 1, Number.MAX_SAFE_INTEGER),
       }, 'options');
       const product = productView(await createProduct(runtime.ctx, input, 'cli'));
       print(io, json, product, () => `created product ${product.name} (${product.seatMode}, lease ${product.leaseSeconds}s, heartbeat every ${product.heartbeatIntervalSeconds}s)`);

@@ -29,7 +29,8 @@ export function clientApi(ctx: DomainContext, guard: CodeGuessGuard, signer: Ans
     const code = codeKey((req.body as { code?: unknown } | undefined)?.code);
     const result = await guard.run(clientAddress(req), code, () => activateMachine(ctx, parse(activationRequestSchema, req.body), 'client'));
     res.status(result.created ? 201 : 200).json({
-      activation: activationView(result.activation),
+      // The secret is in this answer only, which is signed: the client keeps it to prove it holds the seat.
+      activation: { ...activationView(result.activation), secret: result.secret },
       token: result.token,
       license: licenseView(result.code, result.product, result.code.status),
     });
@@ -58,7 +59,8 @@ export function heartbeatRoute(ctx: DomainContext, signer: AnswerSigner): Reques
     async (req, res) => {
       const body = readHeartbeatRequest(req.body);
       const nonce = requestNonce(res);
-      const answer = await recordHeartbeat(ctx, body.activationId, body.fingerprint, nonce);
+      const proof = body.secret !== undefined ? { secret: body.secret } : body.token !== undefined ? { token: body.token } : null;
+      const answer = await recordHeartbeat(ctx, { activationId: body.activationId, fingerprint: body.fingerprint, proof }, nonce);
       if (answer.token !== null) answeredByToken(res, nonce);
       res.json({
         status: answer.status,
@@ -85,6 +87,7 @@ export function activationView(a: Activation) {
     lastHeartbeatAt: new Date(a.lastHeartbeatAt).toISOString(),
     endedAt: a.endedAt === null ? null : new Date(a.endedAt).toISOString(),
     cloneSuspect: a.cloneSuspect,
+    clonedAt: a.clonedAt === null ? null : new Date(a.clonedAt).toISOString(),
   };
 }
 

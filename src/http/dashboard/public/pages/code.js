@@ -193,12 +193,27 @@ function renderMachines(card, activations) {
         { label: 'Activated', cell: (a) => when(a.createdAt) },
         { label: 'Last heartbeat', class: 'last-heartbeat', cell: (a) => [when(a.lastHeartbeatAt), a.status === 'active' ? h('span', { class: 'muted small block' }, ago(a.lastHeartbeatAt)) : null] },
         { label: 'Status', cell: (a) => [statusBadge(a.status), a.endedAt ? h('span', { class: 'muted small block' }, 'ended ', when(a.endedAt)) : null] },
-        { label: 'Clone', cell: (a) => (a.cloneSuspect ? h('span', { class: 'badge clone', title: 'Its anchor component is also on another live machine that otherwise differs' }, 'suspected clone') : h('span', { class: 'muted' }, 'no')) },
+        { label: 'Clone', class: 'clone-cell', cell: (a) => cloneCell(a) },
       ],
       activations,
       { empty: 'No machine has activated this code yet.', rowAttrs: (a) => ({ 'data-activation': a.id }) },
     ),
   );
+}
+
+/**
+ * A clone (docs/fingerprint.md "Drift, re-enrolment and clones"): heartbeats of two machines took
+ * turns on this activation, so its beats are refused; or it shares an anchor with another live machine.
+ */
+function cloneCell(a) {
+  if (a.clonedAt) {
+    return [
+      h('span', { class: 'badge clone', title: 'Heartbeats of two machines took turns on this activation: its heartbeats are refused. Deactivate it; each machine activates with a seat of its own.' }, 'clone: beats refused'),
+      h('span', { class: 'muted small block' }, 'since ', when(a.clonedAt)),
+    ];
+  }
+  if (a.cloneSuspect) return h('span', { class: 'badge clone', title: 'Its anchor component is also on another live machine that otherwise differs' }, 'suspected clone');
+  return h('span', { class: 'muted' }, 'no');
 }
 
 /** First 8 hex of a component hash: enough to tell machines apart, never the whole hash. */
