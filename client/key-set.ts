@@ -1,7 +1,7 @@
 /**
- * The public keys a client trusts, imported once into KeyObjects and looked up by `kid`.
- * Pinned keys come with the application; learned keys were fetched from the server's JWKS while
- * online (docs/client.md, "Keys and rotation") and are kept in the store.
+ * The public keys a client trusts, imported once into KeyObjects and looked up by `kid`: the
+ * pinned keys the application ships, and keys endorsed through a chain that starts at one of them
+ * (client/key-endorsement.ts; docs/security.md "Keys and rotation"). Nothing else adds a key.
  */
 import { createHash, createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 
@@ -14,13 +14,13 @@ export interface JwsKey {
 }
 
 /** A public key as a JWK, a JWK Set, a PEM string (SPKI) or a KeyObject. */
-export type PublicKeyInput = JsonWebKey | { keys: JsonWebKey[] } | string | KeyObject;
+export type PublicKeyInput = JsonWebKey | { keys: JsonWebKey[]; endorsements?: string[] } | string | KeyObject;
 
 export interface TrustedKey extends Readonly<JwsKey> {
   readonly kid: string;
-  /** Shipped with the application (true) or learned from the server's JWKS (false). */
+  /** Shipped with the application (true) or endorsed by a trusted key (false). */
   readonly pinned: boolean;
-  /** The public JWK, as stored for learned keys. */
+  /** The public JWK. */
   readonly jwk: JsonWebKey;
 }
 
@@ -105,37 +105,11 @@ export class KeySet {
     return this.byKid.size;
   }
 
-  /** Learned keys never replace a pinned key with the same kid. */
+  /** An endorsed key never replaces a trusted key with the same kid. */
   add(key: TrustedKey): boolean {
-    const existing = this.byKid.get(key.kid);
-    if (existing?.pinned) return false;
+    if (this.byKid.has(key.kid)) return false;
     this.byKid.set(key.kid, key);
     return true;
-  }
-
-  /**
-   * Adds the keys of a JWK Set (fetched, or loaded from the store) as learned keys. Keys this
-   * client cannot use (other types, private parts, garbage) are skipped, not fatal: a JWKS may
-   * legitimately carry keys for other consumers.
-   */
-  learn(jwks: unknown, onlyKid?: string): TrustedKey[] {
-    const keys = typeof jwks === 'object' && jwks !== null && Array.isArray((jwks as { keys?: unknown }).keys) ? (jwks as { keys: unknown[] }).keys : [];
-    const added: TrustedKey[] = [];
-    for (const candidate of keys) {
-      if (typeof candidate !== 'object' || candidate === null) continue;
-      if (onlyKid !== undefined && (candidate as { kid?: unknown }).kid !== onlyKid) continue;
-      try {
-        const key = importPublicKey(candidate as JsonWebKey, false);
-        if (this.add(key)) added.push(key);
-      } catch {
-        // Not a usable public key for us; see above.
-      }
-    }
-    return added;
-  }
-
-  learned(): JsonWebKey[] {
-    return [...this.byKid.values()].filter((k) => !k.pinned).map((k) => k.jwk);
   }
 }
 
@@ -163,7 +137,9 @@ export function verifySignature(
   // An ES256 claim cannot make an Ed25519 key verify, nor the reverse.
   if (key.alg !== alg) return 'alg_not_allowed';
   const bytes = Buffer.from(signature, 'base64url');
-  if (bytes.length !== SIGNATURE_BYTES) return 'malformed_signature';
+  // Only the canonical spelling: base64url decoding ignores stray trailing bits, so several token
+  // strings would otherwise carry one signature.
+  if (bytes.length !== SIGNATURE_BYTES || bytes.toString('base64url') !== signature) return 'malformed_signature';
   try {
     const valid =
       key.alg === 'EdDSA' ? verify(null, input, key.key, bytes) : verify('sha256', input, { key: key.key, dsaEncoding: 'ieee-p1363' }, bytes);

@@ -13,9 +13,10 @@ import { LicenseClientError } from './errors';
 import { collectSync } from './fingerprint/addon';
 import type { FingerprintHashes } from './fingerprint/components';
 import { hashFingerprint } from './fingerprint/hashing';
-import { MATCH_STRATEGIES, type MatchStrategy } from './fingerprint/matching';
+import { MATCH_STRATEGIES, sameFingerprint, type MatchStrategy } from './fingerprint/matching';
 import type { CollectedFingerprint } from './fingerprint/types';
 import { startHeartbeatLoop, type HeartbeatHandle, type HeartbeatLoopOptions, type HeartbeatResult } from './heartbeat-loop';
+import { learnEndorsedKeys } from './key-endorsement';
 import { KeySet, type JwsAlgorithm, type PublicKeyInput } from './key-set';
 import { invalidResult, type CheckResult } from './license-state';
 import { unverifiedActivationId, VerifiedLease, type LeaseExpectations, type RevokedStatus } from './offline-verify';
@@ -33,12 +34,17 @@ export interface LicenseClientOptions {
   fingerprintKey: string | Buffer;
   /** The license server, e.g. https://license.example.com; needed for everything but air-gapped use. */
   serverUrl?: string;
-  /** Pinned token-signing public keys: JWKs, a JWK Set, SPKI PEM strings or KeyObjects. */
-  publicKeys?: PublicKeyInput | PublicKeyInput[];
   /**
-   * The server's JWKS (e.g. `${serverUrl}/.well-known/jwks.json`). When set, a token signed by a
-   * key this client does not know is accepted ONLINE after fetching that key, which is then kept
-   * in the store; `check()` itself never fetches. Leave unset to trust pinned keys only.
+   * Pinned token-signing public keys, at least one: the server's JWK Set (its endorsements are
+   * followed too), JWKs, SPKI PEM strings or KeyObjects. The client trusts exactly these and the
+   * keys a chain of endorsements from them vouches for (docs/security.md "Keys and rotation").
+   */
+  publicKeys: PublicKeyInput | PublicKeyInput[];
+  /**
+   * Where the server publishes its JWKS with the key endorsements; default
+   * `${serverUrl}/.well-known/jwks.json`. Read online when a token or answer names a key this
+   * client does not know; a key is learned only if an endorsement chain from a pinned key reaches
+   * it. `check()` itself never fetches.
    */
   jwksUrl?: string;
   /** Expected `iss`; default `licensor` (the server's LICENSOR_ISSUER). */
@@ -90,6 +96,8 @@ export class LicenseClient {
   private lease: VerifiedLease | null = null;
   private collected: CollectedFingerprint | null = null;
   private hashes: FingerprintHashes | null = null;
+  /** Endorsements learned online (kept in the store and walked again from the pinned keys at each load). */
+  private endorsements: string[] = [];
   private writes: Promise<unknown> = Promise.resolve();
   private loop: HeartbeatHandle | null = null;
 
@@ -107,11 +115,15 @@ export class LicenseClient {
     if (options.jwksUrl !== undefined) checkHttpUrl('jwksUrl', options.jwksUrl);
     // Counted after a JWK Set is expanded: `{ keys: [] }` pins nothing.
     const keys = new KeySet(options.publicKeys ?? []);
-    if (keys.size === 0 && options.jwksUrl === undefined) throw new TypeError('licensor: give options.publicKeys (at least one pinned key), options.jwksUrl, or both');
+    if (keys.size === 0) {
+      throw new TypeError("licensor: options.publicKeys must pin at least one key (ship the server's /.well-known/jwks.json): every other key is trusted only through endorsements from a pinned one");
+    }
     const algorithms = options.algorithms ?? ['EdDSA'];
     if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every((a) => ALGORITHMS.has(a))) {
       throw new TypeError('licensor: options.algorithms may hold only "EdDSA" and "ES256"');
     }
+    // A pinned JWK Set shipped after rotations carries the endorsements that reach today's key.
+    learnEndorsedKeys(pinnedEndorsements(options.publicKeys), keys, new Set(algorithms));
     const matchStrategy = options.matchStrategy ?? 'fuzzy';
     if (!MATCH_STRATEGIES.includes(matchStrategy)) {
       throw new TypeError(`licensor: options.matchStrategy must be one of ${MATCH_STRATEGIES.map((m) => `"${m}"`).join(', ')} (the product's matchStrategy)`);
@@ -127,7 +139,7 @@ export class LicenseClient {
     this.product = options.product;
     this.fingerprintKey = key;
     this.serverUrl = options.serverUrl;
-    this.jwksUrl = options.jwksUrl;
+    this.jwksUrl = options.jwksUrl ?? (options.serverUrl === undefined ? undefined : `${options.serverUrl.replace(/\/+$/, '')}/.well-known/jwks.json`);
     this.keys = keys;
     this.source = options.fingerprintSource ?? (() => collectSync());
     this.clock = options.clock ?? Date.now;
@@ -194,7 +206,8 @@ export class LicenseClient {
       throw err;
     }
     if (lease.claims?.activation.id !== answer.activation.id) throw untrustedAnswer('wrong_activation', 201);
-    await this.save(answer.token, 'online', null, lease);
+    if (!sameFingerprint(lease.claims.activation.fingerprint, hashes)) throw untrustedAnswer('wrong_fingerprint', 201);
+    await this.save(answer.token, 'online', null, lease, answer.activation.secret, true);
     return this.check();
   }
 
@@ -206,15 +219,24 @@ export class LicenseClient {
    * is `refused` with `untrusted_answer` or `untrusted_key` and changes nothing.
    */
   async heartbeat(): Promise<HeartbeatResult> {
+    const result = await this.beat();
+    // Another process of this application may have activated this machine again since this one
+    // read the store: its new secret is on disk. Take it and beat once more.
+    if (result.error instanceof LicenseClientError && result.error.code === 'activation_proof_invalid' && this.adoptNewerStore()) return this.beat();
+    return result;
+  }
+
+  private async beat(): Promise<HeartbeatResult> {
     try {
       const stored = this.stored ?? this.load();
       const activationId = stored.kind === 'ok' ? unverifiedActivationId(stored.license.token) : null;
       if (stored.kind !== 'ok' || activationId === null) return { outcome: 'no_license', license: this.check() };
       const api = this.api();
       const hashes = this.requireFingerprint();
+      const { secret } = stored.license;
       let answer;
       try {
-        answer = await api.heartbeat(activationId, hashes);
+        answer = await api.heartbeat(activationId, hashes, secret !== null ? { secret } : { token: stored.license.token });
       } catch (err) {
         if (!(err instanceof LicenseClientError)) throw err;
         if (err.retryable) return { outcome: 'unreachable', license: this.check(), error: err };
@@ -230,7 +252,9 @@ export class LicenseClient {
         // Only the verified token is believed: when it authenticates the answer, it must answer this very request.
         if (auth.by === 'token' && lease.claims?.nonce !== auth.nonce) throw untrustedAnswer('nonce_mismatch', 200);
         if (lease.claims?.activation.id !== activationId) throw untrustedAnswer('wrong_activation', 200);
-        await this.save(answer.token, 'online', null, lease);
+        // A token for any other fingerprint would let this seat serve the machine it names too.
+        if (!sameFingerprint(lease.claims.activation.fingerprint, hashes)) throw untrustedAnswer('wrong_fingerprint', 200);
+        await this.save(answer.token, 'online', null, lease, secret, true);
         return { outcome: 'renewed', license: this.check() };
       }
       if (answer.status === 'expired' || answer.status === 'frozen' || answer.status === 'released') {
@@ -324,7 +348,7 @@ export class LicenseClient {
       throw new LicenseClientError('wrong_product', `the license file is for product "${parsed.file.product}", not "${this.product}"`);
     }
     const lease = await this.accept(parsed.file.token, this.jwksUrl !== undefined);
-    await this.save(parsed.file.token, 'license-file', null, lease);
+    await this.save(parsed.file.token, 'license-file', null, lease, null, false);
     return this.check();
   }
 
@@ -332,11 +356,25 @@ export class LicenseClient {
 
   private load(): StoreRead {
     this.timeGuard.load();
-    const read = this.store.read();
-    if (read.kind === 'ok') this.keys.learn({ keys: read.license.learnedKeys });
+    return this.take(this.store.read());
+  }
+
+  /** Makes `read` this client's view of the store. */
+  private take(read: StoreRead): StoreRead {
+    // Walked from the pinned keys: an endorsement the file holds adds a key only if a pinned key vouches for it.
+    if (read.kind === 'ok') this.endorsements = learnEndorsedKeys(read.license.endorsements, this.keys, this.expectations.algorithms);
     this.corrupt = read.kind === 'corrupt' ? invalidResult('store_corrupt', undefined, read.detail) : null;
     this.stored = read;
     return read;
+  }
+
+  /** Takes the store as it is on disk when it holds another license or secret than this client read; true if it did. */
+  private adoptNewerStore(): boolean {
+    const held = this.stored;
+    const read = this.store.read();
+    if (read.kind !== 'ok' || held?.kind !== 'ok' || (read.license.token === held.license.token && read.license.secret === held.license.secret)) return false;
+    this.take(read);
+    return true;
   }
 
   /** The expensive checks, once per token; the server's `iat` raises the clock mark. */
@@ -349,7 +387,7 @@ export class LicenseClient {
 
   /**
    * Verifies a token received from the server or a license file before it is stored. An
-   * unknown kid is looked up in the JWKS when that is allowed (online, jwksUrl set).
+   * unknown kid is looked up through the published endorsements when online.
    */
   private async accept(token: string, mayFetchKeys: boolean): Promise<VerifiedLease> {
     let lease = new VerifiedLease(token, this.expectations);
@@ -360,7 +398,7 @@ export class LicenseClient {
     if (failure !== null && !failure.valid) {
       const detail = failure.detail ?? failure.reason;
       if (lease.unknownKid !== null) {
-        throw new LicenseClientError('untrusted_key', `the server signed with key ${lease.unknownKid}, which this client does not trust (pin it, or set jwksUrl)`);
+        throw new LicenseClientError('untrusted_key', `the server signed with key ${lease.unknownKid}, which no endorsement from a pinned key vouches for`);
       }
       const code = failure.reason === 'bad_signature' ? 'bad_token' : failure.reason;
       throw new LicenseClientError(code, `the license token was refused: ${detail}`);
@@ -369,29 +407,34 @@ export class LicenseClient {
   }
 
   /**
-   * Stores `token` as this machine's license, with what the server last said about it and the
-   * keys learned so far. `lease` is the token already verified, when it is, so it is not
-   * verified twice.
+   * Stores `token` as this machine's license, with what the server last said about it, the
+   * activation's secret and the endorsements learned so far. `lease` is the token already
+   * verified, when it is, so it is not verified twice. `fresh`: the token answers this client's
+   * own request, so its `iat` is the server's time now, and the clock mark is set to it.
    */
-  private async save(token: string, source: StoredLicense['source'], revoked: RevokedStatus | null, lease: VerifiedLease | null): Promise<void> {
-    const license: StoredLicense = { token, revoked, learnedKeys: this.keys.learned(), source, savedAt: this.clock() };
+  private async save(
+    token: string,
+    source: StoredLicense['source'],
+    revoked: RevokedStatus | null,
+    lease: VerifiedLease | null,
+    secret: string | null,
+    fresh: boolean,
+  ): Promise<void> {
+    const license: StoredLicense = { token, revoked, endorsements: [...this.endorsements], secret, source, savedAt: this.clock() };
     await this.serialized(() => this.store.write(license));
     this.stored = { kind: 'ok', license };
     this.corrupt = null;
-    if (lease !== null && lease.token === token) {
-      this.lease = lease;
-      this.timeGuard.raise(lease.issuedAtMs);
-    } else {
-      this.verify(license.token);
-    }
-    await this.timeGuard.flush().catch(() => undefined);
+    if (lease === null || lease.token !== token) lease = this.verify(license.token);
+    else this.lease = lease;
+    if (fresh && lease.verified) await this.timeGuard.reanchor(lease.issuedAtMs).catch(() => undefined);
+    else await this.timeGuard.flush().catch(() => undefined);
   }
 
   private async revoke(status: RevokedStatus): Promise<void> {
     const stored = this.stored ?? this.load();
     if (stored.kind !== 'ok') return;
     // The stored token is unchanged: the lease already verified for it (by check() or a beat) serves.
-    await this.save(stored.license.token, stored.license.source, status, this.lease);
+    await this.save(stored.license.token, stored.license.source, status, this.lease, stored.license.secret, false);
   }
 
   /** Store writes run one at a time, in call order. */
@@ -402,18 +445,22 @@ export class LicenseClient {
   }
 
   /**
-   * Learns the signing key `kid` from the JWKS while online, when jwksUrl allows it (docs/client.md
-   * "Keys and rotation"); true when it is known now. Used for tokens and for answer signatures.
+   * Learns the signing key `kid` while online through the endorsements published beside the JWKS
+   * (docs/security.md "Keys and rotation"): only a chain from a key this client trusts adds it.
+   * True when it is known now. Used for tokens and for answer signatures.
    */
   private async learnKey(kid: string): Promise<boolean> {
     if (this.jwksUrl === undefined) return false;
-    let jwks: unknown;
+    let published: unknown[];
     try {
-      jwks = await this.api(true).jwks(this.jwksUrl);
+      published = await this.api(true).endorsements(this.jwksUrl);
     } catch (cause) {
-      throw new LicenseClientError('untrusted_key', `the server signed with key ${kid}, and the JWKS could not be fetched`, { cause });
+      throw new LicenseClientError('untrusted_key', `the server signed with key ${kid}, and its endorsements could not be fetched`, { cause });
     }
-    return this.keys.learn(jwks, kid).length > 0;
+    for (const used of learnEndorsedKeys(published, this.keys, this.expectations.algorithms)) {
+      if (!this.endorsements.includes(used)) this.endorsements.push(used);
+    }
+    return this.keys.get(kid) !== undefined;
   }
 
   private api(jwksOnly = false): ServerApi {
@@ -462,6 +509,15 @@ function endedBy(err: LicenseClientError): RevokedStatus | null {
   if (err.code === 'activation_not_found') return 'deactivated';
   if (err.code !== 'activation_ended') return null;
   return err.details?.codeStatus === 'released' ? 'released' : 'deactivated';
+}
+
+/** The endorsements inside pinned JWK Sets (the server's JWKS carries them beside its keys). */
+function pinnedEndorsements(pinned: PublicKeyInput | PublicKeyInput[] | undefined): unknown[] {
+  const inputs = Array.isArray(pinned) ? pinned : pinned === undefined ? [] : [pinned];
+  return inputs.flatMap((input) => {
+    const endorsements = typeof input === 'object' && input !== null ? (input as { endorsements?: unknown }).endorsements : undefined;
+    return Array.isArray(endorsements) ? endorsements : [];
+  });
 }
 
 /** Where a client with these options keeps its files: the one place their names are made (tests and tools use it too). */

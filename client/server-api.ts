@@ -40,7 +40,8 @@ export interface PublishedVersions {
 export type Authentication = { by: 'signature' } | { by: 'token'; nonce: string };
 
 export interface ActivationAnswer {
-  activation: { id: string; status: string };
+  /** `secret` proves, on every heartbeat, that this client holds the activation (docs/security.md). */
+  activation: { id: string; status: string; secret: string };
   token: string;
   license: LicenseView;
 }
@@ -55,11 +56,11 @@ export interface HeartbeatAnswer {
 
 export type Fetch = typeof fetch;
 
-/** The keys answers are verified with, and how to learn an unknown one (jwksUrl), if allowed. */
+/** The keys answers are verified with, and how to learn an unknown one through the endorsement chain. */
 export interface AnswerTrust {
   keys: KeySet;
   algorithms: ReadonlySet<JwsAlgorithm>;
-  /** Fetches and learns the key `kid` when the client may (jwksUrl set); false when it cannot. */
+  /** Fetches the published endorsements and learns the key `kid` if a chain from a trusted key reaches it; false when none does. */
   learnKey(kid: string): Promise<boolean>;
 }
 
@@ -73,8 +74,13 @@ const FAILURE_TEXT: Readonly<Record<AnswerFailure | 'nonce_mismatch', string>> =
 };
 
 /** A refused answer: it did not come from the license server this client trusts, or not for this request. */
-export function untrustedAnswer(reason: AnswerFailure | 'nonce_mismatch' | 'wrong_activation', status?: number): LicenseClientError {
-  const text = reason === 'wrong_activation' ? "the answer's token is for another activation" : FAILURE_TEXT[reason];
+export function untrustedAnswer(reason: AnswerFailure | 'nonce_mismatch' | 'wrong_activation' | 'wrong_fingerprint', status?: number): LicenseClientError {
+  const text =
+    reason === 'wrong_activation'
+      ? "the answer's token is for another activation"
+      : reason === 'wrong_fingerprint'
+        ? "the answer's token names a fingerprint other than the one this client sent"
+        : FAILURE_TEXT[reason];
   return new LicenseClientError('untrusted_answer', `refused the license server's answer: ${text}`, {
     ...(status === undefined ? {} : { status }),
     details: { reason },
@@ -92,15 +98,17 @@ export class ServerApi {
   activate(code: string, fingerprint: FingerprintHashes, environment: Record<string, string | boolean | null>): Promise<ActivationAnswer> {
     return this.request('POST', '/v1/activations', { code, fingerprint, environment }, (body) => {
       if (!isObject(body) || typeof body.token !== 'string' || !isObject(body.activation) || !isObject(body.license)) return null;
+      if (typeof body.activation.id !== 'string' || typeof body.activation.secret !== 'string') return null;
       return body as unknown as ActivationAnswer;
     }).then((r) => r.value);
   }
 
-  async heartbeat(activationId: string, fingerprint: FingerprintHashes): Promise<HeartbeatAnswer> {
+  /** `proof`: the activation's secret, or (a store without one) the lease token held. */
+  async heartbeat(activationId: string, fingerprint: FingerprintHashes, proof: { secret: string } | { token: string }): Promise<HeartbeatAnswer> {
     const { value, authentication } = await this.request(
       'POST',
       '/v1/heartbeat',
-      { activationId, fingerprint },
+      { activationId, fingerprint, ...proof },
       (body) => {
         if (!isObject(body) || typeof body.status !== 'string' || !(typeof body.token === 'string' || body.token === null)) return null;
         return body as unknown as Omit<HeartbeatAnswer, 'authentication'>;
@@ -124,12 +132,13 @@ export class ServerApi {
   }
 
   /**
-   * A JWK Set from an absolute URL (the configured jwksUrl). Not authenticated: it is how a new
-   * key is learned in the first place (docs/client.md "Keys and rotation").
+   * The key endorsements published beside the JWKS at an absolute URL (jwksUrl). Not authenticated
+   * as an answer, and it need not be: each endorsement is a signature that only adds a key when it
+   * chains to a key this client already trusts (client/key-endorsement.ts).
    */
-  jwks(url: string): Promise<{ keys: unknown[] }> {
-    return this.request('GET', url, undefined, (body) => (isObject(body) && Array.isArray(body.keys) ? (body as { keys: unknown[] }) : null)).then(
-      (r) => r.value,
+  endorsements(url: string): Promise<unknown[]> {
+    return this.request('GET', url, undefined, (body) => (isObject(body) && Array.isArray(body.keys) ? body : null)).then((r) =>
+      Array.isArray(r.value.endorsements) ? r.value.endorsements : [],
     );
   }
 
@@ -164,7 +173,7 @@ export class ServerApi {
     } catch (cause) {
       throw new LicenseClientError('server_unreachable', `the license server did not answer ${method} ${url}`, { cause });
     }
-    // Nothing of the answer is read before it is authenticated (the JWKS excepted, see jwks()).
+    // Nothing of the answer is read before it is authenticated (the endorsements excepted, see endorsements()).
     const authentication: Authentication = absolute
       ? { by: 'signature' }
       : await this.authenticate(res, bytes, { nonce, method, target: path, requestDigest: requestDigest(sent), status: res.status }, tokenMayAuthenticate);
@@ -207,7 +216,7 @@ export class ServerApi {
         failure = verifyAnswerSignature(header, input, this.trust.keys, this.trust.algorithms);
       }
       if (failure === 'unknown_key') {
-        throw new LicenseClientError('untrusted_key', `the server signed its answer with key ${header.kid}, which this client does not trust (pin it, or set jwksUrl)`, {
+        throw new LicenseClientError('untrusted_key', `the server signed its answer with key ${header.kid}, which no endorsement from a pinned key vouches for`, {
           status: res.status,
         });
       }

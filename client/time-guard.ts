@@ -64,6 +64,17 @@ export class TimeGuard {
     if (ms > this.highWater) this.highWater = ms;
   }
 
+  /**
+   * The server's time, verified and fresh (a token answering this client's own nonce): the mark
+   * becomes exactly that, down as well as up, so a clock that was once set ahead and then
+   * corrected recovers at the next successful contact. Written at once.
+   */
+  async reanchor(serverMs: number): Promise<void> {
+    this.highWater = serverMs;
+    this.persisted = 0;
+    await this.flush();
+  }
+
   /** Writes the mark now; concurrent calls coalesce into one more write. */
   async flush(): Promise<void> {
     if (this.writing) {

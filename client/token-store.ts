@@ -1,14 +1,16 @@
 /**
  * The stored license of one product on this machine: the lease token, what the server last said
- * about it, and keys learned from the server's JWKS. One JSON file, replaced atomically.
+ * about it, the activation's secret, and the key endorsements that lead from the pinned keys to
+ * the key that signed the token. One JSON file, replaced atomically.
  *
- * The token authenticates itself (its signature). Everything else in the file is covered by an
- * HMAC so that deleting a "released" mark or adding a key by hand shows as `store_corrupt`.
- * The MAC key is derived from the per-product fingerprint key compiled into the application: it
- * makes tampering evident to a casual editor, it is not a secret against someone who reads the
- * application's code (docs/client.md, "What the store protects").
+ * Nothing in this file is trusted for what it claims: the token and the endorsements authenticate
+ * themselves (signatures checked from the pinned keys on every load), and the rest is covered by
+ * an HMAC so that deleting a "released" mark by hand shows as `store_corrupt`. The MAC key is
+ * derived from the per-product fingerprint key compiled into the application: it makes tampering
+ * evident to a casual editor, it is not a secret against someone who reads the application's code
+ * (docs/security.md, "What the client's files protect").
  */
-import { createHmac, timingSafeEqual, type JsonWebKey } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from './atomic-file';
 import { isObject } from './is-object';
@@ -18,8 +20,13 @@ export interface StoredLicense {
   token: string;
   /** Set when a heartbeat answer ended the license here; cleared by the next good answer. */
   revoked: RevokedStatus | null;
-  /** Public JWKs learned from the server's JWKS while online. */
-  learnedKeys: JsonWebKey[];
+  /**
+   * Key endorsements (client/key-endorsement.ts) learned online: walked again from the pinned keys
+   * at every load, so they add only keys a pinned key vouches for, whatever the file says.
+   */
+  endorsements: string[];
+  /** The activation's secret, the heartbeat's proof of holding it; null for license files and stores of older clients. */
+  secret: string | null;
   /** How the token arrived: online activation/heartbeat, or an imported license file. */
   source: 'online' | 'license-file';
   savedAt: number;
@@ -82,11 +89,13 @@ export class TokenStore {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       return { kind: 'corrupt', detail: 'the store file was changed outside this client (MAC mismatch)' };
     }
-    const { revoked, learnedKeys, source, savedAt } = state;
+    // Stores written before endorsements and secrets have neither (their learnedKeys are no longer read).
+    const { revoked, endorsements = [], secret = null, source, savedAt } = state;
     if (
       (revoked !== null && (typeof revoked !== 'string' || !REVOKED.has(revoked))) ||
-      !Array.isArray(learnedKeys) ||
-      !learnedKeys.every(isObject) ||
+      !Array.isArray(endorsements) ||
+      !endorsements.every((e) => typeof e === 'string') ||
+      (secret !== null && typeof secret !== 'string') ||
       (source !== 'online' && source !== 'license-file') ||
       typeof savedAt !== 'number'
     ) {
@@ -94,14 +103,15 @@ export class TokenStore {
     }
     return {
       kind: 'ok',
-      license: { token, revoked: revoked as RevokedStatus | null, learnedKeys: learnedKeys as JsonWebKey[], source, savedAt },
+      license: { token, revoked: revoked as RevokedStatus | null, endorsements: endorsements as string[], secret: secret as string | null, source, savedAt },
     };
   }
 
   async write(license: StoredLicense): Promise<void> {
     const state: StoreFile['state'] = {
       revoked: license.revoked,
-      learnedKeys: license.learnedKeys,
+      endorsements: license.endorsements,
+      secret: license.secret,
       source: license.source,
       savedAt: license.savedAt,
     };

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { createHmac, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { exportJWK, SignJWT } from 'jose';
 import { LicenseClient, storePaths } from '../client/license-client';
 import { jwkThumbprint } from '../client/key-set';
@@ -211,6 +211,33 @@ describe('the client under attack', () => {
       offset = 0;
       assert.equal(client.check().valid, true);
       assert.equal(restarted.check().valid, true);
+    });
+
+    it('jumped three years ahead once, then corrected: recovers at the next heartbeat, and stays recovered after a restart', async () => {
+      const dir = dirs.make();
+      const code = await issueCode(server, product, 1);
+      let offset = 0;
+      const clock = () => server.clock.now() + offset;
+      const client = await clientOf(server, product, machines.source('sata-lvm'), dir, { clock });
+      assert.equal((await client.activate(code)).valid, true);
+
+      offset = 3 * 365 * DAY;
+      assert.equal(client.check().valid, false, 'three years ahead the lease has run out');
+      offset = 0;
+      assert.equal(client.check().reason, 'clock_tampered', 'the mark remembers the time seen');
+      // The mark is written in the background: wait until the file says so.
+      const clockFile = storePaths(dir, product).clock;
+      const markOf = () => (existsSync(clockFile) ? JSON.parse(readFileSync(clockFile, 'utf8')).highWater : 0);
+      for (const deadline = Date.now() + 5000; markOf() < server.clock.now() + 365 * DAY && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+      const restartedBefore = await clientOf(server, product, machines.source('sata-lvm'), dir, { clock, fetch: deadFetch() });
+      assert.equal(restartedBefore.check().reason, 'clock_tampered', 'and a restart alone does not forget it');
+
+      // The server's own time, in a token answering this client's nonce, re-anchors the mark.
+      const beat = await client.heartbeat();
+      assert.equal(beat.outcome, 'renewed', String(beat.error));
+      assert.equal(client.check().valid, true);
+      const restartedAfter = await clientOf(server, product, machines.source('sata-lvm'), dir, { clock, fetch: deadFetch() });
+      assert.equal(restartedAfter.check().valid, true);
     });
 
     it('a cached valid answer does not survive a clock set back, nor the lease end', async () => {

@@ -48,6 +48,20 @@ describe('air-gapped activation through the licensor CLI', () => {
     return { run, out };
   }
 
+  it('never lowers the clock mark with a license file: unlike a heartbeat answer, it is not fresh and may be replayed', async () => {
+    let offset = 0;
+    const client = airGapped('vm-virtio', dirs.make(), () => Date.now() + offset);
+    const requestFile = join(dirs.make(), 'request.json');
+    await client.createActivationRequest(await issueCode(server, product, 1, 1000), requestFile);
+    const { run, out } = await respond(requestFile, '--lease-days', '200');
+    assert.equal(run.code, 0, run.err);
+    assert.equal((await client.importLicenseFile(out)).valid, true);
+    offset = 3 * 365 * DAY;
+    client.check();
+    offset = 0;
+    assert.equal((await client.importLicenseFile(out)).reason, 'clock_tampered');
+  });
+
   it('round-trips: request file, licensor offline respond, import, valid offline with a long lease', async () => {
     const code = await issueCode(server, product, 1, 1000, ['offline']);
     const storeDir = dirs.make();

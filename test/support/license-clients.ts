@@ -1,7 +1,10 @@
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectSync } from '../../client/fingerprint/addon';
+import type { FingerprintHashes } from '../../client/fingerprint/components';
+import { hashFingerprint } from '../../client/fingerprint/hashing';
 import { LicenseClient, storePaths, type LicenseClientOptions } from '../../client/license-client';
 import { materializeMachine, type Machine, type MachineName } from '../native/helpers/machines';
 import type { TestServer } from './harness';
@@ -105,4 +108,20 @@ export function readStore(storeDir: string, product: string): { token: string; s
 export function storeWithToken(fromDir: string, toDir: string, product: string, token: string): void {
   const file = readStore(fromDir, product);
   writeFileSync(storePaths(toDir, product).license, JSON.stringify({ ...file, token }));
+}
+
+/**
+ * Writes a store file with a MAC the client accepts, as a pirate who read the application's
+ * fingerprint key can (the MAC key derives from it): the attack the store's MAC cannot stop.
+ */
+export function plantStore(storeDir: string, product: string, token: string, state: Record<string, unknown> = {}): void {
+  const macKey = createHmac('sha256', FINGERPRINT_KEY).update(`licensor-client-store\0${product}`).digest();
+  const full = { revoked: null, endorsements: [], secret: null, source: 'online', savedAt: Date.now(), ...state };
+  const mac = createHmac('sha256', macKey).update(`licensor-license-store\u00001\u0000${product}\u0000${JSON.stringify(full)}`).digest('hex');
+  writeFileSync(storePaths(storeDir, product).license, JSON.stringify({ format: 'licensor-license-store', v: 1, product, token, state: full, mac }));
+}
+
+/** The fingerprint hashes the client sends for a fixture machine (as its activation request file shows them). */
+export function hashesOf(machines: Machines, name: MachineName): FingerprintHashes {
+  return hashFingerprint(collectSync({ root: machines.rootOf(name) }), FINGERPRINT_KEY);
 }
