@@ -36,8 +36,8 @@ export async function ensureSigningKey(ctx: DomainContext, policy: KeyPolicy): P
 }
 
 /**
- * Rotation: a new key signs from now on; the previous one stays published until the last
- * token it could have signed has expired, so nothing already issued stops verifying.
+ * Rotation: a new key signs from now on. The previous key stays published until the last token it could have signed has expired, so nothing already issued
+ * stops verifying, and loses its private half: it verifies, it never signs again.
  */
 export async function rotateSigningKey(ctx: DomainContext, policy: KeyPolicy, actor: Actor): Promise<{ current: SigningKey; retired: SigningKey[] }> {
   const now = ctx.clock.now();
@@ -51,12 +51,31 @@ export async function rotateSigningKey(ctx: DomainContext, policy: KeyPolicy, ac
     for (const old of keys.filter((k) => k.status === 'active')) {
       const publishUntil = now + policy.maxTokenLifetimeMs;
       await tx.keys.retire(old.kid, now, publishUntil);
-      retired.push({ ...old, status: 'retired', retiredAt: now, publishUntil });
+      retired.push({ ...old, status: 'retired', retiredAt: now, publishUntil, privateKeyPem: null });
     }
     await tx.audit.insert([
       auditEvent(ctx, now, actor, 'key.rotated', { type: 'key', id: key.kid }, null, { kids: retired.map((k) => k.kid) }, { kid: key.kid, alg: key.alg }),
     ]);
     return { current: key, retired };
+  });
+}
+
+/**
+ * At every start (docs/deploy.md "Signing keys at rest"), in one audited transaction: retired keys
+ * of databases older than public-only retirement lose their private half, and with a
+ * key-encryption key configured every private half still stored unsealed is sealed.
+ */
+export async function secureSigningKeys(ctx: DomainContext): Promise<{ dropped: string[]; sealed: string[] }> {
+  const now = ctx.clock.now();
+  return ctx.repo.transaction(async (tx) => {
+    const dropped = await tx.keys.dropRetiredPrivateHalves();
+    const sealed = await tx.keys.sealUnsealed();
+    const events = [
+      ...dropped.map((kid) => auditEvent(ctx, now, 'system', 'key.private_half_dropped', { type: 'key', id: kid }, null, { privateKey: 'kept' }, { privateKey: 'dropped' })),
+      ...sealed.map((kid) => auditEvent(ctx, now, 'system', 'key.sealed', { type: 'key', id: kid }, null, { privateKey: 'unsealed' }, { privateKey: 'sealed' })),
+    ];
+    if (events.length > 0) await tx.audit.insert(events);
+    return { dropped, sealed };
   });
 }
 

@@ -100,7 +100,8 @@ export interface SigningKey {
   generation: number;
   alg: KeyAlgorithm;
   publicJwk: Record<string, unknown>;
-  privateKeyPem: string;
+  /** Null once the key is retired: a retired key verifies, it never signs again. */
+  privateKeyPem: string | null;
   status: 'active' | 'retired';
   createdAt: number;
   retiredAt: number | null;
