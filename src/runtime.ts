@@ -15,7 +15,7 @@ import { CoalescingHeartbeatWriter } from './storage/heartbeat-writer';
 import { migrateToLatest } from './storage/migrate';
 import { KnexRepository } from './storage/repository';
 import { KeyRing } from './tokens/key-ring';
-import { generateSigningKey } from './tokens/key-material';
+import { endorseSigningKey, generateSigningKey } from './tokens/key-material';
 
 /** Everything a running licensor holds: shared by the HTTP server and the CLI. */
 export interface Runtime {
@@ -83,7 +83,12 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     },
     issuer: config.issuer,
   };
-  const keyPolicy: KeyPolicy = { alg: config.keyAlgorithm, maxTokenLifetimeMs: config.maxTokenLifetimeMs, generate: generateSigningKey };
+  const keyPolicy: KeyPolicy = {
+    alg: config.keyAlgorithm,
+    maxTokenLifetimeMs: config.maxTokenLifetimeMs,
+    generate: generateSigningKey,
+    endorse: endorseSigningKey,
+  };
   const reloadKeys = async () => keyRing.load(await repo.keys.list());
   let secured: Awaited<ReturnType<typeof secureSigningKeys>>;
   try {

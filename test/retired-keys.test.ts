@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
+import { rotateSigningKey } from '../src/domain/signing-keys';
 import type { SigningKey } from '../src/domain/types';
 import { openRuntime, type Runtime } from '../src/runtime';
 import { startServer, type RunningServer } from '../src/server';
@@ -123,6 +124,13 @@ forEachEngine('signing keys of a database from before public-only retirement', (
     assert.match(runtime.keyRing.signAnswer(Buffer.from('signed')), new RegExp(`^kid="${keys[1]!.kid}"`));
     const audit = await runtime.ctx.repo.audit.list({ action: 'key.private_half_dropped' }, 10, null);
     assert.deepEqual(audit.items.map((e) => [e.entityId, e.actor]), [[keys[0]!.kid, 'system']]);
+    // The next rotation is the first endorsed one: the current key endorses its successor.
+    const rotated = await rotateSigningKey(runtime.ctx, runtime.keyPolicy, 'test');
+    await runtime.reloadKeys();
+    const { endorsements } = runtime.keyRing.jwks(Date.now());
+    assert.equal(endorsements.length, 1);
+    assert.equal(JSON.parse(Buffer.from(endorsements[0]!.split('.')[0]!, 'base64url').toString()).kid, keys[1]!.kid);
+    assert.equal(rotated.current.endorsement, endorsements[0]);
   });
 
   it('drop nothing at later starts', async () => {

@@ -8,6 +8,8 @@ export interface KeyPolicy {
   /** The longest a token can live; a retired key is published this long after rotation. */
   maxTokenLifetimeMs: number;
   generate(alg: KeyAlgorithm, generation: number, now: number): Promise<SigningKey>;
+  /** The outgoing key's signature over the incoming key's public JWK (client/key-endorsement.ts). */
+  endorse(endorser: SigningKey, endorsed: SigningKey, now: number): string;
 }
 
 export function currentKey(keys: SigningKey[]): SigningKey | undefined {
@@ -36,16 +38,20 @@ export async function ensureSigningKey(ctx: DomainContext, policy: KeyPolicy): P
 }
 
 /**
- * Rotation: a new key signs from now on. The previous key stays published until the last token it could have signed has expired, so nothing already issued
+ * Rotation: a new key signs from now on, endorsed by the key it replaces, so a client that trusts
+ * the old key can learn the new one (docs/server.md "Key endorsements"). The previous key stays
+ * published until the last token it could have signed has expired, so nothing already issued
  * stops verifying, and loses its private half: it verifies, it never signs again.
  */
 export async function rotateSigningKey(ctx: DomainContext, policy: KeyPolicy, actor: Actor): Promise<{ current: SigningKey; retired: SigningKey[] }> {
   const now = ctx.clock.now();
   const before = await ctx.repo.keys.list();
   const generation = before.reduce((max, k) => Math.max(max, k.generation), 0) + 1;
-  const key = await policy.generate(policy.alg, generation, now);
+  const generated = await policy.generate(policy.alg, generation, now);
   return ctx.repo.transaction(async (tx) => {
     const keys = await tx.keys.list();
+    const outgoing = currentKey(keys);
+    const key = { ...generated, endorsement: outgoing ? policy.endorse(outgoing, generated, now) : null };
     if (!(await tx.keys.insert(key))) throw new Conflict('rotation_conflict', 'another rotation happened at the same time; run it again');
     const retired: SigningKey[] = [];
     for (const old of keys.filter((k) => k.status === 'active')) {
@@ -54,7 +60,7 @@ export async function rotateSigningKey(ctx: DomainContext, policy: KeyPolicy, ac
       retired.push({ ...old, status: 'retired', retiredAt: now, publishUntil, privateKeyPem: null });
     }
     await tx.audit.insert([
-      auditEvent(ctx, now, actor, 'key.rotated', { type: 'key', id: key.kid }, null, { kids: retired.map((k) => k.kid) }, { kid: key.kid, alg: key.alg }),
+      auditEvent(ctx, now, actor, 'key.rotated', { type: 'key', id: key.kid }, null, { kids: retired.map((k) => k.kid) }, { kid: key.kid, alg: key.alg, endorsedBy: outgoing?.kid ?? null }),
     ]);
     return { current: key, retired };
   });
@@ -79,9 +85,10 @@ export async function secureSigningKeys(ctx: DomainContext): Promise<{ dropped: 
   });
 }
 
-/** The public view of a key: never the private half. */
-export function describeKey(key: SigningKey): Omit<SigningKey, 'privateKeyPem'> {
-  const { privateKeyPem: _secret, ...rest } = key;
+/** The public view of a key: never the private half (its endorsement is published in the JWKS). */
+export function describeKey(key: SigningKey): Omit<SigningKey, 'privateKeyPem' | 'endorsement'> {
+  const { privateKeyPem: _secret, endorsement: _published, ...rest } = key;
   void _secret;
+  void _published;
   return rest;
 }

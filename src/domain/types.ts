@@ -107,4 +107,9 @@ export interface SigningKey {
   retiredAt: number | null;
   /** A retired key stays in the JWKS until every token it signed has expired. */
   publishUntil: number | null;
+  /**
+   * The previous key's signature over this key's public JWK, made at the rotation that brought it
+   * in (client/key-endorsement.ts); null for the first key. Published forever beside the JWKS.
+   */
+  endorsement: string | null;
 }

@@ -15,6 +15,7 @@ interface KeyRow {
   created_at: number;
   retired_at: number | null;
   publish_until: number | null;
+  endorsement: string | null;
 }
 
 function keyFromRow(row: KeyRow, sealer: KeySealer): SigningKey {
@@ -28,6 +29,7 @@ function keyFromRow(row: KeyRow, sealer: KeySealer): SigningKey {
     createdAt: Number(row.created_at),
     retiredAt: row.retired_at === null ? null : Number(row.retired_at),
     publishUntil: row.publish_until === null ? null : Number(row.publish_until),
+    endorsement: row.endorsement,
   };
 }
 
@@ -50,6 +52,7 @@ export class KnexKeyStore implements KeyStore {
         created_at: key.createdAt,
         retired_at: key.retiredAt,
         publish_until: key.publishUntil,
+        endorsement: key.endorsement,
       })
       .onConflict('generation')
       .ignore()

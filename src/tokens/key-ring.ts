@@ -124,8 +124,17 @@ export class KeyRing implements LeaseTokens {
     }
   }
 
-  /** The public JWK Set: the current key and retired keys whose tokens may still be live. */
-  jwks(now: number): { keys: Record<string, unknown>[] } {
-    return { keys: publishedKeys([...this.byKid.values()].map((k) => k.record), now).map((k) => k.publicJwk) };
+  /**
+   * The public JWK Set: the current key and retired keys whose tokens may still be live, and every
+   * endorsement ever made, oldest rotation first. Endorsements outlive their keys' publication, so
+   * a client offline through several rotations can still walk from the key it trusts to the current
+   * one (docs/server.md "Key endorsements").
+   */
+  jwks(now: number): { keys: Record<string, unknown>[]; endorsements: string[] } {
+    const records = [...this.byKid.values()].map((k) => k.record).sort((a, b) => a.generation - b.generation);
+    return {
+      keys: publishedKeys(records, now).map((k) => k.publicJwk),
+      endorsements: records.flatMap((k) => (k.endorsement === null ? [] : [k.endorsement])),
+    };
   }
 }
