@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Config } from './config';
 import { randomIds, systemClock, type Clock, type IdSource } from './domain/clock';
 import type { DomainContext } from './domain/context';
 import { BackgroundWork } from './domain/marketplace/background-work';
-import { ensureSigningKey, type KeyPolicy } from './domain/signing-keys';
-import { openDatabase, type Database } from './storage/database';
+import { ensureSigningKey, secureSigningKeys, type KeyPolicy } from './domain/signing-keys';
+import { OWNER_ONLY_DIRECTORY, OWNER_ONLY_FILE, openDatabase, sqliteFiles, type Database } from './storage/database';
 import { cachedHeartbeatReader, openHeartbeatReader } from './storage/heartbeat-reader';
 import { HeartbeatViewCache } from './storage/heartbeat-view-cache';
 import { openViewChangeFeed } from './storage/view-change-feed';
@@ -15,7 +15,7 @@ import { CoalescingHeartbeatWriter } from './storage/heartbeat-writer';
 import { migrateToLatest } from './storage/migrate';
 import { KnexRepository } from './storage/repository';
 import { KeyRing } from './tokens/key-ring';
-import { generateSigningKey } from './tokens/key-material';
+import { endorseSigningKey, generateSigningKey } from './tokens/key-material';
 
 /** Everything a running licensor holds: shared by the HTTP server and the CLI. */
 export interface Runtime {
@@ -29,7 +29,18 @@ export interface Runtime {
   background: BackgroundWork;
   /** Re-reads signing keys (another process may have rotated). */
   reloadKeys(): Promise<void>;
+  /** What this start did to keep keys at rest private, for the start-up log (docs/deploy.md "Signing keys at rest"). */
+  atRest: AtRest;
   close(): Promise<void>;
+}
+
+export interface AtRest {
+  /** Paths that were open to others, with the mode they had and the one they have now (or why not). */
+  tightened: string[];
+  /** Retired keys whose private half this start dropped (databases from before public-only retirement). */
+  dropped: string[];
+  /** Keys whose private half this start sealed with LICENSOR_KEY_ENCRYPTION_KEY. */
+  sealed: string[];
 }
 
 export interface RuntimeOptions {
@@ -42,6 +53,7 @@ export interface RuntimeOptions {
 
 /** Opens the database, migrates it, makes sure a signing key exists, and loads the keys. */
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const tightened = tightenDataDirectory(config);
   const database = openDatabase({ databaseUrl: config.databaseUrl, sqliteFile: config.sqliteFile, log: options.onDriverLog });
   try {
     await migrateToLatest(database.knex);
@@ -71,9 +83,16 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     },
     issuer: config.issuer,
   };
-  const keyPolicy: KeyPolicy = { alg: config.keyAlgorithm, maxTokenLifetimeMs: config.maxTokenLifetimeMs, generate: generateSigningKey };
+  const keyPolicy: KeyPolicy = {
+    alg: config.keyAlgorithm,
+    maxTokenLifetimeMs: config.maxTokenLifetimeMs,
+    generate: generateSigningKey,
+    endorse: endorseSigningKey,
+  };
   const reloadKeys = async () => keyRing.load(await repo.keys.list());
+  let secured: Awaited<ReturnType<typeof secureSigningKeys>>;
   try {
+    secured = await secureSigningKeys(ctx);
     await ensureSigningKey(ctx, keyPolicy);
     await reloadKeys();
   } catch (err) {
@@ -92,6 +111,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     heartbeats,
     background,
     reloadKeys,
+    atRest: { tightened, ...secured },
     async close() {
       await background.settled();
       await heartbeats.close();
@@ -102,21 +122,55 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
 }
 
 /**
+ * The data directory and licensor's files in it are for the owner only: they hold the signing keys
+ * (docs/deploy.md "Signing keys at rest"). A directory or file left open to others, by an older
+ * licensor or by hand, is tightened here; what was, for the start-up log. One licensor cannot
+ * change (another user's) is reported, not fatal: the server can still run.
+ */
+function tightenDataDirectory(config: Config): string[] {
+  const sqlite = config.databaseUrl === undefined;
+  const directories = [...new Set([config.dataDir, ...(sqlite ? [dirname(config.sqliteFile)] : [])])];
+  const files = [...(sqlite ? sqliteFiles(config.sqliteFile) : []), join(config.dataDir, ADMIN_TOKEN_FILE)];
+  const tightened: string[] = [];
+  const tighten = (path: string, mode: number) => {
+    let had: number;
+    try {
+      had = statSync(path).mode & 0o777;
+    } catch {
+      return; // not there (yet): created owner-only when it is
+    }
+    if ((had & ~mode) === 0) return;
+    const octal = (m: number) => m.toString(8).padStart(4, '0');
+    try {
+      chmodSync(path, mode);
+      tightened.push(`${path} ${octal(had)} -> ${octal(mode)}`);
+    } catch (err) {
+      tightened.push(`${path} ${octal(had)}, left so: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  };
+  for (const directory of directories) tighten(directory, OWNER_ONLY_DIRECTORY);
+  for (const file of files) tighten(file, OWNER_ONLY_FILE);
+  return tightened;
+}
+
+const ADMIN_TOKEN_FILE = 'admin-token';
+
+/**
  * The admin token: from the configuration, or generated on first start and kept (0600) in the
  * data directory. `generated` is true only the first time, so it is shown once.
  */
 export function resolveAdminToken(config: Config): { token: string; generated: boolean; file: string | null } {
   if (config.adminToken) return { token: config.adminToken, generated: false, file: null };
-  const file = join(config.dataDir, 'admin-token');
+  const file = join(config.dataDir, ADMIN_TOKEN_FILE);
   if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), generated: false, file };
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: OWNER_ONLY_DIRECTORY });
   const token = randomBytes(24).toString('base64url');
   try {
-    writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
+    writeFileSync(file, token + '\n', { mode: OWNER_ONLY_FILE, flag: 'wx' });
   } catch {
     // Another process wrote it first: use theirs.
     return { token: readFileSync(file, 'utf8').trim(), generated: false, file };
   }
-  chmodSync(file, 0o600);
+  chmodSync(file, OWNER_ONLY_FILE);
   return { token, generated: true, file };
 }

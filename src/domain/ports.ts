@@ -152,7 +152,12 @@ export interface KeyStore {
   /** False when a key of that generation already exists (another process rotated first). */
   insert(key: SigningKey): Promise<boolean>;
   list(): Promise<SigningKey[]>;
+  /** Retires a key and drops its private half: from now on it only verifies. */
   retire(kid: string, at: number, publishUntil: number): Promise<void>;
+  /** Retired keys still holding a private half (databases from before retirement dropped it) lose it; their kids. */
+  dropRetiredPrivateHalves(): Promise<string[]>;
+  /** With a key-encryption key configured, seals every private half stored unsealed; their kids. */
+  sealUnsealed(): Promise<string[]>;
 }
 
 /** Request nonces seen, shared by every server process (koogallery-license-protocol.md §3.2). */

@@ -114,10 +114,16 @@ export interface SigningKey {
   generation: number;
   alg: KeyAlgorithm;
   publicJwk: Record<string, unknown>;
-  privateKeyPem: string;
+  /** Null once the key is retired: a retired key verifies, it never signs again. */
+  privateKeyPem: string | null;
   status: 'active' | 'retired';
   createdAt: number;
   retiredAt: number | null;
   /** A retired key stays in the JWKS until every token it signed has expired. */
   publishUntil: number | null;
+  /**
+   * The previous key's signature over this key's public JWK, made at the rotation that brought it
+   * in (client/key-endorsement.ts); null for the first key. Published forever beside the JWKS.
+   */
+  endorsement: string | null;
 }

@@ -27,6 +27,9 @@ export const readySchema = z.strictObject({ status: z.literal('ready'), engine: 
 
 export const jwksSchema = z.strictObject({
   keys: z.array(z.record(z.string(), z.unknown()).describe('A public JWK (OKP Ed25519 or EC P-256) with kid, alg and use')),
+  endorsements: z
+    .array(z.string().describe('Compact JWS, typ licensor-key-endorsement+jwt: the outgoing key (header kid) signs {"endorses": <the incoming public JWK>, "iat": <seconds>}'))
+    .describe('Every key endorsement ever made, oldest rotation first, kept after their keys leave `keys`: a client learns a key only by walking them from a key it trusts'),
 });
 
 export const activationSchema = z.strictObject({

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
@@ -41,6 +41,15 @@ export const pgTypes = {
   },
 };
 
+/** The data directory and every file licensor keeps in it: the owner's alone (docs/deploy.md "Signing keys at rest"). */
+export const OWNER_ONLY_DIRECTORY = 0o700;
+export const OWNER_ONLY_FILE = 0o600;
+
+/** The SQLite file and the files SQLite keeps beside it. */
+export function sqliteFiles(file: string): string[] {
+  return [file, `${file}-wal`, `${file}-shm`, `${file}-journal`];
+}
+
 export function openDatabase(options: DatabaseOptions): Database {
   if (options.databaseUrl) {
     const url = new URL(options.databaseUrl);
@@ -53,7 +62,11 @@ export function openDatabase(options: DatabaseOptions): Database {
     });
     return { engine: 'postgres', location: `postgres://${url.host}${url.pathname}`, knex: pgKnex, options, close: () => pgKnex.destroy() };
   }
-  mkdirSync(dirname(options.sqliteFile), { recursive: true });
+  mkdirSync(dirname(options.sqliteFile), { recursive: true, mode: OWNER_ONLY_DIRECTORY });
+  // SQLite creates its file 0644, and its -wal and -shm with the mode the database file has: an
+  // empty file made owner-only first is taken as a new database, and every companion follows it
+  // (measured: 0600 for all three, where SQLite alone made 0644).
+  closeSync(openSync(options.sqliteFile, 'a', OWNER_ONLY_FILE));
   // One writer connection: SQLite has one writer anyway, and this serialises our transactions in-process.
   // WAL lets readers run beside the writer; synchronous=NORMAL is durable across process crashes;
   // busy_timeout lets the CLI and the server share the file. A 32 MiB page cache (the default is

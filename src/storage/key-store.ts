@@ -10,11 +10,12 @@ interface KeyRow {
   generation: number;
   alg: string;
   public_jwk: string;
-  private_key_pem: string;
+  private_key_pem: string | null;
   status: string;
   created_at: number;
   retired_at: number | null;
   publish_until: number | null;
+  endorsement: string | null;
 }
 
 function keyFromRow(row: KeyRow, sealer: KeySealer): SigningKey {
@@ -23,11 +24,12 @@ function keyFromRow(row: KeyRow, sealer: KeySealer): SigningKey {
     generation: Number(row.generation),
     alg: row.alg as KeyAlgorithm,
     publicJwk: fromJson(row.public_jwk, {}),
-    privateKeyPem: sealer.open(row.kid, row.private_key_pem),
+    privateKeyPem: row.private_key_pem === null ? null : sealer.open(row.kid, row.private_key_pem),
     status: row.status as SigningKey['status'],
     createdAt: Number(row.created_at),
     retiredAt: row.retired_at === null ? null : Number(row.retired_at),
     publishUntil: row.publish_until === null ? null : Number(row.publish_until),
+    endorsement: row.endorsement,
   };
 }
 
@@ -45,11 +47,12 @@ export class KnexKeyStore implements KeyStore {
         generation: key.generation,
         alg: key.alg,
         public_jwk: toJson(key.publicJwk),
-        private_key_pem: this.sealer.seal(key.kid, key.privateKeyPem),
+        private_key_pem: key.privateKeyPem === null ? null : this.sealer.seal(key.kid, key.privateKeyPem),
         status: key.status,
         created_at: key.createdAt,
         retired_at: key.retiredAt,
         publish_until: key.publishUntil,
+        endorsement: key.endorsement,
       })
       .onConflict('generation')
       .ignore()
@@ -66,6 +69,24 @@ export class KnexKeyStore implements KeyStore {
   }
 
   async retire(kid: string, at: number, publishUntil: number): Promise<void> {
-    await this.db('signing_keys').where({ kid }).update({ status: 'retired', retired_at: at, publish_until: publishUntil });
+    await this.db('signing_keys').where({ kid }).update({ status: 'retired', retired_at: at, publish_until: publishUntil, private_key_pem: null });
+  }
+
+  async dropRetiredPrivateHalves(): Promise<string[]> {
+    const rows = await this.db('signing_keys').where({ status: 'retired' }).whereNotNull('private_key_pem').update({ private_key_pem: null }).returning('kid');
+    return (rows as Array<{ kid: string }>).map((r) => r.kid);
+  }
+
+  async sealUnsealed(): Promise<string[]> {
+    if (!this.sealer.sealing) return [];
+    const rows = await this.db<KeyRow>('signing_keys').whereNotNull('private_key_pem').orderBy('generation').select('kid', 'private_key_pem');
+    const sealed: string[] = [];
+    for (const { kid, private_key_pem: stored } of rows) {
+      if (stored === null || this.sealer.isSealed(stored)) continue;
+      // Conditional on the value read: a process sealing the same row at the same start wins alone.
+      const changed = await this.db('signing_keys').where({ kid, private_key_pem: stored }).update({ private_key_pem: this.sealer.seal(kid, stored) });
+      if (changed > 0) sealed.push(kid);
+    }
+    return sealed;
   }
 }

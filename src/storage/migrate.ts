@@ -9,9 +9,10 @@ import * as activationsByProduct from './migrations/007_activations_by_product';
 import * as expiryWithoutChangeNotices from './migrations/008_expiry_without_change_notices';
 import * as codesByExpiryDate from './migrations/009_codes_by_expiry_date';
 import * as activationPossession from './migrations/010_activation_possession';
+import * as keyEndorsements from './migrations/011_key_endorsements';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
-const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
+export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
   '001_initial': initial,
   '002_marketplace': marketplace,
   '003_heartbeat_stats': heartbeatStats,
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '008_expiry_without_change_notices': expiryWithoutChangeNotices,
   '009_codes_by_expiry_date': codesByExpiryDate,
   '010_activation_possession': activationPossession,
+  '011_key_endorsements': keyEndorsements,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -1,5 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
+import { signEndorsement } from '../../client/key-endorsement';
 import type { KeyAlgorithm, SigningKey } from '../domain/types';
 
 /** A new key pair; the kid is the RFC 7638 thumbprint of its public JWK. */
@@ -18,5 +19,16 @@ export async function generateSigningKey(alg: KeyAlgorithm, generation: number, 
     createdAt: now,
     retiredAt: null,
     publishUntil: null,
+    endorsement: null,
   };
+}
+
+/** The outgoing key's endorsement of the incoming one: its public JWK as the JWKS publishes it. */
+export function endorseSigningKey(endorser: SigningKey, endorsed: SigningKey, now: number): string {
+  if (endorser.privateKeyPem === null) throw new Error(`signing key ${endorser.kid} has no private half left to endorse with`);
+  return signEndorsement(
+    { kid: endorser.kid, alg: endorser.alg, privateKey: createPrivateKey(endorser.privateKeyPem) },
+    endorsed.publicJwk as JsonWebKey,
+    Math.floor(now / 1000),
+  );
 }

@@ -26,6 +26,11 @@ function signingArguments(alg: KeyAlgorithm, key: KeyObject): [string | null, Ke
   return alg === 'EdDSA' ? [null, key] : ['sha256', { key, dsaEncoding: 'ieee-p1363' }];
 }
 
+function privateHalf(record: SigningKey): KeyObject {
+  if (record.privateKeyPem === null) throw new Error(`the current signing key ${record.kid} has no private half: rotate (licensor keys rotate)`);
+  return createPrivateKey(record.privateKeyPem);
+}
+
 const ALGORITHMS: ReadonlySet<string> = new Set<KeyAlgorithm>(['EdDSA', 'ES256']);
 
 /**
@@ -58,7 +63,7 @@ export class KeyRing implements LeaseTokens {
       next.set(record.kid, {
         record,
         publicKey: previous?.publicKey ?? createPublicKey({ key: record.publicJwk as never, format: 'jwk' }),
-        privateKey: wantsPrivate ? (previous?.privateKey ?? createPrivateKey(record.privateKeyPem)) : null,
+        privateKey: wantsPrivate ? (previous?.privateKey ?? privateHalf(record)) : null,
         headerPrefix: previous?.headerPrefix ?? b64url(JSON.stringify({ alg: record.alg, kid: record.kid, typ: 'JWT' })) + '.',
         answerPrefix: `kid="${record.kid}", alg="${record.alg}", sig="`,
         tokenCovered: `kid="${record.kid}", alg="${record.alg}", covered="token"`,
@@ -119,8 +124,17 @@ export class KeyRing implements LeaseTokens {
     }
   }
 
-  /** The public JWK Set: the current key and retired keys whose tokens may still be live. */
-  jwks(now: number): { keys: Record<string, unknown>[] } {
-    return { keys: publishedKeys([...this.byKid.values()].map((k) => k.record), now).map((k) => k.publicJwk) };
+  /**
+   * The public JWK Set: the current key and retired keys whose tokens may still be live, and every
+   * endorsement ever made, oldest rotation first. Endorsements outlive their keys' publication, so
+   * a client offline through several rotations can still walk from the key it trusts to the current
+   * one (docs/server.md "Key endorsements").
+   */
+  jwks(now: number): { keys: Record<string, unknown>[]; endorsements: string[] } {
+    const records = [...this.byKid.values()].map((k) => k.record).sort((a, b) => a.generation - b.generation);
+    return {
+      keys: publishedKeys(records, now).map((k) => k.publicJwk),
+      endorsements: records.flatMap((k) => (k.endorsement === null ? [] : [k.endorsement])),
+    };
   }
 }

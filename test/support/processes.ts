@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import type { TestDatabase } from './databases';
 import { ADMIN_TOKEN } from './harness';
@@ -72,4 +73,13 @@ export function serverEnv(db: TestDatabase, extra: Record<string, string> = {}):
     ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
     ...extra,
   };
+}
+
+/** Everything `licensor serve` logged (stdout) from its start to its exit: it starts, stops, and its output is read to the end. */
+export async function startLog(env: Record<string, string>): Promise<string> {
+  const server = await spawnServer(env);
+  const ended = server.child.stdout!.readableEnded ? Promise.resolve() : once(server.child.stdout!, 'end');
+  await server.stop();
+  await ended;
+  return server.stdout();
 }

@@ -1,5 +1,6 @@
-import { createLogger } from '../../logger';
+import { createLogger, type Logger } from '../../logger';
 import type { Config } from '../../config';
+import type { AtRest } from '../../runtime';
 import { startServer } from '../../server';
 import { parseCommand } from '../args';
 import type { Io } from '../output';
@@ -11,7 +12,8 @@ Configuration comes from the environment:
   LICENSOR_HOST       listen address (default 127.0.0.1; 0.0.0.0 for every interface)
   LICENSOR_DATA_DIR   SQLite file and generated admin token (default ./data)
   DATABASE_URL        postgres://… to use PostgreSQL instead of SQLite
-  LICENSOR_ADMIN_TOKEN  admin API bearer token (default: generated once, kept in the data directory)`;
+  LICENSOR_ADMIN_TOKEN  admin API bearer token (default: generated once, kept in the data directory)
+  LICENSOR_KEY_ENCRYPTION_KEY  seals the signing keys in the database (openssl rand -hex 32)`;
 
 /** Runs until SIGINT/SIGTERM, then finishes in-flight requests and flushes buffered writes. */
 export async function serveCommand(argv: string[], loadConfig: () => Config, io: Io): Promise<number> {
@@ -25,6 +27,7 @@ export async function serveCommand(argv: string[], loadConfig: () => Config, io:
   for (const notice of config.retired) logger.warn({ notice }, 'a setting is no longer used');
   const running = await startServer(config, logger);
   const { runtime, adminToken } = running;
+  logKeysAtRest(logger, config, runtime.atRest);
   const lines = [
     `licensor listening on ${running.url}  (${runtime.database.engine}: ${runtime.database.location})`,
     adminToken.generated
@@ -51,4 +54,16 @@ export async function serveCommand(argv: string[], loadConfig: () => Config, io:
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   return 0;
+}
+
+/** What this start did for the keys at rest, and the warning while they are unsealed (docs/deploy.md "Signing keys at rest"). */
+function logKeysAtRest(logger: Logger, config: Config, atRest: AtRest): void {
+  if (atRest.tightened.length > 0) logger.warn({ tightened: atRest.tightened }, 'the data directory was open to other users: tightened to owner-only');
+  if (atRest.dropped.length > 0) logger.info({ kids: atRest.dropped }, 'dropped the private half of retired signing keys');
+  if (atRest.sealed.length > 0) logger.info({ kids: atRest.sealed }, 'sealed signing keys with LICENSOR_KEY_ENCRYPTION_KEY');
+  if (config.keyEncryptionKey === undefined) {
+    logger.warn(
+      'signing keys are stored unsealed in the database: set LICENSOR_KEY_ENCRYPTION_KEY (openssl rand -hex 32) for every licensor process and the CLI, and restart; licensor seals them at start',
+    );
+  }
 }

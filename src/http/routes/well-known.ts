@@ -5,7 +5,7 @@ import { signedAnswers } from '../answer-signing';
 import { declareRoutes } from '../openapi/registry';
 import { jwksSchema } from '../response-schemas';
 
-/** The public keys that verify lease tokens (PRODUCT.md §5). */
+/** The public keys that verify lease tokens, and the endorsements that chain them (docs/server.md "Key endorsements"). */
 export function wellKnown(keyRing: KeyRing, clock: Clock): Router {
   const router = Router();
   const send: RequestHandler = (_req, res) => {
@@ -18,7 +18,7 @@ export function wellKnown(keyRing: KeyRing, clock: Clock): Router {
   return router;
 }
 
-const jwksAnswer = { 200: { description: 'The JWK Set: the current key and retired keys whose tokens may still be live (Cache-Control: max-age=300)', schema: jwksSchema } };
+const jwksAnswer = { 200: { description: 'The JWK Set: the current key and retired keys whose tokens may still be live, and every key endorsement (Cache-Control: max-age=300)', schema: jwksSchema } };
 
 export const wellKnownRoutes = declareRoutes([
   { method: 'get', path: '/.well-known/jwks.json', tag: 'Client API', summary: 'Public keys that verify lease tokens', responses: jwksAnswer },
