@@ -78,7 +78,7 @@ export function verifyEndorsement(jws: unknown, keys: KeySet, algorithms: Readon
 /**
  * Walks `endorsements` from the keys `keys` already trusts and adds every key reachable through
  * them, in as many passes as the chain is long (they may come in any order). Returns the
- * endorsements that were used, which are what a client keeps to rebuild the chain after a restart.
+ * endorsements that added a key, which are what a client keeps to rebuild the chain after a restart.
  * Endorsements that verify with no trusted key are ignored: they prove nothing to this client.
  */
 export function learnEndorsedKeys(endorsements: readonly unknown[], keys: KeySet, algorithms: ReadonlySet<JwsAlgorithm>): string[] {
@@ -90,9 +90,11 @@ export function learnEndorsedKeys(endorsements: readonly unknown[], keys: KeySet
     for (const jws of pending) {
       const result = verifyEndorsement(jws, keys, algorithms);
       if ('key' in result) {
-        if (keys.get(result.key.kid) === undefined) keys.add(result.key);
-        used.push(jws);
-        progress = true;
+        // An endorsement of a key already trusted (pinned, or reached before) is not needed again.
+        if (keys.add(result.key)) {
+          used.push(jws);
+          progress = true;
+        }
       } else if (result.failure === 'unknown_endorser') {
         next.push(jws);
       }

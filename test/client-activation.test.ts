@@ -5,6 +5,7 @@ import { LicenseClientError } from '../client/errors';
 import { DAY, HOUR } from './support/clock';
 import { forEachEngine } from './support/databases';
 import { startTestServer, type TestServer } from './support/harness';
+import { altered, ForgingProxy } from './support/forging-proxy';
 import { admin } from './support/http';
 import { claimsOf, clientOf, deadFetch, issueCode, Machines, publishedKeys, readStore, StoreDirs } from './support/license-clients';
 
@@ -155,13 +156,12 @@ forEachEngine('the license client against a real server', (engine) => {
       return res.body.current.kid as string;
     }
 
-    it('keeps working: a client with jwksUrl learns the new key online and keeps it for offline checks', async () => {
+    it('keeps working: the client learns the new key through its endorsement and keeps it for offline checks', async () => {
       const code = await issueCode(server, product, 1);
       const storeDir = dirs.make();
-      const jwksUrl = `${server.url}/.well-known/jwks.json`;
       // What the vendor shipped: the keys published before the rotation.
       const pinned = await publishedKeys(server);
-      const client = await clientOf(server, product, machines.source('vm-virtio'), storeDir, { jwksUrl, publicKeys: pinned });
+      const client = await clientOf(server, product, machines.source('vm-virtio'), storeDir, { publicKeys: pinned });
       await client.activate(code);
       const newKid = await rotate();
 
@@ -170,31 +170,53 @@ forEachEngine('the license client against a real server', (engine) => {
       assert.equal(beat.outcome, 'renewed', String(beat.error));
       assert.equal(beat.license.valid, true);
       assert.equal(decodeProtectedHeader(readStore(storeDir, product).token).kid, newKid);
+      assert.equal((readStore(storeDir, product).state.endorsements as string[]).length, 1, 'the store keeps the endorsement, not the key');
 
-      // After a restart, offline: the learned key comes from the (MACed) store.
+      // After a restart, offline: the chain is walked again from the pinned keys.
       const offline = deadFetch();
-      const restarted = await clientOf(server, product, machines.source('vm-virtio'), storeDir, { jwksUrl, publicKeys: pinned, fetch: offline });
+      const restarted = await clientOf(server, product, machines.source('vm-virtio'), storeDir, { publicKeys: pinned, fetch: offline });
       assert.equal(restarted.check().valid, true);
       assert.equal(offline.calls, 0);
     });
 
-    it('with pinned keys only: refuses the unknown key, keeps the current lease, and works once the new key is pinned', async () => {
+    it('catches up after three rotations it was offline for, from the key it shipped with', async () => {
       const code = await issueCode(server, product, 1);
       const storeDir = dirs.make();
-      const pinnedOnly = await clientOf(server, product, machines.source('md-raid-udev'), storeDir);
-      await pinnedOnly.activate(code);
-      await rotate();
+      const pinned = await publishedKeys(server);
+      const client = await clientOf(server, product, machines.source('sata-lvm'), storeDir, { publicKeys: pinned });
+      await client.activate(code);
+      for (let i = 0; i < 3; i++) await rotate();
       server.clock.advance(HOUR);
+      const beat = await client.heartbeat();
+      assert.equal(beat.outcome, 'renewed', String(beat.error));
+      assert.equal((readStore(storeDir, product).state.endorsements as string[]).length, 3);
+    });
 
-      const refused = await pinnedOnly.heartbeat();
-      assert.equal(refused.outcome, 'refused');
-      assert.equal((refused.error as LicenseClientError).code, 'untrusted_key');
-      assert.equal(refused.license.valid, true, 'the lease already held stays valid');
+    it('refuses a key no endorsement from its pinned keys reaches, keeps its lease, and works once the chain is published', async () => {
+      const code = await issueCode(server, product, 1);
+      const storeDir = dirs.make();
+      const proxy = await new ForgingProxy(server.url).start();
+      try {
+        const viaProxy = await clientOf(server, product, machines.source('md-raid-udev'), storeDir, { serverUrl: proxy.url });
+        await viaProxy.activate(code);
+        await rotate();
+        server.clock.advance(HOUR);
+        // A JWKS without the endorsement (a stale mirror, a CDN that trims fields): the new key is unknown.
+        proxy.forge = altered((genuine) => {
+          if (!genuine.path.endsWith('/jwks.json')) return genuine;
+          const { keys } = JSON.parse(genuine.body.toString('utf8'));
+          return { ...genuine, body: Buffer.from(JSON.stringify({ keys })) };
+        });
+        const refused = await viaProxy.heartbeat();
+        assert.equal(refused.outcome, 'refused');
+        assert.equal((refused.error as LicenseClientError).code, 'untrusted_key');
+        assert.equal(refused.license.valid, true, 'the lease already held stays valid');
 
-      // The vendor ships an update that pins the published set (current and previous keys).
-      const updated = await clientOf(server, product, machines.source('md-raid-udev'), storeDir, { publicKeys: await publishedKeys(server) });
-      assert.equal(updated.check().valid, true);
-      assert.equal((await updated.heartbeat()).outcome, 'renewed');
+        proxy.forge = null;
+        assert.equal((await viaProxy.heartbeat()).outcome, 'renewed');
+      } finally {
+        await proxy.close();
+      }
     });
   });
 
