@@ -37,6 +37,8 @@ forEachEngine('bad input', (engine) => {
   let activationId: string;
   let token: string;
   let secret: string;
+  /** A second activation, for beats that name another machine: they would make the first one's later beats a clone's. */
+  let other: { activationId: string; secret: string };
   let product: string;
   let routes: Route[];
 
@@ -52,6 +54,8 @@ forEachEngine('bad input', (engine) => {
     activationId = activated.body.activation.id;
     token = activated.body.token;
     secret = activated.body.activation.secret;
+    const second = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('bad-input-other') });
+    other = { activationId: second.body.activation.id, secret: second.body.activation.secret };
     const client = (method: string, path: string, readsBody = true): Route => ({ method, path, admin: false, readsBody, limit: 32 * 1024 });
     const adm = (method: string, path: string, readsBody: boolean): Route => ({ method, path, admin: true, readsBody, limit: 64 * 1024 });
     routes = [
@@ -189,7 +193,7 @@ forEachEngine('bad input', (engine) => {
       ['/v1/heartbeat', 'a 10 000-character activation id', () => ({ activationId: 'a'.repeat(10_000), fingerprint: machine('bad-input') }), 400, 'invalid_request'],
       ['/v1/heartbeat', 'an unknown activation id', () => ({ activationId: UNKNOWN_ID, fingerprint: machine('bad-input') }), 404, 'activation_not_found'],
       ['/v1/heartbeat', 'a fingerprint list', () => ({ activationId, fingerprint: [] }), 400, 'invalid_request'],
-      ['/v1/heartbeat', 'another machine', () => ({ activationId, secret, fingerprint: machine('someone-else') }), 403, 'fingerprint_mismatch'],
+      ['/v1/heartbeat', 'another machine', () => ({ ...other, fingerprint: machine('someone-else') }), 403, 'fingerprint_mismatch'],
       ['/v1/heartbeat', 'no proof of holding the activation', () => ({ activationId, fingerprint: machine('bad-input') }), 403, 'activation_proof_required'],
       ['/v1/heartbeat', 'a wrong secret', () => ({ activationId, secret: 'A'.repeat(43), fingerprint: machine('bad-input') }), 403, 'activation_proof_invalid'],
       ['/v1/heartbeat', 'a secret too short to be one', () => ({ activationId, secret: 'abc', fingerprint: machine('bad-input') }), 400, 'invalid_request'],

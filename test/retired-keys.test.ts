@@ -21,7 +21,7 @@ function kidOf(token: string): string {
 forEachEngine('a retired signing key', (engine) => {
   let db: TestDatabase;
   let server: RunningServer;
-  let activation: { id: string; token: string };
+  let activation: { id: string; token: string; secret: string };
   let retiredKid: string;
   let currentKid: string;
 
@@ -32,7 +32,7 @@ forEachEngine('a retired signing key', (engine) => {
     const issued = await admin(server.url, 'POST', '/v1/admin/codes', { product: 'retiring', seats: 1, days: 30 });
     const activated = await call(server.url, 'POST', '/v1/activations', { code: issued.body.code.code, fingerprint: machine('retiring') });
     assert.equal(activated.status, 201, activated.text);
-    activation = { id: activated.body.activation.id, token: activated.body.token };
+    activation = { id: activated.body.activation.id, token: activated.body.token, secret: activated.body.activation.secret };
     retiredKid = kidOf(activation.token);
     const rotated = await admin(server.url, 'POST', '/v1/admin/keys/rotate');
     assert.equal(rotated.status, 201, rotated.text);
@@ -55,7 +55,7 @@ forEachEngine('a retired signing key', (engine) => {
   });
 
   it('signs nothing after the rotation: tokens come from the new key', async () => {
-    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: activation.id, fingerprint: machine('retiring') });
+    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: activation.id, secret: activation.secret, fingerprint: machine('retiring') });
     assert.equal(beat.status, 200, beat.text);
     assert.equal(kidOf(beat.body.token), currentKid);
     assert.equal(server.runtime.keyRing.currentKid, currentKid);
