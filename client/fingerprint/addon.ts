@@ -19,6 +19,7 @@ interface NativeAddon {
 }
 
 // Relative to the package root: the prebuilds that ship in the package, and a local build.
+// In a client package of its own, its name and 'prebuilds' (prebuildify's place) go here.
 const PACKAGE_NAME = 'licensor';
 const PREBUILDS = join('client', 'prebuilds');
 const LOCAL_BUILD = join('build', 'Release', 'licensor_fingerprint.node');
