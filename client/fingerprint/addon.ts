@@ -1,9 +1,12 @@
 /**
- * Loads the native fingerprint addon (build/Release/licensor_fingerprint.node) and gives it
- * types. The binary is found by walking up from this file to the package root, so the same
- * code works from the TypeScript sources and from dist/client/fingerprint/.
+ * Loads the native fingerprint addon and gives it types (docs/fingerprint.md#loading-the-addon).
+ * The prebuilt binary for this platform comes first (client/prebuilds/<platform>-<arch>/, picked
+ * by node-gyp-build's rules); a local build (build/Release, what `node-gyp rebuild` makes) is
+ * tried only when no prebuild matches or the prebuild does not load. Both are found from the
+ * package root, walked up to from this file, so the same code works from the TypeScript sources
+ * and from dist/client/fingerprint/.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CollectOptions, CollectedFingerprint } from './types';
 
@@ -15,8 +18,11 @@ interface NativeAddon {
   collectSync(options?: CollectOptions): CollectedFingerprint;
 }
 
+// Relative to the package root: the prebuilds that ship in the package, and a local build.
+// In a client package of its own, its name and 'prebuilds' (prebuildify's place) go here.
 const PACKAGE_NAME = 'licensor';
-const BINARY = join('build', 'Release', 'licensor_fingerprint.node');
+const PREBUILDS = join('client', 'prebuilds');
+const LOCAL_BUILD = join('build', 'Release', 'licensor_fingerprint.node');
 
 function packageRoot(start: string): string | null {
   for (let dir = start; ; dir = dirname(dir)) {
@@ -32,21 +38,110 @@ function packageRoot(start: string): string | null {
   }
 }
 
-// One message for every way loading can fail, naming the fix (as sharp and @parcel/watcher do).
-function loadError(path: string | null, cause?: unknown): Error {
-  const reason =
-    path === null
-      ? `could not find the ${PACKAGE_NAME} package root above ${__dirname}`
-      : cause === undefined
-        ? `${path} does not exist (the native build did not run or failed)`
-        : `${path} failed to load: ${cause instanceof Error ? cause.message : String(cause)}`;
+function listing(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** The C library Node runs on: its report names the glibc it was loaded with; musl has none. */
+function linuxLibc(): string | undefined {
+  if (process.platform !== 'linux' || process.report === undefined) return undefined;
+  const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
+  return header?.glibcVersionRuntime === undefined ? 'musl' : 'glibc';
+}
+
+/** What a prebuild's file name says (prebuildify's tags, e.g. `licensor_fingerprint.napi.glibc.node`). */
+interface Tags {
+  file: string;
+  runtime?: string;
+  napi: boolean;
+  abi?: string;
+  uv?: string;
+  armv?: string;
+  libc?: string;
+  specificity: number;
+}
+
+function parseTags(file: string): Tags | null {
+  const parts = file.split('.');
+  if (parts.pop() !== 'node') return null;
+  const tags: Tags = { file, napi: false, specificity: 0 };
+  for (const tag of parts) {
+    if (tag === 'node' || tag === 'electron' || tag === 'node-webkit') tags.runtime = tag;
+    else if (tag === 'napi') tags.napi = true;
+    else if (tag.startsWith('abi')) tags.abi = tag.slice(3);
+    else if (tag.startsWith('uv')) tags.uv = tag.slice(2);
+    else if (tag.startsWith('armv')) tags.armv = tag.slice(4);
+    else if (tag === 'glibc' || tag === 'musl') tags.libc = tag;
+    else continue;
+    tags.specificity += 1;
+  }
+  return tags;
+}
+
+/**
+ * The prebuilds this process can load, best first, by node-gyp-build's rules: a
+ * `<platform>-<arch>[+<arch>…]` directory (single-arch first), then files whose tags all fit
+ * (runtime, Node-API or this ABI, libuv, ARM version, libc), the runtime's own and the most
+ * specific first. `wanted()` describes this process for the error message.
+ */
+function matchingPrebuilds(prebuilds: string): { paths: string[]; wanted: () => string } {
+  const runtime = process.versions.electron !== undefined ? 'electron' : 'node';
+  const uv = (process.versions.uv ?? '').split('.')[0];
+  const armv = process.arch === 'arm64' ? '8' : undefined;
+  let libc: string | undefined | null = null; // null: not looked up yet (it costs a report)
+  const libcOf = () => (libc === null ? (libc = linuxLibc()) : libc);
+
+  const fits = (tags: Tags): boolean =>
+    (tags.runtime === undefined || tags.runtime === runtime || (tags.runtime === 'node' && tags.napi)) &&
+    (tags.abi === undefined || tags.abi === process.versions.modules || tags.napi) &&
+    (tags.uv === undefined || tags.uv === uv) &&
+    (tags.armv === undefined || tags.armv === armv) &&
+    (tags.libc === undefined || libcOf() === undefined || tags.libc === libcOf());
+  const better = (a: Tags, b: Tags): number =>
+    Number(b.runtime === runtime) - Number(a.runtime === runtime) ||
+    Number(b.abi !== undefined) - Number(a.abi !== undefined) ||
+    b.specificity - a.specificity;
+
+  const tuples = listing(prebuilds)
+    .map((name) => ({ name, parts: name.split('-') }))
+    .filter(({ parts }) => parts.length === 2 && parts[0] === process.platform && parts[1]!.split('+').includes(process.arch))
+    .sort((a, b) => a.parts[1]!.split('+').length - b.parts[1]!.split('+').length);
+  const paths = tuples.flatMap(({ name }) =>
+    listing(join(prebuilds, name))
+      .map(parseTags)
+      .filter((tags): tags is Tags => tags !== null && fits(tags))
+      .sort(better)
+      .map((tags) => join(prebuilds, name, tags.file)),
+  );
+  const wanted = () => {
+    const flavour = [libcOf(), process.versions.electron === undefined ? undefined : 'electron'].filter(Boolean);
+    return `${process.platform}-${process.arch}${flavour.length > 0 ? ` (${flavour.join(', ')})` : ''}`;
+  };
+  return { paths, wanted };
+}
+
+/** The first line of a load failure, without the path dlopen repeats in front of it. */
+function reasonOf(path: string, cause: unknown): string {
+  return (cause instanceof Error ? cause.message : String(cause)).split('\n')[0]!.replace(`${path}: `, '');
+}
+
+// One message for every way loading can fail: what was tried, why each failed, the fix (as sharp does).
+function loadError(root: string | null, tried: string[], causes: unknown[]): Error {
+  const where = root ?? `the ${PACKAGE_NAME} package directory`;
   return new Error(
-    `licensor: the native fingerprint addon is not available: ${reason}.\n` +
-      'It is compiled from source when the package is installed, which needs python3, make and a C++17 ' +
-      'compiler (g++ or clang++; on Debian/Ubuntu: apt-get install python3 make g++; on macOS: ' +
-      'xcode-select --install; on Windows: Visual Studio Build Tools with "Desktop development with C++").\n' +
-      `Then rebuild it: npm rebuild ${PACKAGE_NAME}  (or, inside the package: npx node-gyp rebuild).`,
-    cause === undefined ? undefined : { cause },
+    `licensor: the native fingerprint addon could not be loaded on ${process.platform}-${process.arch}, Node ${process.version}.\n` +
+      `Tried:\n${tried.map((line) => `  ${line}\n`).join('')}` +
+      'Prebuilt binaries ship for linux-x64 and linux-arm64 (glibc) and win32-x64. Anywhere else ' +
+      '(musl/Alpine, macOS, another CPU), or when the prebuild does not load, build the addon on this machine:\n' +
+      `  cd ${where} && npx node-gyp rebuild\n` +
+      'which needs python3, make and a C++17 compiler (Debian/Ubuntu: apt-get install python3 make g++; ' +
+      'Alpine: apk add python3 make g++ linux-headers; macOS: xcode-select --install; Windows: Visual ' +
+      'Studio Build Tools with "Desktop development with C++").',
+    causes.length === 0 ? undefined : { cause: causes.length === 1 ? causes[0] : new AggregateError(causes) },
   );
 }
 
@@ -55,15 +150,32 @@ let addon: NativeAddon | undefined;
 function native(): NativeAddon {
   if (addon !== undefined) return addon;
   const root = packageRoot(__dirname);
-  const path = root === null ? null : join(root, BINARY);
-  if (path === null || !existsSync(path)) throw loadError(path);
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- native modules load through require
-    addon = require(path) as NativeAddon;
-  } catch (cause) {
-    throw loadError(path, cause);
+  if (root === null) throw loadError(null, [`no package.json named ${PACKAGE_NAME} above ${__dirname}`], []);
+
+  const tried: string[] = [];
+  const causes: unknown[] = [];
+  const prebuilds = join(root, PREBUILDS);
+  const { paths, wanted } = matchingPrebuilds(prebuilds);
+  if (paths.length === 0) {
+    const shipped = listing(prebuilds).flatMap((tuple) => listing(join(prebuilds, tuple)).map((file) => `${tuple}/${file}`));
+    tried.push(`${prebuilds}: no prebuild for ${wanted()}${shipped.length > 0 ? ` (it holds ${shipped.join(', ')})` : ' (none there)'}`);
   }
-  return addon;
+  const localBuild = join(root, LOCAL_BUILD);
+  for (const path of [...paths, localBuild]) {
+    if (!existsSync(path)) {
+      tried.push(`${path}: does not exist`);
+      continue;
+    }
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- native modules load through require
+      addon = require(path) as NativeAddon;
+      return addon;
+    } catch (cause) {
+      tried.push(`${path}: ${reasonOf(path, cause)}`);
+      causes.push(cause);
+    }
+  }
+  throw loadError(root, tried, causes);
 }
 
 /**

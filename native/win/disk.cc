@@ -127,6 +127,8 @@ std::vector<DWORD> systemDiskNumbers(std::string& why) {
   const auto* extents = reinterpret_cast<const VOLUME_DISK_EXTENTS*>(buffer.data());
   std::set<DWORD> numbers;
   for (DWORD i = 0; i < extents->NumberOfDiskExtents && i < 16; ++i) numbers.insert(extents->Extents[i].DiskNumber);
+  // Wine answers the ioctl with no extent at all.
+  if (numbers.empty()) why = "the system volume reports no disk extent";
   return std::vector<DWORD>(numbers.begin(), numbers.end());
 }
 

@@ -1,31 +1,133 @@
 import { strict as assert } from 'node:assert';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { packageRoot } from './helpers/package-root';
+
+type Wrapper = typeof import('../../client/fingerprint/addon');
+
+// A loadable Node-API binary for this machine: what `npm ci` compiled.
+const BUILT = join(packageRoot(), 'build', 'Release', 'licensor_fingerprint.node');
+const PLATFORM = `${process.platform}-${process.arch}`;
+const LOCAL_BUILD = join('build', 'Release', 'licensor_fingerprint.node');
+
+/**
+ * A copy of the compiled loader inside a licensor package of its own, holding the given files
+ * (path → a copy of the real binary, or text that no loader can load).
+ */
+class Package {
+  readonly root = mkdtempSync(join(tmpdir(), 'licensor-loader-'));
+
+  constructor(files: Record<string, 'binary' | 'garbage'>) {
+    writeFileSync(join(this.root, 'package.json'), JSON.stringify({ name: 'licensor' }));
+    const dir = join(this.root, 'dist', 'client', 'fingerprint');
+    mkdirSync(dir, { recursive: true });
+    for (const file of ['addon.js', 'device-fingerprint.js']) copyFileSync(join(__dirname, '../../client/fingerprint', file), join(dir, file));
+    for (const [path, kind] of Object.entries(files)) {
+      mkdirSync(dirname(join(this.root, path)), { recursive: true });
+      if (kind === 'binary') copyFileSync(BUILT, join(this.root, path));
+      else writeFileSync(join(this.root, path), 'not a shared library\n');
+    }
+  }
+
+  loader(): Wrapper {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading the copy is the point
+    return require(join(this.root, 'dist', 'client', 'fingerprint', 'addon.js')) as Wrapper;
+  }
+
+  /** The binaries of this package that the process has loaded. */
+  loaded(): string[] {
+    return Object.keys(require.cache).filter((path) => path.startsWith(this.root) && path.endsWith('.node'));
+  }
+
+  /** The message collectSync() fails with. */
+  failure(): string {
+    let message = '';
+    assert.throws(
+      () => this.loader().collectSync(),
+      (error: Error) => ((message = error.message), true),
+    );
+    return message;
+  }
+
+  remove(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
 
 describe('loading the native addon', () => {
-  it('names what to install and how to rebuild when the binary is missing', () => {
-    // A copy of the compiled wrapper inside a licensor package that was never built.
-    const pkg = mkdtempSync(join(tmpdir(), 'licensor-unbuilt-'));
-    try {
-      writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'licensor' }));
-      const dir = join(pkg, 'dist', 'client', 'fingerprint');
-      mkdirSync(dir, { recursive: true });
-      for (const file of ['addon.js', 'device-fingerprint.js']) copyFileSync(join(__dirname, '../../client/fingerprint', file), join(dir, file));
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading the copy is the point
-      const wrapper = require(join(dir, 'addon.js')) as typeof import('../../client/fingerprint/addon');
-      assert.throws(
-        () => wrapper.collectSync(),
-        (error: Error) => {
-          assert.match(error.message, /build\/Release\/licensor_fingerprint\.node does not exist/);
-          assert.match(error.message, /python3, make and a C\+\+17 compiler/);
-          assert.match(error.message, /npm rebuild licensor/);
-          assert.match(error.message, /npx node-gyp rebuild/);
-          return true;
-        },
-      );
-    } finally {
-      rmSync(pkg, { recursive: true, force: true });
-    }
+  const made: Package[] = [];
+  const make = (files: Record<string, 'binary' | 'garbage'> = {}): Package => {
+    const pkg = new Package(files);
+    made.push(pkg);
+    return pkg;
+  };
+  after(() => made.forEach((pkg) => pkg.remove()));
+
+  it('takes the prebuild for this platform over a local build', () => {
+    const prebuild = join('client', 'prebuilds', PLATFORM, 'licensor_fingerprint.napi.node');
+    const pkg = make({ [prebuild]: 'binary', [LOCAL_BUILD]: 'binary' });
+    assert.equal(pkg.loader().collectSync({ include: ['cpu.signature'] }).platform, process.platform);
+    assert.deepEqual(pkg.loaded(), [join(pkg.root, prebuild)]);
+  });
+
+  it('prefers the prebuild tagged with this C library over an untagged one', function () {
+    if (process.platform !== 'linux') this.skip();
+    const tagged = join('client', 'prebuilds', PLATFORM, 'licensor_fingerprint.napi.glibc.node');
+    const pkg = make({ [tagged]: 'binary', [join('client', 'prebuilds', PLATFORM, 'licensor_fingerprint.napi.node')]: 'binary' });
+    pkg.loader().collectSync({ include: ['cpu.signature'] });
+    assert.deepEqual(pkg.loaded(), [join(pkg.root, tagged)]);
+  });
+
+  it('falls back to the local build when no prebuild is for this platform', () => {
+    const pkg = make({
+      [join('client', 'prebuilds', 'win32-x64', 'licensor_fingerprint.napi.node')]: 'garbage',
+      [join('client', 'prebuilds', 'sunos-sparc', 'licensor_fingerprint.napi.node')]: 'garbage',
+      [LOCAL_BUILD]: 'binary',
+    });
+    pkg.loader().collectSync({ include: ['cpu.signature'] });
+    assert.deepEqual(pkg.loaded(), [join(pkg.root, LOCAL_BUILD)]);
+  });
+
+  it('tries the local build when the prebuild does not load', () => {
+    const pkg = make({ [join('client', 'prebuilds', PLATFORM, 'licensor_fingerprint.napi.node')]: 'garbage', [LOCAL_BUILD]: 'binary' });
+    pkg.loader().collectSync({ include: ['cpu.signature'] });
+    assert.deepEqual(pkg.loaded(), [join(pkg.root, LOCAL_BUILD)]);
+  });
+
+  it('does not take a prebuild made for another C library (musl on glibc)', function () {
+    if (process.platform !== 'linux') this.skip();
+    const pkg = make({ [join('client', 'prebuilds', PLATFORM, 'licensor_fingerprint.napi.musl.node')]: 'garbage' });
+    const message = pkg.failure();
+    assert.ok(
+      message.includes(`${join(pkg.root, 'client', 'prebuilds')}: no prebuild for ${PLATFORM} (glibc) (it holds ${PLATFORM}/licensor_fingerprint.napi.musl.node)`),
+      message,
+    );
+  });
+
+  it('names every path it tried, why each failed, and how to build the addon when nothing loads', () => {
+    const prebuild = join('client', 'prebuilds', PLATFORM, 'licensor_fingerprint.napi.node');
+    const pkg = make({ [prebuild]: 'garbage' });
+    const message = pkg.failure();
+    const lines = message.split('\n');
+    assert.match(lines[0]!, new RegExp(`could not be loaded on ${PLATFORM}, Node ${process.version.replace(/\./g, '\\.')}\\.$`));
+    assert.equal(lines[1], 'Tried:');
+    // The prebuild with dlopen's own reason, said once; then the local build.
+    assert.match(lines[2]!, new RegExp(`^  ${join(pkg.root, prebuild)}: (?!.*${pkg.root}).*\\S`));
+    assert.equal(lines[3], `  ${join(pkg.root, LOCAL_BUILD)}: does not exist`);
+    assert.match(message, /ship for linux-x64 and linux-arm64 \(glibc\) and win32-x64/);
+    assert.ok(message.includes(`  cd ${pkg.root} && npx node-gyp rebuild\n`), message);
+    assert.match(message, /python3, make and a C\+\+17 compiler/);
+    assert.match(message, /Alpine: apk add python3 make g\+\+/);
+  });
+
+  it('names what it looked for in a package that holds no binary at all', () => {
+    const pkg = make();
+    const lines = pkg.failure().split('\n');
+    assert.deepEqual(lines.slice(1, 4), [
+      'Tried:',
+      `  ${join(pkg.root, 'client', 'prebuilds')}: no prebuild for ${PLATFORM}${process.platform === 'linux' ? ' (glibc)' : ''} (none there)`,
+      `  ${join(pkg.root, LOCAL_BUILD)}: does not exist`,
+    ]);
   });
 });
