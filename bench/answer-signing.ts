@@ -20,7 +20,7 @@ async function main() {
   const ring = new KeyRing([await generateSigningKey('EdDSA', 1, now)]);
   const product: Product = {
     id: 'p', name: 'bench', seatMode: 'node_locked', leaseSeconds: 604_800, heartbeatIntervalSeconds: 201_600, matchStrategy: 'fuzzy',
-    reclaim: 'eager', churnLimit: null, churnPeriodSeconds: 86_400, fingerprintChangeWindowSeconds: 2_592_000, latestVersion: null, minimumVersion: null, createdAt: now,
+    reclaim: 'eager', churnLimit: null, churnPeriodSeconds: 86_400, fingerprintChangeWindowSeconds: 2_592_000, containers: 'refuse', latestVersion: null, minimumVersion: null, createdAt: now,
   };
   const code: LicenseCode = {
     id: '01900000-0000-7000-8000-000000000000', productId: 'p', code: 'X', status: 'alive', seats: 1, maxConcurrent: null, features: [],

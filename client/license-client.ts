@@ -6,13 +6,14 @@
  */
 import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { buildActivationRequest, parseLicenseFile } from './activation-request';
 import { writeFileAtomic } from './atomic-file';
 import { LicenseClientError } from './errors';
 import { collectSync } from './fingerprint/addon';
 import type { FingerprintHashes } from './fingerprint/components';
-import { hashFingerprint } from './fingerprint/hashing';
+import { hashFingerprint, instanceFingerprint } from './fingerprint/hashing';
 import { MATCH_STRATEGIES, sameFingerprint, type MatchStrategy } from './fingerprint/matching';
 import type { CollectedFingerprint } from './fingerprint/types';
 import { startHeartbeatLoop, type HeartbeatHandle, type HeartbeatLoopOptions, type HeartbeatResult } from './heartbeat-loop';
@@ -21,6 +22,7 @@ import { KeySet, type JwsAlgorithm, type PublicKeyInput } from './key-set';
 import { invalidResult, type CheckResult } from './license-state';
 import { unverifiedActivationId, VerifiedLease, type LeaseExpectations, type RevokedStatus } from './offline-verify';
 import { ServerApi, untrustedAnswer, type AnswerTrust, type Fetch } from './server-api';
+import { instanceSecret } from './instance-identity';
 import { isVersion } from './version';
 import { TimeGuard } from './time-guard';
 import { TokenStore, type StoreRead, type StoredLicense } from './token-store';
@@ -90,6 +92,7 @@ export class LicenseClient {
   private readonly fetchImpl: Fetch;
   private readonly timeoutMs: number;
   private readonly trust: AnswerTrust;
+  private readonly instanceFile: string;
 
   private stored: StoreRead | null = null;
   private corrupt: CheckResult | null = null;
@@ -148,6 +151,7 @@ export class LicenseClient {
     // Tamper evidence for the store and the clock mark; see token-store.ts for what it is not.
     const macKey = createHmac('sha256', key).update(`licensor-client-store\0${this.product}`).digest();
     const files = storePaths(options.storeDir, this.product);
+    this.instanceFile = files.instance;
     this.store = new TokenStore(files.license, this.product, macKey);
     this.timeGuard = new TimeGuard(files.clock, this.product, macKey);
     this.expectations = {
@@ -468,12 +472,20 @@ export class LicenseClient {
     return new ServerApi(this.serverUrl ?? '', this.fetchImpl, this.timeoutMs, this.trust);
   }
 
-  /** Collected and hashed once per client; an error is returned, not thrown (check() never throws). */
+  /**
+   * Collected and hashed once per client; an error is returned, not thrown (check() never throws).
+   * In a container the fingerprint is its instance identity instead of hardware that belongs to
+   * the image or the host (docs/policies.md "Containers").
+   */
   private fingerprint(): FingerprintHashes | Error {
     if (this.hashes !== null) return this.hashes;
     try {
-      this.collected = this.source();
-      this.hashes = hashFingerprint(this.collected, this.fingerprintKey);
+      const collected = (this.collected = this.source());
+      const env = collected.env as { container?: unknown; containerId?: unknown } | undefined;
+      this.hashes =
+        env?.container === true
+          ? instanceFingerprint(instanceSecret(this.instanceFile), typeof env.containerId === 'string' ? env.containerId : hostname(), this.fingerprintKey)
+          : hashFingerprint(collected, this.fingerprintKey);
       return this.hashes;
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
@@ -521,8 +533,12 @@ function pinnedEndorsements(pinned: PublicKeyInput | PublicKeyInput[] | undefine
 }
 
 /** Where a client with these options keeps its files: the one place their names are made (tests and tools use it too). */
-export function storePaths(storeDir: string, product: string): { license: string; clock: string } {
-  return { license: join(storeDir, `${product}.license.json`), clock: join(storeDir, `${product}.clock.json`) };
+export function storePaths(storeDir: string, product: string): { license: string; clock: string; instance: string } {
+  return {
+    license: join(storeDir, `${product}.license.json`),
+    clock: join(storeDir, `${product}.clock.json`),
+    instance: join(storeDir, `${product}.instance.json`),
+  };
 }
 
 /** Refuses at construction a URL that every request would fail on later (as `server_unreachable`). */

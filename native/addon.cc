@@ -106,6 +106,7 @@ Napi::Object toJs(Napi::Env env, const Fingerprint& fp) {
   setIfNotEmpty(environment, "hypervisorVendor", fp.env.hypervisorVendor);
   environment.Set("container", fp.env.container);
   setIfNotEmpty(environment, "containerRuntime", fp.env.containerRuntime);
+  setIfNotEmpty(environment, "containerId", fp.env.containerId);
   setIfNotEmpty(environment, "cloud", fp.env.cloud);
   environment.Set("evidence", toArray(env, fp.env.evidence));
   result.Set("env", environment);

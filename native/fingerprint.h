@@ -41,6 +41,9 @@ struct Env {
   std::string hypervisorVendor;  // short name: kvm, vmware, microsoft, xen, ...; empty if unknown
   bool container = false;
   std::string containerRuntime;  // docker, podman, kubernetes, lxc, ...; empty if unknown
+  // What tells this container from another started from the same image (the per-container source
+  // of its /etc/hostname mount); empty if unknown. Never an id by itself: the client keys it.
+  std::string containerId;
   std::string cloud;             // aws, gcp, azure, ...; empty if not recognised
   std::vector<std::string> evidence;  // what led to the flags above, for humans
 };

@@ -116,7 +116,7 @@ forEachEngine('the admin API', (engine) => {
       assert.deepEqual(
         { ...res.body.product, id: undefined },
         { id: undefined, name, seatMode: 'node_locked', leaseSeconds: 7 * 86_400, heartbeatIntervalSeconds: Math.floor((7 * 86_400) / 3), matchStrategy: 'fuzzy',
-          reclaim: 'eager', churnLimit: null, churnPeriodSeconds: 86_400, fingerprintChangeWindowSeconds: 30 * 86_400, latestVersion: null,
+          reclaim: 'eager', churnLimit: null, churnPeriodSeconds: 86_400, fingerprintChangeWindowSeconds: 30 * 86_400, containers: 'refuse', latestVersion: null,
           minimumVersion: null, createdAt: iso(now()) },
       );
       assert.match(res.body.product.id, /^[0-9a-f-]{36}$/);

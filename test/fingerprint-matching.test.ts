@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { COMPONENT_IDS, type FingerprintHashes } from '../client/fingerprint/components';
+import { HARDWARE_COMPONENT_IDS, type FingerprintHashes } from '../client/fingerprint/components';
 import { labelled as machine, type Overrides } from './support/fingerprints';
 import { anchorEntries, fingerprintChanges, matchFingerprint, sameFingerprint, sharedAnchors } from '../client/fingerprint/matching';
 
@@ -16,7 +16,7 @@ describe('matching a fingerprint', () => {
       assert.equal(result.reason, 'match');
       assert.equal(result.score, 1);
       assert.equal(result.comparedWeight, 16);
-      assert.deepEqual(result.matched, [...COMPONENT_IDS]);
+      assert.deepEqual(result.matched, [...HARDWARE_COMPONENT_IDS]);
       assert.deepEqual(result.changed, []);
       assert.equal(result.anchorMatched, true);
     }

@@ -38,6 +38,7 @@ function aView(activationId: string, codeId = `code-of-${activationId}`, product
     churnLimit: null,
     churnPeriodSeconds: 86_400,
     fingerprintChangeWindowSeconds: 30 * 86_400,
+    containers: 'refuse',
     latestVersion: null,
     minimumVersion: null,
     createdAt: T0,

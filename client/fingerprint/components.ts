@@ -24,14 +24,27 @@ export const COMPONENTS = Object.freeze({
   // Same for every machine of one CPU SKU or model line: consistency checks only.
   'cpu.signature': Object.freeze({ weight: 1, anchor: false, kind: 'single' }),
   'hw.model': Object.freeze({ weight: 1, anchor: false, kind: 'single' }),
+  // A container's identity: a random secret the client keeps in its store, keyed with what tells
+  // this container from another of its image. Its only component (docs/policies.md "Containers").
+  'instance.id': Object.freeze({ weight: 5, anchor: true, kind: 'single' }),
 } as const satisfies Record<string, ComponentSpec>);
 
 export type ComponentId = keyof typeof COMPONENTS;
+
+/** The components the native addon reads from the machine: every one but the container instance. */
+export type HardwareComponentId = Exclude<ComponentId, 'instance.id'>;
 
 /** The catalogue ids in a fixed order, so every consumer walks them the same way. */
 export const COMPONENT_IDS: readonly ComponentId[] = Object.freeze(
   Object.keys(COMPONENTS) as ComponentId[],
 );
+
+export const HARDWARE_COMPONENT_IDS: readonly HardwareComponentId[] = Object.freeze(
+  COMPONENT_IDS.filter((id): id is HardwareComponentId => id !== 'instance.id'),
+);
+
+/** The component a container's fingerprint consists of. */
+export const INSTANCE_COMPONENT = 'instance.id' satisfies ComponentId;
 
 /**
  * Component id → lower-case hex hash (32 chars), or the sorted member hashes of a set component.

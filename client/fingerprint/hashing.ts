@@ -3,7 +3,7 @@
  * Raw serials never leave this module: only per-component HMACs do.
  */
 import { createHmac } from 'node:crypto';
-import { COMPONENTS, COMPONENT_IDS, type ComponentId, type FingerprintHashes, isComponentId } from './components';
+import { COMPONENTS, HARDWARE_COMPONENT_IDS, INSTANCE_COMPONENT, type FingerprintHashes, type HardwareComponentId } from './components';
 
 /** What the addon's `collect()` returns, reduced to the parts hashing reads. */
 export interface CollectedComponent {
@@ -70,8 +70,8 @@ function normalizeFields(value: string): string | null {
   return fields.every((field) => field === '') ? null : fields.join('|');
 }
 
-// Keyed by ComponentId so that adding a catalogue entry without a rule fails to compile.
-const NORMALIZERS: Readonly<Record<ComponentId, (value: string) => string | null>> = {
+// Keyed by HardwareComponentId so that adding a catalogue entry without a rule fails to compile.
+const NORMALIZERS: Readonly<Record<HardwareComponentId, (value: string) => string | null>> = {
   'os.machineId': normalizeHexId,
   'hw.systemUuid': normalizeHexId,
   'hw.boardSerial': normalizeSerial,
@@ -87,7 +87,7 @@ const NORMALIZERS: Readonly<Record<ComponentId, (value: string) => string | null
  * Set components come back as sorted, de-duplicated members.
  */
 export function normalizeComponentValue(id: string, value: string | string[]): string | string[] | null {
-  if (!isComponentId(id)) {
+  if (!isHardwareComponentId(id)) {
     throw new TypeError(`unknown fingerprint component: ${JSON.stringify(id)}`);
   }
   const normalize = NORMALIZERS[id];
@@ -120,7 +120,7 @@ function componentHash(key: Buffer, id: string, value: string): string {
 }
 
 /** The usable normalised value of a component the addon read successfully, or `null`. */
-function okValue(collected: CollectedFingerprint, id: ComponentId): string | string[] | null {
+function okValue(collected: CollectedFingerprint, id: HardwareComponentId): string | string[] | null {
   const component = collected.components[id];
   if (component === undefined || component.status !== 'ok' || component.value === undefined) return null;
   return normalizeComponentValue(id, component.value);
@@ -135,7 +135,7 @@ function okValue(collected: CollectedFingerprint, id: ComponentId): string | str
 export function hashFingerprint(collected: CollectedFingerprint, key: string | Buffer): FingerprintHashes {
   const bytes = hmacKey(key);
   const hashes: FingerprintHashes = {};
-  for (const id of COMPONENT_IDS) {
+  for (const id of HARDWARE_COMPONENT_IDS) {
     const value = okValue(collected, id);
     if (value === null) continue;
     hashes[id] =
@@ -146,8 +146,21 @@ export function hashFingerprint(collected: CollectedFingerprint, key: string | B
   return hashes;
 }
 
+/**
+ * A container's fingerprint (docs/policies.md "Containers"): its instance identity alone, the
+ * keyed hash of the random secret the client keeps and of what tells this container from another
+ * of its image (`marker`). A store copied into another container therefore names another instance.
+ */
+export function instanceFingerprint(secret: string, marker: string, key: string | Buffer): FingerprintHashes {
+  return { [INSTANCE_COMPONENT]: componentHash(hmacKey(key), INSTANCE_COMPONENT, `${secret}\0${marker}`) };
+}
+
+function isHardwareComponentId(id: string): id is HardwareComponentId {
+  return (HARDWARE_COMPONENT_IDS as readonly string[]).includes(id);
+}
+
 // Most stable first: firmware UUID survives reinstalls, the OS id survives disk swaps.
-const DISPLAY_ID_SOURCES: readonly ComponentId[] = ['hw.systemUuid', 'os.machineId', 'disk.bootSerial'];
+const DISPLAY_ID_SOURCES: readonly HardwareComponentId[] = ['hw.systemUuid', 'os.machineId', 'disk.bootSerial'];
 
 /**
  * A stable machine id for display and lookups, never for matching on its own

@@ -2,7 +2,7 @@
  * The shapes the native fingerprint addon returns (docs/fingerprint.md). Raw values: hash them
  * with `hashFingerprint` (./hashing) before they leave the machine.
  */
-import type { ComponentId } from './components';
+import type { HardwareComponentId } from './components';
 
 /** Why a component has or lacks a value; the addon reports these instead of throwing. */
 export type ComponentStatus = 'ok' | 'absent' | 'denied' | 'junk' | 'unsupported' | 'error';
@@ -17,7 +17,7 @@ export interface Component<Value = string> {
 
 /** One entry per requested component id (fingerprint-research §5.1). */
 export type FingerprintComponents = {
-  [Id in ComponentId]?: Component<Id extends 'net.macs' ? string[] : string>;
+  [Id in HardwareComponentId]?: Component<Id extends 'net.macs' ? string[] : string>;
 };
 
 /** Virtualisation / container report (fingerprint-research §2.7): flags, not identity. */
@@ -28,6 +28,11 @@ export interface FingerprintEnv {
   container: boolean;
   /** docker, podman, kubernetes, lxc, containerd, systemd-nspawn, windows, ... */
   containerRuntime?: string;
+  /**
+   * Linux: what tells this container from another of the same image (the per-container source of
+   * its /etc/hostname mount). Never sent anywhere: the client keys it into the instance identity.
+   */
+  containerId?: string;
   /** aws, gcp, azure, alibaba, oracle, digitalocean, hetzner, tencent, openstack. */
   cloud?: string;
   /** Human-readable reasons for the flags above. */
@@ -68,5 +73,5 @@ export interface CollectOptions {
   /** Linux only: read /sys, /proc, /etc below this directory instead of "/" (test fixtures). */
   root?: string;
   /** Collect only these components (default: all). */
-  include?: ComponentId[];
+  include?: HardwareComponentId[];
 }

@@ -27,17 +27,27 @@ void noteContainer(Env& env, const std::string& runtime, const std::string& evid
   if (env.containerRuntime.empty() || runtime == "kubernetes") env.containerRuntime = runtime;
 }
 
-std::string rootMountLine(const RootedFs& fs) {
+struct Mounts {
+  std::string rootLine;     // the last mount on "/"
+  std::string hostnameRoot; // the source path of the last mount on "/etc/hostname"
+};
+
+Mounts readMounts(const RootedFs& fs) {
+  Mounts mounts;
   const FileRead file = fs.read("/proc/self/mountinfo", 1024 * 1024);
-  if (file.status != ReadStatus::Ok) return {};
+  if (file.status != ReadStatus::Ok) return mounts;
   std::istringstream lines(file.text);
-  std::string line, last;
+  std::string line;
   while (std::getline(lines, line)) {
     std::istringstream fields(line);
     std::string id, parent, number, root, mountPoint;
-    if (fields >> id >> parent >> number >> root >> mountPoint && mountPoint == "/") last = line;
+    if (!(fields >> id >> parent >> number >> root >> mountPoint)) continue;
+    if (mountPoint == "/") mounts.rootLine = line;
+    // Docker, podman and Kubernetes bind-mount a file of the container's own (or its pod's) here:
+    // /var/lib/docker/containers/<id>/hostname, …/overlay-containers/<id>/userdata/hostname, …/sandboxes/<id>/hostname.
+    if (mountPoint == "/etc/hostname") mounts.hostnameRoot = root;
   }
-  return last;
+  return mounts;
 }
 
 void detectContainer(const RootedFs& fs, Env& env) {
@@ -55,8 +65,8 @@ void detectContainer(const RootedFs& fs, Env& env) {
     if (!runtime.empty()) noteContainer(env, runtime, "/proc/1/cgroup mentions " + runtime);
   }
   // Only the root mount: a host running containers lists their overlays too.
-  const std::string rootMount = rootMountLine(fs);
-  const std::string mountRuntime = runtimeFromText(rootMount);
+  const Mounts mounts = readMounts(fs);
+  const std::string mountRuntime = runtimeFromText(mounts.rootLine);
   if (!mountRuntime.empty()) noteContainer(env, mountRuntime, "root mount is a " + mountRuntime + " overlay");
   // The initial environment (read from procfs: getenv() on a worker thread would race setenv).
   const FileRead environ = fs.read("/proc/self/environ", 1024 * 1024);
@@ -64,6 +74,7 @@ void detectContainer(const RootedFs& fs, Env& env) {
   if (environ.status == ReadStatus::Ok && (std::string(1, '\0') + environ.text).find(kVariable) != std::string::npos) {
     noteContainer(env, "kubernetes", "KUBERNETES_SERVICE_HOST is set");
   }
+  if (env.container && mounts.hostnameRoot.size() > 1) env.containerId = mounts.hostnameRoot;
 }
 
 }  // namespace

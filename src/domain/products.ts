@@ -2,7 +2,7 @@ import { compareVersions } from '../../client/version';
 import { auditEvent } from './audit';
 import type { DomainContext } from './context';
 import { Conflict, InvalidInput, NotFound } from './errors';
-import type { Actor, MatchStrategy, Product, ReclaimMode, SeatMode } from './types';
+import type { Actor, ContainerPolicy, MatchStrategy, Product, ReclaimMode, SeatMode } from './types';
 
 export interface NewProduct {
   name: string;
@@ -15,6 +15,7 @@ export interface NewProduct {
   churnLimit?: number | null;
   churnPeriodSeconds?: number;
   fingerprintChangeWindowSeconds?: number;
+  containers?: ContainerPolicy;
 }
 
 /** The churn period when a product sets a limit without one: a day. */
@@ -41,12 +42,17 @@ export async function createProduct(ctx: DomainContext, input: NewProduct, actor
     churnLimit: input.churnLimit ?? null,
     churnPeriodSeconds: input.churnPeriodSeconds ?? DEFAULT_CHURN_PERIOD_SECONDS,
     fingerprintChangeWindowSeconds: input.fingerprintChangeWindowSeconds ?? DEFAULT_FINGERPRINT_CHANGE_WINDOW_SECONDS,
+    containers: input.containers ?? 'refuse',
     latestVersion: null,
     minimumVersion: null,
     createdAt: ctx.clock.now(),
   };
   if (product.heartbeatIntervalSeconds >= product.leaseSeconds) {
     throw new InvalidInput('heartbeat_exceeds_lease', 'the heartbeat interval must be shorter than the lease');
+  }
+  if (product.containers === 'instance' && product.seatMode !== 'floating') {
+    // A container instance lives on heartbeats: its seat must lapse when the container dies.
+    throw new InvalidInput('containers_need_floating', 'containers: "instance" needs seatMode "floating": a container\'s seat is freed when its heartbeats stop');
   }
   return ctx.repo.transaction(async (tx) => {
     if (await tx.products.findByName(product.name)) {

@@ -1,3 +1,4 @@
+import { INSTANCE_COMPONENT } from '../../client/fingerprint/components';
 import { anchorEntries, matchFingerprint, sharedAnchors } from '../../client/fingerprint/matching';
 import { hashSecret } from './activation-proof';
 import { auditEvent, codeSnapshot } from './audit';
@@ -78,6 +79,13 @@ export async function findActivationTarget(ctx: DomainContext, request: Activati
   const found = await requireCode(ctx.repo.codes.findByCode(normalized));
   const product = await ctx.repo.products.findById(found.productId);
   if (!product) throw new NotFound('product_not_found', 'the code belongs to no product');
+  if (INSTANCE_COMPONENT in request.fingerprint && product.containers !== 'instance') {
+    throw new Forbidden(
+      'container_not_allowed',
+      `this machine is a container, whose machine id belongs to its image: product "${product.name}" licenses machines, not containers. The vendor can license containers with a floating product whose containers policy is "instance" (docs/policies.md)`,
+      { product: product.name },
+    );
+  }
   return { codeId: found.id, product };
 }
 

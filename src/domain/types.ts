@@ -18,6 +18,13 @@ export type ActivationStatus = 'active' | 'deactivated' | 'culled';
  */
 export type ReclaimMode = 'eager' | 'soft';
 
+/**
+ * What a product does with a container (docs/policies.md "Containers"): `refuse` it (its machine
+ * id belongs to its image), or license each `instance` with a floating seat bound to the identity
+ * its client keeps.
+ */
+export type ContainerPolicy = 'refuse' | 'instance';
+
 /** Policies are data on the product, not code branches. */
 export interface Product {
   id: string;
@@ -36,6 +43,7 @@ export interface Product {
    * (docs/fingerprint.md "Drift, re-enrolment and clones").
    */
   fingerprintChangeWindowSeconds: number;
+  containers: ContainerPolicy;
   /** The latest version the operator published, and the oldest one still allowed to run (update notices). */
   latestVersion: string | null;
   minimumVersion: string | null;

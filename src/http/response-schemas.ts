@@ -84,6 +84,7 @@ export const productSchema = z.strictObject({
   churnLimit: z.number().int().nullable().describe('At most this many activations + deactivations of one code per churn period; null = unlimited'),
   churnPeriodSeconds: z.number().int(),
   fingerprintChangeWindowSeconds: z.number().int().describe("A machine's enrolment may change one non-anchor component per window, never an anchor"),
+  containers: z.enum(['refuse', 'instance']).describe('Containers refused, or each container instance licensed with a floating seat'),
   latestVersion: z.string().nullable(),
   minimumVersion: z.string().nullable(),
   createdAt: isoTime,

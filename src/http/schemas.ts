@@ -139,6 +139,10 @@ export const productRequestSchema = z.object({
     .max(400 * 86_400)
     .optional()
     .describe("A machine's enrolment may change one non-anchor component per window, never an anchor; default 2592000 (30 days)"),
+  containers: z
+    .enum(['refuse', 'instance'])
+    .optional()
+    .describe('Containers: refuse them (default), or license each container instance with a floating seat bound to the identity its client keeps (needs seatMode floating)'),
 });
 
 export const publishVersionRequestSchema = z.object({

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { ProductStore } from '../domain/ports';
-import type { MatchStrategy, Product, ReclaimMode, SeatMode } from '../domain/types';
+import type { ContainerPolicy, MatchStrategy, Product, ReclaimMode, SeatMode } from '../domain/types';
 
 interface ProductRow {
   id: string;
@@ -13,6 +13,7 @@ interface ProductRow {
   churn_limit: number | null;
   churn_period_seconds: number;
   fingerprint_change_window_seconds: number;
+  containers: string;
   latest_version: string | null;
   minimum_version: string | null;
   created_at: number;
@@ -20,7 +21,7 @@ interface ProductRow {
 
 export const PRODUCT_COLUMNS: string[] = [
   'id', 'name', 'seat_mode', 'lease_seconds', 'heartbeat_interval_seconds', 'match_strategy',
-  'reclaim', 'churn_limit', 'churn_period_seconds', 'fingerprint_change_window_seconds', 'latest_version', 'minimum_version', 'created_at',
+  'reclaim', 'churn_limit', 'churn_period_seconds', 'fingerprint_change_window_seconds', 'containers', 'latest_version', 'minimum_version', 'created_at',
 ];
 
 export function productFromRow(row: ProductRow): Product {
@@ -35,6 +36,7 @@ export function productFromRow(row: ProductRow): Product {
     churnLimit: row.churn_limit === null || row.churn_limit === undefined ? null : Number(row.churn_limit),
     churnPeriodSeconds: Number(row.churn_period_seconds ?? 86_400),
     fingerprintChangeWindowSeconds: Number(row.fingerprint_change_window_seconds),
+    containers: (row.containers ?? 'refuse') as ContainerPolicy,
     latestVersion: row.latest_version ?? null,
     minimumVersion: row.minimum_version ?? null,
     createdAt: Number(row.created_at),
@@ -56,6 +58,7 @@ export class KnexProductStore implements ProductStore {
       churn_limit: p.churnLimit,
       churn_period_seconds: p.churnPeriodSeconds,
       fingerprint_change_window_seconds: p.fingerprintChangeWindowSeconds,
+      containers: p.containers,
       latest_version: p.latestVersion,
       minimum_version: p.minimumVersion,
       created_at: p.createdAt,

@@ -169,6 +169,9 @@ describe('fingerprint of fixture machines (options.root)', () => {
           'KUBERNETES_SERVICE_HOST is set',
         ]);
       });
+      it('names what tells this container from another of its image: the source of its /etc/hostname mount', () => {
+        assert.equal(read().env.containerId, '/var/lib/docker/containers/5b2f0c1e9a7d4f3b8c6e2a1d0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e/hostname');
+      });
     });
   });
 

@@ -323,11 +323,11 @@ export interface EmulatedActivation {
  * against a licensor on loopback (test/support/harness.ts) and checks; after the server has
  * stopped, a new process checks offline from the stored lease.
  */
-export async function activateThenCheckOffline(emulated: EmulatedNode, product: string): Promise<EmulatedActivation> {
+export async function activateThenCheckOffline(emulated: EmulatedNode, product: string, policy: Record<string, unknown> = {}): Promise<EmulatedActivation> {
   const server = await startTestServer('sqlite');
   let serving = true;
   try {
-    await admin(server.url, 'POST', '/v1/admin/products', { name: product });
+    await admin(server.url, 'POST', '/v1/admin/products', { name: product, ...policy });
     const code = await issueCode(server, product);
     const options: LicenseClientOptions = {
       serverUrl: server.url,

@@ -12,7 +12,8 @@ export const PRODUCTS_HELP = `licensor products — manage products (seat mode a
                            [--lease-seconds <s>] [--heartbeat-seconds <s>]
                            [--match exact|fuzzy|loose] [--reclaim eager|soft]
                            [--churn-limit <n> [--churn-period-seconds <s>]]
-                           [--fingerprint-change-window-seconds <s>] [--json]
+                           [--fingerprint-change-window-seconds <s>]
+                           [--containers refuse|instance] [--json]
   licensor products list [--json]
   licensor products publish-version --name <name> --version <version> [--required] [--json]
 
@@ -35,6 +36,7 @@ export async function productsCommand(argv: string[], open: () => Promise<Runtim
     'churn-limit': { type: 'string' },
     'churn-period-seconds': { type: 'string' },
     'fingerprint-change-window-seconds': { type: 'string' },
+    containers: { type: 'string' },
     version: { type: 'string' },
     required: { type: 'boolean' },
   });
@@ -59,6 +61,7 @@ export async function productsCommand(argv: string[], open: () => Promise<Runtim
         churnLimit: requireInt(values['churn-limit'], 'churn-limit', 1, 100_000),
         churnPeriodSeconds: requireInt(values['churn-period-seconds'], 'churn-period-seconds', 1, Number.MAX_SAFE_INTEGER),
         fingerprintChangeWindowSeconds: requireInt(values['fingerprint-change-window-seconds'], 'fingerprint-change-window-seconds', 1, Number.MAX_SAFE_INTEGER),
+        containers: values.containers,
       }, 'options');
       const product = productView(await createProduct(runtime.ctx, input, 'cli'));
       print(io, json, product, () => `created product ${product.name} (${product.seatMode}, lease ${product.leaseSeconds}s, heartbeat every ${product.heartbeatIntervalSeconds}s)`);
