@@ -36,8 +36,18 @@ export interface Config {
   requestTimeoutMs: number;
   /** On SIGTERM, how long to keep serving (with /readyz at 503) before closing connections. */
   shutdownGraceMs: number;
-  /** Code-guessing limits: failed lookups per address, attempts per code (per minute, burst). */
-  guessLimits: { failuresPerMinute: number; failureBurst: number; codeAttemptsPerMinute: number; codeBurst: number };
+  /** Code-guessing limits (src/http/rate-limit.ts), each per minute and the burst allowed at once. */
+  guessLimits: {
+    /** Failed code lookups per client address (IPv6: per /64). */
+    failuresPerMinute: number;
+    failureBurst: number;
+    /** Failed code lookups of all addresses together. */
+    globalFailuresPerMinute: number;
+    globalFailureBurst: number;
+    /** Attempts on any one code, whatever their outcome. */
+    codeAttemptsPerMinute: number;
+    codeBurst: number;
+  };
   /** Settings given that no longer do anything, each with why (`licensor serve` warns of them). */
   retired: string[];
 }
@@ -140,6 +150,8 @@ export function loadConfigReport(processEnv: NodeJS.ProcessEnv = process.env, cw
     guessLimits: {
       failuresPerMinute: int('LICENSOR_GUESSES_PER_MINUTE', 10, 1, 100_000),
       failureBurst: int('LICENSOR_GUESS_BURST', 20, 1, 1_000_000_000),
+      globalFailuresPerMinute: int('LICENSOR_GLOBAL_GUESSES_PER_MINUTE', 600, 1, 1_000_000),
+      globalFailureBurst: int('LICENSOR_GLOBAL_GUESS_BURST', 1000, 1, 1_000_000_000),
       codeAttemptsPerMinute: int('LICENSOR_CODE_ATTEMPTS_PER_MINUTE', 120, 1, 100_000),
       codeBurst: int('LICENSOR_CODE_ATTEMPT_BURST', 120, 1, 1_000_000_000),
     },

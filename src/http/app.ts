@@ -23,6 +23,7 @@ import { metricsEndpoint } from './routes/metrics';
 import { openApiDocs } from './routes/openapi';
 import { productionInterface } from './routes/production-interface';
 import { wellKnown } from './routes/well-known';
+import { openGuessBudgetStore } from '../storage/guess-budget-store';
 
 export interface AppOptions {
   adminToken: string;
@@ -42,7 +43,7 @@ export function createApp(runtime: Runtime, options: AppOptions): Express {
   app.set('query parser', 'simple');
   app.set('trust proxy', runtime.config.trustProxy);
   // One guard for every route that takes an authorization code, so a guesser cannot switch routes.
-  const guessGuard = new CodeGuessGuard(runtime.config.guessLimits, runtime.ctx.clock);
+  const guessGuard = new CodeGuessGuard(runtime.config.guessLimits, runtime.ctx.clock, openGuessBudgetStore(runtime.database));
   const inFlight = new RequestsInFlight();
   runtime.keyRing.tellAloneWith(() => inFlight.alone());
 

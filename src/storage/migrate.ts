@@ -8,6 +8,7 @@ import * as bulkCodeChangeNotices from './migrations/006_bulk_code_change_notice
 import * as activationsByProduct from './migrations/007_activations_by_product';
 import * as expiryWithoutChangeNotices from './migrations/008_expiry_without_change_notices';
 import * as codesByExpiryDate from './migrations/009_codes_by_expiry_date';
+import * as guessBudgets from './migrations/012_guess_budgets';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
 const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '007_activations_by_product': activationsByProduct,
   '008_expiry_without_change_notices': expiryWithoutChangeNotices,
   '009_codes_by_expiry_date': codesByExpiryDate,
+  '012_guess_budgets': guessBudgets,
 };
 
 const source: Knex.MigrationSource<string> = {
