@@ -254,8 +254,13 @@ export interface MarketplaceConfig {
   requireDeviceFingerprint: boolean;
   /** The marketplace waits 5 s; slower work is answered 000004 and finishes in the background. */
   budgetMs: number;
-  /** AK/SK pairs that may sign calls to the marketplace-compatible open API; none means it is open. */
+  /**
+   * AK/SK pairs that may sign calls to the marketplace-compatible open API. With none the open API
+   * refuses every call, unless `openApiAllowUnsigned` opens it for local testing.
+   */
   openApiCredentials: Array<{ accessKey: string; secretKey: string }>;
+  /** LICENSOR_OPENAPI_ALLOW_UNSIGNED: answer unsigned open-API calls (local testing only; `licensor serve` warns). */
+  openApiAllowUnsigned: boolean;
 }
 
 type IntReader = (name: string, fallback: number, min: number, max: number) => number;
@@ -279,16 +284,41 @@ function marketplaceConfig(env: NodeJS.ProcessEnv, int: IntReader, problems: str
     else if (openApiCredentials.some((c) => c.accessKey === accessKey)) problems.push(`LICENSOR_OPENAPI_AKSK names the access key "${accessKey}" twice`);
     else openApiCredentials.push({ accessKey, secretKey });
   }
-  const flag = env.LICENSOR_MARKETPLACE_REQUIRE_FINGERPRINT ?? '';
-  if (!['', '0', '1', 'true', 'false'].includes(flag)) problems.push('LICENSOR_MARKETPLACE_REQUIRE_FINGERPRINT must be true or false');
+  const requireDeviceFingerprint = flag(env, 'LICENSOR_MARKETPLACE_REQUIRE_FINGERPRINT', problems);
+  const openApiAllowUnsigned = flag(env, 'LICENSOR_OPENAPI_ALLOW_UNSIGNED', problems);
+  if (openApiAllowUnsigned && openApiCredentials.length > 0) {
+    problems.push('LICENSOR_OPENAPI_ALLOW_UNSIGNED=true and LICENSOR_OPENAPI_AKSK are both set: with AK/SK pairs every call must be signed; unset one of them');
+  }
   return {
     accessKeys,
     productionPath,
     product: env.LICENSOR_MARKETPLACE_PRODUCT || 'marketplace',
     seats: int('LICENSOR_MARKETPLACE_SEATS', 1, 1, 100_000),
     instanceDays: int('LICENSOR_MARKETPLACE_INSTANCE_DAYS', 30, 1, 36_500),
-    requireDeviceFingerprint: flag === '1' || flag === 'true',
+    requireDeviceFingerprint,
     budgetMs: int('LICENSOR_MARKETPLACE_BUDGET_MS', 4000, 0, 4900),
     openApiCredentials,
+    openApiAllowUnsigned,
   };
+}
+
+/** A true/false setting: "true"/"1" or "false"/"0", unset meaning false. */
+function flag(env: NodeJS.ProcessEnv, name: string, problems: string[]): boolean {
+  const raw = env[name] ?? '';
+  if (!['', '0', '1', 'true', 'false'].includes(raw)) problems.push(`${name} must be true or false`);
+  return raw === '1' || raw === 'true';
+}
+
+/**
+ * What `licensor serve` warns of at start: settings that leave something open that is closed by
+ * default, or closed that an operator may expect open.
+ */
+export function startWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  if (config.marketplace.openApiAllowUnsigned) {
+    warnings.push(
+      'LICENSOR_OPENAPI_ALLOW_UNSIGNED=true: the marketplace-compatible open API answers unsigned calls, so anyone who can reach it can activate codes, read their status and write usage figures; for local testing only (set LICENSOR_OPENAPI_AKSK in production)',
+    );
+  }
+  return warnings;
 }

@@ -1,5 +1,5 @@
 import { createLogger } from '../../logger';
-import type { Config } from '../../config';
+import { startWarnings, type Config } from '../../config';
 import { startServer } from '../../server';
 import { parseCommand } from '../args';
 import type { Io } from '../output';
@@ -23,6 +23,7 @@ export async function serveCommand(argv: string[], loadConfig: () => Config, io:
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   for (const notice of config.retired) logger.warn({ notice }, 'a setting is no longer used');
+  for (const notice of startWarnings(config)) logger.warn({ notice }, 'check this setting');
   const running = await startServer(config, logger);
   const { runtime, adminToken } = running;
   const lines = [
