@@ -23,7 +23,10 @@ export interface Config {
   /** Activations whose heartbeat view is held in memory (src/storage/heartbeat-view-cache.ts); 0 reads every beat. */
   heartbeatCacheEntries: number;
   logLevel: string;
-  /** Bearer token Prometheus must send to /metrics; undefined leaves /metrics open. */
+  /**
+   * Bearer token Prometheus must send to /metrics. Undefined leaves /metrics open on a loopback
+   * listener and closes it (403) on any other (docs/operations.md).
+   */
   metricsToken: string | undefined;
   /** 32 bytes that encrypt signing keys at rest (AES-256-GCM); undefined stores them as PEM. */
   keyEncryptionKey: Buffer | undefined;
@@ -309,6 +312,13 @@ function flag(env: NodeJS.ProcessEnv, name: string, problems: string[]): boolean
   return raw === '1' || raw === 'true';
 }
 
+/** True when the listen address is loopback only (127.0.0.0/8, ::1, localhost): nobody else can connect. */
+export function listensOnLoopbackOnly(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (bare === 'localhost' || bare === '::1' || bare === '0:0:0:0:0:0:0:1') return true;
+  return isIP(bare) === 4 && bare.startsWith('127.');
+}
+
 /**
  * What `licensor serve` warns of at start: settings that leave something open that is closed by
  * default, or closed that an operator may expect open.
@@ -319,6 +329,9 @@ export function startWarnings(config: Config): string[] {
     warnings.push(
       'LICENSOR_OPENAPI_ALLOW_UNSIGNED=true: the marketplace-compatible open API answers unsigned calls, so anyone who can reach it can activate codes, read their status and write usage figures; for local testing only (set LICENSOR_OPENAPI_AKSK in production)',
     );
+  }
+  if (config.metricsToken === undefined && !listensOnLoopbackOnly(config.host)) {
+    warnings.push(`/metrics answers 403 metrics_token_not_configured: the server listens on ${config.host}, beyond loopback, and LICENSOR_METRICS_TOKEN is not set`);
   }
   return warnings;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
+import { listensOnLoopbackOnly } from '../config';
 import type { Logger } from '../logger';
 import type { LicensorMetrics } from '../metrics/licensor-metrics';
 import { metricsFor } from '../metrics/runtime-metrics';
@@ -70,7 +71,7 @@ export function createApp(runtime: Runtime, options: AppOptions): Express {
   app.use(clientApi(runtime.ctx, guessGuard, runtime.keyRing));
   app.use(health(runtime.database, draining));
   app.use(openApiDocs(buildOpenApiDocument(runtime.config)));
-  app.use(metricsEndpoint(metrics, runtime.config.metricsToken));
+  app.use(metricsEndpoint(metrics, runtime.config.metricsToken, listensOnLoopbackOnly(runtime.config.host)));
   app.use(wellKnown(runtime.keyRing, runtime.ctx.clock));
   // Every admin route, whichever router answers it, behind one token check.
   app.use('/v1/admin', requireAdmin(options.adminToken));

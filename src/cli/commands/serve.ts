@@ -11,7 +11,7 @@ Configuration comes from the environment:
   LICENSOR_HOST       listen address (default 127.0.0.1; 0.0.0.0 for every interface)
   LICENSOR_DATA_DIR   SQLite file and generated admin token (default ./data)
   DATABASE_URL        postgres://… to use PostgreSQL instead of SQLite
-  LICENSOR_ADMIN_TOKEN  admin API bearer token (default: generated once, kept in the data directory)`;
+  LICENSOR_ADMIN_TOKEN  admin API bearer token (default: generated once, kept in <data dir>/admin-token)`;
 
 /** Runs until SIGINT/SIGTERM, then finishes in-flight requests and flushes buffered writes. */
 export async function serveCommand(argv: string[], loadConfig: () => Config, io: Io): Promise<number> {
@@ -28,8 +28,9 @@ export async function serveCommand(argv: string[], loadConfig: () => Config, io:
   const { runtime, adminToken } = running;
   const lines = [
     `licensor listening on ${running.url}  (${runtime.database.engine}: ${runtime.database.location})`,
+    // Where the token is, never the token: stderr ends up in journals and CI logs that others read.
     adminToken.generated
-      ? `admin token (shown once, kept in ${adminToken.file}): ${adminToken.token}`
+      ? `admin token: generated, kept in ${adminToken.file} (readable by this user only)`
       : adminToken.file
         ? `admin token: in ${adminToken.file}`
         : 'admin token: from LICENSOR_ADMIN_TOKEN',
