@@ -45,7 +45,7 @@ export async function serveCommand(argv: string[], loadConfig: () => Config, io:
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down');
       running.close().then(resolve, (err) => {
-        logger.error({ err: String(err) }, 'shutdown failed');
+        logger.error({ err }, 'shutdown failed');
         resolve();
       });
     };
