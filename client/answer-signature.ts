@@ -31,6 +31,12 @@ export function newNonce(): string {
   return randomBytes(16).toString('base64url');
 }
 
+/**
+ * What the digest line holds when the server answered without reading the body that was sent
+ * (413: too large to read; docs/server.md "Signed answers"). Never a digest, which has 43 characters.
+ */
+export const UNREAD_BODY = '-';
+
 /** base64url(SHA-256(bytes)); the empty body has a digest too. */
 export function requestDigest(body: Buffer | Uint8Array | null | undefined): string {
   return createHash('sha256')

@@ -58,11 +58,20 @@ export function headerValue(value: string | string[] | undefined): string {
   return (Array.isArray(value) ? value.join(',') : (value ?? '')).trim();
 }
 
+/**
+ * True when the request asks for its body to be left out of the signature (`X-Sdk-Content-Sha256:
+ * UNSIGNED-PAYLOAD`, which the APIG scheme allows): anyone could then change the body of a signed request.
+ */
+export function isUnsignedPayload(headers: ApigRequest['headers']): boolean {
+  return headerValue(headers['x-sdk-content-sha256']) === UNSIGNED_PAYLOAD;
+}
+
+const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
+
 /** §1.1 step 1. `signedHeaders` are lower-case names. */
 export function canonicalRequest(request: ApigRequest, signedHeaders: readonly string[]): string {
   const names = [...signedHeaders].map((h) => h.toLowerCase()).sort();
-  const contentSha = headerValue(request.headers['x-sdk-content-sha256']);
-  const bodyHash = contentSha === 'UNSIGNED-PAYLOAD' ? contentSha : createHash('sha256').update(request.body).digest('hex');
+  const bodyHash = isUnsignedPayload(request.headers) ? UNSIGNED_PAYLOAD : createHash('sha256').update(request.body).digest('hex');
   return [
     request.method.toUpperCase(),
     canonicalUri(request.path),

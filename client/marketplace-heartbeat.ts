@@ -5,9 +5,11 @@
  * helper: one request, the answer mapped to `valid` + a reason. It does no offline checking; a
  * LicenseClient does that.
  */
+import { answerSigningInput, NONCE_HEADER, newNonce, parseSignatureHeader, requestDigest, SIGNATURE_HEADER, verifyAnswerSignature } from './answer-signature';
 import { signApigRequest } from './apig-signing';
 import { LicenseClientError } from './errors';
 import { isObject } from './is-object';
+import { KeySet, type JwsAlgorithm, type PublicKeyInput } from './key-set';
 import type { Fetch } from './server-api';
 
 export const MARKETPLACE_HEARTBEAT_PATH = '/api/mkp-openapi-public/global/v1/license/heartbeat';
@@ -24,12 +26,22 @@ export interface MarketplaceHeartbeatOptions {
   license: string;
   /** Sunset usage report (§2.2); still accepted. */
   heartbeatInfo?: { thirdPartyAccount: string; ip?: string };
-  /** AK/SK: when given, the request is signed with SDK-HMAC-SHA256 (§1.1). */
+  /**
+   * AK/SK: when given, the request is signed with SDK-HMAC-SHA256 (§1.1), a fresh `Licensor-Nonce`
+   * header included, so that no two calls carry the same signature.
+   */
   credentials?: { accessKey: string; secretKey: string };
   timeoutMs?: number;
   fetch?: Fetch;
   /** ms since the epoch, for the X-Sdk-Date header; default Date.now. */
   clock?: () => number;
+  /**
+   * A licensor server's public keys (its JWKS, or the keys pinned in a LicenseClient). When given,
+   * each request carries a fresh nonce and an answer counts only when the server signed it, for
+   * this very request, with one of these keys (docs/server.md "Signed answers"); any other answer
+   * is `untrusted_answer`. For licensor servers only: the marketplace's own answers are unsigned.
+   */
+  publicKeys?: PublicKeyInput | PublicKeyInput[];
 }
 
 export type MarketplaceReason =
@@ -44,7 +56,9 @@ export type MarketplaceReason =
   /** 92020004: the buyer has not received the code yet. */
   | 'not_received'
   /** Any other error code, or an answer that does not follow the protocol. */
-  | 'server_error';
+  | 'server_error'
+  /** With `publicKeys`: the answer is not signed for this request by one of them (a fake or altered answer, or a replay). */
+  | 'untrusted_answer';
 
 export interface MarketplaceHeartbeatResult {
   /** True only for a success answer with status ALIVE. */
@@ -80,29 +94,52 @@ export async function marketplaceHeartbeat(options: MarketplaceHeartbeatOptions)
   if (bases.length === 0) throw new TypeError('licensor: marketplaceHeartbeat needs a baseUrl');
   if (typeof options.license !== 'string' || options.license === '') throw new TypeError('licensor: marketplaceHeartbeat needs the license code');
   const body = JSON.stringify({ license: options.license, ...(options.heartbeatInfo ? { heartbeatInfo: options.heartbeatInfo } : {}) });
+  const keys = options.publicKeys === undefined ? null : new KeySet(options.publicKeys);
+  if (keys !== null && keys.size === 0) throw new TypeError('licensor: marketplaceHeartbeat was given publicKeys with no key in them');
   let lastError: unknown;
   for (const base of bases) {
     const url = new URL(MARKETPLACE_HEARTBEAT_PATH, base);
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    // A fresh nonce per request (and per host): the server's signed answer must carry it, and signed
+    // with AK/SK it makes every call's signature new (licensor refuses a signature it saw before).
+    const nonce = keys === null && !options.credentials ? null : newNonce();
+    if (nonce !== null) headers[NONCE_HEADER] = nonce;
     if (options.credentials) {
       // fetch sets Host itself, to the same url.host that was signed.
       const { Host: _host, ...signature } = signSdkHmacSha256({ method: 'POST', url, headers, body, now: (options.clock ?? Date.now)() }, options.credentials);
       void _host;
       Object.assign(headers, signature);
     }
-    let status: number;
-    let text: string;
+    let res: Response;
+    let bytes: Buffer;
     try {
-      const res = await (options.fetch ?? fetch)(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(options.timeoutMs ?? 10_000), redirect: 'error' });
-      status = res.status;
-      text = await res.text();
+      res = await (options.fetch ?? fetch)(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(options.timeoutMs ?? 10_000), redirect: 'error' });
+      bytes = Buffer.from(await res.arrayBuffer());
     } catch (cause) {
       lastError = cause;
       continue;
     }
-    return interpret(status, text);
+    if (keys !== null && nonce !== null) {
+      const trusted = signedForThisRequest(res, bytes, keys, { nonce, method: 'POST', target: MARKETPLACE_HEARTBEAT_PATH, requestDigest: requestDigest(Buffer.from(body, 'utf8')), status: res.status });
+      // Nothing of an answer that fails is believed; an unsigned server error (a proxy while the server is away) is one too.
+      if (!trusted) return refused(res.status >= 500 && res.headers.get(SIGNATURE_HEADER) === null ? 'server_error' : 'untrusted_answer');
+    }
+    return interpret(res.status, bytes.toString('utf8'));
   }
   throw new LicenseClientError('server_unreachable', `no marketplace API host answered (${bases.join(', ')})`, { cause: lastError });
+}
+
+/** Both algorithms: a pinned key decides which one its signatures use (verifySignature, key-set.ts). */
+const ALGORITHMS: ReadonlySet<JwsAlgorithm> = new Set(['EdDSA', 'ES256']);
+
+/** True when the answer carries a body signature, over this request and these bytes, by one of the keys. */
+function signedForThisRequest(res: Response, bytes: Buffer, keys: KeySet, request: Parameters<typeof answerSigningInput>[0]): boolean {
+  const header = parseSignatureHeader(res.headers.get(SIGNATURE_HEADER));
+  return header !== null && verifyAnswerSignature(header, answerSigningInput(request, bytes), keys, ALGORITHMS) === null;
+}
+
+function refused(reason: MarketplaceReason): MarketplaceHeartbeatResult {
+  return { valid: false, status: null, reason, expiresAt: null, activatedAt: null, errorCode: null, errorMessage: null, data: null };
 }
 
 function interpret(httpStatus: number, text: string): MarketplaceHeartbeatResult {

@@ -23,7 +23,10 @@ export interface Config {
   /** Activations whose heartbeat view is held in memory (src/storage/heartbeat-view-cache.ts); 0 reads every beat. */
   heartbeatCacheEntries: number;
   logLevel: string;
-  /** Bearer token Prometheus must send to /metrics; undefined leaves /metrics open. */
+  /**
+   * Bearer token Prometheus must send to /metrics. Undefined leaves /metrics open on a loopback
+   * listener and closes it (403) on any other (docs/operations.md).
+   */
   metricsToken: string | undefined;
   /** 32 bytes that encrypt signing keys at rest (AES-256-GCM); undefined stores them as PEM. */
   keyEncryptionKey: Buffer | undefined;
@@ -36,8 +39,18 @@ export interface Config {
   requestTimeoutMs: number;
   /** On SIGTERM, how long to keep serving (with /readyz at 503) before closing connections. */
   shutdownGraceMs: number;
-  /** Code-guessing limits: failed lookups per address, attempts per code (per minute, burst). */
-  guessLimits: { failuresPerMinute: number; failureBurst: number; codeAttemptsPerMinute: number; codeBurst: number };
+  /** Code-guessing limits (src/http/rate-limit.ts), each per minute and the burst allowed at once. */
+  guessLimits: {
+    /** Failed code lookups per client address (IPv6: per /64). */
+    failuresPerMinute: number;
+    failureBurst: number;
+    /** Failed code lookups of all addresses together. */
+    globalFailuresPerMinute: number;
+    globalFailureBurst: number;
+    /** Attempts on any one code, whatever their outcome. */
+    codeAttemptsPerMinute: number;
+    codeBurst: number;
+  };
   /** Settings given that no longer do anything, each with why (`licensor serve` warns of them). */
   retired: string[];
 }
@@ -140,6 +153,8 @@ export function loadConfigReport(processEnv: NodeJS.ProcessEnv = process.env, cw
     guessLimits: {
       failuresPerMinute: int('LICENSOR_GUESSES_PER_MINUTE', 10, 1, 100_000),
       failureBurst: int('LICENSOR_GUESS_BURST', 20, 1, 1_000_000_000),
+      globalFailuresPerMinute: int('LICENSOR_GLOBAL_GUESSES_PER_MINUTE', 600, 1, 1_000_000),
+      globalFailureBurst: int('LICENSOR_GLOBAL_GUESS_BURST', 1000, 1, 1_000_000_000),
       codeAttemptsPerMinute: int('LICENSOR_CODE_ATTEMPTS_PER_MINUTE', 120, 1, 100_000),
       codeBurst: int('LICENSOR_CODE_ATTEMPT_BURST', 120, 1, 1_000_000_000),
     },
@@ -242,8 +257,13 @@ export interface MarketplaceConfig {
   requireDeviceFingerprint: boolean;
   /** The marketplace waits 5 s; slower work is answered 000004 and finishes in the background. */
   budgetMs: number;
-  /** AK/SK pairs that may sign calls to the marketplace-compatible open API; none means it is open. */
+  /**
+   * AK/SK pairs that may sign calls to the marketplace-compatible open API. With none the open API
+   * refuses every call, unless `openApiAllowUnsigned` opens it for local testing.
+   */
   openApiCredentials: Array<{ accessKey: string; secretKey: string }>;
+  /** LICENSOR_OPENAPI_ALLOW_UNSIGNED: answer unsigned open-API calls (local testing only; `licensor serve` warns). */
+  openApiAllowUnsigned: boolean;
 }
 
 type IntReader = (name: string, fallback: number, min: number, max: number) => number;
@@ -267,16 +287,51 @@ function marketplaceConfig(env: NodeJS.ProcessEnv, int: IntReader, problems: str
     else if (openApiCredentials.some((c) => c.accessKey === accessKey)) problems.push(`LICENSOR_OPENAPI_AKSK names the access key "${accessKey}" twice`);
     else openApiCredentials.push({ accessKey, secretKey });
   }
-  const flag = env.LICENSOR_MARKETPLACE_REQUIRE_FINGERPRINT ?? '';
-  if (!['', '0', '1', 'true', 'false'].includes(flag)) problems.push('LICENSOR_MARKETPLACE_REQUIRE_FINGERPRINT must be true or false');
+  const requireDeviceFingerprint = flag(env, 'LICENSOR_MARKETPLACE_REQUIRE_FINGERPRINT', problems);
+  const openApiAllowUnsigned = flag(env, 'LICENSOR_OPENAPI_ALLOW_UNSIGNED', problems);
+  if (openApiAllowUnsigned && openApiCredentials.length > 0) {
+    problems.push('LICENSOR_OPENAPI_ALLOW_UNSIGNED=true and LICENSOR_OPENAPI_AKSK are both set: with AK/SK pairs every call must be signed; unset one of them');
+  }
   return {
     accessKeys,
     productionPath,
     product: env.LICENSOR_MARKETPLACE_PRODUCT || 'marketplace',
     seats: int('LICENSOR_MARKETPLACE_SEATS', 1, 1, 100_000),
     instanceDays: int('LICENSOR_MARKETPLACE_INSTANCE_DAYS', 30, 1, 36_500),
-    requireDeviceFingerprint: flag === '1' || flag === 'true',
+    requireDeviceFingerprint,
     budgetMs: int('LICENSOR_MARKETPLACE_BUDGET_MS', 4000, 0, 4900),
     openApiCredentials,
+    openApiAllowUnsigned,
   };
+}
+
+/** A true/false setting: "true"/"1" or "false"/"0", unset meaning false. */
+function flag(env: NodeJS.ProcessEnv, name: string, problems: string[]): boolean {
+  const raw = env[name] ?? '';
+  if (!['', '0', '1', 'true', 'false'].includes(raw)) problems.push(`${name} must be true or false`);
+  return raw === '1' || raw === 'true';
+}
+
+/** True when the listen address is loopback only (127.0.0.0/8, ::1, localhost): nobody else can connect. */
+export function listensOnLoopbackOnly(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (bare === 'localhost' || bare === '::1' || bare === '0:0:0:0:0:0:0:1') return true;
+  return isIP(bare) === 4 && bare.startsWith('127.');
+}
+
+/**
+ * What `licensor serve` warns of at start: settings that leave something open that is closed by
+ * default, or closed that an operator may expect open.
+ */
+export function startWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  if (config.marketplace.openApiAllowUnsigned) {
+    warnings.push(
+      'LICENSOR_OPENAPI_ALLOW_UNSIGNED=true: the marketplace-compatible open API answers unsigned calls, so anyone who can reach it can activate codes, read their status and write usage figures; for local testing only (set LICENSOR_OPENAPI_AKSK in production)',
+    );
+  }
+  if (config.metricsToken === undefined && !listensOnLoopbackOnly(config.host)) {
+    warnings.push(`/metrics answers 403 metrics_token_not_configured: the server listens on ${config.host}, beyond loopback, and LICENSOR_METRICS_TOKEN is not set`);
+  }
+  return warnings;
 }

@@ -19,14 +19,24 @@ export function scrubSecrets(text: string): string {
     .replace(CODE_PATTERN, (code) => codeHint(code.replace(/-/g, '')));
 }
 
-function scrubValue(value: unknown): unknown {
+/** Deeper than any error a driver or we make; what lies beyond is left out rather than written unscrubbed. */
+const MAX_DEPTH = 8;
+
+/**
+ * Every string of a logged error, at any depth: its own fields, a driver's nested ones
+ * (`aggregateErrors[]`, `details.…`, a `cause` that is no Error). Cycles and what lies deeper than
+ * MAX_DEPTH become markers.
+ */
+function scrubValue(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
   if (typeof value === 'string') return scrubSecrets(value);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = typeof v === 'string' ? scrubSecrets(v) : v;
-    return out;
-  }
-  return value;
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value)) return '[circular]';
+  if (depth >= MAX_DEPTH) return '[too deep]';
+  seen.add(value);
+  const scrub = (v: unknown) => scrubValue(v, depth + 1, seen);
+  const out = Array.isArray(value) ? value.map(scrub) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v)]));
+  seen.delete(value);
+  return out;
 }
 
 /**

@@ -157,7 +157,8 @@ const ADMIN_TOKEN_FILE = 'admin-token';
 
 /**
  * The admin token: from the configuration, or generated on first start and kept (0600) in the
- * data directory. `generated` is true only the first time, so it is shown once.
+ * data directory. `generated` is true only the first time. Start-up says where it is kept, never
+ * what it is.
  */
 export function resolveAdminToken(config: Config): { token: string; generated: boolean; file: string | null } {
   if (config.adminToken) return { token: config.adminToken, generated: false, file: null };

@@ -26,7 +26,8 @@ const KEY_RELOAD_MS = 15_000;
 export async function startServer(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<RunningServer> {
   const runtime = await openRuntime(config, {
     ...options,
-    onBackgroundError: options.onBackgroundError ?? ((err) => logger.warn({ err: String(err) }, 'background write failed; will retry')),
+    // The error itself, not String(err): its fields go through the log's scrubbing (src/logger.ts).
+    onBackgroundError: options.onBackgroundError ?? ((err) => logger.warn({ err }, 'background write failed; will retry')),
     onDriverLog: options.onDriverLog ?? ((level, message) => logger[level]({ driver: message }, 'database driver')),
   });
   let http: Awaited<ReturnType<typeof listen>>;

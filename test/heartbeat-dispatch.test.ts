@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { answerSigningInput, parseSignatureHeader, requestDigest, verifyAnswerSignature } from '../client/answer-signature';
+import { answerSigningInput, parseSignatureHeader, requestDigest, UNREAD_BODY, verifyAnswerSignature } from '../client/answer-signature';
 import { KeySet } from '../client/key-set';
 import { forEachEngine } from './support/databases';
 import { machine } from './support/factories';
@@ -39,13 +39,13 @@ forEachEngine('the heartbeat route, answered with or without the router', (engin
   /** A heartbeat sent as raw bytes to `target`, and whether its answer's signature verifies for exactly that request. */
   async function beat(target: string, body: string, headers: Record<string, string> = {}) {
     const answer = await call(server.url, 'POST', target, body, { 'licensor-nonce': NONCE, ...headers });
-    // A body refused before it is read (its type, its size) is answered over an empty request digest.
-    const read = answer.status !== 413 && answer.status !== 415;
-    return { answer, signatureFailure: signatureFailure(answer, target, read ? body : '') };
+    // A body too large to read is answered over the unread-body mark (docs/server.md "Signed answers").
+    const digest = answer.status === 413 ? UNREAD_BODY : requestDigest(Buffer.from(body));
+    return { answer, signatureFailure: signatureFailure(answer, target, digest) };
   }
 
   /** Null when the answer is authenticated for exactly this request (the reason otherwise). */
-  function signatureFailure(answer: Answer, target: string, body: string): string | null {
+  function signatureFailure(answer: Answer, target: string, digest: string): string | null {
     if (answer.status === 200 && answer.body.token) {
       // An answer with a token is authenticated by the token, which carries the nonce.
       return claimsOf(answer.body.token).nonce === NONCE ? null : 'token without the nonce';
@@ -53,7 +53,7 @@ forEachEngine('the heartbeat route, answered with or without the router', (engin
     const header = parseSignatureHeader(answer.headers.get('licensor-signature'));
     if (!header) return 'no Licensor-Signature';
     const input = answerSigningInput(
-      { nonce: NONCE, method: 'POST', target, requestDigest: requestDigest(Buffer.from(body)), status: answer.status },
+      { nonce: NONCE, method: 'POST', target, requestDigest: digest, status: answer.status },
       Buffer.from(answer.text),
     );
     return verifyAnswerSignature(header, input, keys, new Set(['EdDSA']));

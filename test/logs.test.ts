@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { codeHint, normalizeAuthorizationCode } from '../src/domain/authorization-code';
+import { signApigRequest } from '../src/http/apig-signature';
 import { startServer, type RunningServer } from '../src/server';
 import { TestClock } from './support/clock';
 import { createTestDatabase, type TestDatabase } from './support/databases';
@@ -9,6 +10,8 @@ import { call, type Answer } from './support/http';
 import { compact, MARKETPLACE_KEY, marketplaceEnv, mkpId, produce, ROTATED_KEY } from './support/marketplace';
 
 const DEVICE_FINGERPRINT = 'AA:BB:CC:DD:EE:FF|DISK-SERIAL-123|BOARD-456|CPU-789';
+const OPEN_API_AK = 'logs-open-api-ak';
+const OPEN_API_SK = 'logs-open-api-secret-key-0123';
 
 interface Run {
   db: TestDatabase;
@@ -20,7 +23,9 @@ interface Run {
 async function serverWithLogs(level: string): Promise<Run> {
   const db = await createTestDatabase('sqlite');
   const { logger, lines } = captureLogger(level);
-  const running = await startServer(testConfig(db, { ...marketplaceEnv('mkp-logs'), LICENSOR_LOG_LEVEL: level }), logger, { clock: new TestClock(Date.now()) });
+  const running = await startServer(testConfig(db, { ...marketplaceEnv('mkp-logs', { LICENSOR_OPENAPI_AKSK: `${OPEN_API_AK}:${OPEN_API_SK}` }), LICENSOR_LOG_LEVEL: level }), logger, {
+    clock: new TestClock(Date.now()),
+  });
   return {
     db,
     running,
@@ -121,7 +126,17 @@ describe('logs', () => {
       note('a marketplace code', instanceCode);
       note('a marketplace code', normalizeAuthorizationCode(instanceCode));
       await produce(run.running.url, { activity: 'updateLicenseCodeStatus', license: instanceCode, status: 'FREEZE' }, { now });
-      await send('POST', '/api/mkp-openapi-public/global/v1/license/heartbeat', { license: instanceCode });
+      note('an open-API secret key', OPEN_API_SK);
+      const openApiPath = '/api/mkp-openapi-public/global/v1/license/heartbeat';
+      const openApiBody = JSON.stringify({ license: instanceCode });
+      const signing = signApigRequest(
+        { method: 'POST', path: openApiPath, query: '', body: Buffer.from(openApiBody), headers: { host: new URL(run.running.url).host, 'content-type': 'application/json' } },
+        { accessKey: OPEN_API_AK, secretKey: OPEN_API_SK },
+        now,
+      );
+      note('an open-API signature', /Signature=(\w+)/.exec(signing.Authorization)?.[1]);
+      const queried2 = await send('POST', openApiPath, openApiBody, signing);
+      assert.equal(queried2.body.error_code, '92020000', queried2.text);
 
       // Failures: an unknown code, a wrong admin token, a beat for the ended seat, a body that is not JSON, a forged callback.
       await send('POST', '/v1/activations', { code: 'ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZ1', fingerprint: machine('x') });

@@ -129,7 +129,7 @@ describe('marketplace configuration', () => {
     ]);
   });
 
-  it('defaults to /produce, no keys, 1 seat, 30 days and a 4 s budget', () => {
+  it('defaults to /produce, no keys, 1 seat, 30 days, a 4 s budget and a closed open API', () => {
     const { marketplace } = loadConfig({ LICENSOR_DATA_DIR: '/tmp/licensor-config-test' });
     assert.deepEqual(marketplace, {
       accessKeys: [],
@@ -140,6 +140,7 @@ describe('marketplace configuration', () => {
       requireDeviceFingerprint: false,
       budgetMs: 4000,
       openApiCredentials: [],
+      openApiAllowUnsigned: false,
     });
   });
 
@@ -150,11 +151,19 @@ describe('marketplace configuration', () => {
       LICENSOR_OPENAPI_AKSK: 'AK1:SK1,broken,AK1:SK2',
       LICENSOR_MARKETPLACE_BUDGET_MS: '6000',
       LICENSOR_MARKETPLACE_REQUIRE_FINGERPRINT: 'maybe',
+      LICENSOR_OPENAPI_ALLOW_UNSIGNED: 'yes',
     });
-    assert.equal(found.length, 6, found.join('\n'));
+    assert.equal(found.length, 7, found.join('\n'));
+    assert.ok(found.some((p) => p.startsWith('LICENSOR_OPENAPI_ALLOW_UNSIGNED must be true or false')));
     assert.ok(found.some((p) => p.startsWith('LICENSOR_MARKETPLACE_KEYS')));
     assert.ok(found.some((p) => p.startsWith('LICENSOR_MARKETPLACE_PATH')));
     assert.ok(found.some((p) => p.includes('twice')));
     assert.ok(found.some((p) => p.startsWith('LICENSOR_MARKETPLACE_BUDGET_MS')));
+  });
+
+  it('refuses unsigned calls allowed beside AK/SK pairs: with pairs every call is signed', () => {
+    const found = problems({ LICENSOR_OPENAPI_AKSK: 'AK1:SK1', LICENSOR_OPENAPI_ALLOW_UNSIGNED: 'true' });
+    assert.deepEqual(found.length, 1, found.join('\n'));
+    assert.match(found[0]!, /LICENSOR_OPENAPI_ALLOW_UNSIGNED=true and LICENSOR_OPENAPI_AKSK are both set/);
   });
 });

@@ -52,7 +52,9 @@ describe('marketplace request signing', () => {
       const sent = { ...base, headers: { host: 'licensor.test:7300', 'content-type': 'application/json', 'x-sdk-date': headers['X-Sdk-Date'], authorization: headers.Authorization } };
       const secrets = new Map([['AK1', 'SK1']]);
       assert.match(headers.Authorization!, /^SDK-HMAC-SHA256 Access=AK1, SignedHeaders=content-type;host;x-sdk-date, Signature=[0-9a-f]{64}$/);
-      assert.deepEqual(verifyApigRequest(sent, secrets, now), { ok: true, accessKey: 'AK1' });
+      const signature = /Signature=([0-9a-f]{64})$/.exec(headers.Authorization!)![1];
+      // The signature and its date come back, so the caller can refuse a replay of them.
+      assert.deepEqual(verifyApigRequest(sent, secrets, now), { ok: true, accessKey: 'AK1', signature, signedAt: Math.floor(now / 1000) * 1000 });
       assert.equal(verifyApigRequest({ ...sent, body: Buffer.from('{"license":"ABD"}') }, secrets, now).ok, false);
       assert.equal(verifyApigRequest(sent, new Map([['AK2', 'SK1']]), now).ok, false);
       assert.equal(verifyApigRequest(sent, secrets, now + 15 * 60_000 + 1000).ok, false);

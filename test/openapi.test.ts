@@ -29,7 +29,7 @@ describe('the OpenAPI document', () => {
   let document: any;
 
   before(async () => {
-    server = await startTestServer('sqlite', marketplaceEnv(MKP_PRODUCT, { LICENSOR_MARKETPLACE_PATH: '/koogallery/produce' }));
+    server = await startTestServer('sqlite', marketplaceEnv(MKP_PRODUCT, { LICENSOR_MARKETPLACE_PATH: '/koogallery/produce', LICENSOR_OPENAPI_ALLOW_UNSIGNED: 'true' }));
     const res = await call(server.url, 'GET', '/openapi.json');
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);

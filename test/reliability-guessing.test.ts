@@ -19,6 +19,7 @@ describe('guessing authorization codes', () => {
       LICENSOR_GUESS_BURST: '20',
       LICENSOR_CODE_ATTEMPTS_PER_MINUTE: '120',
       LICENSOR_CODE_ATTEMPT_BURST: '120',
+      LICENSOR_OPENAPI_ALLOW_UNSIGNED: 'true',
     });
     await admin(server.url, 'POST', '/v1/admin/products', { name: 'guarded' });
   });

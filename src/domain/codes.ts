@@ -90,7 +90,14 @@ export async function issueCode(
 /** Finds a code by its id or by the code itself (any case, with or without dashes). */
 export async function findCode(stores: Stores, reference: string): Promise<LicenseCode | undefined> {
   const byId = /^[0-9a-f-]{36}$/i.test(reference) ? await stores.codes.findById(reference.toLowerCase()) : undefined;
-  if (byId) return byId;
+  return byId ?? findCodeByCode(stores, reference);
+}
+
+/**
+ * Finds a code by the code itself only (any case, with or without dashes), never by its id: for
+ * what software and customers send, since every lease token shows the id (`sub`).
+ */
+export async function findCodeByCode(stores: Stores, reference: string): Promise<LicenseCode | undefined> {
   let normalized: string;
   try {
     normalized = normalizeAuthorizationCode(reference);

@@ -171,6 +171,30 @@ export interface NonceStore {
   pruneExpired(now: number): Promise<number>;
 }
 
+/**
+ * One refilling budget of attempts: `burst` at most, one more every `intervalMs` (the code-guessing
+ * guard, src/http/rate-limit.ts). Keys name what is counted: an address, a code, all addresses.
+ */
+export interface BudgetRule {
+  key: string;
+  intervalMs: number;
+  burst: number;
+}
+
+/**
+ * The guessing guard's budgets. Across server processes on PostgreSQL (a table), in memory on
+ * SQLite (one server process per file). Chosen in src/storage/guess-budget-store.ts.
+ */
+export interface GuessBudgetStore {
+  /**
+   * Takes one attempt from every budget named, or from none of them: the rules that had nothing
+   * left (empty when all were taken). Atomic per budget across processes.
+   */
+  take(rules: readonly BudgetRule[], now: number): Promise<BudgetRule[]>;
+  /** Gives one attempt back to each budget (an attempt that turned out not to be a guess). */
+  giveBack(rules: readonly BudgetRule[], now: number): Promise<void>;
+}
+
 /** Keys of requests already applied (§6), by scope. */
 export interface IdempotencyStore {
   /** Inserts the record unless the scope+key exists; false when it does (the request was applied before). */

@@ -1,6 +1,7 @@
-import type { RequestHandler, Response } from 'express';
-import { answerSigningInput, NONCE_PATTERN, requestDigest } from '../../client/answer-signature';
+import type { Request, RequestHandler, Response } from 'express';
+import { answerSigningInput, NONCE_PATTERN, requestDigest, UNREAD_BODY } from '../../client/answer-signature';
 import { InvalidInput } from '../domain/errors';
+import { hasNoBody } from './json-body';
 
 /** What signs answers: the server's key ring (src/tokens/key-ring.ts), with its cached current key. */
 export interface AnswerSigner {
@@ -35,7 +36,7 @@ export function signedAnswers(signer: AnswerSigner): RequestHandler {
           // Exactly the bytes Express writes for a string body (utf8).
           const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
           const input = answerSigningInput(
-            { nonce, method: req.method, target: req.originalUrl, requestDigest: requestDigest(res.locals.rawBody as Buffer | undefined), status: res.statusCode },
+            { nonce, method: req.method, target: req.originalUrl, requestDigest: receivedDigest(req, res), status: res.statusCode },
             bytes,
           );
           res.setHeader('Licensor-Signature', signer.signAnswer(input));
@@ -49,6 +50,17 @@ export function signedAnswers(signer: AnswerSigner): RequestHandler {
     }
     next();
   };
+}
+
+/**
+ * The digest of the request body as the server read it (kept in `res.locals.rawBody` by the body
+ * parsers). A body that was sent and not read — too large (413), or refused before it was read —
+ * has none: UNREAD_BODY stands for it, never the digest of an empty body it was not.
+ */
+function receivedDigest(req: Request, res: Response): string {
+  const received = res.locals.rawBody as Buffer | undefined;
+  if (received !== undefined) return requestDigest(received);
+  return hasNoBody(req) ? requestDigest(undefined) : UNREAD_BODY;
 }
 
 /** Marks a 200 answer whose lease token carries the client's nonce: the token is its signature. */

@@ -1,14 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
-import { apigSignature, headerValue, parseSdkDate, SDK_DATE_WINDOW_MS, type ApigRequest } from '../../client/apig-signing';
+import { apigSignature, headerValue, isUnsignedPayload, parseSdkDate, SDK_DATE_WINDOW_MS, type ApigRequest } from '../../client/apig-signing';
 
 /**
  * Verifies `SDK-HMAC-SHA256` signed calls to our copy of the marketplace open API
  * (koogallery-license-protocol.md §1.1) when AK/SK pairs are configured. The signing half lives in
- * client/apig-signing.ts, shared with the client and the simulator.
+ * client/apig-signing.ts, shared with the client and the simulator. A replay of a good signature
+ * is the caller's to refuse (the verdict names the signature and its date).
  */
 export { APIG_ALGORITHM, SDK_DATE_WINDOW_MS, apigSignature, canonicalRequest, formatSdkDate, signApigRequest, type ApigRequest } from '../../client/apig-signing';
 
-export type ApigVerdict = { ok: true; accessKey: string } | { ok: false; reason: string };
+export type ApigVerdict = { ok: true; accessKey: string; signature: string; signedAt: number } | { ok: false; reason: string };
 
 /** Checks the Authorization header against the configured AK/SK pairs and the X-Sdk-Date window. */
 export function verifyApigRequest(request: ApigRequest, secrets: ReadonlyMap<string, string>, now: number): ApigVerdict {
@@ -24,7 +25,8 @@ export function verifyApigRequest(request: ApigRequest, secrets: ReadonlyMap<str
   const at = parseSdkDate(sdkDate);
   if (at === null) return { ok: false, reason: "X-Sdk-Date must be yyyyMMdd'T'HHmmss'Z'" };
   if (Math.abs(now - at) > SDK_DATE_WINDOW_MS) return { ok: false, reason: 'X-Sdk-Date is more than 15 minutes from the server clock' };
+  if (isUnsignedPayload(request.headers)) return { ok: false, reason: 'X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD is refused: the signature must cover the body' };
   const expected = apigSignature(request, signed, secretKey, sdkDate);
   if (!timingSafeEqual(Buffer.from(expected), Buffer.from(signature.toLowerCase()))) return { ok: false, reason: 'signature mismatch' };
-  return { ok: true, accessKey };
+  return { ok: true, accessKey, signature: expected, signedAt: at };
 }

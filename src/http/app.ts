@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
+import { listensOnLoopbackOnly } from '../config';
 import type { Logger } from '../logger';
 import type { LicensorMetrics } from '../metrics/licensor-metrics';
 import { metricsFor } from '../metrics/runtime-metrics';
@@ -23,6 +24,7 @@ import { metricsEndpoint } from './routes/metrics';
 import { openApiDocs } from './routes/openapi';
 import { productionInterface } from './routes/production-interface';
 import { wellKnown } from './routes/well-known';
+import { openGuessBudgetStore } from '../storage/guess-budget-store';
 
 export interface AppOptions {
   adminToken: string;
@@ -42,7 +44,7 @@ export function createApp(runtime: Runtime, options: AppOptions): Express {
   app.set('query parser', 'simple');
   app.set('trust proxy', runtime.config.trustProxy);
   // One guard for every route that takes an authorization code, so a guesser cannot switch routes.
-  const guessGuard = new CodeGuessGuard(runtime.config.guessLimits, runtime.ctx.clock);
+  const guessGuard = new CodeGuessGuard(runtime.config.guessLimits, runtime.ctx.clock, openGuessBudgetStore(runtime.database));
   const inFlight = new RequestsInFlight();
   runtime.keyRing.tellAloneWith(() => inFlight.alone());
 
@@ -69,7 +71,7 @@ export function createApp(runtime: Runtime, options: AppOptions): Express {
   app.use(clientApi(runtime.ctx, guessGuard, runtime.keyRing));
   app.use(health(runtime.database, draining));
   app.use(openApiDocs(buildOpenApiDocument(runtime.config)));
-  app.use(metricsEndpoint(metrics, runtime.config.metricsToken));
+  app.use(metricsEndpoint(metrics, runtime.config.metricsToken, listensOnLoopbackOnly(runtime.config.host)));
   app.use(wellKnown(runtime.keyRing, runtime.ctx.clock));
   // Every admin route, whichever router answers it, behind one token check.
   app.use('/v1/admin', requireAdmin(options.adminToken));

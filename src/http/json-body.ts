@@ -6,15 +6,15 @@ import { LicensorError } from '../domain/errors';
  * `res.locals.rawBody` (signed answers cover a digest of the request they answer; answer-signing.ts).
  */
 export const jsonBody = (limit: string | number = '64kb', keepRaw = false): RequestHandler =>
-  express.json({
-    limit,
-    strict: true,
-    type: () => true,
-    ...(keepRaw ? { verify: (_req: unknown, res: object, buf: Buffer) => void ((res as { locals: Record<string, unknown> }).locals.rawBody = buf) } : {}),
-  });
+  express.json({ limit, strict: true, type: () => true, ...(keepRaw ? { verify: keepRawBody } : {}) });
+
+/** body-parser's `verify` hook: the bytes as received (decoded from their Content-Encoding), before parsing. */
+function keepRawBody(_req: unknown, res: object, buf: Buffer): void {
+  (res as { locals: Record<string, unknown> }).locals.rawBody = buf;
+}
 
 /** True when the request carries no body at all (e.g. `POST …/freeze` with `Content-Length: 0`). */
-function hasNoBody(req: Parameters<RequestHandler>[0]): boolean {
+export function hasNoBody(req: Parameters<RequestHandler>[0]): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
 }
@@ -30,8 +30,18 @@ export const requireJsonContent: RequestHandler = (req, _res, next) => {
   next();
 };
 
-/** Both checks as one middleware, for routes that take a JSON body. */
+/**
+ * Both checks as one middleware, for routes that take a JSON body. With `keepRaw`, a body that is
+ * not JSON is still read (up to the limit) before the 415, so the signed refusal covers the digest
+ * of what was received (answer-signing.ts).
+ */
 export function jsonRequest(limit: string | number = '64kb', keepRaw = false): RequestHandler {
   const parseBody = jsonBody(limit, keepRaw);
-  return (req, res, next) => requireJsonContent(req, res, (err?: unknown) => (err ? next(err) : parseBody(req, res, next)));
+  const readBody = keepRaw ? express.raw({ limit, type: () => true, verify: keepRawBody }) : undefined;
+  return (req, res, next) =>
+    requireJsonContent(req, res, (err?: unknown) => {
+      if (!err) return parseBody(req, res, next);
+      if (!readBody) return next(err);
+      readBody(req, res, (readError?: unknown) => next(readError ?? err));
+    });
 }

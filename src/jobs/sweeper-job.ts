@@ -31,6 +31,8 @@ export function startSweeper(
       })
       .catch((err: unknown) => {
         onRun(undefined, true);
+        // The error itself, not String(err): its fields go through the log's scrubbing (src/logger.ts).
+        logger.warn({ err }, 'sweep failed; will retry');
         throw err;
       })
       .finally(() => {
@@ -39,7 +41,8 @@ export function startSweeper(
     return running;
   };
   const timer = setInterval(() => {
-    if (!stopped) runOnce().catch((err) => logger.warn({ err: String(err) }, 'sweep failed; will retry'));
+    // runOnce logged the failure.
+    if (!stopped) runOnce().catch(() => undefined);
   }, intervalMs);
   timer.unref();
   return {

@@ -10,6 +10,7 @@ import * as expiryWithoutChangeNotices from './migrations/008_expiry_without_cha
 import * as codesByExpiryDate from './migrations/009_codes_by_expiry_date';
 import * as activationPossession from './migrations/010_activation_possession';
 import * as keyEndorsements from './migrations/011_key_endorsements';
+import * as guessBudgets from './migrations/012_guess_budgets';
 import * as containerPolicy from './migrations/013_container_policy';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
@@ -25,6 +26,7 @@ export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Kn
   '009_codes_by_expiry_date': codesByExpiryDate,
   '010_activation_possession': activationPossession,
   '011_key_endorsements': keyEndorsements,
+  '012_guess_budgets': guessBudgets,
   '013_container_policy': containerPolicy,
 };
 

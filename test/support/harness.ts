@@ -21,6 +21,7 @@ export function testConfig(db: TestDatabase, overrides: Record<string, string> =
     LICENSOR_SHUTDOWN_GRACE_MS: '0',
     // Suites that send hundreds of bad requests from one address are not guessers; the guard has its own suite.
     LICENSOR_GUESS_BURST: '100000',
+    LICENSOR_GLOBAL_GUESS_BURST: '100000',
     LICENSOR_CODE_ATTEMPT_BURST: '100000',
     ...overrides,
   });

@@ -88,7 +88,7 @@ export async function clientOf(
   });
 }
 
-export async function issueCode(server: TestServer, product: string, seats = 1, days = 30, features: string[] = []): Promise<string> {
+export async function issueCode(server: Pick<TestServer, 'url'>, product: string, seats = 1, days = 30, features: string[] = []): Promise<string> {
   const issued = await admin(server.url, 'POST', '/v1/admin/codes', { product, seats, days, features });
   if (issued.status !== 201) throw new Error(`issuing a code failed: ${issued.text}`);
   return issued.body.code.code as string;

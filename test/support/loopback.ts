@@ -9,6 +9,7 @@ export function postFrom(
   url: string,
   path: string,
   body: unknown,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; body: any; headers: http.IncomingHttpHeaders }> {
   const data = Buffer.from(JSON.stringify(body));
   const target = new URL(url);
@@ -20,7 +21,7 @@ export function postFrom(
         path,
         method: 'POST',
         localAddress,
-        headers: { 'content-type': 'application/json', 'content-length': data.length },
+        headers: { 'content-type': 'application/json', 'content-length': data.length, ...headers },
       },
       (res) => {
         let text = '';

@@ -71,6 +71,10 @@ export function serverEnv(db: TestDatabase, extra: Record<string, string> = {}):
     LICENSOR_DATA_DIR: db.dataDir,
     LICENSOR_ADMIN_TOKEN: ADMIN_TOKEN,
     ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
+    // Racing activations from one address are not guesses; the guard has its own suites.
+    LICENSOR_GUESS_BURST: '100000',
+    LICENSOR_GLOBAL_GUESS_BURST: '100000',
+    LICENSOR_CODE_ATTEMPT_BURST: '100000',
     ...extra,
   };
 }

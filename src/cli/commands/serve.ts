@@ -1,5 +1,5 @@
 import { createLogger, type Logger } from '../../logger';
-import type { Config } from '../../config';
+import { startWarnings, type Config } from '../../config';
 import type { AtRest } from '../../runtime';
 import { startServer } from '../../server';
 import { parseCommand } from '../args';
@@ -12,7 +12,7 @@ Configuration comes from the environment:
   LICENSOR_HOST       listen address (default 127.0.0.1; 0.0.0.0 for every interface)
   LICENSOR_DATA_DIR   SQLite file and generated admin token (default ./data)
   DATABASE_URL        postgres://… to use PostgreSQL instead of SQLite
-  LICENSOR_ADMIN_TOKEN  admin API bearer token (default: generated once, kept in the data directory)
+  LICENSOR_ADMIN_TOKEN  admin API bearer token (default: generated once, kept in <data dir>/admin-token)
   LICENSOR_KEY_ENCRYPTION_KEY  seals the signing keys in the database (openssl rand -hex 32)`;
 
 /** Runs until SIGINT/SIGTERM, then finishes in-flight requests and flushes buffered writes. */
@@ -25,13 +25,15 @@ export async function serveCommand(argv: string[], loadConfig: () => Config, io:
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   for (const notice of config.retired) logger.warn({ notice }, 'a setting is no longer used');
+  for (const notice of startWarnings(config)) logger.warn({ notice }, 'check this setting');
   const running = await startServer(config, logger);
   const { runtime, adminToken } = running;
   logKeysAtRest(logger, config, runtime.atRest);
   const lines = [
     `licensor listening on ${running.url}  (${runtime.database.engine}: ${runtime.database.location})`,
+    // Where the token is, never the token: stderr ends up in journals and CI logs that others read.
     adminToken.generated
-      ? `admin token (shown once, kept in ${adminToken.file}): ${adminToken.token}`
+      ? `admin token: generated, kept in ${adminToken.file} (readable by this user only)`
       : adminToken.file
         ? `admin token: in ${adminToken.file}`
         : 'admin token: from LICENSOR_ADMIN_TOKEN',
@@ -46,7 +48,7 @@ export async function serveCommand(argv: string[], loadConfig: () => Config, io:
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down');
       running.close().then(resolve, (err) => {
-        logger.error({ err: String(err) }, 'shutdown failed');
+        logger.error({ err }, 'shutdown failed');
         resolve();
       });
     };

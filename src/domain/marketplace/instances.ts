@@ -1,4 +1,4 @@
-import { findCode, getCode, issueCode, requireCode, type CodeView } from '../codes';
+import { findCodeByCode, getCode, issueCode, requireCode, type CodeView } from '../codes';
 import type { DomainContext } from '../context';
 import { Conflict, LicensorError, NotFound } from '../errors';
 import type { LicenseCode } from '../types';
@@ -69,11 +69,11 @@ export async function findInstance(ctx: DomainContext, instanceId: string): Prom
 }
 
 /**
- * The code a marketplace `license` field names: an authorization code in any form, its id, or
- * (§2.2, legacy online-License products) an instance id.
+ * The code a marketplace `license` field names: an authorization code in any form or (§2.2, legacy
+ * online-License products) an instance id. Never licensor's own code id, which every lease token shows.
  */
 export async function findMarketplaceCode(ctx: DomainContext, reference: string): Promise<LicenseCode | undefined> {
-  const code = await findCode(ctx.repo, reference);
+  const code = await findCodeByCode(ctx.repo, reference);
   if (code) return code;
   const instance = await ctx.repo.marketplaceInstances.findById(reference);
   return instance ? ctx.repo.codes.findById(instance.codeId) : undefined;

@@ -1,5 +1,5 @@
 import { auditEvent, codeSnapshot } from '../audit';
-import { getCode, type CodeView } from '../codes';
+import { findCodeByCode, getCode, requireCode, type CodeView } from '../codes';
 import type { DomainContext } from '../context';
 import { InvalidInput } from '../errors';
 import { effectiveStatus, marketplaceStatus } from '../lifecycle';
@@ -25,11 +25,12 @@ async function facts(ctx: DomainContext, codeId: string): Promise<LicenseFacts> 
 /**
  * activate (koogallery-license-protocol.md §2.1): the software starts the code's lifecycle,
  * `issued` → `alive`, with no machine bound (this API knows none). Activating an activated,
- * expired or released code changes nothing and answers its status.
+ * expired or released code changes nothing and answers its status. `license` is the
+ * authorization code, as §2.1 says: not an instance id, nor licensor's code id.
  * `realEffectTime` (UTC) is recorded as the activation time; it may not precede the code's issue.
  */
-export async function activateLicense(ctx: DomainContext, reference: string, realEffectTime?: number): Promise<LicenseFacts> {
-  const found = await getMarketplaceCode(ctx, reference);
+export async function activateLicense(ctx: DomainContext, license: string, realEffectTime?: number): Promise<LicenseFacts> {
+  const found = await requireCode(findCodeByCode(ctx.repo, license));
   if (realEffectTime !== undefined && realEffectTime < found.createdAt) {
     throw new InvalidInput('real_effect_time_too_early', 'real_effect_time is earlier than the order of this code');
   }
@@ -46,7 +47,8 @@ export async function activateLicense(ctx: DomainContext, reference: string, rea
 }
 
 /**
- * query / "heartbeat" (§2.2, §5): the code's status and expiry, read-only. The sunset
+ * query / "heartbeat" (§2.2, §5): the code's status and expiry, read-only. `license` is the
+ * authorization code or, for legacy online-License products (§2.2), an instance id. The sunset
  * `heartbeatInfo.thirdPartyAccount` still counts as that day's usage, as the marketplace did.
  */
 export async function queryLicense(ctx: DomainContext, reference: string, thirdPartyAccount?: string): Promise<LicenseFacts> {

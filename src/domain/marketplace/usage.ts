@@ -1,8 +1,7 @@
 import type { DomainContext } from '../context';
 import { formatAuthorizationCode } from '../authorization-code';
-import { findCode, requireCode } from '../codes';
+import { findCode, findCodeByCode, requireCode } from '../codes';
 import { utcDay } from './dates';
-import { findMarketplaceCode } from './instances';
 import type { UsageReport } from './types';
 
 /** Distinct identities kept per code and day; beyond this the count stops growing (it is a usage figure, not a log). */
@@ -25,25 +24,18 @@ export async function recordUsage(ctx: DomainContext, codeId: string, usage: { i
 }
 
 export interface SoftwareUsage {
+  /** The authorization code (§2.3), in any spelling. */
   license: string;
   /** Each entry names one client identity, or the day's total of active clients (§2.3). */
   infos: Array<{ id: string } | { activeNum: number }>;
 }
 
-/** software-usage-info (§2.3): stores each code's report; answers the licenses it does not know. */
-export async function reportSoftwareUsage(ctx: DomainContext, reports: SoftwareUsage[]): Promise<Array<{ license: string; reason: 'code_not_found' }>> {
-  const failed: Array<{ license: string; reason: 'code_not_found' }> = [];
-  for (const report of reports) {
-    const code = await findMarketplaceCode(ctx, report.license);
-    if (!code) {
-      failed.push({ license: report.license, reason: 'code_not_found' });
-      continue;
-    }
-    const ids = report.infos.flatMap((i) => ('id' in i ? [i.id] : []));
-    const totals = report.infos.flatMap((i) => ('activeNum' in i ? [i.activeNum] : []));
-    await recordUsage(ctx, code.id, { ids, activeNum: totals.length > 0 ? Math.max(...totals) : undefined });
-  }
-  return failed;
+/** software-usage-info (§2.3), one entry: stores the code's report; `code_not_found` for a code it does not know. */
+export async function reportSoftwareUsage(ctx: DomainContext, report: SoftwareUsage): Promise<void> {
+  const code = await requireCode(findCodeByCode(ctx.repo, report.license));
+  const ids = report.infos.flatMap((i) => ('id' in i ? [i.id] : []));
+  const totals = report.infos.flatMap((i) => ('activeNum' in i ? [i.activeNum] : []));
+  await recordUsage(ctx, code.id, { ids, activeNum: totals.length > 0 ? Math.max(...totals) : undefined });
 }
 
 export interface UsageView extends UsageReport {

@@ -135,7 +135,7 @@ export function buildOpenApiDocument(config: Pick<Config, 'marketplace'>): JsonS
       securitySchemes: {
         adminToken: { type: 'http', scheme: 'bearer', description: 'LICENSOR_ADMIN_TOKEN, or the token generated on first start (<data dir>/admin-token)' },
         leaseToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A lease token signed for this activation (or `{ "token" }` in the body)' },
-        metricsToken: { type: 'http', scheme: 'bearer', description: 'LICENSOR_METRICS_TOKEN; /metrics is open when it is not set' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'LICENSOR_METRICS_TOKEN; when it is not set /metrics is open on a loopback listener and answers 403 on any other' },
         apigSignature: {
           type: 'apiKey',
           in: 'header',

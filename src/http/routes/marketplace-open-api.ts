@@ -6,8 +6,10 @@ import { OPEN_API_CODES } from '../../domain/marketplace/result-codes';
 import { reportSoftwareUsage } from '../../domain/marketplace/usage';
 import type { Logger } from '../../logger';
 import type { Runtime } from '../../runtime';
-import { verifyApigRequest } from '../apig-signature';
-import { OPEN_API_CODE_NOT_FOUND, openApiFailure, openApiRefusal } from '../marketplace-errors';
+import { ReplayGuard } from '../../domain/marketplace/replay-guard';
+import { signedAnswers } from '../answer-signing';
+import { SDK_DATE_WINDOW_MS, verifyApigRequest } from '../apig-signature';
+import { openApiFailure, openApiRefusal } from '../marketplace-errors';
 import { declareRoutes, openApiRefusals, type RouteDoc } from '../openapi/registry';
 import { openApiActivateV1Schema, openApiActivateV2Schema, openApiHeartbeatV1Schema, openApiHeartbeatV2Schema, openApiUsageSchema } from '../response-schemas';
 import { activateV1Schema, activateV2Schema, heartbeatV1Schema, heartbeatV2Schema, softwareUsageSchema } from '../marketplace-schemas';
@@ -19,23 +21,39 @@ type Guarded = <T>(code: string | null, work: () => Promise<T>) => Promise<T>;
 
 const BASE = '/api/mkp-openapi-public/global';
 
+/** What a closed open API answers (403 92020001), to every call. */
+const CLOSED =
+  'the open API is closed: set LICENSOR_OPENAPI_AKSK to the AK:SK pairs that sign calls to it, or LICENSOR_OPENAPI_ALLOW_UNSIGNED=true for local testing (docs/marketplace.md)';
+
 /**
  * The authorization-code open API, marketplace-compatible (koogallery-license-protocol.md §2.1–2.3,
- * §2.6; PRODUCT.md §3.2): the marketplace's paths, fields and error codes, so software written for
- * the marketplace runs against licensor unchanged. With AK/SK pairs configured every call must be
- * signed SDK-HMAC-SHA256 (§1.1), verified over the raw body.
+ * §2.6; docs/marketplace.md §3): the marketplace's paths, fields and error codes, so software written
+ * for the marketplace runs against licensor unchanged. Closed unless AK/SK pairs are configured
+ * (every call then signed SDK-HMAC-SHA256, §1.1, over the raw body, and each signature accepted
+ * once) or unsigned calls are allowed for local testing. Every lookup is behind the guessing guard,
+ * and every answer is signed like the client API's (docs/server.md "Signed answers").
  */
 export function marketplaceOpenApi(runtime: Runtime, logger: Logger, guard: CodeGuessGuard): Router {
   const { ctx } = runtime;
-  const secrets = new Map(runtime.config.marketplace.openApiCredentials.map((c) => [c.accessKey, c.secretKey]));
+  const { openApiCredentials, openApiAllowUnsigned } = runtime.config.marketplace;
+  const secrets = new Map(openApiCredentials.map((c) => [c.accessKey, c.secretKey]));
+  // A signature is good for its 15-minute window once, in whichever server process it reaches (the shared nonces table).
+  const replays = new ReplayGuard(ctx, 'openapi', SDK_DATE_WINDOW_MS);
+  const admit = async (req: Request, body: Buffer): Promise<void> => {
+    if (secrets.size > 0) return authenticate(req, body, secrets, replays, ctx.clock.now());
+    if (!openApiAllowUnsigned) throw new Unauthorized('openapi_closed', CLOSED);
+  };
   const router = Router();
+  router.use(BASE, signedAnswers(runtime.keyRing));
   const rawBody = express.raw({ type: () => true, limit: '256kb' });
 
   const route = (path: string, handle: (body: unknown, guarded: Guarded) => Promise<Record<string, unknown>>) => {
     router.post(BASE + path, rawBody, async (req, res) => {
       try {
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        if (secrets.size > 0) authenticate(req, body, secrets, ctx.clock.now());
+        // The answer's signature covers the digest of the request it answers.
+        res.locals.rawBody = body;
+        await admit(req, body);
         const address = clientAddress(req);
         // The same code-guessing guard as our own activation route: a guesser cannot switch APIs.
         const guarded: Guarded = (code, work) => guard.run(address, codeKey(code), work);
@@ -50,6 +68,7 @@ export function marketplaceOpenApi(runtime: Runtime, logger: Logger, guard: Code
     });
   };
 
+  // activate (§2.1): attempts on one code are counted too, as on our own activation route.
   route('/v1/license/activate', async (json, guarded) => {
     const body = parse(activateV1Schema, json);
     return { license_code_info: licenseCodeInfo(await guarded(body.license, () => activateLicense(ctx, body.license, body.real_effect_time))) };
@@ -63,6 +82,7 @@ export function marketplaceOpenApi(runtime: Runtime, logger: Logger, guard: Code
     }
     return { license_code_info_list: list };
   });
+  // Queries and usage reports charge the address only: a fleet's many clients share one code.
   route('/v1/license/heartbeat', async (json, guarded) => {
     const body = parse(heartbeatV1Schema, json);
     return licenseInfo(body.license, await guarded(null, () => queryLicense(ctx, body.license, body.heartbeatInfo?.thirdPartyAccount)));
@@ -75,16 +95,18 @@ export function marketplaceOpenApi(runtime: Runtime, logger: Logger, guard: Code
     }
     return { license_info_list: list };
   });
-  route('/v2/license/software-usage-info', async (json) => {
+  route('/v2/license/software-usage-info', async (json, guarded) => {
     const body = parse(softwareUsageSchema, json);
-    const failed = await reportSoftwareUsage(
-      ctx,
-      body.usage_info.map((u) => ({
-        license: u.license,
-        infos: u.software_usage_Info.map((i) => (i.id !== undefined ? { id: i.id } : { activeNum: i.active_num! })),
-      })),
-    );
-    return { check_fail_list: failed.map((f) => ({ license: f.license, ...OPEN_API_CODE_NOT_FOUND })) };
+    const failed = [];
+    for (const usage of body.usage_info) {
+      const report = { license: usage.license, infos: usage.software_usage_Info.map((i) => (i.id !== undefined ? { id: i.id } : { activeNum: i.active_num! })) };
+      const entry = await perLicense(usage.license, async () => {
+        await guarded(null, () => reportSoftwareUsage(ctx, report));
+        return {};
+      });
+      if (entry.error_code !== OPEN_API_CODES.success) failed.push({ license: usage.license, error_code: entry.error_code, error_msg: entry.error_msg });
+    }
+    return { check_fail_list: failed };
   });
 
   const bodyErrors: ErrorRequestHandler = (err, req, res, next) => {
@@ -96,7 +118,7 @@ export function marketplaceOpenApi(runtime: Runtime, logger: Logger, guard: Code
   return router;
 }
 
-function authenticate(req: Request, body: Buffer, secrets: ReadonlyMap<string, string>, now: number): void {
+async function authenticate(req: Request, body: Buffer, secrets: ReadonlyMap<string, string>, replays: ReplayGuard, now: number): Promise<void> {
   const url = req.originalUrl;
   const q = url.indexOf('?');
   const verdict = verifyApigRequest(
@@ -105,6 +127,7 @@ function authenticate(req: Request, body: Buffer, secrets: ReadonlyMap<string, s
     now,
   );
   if (!verdict.ok) throw new Unauthorized('apig_signature_invalid', verdict.reason);
+  await replays.claim(verdict.signature, verdict.signedAt);
 }
 
 /** One entry of a batch: an unknown code or a bad parameter is reported in its entry, the others still answer. */
@@ -150,7 +173,8 @@ const openApi = (path: string, summary: string, body: RouteDoc['body'], answer: 
   tag: 'Marketplace-compatible open API',
   auth: ['apigSignature'],
   summary,
-  description: 'Same paths, fields and error codes as the marketplace (koogallery-license-protocol.md §2). Signed SDK-HMAC-SHA256 when LICENSOR_OPENAPI_AKSK is configured, open otherwise. An unknown code answers HTTP 200 with error_code 92020005.',
+  description:
+    'Same paths, fields and error codes as the marketplace (koogallery-license-protocol.md §2). Calls are signed SDK-HMAC-SHA256 with a pair of LICENSOR_OPENAPI_AKSK, each signature accepted once; without pairs every call is refused (403, 92020001) unless LICENSOR_OPENAPI_ALLOW_UNSIGNED=true. Answers carry Licensor-Signature (docs/server.md "Signed answers"). An unknown code answers HTTP 200 with error_code 92020005.',
   body,
   responses: { 200: { description: 'error_code 92020000 with data, or 92020005 (code not found)', schema: answer }, ...openApiRefusals() },
 });

@@ -1,0 +1,61 @@
+import { strict as assert } from 'node:assert';
+import http from 'node:http';
+import { answerSigningInput, parseSignatureHeader, requestDigest, UNREAD_BODY, verifyAnswerSignature } from '../client/answer-signature';
+import { KeySet } from '../client/key-set';
+import { forEachEngine } from './support/databases';
+import { startTestServer, type TestServer } from './support/harness';
+import { publishedKeys } from './support/license-clients';
+
+/**
+ * Signed refusals that could pass as answers to other requests: a refusal of a body the server
+ * did not parse must be signed over what it received, or over a mark that no body has
+ * (docs/server.md "Signed answers").
+ */
+
+forEachEngine('attack: passing off 413 and 415 refusals of the client API', (engine) => {
+  let server: TestServer;
+  let keys: KeySet;
+  before(async () => {
+    server = await startTestServer(engine);
+    keys = new KeySet([await publishedKeys(server)]);
+  });
+  after(async () => server?.close());
+
+  const NONCE = 'refusal-nonce-0123456789';
+  const verifies = (res: { status: number; headers: http.IncomingHttpHeaders; bytes: Buffer }, digest: string) => {
+    const header = parseSignatureHeader(res.headers['licensor-signature'] as string);
+    assert.ok(header, `no signature on the ${res.status}`);
+    const input = answerSigningInput({ nonce: NONCE, method: 'POST', target: '/v1/activations', requestDigest: digest, status: res.status }, res.bytes);
+    return verifyAnswerSignature(header, input, keys, new Set(['EdDSA'])) === null;
+  };
+
+  it('signs a 415 over the digest of the body it received', async () => {
+    const body = Buffer.from('code=ABCDE&fingerprint=x');
+    const res = await raw(server.url, { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length), 'licensor-nonce': NONCE }, body);
+    assert.equal(res.status, 415);
+    assert.ok(verifies(res, requestDigest(body)), 'the 415 does not verify over the digest of what was sent');
+    assert.ok(!verifies(res, requestDigest(undefined)));
+  });
+
+  it('signs a 413, whose body it never read, over the unread-body mark, never as an empty body', async () => {
+    const body = Buffer.from(JSON.stringify({ code: 'x', pad: 'y'.repeat(40_000) }));
+    const res = await raw(server.url, { 'content-type': 'application/json', 'content-length': String(body.length), 'licensor-nonce': NONCE }, body);
+    assert.equal(res.status, 413);
+    assert.ok(verifies(res, UNREAD_BODY), 'the 413 does not verify over the unread-body mark');
+    assert.ok(!verifies(res, requestDigest(undefined)), 'the 413 passes as the answer to an empty body');
+  });
+});
+
+/** A POST of exact bytes with exact headers (fetch would not send a form body as it is). */
+function raw(base: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; bytes: Buffer }> {
+  const url = new URL('/v1/activations', base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, bytes: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
