@@ -14,6 +14,7 @@ import {
   parseSignatureHeader,
   requestDigest,
   SIGNATURE_HEADER,
+  UNREAD_BODY,
   verifyAnswerSignature,
   type AnswerFailure,
 } from './answer-signature';
@@ -176,7 +177,13 @@ export class ServerApi {
     // Nothing of the answer is read before it is authenticated (the endorsements excepted, see endorsements()).
     const authentication: Authentication = absolute
       ? { by: 'signature' }
-      : await this.authenticate(res, bytes, { nonce, method, target: path, requestDigest: requestDigest(sent), status: res.status }, tokenMayAuthenticate);
+      : await this.authenticate(
+          res,
+          bytes,
+          // A body refused for its size is not read, so the server signs the unread-body mark instead of its digest.
+          { nonce, method, target: path, requestDigest: res.status === 413 && sent !== undefined ? UNREAD_BODY : requestDigest(sent), status: res.status },
+          tokenMayAuthenticate,
+        );
     let parsed: unknown;
     try {
       parsed = bytes.length === 0 ? undefined : JSON.parse(bytes.toString('utf8'));

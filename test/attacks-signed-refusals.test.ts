@@ -4,7 +4,10 @@ import { answerSigningInput, parseSignatureHeader, requestDigest, UNREAD_BODY, v
 import { KeySet } from '../client/key-set';
 import { forEachEngine } from './support/databases';
 import { startTestServer, type TestServer } from './support/harness';
-import { publishedKeys } from './support/license-clients';
+import type { collectSync } from '../client/fingerprint/addon';
+import type { LicenseClientError } from '../client/errors';
+import { admin } from './support/http';
+import { clientOf, issueCode, publishedKeys, StoreDirs } from './support/license-clients';
 
 /**
  * Signed refusals that could pass as answers to other requests: a refusal of a body the server
@@ -19,7 +22,11 @@ forEachEngine('attack: passing off 413 and 415 refusals of the client API', (eng
     server = await startTestServer(engine);
     keys = new KeySet([await publishedKeys(server)]);
   });
-  after(async () => server?.close());
+  const dirs = new StoreDirs();
+  after(async () => {
+    await server?.close();
+    dirs.remove();
+  });
 
   const NONCE = 'refusal-nonce-0123456789';
   const verifies = (res: { status: number; headers: http.IncomingHttpHeaders; bytes: Buffer }, digest: string) => {
@@ -35,6 +42,25 @@ forEachEngine('attack: passing off 413 and 415 refusals of the client API', (eng
     assert.equal(res.status, 415);
     assert.ok(verifies(res, requestDigest(body)), 'the 415 does not verify over the digest of what was sent');
     assert.ok(!verifies(res, requestDigest(undefined)));
+  });
+
+  it('lets the client tell a genuine 413 from a forged answer: it reports the server’s refusal, not an untrusted answer', async () => {
+    await admin(server.url, 'POST', '/v1/admin/products', { name: 'oversized' });
+    // A fingerprint of 2,000 NICs: over the client API's 32 KiB once hashed.
+    const macs = Array.from({ length: 2000 }, (_, i) => `02:00:${[i >> 8, i & 255, 1, 1].map((b) => b.toString(16).padStart(2, '0')).join(':')}`.replace(/^02/, '0a'));
+    const source = () =>
+      ({
+        platform: 'linux',
+        components: { 'os.machineId': { status: 'ok', value: '0123456789abcdef0123456789abcdef' }, 'net.macs': { status: 'ok', value: macs } },
+        env: { virtualized: false, container: false, evidence: [] },
+        hardware: { bootDisks: [] },
+      }) as unknown as ReturnType<typeof collectSync>;
+    const client = await clientOf(server, 'oversized', source, dirs.make());
+    await assert.rejects(client.activate(await issueCode(server, 'oversized', 1)), (err: LicenseClientError) => {
+      assert.equal(err.code, 'payload_too_large', err.message);
+      assert.equal(err.status, 413);
+      return true;
+    });
   });
 
   it('signs a 413, whose body it never read, over the unread-body mark, never as an empty body', async () => {
