@@ -9,7 +9,7 @@
  *
  *   npx tsc -p . && node dist/bench/answer-signing.js
  */
-import { answerSigningInput, requestDigest } from '../client/answer-signature';
+import { answerSigningInput, requestDigest } from '@licensor/client/contract';
 import { requireHolder, hashSecret } from '../src/domain/activation-proof';
 import { buildLeaseClaims } from '../src/domain/lease-token';
 import type { LicenseCode, Product } from '../src/domain/types';

@@ -7,7 +7,7 @@
  * Peers are optional: `npm install --no-save node-machine-id systeminformation` to include them.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { collect, collectSync } from '../client/fingerprint/addon';
+import { collect, collectSync } from '@licensor/client';
 
 interface Figures {
   name: string;

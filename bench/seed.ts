@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { anchorEntries } from '../client/fingerprint/matching';
+import { anchorEntries } from '@licensor/client/contract';
 import { generateAuthorizationCode } from '../src/domain/authorization-code';
 import { hashSecret } from '../src/domain/activation-proof';
 import { uuidv7 } from '../src/domain/clock';

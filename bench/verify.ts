@@ -1,5 +1,5 @@
 /**
- * The cost of `check()` (client/offline-verify.ts) against a bare `crypto.verify` of the same
+ * The cost of `check()` (client/src/offline-verify.ts) against a bare `crypto.verify` of the same
  * token, in the same run, and the time of the first `check()` in a fresh process.
  * Prints figures; never passes or fails on time.
  *
@@ -14,12 +14,8 @@ import { verify, type JsonWebKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collectSync } from '../client/fingerprint/addon';
-import { hashFingerprint } from '../client/fingerprint/hashing';
-import { KeySet } from '../client/key-set';
-import { LicenseClient } from '../client/license-client';
-import { VerifiedLease, type LeaseExpectations } from '../client/offline-verify';
-import type { LeaseClaims } from '../src/domain/lease-token';
+import { collectSync, LicenseClient } from '@licensor/client';
+import { hashFingerprint, KeySet, matchFingerprint, parseLeaseClaims, verifyCompactJws, type LeaseClaims } from '@licensor/client/contract';
 import { KeyRing } from '../src/tokens/key-ring';
 import { generateSigningKey } from '../src/tokens/key-material';
 import { materializeMachine } from '../test/native/helpers/machines';
@@ -90,18 +86,16 @@ async function main(): Promise<void> {
     const bare = () => verify(null, signingInput, publicKey, signature);
 
     // check() when its per-token cache misses: parsing, signature, claims, fingerprint match,
-    // then the time checks — exactly what check() runs for a token it has not seen.
-    const expectations: LeaseExpectations = {
-      issuer: 'licensor',
-      product: PRODUCT,
-      algorithms: new Set(['EdDSA']),
-      keys: keySet,
-      matchStrategy: 'fuzzy',
-      fingerprint: () => hashes,
-      clockToleranceMs: 300_000,
-      version: null,
+    // then the time checks — the contract's steps check() runs for a token it has not seen.
+    const algorithms: ReadonlySet<'EdDSA'> = new Set(['EdDSA']);
+    const uncached = () => {
+      const jws = verifyCompactJws(token, algorithms, (header) => (header.kid === undefined ? undefined : keySet.get(header.kid)));
+      if (!jws.ok) return { valid: false };
+      const lease = parseLeaseClaims(jws.payload);
+      if (lease === null || lease.iss !== 'licensor' || lease.aud !== PRODUCT) return { valid: false };
+      const now = Date.now() / 1000;
+      return { valid: matchFingerprint(lease.activation.fingerprint, hashes, 'fuzzy').accepted && now >= lease.nbf && now < lease.exp };
     };
-    const uncached = () => new VerifiedLease(token, expectations).resultAt(Date.now(), 0, null);
     const cached = () => client.check();
     if (!uncached().valid || !cached().valid || !bare()) throw new Error('a measured path does not verify');
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { seed } from '../bench/seed';
-import { anchorEntries } from '../client/fingerprint/matching';
+import { anchorEntries } from '@licensor/client/contract';
 import { issueCode } from '../src/domain/codes';
 import { createProduct } from '../src/domain/products';
 import { activateMachine } from '../src/domain/seat-allocation';

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { generateKeyPairSync } from 'node:crypto';
-import { marketplaceHeartbeat } from '../client/marketplace-heartbeat';
+import { marketplaceHeartbeat } from '@licensor/client';
 import { forEachEngine } from './support/databases';
 import { altered, ForgingProxy, signAs, withJson, type Exchange } from './support/forging-proxy';
 import { startTestServer, type TestServer } from './support/harness';

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { cpSync, readFileSync } from 'node:fs';
-import type { FingerprintHashes } from '../client/fingerprint/components';
-import { storePaths } from '../client/license-client';
+import type { FingerprintHashes } from '@licensor/client/contract';
+import { storePaths } from '@licensor/client';
 import { DAY } from './support/clock';
 import { forEachEngine } from './support/databases';
 import { ForgingProxy } from './support/forging-proxy';

@@ -1,11 +1,9 @@
 import { strict as assert } from 'node:assert';
 import http from 'node:http';
-import { answerSigningInput, parseSignatureHeader, requestDigest, UNREAD_BODY, verifyAnswerSignature } from '../client/answer-signature';
-import { KeySet } from '../client/key-set';
+import type { collectSync, LicenseClientError } from '@licensor/client';
+import { answerSigningInput, KeySet, parseSignatureHeader, requestDigest, UNREAD_BODY, verifyAnswerSignature } from '@licensor/client/contract';
 import { forEachEngine } from './support/databases';
 import { startTestServer, type TestServer } from './support/harness';
-import type { collectSync } from '../client/fingerprint/addon';
-import type { LicenseClientError } from '../client/errors';
 import { admin } from './support/http';
 import { clientOf, issueCode, publishedKeys, StoreDirs } from './support/license-clients';
 

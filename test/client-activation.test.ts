@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync } from 'node:fs';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { LicenseClientError } from '../client/errors';
+import { LicenseClientError } from '@licensor/client';
 import { DAY, HOUR } from './support/clock';
 import { forEachEngine } from './support/databases';
 import { startTestServer, type TestServer } from './support/harness';

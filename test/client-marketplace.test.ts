@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { LicenseClientError } from '../client/errors';
-import { marketplaceHeartbeat, signSdkHmacSha256 } from '../client/marketplace-heartbeat';
+import { LicenseClientError, marketplaceHeartbeat } from '@licensor/client';
+import { signSdkHmacSha256 } from '@licensor/client/contract';
 import { startTestServer, type TestServer } from './support/harness';
 import { admin } from './support/http';
 import { issueCode } from './support/license-clients';

@@ -1,8 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LicenseClientError } from '../client/errors';
-import { LicenseClient } from '../client/license-client';
+import { LicenseClient, LicenseClientError } from '@licensor/client';
 import { DAY } from './support/clock';
 import { cliEnv, runBinary } from './support/cli';
 import { startTestServer, type TestServer } from './support/harness';

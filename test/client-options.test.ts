@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { generateKeyPairSync } from 'node:crypto';
-import { MATCH_STRATEGIES } from '../client/fingerprint/matching';
-import { LicenseClient, type LicenseClientOptions } from '../client/license-client';
+import { MATCH_STRATEGIES } from '@licensor/client/contract';
+import { LicenseClient, type LicenseClientOptions } from '@licensor/client';
 import { FINGERPRINT_KEY } from './support/license-clients';
 
 /**

@@ -1,8 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { cpSync, statSync } from 'node:fs';
-import { collectSync } from '../client/fingerprint/addon';
-import type { LicenseClientError } from '../client/errors';
-import { storePaths } from '../client/license-client';
+import { collectSync, type LicenseClientError, storePaths } from '@licensor/client';
 import { MINUTE } from './support/clock';
 import { forEachEngine } from './support/databases';
 import { startTestServer, type TestServer } from './support/harness';

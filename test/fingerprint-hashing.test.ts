@@ -1,19 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { createHmac } from 'node:crypto';
-import {
-  type CollectedFingerprint,
-  displayId,
-  hashFingerprint,
-  normalizeComponentValue,
-} from '../client/fingerprint/hashing';
-import { matchFingerprint } from '../client/fingerprint/matching';
+import { displayId, hashFingerprint, matchFingerprint, normalizeComponentValue, type HashableFingerprint } from '@licensor/client/contract';
 
 const KEY = 'com.example.product/fp-key';
 
 type Raw = Record<string, string | string[] | { status: string; value?: string | string[] }>;
 
 /** A collected fingerprint as the addon reports it; a plain value means status `ok`. */
-function collected(components: Raw): CollectedFingerprint {
+function collected(components: Raw): HashableFingerprint {
   return {
     components: Object.fromEntries(
       Object.entries(components).map(([id, c]) => [id, typeof c === 'string' || Array.isArray(c) ? { status: 'ok', value: c } : c]),
@@ -22,7 +16,7 @@ function collected(components: Raw): CollectedFingerprint {
 }
 
 /** A typical workstation, raw values spelled the way the OS APIs hand them over. */
-function workstation(overrides: Raw = {}): CollectedFingerprint {
+function workstation(overrides: Raw = {}): HashableFingerprint {
   return collected({
     'os.machineId': '4f1c2a9e8b7d4c3fa1e2d3c4b5a69788',
     'hw.systemUuid': '4C4C4544-0042-3510-8052-B4C04F4A4D32',

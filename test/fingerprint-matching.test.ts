@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { HARDWARE_COMPONENT_IDS, type FingerprintHashes } from '../client/fingerprint/components';
+import { anchorEntries, fingerprintChanges, type FingerprintHashes, HARDWARE_COMPONENT_IDS, matchFingerprint, sameFingerprint, sharedAnchors } from '@licensor/client/contract';
 import { labelled as machine, type Overrides } from './support/fingerprints';
-import { anchorEntries, fingerprintChanges, matchFingerprint, sameFingerprint, sharedAnchors } from '../client/fingerprint/matching';
 
 /** A Linux machine read without root: no SMBIOS UUID or board serial (weight 10 in all). */
 function nonRootLinux(label: string, overrides: Overrides = {}): FingerprintHashes {

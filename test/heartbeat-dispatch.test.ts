@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { answerSigningInput, parseSignatureHeader, requestDigest, UNREAD_BODY, verifyAnswerSignature } from '../client/answer-signature';
-import { KeySet } from '../client/key-set';
+import { answerSigningInput, KeySet, parseSignatureHeader, requestDigest, UNREAD_BODY, verifyAnswerSignature } from '@licensor/client/contract';
 import { forEachEngine } from './support/databases';
 import { machine } from './support/factories';
 import { startTestServer, type TestServer } from './support/harness';

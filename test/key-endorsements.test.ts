@@ -1,8 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { learnEndorsedKeys, signEndorsement } from '../client/key-endorsement';
-import { KeySet, type JwsAlgorithm } from '../client/key-set';
+import { type JwsAlgorithm, KeySet, learnEndorsedKeys, signEndorsement } from '@licensor/client/contract';
 import { startServer, type RunningServer } from '../src/server';
 import { cliEnv, runCli } from './support/cli';
 import { TestClock, DAY } from './support/clock';

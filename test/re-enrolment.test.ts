@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { FingerprintHashes } from '../client/fingerprint/components';
+import type { FingerprintHashes } from '@licensor/client/contract';
 import { foreignBeatSinceLast, isSameMachine, judgeEnrolment } from '../src/domain/re-enrolment';
 import type { MatchStrategy } from '../src/domain/types';
 import { labelled as machine } from './support/fingerprints';

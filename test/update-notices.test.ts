@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import type { UpdateNotice } from '../client/update-notice';
-import { compareVersions } from '../client/version';
+import type { UpdateNotice } from '@licensor/client';
+import { compareVersions } from '@licensor/client/contract';
 import { runCli, cliEnv } from './support/cli';
 import { forEachEngine } from './support/databases';
 import { machine } from './support/factories';

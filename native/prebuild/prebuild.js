@@ -7,7 +7,7 @@
  *   node native/prebuild/prebuild.js win32-x64 ...     some of them
  *
  * Each lands in client/prebuilds/<platform>-<arch>/<target_name>.napi[.glibc].node, the layout
- * and file names prebuildify writes and node-gyp-build (and client/fingerprint/addon.ts) read.
+ * and file names prebuildify writes and node-gyp-build (and client/src/fingerprint/addon.ts) read.
  * Sources, defines and libraries come from binding.gyp, so the source list lives in one place.
  * Node-API only: one binary per platform serves every Node version and Electron.
  */

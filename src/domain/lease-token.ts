@@ -1,36 +1,9 @@
 import type { DomainContext } from './context';
-import type { Activation, CodeStatus, FingerprintHashes, LicenseCode, Product, SeatMode } from './types';
+import type { LeaseClaims } from '@licensor/client/contract';
+import type { Activation, CodeStatus, FingerprintHashes, LicenseCode, Product } from './types';
 
-/** Claims of a lease token (PRODUCT.md §5). Times are seconds since the epoch, as JWT wants. */
-export interface LeaseClaims {
-  iss: string;
-  aud: string;
-  sub: string;
-  jti: string;
-  iat: number;
-  nbf: number;
-  /** The lease end; never past the license expiry. */
-  exp: number;
-  license: {
-    status: CodeStatus;
-    expiresAt: number;
-    seats: number;
-    features: string[];
-    seatMode: SeatMode;
-  };
-  activation: {
-    id: string;
-    fingerprint: FingerprintHashes;
-  };
-  heartbeat: { intervalSeconds: number };
-  /**
-   * The nonce the client sent with the request this token answers (as OpenID Connect's ID-token
-   * `nonce`): the token then authenticates the whole heartbeat answer (docs/server.md "Signed answers").
-   */
-  nonce?: string;
-  /** The product's published versions, for update notices (docs/policies.md). */
-  update?: { latestVersion: string; minimumVersion: string | null };
-}
+/** Claims of a lease token: declared once, in the wire contract (docs/server.md "Lease tokens"). */
+export type { LeaseClaims };
 
 /** Signs and checks lease tokens. Implemented in src/tokens with cached key objects. */
 export interface LeaseTokens {

@@ -1,4 +1,4 @@
-import { LICENSE_FILE_FORMAT, type LicenseFile } from '../../client/activation-request';
+import { LICENSE_FILE_FORMAT, type LicenseFile } from '@licensor/client/contract';
 import { auditEvent } from './audit';
 import type { DomainContext } from './context';
 import { Conflict } from './errors';
@@ -6,7 +6,7 @@ import { issueLease, type SignedLease } from './lease-token';
 import { bindSeat, findActivationTarget } from './seat-allocation';
 import type { Actor, FingerprintHashes } from './types';
 
-/** An activation request file from an air-gapped machine (client/activation-request.ts), validated. */
+/** An activation request file from an air-gapped machine (client/src/contract/license-files.ts), validated. */
 export interface OfflineActivationRequest {
   product: string;
   code: string;

@@ -1,4 +1,4 @@
-import { compareVersions } from '../../client/version';
+import { compareVersions } from '@licensor/client/contract';
 import { auditEvent } from './audit';
 import type { DomainContext } from './context';
 import { Conflict, InvalidInput, NotFound } from './errors';

@@ -1,4 +1,4 @@
-import { componentAgrees, fingerprintChanges, matchFingerprint } from '../../client/fingerprint/matching';
+import { componentAgrees, fingerprintChanges, matchFingerprint } from '@licensor/client/contract';
 import { auditEvent } from './audit';
 import type { DomainContext } from './context';
 import { FingerprintChanged, FingerprintMismatch } from './errors';

@@ -1,5 +1,4 @@
-import { INSTANCE_COMPONENT } from '../../client/fingerprint/components';
-import { anchorEntries, matchFingerprint, sharedAnchors } from '../../client/fingerprint/matching';
+import { anchorEntries, INSTANCE_COMPONENT, matchFingerprint, sharedAnchors } from '@licensor/client/contract';
 import { hashSecret } from './activation-proof';
 import { auditEvent, codeSnapshot } from './audit';
 import { normalizeAuthorizationCode } from './authorization-code';

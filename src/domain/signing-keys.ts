@@ -8,7 +8,7 @@ export interface KeyPolicy {
   /** The longest a token can live; a retired key is published this long after rotation. */
   maxTokenLifetimeMs: number;
   generate(alg: KeyAlgorithm, generation: number, now: number): Promise<SigningKey>;
-  /** The outgoing key's signature over the incoming key's public JWK (client/key-endorsement.ts). */
+  /** The outgoing key's signature over the incoming key's public JWK (client/src/contract/key-endorsement.ts). */
   endorse(endorser: SigningKey, endorsed: SigningKey, now: number): string;
 }
 

@@ -1,13 +1,8 @@
-import type { FingerprintHashes, MatchStrategy } from '../../client/fingerprint/matching';
+import type { CodeStatus, FingerprintHashes, MatchStrategy, SeatMode } from '@licensor/client/contract';
 
-export type { FingerprintHashes, MatchStrategy };
-
-/** PRODUCT.md §2: issued → alive → expired → frozen → released (terminal). */
-export type CodeStatus = 'issued' | 'alive' | 'expired' | 'frozen' | 'released';
-export const CODE_STATUSES: readonly CodeStatus[] = ['issued', 'alive', 'expired', 'frozen', 'released'];
-
-/** PRODUCT.md §4: a node-locked seat is held until deactivation; a floating seat is a lease. */
-export type SeatMode = 'node_locked' | 'floating';
+// The code statuses and seat modes lease tokens carry are declared once, in the wire contract.
+export { CODE_STATUSES } from '@licensor/client/contract';
+export type { CodeStatus, FingerprintHashes, MatchStrategy, SeatMode };
 
 export type ActivationStatus = 'active' | 'deactivated' | 'culled';
 
@@ -131,7 +126,7 @@ export interface SigningKey {
   publishUntil: number | null;
   /**
    * The previous key's signature over this key's public JWK, made at the rotation that brought it
-   * in (client/key-endorsement.ts); null for the first key. Published forever beside the JWKS.
+   * in (client/src/contract/key-endorsement.ts); null for the first key. Published forever beside the JWKS.
    */
   endorsement: string | null;
 }

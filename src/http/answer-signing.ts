@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { answerSigningInput, NONCE_PATTERN, requestDigest, UNREAD_BODY } from '../../client/answer-signature';
+import { answerSigningInput, NONCE_PATTERN, requestDigest, UNREAD_BODY } from '@licensor/client/contract';
 import { InvalidInput } from '../domain/errors';
 import { hasNoBody } from './json-body';
 
@@ -11,7 +11,7 @@ export interface AnswerSigner {
 
 /**
  * Signs every answer of the client API, refusals included, in ONE place (docs/server.md "Signed
- * answers"; the format is client/answer-signature.ts). Mounted in front of the client-API routes:
+ * answers"; the format is client/src/contract/answer-signature.ts). Mounted in front of the client-API routes:
  * it wraps `res.send`, which every answer goes through — the route's own `res.json`, the error
  * mapper's, the not-found responder's — and signs the exact bytes Express is about to write.
  *

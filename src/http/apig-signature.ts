@@ -1,13 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
-import { apigSignature, headerValue, isUnsignedPayload, parseSdkDate, SDK_DATE_WINDOW_MS, type ApigRequest } from '../../client/apig-signing';
+import { apigSignature, headerValue, isUnsignedPayload, parseSdkDate, SDK_DATE_WINDOW_MS, type ApigRequest } from '@licensor/client/contract';
 
 /**
  * Verifies `SDK-HMAC-SHA256` signed calls to our copy of the marketplace open API
  * (koogallery-license-protocol.md §1.1) when AK/SK pairs are configured. The signing half lives in
- * client/apig-signing.ts, shared with the client and the simulator. A replay of a good signature
+ * client/src/contract/apig-signing.ts, shared with the client and the simulator. A replay of a good signature
  * is the caller's to refuse (the verdict names the signature and its date).
  */
-export { APIG_ALGORITHM, SDK_DATE_WINDOW_MS, apigSignature, canonicalRequest, formatSdkDate, signApigRequest, type ApigRequest } from '../../client/apig-signing';
+export { APIG_ALGORITHM, SDK_DATE_WINDOW_MS, apigSignature, canonicalRequest, formatSdkDate, signApigRequest, type ApigRequest } from '@licensor/client/contract';
 
 export type ApigVerdict = { ok: true; accessKey: string; signature: string; signedAt: number } | { ok: false; reason: string };
 

@@ -9,7 +9,7 @@ import { CODE_STATUSES } from '../domain/types';
  */
 
 const isoTime = z.string().describe('ISO 8601 time, UTC');
-const codeStatus = z.enum(CODE_STATUSES as [string, ...string[]]);
+const codeStatus = z.enum(CODE_STATUSES);
 const json = z.record(z.string(), z.unknown());
 
 export const errorBodySchema = z

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_CHURN_PERIOD_SECONDS } from '../domain/churn';
-import { VERSION_PATTERN } from '../../client/version';
+import { VERSION_PATTERN } from '@licensor/client/contract';
 import { CODE_STATUSES } from '../domain/types';
 import { parse } from './validate';
 
@@ -177,7 +177,7 @@ export const renewRequestSchema = z
 
 export const listCodesQuerySchema = z.object({
   product: productName.optional(),
-  status: z.enum(CODE_STATUSES as [string, ...string[]]).optional(),
+  status: z.enum(CODE_STATUSES).optional(),
   q: z.string().max(64).regex(/^[A-Za-z0-9\s-]*$/, 'a code prefix or an id: letters, digits, dashes, spaces').optional(),
   test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),

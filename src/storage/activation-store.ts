@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { anchorEntries } from '../../client/fingerprint/matching';
+import { anchorEntries } from '@licensor/client/contract';
 import type { ActivationStore } from '../domain/ports';
 import type { Activation, ActivationStatus, FingerprintHashes } from '../domain/types';
 import { fromJson, toBool, toJson } from './rows';

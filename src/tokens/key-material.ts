@@ -1,6 +1,6 @@
 import { createPrivateKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { signEndorsement } from '../../client/key-endorsement';
+import { signEndorsement } from '@licensor/client/contract';
 import type { KeyAlgorithm, SigningKey } from '../domain/types';
 
 /** A new key pair; the kid is the RFC 7638 thumbprint of its public JWK. */

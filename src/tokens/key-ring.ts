@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
-import { verifyCompactJws } from '../../client/offline-verify';
+import { verifyCompactJws } from '@licensor/client/contract';
 import { currentKey, publishedKeys } from '../domain/signing-keys';
 import type { LeaseClaims, LeaseTokens } from '../domain/lease-token';
 import type { KeyAlgorithm, SigningKey } from '../domain/types';
@@ -94,7 +94,7 @@ export class KeyRing implements LeaseTokens {
 
   /**
    * A Licensor-Signature header value over the signing input of a client-API answer
-   * (client/answer-signature.ts), made with the current key: the same cached KeyObject as tokens.
+   * (client/src/contract/answer-signature.ts), made with the current key: the same cached KeyObject as tokens.
    */
   signAnswer(input: Buffer): string {
     const key = this.current;

@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { packageRoot } from './helpers/package-root';
 
-type Wrapper = typeof import('../../client/fingerprint/addon');
+type Wrapper = Pick<typeof import('@licensor/client'), 'collectSync'>;
+
+// The compiled loader of the client package, and the one module it loads beside it.
+const COMPILED = dirname(require.resolve('@licensor/client'));
+const LOADER_FILES = [join('fingerprint', 'addon.js'), join('contract', 'fingerprint', 'device-fingerprint.js')];
+const PREBUILDS = 'prebuilds';
 
 // A loadable Node-API binary for this machine: what `npm ci` compiled.
 const BUILT = join(packageRoot(), 'build', 'Release', 'licensor_fingerprint.node');
@@ -19,10 +24,11 @@ class Package {
   readonly root = mkdtempSync(join(tmpdir(), 'licensor-loader-'));
 
   constructor(files: Record<string, 'binary' | 'garbage'>) {
-    writeFileSync(join(this.root, 'package.json'), JSON.stringify({ name: 'licensor' }));
-    const dir = join(this.root, 'dist', 'client', 'fingerprint');
-    mkdirSync(dir, { recursive: true });
-    for (const file of ['addon.js', 'device-fingerprint.js']) copyFileSync(join(__dirname, '../../client/fingerprint', file), join(dir, file));
+    writeFileSync(join(this.root, 'package.json'), JSON.stringify({ name: '@licensor/client' }));
+    for (const file of LOADER_FILES) {
+      mkdirSync(dirname(join(this.root, 'dist', 'src', file)), { recursive: true });
+      copyFileSync(join(COMPILED, file), join(this.root, 'dist', 'src', file));
+    }
     for (const [path, kind] of Object.entries(files)) {
       mkdirSync(dirname(join(this.root, path)), { recursive: true });
       if (kind === 'binary') copyFileSync(BUILT, join(this.root, path));
@@ -32,7 +38,7 @@ class Package {
 
   loader(): Wrapper {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading the copy is the point
-    return require(join(this.root, 'dist', 'client', 'fingerprint', 'addon.js')) as Wrapper;
+    return require(join(this.root, 'dist', 'src', 'fingerprint', 'addon.js')) as Wrapper;
   }
 
   /** The binaries of this package that the process has loaded. */
@@ -65,7 +71,7 @@ describe('loading the native addon', () => {
   after(() => made.forEach((pkg) => pkg.remove()));
 
   it('takes the prebuild for this platform over a local build', () => {
-    const prebuild = join('client', 'prebuilds', PLATFORM, 'licensor_fingerprint.napi.node');
+    const prebuild = join(PREBUILDS, PLATFORM, 'licensor_fingerprint.napi.node');
     const pkg = make({ [prebuild]: 'binary', [LOCAL_BUILD]: 'binary' });
     assert.equal(pkg.loader().collectSync({ include: ['cpu.signature'] }).platform, process.platform);
     assert.deepEqual(pkg.loaded(), [join(pkg.root, prebuild)]);
@@ -73,16 +79,16 @@ describe('loading the native addon', () => {
 
   it('prefers the prebuild tagged with this C library over an untagged one', function () {
     if (process.platform !== 'linux') this.skip();
-    const tagged = join('client', 'prebuilds', PLATFORM, 'licensor_fingerprint.napi.glibc.node');
-    const pkg = make({ [tagged]: 'binary', [join('client', 'prebuilds', PLATFORM, 'licensor_fingerprint.napi.node')]: 'binary' });
+    const tagged = join(PREBUILDS, PLATFORM, 'licensor_fingerprint.napi.glibc.node');
+    const pkg = make({ [tagged]: 'binary', [join(PREBUILDS, PLATFORM, 'licensor_fingerprint.napi.node')]: 'binary' });
     pkg.loader().collectSync({ include: ['cpu.signature'] });
     assert.deepEqual(pkg.loaded(), [join(pkg.root, tagged)]);
   });
 
   it('falls back to the local build when no prebuild is for this platform', () => {
     const pkg = make({
-      [join('client', 'prebuilds', 'win32-x64', 'licensor_fingerprint.napi.node')]: 'garbage',
-      [join('client', 'prebuilds', 'sunos-sparc', 'licensor_fingerprint.napi.node')]: 'garbage',
+      [join(PREBUILDS, 'win32-x64', 'licensor_fingerprint.napi.node')]: 'garbage',
+      [join(PREBUILDS, 'sunos-sparc', 'licensor_fingerprint.napi.node')]: 'garbage',
       [LOCAL_BUILD]: 'binary',
     });
     pkg.loader().collectSync({ include: ['cpu.signature'] });
@@ -90,23 +96,23 @@ describe('loading the native addon', () => {
   });
 
   it('tries the local build when the prebuild does not load', () => {
-    const pkg = make({ [join('client', 'prebuilds', PLATFORM, 'licensor_fingerprint.napi.node')]: 'garbage', [LOCAL_BUILD]: 'binary' });
+    const pkg = make({ [join(PREBUILDS, PLATFORM, 'licensor_fingerprint.napi.node')]: 'garbage', [LOCAL_BUILD]: 'binary' });
     pkg.loader().collectSync({ include: ['cpu.signature'] });
     assert.deepEqual(pkg.loaded(), [join(pkg.root, LOCAL_BUILD)]);
   });
 
   it('does not take a prebuild made for another C library (musl on glibc)', function () {
     if (process.platform !== 'linux') this.skip();
-    const pkg = make({ [join('client', 'prebuilds', PLATFORM, 'licensor_fingerprint.napi.musl.node')]: 'garbage' });
+    const pkg = make({ [join(PREBUILDS, PLATFORM, 'licensor_fingerprint.napi.musl.node')]: 'garbage' });
     const message = pkg.failure();
     assert.ok(
-      message.includes(`${join(pkg.root, 'client', 'prebuilds')}: no prebuild for ${PLATFORM} (glibc) (it holds ${PLATFORM}/licensor_fingerprint.napi.musl.node)`),
+      message.includes(`${join(pkg.root, PREBUILDS)}: no prebuild for ${PLATFORM} (glibc) (it holds ${PLATFORM}/licensor_fingerprint.napi.musl.node)`),
       message,
     );
   });
 
   it('names every path it tried, why each failed, and how to build the addon when nothing loads', () => {
-    const prebuild = join('client', 'prebuilds', PLATFORM, 'licensor_fingerprint.napi.node');
+    const prebuild = join(PREBUILDS, PLATFORM, 'licensor_fingerprint.napi.node');
     const pkg = make({ [prebuild]: 'garbage' });
     const message = pkg.failure();
     const lines = message.split('\n');
@@ -116,7 +122,7 @@ describe('loading the native addon', () => {
     assert.match(lines[2]!, new RegExp(`^  ${join(pkg.root, prebuild)}: (?!.*${pkg.root}).*\\S`));
     assert.equal(lines[3], `  ${join(pkg.root, LOCAL_BUILD)}: does not exist`);
     assert.match(message, /ship for linux-x64 and linux-arm64 \(glibc\) and win32-x64/);
-    assert.ok(message.includes(`  cd ${pkg.root} && npx node-gyp rebuild\n`), message);
+    assert.ok(message.includes(`  npm install --save-dev node-gyp node-addon-api && (cd ${pkg.root} && npx node-gyp rebuild)\n`), message);
     assert.match(message, /python3, make and a C\+\+17 compiler/);
     assert.match(message, /Alpine: apk add python3 make g\+\+/);
   });
@@ -126,7 +132,7 @@ describe('loading the native addon', () => {
     const lines = pkg.failure().split('\n');
     assert.deepEqual(lines.slice(1, 4), [
       'Tried:',
-      `  ${join(pkg.root, 'client', 'prebuilds')}: no prebuild for ${PLATFORM}${process.platform === 'linux' ? ' (glibc)' : ''} (none there)`,
+      `  ${join(pkg.root, PREBUILDS)}: no prebuild for ${PLATFORM}${process.platform === 'linux' ? ' (glibc)' : ''} (none there)`,
       `  ${join(pkg.root, LOCAL_BUILD)}: does not exist`,
     ]);
   });

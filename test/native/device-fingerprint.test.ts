@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { collectSync, deviceFingerprint } from '../../client/fingerprint/addon';
-import type { CollectedFingerprint } from '../../client/fingerprint/types';
+import { collectSync, deviceFingerprint } from '@licensor/client';
+import type { CollectedFingerprint } from '@licensor/client/contract';
 import { materializeMachine } from './helpers/machines';
 
 function fingerprintWith(parts: Partial<CollectedFingerprint>): CollectedFingerprint {

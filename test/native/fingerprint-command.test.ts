@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { collectSync } from '../../client/fingerprint/addon';
-import { hashFingerprint } from '../../client/fingerprint/hashing';
+import { collectSync } from '@licensor/client';
+import { hashFingerprint } from '@licensor/client/contract';
 import { fingerprintCommand } from '../../src/cli/commands/fingerprint';
 import { UsageError, type Io } from '../../src/cli/output';
 

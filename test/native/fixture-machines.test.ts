@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { collect, collectSync } from '../../client/fingerprint/addon';
-import type { CollectedFingerprint } from '../../client/fingerprint/types';
+import { collect, collectSync } from '@licensor/client';
+import type { CollectedFingerprint } from '@licensor/client/contract';
 import { materializeMachine, type Machine, type MachineName } from './helpers/machines';
 import { collectAsUnprivilegedUser } from './helpers/unprivileged';
 

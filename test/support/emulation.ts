@@ -4,8 +4,8 @@ import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import type { CollectedFingerprint } from '../../client/fingerprint/types';
-import type { LicenseClientOptions } from '../../client/license-client';
+import type { CollectedFingerprint } from '@licensor/client/contract';
+import type { LicenseClientOptions } from '@licensor/client';
 import type { ClientRun, ClientRunInput } from '../native/helpers/client-run';
 import { packageRoot } from '../native/helpers/package-root';
 import { startTestServer } from './harness';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FingerprintHashes } from '../../client/fingerprint/components';
+import type { FingerprintHashes } from '@licensor/client/contract';
 import { issueCode, type CodeView } from '../../src/domain/codes';
 import type { DomainContext } from '../../src/domain/context';
 import { createProduct, type NewProduct } from '../../src/domain/products';

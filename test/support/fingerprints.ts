@@ -1,4 +1,4 @@
-import type { FingerprintHashes } from '../../client/fingerprint/components';
+import type { FingerprintHashes } from '@licensor/client/contract';
 
 export type Overrides = Record<string, string | string[] | undefined>;
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sign, type KeyObject } from 'node:crypto';
-import { answerSigningInput, requestDigest } from '../../client/answer-signature';
+import { answerSigningInput, requestDigest } from '@licensor/client/contract';
 
 /** One request through the proxy and the answer that goes back. */
 export interface Exchange {

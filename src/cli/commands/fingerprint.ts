@@ -1,6 +1,5 @@
-import { collect, deviceFingerprint } from '../../../client/fingerprint/addon';
-import { hashFingerprint } from '../../../client/fingerprint/hashing';
-import type { Component, CollectedFingerprint } from '../../../client/fingerprint/types';
+import { collect, deviceFingerprint } from '@licensor/client';
+import { type CollectedFingerprint, type Component, hashFingerprint } from '@licensor/client/contract';
 import { parseCommand } from '../args';
 import { print, processIo, table, UsageError, type Io } from '../output';
 

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ACTIVATION_REQUEST_FORMAT } from '../../../client/activation-request';
-import { writeFileAtomic } from '../../../client/atomic-file';
+import { ACTIVATION_REQUEST_FORMAT, writeFileAtomic } from '@licensor/client/contract';
 import { InvalidInput } from '../../domain/errors';
 import { respondToActivationRequest } from '../../domain/offline-activation';
 import { activationRequestSchema } from '../../http/schemas';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { hashFingerprint } from '../../../client/fingerprint/hashing';
+import { hashFingerprint } from '@licensor/client/contract';
 import type { FingerprintHashes } from '../types';
 
 /**

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 /**
  * Key endorsements and public-only retired keys (docs/deploy.md "Rotating the signing key").
  * `endorsement` is the compact JWS by which the outgoing key signed this key's public JWK at the
- * rotation that brought it in (client/key-endorsement.ts); null for a first key and for keys
+ * rotation that brought it in (client/src/contract/key-endorsement.ts); null for a first key and for keys
  * rotated in before this migration. `private_key_pem` becomes nullable: a retired key keeps only
  * its public half. Retired keys of older databases lose theirs at start (src/domain/signing-keys.ts
  * `secureSigningKeys`), where it is audited.

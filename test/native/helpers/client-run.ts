@@ -5,7 +5,7 @@
  * JSON to the file named by its second argument.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { LicenseClient, type CheckResult, type LicenseClientOptions } from '../../../client/index';
+import { LicenseClient, type CheckResult, type LicenseClientOptions } from '@licensor/client';
 
 export interface ClientRunInput {
   options: LicenseClientOptions;

@@ -5,8 +5,8 @@
  * usable there).
  */
 import { writeFileSync } from 'node:fs';
-import { collect, collectSync } from '../../../client/fingerprint/addon';
-import type { CollectOptions, CollectedFingerprint } from '../../../client/fingerprint/types';
+import { collect, collectSync } from '@licensor/client';
+import type { CollectOptions, CollectedFingerprint } from '@licensor/client/contract';
 
 export interface CollectRun {
   platform: string;

@@ -4,7 +4,7 @@
  * It drives every native path: the real machine and each fixture tree, sync and async, and
  * the argument errors.
  */
-import { collect, collectSync } from '../../../client/fingerprint/addon';
+import { collect, collectSync } from '@licensor/client';
 import { materializeMachine, type MachineName } from './machines';
 
 const MACHINES: MachineName[] = ['nvme-bare-metal', 'sata-lvm', 'md-raid-udev', 'vm-virtio', 'container', 'dmi-root-only'];

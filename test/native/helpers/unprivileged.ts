@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collectSync } from '../../../client/fingerprint/addon';
-import type { CollectedFingerprint } from '../../../client/fingerprint/types';
+import { collectSync } from '@licensor/client';
+import type { CollectedFingerprint } from '@licensor/client/contract';
 import { packageRoot } from './package-root';
 
 // The conventional unprivileged account ("nobody").

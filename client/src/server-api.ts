@@ -1,7 +1,7 @@
 /**
  * The server's client API (docs/server.md; src/http/routes/client-api.ts) over fetch. Every
  * request carries a fresh nonce and every answer is authenticated before anything in it is
- * believed (client/answer-signature.ts): a body signature over the answer, the nonce and the
+ * believed (client/src/contract/answer-signature.ts): a body signature over the answer, the nonce and the
  * request, or — for a heartbeat answer that carries a lease token — the token, which then must
  * carry the nonce (checked by LicenseClient once the token is verified). Refusals
  * (`{ error: { code, message } }`) become a LicenseClientError with the server's code only
@@ -17,11 +17,11 @@ import {
   UNREAD_BODY,
   verifyAnswerSignature,
   type AnswerFailure,
-} from './answer-signature';
+} from './contract/answer-signature';
 import { LicenseClientError } from './errors';
-import type { FingerprintHashes } from './fingerprint/components';
-import { isObject } from './is-object';
-import type { JwsAlgorithm, KeySet } from './key-set';
+import type { FingerprintHashes } from './contract/fingerprint/components';
+import { isObject } from './contract/is-object';
+import type { JwsAlgorithm, KeySet } from './contract/key-set';
 
 export interface LicenseView {
   status: string;
@@ -135,7 +135,7 @@ export class ServerApi {
   /**
    * The key endorsements published beside the JWKS at an absolute URL (jwksUrl). Not authenticated
    * as an answer, and it need not be: each endorsement is a signature that only adds a key when it
-   * chains to a key this client already trusts (client/key-endorsement.ts).
+   * chains to a key this client already trusts (client/src/contract/key-endorsement.ts).
    */
   endorsements(url: string): Promise<unknown[]> {
     return this.request('GET', url, undefined, (body) => (isObject(body) && Array.isArray(body.keys) ? body : null)).then((r) =>

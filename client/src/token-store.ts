@@ -12,8 +12,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { writeFileAtomic } from './atomic-file';
-import { isObject } from './is-object';
+import { writeFileAtomic } from './contract/atomic-file';
+import { isObject } from './contract/is-object';
 import type { RevokedStatus } from './offline-verify';
 
 export interface StoredLicense {
@@ -21,7 +21,7 @@ export interface StoredLicense {
   /** Set when a heartbeat answer ended the license here; cleared by the next good answer. */
   revoked: RevokedStatus | null;
   /**
-   * Key endorsements (client/key-endorsement.ts) learned online: walked again from the pinned keys
+   * Key endorsements (client/src/contract/key-endorsement.ts) learned online: walked again from the pinned keys
    * at every load, so they add only keys a pinned key vouches for, whatever the file says.
    */
   endorsements: string[];

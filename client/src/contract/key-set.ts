@@ -1,7 +1,7 @@
 /**
  * The public keys a client trusts, imported once into KeyObjects and looked up by `kid`: the
  * pinned keys the application ships, and keys endorsed through a chain that starts at one of them
- * (client/key-endorsement.ts; docs/security.md "Keys and rotation"). Nothing else adds a key.
+ * (client/src/contract/key-endorsement.ts; docs/security.md "Keys and rotation"). Nothing else adds a key.
  */
 import { createHash, createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 

@@ -122,3 +122,27 @@ export function signApigRequest(
   };
 }
 
+export interface SignableRequest {
+  method: string;
+  url: URL;
+  /** Headers to sign besides Host and X-Sdk-Date (which this adds). */
+  headers: Record<string, string>;
+  body: string;
+  now: number;
+}
+
+/**
+ * The headers that sign a request (`X-Sdk-Date`, `Host`, `Authorization`), with the one
+ * SDK-HMAC-SHA256 implementation the server verifies with. Every header in `request.headers`
+ * is signed, plus Host.
+ */
+export function signSdkHmacSha256(request: SignableRequest, credentials: { accessKey: string; secretKey: string }): Record<string, string> {
+  const headers: Record<string, string> = { host: request.url.host };
+  for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value.trim();
+  const signed = signApigRequest(
+    { method: request.method, path: request.url.pathname, query: request.url.search.replace(/^\?/, ''), body: Buffer.from(request.body, 'utf8'), headers },
+    credentials,
+    request.now,
+  );
+  return { ...signed, Host: request.url.host };
+}

@@ -1,3 +1,4 @@
+import type { CodeStatus } from './contract/lease-claims';
 import type { UpdateNotice } from './update-notice';
 
 /**
@@ -5,8 +6,8 @@ import type { UpdateNotice } from './update-notice';
  * docs/client.md lists what each reason means to an end user.
  */
 
-/** The authorization code's lifecycle status as last seen (server-side words, PRODUCT.md §2). */
-export type LicenseStatus = 'issued' | 'alive' | 'expired' | 'frozen' | 'released';
+/** The authorization code's lifecycle status as last seen (the server's words: contract/lease-claims.ts). */
+export type LicenseStatus = CodeStatus;
 
 /** Why a license is not valid. Stable strings: applications may switch on them. */
 export type CheckReason =

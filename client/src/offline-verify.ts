@@ -1,131 +1,16 @@
 /**
- * Offline verification of lease tokens (PRODUCT.md §5): compact JWS checked with node:crypto and
- * KeyObjects imported once. This is the hot path of `check()`: a token is verified here once per
- * token string; every later `check()` of the same token only runs `VerifiedLease.resultAt`.
- *
- * A JOSE library is deliberately not used: its generic verify reaches about half the speed of a
- * bare `crypto.verify`, and the strict subset we accept is short enough to read in one sitting.
+ * Offline verification of lease tokens (docs/client.md "Speed"): a token is verified here once per
+ * token string (contract/jws.ts, contract/lease-claims.ts, the fingerprint match); every later
+ * `check()` of the same token only runs `VerifiedLease.resultAt`.
  */
-import type { FingerprintHashes } from './fingerprint/components';
-import { matchFingerprint, type MatchStrategy } from './fingerprint/matching';
-import { isObject } from './is-object';
-import { verifySignature, type JwsAlgorithm, type JwsKey, type KeySet } from './key-set';
+import type { FingerprintHashes } from './contract/fingerprint/components';
+import { matchFingerprint, type MatchStrategy } from './contract/fingerprint/matching';
+import { headerOf, verifyCompactJws, type JwsFailure } from './contract/jws';
+import type { JwsAlgorithm, KeySet } from './contract/key-set';
+import { parseLeaseClaims, type LeaseClaims } from './contract/lease-claims';
 import { updateNotice } from './update-notice';
 import { invalidResult, NO_FACTS, validResult, type CheckReason, type CheckResult, type LicenseFacts, type LicenseStatus } from './license-state';
 
-// ---------------------------------------------------------------------------------------------
-// The JWS primitive (RFC 7515 compact serialization, RFC 8037 EdDSA, RFC 7518 ES256)
-
-export interface JwsHeader {
-  alg: string;
-  kid?: string;
-  typ?: string;
-  [name: string]: unknown;
-}
-
-export type JwsFailure = 'malformed' | 'alg_not_allowed' | 'unknown_key' | 'bad_signature';
-
-export type JwsVerification = { ok: true; header: JwsHeader; payload: Buffer } | { ok: false; failure: JwsFailure };
-
-// Exactly three non-empty base64url parts: no padding, no `+/`, no JSON serialization, no
-// detached or empty payload, no `alg: none` with an empty signature.
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-const MAX_TOKEN_LENGTH = 16_384;
-
-// A server signs every token of one key with the same header: parse each distinct one once.
-const HEADER_CACHE_LIMIT = 32;
-const headerCache = new Map<string, JwsHeader | null>();
-
-function parseHeader(segment: string): JwsHeader | null {
-  const cached = headerCache.get(segment);
-  if (cached !== undefined) return cached;
-  let header: JwsHeader | null = null;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as JwsHeader).alg === 'string') {
-      header = value as JwsHeader;
-      // RFC 7515 §4.1.11: a `crit` we do not understand must be rejected; we understand none.
-      // RFC 7797 `b64` changes what is signed; refuse it outright.
-      if ('crit' in header || 'b64' in header) header = null;
-      if (header && header.kid !== undefined && typeof header.kid !== 'string') header = null;
-    }
-  } catch {
-    header = null;
-  }
-  if (headerCache.size >= HEADER_CACHE_LIMIT) headerCache.clear();
-  headerCache.set(segment, header);
-  return header;
-}
-
-/**
- * Verifies a compact JWS and returns its header and payload bytes. `keyFor` resolves the key
- * the header names; `verifySignature` (key-set.ts) applies the `algorithms` allow-list and
- * checks the signature. Never throws.
- */
-export function verifyCompactJws(
-  jws: string,
-  algorithms: ReadonlySet<string>,
-  keyFor: (header: JwsHeader) => JwsKey | undefined,
-): JwsVerification {
-  if (typeof jws !== 'string' || jws.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(jws)) return { ok: false, failure: 'malformed' };
-  const firstDot = jws.indexOf('.');
-  const secondDot = jws.indexOf('.', firstDot + 1);
-  const header = parseHeader(jws.slice(0, firstDot));
-  if (header === null) return { ok: false, failure: 'malformed' };
-  const failure = verifySignature(algorithms, header.alg, keyFor(header), Buffer.from(jws.slice(0, secondDot), 'latin1'), jws.slice(secondDot + 1));
-  // A signature of the wrong length is simply one that does not verify.
-  if (failure !== null) return { ok: false, failure: failure === 'malformed_signature' ? 'bad_signature' : failure };
-  return { ok: true, header, payload: Buffer.from(jws.slice(firstDot + 1, secondDot), 'base64url') };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lease claims (the server's src/domain/lease-token.ts; docs/server.md "Lease tokens")
-
-export interface LeaseClaims {
-  iss: string;
-  aud: string | string[];
-  sub: string;
-  jti: string;
-  iat: number;
-  nbf: number;
-  exp: number;
-  license: { status: LicenseStatus; expiresAt: number; seats: number; features: string[]; seatMode: string };
-  activation: { id: string; fingerprint: FingerprintHashes };
-  heartbeat: { intervalSeconds: number };
-  /** The nonce of the request this token answered (client/answer-signature.ts). */
-  nonce?: string;
-  /** The product's published versions (client/update-notice.ts). */
-  update?: { latestVersion: string; minimumVersion: string | null };
-}
-
-const STATUSES: ReadonlySet<string> = new Set(['issued', 'alive', 'expired', 'frozen', 'released']);
-
-const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-const isText = (v: unknown): v is string => typeof v === 'string' && v !== '';
-
-/** The claims, if the payload has the shape the server signs; `null` otherwise. */
-export function parseLeaseClaims(payload: Buffer): LeaseClaims | null {
-  let c: unknown;
-  try {
-    c = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (!isObject(c) || !isObject(c.license) || !isObject(c.activation) || !isObject(c.heartbeat)) return null;
-  const { license, activation, heartbeat } = c;
-  const audOk = isText(c.aud) || (Array.isArray(c.aud) && c.aud.every(isText));
-  if (!isText(c.iss) || !audOk || !isText(c.sub) || !isText(c.jti)) return null;
-  if (!isTime(c.iat) || !isTime(c.nbf) || !isTime(c.exp)) return null;
-  if (typeof license.status !== 'string' || !STATUSES.has(license.status) || !isTime(license.expiresAt)) return null;
-  if (!Number.isInteger(license.seats) || !Array.isArray(license.features) || !license.features.every((f) => typeof f === 'string')) return null;
-  if (!isText(activation.id) || !isObject(activation.fingerprint) || !isTime(heartbeat.intervalSeconds)) return null;
-  if (c.nonce !== undefined && typeof c.nonce !== 'string') return null;
-  if (c.update !== undefined && !isObject(c.update)) return null;
-  return c as unknown as LeaseClaims;
-}
-
-// ---------------------------------------------------------------------------------------------
-// One token, verified once
 
 export interface LeaseExpectations {
   issuer: string;
@@ -250,10 +135,6 @@ interface LeaseOutcome {
   unknownKid?: string;
 }
 
-function headerOf(token: string): JwsHeader | null {
-  const dot = token.indexOf('.');
-  return dot > 0 ? parseHeader(token.slice(0, dot)) : null;
-}
 
 /**
  * The activation id a token names, read WITHOUT verifying it: only for asking the server, which

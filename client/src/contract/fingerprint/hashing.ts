@@ -5,13 +5,13 @@
 import { createHmac } from 'node:crypto';
 import { COMPONENTS, HARDWARE_COMPONENT_IDS, INSTANCE_COMPONENT, type FingerprintHashes, type HardwareComponentId } from './components';
 
-/** What the addon's `collect()` returns, reduced to the parts hashing reads. */
+/** What the addon's `collect()` returns (contract/fingerprint/types.ts), reduced to the parts hashing reads. */
 export interface CollectedComponent {
   status: string;
   value?: string | string[];
 }
 
-export interface CollectedFingerprint {
+export interface HashableFingerprint {
   components: Record<string, CollectedComponent>;
 }
 
@@ -120,7 +120,7 @@ function componentHash(key: Buffer, id: string, value: string): string {
 }
 
 /** The usable normalised value of a component the addon read successfully, or `null`. */
-function okValue(collected: CollectedFingerprint, id: HardwareComponentId): string | string[] | null {
+function okValue(collected: HashableFingerprint, id: HardwareComponentId): string | string[] | null {
   const component = collected.components[id];
   if (component === undefined || component.status !== 'ok' || component.value === undefined) return null;
   return normalizeComponentValue(id, component.value);
@@ -132,7 +132,7 @@ function okValue(collected: CollectedFingerprint, id: HardwareComponentId): stri
  * `key` is the per-product constant: it stops cross-application correlation, it is not a secret.
  * Components outside the catalogue are not sent: nothing would match them.
  */
-export function hashFingerprint(collected: CollectedFingerprint, key: string | Buffer): FingerprintHashes {
+export function hashFingerprint(collected: HashableFingerprint, key: string | Buffer): FingerprintHashes {
   const bytes = hmacKey(key);
   const hashes: FingerprintHashes = {};
   for (const id of HARDWARE_COMPONENT_IDS) {
@@ -166,7 +166,7 @@ const DISPLAY_ID_SOURCES: readonly HardwareComponentId[] = ['hw.systemUuid', 'os
  * A stable machine id for display and lookups, never for matching on its own
  * (fingerprint-research §5.2); `null` when none of its source components is usable.
  */
-export function displayId(collected: CollectedFingerprint, key: string | Buffer): string | null {
+export function displayId(collected: HashableFingerprint, key: string | Buffer): string | null {
   for (const id of DISPLAY_ID_SOURCES) {
     const value = okValue(collected, id);
     if (typeof value === 'string') return keyedHash(hmacKey(key), `fp1-id\0${value}`);

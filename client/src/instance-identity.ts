@@ -3,7 +3,7 @@
  * time this product runs in this container, kept in the store directory beside the license, so a
  * restarted container with the same store is the same instance. Copied into another container, it
  * names another instance there, because the fingerprint also keys in what tells containers apart
- * (client/fingerprint/hashing.ts `instanceFingerprint`).
+ * (client/src/contract/fingerprint/hashing.ts `instanceFingerprint`).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -4,8 +4,6 @@
  */
 import { COMPONENTS, COMPONENT_IDS, isComponentId, type ComponentId, type ComponentKind, type FingerprintHashes } from './components';
 
-// Re-exported because every signature below takes it: importers of matching need nothing else.
-export type { FingerprintHashes } from './components';
 
 /** The strategies a product may set; the client refuses a `matchStrategy` option outside this list. */
 export const MATCH_STRATEGIES = ['exact', 'fuzzy', 'loose'] as const;

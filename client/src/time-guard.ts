@@ -7,7 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from './atomic-file';
+import { writeFileAtomic } from './contract/atomic-file';
 
 const FORMAT = 'licensor-clock';
 const PERSIST_EVERY_MS = 60_000;

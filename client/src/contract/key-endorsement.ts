@@ -17,7 +17,7 @@
 import { sign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { isObject } from './is-object';
 import { importPublicKey, jwkThumbprint, type JwsAlgorithm, type KeySet, type TrustedKey } from './key-set';
-import { verifyCompactJws } from './offline-verify';
+import { verifyCompactJws } from './jws';
 
 export const ENDORSEMENT_TYPE = 'licensor-key-endorsement+jwt';
 

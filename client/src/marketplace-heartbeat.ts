@@ -5,11 +5,11 @@
  * helper: one request, the answer mapped to `valid` + a reason. It does no offline checking; a
  * LicenseClient does that.
  */
-import { answerSigningInput, NONCE_HEADER, newNonce, parseSignatureHeader, requestDigest, SIGNATURE_HEADER, verifyAnswerSignature } from './answer-signature';
-import { signApigRequest } from './apig-signing';
+import { answerSigningInput, NONCE_HEADER, newNonce, parseSignatureHeader, requestDigest, SIGNATURE_HEADER, verifyAnswerSignature } from './contract/answer-signature';
+import { signSdkHmacSha256 } from './contract/apig-signing';
 import { LicenseClientError } from './errors';
-import { isObject } from './is-object';
-import { KeySet, type JwsAlgorithm, type PublicKeyInput } from './key-set';
+import { isObject } from './contract/is-object';
+import { KeySet, type JwsAlgorithm, type PublicKeyInput } from './contract/key-set';
 import type { Fetch } from './server-api';
 
 export const MARKETPLACE_HEARTBEAT_PATH = '/api/mkp-openapi-public/global/v1/license/heartbeat';
@@ -168,32 +168,4 @@ function interpret(httpStatus: number, text: string): MarketplaceHeartbeatResult
     expiresAt: parseTime(data!.expire_time),
     activatedAt: parseTime(data!.activate_time),
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// AK/SK request signing, SDK-HMAC-SHA256 (koogallery-license-protocol.md §1.1)
-
-export interface SignableRequest {
-  method: string;
-  url: URL;
-  /** Headers to sign besides Host and X-Sdk-Date (which this adds). */
-  headers: Record<string, string>;
-  body: string;
-  now: number;
-}
-
-/**
- * The headers that sign a request (`X-Sdk-Date`, `Host`, `Authorization`), with the one
- * SDK-HMAC-SHA256 implementation the server verifies with. Every header in `request.headers`
- * is signed, plus Host.
- */
-export function signSdkHmacSha256(request: SignableRequest, credentials: { accessKey: string; secretKey: string }): Record<string, string> {
-  const headers: Record<string, string> = { host: request.url.host };
-  for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value.trim();
-  const signed = signApigRequest(
-    { method: request.method, path: request.url.pathname, query: request.url.search.replace(/^\?/, ''), body: Buffer.from(request.body, 'utf8'), headers },
-    credentials,
-    request.now,
-  );
-  return { ...signed, Host: request.url.host };
 }

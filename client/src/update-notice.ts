@@ -4,7 +4,7 @@
  * that knows its own version (the `version` option) compares. Modelled on the marketplace client
  * SDK's upgrade notice, whose forced flag is our `required` (koogallery-license-protocol.md §9).
  */
-import { compareVersions, isVersion } from './version';
+import { compareVersions, isVersion } from './contract/version';
 
 export interface UpdateNotice {
   /** The latest version the vendor published. */

@@ -1,28 +1,36 @@
 /**
  * Loads the native fingerprint addon and gives it types (docs/fingerprint.md#loading-the-addon).
- * The prebuilt binary for this platform comes first (client/prebuilds/<platform>-<arch>/, picked
- * by node-gyp-build's rules); a local build (build/Release, what `node-gyp rebuild` makes) is
- * tried only when no prebuild matches or the prebuild does not load. Both are found from the
- * package root, walked up to from this file, so the same code works from the TypeScript sources
- * and from dist/client/fingerprint/.
+ * The prebuilt binary for this platform comes first (<package>/prebuilds/<platform>-<arch>/,
+ * picked by node-gyp-build's rules); a local build (build/Release, what `node-gyp rebuild` makes
+ * beside a binding.gyp) is tried only when no prebuild matches or the prebuild does not load.
+ * Both are found from the package root, walked up to from this file.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { CollectOptions, CollectedFingerprint } from './types';
+import type { CollectOptions, CollectedFingerprint } from '../contract/fingerprint/types';
 
-export { deviceFingerprint } from './device-fingerprint';
-export type * from './types';
+export { deviceFingerprint } from '../contract/fingerprint/device-fingerprint';
+export type * from '../contract/fingerprint/types';
 
 interface NativeAddon {
   collect(options?: CollectOptions): Promise<CollectedFingerprint>;
   collectSync(options?: CollectOptions): CollectedFingerprint;
 }
 
-// Relative to the package root: the prebuilds that ship in the package, and a local build.
-// In a client package of its own, its name and 'prebuilds' (prebuildify's place) go here.
-const PACKAGE_NAME = 'licensor';
-const PREBUILDS = join('client', 'prebuilds');
+// Relative to the package root: the prebuilds that ship in the package (prebuildify's place).
+const PACKAGE_NAME = '@licensor/client';
+const PREBUILDS = 'prebuilds';
 const LOCAL_BUILD = join('build', 'Release', 'licensor_fingerprint.node');
+
+/**
+ * Where a local build may be: beside the package's own binding.gyp (shipped for machines without
+ * a prebuild), and, in the licensor repository the package is developed in, beside the
+ * repository's (one level up). Only where a binding.gyp is, so the message names no made-up path.
+ */
+function localBuilds(root: string): string[] {
+  const builds = [root, dirname(root)].filter((dir) => existsSync(join(dir, 'binding.gyp'))).map((dir) => join(dir, LOCAL_BUILD));
+  return builds.length > 0 ? builds : [join(root, LOCAL_BUILD)];
+}
 
 function packageRoot(start: string): string | null {
   for (let dir = start; ; dir = dirname(dir)) {
@@ -137,7 +145,7 @@ function loadError(root: string | null, tried: string[], causes: unknown[]): Err
       `Tried:\n${tried.map((line) => `  ${line}\n`).join('')}` +
       'Prebuilt binaries ship for linux-x64 and linux-arm64 (glibc) and win32-x64. Anywhere else ' +
       '(musl/Alpine, macOS, another CPU), or when the prebuild does not load, build the addon on this machine:\n' +
-      `  cd ${where} && npx node-gyp rebuild\n` +
+      `  npm install --save-dev node-gyp node-addon-api && (cd ${where} && npx node-gyp rebuild)\n` +
       'which needs python3, make and a C++17 compiler (Debian/Ubuntu: apt-get install python3 make g++; ' +
       'Alpine: apk add python3 make g++ linux-headers; macOS: xcode-select --install; Windows: Visual ' +
       'Studio Build Tools with "Desktop development with C++").',
@@ -160,8 +168,7 @@ function native(): NativeAddon {
     const shipped = listing(prebuilds).flatMap((tuple) => listing(join(prebuilds, tuple)).map((file) => `${tuple}/${file}`));
     tried.push(`${prebuilds}: no prebuild for ${wanted()}${shipped.length > 0 ? ` (it holds ${shipped.join(', ')})` : ' (none there)'}`);
   }
-  const localBuild = join(root, LOCAL_BUILD);
-  for (const path of [...paths, localBuild]) {
+  for (const path of [...paths, ...localBuilds(root)]) {
     if (!existsSync(path)) {
       tried.push(`${path}: does not exist`);
       continue;
