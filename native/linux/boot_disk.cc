@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "../common/junk.h"
+#include "mountinfo.h"
 #include "readers.h"
 
 namespace fingerprint {
@@ -45,24 +46,14 @@ struct RootMount {
 bool findRootMount(const RootedFs& fs, RootMount& out) {
   const FileRead file = fs.read("/proc/self/mountinfo", 1024 * 1024);
   if (file.status != ReadStatus::Ok) return false;
-  std::istringstream lines(file.text);
-  std::string line;
   bool found = false;
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, number, root, mountPoint;
-    if (!(fields >> id >> parent >> number >> root >> mountPoint)) continue;
-    if (unescapeMountField(mountPoint) != "/") continue;
-    std::string field;
-    while (fields >> field && field != "-") {
-    }
-    RootMount mount;
-    mount.devNumber = number;
-    fields >> mount.fsType >> mount.source;
-    mount.source = unescapeMountField(mount.source);
-    out = mount;
+  forEachMount(file.text, [&](const MountEntry& entry) {
+    if (unescapeMountField(std::string(entry.mountPoint)) != "/") return;
+    out.devNumber = entry.number;
+    out.fsType = entry.fsType;
+    out.source = unescapeMountField(std::string(entry.source));
     found = true;
-  }
+  });
   return found;
 }
 

@@ -1,7 +1,6 @@
 // The env report on Linux (fingerprint-research §2.7): flags, never mixed into the ids.
-#include <sstream>
-
 #include "../common/cpuid.h"
+#include "mountinfo.h"
 #include "readers.h"
 
 namespace fingerprint {
@@ -36,17 +35,12 @@ Mounts readMounts(const RootedFs& fs) {
   Mounts mounts;
   const FileRead file = fs.read("/proc/self/mountinfo", 1024 * 1024);
   if (file.status != ReadStatus::Ok) return mounts;
-  std::istringstream lines(file.text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, number, root, mountPoint;
-    if (!(fields >> id >> parent >> number >> root >> mountPoint)) continue;
-    if (mountPoint == "/") mounts.rootLine = line;
+  forEachMount(file.text, [&](const MountEntry& entry) {
+    if (entry.mountPoint == "/") mounts.rootLine = entry.line;
     // Docker, podman and Kubernetes bind-mount a file of the container's own (or its pod's) here:
     // /var/lib/docker/containers/<id>/hostname, …/overlay-containers/<id>/userdata/hostname, …/sandboxes/<id>/hostname.
-    if (mountPoint == "/etc/hostname") mounts.hostnameRoot = root;
-  }
+    if (entry.mountPoint == "/etc/hostname") mounts.hostnameRoot = entry.root;
+  });
   return mounts;
 }
 

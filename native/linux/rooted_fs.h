@@ -36,9 +36,12 @@ class RootedFs {
 
  private:
   std::string root_;      // without trailing slash; "" for "/"
-  std::string realRoot_;  // canonical root, "" for "/"
   bool live_;
+  std::string realRoot_;  // canonical root, "" for "/"
 };
+
+// The rest of an open file, up to maxBytes; with untilNewline it stops at the first line end.
+FileRead readDescriptor(int fd, size_t maxBytes, bool untilNewline);
 
 std::string parentPath(const std::string& path);
 std::string baseName(const std::string& path);
