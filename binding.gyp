@@ -18,6 +18,8 @@
         ["OS=='linux'", {
           "sources": [
             "native/linux/rooted_fs.cc",
+            "native/linux/remembered.cc",
+            "native/linux/mountinfo.cc",
             "native/linux/machine_id.cc",
             "native/linux/dmi.cc",
             "native/linux/boot_disk.cc",

@@ -4,10 +4,19 @@
  *
  *   node dist/bench/fingerprint.js
  *
+ * Besides the medians it prints what each component costs, and what the event loop does while
+ * collect() runs: its longest stall against two loops that collect nothing, the main-thread
+ * time of the completion callback and the garbage collections, all from the same run
+ * (docs/fingerprint.md#measured).
+ *
  * Peers are optional: `npm install --no-save node-machine-id systeminformation` to include them.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createHook } from 'node:async_hooks';
+import { promises as fs } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { collect, collectSync } from '@licensor/client';
+import { HARDWARE_COMPONENT_IDS } from '@licensor/client/contract';
 
 interface Figures {
   name: string;
@@ -32,14 +41,74 @@ async function measure(name: string, calls: number, call: () => unknown): Promis
   return { name, calls, medianMs: percentile(times, 50), p99Ms: percentile(times, 99) };
 }
 
+/** Synchronous calls measured in turns (`rounds` × `perRound` calls of each), medians of all. */
+function interleaved(cases: Array<{ name: string; call: () => unknown }>, rounds: number, perRound: number): Figures[] {
+  const times = cases.map(() => [] as number[]);
+  for (const { call } of cases) for (let i = 0; i < 10; i++) call();
+  for (let round = 0; round < rounds; round++) {
+    cases.forEach(({ call }, index) => {
+      for (let i = 0; i < perRound; i++) {
+        const start = process.hrtime.bigint();
+        call();
+        times[index]!.push(Number(process.hrtime.bigint() - start) / 1e6);
+      }
+    });
+  }
+  return cases.map(({ name }, index) => {
+    const sorted = times[index]!.sort((a, b) => a - b);
+    return { name, calls: sorted.length, medianMs: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+  });
+}
+
 /** Longest the event loop went without turning while `work` ran, in ms (1 ms sampling). */
-async function largestStall(work: () => Promise<unknown>): Promise<number> {
+async function largestStall(work: () => Promise<unknown>): Promise<{ stallMs: number; elapsedMs: number }> {
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   histogram.enable();
+  const started = performance.now();
   await work();
+  const elapsedMs = performance.now() - started;
   histogram.disable();
   // The histogram records timer lateness plus the 1 ms resolution itself.
-  return Math.max(0, histogram.max / 1e6 - 1);
+  return { stallMs: Math.max(0, histogram.max / 1e6 - 1), elapsedMs };
+}
+
+/** Garbage-collection pauses (main thread) while `work` runs: how many, and the longest in ms. */
+async function gcPauses(work: () => Promise<unknown>): Promise<{ count: number; longestMs: number }> {
+  const pauses: number[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push(entry.duration);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  await work();
+  await new Promise((resolve) => setImmediate(resolve)); // entries arrive after the pause
+  observer.disconnect();
+  return { count: pauses.length, longestMs: Math.max(0, ...pauses) };
+}
+
+/**
+ * Main-thread time of collect()'s completion callback (the AsyncWorker's OnOK: the result's JS
+ * objects and the promise's resolution), in ms per call, sorted. Async hooks slow every promise,
+ * so this runs apart from the stall measurement.
+ */
+async function completionCallbacks(calls: number): Promise<number[]> {
+  const workers = new Set<number>();
+  const durations: number[] = [];
+  let started = 0;
+  const hook = createHook({
+    init(asyncId, type) {
+      if (type === 'licensor:fingerprint') workers.add(asyncId);
+    },
+    before(asyncId) {
+      if (workers.has(asyncId)) started = performance.now();
+    },
+    after(asyncId) {
+      if (workers.delete(asyncId)) durations.push(performance.now() - started);
+    },
+  });
+  hook.enable();
+  for (let i = 0; i < calls; i++) await collect();
+  hook.disable();
+  return durations.sort((a, b) => a - b);
 }
 
 function optionalPeer<T>(name: string): T | undefined {
@@ -64,25 +133,49 @@ interface SystemInformationModule {
   system(): Promise<unknown>;
 }
 
+const ms = (v: number) => (v < 1 ? `${(v * 1000).toFixed(1)} µs` : `${v.toFixed(2)} ms`);
+
 function format(f: Figures): string {
-  const ms = (v: number) => (v < 1 ? `${(v * 1000).toFixed(1)} µs` : `${v.toFixed(2)} ms`);
   return `${f.name.padEnd(52)} ${String(f.calls).padStart(5)} calls   median ${ms(f.medianMs).padStart(10)}   p99 ${ms(f.p99Ms).padStart(10)}`;
 }
 
 export async function main(): Promise<void> {
   const rows: Figures[] = [];
   const out = (line: string) => process.stdout.write(`${line}\n`);
+  const loadAtStart = loadavg()[0]!;
 
   const native = await measure('licensor collectSync() (all components)', 2000, () => collectSync());
   const nativeAsync = await measure('licensor collect() (all components, AsyncWorker)', 2000, () => collect());
   rows.push(native, nativeAsync);
-  const collectStall = await largestStall(async () => {
-    for (let i = 0; i < 2000; i++) await collect();
+
+  // Every call also makes the environment report (and reads CPUID and the SMBIOS names, both
+  // remembered): hw.model reads nothing else, so it is what all of them share. Taken in turns,
+  // 100 calls each, so that a change in the machine's load falls on every component alike.
+  const perComponent = interleaved(
+    HARDWARE_COMPONENT_IDS.map((id) => ({ name: id, call: () => collectSync({ include: [id] }) })),
+    10,
+    100,
+  );
+  const shared = perComponent.find((f) => f.name === 'hw.model')!;
+
+  let collectLoop = { stallMs: 0, elapsedMs: 0 };
+  const gc = await gcPauses(async () => {
+    collectLoop = await largestStall(async () => {
+      for (let i = 0; i < 2000; i++) await collect();
+    });
   });
-  // The same loop doing nothing: GC and the machine's own noise, to read the figure against.
-  const noiseFloor = await largestStall(async () => {
+  // The same loop collecting nothing: the machine's own noise and GC, to read the figure against.
+  const immediateLoop = await largestStall(async () => {
     for (let i = 0; i < 2000; i++) await new Promise((resolve) => setImmediate(resolve));
   });
+  // The loop above ends within milliseconds; this one runs as long as the collect() loop did,
+  // each turn a libuv thread-pool round trip that does almost nothing (stat "/").
+  const threadPoolLoop = await largestStall(async () => {
+    const end = performance.now() + collectLoop.elapsedMs;
+    while (performance.now() < end) await fs.stat('/');
+  });
+  const callbacks = await completionCallbacks(2000);
+  const loadAtEnd = loadavg()[0]!;
 
   const machineId = optionalPeer<MachineIdModule>('node-machine-id');
   if (machineId) {
@@ -109,14 +202,24 @@ export async function main(): Promise<void> {
     rows.push(await measure('systeminformation system()', 20, () => si.system()));
     siFull = await measure('systeminformation all five (equivalent coverage)', 20, everything);
     rows.push(siFull);
-    siStall = await largestStall(everything);
+    siStall = (await largestStall(everything)).stallMs;
   }
 
-  out(`fingerprint collection, node ${process.version}, ${process.platform}/${process.arch}`);
+  out(`fingerprint collection, node ${process.version}, ${process.platform}/${process.arch}, ` +
+      `${availableParallelism()} CPUs, load average ${loadAtStart.toFixed(2)} at start, ${loadAtEnd.toFixed(2)} at end`);
   for (const row of rows) out(format(row));
   out('');
-  out(`largest event-loop stall during 2000 × collect(): ${collectStall.toFixed(2)} ms` +
-      ` (same loop awaiting setImmediate instead: ${noiseFloor.toFixed(2)} ms)`);
+  out('per component: collectSync({ include: [id] }), median; each call also makes the environment report');
+  for (const f of perComponent) {
+    const own = f === shared ? '(reads nothing else: the part every call shares)' : `+${ms(Math.max(0, f.medianMs - shared.medianMs))} over hw.model`;
+    out(`  ${f.name.padEnd(18)} ${ms(f.medianMs).padStart(10)}   ${own}`);
+  }
+  out('');
+  out(`largest event-loop stall during 2000 × collect() (${collectLoop.elapsedMs.toFixed(0)} ms): ${collectLoop.stallMs.toFixed(2)} ms`);
+  out(`  same loop awaiting setImmediate instead (${immediateLoop.elapsedMs.toFixed(0)} ms): ${immediateLoop.stallMs.toFixed(2)} ms`);
+  out(`  same loop awaiting fs.stat('/') on the thread pool for as long: ${threadPoolLoop.stallMs.toFixed(2)} ms`);
+  out(`  main thread per collect(): completion callback median ${ms(percentile(callbacks, 50))}, p99 ${ms(percentile(callbacks, 99))}, ` +
+      `longest ${ms(callbacks[callbacks.length - 1]!)}; ${gc.count} GC pauses during the loop, longest ${ms(gc.longestMs)}`);
   if (siStall !== undefined) out(`largest event-loop stall during one systeminformation sweep: ${siStall.toFixed(2)} ms`);
   if (siFull) out(`systeminformation (all five) / licensor collect(): ${(siFull.medianMs / nativeAsync.medianMs).toFixed(0)}× slower`);
   if (!machineId || !si) {

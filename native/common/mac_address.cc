@@ -5,11 +5,13 @@
 namespace fingerprint {
 
 std::string formatMac(const uint8_t* bytes, size_t length) {
+  static const char kHex[] = "0123456789abcdef";
   std::string out;
-  char part[4];
+  out.reserve(length * 3);
   for (size_t i = 0; i < length; ++i) {
-    std::snprintf(part, sizeof part, i == 0 ? "%02x" : ":%02x", bytes[i]);
-    out += part;
+    if (i != 0) out += ':';
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 0x0f];
   }
   return out;
 }

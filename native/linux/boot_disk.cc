@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "../common/junk.h"
+#include "mountinfo.h"
 #include "readers.h"
 
 namespace fingerprint {
@@ -43,26 +44,16 @@ struct RootMount {
 
 // The last mount on "/" is the visible one (later mounts stack over earlier ones).
 bool findRootMount(const RootedFs& fs, RootMount& out) {
-  const FileRead file = fs.read("/proc/self/mountinfo", 1024 * 1024);
+  const FileRead file = fs.readMountinfo();
   if (file.status != ReadStatus::Ok) return false;
-  std::istringstream lines(file.text);
-  std::string line;
   bool found = false;
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, number, root, mountPoint;
-    if (!(fields >> id >> parent >> number >> root >> mountPoint)) continue;
-    if (unescapeMountField(mountPoint) != "/") continue;
-    std::string field;
-    while (fields >> field && field != "-") {
-    }
-    RootMount mount;
-    mount.devNumber = number;
-    fields >> mount.fsType >> mount.source;
-    mount.source = unescapeMountField(mount.source);
-    out = mount;
+  forEachMount(file.text, [&](const MountEntry& entry) {
+    if (unescapeMountField(std::string(entry.mountPoint)) != "/") return;
+    out.devNumber = entry.number;
+    out.fsType = entry.fsType;
+    out.source = unescapeMountField(std::string(entry.source));
     found = true;
-  }
+  });
   return found;
 }
 
@@ -122,10 +113,13 @@ void collectDisks(const RootedFs& fs, const std::string& dir, int depth, std::se
   disks.insert(dir);
 }
 
-std::string readAttribute(const RootedFs& fs, const std::string& path, bool& denied) {
-  const FileRead file = fs.readLine(path);
+std::string attributeText(const FileRead& file, bool& denied) {
   if (file.status == ReadStatus::Denied) denied = true;
   return file.status == ReadStatus::Ok ? file.text : std::string();
+}
+
+std::string readAttribute(const RootedFs& fs, const std::string& path, bool& denied) {
+  return attributeText(fs.readLine(path), denied);
 }
 
 // VPD page 0x80 (unit serial number): 4-byte header, byte 3 = length, then ASCII.
@@ -187,8 +181,9 @@ DiskReading readDisk(const RootedFs& fs, const std::string& dir) {
     if (serial.empty()) serial = readAttribute(fs, dir + "/device/serial", r.denied);
     d.model = readAttribute(fs, dir + "/device/model", r.denied);
   } else if (d.bus == "virtio") {
-    // Whatever the VMM passes: often empty or constant across VMs (§2.3).
-    serial = readAttribute(fs, dir + "/serial", r.denied);
+    // Whatever the VMM passes: often empty or constant across VMs (§2.3). The kernel asks the
+    // device for it at every read (VIRTIO_BLK_T_GET_ID, ~50 µs in a VM), hence readLineOfDevice.
+    serial = attributeText(fs.readLineOfDevice(dir + "/serial"), r.denied);
   } else if (d.bus == "mmc") {
     serial = readAttribute(fs, dir + "/device/serial", r.denied);
     d.model = readAttribute(fs, dir + "/device/name", r.denied);

@@ -7,8 +7,13 @@ namespace {
 
 const std::string kDmi = "/sys/class/dmi/id/";
 
+// The kernel copies the SMBIOS tables once, at boot (drivers/firmware/dmi_scan.c), and
+// /sys/class/dmi/id serves those copies until it stops: whether the directory exists and the
+// 0444 names cannot change under a running process, so they are read once (readLineFixed).
+// The 0400 UUID and serials are read every time: whether this process may read them changes
+// when it drops or gains privileges.
 std::string readName(const RootedFs& fs, const char* attribute) {
-  const FileRead file = fs.readLine(kDmi + attribute);
+  const FileRead file = fs.readLineFixed(kDmi + attribute);
   return file.status == ReadStatus::Ok ? file.text : std::string();
 }
 
@@ -28,7 +33,7 @@ Component fromFailedRead(const FileRead& file, const std::string& attribute) {
 
 DmiReading readDmiNames(const RootedFs& fs) {
   DmiReading dmi;
-  dmi.present = fs.exists(kDmi);
+  dmi.present = fs.existsFixed(kDmi);
   if (!dmi.present) return dmi;
   dmi.names.sysVendor = readName(fs, "sys_vendor");
   dmi.names.productName = readName(fs, "product_name");
@@ -41,8 +46,9 @@ DmiReading readDmiNames(const RootedFs& fs) {
 
 Component readSystemUuid(const RootedFs& fs, const DmiReading& dmi) {
   if (!dmi.present) {
-    // Xen guests without SMBIOS still have the domain UUID here.
-    const FileRead xen = fs.readLine("/sys/hypervisor/uuid");
+    // Xen guests without SMBIOS still have the domain UUID here (0444; a domain keeps its
+    // UUID for its life, migrations included, hence readLineFixed).
+    const FileRead xen = fs.readLineFixed("/sys/hypervisor/uuid");
     if (xen.status == ReadStatus::Ok) {
       const std::string uuid = normalizeHexId(xen.text);
       if (!isJunkUuid(uuid)) return Component::ok(uuid, "/sys/hypervisor/uuid");

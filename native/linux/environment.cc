@@ -1,7 +1,6 @@
 // The env report on Linux (fingerprint-research §2.7): flags, never mixed into the ids.
-#include <sstream>
-
 #include "../common/cpuid.h"
+#include "mountinfo.h"
 #include "readers.h"
 
 namespace fingerprint {
@@ -34,19 +33,14 @@ struct Mounts {
 
 Mounts readMounts(const RootedFs& fs) {
   Mounts mounts;
-  const FileRead file = fs.read("/proc/self/mountinfo", 1024 * 1024);
+  const FileRead file = fs.readMountinfo();
   if (file.status != ReadStatus::Ok) return mounts;
-  std::istringstream lines(file.text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, number, root, mountPoint;
-    if (!(fields >> id >> parent >> number >> root >> mountPoint)) continue;
-    if (mountPoint == "/") mounts.rootLine = line;
+  forEachMount(file.text, [&](const MountEntry& entry) {
+    if (entry.mountPoint == "/") mounts.rootLine = entry.line;
     // Docker, podman and Kubernetes bind-mount a file of the container's own (or its pod's) here:
     // /var/lib/docker/containers/<id>/hostname, …/overlay-containers/<id>/userdata/hostname, …/sandboxes/<id>/hostname.
-    if (mountPoint == "/etc/hostname") mounts.hostnameRoot = root;
-  }
+    if (entry.mountPoint == "/etc/hostname") mounts.hostnameRoot = entry.root;
+  });
   return mounts;
 }
 
@@ -69,7 +63,8 @@ void detectContainer(const RootedFs& fs, Env& env) {
   const std::string mountRuntime = runtimeFromText(mounts.rootLine);
   if (!mountRuntime.empty()) noteContainer(env, mountRuntime, "root mount is a " + mountRuntime + " overlay");
   // The initial environment (read from procfs: getenv() on a worker thread would race setenv).
-  const FileRead environ = fs.read("/proc/self/environ", 1024 * 1024);
+  // execve() sets it once for the life of the process, hence readFixed.
+  const FileRead environ = fs.readFixed("/proc/self/environ", 1024 * 1024);
   static const std::string kVariable("\0KUBERNETES_SERVICE_HOST=", 25);
   if (environ.status == ReadStatus::Ok && (std::string(1, '\0') + environ.text).find(kVariable) != std::string::npos) {
     noteContainer(env, "kubernetes", "KUBERNETES_SERVICE_HOST is set");
@@ -82,7 +77,8 @@ void detectContainer(const RootedFs& fs, Env& env) {
 Env readEnvironment(const RootedFs& fs, const CpuInfo& cpu, const DmiReading& dmi) {
   Env env;
   noteCpuidHypervisor(cpu, fs.isLive() ? "CPUID hypervisor bit" : "cpuinfo hypervisor flag", env);
-  const FileRead xen = fs.readLine("/sys/hypervisor/type");
+  // Filled by built-in Xen code at boot; the hypervisor does not change under a running kernel.
+  const FileRead xen = fs.readLineFixed("/sys/hypervisor/type");
   if (xen.status == ReadStatus::Ok && !xen.text.empty()) {
     env.virtualized = true;
     if (env.hypervisorVendor.empty()) env.hypervisorVendor = xen.text;

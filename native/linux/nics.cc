@@ -1,8 +1,12 @@
-// net.macs on Linux (fingerprint-research §2.6). On the live root the interface list comes
-// from getifaddrs(AF_PACKET) and the burned-in address from ETHTOOL_GPERMADDR (allowed
-// without CAP_NET_ADMIN); over a fixture root both come from /sys/class/net.
+// net.macs on Linux (fingerprint-research §2.6). On the live root the interface list and the
+// burned-in addresses come from one rtnetlink RTM_GETLINK dump (IFLA_PERM_ADDRESS, Linux 5.6+),
+// with ETHTOOL_GPERMADDR (allowed without CAP_NET_ADMIN) where the kernel does not report one;
+// over a fixture root both come from /sys/class/net.
 #include <ifaddrs.h>
 #include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -12,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <map>
 
@@ -23,12 +28,17 @@ namespace fingerprint {
 namespace {
 
 constexpr size_t kMaxAddressLength = 32;  // MAX_ADDR_LEN in linux/netdevice.h
+// IFLA_PERM_ADDRESS (Linux 5.6) of linux/if_link.h, spelled out for older kernel headers.
+constexpr unsigned short kIflaPermAddress = 54;
 
 struct Interface {
   unsigned hardwareType = 0;  // ARPHRD_*
   std::string address;        // current address as text
+  std::string permanent;      // IFLA_PERM_ADDRESS bytes; empty when the kernel gave none
 };
 
+// Where rtnetlink cannot be asked directly: getifaddrs() makes the same RTM_GETLINK dump (and one
+// of every IP address, which nothing here needs) and lists the links as AF_PACKET entries.
 std::map<std::string, Interface> interfacesFromGetifaddrs() {
   std::map<std::string, Interface> out;
   struct ifaddrs* list = nullptr;
@@ -44,6 +54,81 @@ std::map<std::string, Interface> interfacesFromGetifaddrs() {
   return out;
 }
 
+// One RTM_NEWLINK message, kept as getifaddrs() keeps it: only a link with a hardware address,
+// of which at most 8 bytes (its sll_addr) are shown.
+void addLink(const struct nlmsghdr* message, std::map<std::string, Interface>& out) {
+  const auto* info = static_cast<const struct ifinfomsg*>(NLMSG_DATA(message));
+  int length = static_cast<int>(message->nlmsg_len) - static_cast<int>(NLMSG_LENGTH(sizeof *info));
+  if (length < 0) return;
+  std::string name;
+  Interface nic;
+  nic.hardwareType = info->ifi_type;
+  bool hasAddress = false;
+  for (auto* attribute = IFLA_RTA(info); RTA_OK(attribute, length); attribute = RTA_NEXT(attribute, length)) {
+    const auto* data = static_cast<const uint8_t*>(RTA_DATA(attribute));
+    const size_t size = RTA_PAYLOAD(attribute);
+    if (attribute->rta_type == IFLA_IFNAME) {
+      name.assign(reinterpret_cast<const char*>(data), strnlen(reinterpret_cast<const char*>(data), size));
+    } else if (attribute->rta_type == IFLA_ADDRESS) {
+      hasAddress = true;
+      nic.address = formatMac(data, std::min<size_t>(size, 8));
+    } else if (attribute->rta_type == kIflaPermAddress) {
+      nic.permanent.assign(reinterpret_cast<const char*>(data), size);
+    }
+  }
+  if (hasAddress && !name.empty()) out[name] = nic;
+}
+
+// False when the dump could not be done (no netlink here); the caller then asks getifaddrs().
+bool interfacesFromNetlink(std::map<std::string, Interface>& out) {
+  const int sock = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (sock < 0) return false;
+  struct {
+    struct nlmsghdr header;
+    struct ifinfomsg info;
+  } request;
+  std::memset(&request, 0, sizeof request);
+  request.header.nlmsg_len = sizeof request;
+  request.header.nlmsg_type = RTM_GETLINK;
+  request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  request.header.nlmsg_seq = 1;
+  request.info.ifi_family = AF_UNSPEC;
+  struct sockaddr_nl kernel;
+  std::memset(&kernel, 0, sizeof kernel);
+  kernel.nl_family = AF_NETLINK;
+  bool done = ::sendto(sock, &request, sizeof request, 0, reinterpret_cast<struct sockaddr*>(&kernel), sizeof kernel) < 0;
+  bool ok = !done;
+  alignas(struct nlmsghdr) char buffer[32 * 1024];  // the kernel's largest dump batch
+  while (!done) {
+    // MSG_TRUNC: the datagram's real length, to tell a batch that did not fit.
+    const ssize_t received = ::recv(sock, buffer, sizeof buffer, MSG_TRUNC);
+    if (received < 0 && errno == EINTR) continue;
+    if (received <= 0 || static_cast<size_t>(received) > sizeof buffer) {
+      ok = false;
+      break;
+    }
+    int length = static_cast<int>(received);
+    for (auto* message = reinterpret_cast<const struct nlmsghdr*>(buffer); NLMSG_OK(message, length);
+         message = NLMSG_NEXT(message, length)) {
+      if (message->nlmsg_seq != request.header.nlmsg_seq) continue;
+      if (message->nlmsg_type == NLMSG_DONE || message->nlmsg_type == NLMSG_ERROR) {
+        ok = message->nlmsg_type == NLMSG_DONE;
+        done = true;
+        break;
+      }
+      if (message->nlmsg_type == RTM_NEWLINK) addLink(message, out);
+    }
+  }
+  ::close(sock);
+  if (!ok) out.clear();
+  return ok;
+}
+
+std::map<std::string, Interface> liveInterfaces() {
+  std::map<std::string, Interface> out;
+  return interfacesFromNetlink(out) ? out : interfacesFromGetifaddrs();
+}
+
 std::map<std::string, Interface> interfacesFromSysfs(const RootedFs& fs) {
   std::map<std::string, Interface> out;
   for (const std::string& name : fs.list("/sys/class/net")) {
@@ -56,20 +141,30 @@ std::map<std::string, Interface> interfacesFromSysfs(const RootedFs& fs) {
   return out;
 }
 
-// The driver's burned-in address; false if the driver has none (virtual, some VMs).
-bool permanentAddress(int sock, const std::string& name, uint8_t out[6]) {
-  if (sock < 0 || name.size() >= IFNAMSIZ) return false;
-  alignas(struct ethtool_perm_addr) unsigned char buffer[sizeof(struct ethtool_perm_addr) + kMaxAddressLength];
-  std::memset(buffer, 0, sizeof buffer);
-  auto* request = reinterpret_cast<struct ethtool_perm_addr*>(buffer);
-  request->cmd = ETHTOOL_GPERMADDR;
-  request->size = kMaxAddressLength;
-  struct ifreq ifr;
-  std::memset(&ifr, 0, sizeof ifr);
-  std::memcpy(ifr.ifr_name, name.c_str(), name.size());
-  ifr.ifr_data = reinterpret_cast<char*>(buffer);
-  if (::ioctl(sock, SIOCETHTOOL, &ifr) != 0 || request->size != 6) return false;
-  std::memcpy(out, buffer + sizeof(struct ethtool_perm_addr), 6);
+// The driver's burned-in address; false if the driver has none (virtual, some VMs). The
+// rtnetlink dump already carries it on Linux 5.6+ (the same dev->perm_addr the ioctl copies, left
+// out when all-zero); the ioctl socket is opened only when an interface lacks it.
+bool permanentAddress(int& sock, bool live, const std::string& name, const Interface& nic, uint8_t out[6]) {
+  if (!nic.permanent.empty()) {
+    if (nic.permanent.size() != 6) return false;
+    std::memcpy(out, nic.permanent.data(), 6);
+  } else {
+    if (!live || name.size() >= IFNAMSIZ) return false;
+    // Any AF_INET datagram socket carries SIOCETHTOOL; no privilege is needed for GPERMADDR.
+    if (sock < 0) sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) return false;
+    alignas(struct ethtool_perm_addr) unsigned char buffer[sizeof(struct ethtool_perm_addr) + kMaxAddressLength];
+    std::memset(buffer, 0, sizeof buffer);
+    auto* request = reinterpret_cast<struct ethtool_perm_addr*>(buffer);
+    request->cmd = ETHTOOL_GPERMADDR;
+    request->size = kMaxAddressLength;
+    struct ifreq ifr;
+    std::memset(&ifr, 0, sizeof ifr);
+    std::memcpy(ifr.ifr_name, name.c_str(), name.size());
+    ifr.ifr_data = reinterpret_cast<char*>(buffer);
+    if (::ioctl(sock, SIOCETHTOOL, &ifr) != 0 || request->size != 6) return false;
+    std::memcpy(out, buffer + sizeof(struct ethtool_perm_addr), 6);
+  }
   for (int i = 0; i < 6; ++i) {
     if (out[i] != 0) return true;
   }
@@ -79,10 +174,9 @@ bool permanentAddress(int sock, const std::string& name, uint8_t out[6]) {
 }  // namespace
 
 Component readMacs(const RootedFs& fs) {
-  const std::map<std::string, Interface> interfaces = fs.isLive() ? interfacesFromGetifaddrs() : interfacesFromSysfs(fs);
+  const std::map<std::string, Interface> interfaces = fs.isLive() ? liveInterfaces() : interfacesFromSysfs(fs);
   if (interfaces.empty()) return Component::make(Status::Absent, "no network interfaces");
-  // Any AF_INET datagram socket carries SIOCETHTOOL; no privilege is needed for GPERMADDR.
-  const int sock = fs.isLive() ? ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) : -1;
+  int sock = -1;  // for ETHTOOL_GPERMADDR, opened on first need
 
   std::vector<std::string> macs, rejected;
   std::vector<std::string> accepted;
@@ -100,7 +194,7 @@ Component readMacs(const RootedFs& fs) {
       reason = "USB adapter";  // docks and tethering come and go
     } else {
       uint8_t bytes[6];
-      if (permanentAddress(sock, name, bytes)) {
+      if (permanentAddress(sock, fs.isLive(), name, nic, bytes)) {
         reason = macRejection(bytes);
         mac = formatMac(bytes, 6);
       } else {

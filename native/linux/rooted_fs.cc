@@ -1,14 +1,16 @@
 #include "rooted_fs.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 
 #include "../common/junk.h"
@@ -22,39 +24,63 @@ std::string withoutTrailingSlash(std::string path) {
   return path;
 }
 
-std::string canonical(const std::string& path) {
-  char* resolved = ::realpath(path.empty() ? "/" : path.c_str(), nullptr);
+std::string realPath(const char* path) {
+  char* resolved = ::realpath(path, nullptr);
   if (resolved == nullptr) return {};
   std::string out(resolved);
   std::free(resolved);
   return out;
 }
 
+// realpath() calls readlink() on every component of the path (ten or more syscalls for a sysfs
+// device link); the kernel names an O_PATH descriptor's file in one readlink() of its /proc
+// entry. open() fails exactly where realpath() does (a missing or dangling component, no search
+// permission); realpath() remains for a system without /proc.
+std::string canonical(const std::string& path) {
+  const char* name = path.empty() ? "/" : path.c_str();
+  const int fd = ::open(name, O_PATH | O_CLOEXEC);
+  if (fd < 0) return {};
+  char link[48];
+  std::snprintf(link, sizeof link, "/proc/thread-self/fd/%d", fd);
+  char target[PATH_MAX];
+  const ssize_t length = ::readlink(link, target, sizeof target);
+  ::close(fd);
+  static const std::string kDeleted = " (deleted)";
+  if (length > 0 && static_cast<size_t>(length) < sizeof target && target[0] == '/') {
+    std::string out(target, static_cast<size_t>(length));
+    const bool deleted = out.size() > kDeleted.size() && out.compare(out.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0;
+    if (!deleted) return out;
+  }
+  return realPath(name);
+}
+
+FileRead openFailure(int err) {
+  FileRead result;
+  result.status = (err == ENOENT || err == ENOTDIR) ? ReadStatus::Absent
+                  : (err == EACCES || err == EPERM) ? ReadStatus::Denied
+                                                    : ReadStatus::Error;
+  result.error = std::strerror(err);
+  return result;
+}
+
+FileRead readFile(const std::string& path, size_t maxBytes, bool untilNewline) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return openFailure(errno);
+  FileRead result = readDescriptor(fd, maxBytes, untilNewline);
+  ::close(fd);
+  return result;
+}
+
 }  // namespace
 
-RootedFs::RootedFs(const std::string& root)
-    : root_(withoutTrailingSlash(root)), realRoot_(withoutTrailingSlash(canonical(root_))), live_(root_.empty()) {}
-
-std::string RootedFs::hostPath(const std::string& abs) const { return root_ + abs; }
-
-FileRead RootedFs::read(const std::string& abs, size_t maxBytes) const {
+FileRead readDescriptor(int fd, size_t maxBytes, bool untilNewline) {
   FileRead result;
-  const int fd = ::open(hostPath(abs).c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    const int err = errno;
-    result.status = (err == ENOENT || err == ENOTDIR) ? ReadStatus::Absent
-                    : (err == EACCES || err == EPERM) ? ReadStatus::Denied
-                                                      : ReadStatus::Error;
-    result.error = std::strerror(err);
-    return result;
-  }
   char buffer[4096];
   while (result.text.size() < maxBytes) {
     const ssize_t n = ::read(fd, buffer, std::min(sizeof buffer, maxBytes - result.text.size()));
     if (n < 0) {
       if (errno == EINTR) continue;
       const int err = errno;
-      ::close(fd);
       // sysfs attributes the device cannot answer fail at read time (EIO, ENODEV, EINVAL).
       result.status = (err == EACCES || err == EPERM) ? ReadStatus::Denied : ReadStatus::Error;
       result.error = std::strerror(err);
@@ -63,14 +89,24 @@ FileRead RootedFs::read(const std::string& abs, size_t maxBytes) const {
     }
     if (n == 0) break;
     result.text.append(buffer, static_cast<size_t>(n));
+    // The one-line sysfs attributes are whole at their line end: no read() just to see EOF.
+    if (untilNewline && std::memchr(buffer, '\n', static_cast<size_t>(n)) != nullptr) break;
   }
-  ::close(fd);
   result.status = ReadStatus::Ok;
   return result;
 }
 
+RootedFs::RootedFs(const std::string& root)
+    : root_(withoutTrailingSlash(root)), live_(root_.empty()) {
+  if (!live_) realRoot_ = withoutTrailingSlash(canonical(root_));
+}
+
+std::string RootedFs::hostPath(const std::string& abs) const { return root_ + abs; }
+
+FileRead RootedFs::read(const std::string& abs, size_t maxBytes) const { return readFile(hostPath(abs), maxBytes, false); }
+
 FileRead RootedFs::readLine(const std::string& abs) const {
-  FileRead result = read(abs, 4096);
+  FileRead result = readFile(hostPath(abs), 4096, true);
   if (result.status == ReadStatus::Ok) {
     const size_t newline = result.text.find('\n');
     if (newline != std::string::npos) result.text.resize(newline);
@@ -86,13 +122,29 @@ bool RootedFs::exists(const std::string& abs) const {
 
 std::vector<std::string> RootedFs::list(const std::string& absDir) const {
   std::vector<std::string> names;
-  DIR* dir = ::opendir(hostPath(absDir).c_str());
-  if (dir == nullptr) return names;
-  while (const struct dirent* entry = ::readdir(dir)) {
-    const std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
+  // getdents64 into a stack buffer: opendir() would add an fstat() and a 32 KiB allocation.
+  const int fd = ::open(hostPath(absDir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return names;
+  struct Entry {  // struct linux_dirent64 (getdents(2))
+    uint64_t inode;
+    int64_t offset;
+    unsigned short length;
+    unsigned char type;
+    char name[1];
+  };
+  alignas(Entry) char buffer[4096];
+  for (;;) {
+    const long got = ::syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    for (long at = 0; at < got;) {
+      const auto* entry = reinterpret_cast<const Entry*>(buffer + at);
+      const std::string name = entry->name;
+      if (name != "." && name != "..") names.push_back(name);
+      at += entry->length;
+    }
   }
-  ::closedir(dir);
+  ::close(fd);
   std::sort(names.begin(), names.end());
   return names;
 }
