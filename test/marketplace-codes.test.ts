@@ -141,6 +141,9 @@ forEachEngine('codes the marketplace made', (engine) => {
       ]);
       assert.deepEqual(await trail(codes[0].id), ['code.imported']);
       assert.equal((await openApi('/v1/license/activate', { license: b })).body.error_code, '92020000');
+      // The operator finds one by the start of it, as the marketplace wrote it.
+      const found = await admin(server.url, 'GET', `/v1/admin/codes?product=${product}&q=${c.slice(0, -2)}`);
+      assert.deepEqual(found.body.items.map((x: { code: string }) => x.code), [c]);
     });
 
     it('changes nothing when the same file is imported again, and says which codes it knew with other facts', async () => {

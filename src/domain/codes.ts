@@ -124,7 +124,7 @@ export async function getCode(ctx: DomainContext, reference: string): Promise<Co
 
 export async function listCodes(
   ctx: DomainContext,
-  filter: Omit<CodeFilter, 'codePrefix' | 'id'> & { product?: string; search?: string },
+  filter: Omit<CodeFilter, 'codePrefix' | 'exactPrefix' | 'id'> & { product?: string; search?: string },
   limit: number,
   cursor: string | null,
 ): Promise<Page<CodeView>> {
@@ -134,7 +134,10 @@ export async function listCodes(
   if (search !== undefined) {
     // An id, or the typed form of a code (or its start): separators dropped, look-alikes read as lookups do.
     if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(search.trim())) storeFilter.id = search.trim().toLowerCase();
-    else storeFilter.codePrefix = foldCodeInput(search);
+    else {
+      storeFilter.codePrefix = foldCodeInput(search);
+      storeFilter.exactPrefix = marketplaceCodeForm(search) ?? undefined;
+    }
   }
   const page = await ctx.repo.codes.list(storeFilter, limit, cursor);
   const names = new Map((await ctx.repo.products.list()).map((p) => [p.id, p.name]));

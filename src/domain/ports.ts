@@ -27,6 +27,8 @@ export interface CodeFilter {
   status?: CodeStatus;
   /** Matches the start of the normalised code. */
   codePrefix?: string;
+  /** Or the start of a code the marketplace made, as written (docs/marketplace.md "Codes the marketplace made"). */
+  exactPrefix?: string;
   id?: string;
   test?: boolean;
 }
@@ -161,7 +163,7 @@ export interface KeyStore {
   sealUnsealed(): Promise<string[]>;
 }
 
-/** Request nonces seen, shared by every server process (koogallery-license-protocol.md §3.2). */
+/** Request nonces seen, shared by every server process (docs/marketplace.md §3.2). */
 export interface NonceStore {
   /**
    * Records the nonce unless an unexpired record of it exists; false means a replay. Atomic across

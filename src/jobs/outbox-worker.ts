@@ -109,11 +109,22 @@ export function startOutboxWorker(
   };
 
   let timer: NodeJS.Timeout | undefined;
+  // While the database is away every poll fails: say so once, and again once it is back.
+  let failing = false;
   const schedule = () => {
     if (stopped) return;
     timer = setTimeout(() => {
       drain()
-        .catch((err: unknown) => logger.warn({ err }, 'outbox run failed; will retry'))
+        .then(
+          () => {
+            if (failing) logger.info('outbox runs again');
+            failing = false;
+          },
+          (err: unknown) => {
+            if (!failing) logger.warn({ err }, 'outbox run failed; will retry every poll');
+            failing = true;
+          },
+        )
         .finally(schedule);
     }, options.pollMs);
     timer.unref();
