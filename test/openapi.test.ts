@@ -55,6 +55,16 @@ describe('the OpenAPI document', () => {
     assert.equal(new Set(served).size, served.length, 'a route is registered twice');
   });
 
+  it('describes the production signature as the hex HMAC the server checks, and queryInstance\'s answer as licensor\'s own', () => {
+    const operation = document.paths['/koogallery/produce'].post;
+    const signature = operation.parameters.find((p: { name: string; in: string }) => p.name === 'signature' && p.in === 'query');
+    assert.match(signature.description, /^hex\(HMAC-SHA256\(accessKey, accessKey \+ nonce \+ timestamp \+ lower\(hex\(HMAC-SHA256\(accessKey, body\)\)\)\)\), over the raw body bytes/);
+    assert.doesNotMatch(signature.description, /base64/);
+    assert.match(operation.description, /queryInstance answer is licensor's own shape/);
+    const answer = JSON.stringify(operation.responses['200']);
+    assert.match(answer, /queryInstance: licensor's own shape/);
+  });
+
   it('documents the production interface at the configured path', () => {
     assert.ok(document.paths['/koogallery/produce']?.post, Object.keys(document.paths).join(', '));
     assert.equal(document.paths['/produce'], undefined);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseLooseMarketplaceTime, parseMarketplaceTime } from '../domain/marketplace/dates';
 
 /**
- * Request schemas of the marketplace routes (koogallery-license-protocol.md §2, §3). Field names,
+ * Request schemas of the marketplace routes (docs/marketplace.md §2, §3). Field names,
  * enums and lengths are the marketplace's; unknown fields are dropped, never refused.
  */
 

@@ -237,9 +237,9 @@ export const productionAnswerSchema = z
         }),
       )
       .optional()
-      .describe('queryInstance'),
+      .describe('queryInstance: licensor\'s own shape (docs/marketplace.md "queryInstance"): the SaaS appInfo has no place for a license, so the code is in licenseCode and appInfo.memo'),
   })
-  .describe('Production-interface answer (koogallery-license-protocol.md §3)');
+  .describe('Production-interface answer (docs/marketplace.md §3)');
 
 const openApiEnvelope = <T extends z.ZodType>(data: T) =>
   z.strictObject({

@@ -14,7 +14,7 @@ export function marketplaceEnv(product: string, extra: Record<string, string> = 
 }
 
 /**
- * The request signature of koogallery-license-protocol.md §3.2, written out here on its own so
+ * The request signature of docs/marketplace.md §3.2, written out here on its own so
  * a mistake in the server's implementation cannot hide behind the same mistake in the test.
  */
 export function requestSignature(key: string, nonce: string, timestamp: string, body: Buffer): string {

@@ -26,7 +26,7 @@ export const STALE_APPLICATION_MS = 60_000;
 const UNTIL_LICENSE_END_SECONDS = 100 * 365 * 86_400;
 
 /**
- * getLicenseAsync (koogallery-license-protocol.md §3.6e, §6). The application is remembered by
+ * getLicenseAsync (docs/marketplace.md §3.6e, §6). The application is remembered by
  * eventId + deviceFingerprint: the first request claims it (insert-if-absent on that key), produces
  * the license and stores its exact bytes; every retry, in any process, answers those bytes.
  * A retry that finds the work still running answers pending (000004).

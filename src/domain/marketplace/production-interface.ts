@@ -10,7 +10,7 @@ import { upgradeInstance, type UpgradeRequest } from './orders';
 import { RESULT_CODES, type ResultCode } from './result-codes';
 import { marketplaceActor, type MarketplaceSettings } from './settings';
 
-/** The production-interface activities (koogallery-license-protocol.md §3.5, §3.6), validated at the edge. */
+/** The production-interface activities (docs/marketplace.md §3.5, §3.6), validated at the edge. */
 export type ProductionRequest =
   | { activity: 'refreshLicenseCode'; scene: string; orderId: string; orderLineId: string; license: string; productId?: string; expireTime: number; testFlag: boolean }
   | { activity: 'updateLicenseCodeStatus'; license: string; status: 'FREEZE' | 'UNFREEZE'; testFlag: boolean }

@@ -1,4 +1,4 @@
-/** The marketplace layer's nouns (koogallery-license-protocol.md §3.6, §2.3). */
+/** The marketplace layer's nouns (docs/marketplace.md §3.6, §2.3). */
 
 /** An online-License instance: one purchased order line, backed by one authorization code. */
 export interface MarketplaceInstance {

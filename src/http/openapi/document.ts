@@ -148,7 +148,7 @@ export function buildOpenApiDocument(config: Pick<Config, 'marketplace'>): JsonS
           type: 'apiKey',
           in: 'query',
           name: 'signature',
-          description: 'HMAC-SHA256 with a LICENSOR_MARKETPLACE_KEYS access key, with timestamp and nonce in the query (koogallery-license-protocol.md §3.2)',
+          description: 'HMAC-SHA256 with a LICENSOR_MARKETPLACE_KEYS access key, with timestamp and nonce in the query (docs/marketplace.md §3.2)',
         },
       },
     },

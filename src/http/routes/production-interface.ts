@@ -22,7 +22,7 @@ import { bodySignHeader, verifyProductionSignature } from '../marketplace-signat
 import { parse, parseJsonBuffer } from '../validate';
 
 /**
- * The marketplace production interface (koogallery-license-protocol.md §3; PRODUCT.md §3.1): one
+ * The marketplace production interface (docs/marketplace.md §3, "Register the production URL"): one
  * POST URL for every activity. The body is read as raw bytes, because the signature covers them
  * exactly as sent (§3.2); every answer is HTTP 200 with a `resultCode`, signed with Body-Sign (§3.4).
  */
