@@ -110,6 +110,14 @@ forEachEngine('codes the marketplace made', (engine) => {
       );
     });
 
+    it('takes a code of 64 characters, the longest the protocol allows, and refuses a longer one with 000002', async () => {
+      const license = `PL${mkpId('')}`.padEnd(64, 'X');
+      assert.equal(license.length, 64);
+      assert.equal((await send({ activity: 'updateLicenseCodeStatus', license, status: 'FREEZE' })).body.resultCode, '000000');
+      assert.equal((await codeOf(license)).body.code.code, license);
+      assert.equal((await send({ activity: 'updateLicenseCodeStatus', license: `${license}9`, status: 'FREEZE' })).body.resultCode, '000002');
+    });
+
     it('matches a code the marketplace made exactly as it wrote it', async () => {
       const license = `PLab${mkpId('')}`;
       await renewal(license, server.clock.now() + 30 * DAY);
