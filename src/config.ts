@@ -32,6 +32,8 @@ export interface Config {
   keyEncryptionKey: Buffer | undefined;
   /** The marketplace compatibility layer (docs/marketplace.md). */
   marketplace: MarketplaceConfig;
+  /** Delivery of the calls licensor owes to other systems (docs/operations.md "Calls licensor owes"). */
+  outbox: OutboxConfig;
   /** Honour X-Forwarded-For from a reverse proxy (express "trust proxy" value), or not. */
   trustProxy: boolean | number | string;
   /** Bounds that keep a few slow connections from holding the server. */
@@ -146,6 +148,12 @@ export function loadConfigReport(processEnv: NodeJS.ProcessEnv = process.env, cw
     metricsToken: undefined,
     keyEncryptionKey: parseKeyEncryptionKey(env.LICENSOR_KEY_ENCRYPTION_KEY, problems),
     marketplace: marketplaceConfig(env, int, problems),
+    outbox: {
+      pollMs: int('LICENSOR_OUTBOX_POLL_MS', 1000, 10, 60_000),
+      firstRetryMs: int('LICENSOR_OUTBOX_RETRY_SECONDS', 30, 1, 3600) * 1000,
+      giveUpAfterMs: int('LICENSOR_OUTBOX_GIVE_UP_HOURS', 48, 1, 720) * 3_600_000,
+      keepDeliveredMs: int('LICENSOR_OUTBOX_KEEP_DAYS', 30, 1, 3650) * DAY,
+    },
     trustProxy: parseTrustProxy(env.LICENSOR_TRUST_PROXY, problems),
     headersTimeoutMs: int('LICENSOR_HEADERS_TIMEOUT_MS', 10_000, 100, 300_000),
     requestTimeoutMs: int('LICENSOR_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
@@ -205,6 +213,7 @@ export function maskedConfig(config: Config): Record<string, unknown> {
       ...config.marketplace,
       accessKeys: config.marketplace.accessKeys.map(() => '<masked>'),
       openApiCredentials: config.marketplace.openApiCredentials.map((c) => ({ accessKey: c.accessKey, secretKey: '<masked>' })),
+      apiCredentials: config.marketplace.apiCredentials === null ? null : { accessKey: config.marketplace.apiCredentials.accessKey, secretKey: '<masked>' },
     },
   };
 }
@@ -264,7 +273,28 @@ export interface MarketplaceConfig {
   openApiCredentials: Array<{ accessKey: string; secretKey: string }>;
   /** LICENSOR_OPENAPI_ALLOW_UNSIGNED: answer unsigned open-API calls (local testing only; `licensor serve` warns). */
   openApiAllowUnsigned: boolean;
+  /**
+   * The marketplace's open API, for the calls licensor makes (order/query, license upload, usage
+   * push): base URLs tried in order (the `.com` host, then `.cn` when it cannot be reached).
+   */
+  apiUrls: string[];
+  /** The seller's AK/SK that signs those calls; null: licensor calls the marketplace not at all. */
+  apiCredentials: { accessKey: string; secretKey: string } | null;
+  /** How long one call may take, per base URL. */
+  apiTimeoutMs: number;
 }
+
+export interface OutboxConfig {
+  pollMs: number;
+  /** Wait after a first failed delivery; it doubles with each further failure, up to an hour. */
+  firstRetryMs: number;
+  /** An entry still undelivered this long after it was owed is given up (shown as failed). */
+  giveUpAfterMs: number;
+  keepDeliveredMs: number;
+}
+
+/** The marketplace's open API hosts (docs/marketplace.md): the China site, then the fallback its pages name. */
+export const DEFAULT_MARKETPLACE_API_URLS = ['https://mkt.myhuaweicloud.com', 'https://mkt.myhuaweicloud.cn'];
 
 type IntReader = (name: string, fallback: number, min: number, max: number) => number;
 
@@ -292,6 +322,19 @@ function marketplaceConfig(env: NodeJS.ProcessEnv, int: IntReader, problems: str
   if (openApiAllowUnsigned && openApiCredentials.length > 0) {
     problems.push('LICENSOR_OPENAPI_ALLOW_UNSIGNED=true and LICENSOR_OPENAPI_AKSK are both set: with AK/SK pairs every call must be signed; unset one of them');
   }
+  const apiUrls = list(env.LICENSOR_MARKETPLACE_API_URL);
+  for (const url of apiUrls) {
+    if (!isMarketplaceBase(url)) {
+      problems.push(`LICENSOR_MARKETPLACE_API_URL must be comma-separated https:// base URLs (http:// only for a loopback host), not "${url}"`);
+    }
+  }
+  let apiCredentials: MarketplaceConfig['apiCredentials'] = null;
+  const pair = env.LICENSOR_MARKETPLACE_AKSK ?? '';
+  if (pair !== '') {
+    const colon = pair.indexOf(':');
+    if (colon > 0 && colon < pair.length - 1 && !/[\s,]/.test(pair)) apiCredentials = { accessKey: pair.slice(0, colon), secretKey: pair.slice(colon + 1) };
+    else problems.push('LICENSOR_MARKETPLACE_AKSK must be one AK:SK pair, e.g. AK1234:SK5678');
+  }
   return {
     accessKeys,
     productionPath,
@@ -302,7 +345,22 @@ function marketplaceConfig(env: NodeJS.ProcessEnv, int: IntReader, problems: str
     budgetMs: int('LICENSOR_MARKETPLACE_BUDGET_MS', 4000, 0, 4900),
     openApiCredentials,
     openApiAllowUnsigned,
+    apiUrls: apiUrls.length > 0 ? apiUrls.map((u) => u.replace(/\/+$/, '')) : DEFAULT_MARKETPLACE_API_URLS,
+    apiCredentials,
+    apiTimeoutMs: int('LICENSOR_MARKETPLACE_API_TIMEOUT_MS', 10_000, 100, 120_000),
   };
+}
+
+/** An https:// URL without query or fragment; http:// only for a loopback host (a stand-in, in tests and `licensor simulate`). */
+function isMarketplaceBase(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') return false;
+  return url.protocol === 'https:' || (url.protocol === 'http:' && listensOnLoopbackOnly(url.hostname));
 }
 
 /** A true/false setting: "true"/"1" or "false"/"0", unset meaning false. */

@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createApp } from './http/app';
 import { expressMessageClasses } from './http/message-classes';
+import { marketplaceDeliveries } from './domain/marketplace/outbound';
+import { marketplaceClient } from './http/marketplace-client';
+import { startOutboxWorker, type OutboxWorker } from './jobs/outbox-worker';
 import { startSweeper, type SweeperJob } from './jobs/sweeper-job';
+import { startUsagePushJob, type UsagePushJob } from './jobs/usage-push-job';
 import type { Logger } from './logger';
 import { metricsFor } from './metrics/runtime-metrics';
 import { openRuntime, resolveAdminToken, type Runtime, type RuntimeOptions } from './runtime';
@@ -14,6 +18,10 @@ export interface RunningServer {
   app: Express;
   server: Server;
   sweeper: SweeperJob;
+  /** Delivers the calls licensor owes (docs/operations.md "Calls licensor owes"). */
+  outbox: OutboxWorker;
+  /** Owes the marketplace the usage of on-demand instances. */
+  usagePushes: UsagePushJob;
   url: string;
   port: number;
   adminToken: { token: string; generated: boolean; file: string | null };
@@ -47,6 +55,20 @@ export async function startServer(config: Config, logger: Logger, options: Runti
     logger,
     (report, failed) => metrics.sweeperRan(report, failed),
   );
+  const outbox = startOutboxWorker(
+    runtime.ctx,
+    outboxDeliveries(runtime),
+    {
+      pollMs: config.outbox.pollMs,
+      leaseMs: OUTBOX_LEASE_MS,
+      batch: OUTBOX_BATCH,
+      retry: { firstDelayMs: config.outbox.firstRetryMs, maxDelayMs: OUTBOX_MAX_RETRY_DELAY_MS, giveUpAfterMs: config.outbox.giveUpAfterMs },
+      keepDeliveredMs: config.outbox.keepDeliveredMs,
+    },
+    logger,
+    (kind, result) => metrics.outboxAttempt(kind, result),
+  );
+  const usagePushes = startUsagePushJob(runtime.ctx, config.marketplace, logger);
   // Another process (or the CLI) may rotate keys: pick the new key up without a restart.
   const keyTimer = setInterval(() => runtime.reloadKeys().catch(() => undefined), KEY_RELOAD_MS);
   keyTimer.unref();
@@ -58,6 +80,8 @@ export async function startServer(config: Config, logger: Logger, options: Runti
     app,
     server,
     sweeper,
+    outbox,
+    usagePushes,
     port,
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     adminToken,
@@ -73,11 +97,32 @@ export async function startServer(config: Config, logger: Logger, options: Runti
           server.closeIdleConnections();
         });
         await sweeper.stop();
+        await usagePushes.stop();
+        // Late work may still owe an upload: it is enqueued before the worker stops (what is left is delivered at the next start).
+        await runtime.background.settled();
+        await outbox.stop();
         await runtime.close();
       })();
       return closing;
     },
   };
+}
+
+/** A claim holds an entry this long: far longer than a delivery (each call to each base URL is bounded by its timeout). */
+const OUTBOX_LEASE_MS = 5 * 60_000;
+const OUTBOX_BATCH = 20;
+/** Retries double from LICENSOR_OUTBOX_RETRY_SECONDS up to an hour apart. */
+const OUTBOX_MAX_RETRY_DELAY_MS = 3_600_000;
+
+/** What the outbox delivers: the calls to the marketplace, when licensor makes them. */
+function outboxDeliveries(runtime: Runtime) {
+  const settings = runtime.config.marketplace;
+  if (settings.apiCredentials === null) return [];
+  const api = marketplaceClient(
+    { apiUrls: settings.apiUrls, credentials: settings.apiCredentials, sellerKey: settings.accessKeys[0] ?? null, timeoutMs: settings.apiTimeoutMs },
+    runtime.ctx.clock,
+  );
+  return marketplaceDeliveries(runtime.ctx, api, settings);
 }
 
 /** The HTTP side: admin token, app and a listening server with bounded header and request times. */

@@ -110,6 +110,14 @@ describe('the licensor CLI: usage', () => {
     [['simulate', '--url', 'ftp://x', '--key', 'k'], /--url must be the production URL/],
     [['simulate', '--url', 'http://127.0.0.1:9'], /--key must be the marketplace access key/],
     [['simulate', '--url', 'http://127.0.0.1:9', '--key', 'k', '--replay-url', 'x'], /--replay-url must be an http\(s\):\/\/ URL/],
+    [['simulate', '--url', 'http://127.0.0.1:9', '--key', 'k', '--serve-marketplace', 'nowhere', '--aksk', 'A:S'], /--serve-marketplace must be <host>:<port>/],
+    [['simulate', '--url', 'http://127.0.0.1:9', '--key', 'k', '--serve-marketplace', '127.0.0.1:7401'], /--serve-marketplace and --aksk go together/],
+    [['simulate', '--url', 'http://127.0.0.1:9', '--key', 'k', '--serve-marketplace', '127.0.0.1:7401', '--aksk', 'no-colon'], /--aksk must be one AK:SK pair/],
+    [['codes', 'import'], /codes import takes exactly one <file>/],
+    [['codes', 'import', '/no/such/file.csv'], /cannot read \/no\/such\/file.csv: ENOENT/],
+    [['outbox', 'bogus'], /unknown outbox command "bogus"/],
+    [['outbox', 'retry'], /outbox retry takes exactly one <id>/],
+    [['outbox', 'list', '--status', 'lost'], /status/],
   ];
   for (const [argv, message] of USAGE_ERRORS) {
     it(`exits 2 with a clear message for "licensor ${argv.join(' ')}"`, async () => {

@@ -7,7 +7,7 @@ import { issueCode } from './support/license-clients';
 
 describe('the marketplace-style heartbeat helper', () => {
   describe('AK/SK request signing (SDK-HMAC-SHA256)', () => {
-    it('reproduces the published test vector (koogallery-license-protocol.md §1.1)', () => {
+    it('reproduces the published test vector (docs/marketplace.md §1.1)', () => {
       const headers = signSdkHmacSha256(
         {
           method: 'POST',

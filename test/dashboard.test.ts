@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
+import { owedCall } from '../src/domain/outbox';
 import { chromiumAvailable, launchBrowser, type TestBrowser } from './support/browser';
 import { HOUR, MINUTE } from './support/clock';
 import { machine } from './support/factories';
@@ -295,6 +296,26 @@ describe('the admin dashboard', function () {
       await row.waitFor();
       assert.deepEqual((await row.locator('td').allTextContents()).slice(0, 3), ['2026-01-02', '7', '3']);
       assert.equal(await row.locator('td time').getAttribute('datetime'), new Date(server.clock.now()).toISOString());
+    });
+
+    it('shows what licensor owes the marketplace, and tries a failed call again after confirmation', async () => {
+      const { ctx } = server.running.runtime;
+      const now = server.clock.now();
+      const failed = { ...owedCall(ctx, now, { kind: 'marketplace.order-query', target: 'marketplace:orders:i-1', payload: { orderId: 'O-1' } }), status: 'failed' as const, attempts: 1, lastError: 'order/query: HTTP 400, MKT.0101 Invalid parameter' };
+      await ctx.repo.outbox.enqueue(failed);
+      await page.click('nav >> text=Marketplace');
+      await page.locator('h1', { hasText: 'Calls licensor owes the marketplace' }).waitFor();
+      const summary = page.locator('#outbox-summary tbody tr', { hasText: 'marketplace.order-query' });
+      assert.deepEqual((await summary.locator('td').allTextContents()).slice(0, 3), ['marketplace.order-query', 'failed', '1']);
+      const row = page.locator(`#outbox-entries tr[data-entry="${failed.id}"]`);
+      await row.locator('text=MKT.0101 Invalid parameter').waitFor();
+      await row.locator('button', { hasText: 'Try again' }).click();
+      await page.locator('dialog[open] button[data-confirm]').click();
+      // The page moves on to the calls owed, the retried one among them.
+      await page.waitForURL(/#\/marketplace\?status=pending$/);
+      await page.locator(`#outbox-entries tr[data-entry="${failed.id}"]`).waitFor();
+      assert.equal(await page.locator('#outbox-status').inputValue(), 'pending');
+      assert.equal((await admin(server.url, 'GET', `/v1/admin/outbox/${failed.id}`)).body.entry.status, 'pending');
     });
 
     it('publishes a required version, and the next heartbeat carries the notice', async () => {

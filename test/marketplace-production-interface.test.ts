@@ -8,6 +8,7 @@ import { admin, call } from './support/http';
 import {
   compact,
   expectedBodySign,
+  expectedInstanceId,
   MARKETPLACE_KEY,
   marketplaceEnv,
   mkpId,
@@ -167,7 +168,7 @@ forEachEngine('the marketplace production interface', (engine) => {
 
   describe('the request body', () => {
     it('answers 000002 for an unknown activity', async () => {
-      const answer = await send({ activity: 'upgradeInstance', instanceId: 'x' });
+      const answer = await send({ activity: 'downgradeInstance', instanceId: 'x' });
       assertResult(answer, '000002');
       assert.match(answer.body.resultMsg, /unknown activity/);
     });
@@ -191,9 +192,10 @@ forEachEngine('the marketplace production interface', (engine) => {
   });
 
   describe('newInstance (§3.6a)', () => {
-    it('creates an instance whose id is the businessId, backed by a new code of the configured product', async () => {
-      const { instanceId, businessId, code } = await newInstance();
-      assert.equal(instanceId, businessId);
+    it('creates an instance named by its order line (a UUIDv5, not the businessId), backed by a new code of the configured product', async () => {
+      const { instanceId, businessId, code, orderId } = await newInstance();
+      assert.equal(instanceId, expectedInstanceId(orderId, `${orderId}-000001`));
+      assert.notEqual(instanceId, businessId);
       assert.equal(code.product, product);
       assert.equal(code.status, 'issued');
       assert.equal(code.seats, 2);
@@ -228,16 +230,12 @@ forEachEngine('the marketplace production interface', (engine) => {
       assert.equal(Number((await db()('codes').count({ n: '*' }))[0]!.n), codesBefore + 1);
     });
 
-    it('refuses with 000002 a businessId that already names the instance of another order line, and issues no code', async () => {
+    it('gives two order lines their own instances even when their requests carry the same businessId', async () => {
       const first = await newInstance();
-      const codes = async () => Number((await db()('codes').count({ n: '*' }))[0]!.n);
-      const codesBefore = await codes();
       const orderId = mkpId('ORDER');
       const answer = await send({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: first.businessId });
-      assertResult(answer, '000002');
-      assert.match(answer.body.resultMsg, /^business_id_reused:/);
-      assert.equal(await db()('marketplace_instances').where({ order_id: orderId }).first(), undefined);
-      assert.equal(await codes(), codesBefore);
+      assertResult(answer, '000000');
+      assert.equal(answer.body.instanceId, expectedInstanceId(orderId, `${orderId}-000001`));
       assert.equal((await db()('marketplace_instances').where({ instance_id: first.instanceId }).first()).order_id, first.orderId);
     });
 
@@ -511,6 +509,58 @@ forEachEngine('the marketplace production interface', (engine) => {
     });
   });
 
+  describe('upgradeInstance', () => {
+    const upgrade = (instanceId: string, orderId: string, extra: Record<string, unknown> = {}) =>
+      send({ activity: 'upgradeInstance', instanceId, orderId, orderLineId: `${orderId}-000001`, ...extra });
+    const apply = (instanceId: string, eventId: string, deviceFingerprint: string) =>
+      send({ activity: 'getLicenseAsync', instanceId, effectiveTime: compact(server.clock.now()), eventId, deviceFingerprint });
+
+    it('takes the amount an upgrade carries as the new seats, once per orderId: a retry with another amount changes nothing', async () => {
+      const { instanceId, code } = await newInstance();
+      const orderId = mkpId('UPGRADE');
+      assertResult(await upgrade(instanceId, orderId, { amount: 5 }), '000000');
+      assertResult(await upgrade(instanceId, orderId, { amount: 9 }), '000000');
+      const answers = await Promise.all(Array.from({ length: 20 }, () => upgrade(instanceId, orderId, { amount: '7' })));
+      for (const answer of answers) assertResult(answer, '000000');
+      assert.equal((await codeOf(code.id)).seats, 5);
+      const upgraded = (await audit(code.id)).filter((e) => e.action === 'code.upgraded');
+      assert.equal(upgraded.length, 1);
+      assert.equal((upgraded[0] as unknown as { after: { seats: number; orderId: string } }).after.orderId, orderId);
+    });
+
+    it('keeps every machine bound when the new quantity is below the machines in use, and refuses another until enough leave', async () => {
+      const { instanceId, code } = await newInstance();
+      assertResult(await apply(instanceId, mkpId('E'), FINGERPRINT), '000000');
+      assertResult(await apply(instanceId, mkpId('E'), OTHER_DEVICE), '000000');
+      assertResult(await upgrade(instanceId, mkpId('UPGRADE'), { amount: 1 }), '000000');
+      assert.equal((await codeOf(code.id)).seats, 1);
+      const machines = await admin(server.url, 'GET', `/v1/admin/codes/${code.id}/activations`);
+      assert.equal(machines.body.items.filter((a: { status: string }) => a.status === 'active').length, 2);
+      assertResult(await apply(instanceId, mkpId('E'), THIRD_DEVICE), '000900');
+      const event = (await audit(code.id)).find((e) => e.action === 'code.upgraded') as unknown as { after: { machinesInUse: number } };
+      assert.equal(event.after.machinesInUse, 2);
+    });
+
+    it('answers 000005 to an upgrade without amount while licensor does not call the marketplace, and changes nothing', async () => {
+      const { instanceId, code } = await newInstance();
+      const answer = await upgrade(instanceId, mkpId('UPGRADE'));
+      assertResult(answer, '000005');
+      assert.match(answer.body.resultMsg, /^upgrade_needs_order_query:.*LICENSOR_MARKETPLACE_AKSK/);
+      assert.equal((await audit(code.id)).filter((e) => e.action === 'code.upgraded').length, 0);
+    });
+
+    it('answers 000003 for an unknown instance and 000002 without instanceId, orderId or orderLineId, or with an amount of 0', async () => {
+      assertResult(await upgrade('no-such-instance', mkpId('UPGRADE'), { amount: 2 }), '000003');
+      const { instanceId } = await newInstance();
+      for (const missing of ['instanceId', 'orderId', 'orderLineId']) {
+        const full: Record<string, unknown> = { activity: 'upgradeInstance', instanceId, orderId: mkpId('U'), orderLineId: 'L', amount: 2 };
+        delete full[missing];
+        assertResult(await send(full), '000002');
+      }
+      assertResult(await upgrade(instanceId, mkpId('UPGRADE'), { amount: 0 }), '000002');
+    });
+  });
+
   describe('License 2.0: refreshLicenseCode (§3.5a)', () => {
     const refresh = (license: string, orderId: string, expireTime: string, scene = 'RENEWAL') =>
       send({ activity: 'refreshLicenseCode', scene, orderId, orderLineId: `${orderId}-1`, license, expireTime });
@@ -549,8 +599,8 @@ forEachEngine('the marketplace production interface', (engine) => {
       assert.equal((await audit(code.id)).filter((e) => e.action === 'code.renewed').length, 1);
     });
 
-    it('answers 000003 for an unknown code and 000002 for missing fields', async () => {
-      assertResult(await refresh('PL00000000', mkpId('R'), compact(server.clock.now() + DAY)), '000003');
+    it('answers 000003 for text that cannot be a code and 000002 for missing fields', async () => {
+      assertResult(await refresh('PL 0000 0000', mkpId('R'), compact(server.clock.now() + DAY)), '000003');
       const code = await anIssuedCode();
       for (const missing of ['scene', 'orderId', 'orderLineId', 'license', 'expireTime']) {
         const full: Record<string, unknown> = { activity: 'refreshLicenseCode', scene: 'RENEWAL', orderId: 'O', orderLineId: 'L', license: code.code, expireTime: compact(server.clock.now() + DAY) };
@@ -584,9 +634,9 @@ forEachEngine('the marketplace production interface', (engine) => {
       assert.equal((await audit(code.id)).filter((e) => e.action === 'code.released').length, 1);
     });
 
-    it('answers 000003 for unknown codes and 000002 for missing fields or statuses', async () => {
-      assertResult(await status('PL12345678', 'FREEZE'), '000003');
-      assertResult(await send({ activity: 'releaseLicenseCode', license: 'PL12345678' }), '000003');
+    it('answers 000003 for text that cannot be a code and 000002 for missing fields or statuses', async () => {
+      assertResult(await status('PL1234\u00e95678', 'FREEZE'), '000003');
+      assertResult(await send({ activity: 'releaseLicenseCode', license: 'PL 12345678' }), '000003');
       const code = await anIssuedCode();
       assertResult(await status(code.code, 'PAUSE'), '000002');
       assertResult(await send({ activity: 'updateLicenseCodeStatus', license: code.code }), '000002');

@@ -7,7 +7,7 @@ import { expectedBodySign, requestSignature } from './support/marketplace';
 
 describe('marketplace request signing', () => {
   describe('the open API AK/SK scheme SDK-HMAC-SHA256 (§1.1)', () => {
-    // The published test vector quoted in koogallery-license-protocol.md §1.1.
+    // The published test vector quoted in docs/marketplace.md §1.1.
     const vector: ApigRequest = {
       method: 'POST',
       path: '/api/mkp-openapi-public/global/v1/license/activate',

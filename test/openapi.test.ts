@@ -3,6 +3,7 @@ import { DASHBOARD_CSP } from '../src/http/routes/dashboard';
 import { documentedRoutes } from '../src/http/openapi/document';
 import { openApiPath, routePatternMatcher, type RouteDoc } from '../src/http/openapi/registry';
 import { listServedRoutes } from '../src/http/openapi/served-routes';
+import { owedCall } from '../src/domain/outbox';
 import { errorBodySchema } from '../src/http/response-schemas';
 import { compact, marketplaceEnv, mkpId, produce } from './support/marketplace';
 import { machine } from './support/factories';
@@ -52,6 +53,16 @@ describe('the OpenAPI document', () => {
     assert.deepEqual(undocumented, [], `served but not documented — declare them beside their handlers (src/http/openapi/registry.ts): ${undocumented.join(', ')}`);
     assert.deepEqual(unserved, [], `documented but not served: ${unserved.join(', ')}`);
     assert.equal(new Set(served).size, served.length, 'a route is registered twice');
+  });
+
+  it('describes the production signature as the hex HMAC the server checks, and queryInstance\'s answer as licensor\'s own', () => {
+    const operation = document.paths['/koogallery/produce'].post;
+    const signature = operation.parameters.find((p: { name: string; in: string }) => p.name === 'signature' && p.in === 'query');
+    assert.match(signature.description, /^hex\(HMAC-SHA256\(accessKey, accessKey \+ nonce \+ timestamp \+ lower\(hex\(HMAC-SHA256\(accessKey, body\)\)\)\)\), over the raw body bytes/);
+    assert.doesNotMatch(signature.description, /base64/);
+    assert.match(operation.description, /queryInstance answer is licensor's own shape/);
+    const answer = JSON.stringify(operation.responses['200']);
+    assert.match(answer, /queryInstance: licensor's own shape/);
   });
 
   it('documents the production interface at the configured path', () => {
@@ -197,8 +208,22 @@ describe('the OpenAPI document', () => {
       assert.equal(license.body.resultCode, '000000');
       conform('POST', path, await produce(server.url, { activity: 'queryInstance', instanceId }, { now, path }));
       conform('POST', path, await produce(server.url, { activity: 'queryInstance', instanceId }, { now, path, signature: 'wrong' }));
+      conform('POST', path, await produce(server.url, { activity: 'upgradeInstance', instanceId, orderId: mkpId('U'), orderLineId: 'U-1', amount: 3 }, { now, path }));
       await asAdmin('GET', '/v1/admin/marketplace/instances?limit=5');
       await asAdmin('GET', '/v1/admin/marketplace/licenses');
+      await asAdmin('POST', '/v1/admin/marketplace/codes/import', { file: 'code,expires\nPLOPENAPI0001,20300101000000\nno expiry here', product: 'shapes' }); // 400
+      await asAdmin('POST', '/v1/admin/marketplace/codes/import', { file: 'PLOPENAPI0001,20300101000000,2\n', product: 'shapes', test: true });
+
+      // An entry the outbox gave up, as an operator sees it and tries it again.
+      const { ctx } = server.running.runtime;
+      const givenUp = { ...owedCall(ctx, now, { kind: 'test.openapi', target: 'openapi', payload: { n: 1 } }), status: 'failed' as const, attempts: 3, lastError: 'refused' };
+      await ctx.repo.outbox.enqueue(givenUp);
+      await asAdmin('GET', '/v1/admin/outbox?status=failed&limit=5');
+      await asAdmin('GET', '/v1/admin/outbox/summary');
+      await asAdmin('GET', `/v1/admin/outbox/${givenUp.id}`);
+      await asAdmin('POST', `/v1/admin/outbox/${givenUp.id}/retry`);
+      await asAdmin('POST', `/v1/admin/outbox/${givenUp.id}/retry`); // 409: pending now
+      await asAdmin('GET', '/v1/admin/outbox/no-such-entry'); // 404
 
       await asAdmin('POST', `/v1/admin/codes/${code}/release`);
       await checked('GET', '/v1/admin/codes'); // 401 without the token

@@ -4,6 +4,7 @@ import { codesCommand } from './commands/codes';
 import { configCommand } from './commands/config';
 import { keysCommand } from './commands/keys';
 import { offlineCommand } from './commands/offline';
+import { outboxCommand } from './commands/outbox';
 import { productsCommand } from './commands/products';
 import { serveCommand, SERVE_HELP } from './commands/serve';
 import { simulateCommand } from './commands/simulate';
@@ -18,12 +19,13 @@ Usage: licensor <command> [options]
 Commands:
   serve                       run the server (HTTP APIs, sweeper)
   products create|list        products and their seat policy
-  codes issue|list|show|renew|freeze|unfreeze|release
+  codes issue|list|show|renew|freeze|unfreeze|release|import
   keys list|rotate            token signing keys
   sweep                       expire and cull now
   usage                       software usage per code and day (marketplace open API)
+  outbox summary|list|show|retry  calls licensor owes the marketplace, and those that failed
   config check                validate the configuration, print it with secrets masked
-  simulate --url --key        play the marketplace against a production-interface URL
+  simulate --url --key        play the marketplace (and its API) against a production-interface URL
   offline respond <request>   air-gapped activation: request file in, license file out
   fingerprint                 this machine's fingerprint components
 
@@ -56,11 +58,11 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       const { fingerprintCommand } = require('./commands/fingerprint') as typeof import('./commands/fingerprint');
       return await fingerprintCommand(rest, io);
     }
-    // Talks to a URL only: no configuration, no database.
-    if (command === 'simulate') return await simulateCommand(rest, io);
     // Configuration is read only when a command needs the database, so --help always works.
     const report = () => loadConfigReport(deps.env ?? process.env, undefined, configFile === undefined ? {} : { file: configFile });
     const config = () => report().config;
+    // Talks to a URL; reads the configuration only to hold the server's database (--hold-database).
+    if (command === 'simulate') return await simulateCommand(rest, config, io);
     // One-shot commands answer no heartbeat: no view cache, so no change feed to open and keep up.
     const open = () => openRuntime({ ...config(), heartbeatCacheEntries: 0 });
     switch (command) {
@@ -78,6 +80,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
         return await sweepCommand(rest, open, io);
       case 'usage':
         return await usageCommand(rest, open, io);
+      case 'outbox':
+        return await outboxCommand(rest, open, io);
       case 'offline':
         return await offlineCommand(rest, open, io);
       default:

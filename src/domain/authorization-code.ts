@@ -36,6 +36,26 @@ export function normalizeAuthorizationCode(input: string): string {
   return cleaned;
 }
 
+/**
+ * A stored code is licensor's own when it is 25 symbols of the alphabet; anything else was made by
+ * the marketplace (its License 2.0 codes, docs/marketplace.md "Codes the marketplace made") and is
+ * kept, shown and matched exactly as the marketplace wrote it.
+ */
+export function isLicensorCode(stored: string): boolean {
+  return stored.length === CODE_LENGTH && [...stored].every((c) => CODE_ALPHABET.includes(c));
+}
+
+/** How a code the marketplace made is stored and looked up: trimmed, 1–64 printable ASCII characters without spaces; null for anything else. */
+export function marketplaceCodeForm(input: string): string | null {
+  const trimmed = input.trim();
+  return /^[\x21-\x7e]{1,64}$/.test(trimmed) ? trimmed : null;
+}
+
+/** A stored code as people read it: licensor's in five groups, the marketplace's as it wrote it. */
+export function displayCode(stored: string): string {
+  return isLicensorCode(stored) ? formatAuthorizationCode(stored) : stored;
+}
+
 export function formatAuthorizationCode(normalized: string): string {
   const groups: string[] = [];
   for (let i = 0; i < normalized.length; i += GROUP) groups.push(normalized.slice(i, i + GROUP));

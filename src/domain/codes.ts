@@ -1,5 +1,5 @@
 import { auditEvent, codeSnapshot } from './audit';
-import { foldCodeInput, formatAuthorizationCode, generateAuthorizationCode, normalizeAuthorizationCode } from './authorization-code';
+import { displayCode, foldCodeInput, generateAuthorizationCode, marketplaceCodeForm, normalizeAuthorizationCode } from './authorization-code';
 import type { DomainContext } from './context';
 import { Conflict, InvalidInput, NotFound } from './errors';
 import {
@@ -94,17 +94,21 @@ export async function findCode(stores: Stores, reference: string): Promise<Licen
 }
 
 /**
- * Finds a code by the code itself only (any case, with or without dashes), never by its id: for
- * what software and customers send, since every lease token shows the id (`sub`).
+ * Finds a code by the code itself only, never by its id: for what software and customers send,
+ * since every lease token shows the id (`sub`). licensor's codes match in any case, with or
+ * without dashes; a code the marketplace made matches exactly as it wrote it (authorization-code.ts).
  */
 export async function findCodeByCode(stores: Stores, reference: string): Promise<LicenseCode | undefined> {
-  let normalized: string;
+  let normalized: string | null;
   try {
     normalized = normalizeAuthorizationCode(reference);
   } catch {
-    return undefined;
+    normalized = null;
   }
-  return stores.codes.findByCode(normalized);
+  const found = normalized === null ? undefined : await stores.codes.findByCode(normalized);
+  if (found) return found;
+  const exact = marketplaceCodeForm(reference);
+  return exact === null || exact === normalized ? undefined : stores.codes.findByCode(exact);
 }
 
 /** The code a lookup found, or the one refusal for a code that is not there. */
@@ -120,7 +124,7 @@ export async function getCode(ctx: DomainContext, reference: string): Promise<Co
 
 export async function listCodes(
   ctx: DomainContext,
-  filter: Omit<CodeFilter, 'codePrefix' | 'id'> & { product?: string; search?: string },
+  filter: Omit<CodeFilter, 'codePrefix' | 'exactPrefix' | 'id'> & { product?: string; search?: string },
   limit: number,
   cursor: string | null,
 ): Promise<Page<CodeView>> {
@@ -130,7 +134,10 @@ export async function listCodes(
   if (search !== undefined) {
     // An id, or the typed form of a code (or its start): separators dropped, look-alikes read as lookups do.
     if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(search.trim())) storeFilter.id = search.trim().toLowerCase();
-    else storeFilter.codePrefix = foldCodeInput(search);
+    else {
+      storeFilter.codePrefix = foldCodeInput(search);
+      storeFilter.exactPrefix = marketplaceCodeForm(search) ?? undefined;
+    }
   }
   const page = await ctx.repo.codes.list(storeFilter, limit, cursor);
   const names = new Map((await ctx.repo.products.list()).map((p) => [p.id, p.name]));
@@ -232,5 +239,5 @@ async function viewWithProduct(ctx: DomainContext, code: LicenseCode): Promise<C
 }
 
 function view(code: LicenseCode, productName: string, now: number): CodeView {
-  return { ...code, displayCode: formatAuthorizationCode(code.code), productName, effectiveStatus: effectiveStatus(code, now) };
+  return { ...code, displayCode: displayCode(code.code), productName, effectiveStatus: effectiveStatus(code, now) };
 }

@@ -9,7 +9,8 @@ import type {
   Product,
   SigningKey,
 } from './types';
-import type { MarketplaceInstance, MarketplaceLicense, MarketplaceLicenseStatus, UsageFilter, UsageReport } from './marketplace/types';
+import type { MarketplaceInstance, MarketplaceLicense, MarketplaceLicenseStatus, OrderTerms, UsageFilter, UsageReport } from './marketplace/types';
+import type { OutboxEntry, OutboxFilter, OutboxSummaryRow } from './outbox';
 
 /** What the domain needs from storage. Implemented in src/storage; the domain never sees SQL. */
 
@@ -26,6 +27,8 @@ export interface CodeFilter {
   status?: CodeStatus;
   /** Matches the start of the normalised code. */
   codePrefix?: string;
+  /** Or the start of a code the marketplace made, as written (docs/marketplace.md "Codes the marketplace made"). */
+  exactPrefix?: string;
   id?: string;
   test?: boolean;
 }
@@ -160,7 +163,7 @@ export interface KeyStore {
   sealUnsealed(): Promise<string[]>;
 }
 
-/** Request nonces seen, shared by every server process (koogallery-license-protocol.md §3.2). */
+/** Request nonces seen, shared by every server process (docs/marketplace.md §3.2). */
 export interface NonceStore {
   /**
    * Records the nonce unless an unexpired record of it exists; false means a replay. Atomic across
@@ -207,6 +210,10 @@ export interface MarketplaceInstanceStore {
   findById(instanceId: string): Promise<MarketplaceInstance | undefined>;
   findByOrder(orderId: string, orderLineId: string): Promise<MarketplaceInstance | undefined>;
   findByCode(codeId: string): Promise<MarketplaceInstance | undefined>;
+  /** Stores what order/query said of the instance's order line. */
+  recordOrder(instanceId: string, terms: OrderTerms): Promise<void>;
+  /** Instances whose order line is charged in one of these modes (ON_DEMAND, …). */
+  listByChargingMode(modes: readonly string[]): Promise<MarketplaceInstance[]>;
   list(filter: { test?: boolean }, limit: number, cursor: string | null): Promise<Page<MarketplaceInstance>>;
 }
 
@@ -220,6 +227,8 @@ export interface MarketplaceLicenseStore {
   abandon(eventId: string, fingerprintHash: string): Promise<void>;
   /** Stores the license bytes, unless the row is ready already (the first delivery wins). */
   deliver(eventId: string, fingerprintHash: string, license: string, activationId: string | null, now: number): Promise<void>;
+  /** Records that the license was uploaded to the marketplace; false when it was before (the first upload's time is kept). */
+  markUploaded(eventId: string, fingerprintHash: string, now: number): Promise<boolean>;
   list(filter: { status?: MarketplaceLicenseStatus }, limit: number): Promise<MarketplaceLicense[]>;
 }
 
@@ -274,6 +283,34 @@ export interface HeartbeatStatsStore {
   pruneBefore(minute: number): Promise<number>;
 }
 
+/** Calls owed to other systems (src/domain/outbox.ts), shared by every server process. */
+export interface OutboxStore {
+  /** Inserts the entry unless one of the same kind and key exists; false then (nothing is written). */
+  enqueue(entry: OutboxEntry): Promise<boolean>;
+  /**
+   * Claims for `owner`, until `leaseUntil`, up to `limit` entries that are due: pending, due by
+   * `now`, not claimed by a live lease, each the first pending entry of its target. Atomic across
+   * processes: an entry is claimed by one at a time. Oldest id first.
+   */
+  claim(owner: string, now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]>;
+  /** Marks an entry `owner` holds delivered; false when its claim was lost (lapsed and taken). */
+  markDelivered(id: string, owner: string, now: number): Promise<boolean>;
+  /**
+   * Counts a failed attempt of an entry `owner` holds and records the error: due again at
+   * `retryAt`, or failed for good when it is null. Undefined when the claim was lost.
+   */
+  markAttemptFailed(id: string, owner: string, now: number, error: string, retryAt: number | null): Promise<OutboxEntry | undefined>;
+  /** A failed entry pending again, due now, attempts from zero; undefined when it was not failed. */
+  requeue(id: string, now: number): Promise<OutboxEntry | undefined>;
+  find(id: string): Promise<OutboxEntry | undefined>;
+  findByKey(kind: string, key: string): Promise<OutboxEntry | undefined>;
+  /** Newest first. */
+  list(filter: OutboxFilter, limit: number, cursor: string | null): Promise<Page<OutboxEntry>>;
+  summary(): Promise<OutboxSummaryRow[]>;
+  /** Deletes delivered entries delivered before the cutoff; returns how many. */
+  pruneDelivered(before: number): Promise<number>;
+}
+
 export interface Stores {
   products: ProductStore;
   keys: KeyStore;
@@ -288,6 +325,7 @@ export interface Stores {
   heartbeatStats: HeartbeatStatsStore;
   churn: ChurnStore;
   sweeperProgress: SweeperProgressStore;
+  outbox: OutboxStore;
 }
 
 /** Storage as the domain sees it: reads outside a transaction, changes inside one. */

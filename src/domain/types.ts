@@ -93,7 +93,7 @@ export interface AuditEvent {
   at: number;
   actor: string;
   action: string;
-  entityType: 'product' | 'code' | 'activation' | 'key';
+  entityType: 'product' | 'code' | 'activation' | 'key' | 'outbox';
   entityId: string;
   codeId: string | null;
   before: Record<string, unknown> | null;

@@ -3,7 +3,7 @@ import { apigSignature, headerValue, isUnsignedPayload, parseSdkDate, SDK_DATE_W
 
 /**
  * Verifies `SDK-HMAC-SHA256` signed calls to our copy of the marketplace open API
- * (koogallery-license-protocol.md §1.1) when AK/SK pairs are configured. The signing half lives in
+ * (docs/marketplace.md §1.1) when AK/SK pairs are configured. The signing half lives in
  * client/src/contract/apig-signing.ts, shared with the client and the simulator. A replay of a good signature
  * is the caller's to refuse (the verdict names the signature and its date).
  */

@@ -18,10 +18,11 @@ import { adminStats } from './routes/admin-stats';
 import { clientApi, heartbeatRoute } from './routes/client-api';
 import { dashboard } from './routes/dashboard';
 import { health } from './routes/health';
-import { marketplaceAdmin } from './routes/marketplace-admin';
+import { marketplaceAdmin, marketplaceCodeImport } from './routes/marketplace-admin';
 import { marketplaceOpenApi } from './routes/marketplace-open-api';
 import { metricsEndpoint } from './routes/metrics';
 import { openApiDocs } from './routes/openapi';
+import { outboxAdmin } from './routes/outbox-admin';
 import { productionInterface } from './routes/production-interface';
 import { wellKnown } from './routes/well-known';
 import { openGuessBudgetStore } from '../storage/guess-budget-store';
@@ -75,10 +76,12 @@ export function createApp(runtime: Runtime, options: AppOptions): Express {
   app.use(wellKnown(runtime.keyRing, runtime.ctx.clock));
   // Every admin route, whichever router answers it, behind one token check.
   app.use('/v1/admin', requireAdmin(options.adminToken));
+  app.use(marketplaceCodeImport(runtime));
   app.use(adminApi(runtime));
   app.use(adminStats(runtime.ctx));
   app.use(dashboard());
   app.use(marketplaceAdmin(runtime));
+  app.use(outboxAdmin(runtime));
   app.use(productionInterface(runtime, options.logger));
   app.use(marketplaceOpenApi(runtime, options.logger, guessGuard));
 

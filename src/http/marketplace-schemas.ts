@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseLooseMarketplaceTime, parseMarketplaceTime } from '../domain/marketplace/dates';
 
 /**
- * Request schemas of the marketplace routes (koogallery-license-protocol.md §2, §3). Field names,
+ * Request schemas of the marketplace routes (docs/marketplace.md §2, §3). Field names,
  * enums and lengths are the marketplace's; unknown fields are dropped, never refused.
  */
 
@@ -81,6 +81,17 @@ export const productionRequestSchemas = {
     deviceFingerprint: z.string().max(5120).optional(),
     testFlag,
   }),
+  // Borrowed from SaaS 2.0 (docs/marketplace.md "Upgrades"); SaaS V1's `amount` is read when sent.
+  upgradeInstance: z.object({
+    activity: z.literal('upgradeInstance'),
+    instanceId: text(64),
+    orderId: text(64),
+    orderLineId: text(64),
+    amount: z
+      .preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v), z.number().int().min(1).max(100_000).optional())
+      .describe('The quantity after the upgrade (SaaS V1); without it order/query of the upgrade order tells it'),
+    testFlag,
+  }),
   queryInstance: z.object({
     activity: z.literal('queryInstance'),
     // A comma-separated list of up to 100 ids (§3.6f).
@@ -153,4 +164,15 @@ export const instancesQuerySchema = z.object({
 export const marketplaceLicensesQuerySchema = z.object({
   status: z.enum(['pending', 'ready']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+export const codeImportRequestSchema = z.object({
+  file: z
+    .string()
+    .min(1)
+    .max(16_000_000)
+    .describe('The file\'s text: one code a line, `code,expiry[,seats]`; expiry yyyyMMddHHmmss (UTC), YYYY-MM-DD or ISO 8601; an optional header line `code,…`; blank lines and lines starting with # are skipped'),
+  product: z.string().min(1).max(100).optional().describe('Default: LICENSOR_MARKETPLACE_PRODUCT'),
+  seats: z.number().int().min(1).max(100_000).optional().describe('Seats of a row that gives none; default: LICENSOR_MARKETPLACE_SEATS'),
+  test: z.boolean().optional().describe('Mark the imported codes as test data (Seller Center test codes)'),
 });

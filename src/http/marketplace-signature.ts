@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Production-interface request signing (koogallery-license-protocol.md §3.2) and the response
+ * Production-interface request signing (docs/marketplace.md §3.2) and the response
  * `Body-Sign` header (§3.4). Both are computed over the exact body bytes, never a re-serialisation.
  */
 

@@ -119,7 +119,7 @@ const auditEventSchema = z.strictObject({
   at: isoTime,
   actor: z.string(),
   action: z.string().describe('e.g. code.issued, activation.created, key.rotated'),
-  entityType: z.enum(['product', 'code', 'activation', 'key']),
+  entityType: z.enum(['product', 'code', 'activation', 'key', 'outbox']),
   entityId: z.string(),
   codeId: z.string().nullable(),
   before: json.nullable(),
@@ -182,6 +182,16 @@ export const instancePageSchema = z.strictObject({
       test: z.boolean(),
       createdAt: isoTime,
       code: z.string().nullable(),
+      order: z
+        .strictObject({
+          chargingMode: z.string().nullable(),
+          periodType: z.string().nullable(),
+          periodNumber: z.number().int().nullable(),
+          quantity: z.number().int().nullable(),
+          checkedAt: isoTime,
+        })
+        .nullable()
+        .describe("What the marketplace's order/query said of the order line; null until it answered"),
     }),
   ),
   nextCursor,
@@ -201,6 +211,7 @@ export const marketplaceLicenseListSchema = z.strictObject({
       test: z.boolean(),
       requestedAt: isoTime,
       deliveredAt: isoTime.nullable(),
+      uploadedAt: isoTime.nullable().describe('When licensor uploaded the license to the marketplace (owed after a 000004 answer)'),
     }),
   ),
 });
@@ -226,9 +237,9 @@ export const productionAnswerSchema = z
         }),
       )
       .optional()
-      .describe('queryInstance'),
+      .describe('queryInstance: licensor\'s own shape (docs/marketplace.md "queryInstance"): the SaaS appInfo has no place for a license, so the code is in licenseCode and appInfo.memo'),
   })
-  .describe('Production-interface answer (koogallery-license-protocol.md §3)');
+  .describe('Production-interface answer (docs/marketplace.md §3)');
 
 const openApiEnvelope = <T extends z.ZodType>(data: T) =>
   z.strictObject({
@@ -260,3 +271,31 @@ export const openApiHeartbeatV2Schema = openApiEnvelope(
 export const openApiUsageSchema = openApiEnvelope(z.strictObject({ check_fail_list: z.array(z.strictObject({ license: z.string(), ...refusalEntry })) }));
 /** A refusal of the marketplace-compatible open API (no `data`). */
 export const openApiRefusalSchema = z.strictObject(refusalEntry);
+
+const outboxEntry = z.strictObject({
+  id: z.string(),
+  kind: z.string().describe('What is owed, e.g. marketplace.order-query, marketplace.license-upload, marketplace.usage-push'),
+  target: z.string().describe('Entries of one target are delivered in order, one at a time'),
+  key: z.string().nullable(),
+  payload: z.record(z.string(), z.unknown()),
+  status: z.enum(['pending', 'delivered', 'failed']).describe('pending: owed; delivered; failed: given up (retry it once the cause is fixed)'),
+  attempts: z.number().int().describe('Failed attempts so far'),
+  nextAttemptAt: isoTime,
+  lastError: z.string().nullable(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  deliveredAt: isoTime.nullable(),
+});
+
+export const outboxEntryAnswerSchema = z.strictObject({ entry: outboxEntry });
+export const outboxPageSchema = z.strictObject({ items: z.array(outboxEntry), nextCursor });
+export const outboxSummarySchema = z.strictObject({
+  items: z.array(z.strictObject({ kind: z.string(), status: z.enum(['pending', 'delivered', 'failed']), count: z.number().int(), oldestAt: isoTime })),
+});
+
+const importedRow = { line: z.number().int(), code: z.string() };
+export const codeImportReportSchema = z.strictObject({
+  product: z.string(),
+  imported: z.array(z.strictObject(importedRow)).describe('Codes new to licensor, now issued'),
+  existing: z.array(z.strictObject({ ...importedRow, differs: z.array(z.enum(['expiry', 'seats'])) })).describe('Codes licensor knew, left as they are'),
+});

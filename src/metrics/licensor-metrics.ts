@@ -2,12 +2,15 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Clock } from '../domain/clock';
 import { ACTIVITIES } from '../domain/marketplace/production-interface';
 import { RESULT_CODES } from '../domain/marketplace/result-codes';
+import type { OutboxSummaryRow } from '../domain/outbox';
 import type { SweepReport } from '../domain/sweeper';
 
 /** Figures read from the database when Prometheus scrapes (never on a request). */
 export interface ScrapeFigures {
   codesByStatus: Record<string, number>;
   seats: Array<{ product: string; used: number; licensed: number }>;
+  /** Outbox entries per kind and status, with the oldest one's creation time. */
+  outbox: OutboxSummaryRow[];
 }
 
 export interface MetricsSources {
@@ -50,6 +53,7 @@ export class LicensorMetrics {
   private readonly sweeperChanges: Counter<'change'>;
   private readonly sweeperLastRun: Gauge;
   private readonly collectFailures: Counter;
+  private readonly outboxAttempts: Counter<'kind' | 'result'>;
   private figures: ScrapeFigures | null = null;
   private figuresAt = -Infinity;
   private reading: Promise<ScrapeFigures | null> | null = null;
@@ -78,6 +82,12 @@ export class LicensorMetrics {
     this.sweeperChanges = new Counter({ name: 'licensor_sweeper_changes_total', help: 'Codes expired and released, floating seats culled, by the sweeper in this process', labelNames: ['change'], registers });
     this.sweeperLastRun = new Gauge({ name: 'licensor_sweeper_last_run_timestamp_seconds', help: 'When a sweep last completed in this process (0: never)', registers });
     this.collectFailures = new Counter({ name: 'licensor_metrics_collect_failures_total', help: 'Scrapes whose database figures could not be read (the previous figures are shown)', registers });
+    this.outboxAttempts = new Counter({
+      name: 'licensor_outbox_attempts_total',
+      help: 'Outbox delivery attempts in this process by kind: "delivered", "retry" (failed, due again later) or "failed" (given up)',
+      labelNames: ['kind', 'result'],
+      registers,
+    });
 
     let signedBefore = 0;
     new Counter({
@@ -90,9 +100,9 @@ export class LicensorMetrics {
         signedBefore = signed;
       },
     });
-    // Three gauges filled from one cached read of the database figures.
+    // The gauges below are filled from one cached read of the database figures.
+    const metrics = this;
     const figureGauge = (name: string, help: string, label: string, fill: (figures: ScrapeFigures, set: (value: string, n: number) => void) => void) => {
-      const metrics = this;
       new Gauge({
         name,
         help,
@@ -114,6 +124,32 @@ export class LicensorMetrics {
     });
     figureGauge('licensor_seats_licensed', 'Seats of issued and alive codes per product (read at most every 5 s)', 'product', (f, set) => {
       for (const seat of f.seats) set(seat.product, seat.licensed);
+    });
+    // What is owed and what failed, by kind: the backlog is the pending entries.
+    new Gauge({
+      name: 'licensor_outbox_entries',
+      help: 'Outbox entries by kind and status: pending (owed), delivered (kept for a while), failed (given up) (read at most every 5 s)',
+      labelNames: ['kind', 'status'],
+      registers,
+      async collect() {
+        const figures = await metrics.currentFigures();
+        if (!figures) return;
+        this.reset();
+        for (const row of figures.outbox) this.set({ kind: row.kind, status: row.status }, row.count);
+      },
+    });
+    new Gauge({
+      name: 'licensor_outbox_oldest_pending_seconds',
+      help: 'Age of the oldest pending outbox entry by kind (read at most every 5 s)',
+      labelNames: ['kind'],
+      registers,
+      async collect() {
+        const figures = await metrics.currentFigures();
+        if (!figures) return;
+        this.reset();
+        const now = sources.clock.now();
+        for (const row of figures.outbox) if (row.status === 'pending') this.set({ kind: row.kind }, Math.max(0, (now - row.oldestAt) / 1000));
+      },
     });
   }
 
@@ -150,6 +186,11 @@ export class LicensorMetrics {
       activity: KNOWN_ACTIVITIES.has(activity) ? activity : 'unknown',
       result_code: KNOWN_RESULT_CODES.has(resultCode) ? resultCode : 'other',
     });
+  }
+
+  /** An outbox delivery attempt's outcome (src/jobs/outbox-worker.ts). */
+  outboxAttempt(kind: string, result: 'delivered' | 'retry' | 'failed'): void {
+    this.outboxAttempts.inc({ kind, result });
   }
 
   sweeperRan(report: SweepReport | undefined, failed: boolean): void {

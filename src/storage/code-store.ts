@@ -103,7 +103,11 @@ export class KnexCodeStore implements CodeStore {
     if (filter.status) q.where('status', filter.status);
     if (filter.test !== undefined) q.where('test', filter.test);
     if (filter.id) q.where('id', filter.id);
-    if (filter.codePrefix !== undefined) q.where('code', 'like', `${filter.codePrefix.replace(/[^0-9A-Z]/g, '')}%`);
+    const folded = filter.codePrefix === undefined ? undefined : `${filter.codePrefix.replace(/[^0-9A-Z]/g, '')}%`;
+    // A code the marketplace made matches as written: its own prefix, LIKE's wildcards escaped.
+    const exact = filter.exactPrefix === undefined ? undefined : `${filter.exactPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    if (folded !== undefined && exact !== undefined) q.where((w) => w.where('code', 'like', folded).orWhereRaw("code LIKE ? ESCAPE '\\'", [exact]));
+    else if (folded !== undefined) q.where('code', 'like', folded);
     return keysetPage(q, { at: 'created_at', id: 'id' }, cursor, limit, codeFromRow, (c) => ({ at: c.createdAt, id: c.id }));
   }
 

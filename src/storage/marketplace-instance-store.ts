@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { MarketplaceInstance } from '../domain/marketplace/types';
+import type { MarketplaceInstance, OrderTerms } from '../domain/marketplace/types';
 import type { MarketplaceInstanceStore } from '../domain/ports';
 import type { Page } from '../domain/types';
 import { keysetPage, toBool } from './rows';
@@ -11,6 +11,11 @@ interface InstanceRow {
   code_id: string;
   test: boolean | number;
   created_at: number;
+  charging_mode: string | null;
+  period_type: string | null;
+  period_number: number | null;
+  quantity: number | null;
+  order_checked_at: number | null;
 }
 
 function instanceFromRow(row: InstanceRow): MarketplaceInstance {
@@ -21,6 +26,16 @@ function instanceFromRow(row: InstanceRow): MarketplaceInstance {
     codeId: row.code_id,
     test: toBool(row.test),
     createdAt: Number(row.created_at),
+    order:
+      row.order_checked_at === null || row.order_checked_at === undefined
+        ? null
+        : {
+            chargingMode: row.charging_mode,
+            periodType: row.period_type,
+            periodNumber: row.period_number === null ? null : Number(row.period_number),
+            quantity: row.quantity === null ? null : Number(row.quantity),
+            checkedAt: Number(row.order_checked_at),
+          },
   };
 }
 
@@ -57,6 +72,20 @@ export class KnexMarketplaceInstanceStore implements MarketplaceInstanceStore {
   async findByCode(codeId: string): Promise<MarketplaceInstance | undefined> {
     const row = await this.db<InstanceRow>('marketplace_instances').where({ code_id: codeId }).orderBy('created_at').first();
     return row && instanceFromRow(row);
+  }
+
+  async recordOrder(instanceId: string, terms: OrderTerms): Promise<void> {
+    await this.db('marketplace_instances').where({ instance_id: instanceId }).update({
+      charging_mode: terms.chargingMode,
+      period_type: terms.periodType,
+      period_number: terms.periodNumber,
+      quantity: terms.quantity,
+      order_checked_at: terms.checkedAt,
+    });
+  }
+
+  async listByChargingMode(modes: readonly string[]): Promise<MarketplaceInstance[]> {
+    return (await this.db<InstanceRow>('marketplace_instances').whereIn('charging_mode', modes).orderBy('instance_id')).map(instanceFromRow);
   }
 
   async list(filter: { test?: boolean }, limit: number, cursor: string | null): Promise<Page<MarketplaceInstance>> {

@@ -15,6 +15,7 @@ interface LicenseRow {
   test: boolean | number;
   requested_at: number;
   delivered_at: number | null;
+  uploaded_at: number | null;
 }
 
 function licenseFromRow(row: LicenseRow): MarketplaceLicense {
@@ -30,6 +31,7 @@ function licenseFromRow(row: LicenseRow): MarketplaceLicense {
     test: toBool(row.test),
     requestedAt: Number(row.requested_at),
     deliveredAt: row.delivered_at === null ? null : Number(row.delivered_at),
+    uploadedAt: row.uploaded_at === null || row.uploaded_at === undefined ? null : Number(row.uploaded_at),
   };
 }
 
@@ -79,6 +81,11 @@ export class KnexMarketplaceLicenseStore implements MarketplaceLicenseStore {
     await this.db('marketplace_licenses')
       .where({ event_id: eventId, fingerprint_hash: fingerprintHash, status: 'pending' })
       .update({ status: 'ready', license, activation_id: activationId, delivered_at: now });
+  }
+
+  async markUploaded(eventId: string, fingerprintHash: string, now: number): Promise<boolean> {
+    const n = await this.db('marketplace_licenses').where({ event_id: eventId, fingerprint_hash: fingerprintHash }).whereNull('uploaded_at').update({ uploaded_at: now });
+    return n > 0;
   }
 
   async list(filter: { status?: MarketplaceLicenseStatus }, limit: number): Promise<MarketplaceLicense[]> {

@@ -12,6 +12,7 @@ import * as activationPossession from './migrations/010_activation_possession';
 import * as keyEndorsements from './migrations/011_key_endorsements';
 import * as guessBudgets from './migrations/012_guess_budgets';
 import * as containerPolicy from './migrations/013_container_policy';
+import * as outboxAndMarketplaceOrders from './migrations/014_outbox_and_marketplace_orders';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
 export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
@@ -28,6 +29,7 @@ export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Kn
   '011_key_endorsements': keyEndorsements,
   '012_guess_budgets': guessBudgets,
   '013_container_policy': containerPolicy,
+  '014_outbox_and_marketplace_orders': outboxAndMarketplaceOrders,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -12,6 +12,7 @@ import { keySealer, type KeySealer } from './key-sealing';
 import { KnexMarketplaceInstanceStore } from './marketplace-instance-store';
 import { KnexMarketplaceLicenseStore } from './marketplace-license-store';
 import { KnexNonceStore } from './nonce-store';
+import { KnexOutboxStore } from './outbox-store';
 import type { PreparedHeartbeatReader } from './heartbeat-reader';
 import { KnexProductStore } from './product-store';
 import { KnexSweeperProgressStore } from './sweeper-progress-store';
@@ -33,6 +34,7 @@ function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer): Stores {
     heartbeatStats: new KnexHeartbeatStatsStore(db),
     churn: new KnexChurnStore(db),
     sweeperProgress: new KnexSweeperProgressStore(db),
+    outbox: new KnexOutboxStore(db),
   };
 }
 
@@ -59,6 +61,7 @@ export class KnexRepository implements Repository {
   readonly heartbeatStats;
   readonly churn;
   readonly sweeperProgress;
+  readonly outbox;
   private readonly localLocks = new Set<string>();
 
   constructor(
@@ -83,6 +86,7 @@ export class KnexRepository implements Repository {
     this.heartbeatStats = stores.heartbeatStats;
     this.churn = stores.churn;
     this.sweeperProgress = stores.sweeperProgress;
+    this.outbox = stores.outbox;
   }
 
   async transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

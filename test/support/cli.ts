@@ -40,9 +40,9 @@ export async function runCli(argv: string[], env: Record<string, string>): Promi
 }
 
 /** Runs the real `licensor` binary as a child process. */
-export function runBinary(argv: string[], env: Record<string, string>): Promise<CliRun> {
+export function runBinary(argv: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...argv], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...argv], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') return reject(error);
       resolve({ code: error ? (error.code as number) : 0, out: stdout, err: stderr, json: parseJson(stdout) });
     });

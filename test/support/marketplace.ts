@@ -1,4 +1,5 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import knex, { type Knex } from 'knex';
 import type { TestDatabase } from './databases';
@@ -13,7 +14,7 @@ export function marketplaceEnv(product: string, extra: Record<string, string> = 
 }
 
 /**
- * The request signature of koogallery-license-protocol.md §3.2, written out here on its own so
+ * The request signature of docs/marketplace.md §3.2, written out here on its own so
  * a mistake in the server's implementation cannot hide behind the same mistake in the test.
  */
 export function requestSignature(key: string, nonce: string, timestamp: string, body: Buffer): string {
@@ -102,4 +103,41 @@ export function openSideConnection(db: TestDatabase): Knex {
   return db.databaseUrl
     ? knex({ client: 'pg', connection: db.databaseUrl, pool: { min: 0, max: 2 } })
     : knex({ client: 'sqlite3', connection: { filename: join(db.dataDir, 'licensor.db') }, useNullAsDefault: true, pool: { min: 0, max: 1 } });
+}
+
+/**
+ * The instance id an order line gets (docs/marketplace.md "newInstance"): a UUIDv5 (RFC 9562) of
+ * `orderId\norderLineId` under licensor's namespace, written out here on its own.
+ */
+export function expectedInstanceId(orderId: string, orderLineId: string): string {
+  const bytes = createHash('sha1').update(Buffer.from('6f1c9a524b7e4d3a9c1f2e8d7b4a0c61', 'hex')).update(`${orderId}\n${orderLineId}`).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join('-');
+}
+
+/**
+ * Another connection holds the database busy for the marketplace's writes until released: on
+ * PostgreSQL a lock on the instance and license tables that lets reads through, on SQLite the
+ * write lock. A request that must write there cannot finish while it is held.
+ */
+export async function holdMarketplaceTables(db: TestDatabase): Promise<() => Promise<void>> {
+  const side = openSideConnection(db);
+  const holder = await side.transaction();
+  if (db.databaseUrl) await holder.raw('LOCK TABLE marketplace_instances, marketplace_licenses IN SHARE ROW EXCLUSIVE MODE');
+  else await holder('marketplace_instances').where('instance_id', '').update({ test: false });
+  return async () => {
+    await holder.commit();
+    await side.destroy();
+  };
+}
+
+/** A loopback port nothing listens on (taken and let go): for a server that must know a URL before its peer starts. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

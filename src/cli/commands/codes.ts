@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { freezeCode, getCode, issueCode, listCodeActivations, listCodes, releaseCode, renewCode, unfreezeCode } from '../../domain/codes';
+import { LicensorError } from '../../domain/errors';
+import { importCodes, type ImportProblem } from '../../domain/marketplace/marketplace-codes';
 import { adminActivationView, codeView } from '../../http/routes/admin-api';
 import { issueCodeRequestSchema, listCodesQuerySchema, renewRequestSchema } from '../../http/schemas';
 import { parse } from '../../http/validate';
@@ -17,8 +20,15 @@ export const CODES_HELP = `licensor codes — issue and manage authorization cod
   licensor codes freeze <code> [--json]
   licensor codes unfreeze <code> [--json]
   licensor codes release <code> [--json]
+  licensor codes import <file> [--product <name>] [--seats <n>] [--test] [--json]
 
-<code> is the authorization code (any case, dashes optional) or its id.`;
+<code> is the authorization code (any case, dashes optional) or its id.
+
+import takes License 2.0 codes the marketplace made (docs/marketplace.md "Importing codes"): one
+a line, code,expiry[,seats] with the expiry as yyyyMMddHHmmss (UTC), YYYY-MM-DD or ISO 8601.
+All rows or none: a malformed row refuses the file, naming every bad line. Codes licensor knows
+already are reported and left as they are, so importing a file twice changes nothing. --product
+and --seats default to LICENSOR_MARKETPLACE_PRODUCT and LICENSOR_MARKETPLACE_SEATS.`;
 
 const DAY_MS = 86_400_000;
 
@@ -48,9 +58,19 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
   const json = values.json ?? false;
   const needsCode = ['show', 'renew', 'freeze', 'unfreeze', 'release'].includes(sub);
   if (needsCode && positionals.length !== 1) throw new UsageError(`codes ${sub} takes exactly one <code>`);
-  if (!needsCode && !['issue', 'list'].includes(sub)) throw new UsageError(`unknown codes command "${sub}"`);
-  if (!needsCode && positionals.length > 0) throw new UsageError(`codes ${sub} takes no positional argument (got "${positionals[0]}")`);
+  if (sub === 'import' && positionals.length !== 1) throw new UsageError('codes import takes exactly one <file>');
+  if (!needsCode && !['issue', 'list', 'import'].includes(sub)) throw new UsageError(`unknown codes command "${sub}"`);
+  if (!needsCode && sub !== 'import' && positionals.length > 0) throw new UsageError(`codes ${sub} takes no positional argument (got "${positionals[0]}")`);
   const reference = positionals[0]!;
+  const importSeats = requireInt(values.seats, 'seats', 1, 100_000);
+  let importFile = '';
+  if (sub === 'import') {
+    try {
+      importFile = readFileSync(reference, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read ${reference}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
 
   const runtime = await open();
   const { ctx } = runtime;
@@ -116,6 +136,27 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
             `  expires   ${code.expiresAt}`,
             `  features  ${code.features.join(', ') || '(none)'}`,
             ...activations.map((a) => `  machine   ${a.id}  ${a.status}  last heartbeat ${new Date(a.lastHeartbeatAt).toISOString()}${a.cloneSuspect ? '  CLONE?' : ''}`),
+          ].join('\n'),
+        );
+        return 0;
+      }
+      case 'import': {
+        const settings = runtime.config.marketplace;
+        const options = { product: values.product ?? settings.product, seats: importSeats ?? settings.seats, test: values.test ?? false };
+        let report;
+        try {
+          report = await importCodes(ctx, importFile, options, 'cli');
+        } catch (err) {
+          if (json || !(err instanceof LicensorError && err.code === 'import_rejected')) throw err;
+          const problems = (err.details?.problems ?? []) as ImportProblem[];
+          const more = Number(err.details?.more ?? 0);
+          io.err([`error: nothing was imported: ${problems.length + more} row(s) of ${reference} cannot be`, ...problems.map((p) => `  line ${p.line}: ${p.message}`), ...(more ? [`  … and ${more} more`] : [])].join('\n'));
+          return 2;
+        }
+        print(io, json, report, () =>
+          [
+            `imported ${report.imported.length} code(s) under ${report.product}; ${report.existing.length} known already (left as they are)`,
+            ...report.existing.filter((e) => e.differs.length > 0).map((e) => `  line ${e.line}: ${e.code} is known with another ${e.differs.join(' and ')}`),
           ].join('\n'),
         );
         return 0;

@@ -1,5 +1,5 @@
 /**
- * Marketplace times are UTC wall-clock strings (koogallery-license-protocol.md §3.5, §3.6):
+ * Marketplace times are UTC wall-clock strings (docs/marketplace.md §3.5, §3.6):
  * `yyyyMMddHHmmss`, or the 17-digit form with milliseconds that the refreshInstance example carries
  * (§10 gap 4); getLicenseAsync's example writes `2023-10-27 10:30:15 z`.
  */

@@ -3,7 +3,7 @@ import { hashFingerprint } from '@licensor/client/contract';
 import type { FingerprintHashes } from '../types';
 
 /**
- * The marketplace's `deviceFingerprint` (koogallery-license-protocol.md §8: `MAC|DISK|BOARD|CPU`,
+ * The marketplace's `deviceFingerprint` (docs/marketplace.md §8: `MAC|DISK|BOARD|CPU`,
  * several MACs or disks joined with `,`) as per-component hashes, through the same normalising and
  * hashing the client uses, so a device holds a seat and is recognised like any other machine.
  * CPU is the processor id, hashed under `cpu.signature`: it only ever compares with other

@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { findCodeByCode, getCode, issueCode, requireCode, type CodeView } from '../codes';
 import type { DomainContext } from '../context';
-import { Conflict, LicensorError, NotFound } from '../errors';
+import { LicensorError, NotFound } from '../errors';
+import { owedCall } from '../outbox';
 import type { LicenseCode } from '../types';
-import { marketplaceActor, type MarketplaceSettings } from './settings';
+import { orderQuery } from './owed-calls';
+import { callsMarketplace, marketplaceActor, type MarketplaceSettings } from './settings';
 import type { MarketplaceInstance } from './types';
 
 const DAY_MS = 86_400_000;
@@ -10,19 +13,38 @@ const DAY_MS = 86_400_000;
 /** The losing retry of a racing newInstance: its transaction is rolled back, the winner's instance answers. */
 class OrderLineTaken extends Error {}
 
+/** The UUID namespace of instance ids (RFC 9562 name-based, version 5). Never change it: ids already answered derive from it. */
+const INSTANCE_NAMESPACE = Buffer.from('6f1c9a524b7e4d3a9c1f2e8d7b4a0c61', 'hex');
+
 /**
- * newInstance (koogallery-license-protocol.md §3.6a, §6): one instance per order line, whose id is
- * the businessId of the first request. The code and the instance row commit in one transaction, and
- * the unique (orderId, orderLineId) settles racing retries on either engine: every one of them
- * answers the same instanceId and exactly one code is issued.
+ * The instance id of an order line: a UUIDv5 of `orderId` and `orderLineId`. Every request for the
+ * line computes the same id without asking the database, so an answer given before the instance
+ * was stored (000004 on a slow database) names the instance that comes to exist, whichever request
+ * or process stores it (docs/marketplace.md "newInstance").
+ */
+export function instanceIdFor(orderId: string, orderLineId: string): string {
+  const hash = createHash('sha1').update(INSTANCE_NAMESPACE).update(`${orderId}\n${orderLineId}`, 'utf8').digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * newInstance (docs/marketplace.md "newInstance"): one instance per order line, named by
+ * instanceIdFor. The code, the instance row and, when licensor calls the marketplace, the
+ * order/query that learns the seats and period bought commit in one transaction; the unique
+ * (orderId, orderLineId) settles racing retries on either engine: every one of them answers the
+ * same instanceId and exactly one code is issued.
  */
 export async function provisionInstance(
   ctx: DomainContext,
-  request: { orderId: string; orderLineId: string; businessId: string; testFlag: boolean },
+  request: { orderId: string; orderLineId: string; testFlag: boolean },
   settings: MarketplaceSettings,
 ): Promise<MarketplaceInstance> {
   const existing = await ctx.repo.marketplaceInstances.findByOrder(request.orderId, request.orderLineId);
   if (existing) return existing;
+  const instanceId = instanceIdFor(request.orderId, request.orderLineId);
   const now = ctx.clock.now();
   let created: MarketplaceInstance | undefined;
   try {
@@ -33,19 +55,21 @@ export async function provisionInstance(
         seats: settings.seats,
         expiresAt: now + settings.instanceDays * DAY_MS,
         test: request.testFlag,
-        metadata: { marketplace: { instanceId: request.businessId, orderId: request.orderId, orderLineId: request.orderLineId } },
+        metadata: { marketplace: { instanceId, orderId: request.orderId, orderLineId: request.orderLineId } },
       },
       marketplaceActor(request.testFlag),
       async (tx, code) => {
         const instance: MarketplaceInstance = {
-          instanceId: request.businessId,
+          instanceId,
           orderId: request.orderId,
           orderLineId: request.orderLineId,
           codeId: code.id,
           test: request.testFlag,
           createdAt: now,
+          order: null,
         };
         if (!(await tx.marketplaceInstances.insert(instance))) throw new OrderLineTaken();
+        if (callsMarketplace(settings)) await tx.outbox.enqueue(owedCall(ctx, now, orderQuery(instance, request, 'new')));
         created = instance;
       },
     );
@@ -58,8 +82,7 @@ export async function provisionInstance(
   if (created) return created;
   const winner = await ctx.repo.marketplaceInstances.findByOrder(request.orderId, request.orderLineId);
   if (winner) return winner;
-  // The businessId was used for another order line: the marketplace says it is unique per request.
-  throw new Conflict('business_id_reused', 'this businessId already names an instance of another order line');
+  throw new LicensorError('unavailable', 'instance_not_stored', 'the instance of this order line could not be stored; the marketplace\'s retry tries again');
 }
 
 export async function findInstance(ctx: DomainContext, instanceId: string): Promise<MarketplaceInstance> {

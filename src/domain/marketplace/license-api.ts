@@ -23,7 +23,7 @@ async function facts(ctx: DomainContext, codeId: string): Promise<LicenseFacts> 
 }
 
 /**
- * activate (koogallery-license-protocol.md §2.1): the software starts the code's lifecycle,
+ * activate (docs/marketplace.md §2.1): the software starts the code's lifecycle,
  * `issued` → `alive`, with no machine bound (this API knows none). Activating an activated,
  * expired or released code changes nothing and answers its status. `license` is the
  * authorization code, as §2.1 says: not an instance id, nor licensor's code id.
@@ -47,7 +47,7 @@ export async function activateLicense(ctx: DomainContext, license: string, realE
 }
 
 /**
- * query / "heartbeat" (§2.2, §5): the code's status and expiry, read-only. `license` is the
+ * query / "heartbeat" (§2.2): the code's status and expiry, read-only. `license` is the
  * authorization code or, for legacy online-License products (§2.2), an instance id. The sunset
  * `heartbeatInfo.thirdPartyAccount` still counts as that day's usage, as the marketplace did.
  */

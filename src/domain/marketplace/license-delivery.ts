@@ -26,7 +26,7 @@ export const STALE_APPLICATION_MS = 60_000;
 const UNTIL_LICENSE_END_SECONDS = 100 * 365 * 86_400;
 
 /**
- * getLicenseAsync (koogallery-license-protocol.md §3.6e, §6). The application is remembered by
+ * getLicenseAsync (docs/marketplace.md §3.6e, §6). The application is remembered by
  * eventId + deviceFingerprint: the first request claims it (insert-if-absent on that key), produces
  * the license and stores its exact bytes; every retry, in any process, answers those bytes.
  * A retry that finds the work still running answers pending (000004).
@@ -36,11 +36,10 @@ const UNTIL_LICENSE_END_SECONDS = 100 * 365 * 86_400;
  */
 export async function applyForLicense(ctx: DomainContext, application: LicenseApplication, settings: MarketplaceSettings): Promise<LicenseOutcome> {
   const instance = await findInstance(ctx, application.instanceId);
-  const fingerprint = application.deviceFingerprint?.trim() || null;
+  const { fingerprint, ...key } = applicationKey(application);
   if (fingerprint === null && settings.requireDeviceFingerprint) {
     throw new InvalidInput('device_fingerprint_required', 'this product binds licenses to a device: send deviceFingerprint');
   }
-  const key = { eventId: application.eventId, fingerprintHash: fingerprintDigest(fingerprint) };
   const store = ctx.repo.marketplaceLicenses;
 
   const known = await store.find(key.eventId, key.fingerprintHash);
@@ -67,6 +66,12 @@ export async function applyForLicense(ctx: DomainContext, application: LicenseAp
   return { status: 'ready', license: delivered?.license ?? produced.license };
 }
 
+/** What an application is remembered by (§6: eventId + deviceFingerprint), and the fingerprint as used. */
+export function applicationKey(application: Pick<LicenseApplication, 'eventId' | 'deviceFingerprint'>): { eventId: string; fingerprintHash: string; fingerprint: string | null } {
+  const fingerprint = application.deviceFingerprint?.trim() || null;
+  return { eventId: application.eventId, fingerprintHash: fingerprintDigest(fingerprint), fingerprint };
+}
+
 function pendingRow(
   instance: MarketplaceInstance,
   application: LicenseApplication,
@@ -86,6 +91,7 @@ function pendingRow(
     test: application.testFlag || instance.test,
     requestedAt: now,
     deliveredAt: null,
+    uploadedAt: null,
   };
 }
 

@@ -3,12 +3,14 @@ import type { DomainContext } from '../context';
 import { IllegalTransition } from '../errors';
 import { marketplaceStatus } from '../lifecycle';
 import { formatMarketplaceTime } from './dates';
-import { describeInstances, findInstance, getMarketplaceCode, provisionInstance } from './instances';
+import { describeInstances, findInstance, instanceIdFor, provisionInstance } from './instances';
 import { applyForLicense, type LicenseApplication } from './license-delivery';
+import { codeForCallback } from './marketplace-codes';
+import { upgradeInstance, type UpgradeRequest } from './orders';
 import { RESULT_CODES, type ResultCode } from './result-codes';
 import { marketplaceActor, type MarketplaceSettings } from './settings';
 
-/** The production-interface activities (koogallery-license-protocol.md §3.5, §3.6), validated at the edge. */
+/** The production-interface activities (docs/marketplace.md §3.5, §3.6), validated at the edge. */
 export type ProductionRequest =
   | { activity: 'refreshLicenseCode'; scene: string; orderId: string; orderLineId: string; license: string; productId?: string; expireTime: number; testFlag: boolean }
   | { activity: 'updateLicenseCodeStatus'; license: string; status: 'FREEZE' | 'UNFREEZE'; testFlag: boolean }
@@ -18,7 +20,8 @@ export type ProductionRequest =
   | { activity: 'updateInstanceStatus'; instanceId: string; status: 'FREEZE' | 'UNFREEZE'; testFlag: boolean }
   | { activity: 'releaseInstance'; instanceId: string; orderId?: string; orderLineId?: string; testFlag: boolean }
   | ({ activity: 'getLicenseAsync' } & LicenseApplication)
-  | { activity: 'queryInstance'; instanceIds: string[]; testFlag: boolean };
+  | { activity: 'queryInstance'; instanceIds: string[]; testFlag: boolean }
+  | ({ activity: 'upgradeInstance' } & UpgradeRequest);
 
 export type Activity = ProductionRequest['activity'];
 
@@ -32,6 +35,7 @@ export const ACTIVITIES: readonly Activity[] = [
   'releaseInstance',
   'getLicenseAsync',
   'queryInstance',
+  'upgradeInstance',
 ];
 
 /** `{ resultCode, resultMsg }` plus the activity's own fields (§3.1). */
@@ -47,19 +51,20 @@ const SUCCESS = { resultCode: RESULT_CODES.success, resultMsg: 'success.' } as c
 export async function handleProductionRequest(ctx: DomainContext, request: ProductionRequest, settings: MarketplaceSettings): Promise<ProductionAnswer> {
   const actor = marketplaceActor(request.testFlag);
   switch (request.activity) {
+    // License 2.0: a code licensor has never seen was made by the marketplace; it is adopted first.
     case 'refreshLicenseCode': {
       // §6: one renewal order applies once; a late retry of an older order cannot undo a newer one.
-      const code = await getMarketplaceCode(ctx, request.license);
+      const code = await codeForCallback(ctx, request.license, { expiresAt: request.expireTime, test: request.testFlag, activity: request.activity }, settings, actor);
       await renewCode(ctx, code.id, { expiresAt: request.expireTime }, actor, { scope: 'refreshLicenseCode', key: orderKey(request) });
       return { ...SUCCESS };
     }
     case 'updateLicenseCodeStatus': {
-      const code = await getMarketplaceCode(ctx, request.license);
+      const code = await codeForCallback(ctx, request.license, { test: request.testFlag, activity: request.activity }, settings, actor);
       await changeStatus(ctx, code.id, request.status, actor);
       return { ...SUCCESS };
     }
     case 'releaseLicenseCode': {
-      const code = await getMarketplaceCode(ctx, request.license);
+      const code = await codeForCallback(ctx, request.license, { test: request.testFlag, activity: request.activity }, settings, actor);
       await releaseCode(ctx, code.id, actor);
       return { ...SUCCESS };
     }
@@ -87,7 +92,12 @@ export async function handleProductionRequest(ctx: DomainContext, request: Produ
       if (outcome.status === 'pending') return processingAnswer(request);
       return { ...SUCCESS, instanceId: request.instanceId, eventId: request.eventId, license: outcome.license };
     }
+    case 'upgradeInstance': {
+      await upgradeInstance(ctx, request, settings);
+      return { ...SUCCESS };
+    }
     case 'queryInstance': {
+      // The answer's shape is licensor's own (docs/marketplace.md "queryInstance"): the SaaS one has no place for a license.
       const found = await describeInstances(ctx, request.instanceIds);
       return {
         ...SUCCESS,
@@ -103,10 +113,13 @@ export async function handleProductionRequest(ctx: DomainContext, request: Produ
   }
 }
 
-/** The answer while the work goes on after the 5 s budget (§3.6a: return the instanceId at once). */
+/**
+ * The answer while the work goes on after the 5 s budget (§3.6a: return the instanceId at once):
+ * the id the instance is stored under, whichever request or process stores it.
+ */
 export function processingAnswer(request: ProductionRequest): ProductionAnswer {
   const answer: ProductionAnswer = { resultCode: RESULT_CODES.processing, resultMsg: 'request being processed.' };
-  if (request.activity === 'newInstance') answer.instanceId = request.businessId;
+  if (request.activity === 'newInstance') answer.instanceId = instanceIdFor(request.orderId, request.orderLineId);
   if (request.activity === 'getLicenseAsync') Object.assign(answer, { instanceId: request.instanceId, eventId: request.eventId });
   return answer;
 }

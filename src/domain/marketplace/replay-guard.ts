@@ -5,7 +5,7 @@ import { Unauthorized } from '../errors';
 export const REQUEST_WINDOW_MS = 60_000;
 
 /**
- * Refuses stale timestamps and replayed nonces (koogallery-license-protocol.md §3.2). Nonces go to
+ * Refuses stale timestamps and replayed nonces (docs/marketplace.md §3.2). Nonces go to
  * the shared `nonces` table, so a replay is refused by whichever server process it reaches.
  * A nonce is kept until its request's timestamp has left the window (plus the window again, for
  * clock differences between processes); expired ones are pruned at most once a window per process.

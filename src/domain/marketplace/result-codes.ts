@@ -1,6 +1,6 @@
 /**
  * The marketplace's own answer vocabulary. Production interface `resultCode`s
- * (koogallery-license-protocol.md §3.5, §3.6) and the license open API's `error_code`s (§2.6).
+ * (docs/marketplace.md §3.5, §3.6) and the license open API's `error_code`s (§2.6).
  */
 export const RESULT_CODES = {
   success: '000000',

@@ -8,6 +8,13 @@ export interface MarketplaceSettings {
   instanceDays: number;
   /** Answer 000903 to getLicenseAsync without a deviceFingerprint. */
   requireDeviceFingerprint: boolean;
+  /** The seller's AK/SK for calls to the marketplace; null: licensor makes none (no order/query, upload or usage push). */
+  apiCredentials: { accessKey: string; secretKey: string } | null;
+}
+
+/** True when licensor calls the marketplace (docs/marketplace.md "licensor calls the marketplace"). */
+export function callsMarketplace(settings: Pick<MarketplaceSettings, 'apiCredentials'>): boolean {
+  return settings.apiCredentials !== null;
 }
 
 /** testFlag=1 requests come from the Seller Center debugger or dial tests (§3.1): marked in the audit trail. */

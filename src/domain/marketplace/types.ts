@@ -1,8 +1,11 @@
-/** The marketplace layer's nouns (koogallery-license-protocol.md §3.6, §2.3). */
+/** The marketplace layer's nouns (docs/marketplace.md §3.6, §2.3). */
 
 /** An online-License instance: one purchased order line, backed by one authorization code. */
 export interface MarketplaceInstance {
-  /** The businessId of the first newInstance request for the order line (§3.6a). */
+  /**
+   * A name-based id of the order line (instanceIdFor, docs/marketplace.md "newInstance"), the same
+   * for every request of it; instances created by earlier versions keep the first request's businessId.
+   */
   instanceId: string;
   orderId: string;
   orderLineId: string;
@@ -10,6 +13,20 @@ export interface MarketplaceInstance {
   /** Created by a debug request (testFlag=1). */
   test: boolean;
   createdAt: number;
+  /** What order/query said of the order line; all null until it answered (or when licensor does not call the marketplace). */
+  order: OrderTerms | null;
+}
+
+/** An order line's terms as order/query states them. */
+export interface OrderTerms {
+  /** ON_DEMAND, ONE_TIME, PERIOD or ON_DEMAND_PKG. */
+  chargingMode: string | null;
+  /** year or month, times periodNumber. */
+  periodType: string | null;
+  periodNumber: number | null;
+  /** productInfo[].linearValue: the quantity bought, which is the code's seats. */
+  quantity: number | null;
+  checkedAt: number;
 }
 
 export type MarketplaceLicenseStatus = 'pending' | 'ready';
@@ -29,6 +46,8 @@ export interface MarketplaceLicense {
   test: boolean;
   requestedAt: number;
   deliveredAt: number | null;
+  /** When licensor uploaded it to the marketplace (owed after a 000004 answer); null: not uploaded. */
+  uploadedAt: number | null;
 }
 
 /** What the software reported for one code on one UTC day (§2.3). */

@@ -1,5 +1,5 @@
 import type { DomainContext } from '../context';
-import { formatAuthorizationCode } from '../authorization-code';
+import { displayCode } from '../authorization-code';
 import { findCode, findCodeByCode, requireCode } from '../codes';
 import { utcDay } from './dates';
 import type { UsageReport } from './types';
@@ -56,5 +56,5 @@ export async function listUsage(
   for (const r of reports) {
     if (!codes.has(r.codeId)) codes.set(r.codeId, (await ctx.repo.codes.findById(r.codeId))?.code ?? '');
   }
-  return reports.map((r) => ({ ...r, displayCode: formatAuthorizationCode(codes.get(r.codeId) ?? '') }));
+  return reports.map((r) => ({ ...r, displayCode: displayCode(codes.get(r.codeId) ?? '') }));
 }

@@ -11,6 +11,7 @@ import { marketplaceAdminRoutes } from '../routes/marketplace-admin';
 import { marketplaceOpenApiRoutes } from '../routes/marketplace-open-api';
 import { metricsRoutes } from '../routes/metrics';
 import { openApiRoutes } from '../routes/openapi';
+import { outboxAdminRoutes } from '../routes/outbox-admin';
 import { productionInterfaceRoutes } from '../routes/production-interface';
 import { wellKnownRoutes } from '../routes/well-known';
 import { openApiPath, pathParamNames, type RouteDoc } from './registry';
@@ -26,6 +27,7 @@ export function documentedRoutes(config: Pick<Config, 'marketplace'>): RouteDoc[
     ...adminApiRoutes,
     ...adminStatsRoutes,
     ...marketplaceAdminRoutes,
+    ...outboxAdminRoutes,
     ...productionInterfaceRoutes(config.marketplace.productionPath),
     ...marketplaceOpenApiRoutes,
   ];
@@ -146,7 +148,7 @@ export function buildOpenApiDocument(config: Pick<Config, 'marketplace'>): JsonS
           type: 'apiKey',
           in: 'query',
           name: 'signature',
-          description: 'HMAC-SHA256 with a LICENSOR_MARKETPLACE_KEYS access key, with timestamp and nonce in the query (koogallery-license-protocol.md §3.2)',
+          description: 'HMAC-SHA256 with a LICENSOR_MARKETPLACE_KEYS access key, with timestamp and nonce in the query (docs/marketplace.md §3.2)',
         },
       },
     },

@@ -1,12 +1,33 @@
 import { Router } from 'express';
-import { formatAuthorizationCode } from '../../domain/authorization-code';
+import { displayCode } from '../../domain/authorization-code';
+import { importCodes } from '../../domain/marketplace/marketplace-codes';
 import { listUsage, type UsageView } from '../../domain/marketplace/usage';
 import type { MarketplaceInstance, MarketplaceLicense } from '../../domain/marketplace/types';
 import type { Runtime } from '../../runtime';
+import { jsonRequest } from '../json-body';
 import { declareRoutes, refusals } from '../openapi/registry';
-import { instancePageSchema, marketplaceLicenseListSchema, usageListSchema } from '../response-schemas';
-import { instancesQuerySchema, marketplaceLicensesQuerySchema, usageQuerySchema } from '../marketplace-schemas';
+import { codeImportReportSchema, instancePageSchema, marketplaceLicenseListSchema, usageListSchema } from '../response-schemas';
+import { codeImportRequestSchema, instancesQuerySchema, marketplaceLicensesQuerySchema, usageQuerySchema } from '../marketplace-schemas';
 import { parse } from '../validate';
+
+/** An import file may be far larger than the 64 kB other admin bodies are held to. */
+export const CODE_IMPORT_BODY_LIMIT = '16mb';
+export const CODE_IMPORT_PATH = '/v1/admin/marketplace/codes/import';
+
+/**
+ * Imports codes the marketplace made (docs/marketplace.md "Importing codes"): the file in, a
+ * report out. Mounted before the other admin routes, whose body limit would refuse a large file.
+ */
+export function marketplaceCodeImport(runtime: Runtime): Router {
+  const router = Router();
+  router.post(CODE_IMPORT_PATH, jsonRequest(CODE_IMPORT_BODY_LIMIT), async (req, res) => {
+    const body = parse(codeImportRequestSchema, req.body);
+    const settings = runtime.config.marketplace;
+    const options = { product: body.product ?? settings.product, seats: body.seats ?? settings.seats, test: body.test ?? false };
+    res.json(await importCodes(runtime.ctx, body.file, options, 'admin-api'));
+  });
+  return router;
+}
 
 /** The operator's view of the marketplace layer: usage figures, instances, license deliveries. */
 export function marketplaceAdmin(runtime: Runtime): Router {
@@ -47,7 +68,12 @@ export function usageView(u: UsageView) {
 }
 
 function instanceView(i: MarketplaceInstance, code: string) {
-  return { ...i, code: code ? formatAuthorizationCode(code) : null, createdAt: new Date(i.createdAt).toISOString() };
+  return {
+    ...i,
+    code: code ? displayCode(code) : null,
+    createdAt: new Date(i.createdAt).toISOString(),
+    order: i.order && { ...i.order, checkedAt: new Date(i.order.checkedAt).toISOString() },
+  };
 }
 
 function licenseView(l: MarketplaceLicense) {
@@ -55,10 +81,21 @@ function licenseView(l: MarketplaceLicense) {
     ...l,
     requestedAt: new Date(l.requestedAt).toISOString(),
     deliveredAt: l.deliveredAt === null ? null : new Date(l.deliveredAt).toISOString(),
+    uploadedAt: l.uploadedAt === null ? null : new Date(l.uploadedAt).toISOString(),
   };
 }
 
 export const marketplaceAdminRoutes = declareRoutes([
+  {
+    method: 'post',
+    path: CODE_IMPORT_PATH,
+    tag: 'Admin API',
+    auth: ['adminToken'],
+    summary: 'Import License 2.0 codes the marketplace made: all rows or none; codes already known are reported and left as they are',
+    description: 'A malformed row refuses the whole file (400 import_rejected) with every problem\'s line number in details.problems. Importing the same file again imports nothing.',
+    body: codeImportRequestSchema,
+    responses: { 200: { description: 'What was imported and what was known already', schema: codeImportReportSchema }, ...refusals(400, 401, 404, 413, 503) },
+  },
   {
     method: 'get',
     path: '/v1/admin/usage',

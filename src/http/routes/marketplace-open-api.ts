@@ -26,7 +26,7 @@ const CLOSED =
   'the open API is closed: set LICENSOR_OPENAPI_AKSK to the AK:SK pairs that sign calls to it, or LICENSOR_OPENAPI_ALLOW_UNSIGNED=true for local testing (docs/marketplace.md)';
 
 /**
- * The authorization-code open API, marketplace-compatible (koogallery-license-protocol.md §2.1–2.3,
+ * The authorization-code open API, marketplace-compatible (docs/marketplace.md §2.1–2.3,
  * §2.6; docs/marketplace.md §3): the marketplace's paths, fields and error codes, so software written
  * for the marketplace runs against licensor unchanged. Closed unless AK/SK pairs are configured
  * (every call then signed SDK-HMAC-SHA256, §1.1, over the raw body, and each signature accepted
@@ -174,7 +174,7 @@ const openApi = (path: string, summary: string, body: RouteDoc['body'], answer: 
   auth: ['apigSignature'],
   summary,
   description:
-    'Same paths, fields and error codes as the marketplace (koogallery-license-protocol.md §2). Calls are signed SDK-HMAC-SHA256 with a pair of LICENSOR_OPENAPI_AKSK, each signature accepted once; without pairs every call is refused (403, 92020001) unless LICENSOR_OPENAPI_ALLOW_UNSIGNED=true. Answers carry Licensor-Signature (docs/server.md "Signed answers"). An unknown code answers HTTP 200 with error_code 92020005.',
+    'Same paths, fields and error codes as the marketplace (docs/marketplace.md §2). Calls are signed SDK-HMAC-SHA256 with a pair of LICENSOR_OPENAPI_AKSK, each signature accepted once; without pairs every call is refused (403, 92020001) unless LICENSOR_OPENAPI_ALLOW_UNSIGNED=true. Answers carry Licensor-Signature (docs/server.md "Signed answers"). An unknown code answers HTTP 200 with error_code 92020005.',
   body,
   responses: { 200: { description: 'error_code 92020000 with data, or 92020005 (code not found)', schema: answer }, ...openApiRefusals() },
 });

@@ -1,6 +1,8 @@
 import express, { Router, type ErrorRequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { InvalidInput, Unauthorized } from '../../domain/errors';
+import { retryWhileUnavailable } from '../../domain/marketplace/background-work';
+import { oweLicenseUpload } from '../../domain/marketplace/license-upload';
 import {
   handleProductionRequest,
   processingAnswer,
@@ -8,6 +10,7 @@ import {
   type ProductionRequest,
 } from '../../domain/marketplace/production-interface';
 import { ReplayGuard } from '../../domain/marketplace/replay-guard';
+import { RESULT_CODES } from '../../domain/marketplace/result-codes';
 import type { Logger } from '../../logger';
 import type { Runtime } from '../../runtime';
 import { productionFailure } from '../marketplace-errors';
@@ -19,7 +22,7 @@ import { bodySignHeader, verifyProductionSignature } from '../marketplace-signat
 import { parse, parseJsonBuffer } from '../validate';
 
 /**
- * The marketplace production interface (koogallery-license-protocol.md §3; PRODUCT.md §3.1): one
+ * The marketplace production interface (docs/marketplace.md §3, "Register the production URL"): one
  * POST URL for every activity. The body is read as raw bytes, because the signature covers them
  * exactly as sent (§3.2); every answer is HTTP 200 with a `resultCode`, signed with Body-Sign (§3.4).
  */
@@ -58,9 +61,15 @@ export function productionInterface(runtime: Runtime, logger: Logger): Router {
       if ('license' in request) res.locals.codeHint = codeHintFor(request.license);
       // The nonce is claimed after the signature (an unsigned request cannot use nonces up) and inside
       // the budget: on a database that is stuck, even the claim is answered 000004 rather than late.
-      const work = guard.admit(nonce, timestamp).then(() => handleProductionRequest(ctx, request, settings));
+      const handle = () => handleProductionRequest(ctx, request, settings);
+      // A newInstance answered 000004 has promised its instance: the work keeps at it while the database is away.
+      const work = guard.admit(nonce, timestamp).then(() => (request.activity === 'newInstance' ? retryWhileUnavailable(handle) : handle()));
       const outcome = await background.withinBudget(work, settings.budgetMs);
       answer = outcome.late ? processingAnswer(request) : outcome.value;
+      // A license answered 000004 is owed to the marketplace's upload API once its work has settled.
+      if (request.activity === 'getLicenseAsync' && answer.resultCode === RESULT_CODES.processing) {
+        background.track(work.then(() => oweLicenseUpload(ctx, request, settings), () => false));
+      }
     } catch (err) {
       answer = productionFailure(err, logger, res.locals.requestId);
     }
@@ -91,7 +100,9 @@ export function parseProductionRequest(body: Buffer): ProductionRequest {
  * itself, because a missing one is an authentication failure (000001), not a bad parameter.
  */
 const signedQuery = z.object({
-  signature: z.string().describe('HMAC-SHA256 over key + nonce + timestamp + body, base64 (§3.2)'),
+  signature: z
+    .string()
+    .describe('hex(HMAC-SHA256(accessKey, accessKey + nonce + timestamp + lower(hex(HMAC-SHA256(accessKey, body))))), over the raw body bytes; hex in either case (docs/marketplace.md "Authentication")'),
   timestamp: z.string().describe('Milliseconds since the epoch; ±60 s'),
   nonce: z.string().describe('1–120 printable characters; each is accepted once, across every server process'),
 });
@@ -106,7 +117,7 @@ export function productionInterfaceRoutes(path: string) {
       auth: ['marketplaceSignature'],
       summary: 'The marketplace production interface: one URL, dispatched on `activity`',
       description:
-        'Configured with LICENSOR_MARKETPLACE_PATH (default /produce) and LICENSOR_MARKETPLACE_KEYS. Every answer is HTTP 200 with a resultCode and a Body-Sign header (§3.4); work slower than LICENSOR_MARKETPLACE_BUDGET_MS answers 000004 and finishes in the background.',
+        'Configured with LICENSOR_MARKETPLACE_PATH (default /produce) and LICENSOR_MARKETPLACE_KEYS. Every answer is HTTP 200 with a resultCode and a Body-Sign header (base64 of the HMAC-SHA256 of the answer bytes); work slower than LICENSOR_MARKETPLACE_BUDGET_MS answers 000004 and finishes in the background. The queryInstance answer is licensor\'s own shape (docs/marketplace.md "queryInstance").',
       query: signedQuery,
       body: z.union(Object.values(productionRequestSchemas) as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]]).describe('One of the activities, by `activity`'),
       responses: { 200: { description: 'resultCode 000000 on success; refusals carry their own resultCode', schema: productionAnswerSchema } },

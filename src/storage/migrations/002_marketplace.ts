@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * The marketplace compatibility layer (koogallery-license-protocol.md §3, §6). The tables for
+ * The marketplace compatibility layer (docs/marketplace.md §3, §6). The tables for
  * nonces, idempotency records and usage reports already exist (001); this adds the online-License
  * instances and the licenses answered to getLicenseAsync.
  */

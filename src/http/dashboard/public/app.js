@@ -7,6 +7,7 @@ import { h, fill } from './dom.js';
 import { codePage } from './pages/code.js';
 import { codesPage } from './pages/codes.js';
 import { issuePage } from './pages/issue.js';
+import { outboxPage } from './pages/outbox.js';
 import { overviewPage } from './pages/overview.js';
 import { productsPage } from './pages/products.js';
 import { signInPage } from './pages/sign-in.js';
@@ -18,6 +19,7 @@ const LINKS = [
   ['#/', 'Overview', (p) => p === '/'],
   ['#/codes', 'Codes', (p) => p.startsWith('/codes')],
   ['#/products', 'Products', (p) => p === '/products'],
+  ['#/marketplace', 'Marketplace', (p) => p === '/marketplace'],
 ];
 
 function renderNav(path) {
@@ -52,6 +54,7 @@ function pick(path) {
   if (path === '/products') return { title: 'Products', run: productsPage };
   if (path === '/codes') return { title: 'Codes', run: codesPage };
   if (path === '/codes/new') return { title: 'Issue a code', run: issuePage };
+  if (path === '/marketplace') return { title: 'Marketplace', run: outboxPage };
   const code = /^\/codes\/([^/]+)$/.exec(path);
   if (code) return { title: 'Code', run: (el, params) => codePage(el, decodeURIComponent(code[1]), params) };
   return { title: 'Not found', run: async (el) => el.append(h('h1', {}, 'No such page'), h('p', {}, h('a', { href: '#/' }, 'Back to the overview'))) };
