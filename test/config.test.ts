@@ -1,8 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, loadConfigReport } from '../src/config';
+import { fileKeyOf } from '../src/config/file';
+import { SETTINGS, settingsMarkdownTable } from '../src/config/settings';
 import { runBinary, runCli } from './support/cli';
 import { spawnServer } from './support/processes';
 
@@ -137,6 +139,51 @@ describe('configuration', () => {
         'LICENSOR_METRICS_TOKEN must be at least 16 characters',
       ]);
       assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_ADMIN_TOKEN: 'short' })), ['LICENSOR_ADMIN_TOKEN must be at least 16 characters']);
+    });
+  });
+
+  describe('the table of settings', () => {
+    it('is the README\'s table, row for row', () => {
+      const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+      const block = /<!-- settings:[^\n]*-->\n([\s\S]*?)\n<!-- \/settings -->/.exec(readme);
+      assert.ok(block, 'the README has no settings block');
+      assert.equal(block[1], settingsMarkdownTable(), 'the README is out of date: paste `licensor config settings` into it');
+      for (const setting of SETTINGS) assert.ok(block[1].includes(`| \`${setting.name}\` |`), `${setting.name} is missing`);
+    });
+
+    it('drives reading: every setting is read from the environment and from a file by its camelCase key', () => {
+      const junk = '\u0000 not a value';
+      const refuses = (setting: (typeof SETTINGS)[number]) => {
+        try {
+          setting.parse(junk);
+          return false;
+        } catch {
+          return true;
+        }
+      };
+      for (const setting of SETTINGS) {
+        const key = fileKeyOf(setting.name);
+        if (refuses(setting)) {
+          assert.ok(problemsOf(() => loadConfig({ [setting.name]: junk }, dir)).some((p) => p.startsWith(`${setting.name} `)), setting.name);
+          const fromFile = problemsOf(() => loadConfig({}, dir, { file: file('bad.json', { [key]: junk }) }));
+          assert.ok(fromFile.some((p) => p.startsWith(`"${key}" in`)), key);
+        } else {
+          // Free text: what is given is what is used.
+          assert.equal(loadConfigReport({ [setting.name]: junk }, dir).shown[key], junk, setting.name);
+          assert.equal(loadConfigReport({}, dir, { file: file('text.json', { [key]: junk }) }).shown[key], key === 'dataDir' ? join(dir, junk) : junk, key);
+        }
+      }
+    });
+
+    it('drives `licensor config check`: every setting is shown by its file key', () => {
+      const shown = loadConfigReport({}, dir).shown;
+      assert.deepEqual(Object.keys(shown).sort(), SETTINGS.map((s) => fileKeyOf(s.name)).sort());
+    });
+
+    it('is printed by `licensor config settings`', async () => {
+      const run = await runCli(['config', 'settings'], {});
+      assert.equal(run.code, 0, run.err);
+      assert.equal(run.out.trimEnd(), settingsMarkdownTable());
     });
   });
 

@@ -25,6 +25,7 @@ Commands:
   usage                       software usage per code and day (marketplace open API)
   outbox summary|list|show|retry  calls licensor owes the marketplace, and those that failed
   config check                validate the configuration, print it with secrets masked
+  config settings             every setting, its meaning and default (Markdown)
   simulate --url --key        play the marketplace (and its API) against a production-interface URL
   offline respond <request>   air-gapped activation: request file in, license file out
   fingerprint                 this machine's fingerprint components

@@ -1,14 +1,17 @@
-import { ConfigError, maskedConfig, type ConfigReport } from '../../config';
+import { ConfigError, type ConfigReport } from '../../config';
+import { settingsMarkdownTable } from '../../config/settings';
 import { parseCommand } from '../args';
 import { print, UsageError, type Io } from '../output';
 
-export const CONFIG_HELP = `licensor config check — validate the configuration and print it, secrets masked
+export const CONFIG_HELP = `licensor config — the configuration
 
   licensor config check [--config <file>] [--json]
+  licensor config settings
 
-Reads the environment and the configuration file (--config, or LICENSOR_CONFIG), as
+check: reads the environment and the configuration file (--config, or LICENSOR_CONFIG), as
 \`licensor serve\` would. A variable that is set and not empty wins over the file.
-Exit 0 with the effective configuration, or 2 with every problem, one per line.`;
+Exit 0 with the effective configuration, or 2 with every problem, one per line.
+settings: every setting with its meaning and default, as a Markdown table (the README's).`;
 
 /** `licensor config check`: the start-up validation, without starting anything. */
 export async function configCommand(argv: string[], report: () => ConfigReport, io: Io): Promise<number> {
@@ -16,6 +19,10 @@ export async function configCommand(argv: string[], report: () => ConfigReport, 
   if (values.help || positionals.length === 0) {
     io.out(CONFIG_HELP);
     return values.help ? 0 : 2;
+  }
+  if (positionals.length === 1 && positionals[0] === 'settings') {
+    io.out(settingsMarkdownTable());
+    return 0;
   }
   if (positionals[0] !== 'check' || positionals.length > 1) throw new UsageError(`unknown config command "${positionals.join(' ')}" (try: licensor config check)`);
   let result: ConfigReport;
@@ -26,7 +33,8 @@ export async function configCommand(argv: string[], report: () => ConfigReport, 
     io.out(JSON.stringify({ valid: false, problems: err.problems }, null, 2));
     return 2;
   }
-  const config = maskedConfig(result.config);
+  // Every setting as an operator writes it (the file's key), secrets masked: config/settings.ts.
+  const config = result.shown;
   print(io, values.json ?? false, { valid: true, file: result.file, sources: result.sources, config }, () =>
     [
       `configuration is valid${result.file ? ` (file: ${result.file})` : ' (no configuration file)'}`,
