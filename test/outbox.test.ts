@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { DeliveryFailed, owedCall, retryOutboxEntry, type Delivery, type OutboxEntry, type OwedCall } from '../src/domain/outbox';
+import { DeliveryFailed, owedCall, retryOutboxEntry, type Delivery, type OwedCall } from '../src/domain/outbox';
+import type { OutboxEntry } from '../src/domain/types';
 import { startOutboxWorker, type OutboxWorker } from '../src/jobs/outbox-worker';
 import { createLogger } from '../src/logger';
 import { openRuntime, type Runtime } from '../src/runtime';

@@ -1,6 +1,5 @@
 import type { Clock, IdSource } from './clock';
-import type { LeaseTokens } from './lease-token';
-import type { HeartbeatRecorder, Repository } from './ports';
+import type { HeartbeatRecorder, LeaseTokens, Repository } from './ports';
 
 /** Everything a domain operation may touch, passed in rather than imported. */
 export interface DomainContext {

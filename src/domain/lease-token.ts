@@ -5,17 +5,6 @@ import type { Activation, CodeStatus, FingerprintHashes, LicenseCode, Product } 
 /** Claims of a lease token: declared once, in the wire contract (docs/server.md "Lease tokens"). */
 export type { LeaseClaims };
 
-/** Signs and checks lease tokens. Implemented in src/tokens with cached key objects. */
-export interface LeaseTokens {
-  /** Resolves when signed; the signature may be computed off the event loop (src/tokens/signature-scheduler.ts). */
-  sign(claims: LeaseClaims): Promise<string>;
-  /**
-   * Verifies the signature against every published key but ignores the time claims:
-   * a lapsed token still proves which activation a client holds (deactivation).
-   */
-  verifyHolder(token: string): LeaseClaims | null;
-}
-
 export interface LeaseInput {
   issuer: string;
   jti: string;

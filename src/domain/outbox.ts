@@ -1,7 +1,7 @@
 import { auditEvent } from './audit';
 import type { DomainContext } from './context';
 import { Conflict, NotFound } from './errors';
-import type { Actor, Page } from './types';
+import type { Actor, OutboxEntry, OutboxFilter, OutboxSummaryRow, Page } from './types';
 
 /**
  * The outbox (docs/operations.md "Calls licensor owes"): calls to other systems that licensor owes,
@@ -11,29 +11,8 @@ import type { Actor, Page } from './types';
  * calls, src/domain/marketplace/outbound.ts); nothing here knows any of them.
  */
 
-export type OutboxStatus = 'pending' | 'delivered' | 'failed';
-
 /** The audit actor of what the outbox's deliveries did. */
 export const OUTBOX_ACTOR = 'outbox';
-
-export interface OutboxEntry {
-  id: string;
-  /** Which delivery sends it, e.g. `marketplace.order-query`. */
-  kind: string;
-  /** Entries of one target are delivered in the order they were enqueued, one at a time. */
-  target: string;
-  /** Enqueued once per (kind, key); null: no key. */
-  key: string | null;
-  payload: Record<string, unknown>;
-  status: OutboxStatus;
-  /** Failed attempts so far. */
-  attempts: number;
-  nextAttemptAt: number;
-  lastError: string | null;
-  createdAt: number;
-  updatedAt: number;
-  deliveredAt: number | null;
-}
 
 /** What a caller owes: a kind, a target, an optional key and what to send. */
 export interface OwedCall {
@@ -93,20 +72,6 @@ export interface RetryPolicy {
 export function nextAttemptAt(policy: RetryPolicy, attempts: number, now: number): number {
   const exponent = Math.min(attempts - 1, 30);
   return now + Math.min(policy.maxDelayMs, policy.firstDelayMs * 2 ** exponent);
-}
-
-export interface OutboxFilter {
-  status?: OutboxStatus;
-  kind?: string;
-}
-
-/** Entries per kind and status, and the oldest pending one's age: what is owed, at a glance. */
-export interface OutboxSummaryRow {
-  kind: string;
-  status: OutboxStatus;
-  count: number;
-  /** Creation time of the oldest entry of the group. */
-  oldestAt: number;
 }
 
 export function listOutbox(ctx: DomainContext, filter: OutboxFilter, limit: number, cursor: string | null): Promise<Page<OutboxEntry>> {

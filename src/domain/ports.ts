@@ -5,12 +5,26 @@ import type {
   CodeStatus,
   FingerprintHashes,
   LicenseCode,
+  OutboxEntry,
+  OutboxFilter,
+  OutboxSummaryRow,
   Page,
   Product,
   SigningKey,
 } from './types';
+import type { LeaseClaims } from '@licensor/client/contract';
 import type { MarketplaceInstance, MarketplaceLicense, MarketplaceLicenseStatus, OrderTerms, UsageFilter, UsageReport } from './marketplace/types';
-import type { OutboxEntry, OutboxFilter, OutboxSummaryRow } from './outbox';
+
+/** Signs and checks lease tokens. Implemented in src/tokens with cached key objects. */
+export interface LeaseTokens {
+  /** Resolves when signed; the signature may be computed off the event loop (src/tokens/signature-scheduler.ts). */
+  sign(claims: LeaseClaims): Promise<string>;
+  /**
+   * Verifies the signature against every published key but ignores the time claims:
+   * a lapsed token still proves which activation a client holds (deactivation).
+   */
+  verifyHolder(token: string): LeaseClaims | null;
+}
 
 /** What the domain needs from storage. Implemented in src/storage; the domain never sees SQL. */
 

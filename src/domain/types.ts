@@ -130,3 +130,39 @@ export interface SigningKey {
    */
   endorsement: string | null;
 }
+
+/** A call licensor owes another system, kept until delivered (src/domain/outbox.ts). */
+export type OutboxStatus = 'pending' | 'delivered' | 'failed';
+
+export interface OutboxEntry {
+  id: string;
+  /** Which delivery sends it, e.g. `marketplace.order-query`. */
+  kind: string;
+  /** Entries of one target are delivered in the order they were enqueued, one at a time. */
+  target: string;
+  /** Enqueued once per (kind, key); null: no key. */
+  key: string | null;
+  payload: Record<string, unknown>;
+  status: OutboxStatus;
+  /** Failed attempts so far. */
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+  deliveredAt: number | null;
+}
+
+export interface OutboxFilter {
+  status?: OutboxStatus;
+  kind?: string;
+}
+
+/** Entries per kind and status, and the oldest pending one's age: what is owed, at a glance. */
+export interface OutboxSummaryRow {
+  kind: string;
+  status: OutboxStatus;
+  count: number;
+  /** Creation time of the oldest entry of the group. */
+  oldestAt: number;
+}

@@ -1,6 +1,7 @@
 import { auditEvent } from '../domain/audit';
 import type { DomainContext } from '../domain/context';
-import { DeliveryFailed, nextAttemptAt, OUTBOX_ACTOR, outboxSnapshot, type Delivery, type OutboxEntry, type RetryPolicy } from '../domain/outbox';
+import { DeliveryFailed, nextAttemptAt, OUTBOX_ACTOR, outboxSnapshot, type Delivery, type RetryPolicy } from '../domain/outbox';
+import type { OutboxEntry } from '../domain/types';
 import type { Logger } from '../logger';
 
 export interface OutboxWorkerOptions {

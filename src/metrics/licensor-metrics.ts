@@ -2,17 +2,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Clock } from '../domain/clock';
 import { ACTIVITIES } from '../domain/marketplace/production-interface';
 import { RESULT_CODES } from '../domain/marketplace/result-codes';
-import type { OutboxSummaryRow } from '../domain/outbox';
+import type { ScrapeFigures } from '../storage/scrape-figures';
 import type { SweepReport } from '../domain/sweeper';
 
 /** Figures read from the database when Prometheus scrapes (never on a request). */
-export interface ScrapeFigures {
-  codesByStatus: Record<string, number>;
-  seats: Array<{ product: string; used: number; licensed: number }>;
-  /** Outbox entries per kind and status, with the oldest one's creation time. */
-  outbox: OutboxSummaryRow[];
-}
-
 export interface MetricsSources {
   clock: Clock;
   readFigures(): Promise<ScrapeFigures>;

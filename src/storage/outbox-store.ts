@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
-import type { OutboxEntry, OutboxFilter, OutboxStatus, OutboxSummaryRow } from '../domain/outbox';
 import type { OutboxStore } from '../domain/ports';
-import type { Page } from '../domain/types';
+import type { OutboxEntry, OutboxFilter, OutboxStatus, OutboxSummaryRow, Page } from '../domain/types';
 import { fromJson, keysetPage, toJson } from './rows';
 
 interface OutboxRow {

@@ -1,7 +1,14 @@
-import { CODE_STATUSES } from '../domain/types';
-import type { ScrapeFigures } from '../metrics/licensor-metrics';
+import { CODE_STATUSES, type OutboxSummaryRow } from '../domain/types';
 import type { Database } from './database';
 import { KnexOutboxStore } from './outbox-store';
+
+/** What /metrics shows from the database. */
+export interface ScrapeFigures {
+  codesByStatus: Record<string, number>;
+  seats: Array<{ product: string; used: number; licensed: number }>;
+  /** Outbox entries per kind and status, with the oldest one's creation time. */
+  outbox: OutboxSummaryRow[];
+}
 
 /**
  * The figures /metrics shows from the database: codes per status, and per product the seats

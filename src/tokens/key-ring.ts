@@ -1,7 +1,8 @@
 import { createPrivateKey, createPublicKey, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
 import { verifyCompactJws } from '@licensor/client/contract';
 import { currentKey, publishedKeys } from '../domain/signing-keys';
-import type { LeaseClaims, LeaseTokens } from '../domain/lease-token';
+import type { LeaseClaims } from '../domain/lease-token';
+import type { LeaseTokens } from '../domain/ports';
 import type { KeyAlgorithm, SigningKey } from '../domain/types';
 import { SignatureScheduler } from './signature-scheduler';
 

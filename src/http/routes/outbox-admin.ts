@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { getOutboxEntry, listOutbox, retryOutboxEntry, summarizeOutbox, type OutboxEntry, type OutboxSummaryRow } from '../../domain/outbox';
+import { getOutboxEntry, listOutbox, retryOutboxEntry, summarizeOutbox } from '../../domain/outbox';
+import type { OutboxEntry, OutboxSummaryRow } from '../../domain/types';
 import type { Runtime } from '../../runtime';
 import { declareRoutes, refusals } from '../openapi/registry';
 import { outboxEntryAnswerSchema, outboxPageSchema, outboxSummarySchema } from '../response-schemas';
