@@ -33,7 +33,7 @@ forEachEngine('looking up live activations among many', (engine) => {
     const { ctx } = t.runtime;
     const product = await createProduct(ctx, { name: 'lookups' }, 'admin');
     productId = product.id;
-    const code = await issueCode(ctx, { product: 'lookups', seats: 5, expiresAt: t.clock.now() + 30 * DAY }, 'admin');
+    const code = await issueCode(ctx, { product: 'lookups', seats: 5, validity: { expiresAt: t.clock.now() + 30 * DAY } }, 'admin');
     codeId = code.id;
     ids.first = (await activateMachine(ctx, { code: code.code, fingerprint: first }, 'client')).activation.id;
     t.clock.advance(1000);
@@ -47,7 +47,7 @@ forEachEngine('looking up live activations among many', (engine) => {
 
     // A floating product with three seats taken, one of them silent past its lease.
     await createProduct(ctx, { name: 'lookups-floating', seatMode: 'floating', leaseSeconds: 900 }, 'admin');
-    const floating = await issueCode(ctx, { product: 'lookups-floating', seats: 5, expiresAt: t.clock.now() + 30 * DAY }, 'admin');
+    const floating = await issueCode(ctx, { product: 'lookups-floating', seats: 5, validity: { expiresAt: t.clock.now() + 30 * DAY } }, 'admin');
     ids.lapsed = (await activateMachine(ctx, { code: floating.code, fingerprint: machine('floating-silent') }, 'client')).activation.id;
     t.clock.advance(901_000);
     for (const name of ['floating-a', 'floating-b']) await activateMachine(ctx, { code: floating.code, fingerprint: machine(name) }, 'client');
@@ -122,7 +122,7 @@ forEachEngine('looking up live activations among many', (engine) => {
       const knex = database.knex;
       const released: string[] = [];
       for (let i = 0; i < 3; i++) {
-        const code = await issueCode(ctx, { product: 'lookups', seats: 1, expiresAt: t.clock.now() + DAY }, 'admin');
+        const code = await issueCode(ctx, { product: 'lookups', seats: 1, validity: { expiresAt: t.clock.now() + DAY } }, 'admin');
         released.push((await activateMachine(ctx, { code: code.code, fingerprint: machine(`released-${statistics}-${i}`) }, 'client')).activation.id);
         await knex('codes').where({ id: code.id }).update({ status: 'expired', expires_at: t.clock.now() - 40 * DAY });
       }

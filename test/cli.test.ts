@@ -391,7 +391,7 @@ forEachEngine('the licensor CLI', (engine) => {
       let codeId: string;
       try {
         const p = await createProduct(runtime.ctx, { name: newName() }, 'test');
-        codeId = (await issueCode(runtime.ctx, { product: p.name, seats: 1, expiresAt: Date.now() - DAY }, 'test')).id;
+        codeId = (await issueCode(runtime.ctx, { product: p.name, seats: 1, validity: { expiresAt: Date.now() - DAY } }, 'test')).id;
       } finally {
         await runtime.close();
       }

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { InvalidInput } from '../src/domain/errors';
-import { heartbeatRequestSchema, readHeartbeatRequest } from '../src/http/schemas';
+import { heartbeatRequestSchema, readHeartbeatRequest } from '../src/application/schemas';
 
 const ID = '0190c3a4-1111-7abc-8def-0123456789ab';
 const hash = (n: number, digit = 'a') => digit.repeat(n);

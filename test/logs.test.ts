@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { codeHint, normalizeAuthorizationCode } from '../src/domain/authorization-code';
-import { signApigRequest } from '../src/http/apig-signature';
+import { signApigRequest } from '@licensor/client/contract';
 import { startServer, type RunningServer } from '../src/server';
 import { TestClock } from './support/clock';
 import { createTestDatabase, type TestDatabase } from './support/databases';

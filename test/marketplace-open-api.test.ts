@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { signApigRequest } from '../src/http/apig-signature';
+import { signApigRequest } from '@licensor/client/contract';
 import { runCli, cliEnv } from './support/cli';
 import { DAY, MINUTE } from './support/clock';
 import { forEachEngine } from './support/databases';

@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { apigSignature, canonicalRequest, signApigRequest, verifyApigRequest, type ApigRequest } from '../src/http/apig-signature';
-import { bodySignHeader, productionSignature, verifyProductionSignature } from '../src/http/marketplace-signature';
+import { apigSignature, canonicalRequest, signApigRequest, type ApigRequest } from '@licensor/client/contract';
+import { verifyApigRequest } from '../src/domain/marketplace/apig-verification';
+import { bodySignHeader, productionSignature, verifyProductionSignature } from '../src/domain/marketplace/production-signature';
 import { formatMarketplaceTime, parseLooseMarketplaceTime, parseMarketplaceTime } from '../src/domain/marketplace/dates';
 import { expectedBodySign, requestSignature } from './support/marketplace';
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { formatMarketplaceTime } from '../domain/marketplace/dates';
-import { bodySignHeader, signedProductionQuery } from '../http/marketplace-signature';
+import { bodySignHeader, signedProductionQuery } from '../domain/marketplace/production-signature';
 import type { MarketplaceStandIn } from './marketplace-stand-in';
+import { DAY_MS } from '../domain/clock';
 
 /**
  * Plays the marketplace against a production-interface URL (docs/marketplace.md "Test a
@@ -47,7 +48,6 @@ interface Exchange {
   bodySign: string | null;
 }
 
-const DAY = 86_400_000;
 /** "20 identical calls at once" (docs/marketplace.md): the marketplace may send a call again while the first is running. */
 const AT_ONCE = 20;
 
@@ -145,7 +145,7 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
 
   // Online License (§3.6). The order the marketplace sold: 2 devices for a year.
   const order = { orderId: run, orderLineId: `${run}-000001` };
-  const orderExpiry = formatMarketplaceTime(now() + 365 * DAY);
+  const orderExpiry = formatMarketplaceTime(now() + 365 * DAY_MS);
   standIn?.orders.set(run, { orderId: run, orderType: 'NEW', orderLine: [{ orderLineId: order.orderLineId, chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, expireTime: orderExpiry, linearValue: 2 }] });
   const [createBody, createQuery] = signed({ activity: 'newInstance', ...order, businessId: `${run}-B1` });
   const created = await post(options.url, createBody, createQuery);
@@ -258,7 +258,7 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
     skip('newInstance retried while the server is slow', 'needs --hold-database (run beside the server, with its configuration)');
   }
 
-  const renewedUntil = formatMarketplaceTime(now() + 400 * DAY);
+  const renewedUntil = formatMarketplaceTime(now() + 400 * DAY_MS);
   const renewal = { activity: 'refreshInstance', scene: 'RENEWAL', orderId: `${run}-R1`, orderLineId: `${run}-R1-000001`, instanceId, expireTime: renewedUntil };
   await activity('refreshInstance RENEWAL', renewal);
   await activity('refreshInstance RENEWAL retried', renewal);
@@ -284,11 +284,11 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
   return checks;
 
   async function licenseCodeLife(what: string, license: string): Promise<void> {
-    const codeRenewal = { activity: 'refreshLicenseCode', scene: 'RENEWAL', orderId: `${run}-R-${license.slice(-6)}`, orderLineId: `${run}-R-000001`, license, expireTime: formatMarketplaceTime(now() + 90 * DAY) };
+    const codeRenewal = { activity: 'refreshLicenseCode', scene: 'RENEWAL', orderId: `${run}-R-${license.slice(-6)}`, orderLineId: `${run}-R-000001`, license, expireTime: formatMarketplaceTime(now() + 90 * DAY_MS) };
     await activity(`refreshLicenseCode RENEWAL of ${what}`, codeRenewal);
     await activity(`refreshLicenseCode RENEWAL of ${what} retried`, codeRenewal);
     await atOnce(`refreshLicenseCode RENEWAL of ${what}`, codeRenewal);
-    const shorter = { ...codeRenewal, scene: 'UNSUBSCRIBE_RENEWAL_PERIOD', orderId: `${codeRenewal.orderId}-U`, expireTime: formatMarketplaceTime(now() + 60 * DAY) };
+    const shorter = { ...codeRenewal, scene: 'UNSUBSCRIBE_RENEWAL_PERIOD', orderId: `${codeRenewal.orderId}-U`, expireTime: formatMarketplaceTime(now() + 60 * DAY_MS) };
     await activity(`refreshLicenseCode UNSUBSCRIBE_RENEWAL_PERIOD of ${what}`, shorter);
     for (const status of ['FREEZE', 'FREEZE', 'UNFREEZE', 'UNFREEZE']) {
       await activity(`updateLicenseCodeStatus ${status} of ${what}`, { activity: 'updateLicenseCodeStatus', license, status });

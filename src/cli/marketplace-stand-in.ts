@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifyApigRequest } from '../http/apig-signature';
+import { verifyApigRequest } from '../domain/marketplace/apig-verification';
 
 /**
  * The marketplace's side of the calls licensor makes (docs/marketplace.md "licensor calls the

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { closestKey, fileKeyOf, readConfigFile } from './file';
 import { listensOnLoopbackOnly, RETIRED, S, SETTINGS, SettingProblem, type Setting } from './settings';
 import type { KeyAlgorithm } from '../domain/types';
+import { DAY_MS } from '../domain/clock';
 
 export { DEFAULT_MARKETPLACE_API_URLS, listensOnLoopbackOnly } from './settings';
 
@@ -65,7 +66,6 @@ export class ConfigError extends Error {
   }
 }
 
-const DAY = 86_400_000;
 
 export interface LoadOptions {
   /** A JSON configuration file (`licensor --config`); LICENSOR_CONFIG names one too. */
@@ -158,9 +158,9 @@ function buildConfig(v: <T>(setting: Setting<T>) => T, cwd: string, problems: st
     adminToken: v(S.adminToken),
     issuer: v(S.issuer),
     keyAlgorithm: v(S.keyAlgorithm),
-    maxTokenLifetimeMs: v(S.maxTokenLifetimeDays) * DAY,
+    maxTokenLifetimeMs: v(S.maxTokenLifetimeDays) * DAY_MS,
     sweepIntervalMs: v(S.sweepIntervalSeconds) * 1000,
-    releaseExpiredAfterMs: releaseDays === 0 ? null : releaseDays * DAY,
+    releaseExpiredAfterMs: releaseDays === 0 ? null : releaseDays * DAY_MS,
     heartbeatFlushMs: v(S.heartbeatFlushMs),
     heartbeatCacheEntries: v(S.heartbeatCacheEntries),
     logLevel: v(S.logLevel),
@@ -184,7 +184,7 @@ function buildConfig(v: <T>(setting: Setting<T>) => T, cwd: string, problems: st
       pollMs: v(S.outboxPollMs),
       firstRetryMs: v(S.outboxRetrySeconds) * 1000,
       giveUpAfterMs: v(S.outboxGiveUpHours) * 3_600_000,
-      keepDeliveredMs: v(S.outboxKeepDays) * DAY,
+      keepDeliveredMs: v(S.outboxKeepDays) * DAY_MS,
     },
     trustProxy: v(S.trustProxy),
     headersTimeoutMs: v(S.headersTimeoutMs),

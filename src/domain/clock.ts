@@ -7,6 +7,9 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** A day, in the clock's milliseconds. */
+export const DAY_MS = 86_400_000;
+
 export interface IdSource {
   id(): string;
   /** A secret a client keeps (an activation's proof of possession): 32 random bytes, base64url. */

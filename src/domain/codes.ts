@@ -1,6 +1,7 @@
 import { auditEvent, codeSnapshot } from './audit';
 import { displayCode, foldCodeInput, generateAuthorizationCode, marketplaceCodeForm, normalizeAuthorizationCode } from './authorization-code';
 import type { DomainContext } from './context';
+import { DAY_MS } from './clock';
 import { Conflict, InvalidInput, NotFound } from './errors';
 import {
   effectiveStatus,
@@ -18,11 +19,14 @@ export interface NewCode {
   seats: number;
   /** "N machines, M at a time": at most this many of the `seats` machines in use at once (docs/policies.md). */
   concurrent?: number | null;
-  expiresAt: number;
   features?: string[];
   metadata?: Record<string, unknown>;
   test?: boolean;
+  /** When the license ends: a date, or a number of days from now. */
+  validity: Validity;
 }
+
+export type Validity = { expiresAt: number } | { days: number };
 
 /** What callers see of a code: the stored row plus the printable code and the status as of now. */
 export interface CodeView extends LicenseCode {
@@ -51,7 +55,8 @@ export async function issueCode(
 ): Promise<CodeView> {
   const product = await getProduct(ctx, input.product);
   const now = ctx.clock.now();
-  if (input.expiresAt <= now) throw new InvalidInput('expiry_in_past', 'the expiry date must be in the future');
+  const expiresAt = 'days' in input.validity ? now + input.validity.days * DAY_MS : input.validity.expiresAt;
+  if (expiresAt <= now) throw new InvalidInput('expiry_in_past', 'the expiry date must be in the future');
   if (input.concurrent != null && input.concurrent > input.seats) {
     throw new InvalidInput('concurrent_exceeds_seats', 'concurrent (machines in use at once) may not exceed seats (machines registered)');
   }
@@ -64,7 +69,7 @@ export async function issueCode(
       seats: input.seats,
       maxConcurrent: input.concurrent ?? null,
       features: input.features ?? [],
-      expiresAt: input.expiresAt,
+      expiresAt,
       firstActivatedAt: null,
       metadata: input.metadata ?? {},
       test: input.test ?? false,
@@ -150,6 +155,13 @@ export async function listCodeActivations(ctx: DomainContext, reference: string)
   return ctx.repo.activations.listByCode(code.id);
 }
 
+/** One activation, whatever its code (the admin API's and the dashboard's machine page). */
+export async function getActivation(ctx: DomainContext, id: string): Promise<Activation> {
+  const activation = await ctx.repo.activations.findById(id);
+  if (!activation) throw new NotFound('activation_not_found', 'no such activation');
+  return activation;
+}
+
 export type Renewal = { expiresAt: number } | { extendByDays: number };
 
 /** Marks a change as applied once per key (a marketplace order id): a repeat changes nothing. */
@@ -157,8 +169,6 @@ export interface OnceKey {
   scope: string;
   key: string;
 }
-
-const DAY_MS = 86_400_000;
 
 /**
  * renew (later date) or shorten (earlier date): one transaction, one audit event.

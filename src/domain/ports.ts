@@ -50,6 +50,8 @@ export interface CodeFilter {
 export interface CodeStore {
   insert(code: LicenseCode): Promise<void>;
   findById(id: string): Promise<LicenseCode | undefined>;
+  /** The codes of these ids that exist, in one read (a page of records that name codes). */
+  findByIds(ids: readonly string[]): Promise<LicenseCode[]>;
   findByCode(normalized: string): Promise<LicenseCode | undefined>;
   /**
    * Takes the code's write lock for the rest of the transaction and returns its current row.

@@ -85,6 +85,11 @@ export async function secureSigningKeys(ctx: DomainContext): Promise<{ dropped: 
   });
 }
 
+/** Every signing key, current, retired and pending, as the operator sees them. */
+export async function listSigningKeys(ctx: DomainContext): Promise<Array<ReturnType<typeof describeKey>>> {
+  return (await ctx.repo.keys.list()).map(describeKey);
+}
+
 /** The public view of a key: never the private half (its endorsement is published in the JWKS). */
 export function describeKey(key: SigningKey): Omit<SigningKey, 'privateKeyPem' | 'endorsement'> {
   const { privateKeyPem: _secret, endorsement: _published, ...rest } = key;

@@ -1,5 +1,5 @@
 import express, { type RequestHandler } from 'express';
-import { LicensorError } from '../domain/errors';
+import { InvalidInput, LicensorError } from '../domain/errors';
 
 /**
  * JSON bodies only, small, objects or arrays at the top level. `keepRaw` keeps the body's bytes in
@@ -44,4 +44,13 @@ export function jsonRequest(limit: string | number = '64kb', keepRaw = false): R
       if (!readBody) return next(err);
       readBody(req, res, (readError?: unknown) => next(readError ?? err));
     });
+}
+
+/** Parses a body read as raw bytes (the marketplace routes verify a signature over them first). */
+export function parseJsonBuffer(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new InvalidInput('invalid_json', 'the body is not JSON');
+  }
 }

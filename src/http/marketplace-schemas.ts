@@ -144,35 +144,3 @@ export const softwareUsageSchema = z.object({
     .min(1)
     .max(100),
 });
-
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD');
-
-export const usageQuerySchema = z.object({
-  code: z.string().max(64).optional(),
-  from: day.optional(),
-  to: day.optional(),
-  includeTest: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-});
-
-export const instancesQuerySchema = z.object({
-  test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(200).optional(),
-});
-
-export const marketplaceLicensesQuerySchema = z.object({
-  status: z.enum(['pending', 'ready']).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-});
-
-export const codeImportRequestSchema = z.object({
-  file: z
-    .string()
-    .min(1)
-    .max(16_000_000)
-    .describe('The file\'s text: one code a line, `code,expiry[,seats]`; expiry yyyyMMddHHmmss (UTC), YYYY-MM-DD or ISO 8601; an optional header line `code,…`; blank lines and lines starting with # are skipped'),
-  product: z.string().min(1).max(100).optional().describe('Default: LICENSOR_MARKETPLACE_PRODUCT'),
-  seats: z.number().int().min(1).max(100_000).optional().describe('Seats of a row that gives none; default: LICENSOR_MARKETPLACE_SEATS'),
-  test: z.boolean().optional().describe('Mark the imported codes as test data (Seller Center test codes)'),
-});

@@ -69,6 +69,12 @@ export class KnexCodeStore implements CodeStore {
     return row && codeFromRow(row);
   }
 
+  async findByIds(ids: readonly string[]): Promise<LicenseCode[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db('codes').select(CODE_COLUMNS).whereIn('id', [...new Set(ids)]);
+    return rows.map(codeFromRow);
+  }
+
   async findByCode(normalized: string): Promise<LicenseCode | undefined> {
     const row = await this.db('codes').select(CODE_COLUMNS).where({ code: normalized }).first();
     return row && codeFromRow(row);

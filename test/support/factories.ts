@@ -38,7 +38,7 @@ export async function aCode(
 ): Promise<CodeView> {
   return issueCode(
     ctx,
-    { product: product.name, seats: overrides.seats ?? 1, expiresAt: ctx.clock.now() + (overrides.days ?? 30) * DAY, features: overrides.features ?? [] },
+    { product: product.name, seats: overrides.seats ?? 1, validity: { expiresAt: ctx.clock.now() + (overrides.days ?? 30) * DAY }, features: overrides.features ?? [] },
     'test',
   );
 }

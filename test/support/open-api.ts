@@ -1,4 +1,4 @@
-import { signApigRequest } from '../../src/http/apig-signature';
+import { signApigRequest } from '@licensor/client/contract';
 
 /** The marketplace-compatible open API's base path (docs/marketplace.md §3). */
 export const OPEN_API = '/api/mkp-openapi-public/global';

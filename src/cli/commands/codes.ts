@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { freezeCode, getCode, issueCode, listCodeActivations, listCodes, releaseCode, renewCode, unfreezeCode } from '../../domain/codes';
 import { LicensorError } from '../../domain/errors';
 import { importCodes, type ImportProblem } from '../../domain/marketplace/marketplace-codes';
-import { adminActivationView, codeView } from '../../http/routes/admin-api';
-import { issueCodeRequestSchema, listCodesQuerySchema, renewRequestSchema } from '../../http/schemas';
-import { parse } from '../../http/validate';
+import { adminActivationView, codeView } from '../../application/views';
+import { issueCodeRequestSchema, listCodesQuerySchema, renewalOf, renewRequestSchema, validityOf } from '../../application/schemas';
+import { parse } from '../../application/validate';
 import type { Runtime } from '../../runtime';
 import { parseCommand, requireInt } from '../args';
 import { print, table, UsageError, type Io } from '../output';
@@ -30,7 +30,6 @@ All rows or none: a malformed row refuses the file, naming every bad line. Codes
 already are reported and left as they are, so importing a file twice changes nothing. --product
 and --seats default to LICENSOR_MARKETPLACE_PRODUCT and LICENSOR_MARKETPLACE_SEATS.`;
 
-const DAY_MS = 86_400_000;
 
 export async function codesCommand(argv: string[], open: () => Promise<Runtime>, io: Io): Promise<number> {
   // The subcommand is the first positional, so `codes --help` and `codes --json list` parse too.
@@ -89,14 +88,7 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
         const code = codeView(
           await issueCode(
             ctx,
-            {
-              product: body.product,
-              seats: body.seats,
-              concurrent: body.concurrent,
-              expiresAt: body.expiresAt ?? ctx.clock.now() + body.days! * DAY_MS,
-              features: body.features,
-              test: body.test,
-            },
+            { product: body.product, seats: body.seats, concurrent: body.concurrent, features: body.features, test: body.test, validity: validityOf(body) },
             'cli',
           ),
         );
@@ -163,7 +155,7 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
       }
       case 'renew': {
         const body = parse(renewRequestSchema, { days: requireInt(values.days, 'days', 1, 36_500), expiresAt: values.until }, 'options');
-        const change = await renewCode(ctx, reference, body.expiresAt !== undefined ? { expiresAt: body.expiresAt } : { extendByDays: body.days! }, 'cli');
+        const change = await renewCode(ctx, reference, renewalOf(body), 'cli');
         const code = codeView(change.code);
         print(io, json, { code, changed: change.changed }, () => `${code.code}: ${code.status}, expires ${code.expiresAt}${change.changed ? '' : ' (unchanged)'}`);
         return 0;

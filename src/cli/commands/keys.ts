@@ -1,4 +1,4 @@
-import { describeKey, rotateSigningKey } from '../../domain/signing-keys';
+import { describeKey, listSigningKeys, rotateSigningKey } from '../../domain/signing-keys';
 import type { Runtime } from '../../runtime';
 import { parseCommand } from '../args';
 import { print, table, UsageError, type Io } from '../output';
@@ -31,7 +31,7 @@ export async function keysCommand(argv: string[], open: () => Promise<Runtime>, 
       print(io, json, out, () => `new signing key ${out.current.kid} (${out.current.alg}); retired ${out.retired.map((k) => k.kid).join(', ') || 'none'}`);
       return 0;
     }
-    const keys = (await runtime.ctx.repo.keys.list()).map(describeKey);
+    const keys = await listSigningKeys(runtime.ctx);
     print(io, json, keys, () =>
       table(
         keys.map((k) => ({

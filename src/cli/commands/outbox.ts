@@ -1,6 +1,7 @@
 import { getOutboxEntry, listOutbox, retryOutboxEntry, summarizeOutbox } from '../../domain/outbox';
-import { outboxEntryView, outboxQuerySchema, outboxSummaryView } from '../../http/routes/outbox-admin';
-import { parse } from '../../http/validate';
+import { outboxEntryView, outboxSummaryView } from '../../application/views';
+import { outboxQuerySchema } from '../../application/schemas';
+import { parse } from '../../application/validate';
 import type { Runtime } from '../../runtime';
 import { parseCommand } from '../args';
 import { print, table, UsageError, type Io } from '../output';

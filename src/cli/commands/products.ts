@@ -1,10 +1,10 @@
 import { createProduct, listProducts, publishVersion } from '../../domain/products';
-import { productRequestSchema, publishVersionRequestSchema } from '../../http/schemas';
-import { parse } from '../../http/validate';
+import { productRequestSchema, publishVersionRequestSchema } from '../../application/schemas';
+import { parse } from '../../application/validate';
 import type { Runtime } from '../../runtime';
 import { parseCommand, requireInt } from '../args';
 import { print, table, UsageError, type Io } from '../output';
-import { productView } from '../../http/routes/admin-api';
+import { productView } from '../../application/views';
 
 export const PRODUCTS_HELP = `licensor products — manage products (seat mode and lease policy live here)
 

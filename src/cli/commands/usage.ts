@@ -1,7 +1,7 @@
 import { listUsage } from '../../domain/marketplace/usage';
-import { usageQuerySchema } from '../../http/marketplace-schemas';
-import { usageView } from '../../http/routes/marketplace-admin';
-import { parse } from '../../http/validate';
+import { usageQuerySchema } from '../../application/schemas';
+import { usageView } from '../../application/views';
+import { parse } from '../../application/validate';
 import type { Runtime } from '../../runtime';
 import { parseCommand } from '../args';
 import { print, table, UsageError, type Io } from '../output';

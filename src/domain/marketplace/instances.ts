@@ -3,12 +3,11 @@ import { findCodeByCode, getCode, issueCode, requireCode, type CodeView } from '
 import type { DomainContext } from '../context';
 import { LicensorError, NotFound } from '../errors';
 import { owedCall } from '../outbox';
-import type { LicenseCode } from '../types';
+import type { LicenseCode, Page } from '../types';
 import { orderQuery } from './owed-calls';
 import { callsMarketplace, marketplaceActor, type MarketplaceSettings } from './settings';
 import type { MarketplaceInstance } from './types';
 
-const DAY_MS = 86_400_000;
 
 /** The losing retry of a racing newInstance: its transaction is rolled back, the winner's instance answers. */
 class OrderLineTaken extends Error {}
@@ -53,7 +52,7 @@ export async function provisionInstance(
       {
         product: settings.product,
         seats: settings.seats,
-        expiresAt: now + settings.instanceDays * DAY_MS,
+        validity: { days: settings.instanceDays },
         test: request.testFlag,
         metadata: { marketplace: { instanceId, orderId: request.orderId, orderLineId: request.orderLineId } },
       },
@@ -104,6 +103,18 @@ export async function findMarketplaceCode(ctx: DomainContext, reference: string)
 
 export function getMarketplaceCode(ctx: DomainContext, reference: string): Promise<LicenseCode> {
   return requireCode(findMarketplaceCode(ctx, reference));
+}
+
+/** A page of instances, each with its code as typed (null when the code is gone): one read of codes per page. */
+export async function listInstances(
+  ctx: DomainContext,
+  filter: { test?: boolean | undefined },
+  limit: number,
+  cursor: string | null,
+): Promise<Page<{ instance: MarketplaceInstance; code: string | null }>> {
+  const page = await ctx.repo.marketplaceInstances.list(filter, limit, cursor);
+  const codes = new Map((await ctx.repo.codes.findByIds(page.items.map((i) => i.codeId))).map((c) => [c.id, c.code]));
+  return { items: page.items.map((instance) => ({ instance, code: codes.get(instance.codeId) ?? null })), nextCursor: page.nextCursor };
 }
 
 /** An instance with its code as of now (queryInstance). */

@@ -6,7 +6,7 @@ import { bindSeat, findActivationTarget } from '../seat-allocation';
 import { fingerprintDigest, hashDeviceFingerprint } from './device-fingerprint';
 import { findInstance } from './instances';
 import { marketplaceActor, type MarketplaceSettings } from './settings';
-import type { MarketplaceInstance, MarketplaceLicense } from './types';
+import type { MarketplaceInstance, MarketplaceLicense, MarketplaceLicenseStatus } from './types';
 
 export interface LicenseApplication {
   instanceId: string;
@@ -20,6 +20,11 @@ export interface LicenseApplication {
 export type LicenseOutcome = { status: 'ready'; license: string } | { status: 'pending' };
 
 /** A worker that has not delivered within this long is presumed gone; a retry may take the work over. */
+/** Licenses the marketplace asked for, newest first, and whether each is ready. */
+export function listMarketplaceLicenses(ctx: DomainContext, filter: { status?: MarketplaceLicenseStatus | undefined }, limit: number): Promise<MarketplaceLicense[]> {
+  return ctx.repo.marketplaceLicenses.list(filter, limit);
+}
+
 export const STALE_APPLICATION_MS = 60_000;
 
 /** Lease tokens must end somewhere; a device-bound license runs to the license expiry instead. */

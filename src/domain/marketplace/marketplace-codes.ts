@@ -9,6 +9,7 @@ import type { Actor, LicenseCode, Product } from '../types';
 import { parseMarketplaceTime } from './dates';
 import { findMarketplaceCode } from './instances';
 import type { MarketplaceSettings } from './settings';
+import { DAY_MS } from '../clock';
 
 /**
  * License 2.0 codes are made by the marketplace (`PL…`, Seller Center test codes included), not by
@@ -18,7 +19,6 @@ import type { MarketplaceSettings } from './settings';
  * from then on like any other code.
  */
 
-const DAY_MS = 86_400_000;
 
 /**
  * The code a License 2.0 callback names. One licensor has never seen is adopted first: issued

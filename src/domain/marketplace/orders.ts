@@ -8,8 +8,8 @@ import { findInstance } from './instances';
 import type { OrderLine } from './marketplace-api';
 import { orderQuery, type OrderQueryPayload } from './owed-calls';
 import { callsMarketplace, marketplaceActor, type MarketplaceSettings } from './settings';
+import { DAY_MS } from '../clock';
 
-const DAY_MS = 86_400_000;
 
 /**
  * What order/query said of an instance's order line, applied to its code (docs/marketplace.md

@@ -5,8 +5,8 @@ import { utcDay } from './dates';
 import { ON_DEMAND_MODES, type MarketplaceApi } from './marketplace-api';
 import { usagePush, type UsagePushPayload } from './owed-calls';
 import { callsMarketplace, type MarketplaceSettings } from './settings';
+import { DAY_MS } from '../clock';
 
-const DAY_MS = 86_400_000;
 /** The marketplace refuses a record that began more than 21 days ago (MKT.9004): a day older than this is not pushed. */
 export const USAGE_PUSH_WINDOW_DAYS = 20;
 

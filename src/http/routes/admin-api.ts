@@ -1,10 +1,9 @@
 import { Router } from 'express';
-import { findCode, freezeCode, getCode, issueCode, listCodeActivations, listCodes, releaseCode, renewCode, requireCode, unfreezeCode, type CodeView } from '../../domain/codes';
-import { NotFound } from '../../domain/errors';
+import { listAudit } from '../../domain/audit-trail';
+import { freezeCode, getActivation, getCode, issueCode, listCodeActivations, listCodes, releaseCode, renewCode, unfreezeCode, type CodeView } from '../../domain/codes';
 import { createProduct, getProduct, listProducts, publishVersion } from '../../domain/products';
 import { deactivateMachine } from '../../domain/seat-allocation';
-import { describeKey, rotateSigningKey } from '../../domain/signing-keys';
-import type { AuditEvent, Product } from '../../domain/types';
+import { describeKey, listSigningKeys, rotateSigningKey } from '../../domain/signing-keys';
 import type { Runtime } from '../../runtime';
 import { jsonRequest } from '../json-body';
 import { declareRoutes, refusals, type RouteDoc } from '../openapi/registry';
@@ -28,12 +27,13 @@ import {
   productNameParamSchema,
   productRequestSchema,
   publishVersionRequestSchema,
+  renewalOf,
   renewRequestSchema,
-} from '../schemas';
-import { parse } from '../validate';
-import { activationView } from './client-api';
+  validityOf,
+} from '../../application/schemas';
+import { parse } from '../../application/validate';
+import { adminActivationView, auditView, codeView, productView } from '../../application/views';
 
-const DAY_MS = 86_400_000;
 const ACTOR = 'admin-api';
 
 /** The operator's API (PRODUCT.md §3.4), behind the admin bearer token. */
@@ -62,12 +62,8 @@ export function adminApi(runtime: Runtime): Router {
 
   router.post('/v1/admin/codes', async (req, res) => {
     const body = parse(issueCodeRequestSchema, req.body);
-    const expiresAt = body.expiresAt ?? ctx.clock.now() + body.days! * DAY_MS;
-    const code = await issueCode(
-      ctx,
-      { product: body.product, seats: body.seats, concurrent: body.concurrent, expiresAt, features: body.features, metadata: body.metadata, test: body.test },
-      ACTOR,
-    );
+    const { product, seats, concurrent, features, metadata, test } = body;
+    const code = await issueCode(ctx, { product, seats, concurrent, features, metadata, test, validity: validityOf(body) }, ACTOR);
     res.status(201).json({ code: codeView(code) });
   });
   router.get('/v1/admin/codes', async (req, res) => {
@@ -88,8 +84,7 @@ export function adminApi(runtime: Runtime): Router {
   });
   router.post('/v1/admin/codes/:code/renew', async (req, res) => {
     const body = parse(renewRequestSchema, req.body ?? {});
-    const renewal = body.expiresAt !== undefined ? { expiresAt: body.expiresAt } : { extendByDays: body.days! };
-    const change = await renewCode(ctx, req.params.code, renewal, ACTOR);
+    const change = await renewCode(ctx, req.params.code, renewalOf(body), ACTOR);
     res.json({ code: codeView(change.code), changed: change.changed });
   });
   for (const [action, run] of [
@@ -105,9 +100,7 @@ export function adminApi(runtime: Runtime): Router {
 
   router.get('/v1/admin/activations/:id', async (req, res) => {
     const { id } = parse(activationIdParamSchema, req.params, 'path');
-    const activation = await ctx.repo.activations.findById(id);
-    if (!activation) throw new NotFound('activation_not_found', 'no such activation');
-    res.json({ activation: adminActivationView(activation) });
+    res.json({ activation: adminActivationView(await getActivation(ctx, id)) });
   });
   router.delete('/v1/admin/activations/:id', async (req, res) => {
     const { id } = parse(activationIdParamSchema, req.params, 'path');
@@ -117,14 +110,12 @@ export function adminApi(runtime: Runtime): Router {
 
   router.get('/v1/admin/audit', async (req, res) => {
     const q = parse(listAuditQuerySchema, req.query, 'query');
-    const codeId = q.code === undefined ? undefined : (await requireCode(findCode(ctx.repo, q.code))).id;
-    const page = await ctx.repo.audit.list({ codeId, entityId: q.entity, action: q.action }, q.limit, q.cursor ?? null);
+    const page = await listAudit(ctx, { code: q.code, entityId: q.entity, action: q.action }, q.limit, q.cursor ?? null);
     res.json({ items: page.items.map(auditView), nextCursor: page.nextCursor });
   });
 
   router.get('/v1/admin/keys', async (_req, res) => {
-    const keys = await ctx.repo.keys.list();
-    res.json({ items: keys.map(describeKey), current: runtime.keyRing.currentKid });
+    res.json({ items: await listSigningKeys(ctx), current: runtime.keyRing.currentKid });
   });
   router.post('/v1/admin/keys/rotate', async (_req, res) => {
     const result = await rotateSigningKey(ctx, runtime.keyPolicy, ACTOR);
@@ -135,42 +126,9 @@ export function adminApi(runtime: Runtime): Router {
   return router;
 }
 
-export function productView(p: Product) {
-  return { ...p, createdAt: new Date(p.createdAt).toISOString() };
-}
 
-export function codeView(c: CodeView) {
-  return {
-    id: c.id,
-    code: c.displayCode,
-    product: c.productName,
-    status: c.effectiveStatus,
-    storedStatus: c.status,
-    seats: c.seats,
-    concurrent: c.maxConcurrent,
-    features: c.features,
-    expiresAt: new Date(c.expiresAt).toISOString(),
-    firstActivatedAt: c.firstActivatedAt === null ? null : new Date(c.firstActivatedAt).toISOString(),
-    metadata: c.metadata,
-    test: c.test,
-    createdAt: new Date(c.createdAt).toISOString(),
-    updatedAt: new Date(c.updatedAt).toISOString(),
-  };
-}
 
-export function adminActivationView(a: Parameters<typeof activationView>[0]) {
-  return {
-    ...activationView(a),
-    codeId: a.codeId,
-    fingerprint: a.fingerprint,
-    environment: a.environment,
-    inUseUntil: a.inUseUntil === null ? null : new Date(a.inUseUntil).toISOString(),
-  };
-}
 
-function auditView(e: AuditEvent) {
-  return { ...e, at: new Date(e.at).toISOString() };
-}
 
 /** OpenAPI declarations of the routes above (src/http/openapi/registry.ts); keep them beside the handlers. */
 const admin = (route: Omit<RouteDoc, 'tag' | 'auth'>): RouteDoc => ({

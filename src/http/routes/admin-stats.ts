@@ -4,10 +4,10 @@ import { InvalidInput } from '../../domain/errors';
 import { heartbeatSeries, STATS_RETENTION_MS } from '../../domain/heartbeat-stats';
 import { declareRoutes, refusals } from '../openapi/registry';
 import { heartbeatSeriesSchema } from '../response-schemas';
-import { heartbeatStatsQuerySchema } from '../schemas';
-import { parse } from '../validate';
+import { heartbeatStatsQuerySchema } from '../../application/schemas';
+import { parse } from '../../application/validate';
+import { DAY_MS } from '../../domain/clock';
 
-const DAY_MS = 86_400_000;
 
 /** Statistics for the dashboard's chart, behind the admin token. */
 export function adminStats(ctx: DomainContext): Router {

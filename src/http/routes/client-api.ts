@@ -2,14 +2,14 @@ import { Router, type RequestHandler } from 'express';
 import type { DomainContext } from '../../domain/context';
 import { recordHeartbeat } from '../../domain/heartbeat';
 import { activateMachine, deactivateMachine } from '../../domain/seat-allocation';
-import type { Activation, LicenseCode, Product } from '../../domain/types';
 import { answeredByToken, requestNonce, signedAnswers, type AnswerSigner } from '../answer-signing';
 import { jsonRequest } from '../json-body';
 import { declareRoutes, refusals } from '../openapi/registry';
 import { clientAddress, codeKey, type CodeGuessGuard } from '../rate-limit';
-import { activationIdParamSchema, activationRequestSchema, deactivationRequestSchema, heartbeatRequestSchema, readHeartbeatRequest } from '../schemas';
+import { activationIdParamSchema, activationRequestSchema, deactivationRequestSchema, heartbeatRequestSchema, readHeartbeatRequest } from '../../application/schemas';
 import { activationAnswerSchema, deactivationAnswerSchema, heartbeatAnswerSchema } from '../response-schemas';
-import { parse } from '../validate';
+import { parse } from '../../application/validate';
+import { activationView, licenseAnswerView, updateView } from '../../application/views';
 
 /** Client bodies are a code and a fingerprint: 32 KiB is far more than any real one. */
 const CLIENT_BODY_LIMIT = 32 * 1024;
@@ -32,7 +32,7 @@ export function clientApi(ctx: DomainContext, guard: CodeGuessGuard, signer: Ans
       // The secret is in this answer only, which is signed: the client keeps it to prove it holds the seat.
       activation: { ...activationView(result.activation), secret: result.secret },
       token: result.token,
-      license: licenseView(result.code, result.product, result.code.status),
+      license: licenseAnswerView(result.code, result.product, result.code.status),
     });
   });
 
@@ -65,7 +65,7 @@ export function heartbeatRoute(ctx: DomainContext, signer: AnswerSigner): Reques
       res.json({
         status: answer.status,
         token: answer.token,
-        license: licenseView(answer.code, answer.product, answer.status),
+        license: licenseAnswerView(answer.code, answer.product, answer.status),
         update: updateView(answer.product),
       });
     },
@@ -79,35 +79,8 @@ function proofToken(authorization: string | undefined, body: unknown): string {
   return parse(deactivationRequestSchema, body ?? {}).token;
 }
 
-export function activationView(a: Activation) {
-  return {
-    id: a.id,
-    status: a.status,
-    createdAt: new Date(a.createdAt).toISOString(),
-    lastHeartbeatAt: new Date(a.lastHeartbeatAt).toISOString(),
-    endedAt: a.endedAt === null ? null : new Date(a.endedAt).toISOString(),
-    cloneSuspect: a.cloneSuspect,
-    clonedAt: a.clonedAt === null ? null : new Date(a.clonedAt).toISOString(),
-  };
-}
 
-/** The product's published versions (docs/policies.md); null until the operator publishes one. */
-export function updateView(product: Product) {
-  return product.latestVersion === null ? null : { latestVersion: product.latestVersion, minimumVersion: product.minimumVersion };
-}
 
-export function licenseView(code: LicenseCode, product: Product, status: string) {
-  return {
-    status,
-    expiresAt: new Date(code.expiresAt).toISOString(),
-    seats: code.seats,
-    features: code.features,
-    product: product.name,
-    seatMode: product.seatMode,
-    leaseSeconds: product.leaseSeconds,
-    heartbeatIntervalSeconds: product.heartbeatIntervalSeconds,
-  };
-}
 
 /** OpenAPI declarations of the routes above (src/http/openapi/registry.ts); keep them beside the handlers. */
 export const clientApiRoutes = declareRoutes([

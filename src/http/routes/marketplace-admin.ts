@@ -1,14 +1,15 @@
 import { Router } from 'express';
-import { displayCode } from '../../domain/authorization-code';
 import { importCodes } from '../../domain/marketplace/marketplace-codes';
-import { listUsage, type UsageView } from '../../domain/marketplace/usage';
-import type { MarketplaceInstance, MarketplaceLicense } from '../../domain/marketplace/types';
+import { listInstances } from '../../domain/marketplace/instances';
+import { listMarketplaceLicenses } from '../../domain/marketplace/license-delivery';
+import { listUsage } from '../../domain/marketplace/usage';
 import type { Runtime } from '../../runtime';
 import { jsonRequest } from '../json-body';
 import { declareRoutes, refusals } from '../openapi/registry';
 import { codeImportReportSchema, instancePageSchema, marketplaceLicenseListSchema, usageListSchema } from '../response-schemas';
-import { codeImportRequestSchema, instancesQuerySchema, marketplaceLicensesQuerySchema, usageQuerySchema } from '../marketplace-schemas';
-import { parse } from '../validate';
+import { codeImportRequestSchema, instancesQuerySchema, marketplaceLicensesQuerySchema, usageQuerySchema } from '../../application/schemas';
+import { parse } from '../../application/validate';
+import { instanceView, marketplaceLicenseView, usageView } from '../../application/views';
 
 /** An import file may be far larger than the 64 kB other admin bodies are held to. */
 export const CODE_IMPORT_BODY_LIMIT = '16mb';
@@ -42,48 +43,19 @@ export function marketplaceAdmin(runtime: Runtime): Router {
 
   router.get('/v1/admin/marketplace/instances', async (req, res) => {
     const q = parse(instancesQuerySchema, req.query, 'query');
-    const page = await ctx.repo.marketplaceInstances.list({ test: q.test }, q.limit, q.cursor ?? null);
-    const items = [];
-    for (const instance of page.items) items.push(instanceView(instance, (await ctx.repo.codes.findById(instance.codeId))?.code ?? ''));
-    res.json({ items, nextCursor: page.nextCursor });
+    const page = await listInstances(ctx, { test: q.test }, q.limit, q.cursor ?? null);
+    res.json({ items: page.items.map(({ instance, code }) => instanceView(instance, code)), nextCursor: page.nextCursor });
   });
 
   router.get('/v1/admin/marketplace/licenses', async (req, res) => {
     const q = parse(marketplaceLicensesQuerySchema, req.query, 'query');
-    res.json({ items: (await ctx.repo.marketplaceLicenses.list({ status: q.status }, q.limit)).map(licenseView) });
+    res.json({ items: (await listMarketplaceLicenses(ctx, { status: q.status }, q.limit)).map(marketplaceLicenseView) });
   });
   return router;
 }
 
-export function usageView(u: UsageView) {
-  return {
-    code: u.displayCode,
-    codeId: u.codeId,
-    day: u.day,
-    distinctIds: u.ids.length,
-    activeNum: u.activeNum,
-    ids: u.ids,
-    reportedAt: new Date(u.reportedAt).toISOString(),
-  };
-}
 
-function instanceView(i: MarketplaceInstance, code: string) {
-  return {
-    ...i,
-    code: code ? displayCode(code) : null,
-    createdAt: new Date(i.createdAt).toISOString(),
-    order: i.order && { ...i.order, checkedAt: new Date(i.order.checkedAt).toISOString() },
-  };
-}
 
-function licenseView(l: MarketplaceLicense) {
-  return {
-    ...l,
-    requestedAt: new Date(l.requestedAt).toISOString(),
-    deliveredAt: l.deliveredAt === null ? null : new Date(l.deliveredAt).toISOString(),
-    uploadedAt: l.uploadedAt === null ? null : new Date(l.uploadedAt).toISOString(),
-  };
-}
 
 export const marketplaceAdminRoutes = declareRoutes([
   {

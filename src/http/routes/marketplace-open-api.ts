@@ -8,13 +8,15 @@ import type { Logger } from '../../logger';
 import type { Runtime } from '../../runtime';
 import { ReplayGuard } from '../../domain/marketplace/replay-guard';
 import { signedAnswers } from '../answer-signing';
-import { SDK_DATE_WINDOW_MS, verifyApigRequest } from '../apig-signature';
+import { SDK_DATE_WINDOW_MS } from '@licensor/client/contract';
+import { verifyApigRequest } from '../../domain/marketplace/apig-verification';
 import { openApiFailure, openApiRefusal } from '../marketplace-errors';
 import { declareRoutes, openApiRefusals, type RouteDoc } from '../openapi/registry';
 import { openApiActivateV1Schema, openApiActivateV2Schema, openApiHeartbeatV1Schema, openApiHeartbeatV2Schema, openApiUsageSchema } from '../response-schemas';
 import { activateV1Schema, activateV2Schema, heartbeatV1Schema, heartbeatV2Schema, softwareUsageSchema } from '../marketplace-schemas';
 import { clientAddress, codeKey, type CodeGuessGuard } from '../rate-limit';
-import { parse, parseJsonBuffer } from '../validate';
+import { parse } from '../../application/validate';
+import { parseJsonBuffer } from '../json-body';
 
 /** Runs a code lookup under the guessing guard; `code` null charges failures to the address only. */
 type Guarded = <T>(code: string | null, work: () => Promise<T>) => Promise<T>;

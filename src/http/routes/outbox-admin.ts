@@ -1,21 +1,14 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { getOutboxEntry, listOutbox, retryOutboxEntry, summarizeOutbox } from '../../domain/outbox';
-import type { OutboxEntry, OutboxSummaryRow } from '../../domain/types';
 import type { Runtime } from '../../runtime';
 import { declareRoutes, refusals } from '../openapi/registry';
 import { outboxEntryAnswerSchema, outboxPageSchema, outboxSummarySchema } from '../response-schemas';
-import { parse } from '../validate';
+import { outboxIdParamSchema, outboxQuerySchema } from '../../application/schemas';
+import { parse } from '../../application/validate';
+import { outboxEntryView, outboxSummaryView } from '../../application/views';
 
 const ACTOR = 'admin-api';
 
-export const outboxQuerySchema = z.object({
-  status: z.enum(['pending', 'delivered', 'failed']).optional(),
-  kind: z.string().max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(200).optional(),
-});
-const outboxIdParamSchema = z.object({ id: z.string().min(1).max(36) });
 
 /** The operator's view of the calls licensor owes (docs/operations.md "Calls licensor owes"): what is owed, what failed, and try again. */
 export function outboxAdmin(runtime: Runtime): Router {
@@ -40,21 +33,8 @@ export function outboxAdmin(runtime: Runtime): Router {
   return router;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
-export function outboxEntryView(e: OutboxEntry) {
-  return {
-    ...e,
-    nextAttemptAt: iso(e.nextAttemptAt),
-    createdAt: iso(e.createdAt),
-    updatedAt: iso(e.updatedAt),
-    deliveredAt: e.deliveredAt === null ? null : iso(e.deliveredAt),
-  };
-}
 
-export function outboxSummaryView(row: OutboxSummaryRow) {
-  return { ...row, oldestAt: iso(row.oldestAt) };
-}
 
 export const outboxAdminRoutes = declareRoutes([
   {

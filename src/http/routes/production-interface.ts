@@ -18,8 +18,9 @@ import { declareRoutes } from '../openapi/registry';
 import { codeHintFor } from '../request-observer';
 import { productionAnswerSchema } from '../response-schemas';
 import { activityFieldSchema, productionRequestSchemas } from '../marketplace-schemas';
-import { bodySignHeader, verifyProductionSignature } from '../marketplace-signature';
-import { parse, parseJsonBuffer } from '../validate';
+import { bodySignHeader, verifyProductionSignature } from '../../domain/marketplace/production-signature';
+import { parse } from '../../application/validate';
+import { parseJsonBuffer } from '../json-body';
 
 /**
  * The marketplace production interface (docs/marketplace.md §3, "Register the production URL"): one

@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { MAX_CHURN_PERIOD_SECONDS } from '../domain/churn';
 import { VERSION_PATTERN } from '@licensor/client/contract';
+import type { Renewal, Validity } from '../domain/codes';
 import { CODE_STATUSES } from '../domain/types';
 import { parse } from './validate';
 
 /**
- * Request schemas: untrusted JSON becomes typed values here, once. The same schemas will feed
- * the OpenAPI document, so keep descriptions on them.
+ * Request schemas of the client and admin APIs and of the CLI: untrusted input becomes typed
+ * values here, once. The same schemas feed the OpenAPI document (src/http/openapi), so keep
+ * descriptions on them. The marketplace's own wire formats are in src/http/marketplace-schemas.ts.
  */
 
 // The fingerprint's rules, shared by its schema and the heartbeat's fast check below.
@@ -175,6 +177,16 @@ export const renewRequestSchema = z
   })
   .refine((b) => (b.days === undefined) !== (b.expiresAt === undefined), 'give exactly one of days or expiresAt');
 
+/** An issue request's `days` or `expiresAt` (exactly one, checked above), as the domain takes it. */
+export function validityOf(request: { days?: number | undefined; expiresAt?: number | undefined }): Validity {
+  return request.expiresAt !== undefined ? { expiresAt: request.expiresAt } : { days: request.days! };
+}
+
+/** A renew request's `days` (added to the later of now and the current expiry) or `expiresAt`. */
+export function renewalOf(request: { days?: number | undefined; expiresAt?: number | undefined }): Renewal {
+  return request.expiresAt !== undefined ? { expiresAt: request.expiresAt } : { extendByDays: request.days! };
+}
+
 export const listCodesQuerySchema = z.object({
   product: productName.optional(),
   status: z.enum(CODE_STATUSES).optional(),
@@ -201,3 +213,45 @@ export const heartbeatStatsQuerySchema = z.object({
   to: isoDate.optional().describe('End of the range; default now'),
   points: z.coerce.number().int().min(10).max(500).default(120).describe('At most this many buckets; the bucket width follows'),
 });
+
+// The marketplace layer, as the operator sees it (docs/marketplace.md).
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD');
+
+export const usageQuerySchema = z.object({
+  code: z.string().max(64).optional(),
+  from: day.optional(),
+  to: day.optional(),
+  includeTest: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const instancesQuerySchema = z.object({
+  test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+export const marketplaceLicensesQuerySchema = z.object({
+  status: z.enum(['pending', 'ready']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+export const codeImportRequestSchema = z.object({
+  file: z
+    .string()
+    .min(1)
+    .max(16_000_000)
+    .describe('The file\'s text: one code a line, `code,expiry[,seats]`; expiry yyyyMMddHHmmss (UTC), YYYY-MM-DD or ISO 8601; an optional header line `code,…`; blank lines and lines starting with # are skipped'),
+  product: z.string().min(1).max(100).optional().describe('Default: LICENSOR_MARKETPLACE_PRODUCT'),
+  seats: z.number().int().min(1).max(100_000).optional().describe('Seats of a row that gives none; default: LICENSOR_MARKETPLACE_SEATS'),
+  test: z.boolean().optional().describe('Mark the imported codes as test data (Seller Center test codes)'),
+});
+
+// The calls licensor owes (docs/operations.md).
+export const outboxQuerySchema = z.object({
+  status: z.enum(['pending', 'delivered', 'failed']).optional(),
+  kind: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+});
+export const outboxIdParamSchema = z.object({ id: z.string().min(1).max(36) });

@@ -8,12 +8,3 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown, where = 'b
   const issues = result.error.issues.slice(0, 20).map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
   throw new InvalidInput('invalid_request', `${issues[0]?.path}: ${issues[0]?.message}`, { issues });
 }
-
-/** Parses a body read as raw bytes (the marketplace routes verify a signature over them first). */
-export function parseJsonBuffer(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new InvalidInput('invalid_json', 'the body is not JSON');
-  }
-}

@@ -7,8 +7,6 @@ import { apigSignature, headerValue, isUnsignedPayload, parseSdkDate, SDK_DATE_W
  * client/src/contract/apig-signing.ts, shared with the client and the simulator. A replay of a good signature
  * is the caller's to refuse (the verdict names the signature and its date).
  */
-export { APIG_ALGORITHM, SDK_DATE_WINDOW_MS, apigSignature, canonicalRequest, formatSdkDate, signApigRequest, type ApigRequest } from '@licensor/client/contract';
-
 export type ApigVerdict = { ok: true; accessKey: string; signature: string; signedAt: number } | { ok: false; reason: string };
 
 /** Checks the Authorization header against the configured AK/SK pairs and the X-Sdk-Date window. */
