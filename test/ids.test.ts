@@ -32,7 +32,7 @@ forEachEngine('ids made inside a bulk SQL statement', (engine) => {
 
   const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
   const make = async (ms: number, counter: number): Promise<string> => {
-    const sql = `SELECT ${uuidV7Sql(t.runtime.database.engine === 'postgres' ? 'pg' : 'sqlite', ms, String(counter))} AS id`;
+    const sql = `SELECT ${uuidV7Sql(t.runtime.database.engine, ms, String(counter))} AS id`;
     const result = (await t.runtime.database.knex.raw(sql)) as { rows?: Array<{ id: string }> } & Array<{ id: string }>;
     return (result.rows ?? result)[0]!.id;
   };
@@ -60,6 +60,6 @@ forEachEngine('ids made inside a bulk SQL statement', (engine) => {
   });
 
   it('refuse a timestamp that is not a whole, non-negative 48-bit millisecond', () => {
-    for (const bad of [-1, 1.5, 2 ** 48, Number.NaN]) assert.throws(() => uuidV7Sql('pg', bad, '1'), RangeError);
+    for (const bad of [-1, 1.5, 2 ** 48, Number.NaN]) assert.throws(() => uuidV7Sql('postgres', bad, '1'), RangeError);
   });
 });

@@ -15,6 +15,7 @@ import { collectSync } from './fingerprint/addon';
 import type { FingerprintHashes } from './contract/fingerprint/components';
 import { hashFingerprint, instanceFingerprint } from './contract/fingerprint/hashing';
 import { MATCH_STRATEGIES, sameFingerprint, type MatchStrategy } from './contract/fingerprint/matching';
+import { isUsable } from './contract/lease-claims';
 import type { CollectedFingerprint } from './contract/fingerprint/types';
 import { startHeartbeatLoop, type HeartbeatHandle, type HeartbeatLoopOptions, type HeartbeatResult } from './heartbeat-loop';
 import { learnEndorsedKeys } from './contract/key-endorsement';
@@ -251,7 +252,7 @@ export class LicenseClient {
       }
       // A token-authenticated answer (server-api.ts makes sure it carries the token) renews with it: its unsigned status is not read.
       const auth = answer.authentication;
-      if (answer.token !== null && (auth.by === 'token' || answer.status === 'alive' || answer.status === 'issued')) {
+      if (answer.token !== null && (auth.by === 'token' || isUsable(answer.status))) {
         const lease = await this.accept(answer.token, true);
         // Only the verified token is believed: when it authenticates the answer, it must answer this very request.
         if (auth.by === 'token' && lease.claims?.nonce !== auth.nonce) throw untrustedAnswer('nonce_mismatch', 200);

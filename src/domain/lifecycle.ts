@@ -1,5 +1,5 @@
 import { IllegalTransition } from './errors';
-import type { CodeStatus, LicenseCode } from './types';
+import { isUsable, type CodeStatus, type LicenseCode } from './types';
 
 /**
  * The authorization-code state machine (PRODUCT.md §2), as pure functions.
@@ -9,7 +9,7 @@ import type { CodeStatus, LicenseCode } from './types';
 
 /** The status a reader should see right now: an alive code past its date is expired even before the sweeper runs. */
 export function effectiveStatus(code: Pick<LicenseCode, 'status' | 'expiresAt'>, now: number): CodeStatus {
-  if ((code.status === 'alive' || code.status === 'issued') && code.expiresAt <= now) return 'expired';
+  if (isUsable(code.status) && code.expiresAt <= now) return 'expired';
   return code.status;
 }
 
@@ -61,13 +61,13 @@ export function statusAfterRelease(code: Pick<LicenseCode, 'status'>): CodeStatu
 /** Activation needs a usable code; the error says why not. */
 export function assertActivatable(code: Pick<LicenseCode, 'status' | 'expiresAt'>, now: number): void {
   const status = effectiveStatus(code, now);
-  if (status === 'issued' || status === 'alive') return;
+  if (isUsable(status)) return;
   throw new IllegalTransition(status, 'activate');
 }
 
 /** Marketplace-facing words (PRODUCT.md §2): ALIVE (issued/alive), EXPIRED (expired/frozen), RELEASED. */
 export function marketplaceStatus(status: CodeStatus): 'ALIVE' | 'EXPIRED' | 'RELEASED' {
-  if (status === 'issued' || status === 'alive') return 'ALIVE';
+  if (isUsable(status)) return 'ALIVE';
   if (status === 'released') return 'RELEASED';
   return 'EXPIRED';
 }

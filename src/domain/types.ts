@@ -1,7 +1,7 @@
 import type { CodeStatus, FingerprintHashes, MatchStrategy, SeatMode } from '@licensor/client/contract';
 
 // The code statuses and seat modes lease tokens carry are declared once, in the wire contract.
-export { CODE_STATUSES } from '@licensor/client/contract';
+export { CODE_STATUSES, isUsable } from '@licensor/client/contract';
 export type { CodeStatus, FingerprintHashes, MatchStrategy, SeatMode };
 
 export type ActivationStatus = 'active' | 'deactivated' | 'culled';

@@ -3,6 +3,7 @@ import { anchorEntries } from '@licensor/client/contract';
 import type { ActivationStore } from '../domain/ports';
 import type { Activation, ActivationStatus, FingerprintHashes } from '../domain/types';
 import { fromJson, toBool, toJson } from './rows';
+import { engineOf } from './database';
 
 export interface ActivationRow {
   id: string;
@@ -222,7 +223,7 @@ export class KnexActivationStore implements ActivationStore {
     // PostgreSQL needs the VALUES typed to compare them. SQLite must not have them typed: with the
     // casts it materialises the list and updates in a second pass, 3-4x the time (1,000 beats into
     // 100,000 activations: 47-90 ms against 12-28 ms), holding its one writer.
-    const tuple = this.db.client.config.client === 'pg' ? '(CAST(? AS VARCHAR(36)), CAST(? AS BIGINT))' : '(?, ?)';
+    const tuple = engineOf(this.db) === 'postgres' ? '(CAST(? AS VARCHAR(36)), CAST(? AS BIGINT))' : '(?, ?)';
     const values: Array<string | number> = [];
     const tuples: string[] = [];
     for (const [id, at] of entries) {

@@ -3,6 +3,7 @@ import type { CodeFilter, CodeStore, ExpiryPlace, SweepBatch } from '../domain/p
 import type { CodeStatus, LicenseCode, Page } from '../domain/types';
 import { fromJson, keysetPage, toBool, toJson } from './rows';
 import { uuidV7Sql } from './sql-ids';
+import { engineOf } from './database';
 
 export interface CodeRow {
   id: string;
@@ -124,7 +125,7 @@ export class KnexCodeStore implements CodeStore {
     const due = `SELECT id, status, expires_at FROM codes
                   WHERE (expires_at, id) > (?, ?) AND expires_at <= ? AND status IN ('issued', 'alive')
                   ORDER BY expires_at, id LIMIT ?`;
-    if (this.db.client.config.client === 'pg') {
+    if (engineOf(this.db) === 'postgres') {
       // One statement: lock the batch (a code held by another transaction is waited for and
       // re-checked), move it, audit it. A re-checked code comes back still due with its date, or
       // not at all: writers never move a live code to another past date (lifecycle.ts), so the
@@ -136,7 +137,7 @@ export class KnexCodeStore implements CodeStore {
          numbered AS (SELECT id, status, row_number() OVER () AS n FROM moved),
          written AS (
            INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, code_id, before, after)
-           SELECT ${uuidV7Sql('pg', now, 'n')}, ?, ?, 'code.expired', 'code', id, id, json_build_object('status', status)::text, ?
+           SELECT ${uuidV7Sql('postgres', now, 'n')}, ?, ?, 'code.expired', 'code', id, id, json_build_object('status', status)::text, ?
              FROM numbered)
          ${PG_BATCH_RESULT}`,
         [after.expiresAt, after.id, now, limit, now, now, actor, json],
@@ -159,7 +160,7 @@ export class KnexCodeStore implements CodeStore {
     const due = `SELECT id, expires_at FROM codes
                   WHERE (expires_at, id) > (?, ?) AND expires_at < ? AND status = 'expired'
                   ORDER BY expires_at, id LIMIT ?`;
-    if (this.db.client.config.client === 'pg') {
+    if (engineOf(this.db) === 'postgres') {
       // One statement, as expireDue: lock the batch, move it, end its live seats, audit both.
       // The batch's seats are found code by code through the (code, status) index, then ended
       // by primary key, in forms whose plan does not depend on estimates (OFFSET 0 keeps the
@@ -183,7 +184,7 @@ export class KnexCodeStore implements CodeStore {
            SELECT 'activation.released', 'activation', id, code_id, NULL, NULL FROM ended),
          written AS (
            INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, code_id, before, after)
-           SELECT ${uuidV7Sql('pg', now, 'n')}, ?, ?, action, entity_type, entity_id, code_id, before, after
+           SELECT ${uuidV7Sql('postgres', now, 'n')}, ?, ?, action, entity_type, entity_id, code_id, before, after
              FROM (SELECT events.*, row_number() OVER () AS n FROM events) numbered)
          ${PG_BATCH_RESULT}`,
         [after.expiresAt, after.id, cutoff, limit, now, now, before, json, now, actor],

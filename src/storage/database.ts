@@ -6,6 +6,11 @@ import sqlite3 from 'sqlite3';
 
 export type Engine = 'sqlite' | 'postgres';
 
+/** Which engine a knex instance (or transaction) talks to: where SQL must differ, it asks this. */
+export function engineOf(db: Knex): Engine {
+  return db.client.config.client === 'pg' ? 'postgres' : 'sqlite';
+}
+
 export interface DatabaseOptions {
   /** `postgres://…`, or undefined for the embedded SQLite file. */
   databaseUrl?: string;

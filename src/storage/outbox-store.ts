@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { OutboxStore } from '../domain/ports';
 import type { OutboxEntry, OutboxFilter, OutboxStatus, OutboxSummaryRow, Page } from '../domain/types';
 import { fromJson, keysetPage, toJson } from './rows';
+import { engineOf } from './database';
 
 interface OutboxRow {
   id: string;
@@ -80,7 +81,7 @@ export class KnexOutboxStore implements OutboxStore {
   }
 
   async claim(owner: string, now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]> {
-    if (this.db.client.config.client === 'pg') {
+    if (engineOf(this.db) === 'postgres') {
       // SKIP LOCKED: processes claiming at the same moment take different entries, none waits;
       // the lease keeps a claimed entry from everyone else after this statement commits.
       const result = (await this.db.raw(

@@ -1,4 +1,4 @@
-import { CODE_STATUSES, type OutboxSummaryRow } from '../domain/types';
+import { CODE_STATUSES, isUsable, type OutboxSummaryRow } from '../domain/types';
 import type { Database } from './database';
 import { KnexOutboxStore } from './outbox-store';
 
@@ -34,7 +34,7 @@ export async function readScrapeFigures(database: Database): Promise<ScrapeFigur
   const licensed = new Map<string, number>();
   for (const r of codeRows) {
     codesByStatus[r.status] = (codesByStatus[r.status] ?? 0) + Number(r.n);
-    if (r.status === 'issued' || r.status === 'alive') licensed.set(r.product_id, (licensed.get(r.product_id) ?? 0) + Number(r.seats ?? 0));
+    if (isUsable(r.status)) licensed.set(r.product_id, (licensed.get(r.product_id) ?? 0) + Number(r.seats ?? 0));
   }
   return {
     codesByStatus,

@@ -1,3 +1,4 @@
+import type { Engine } from './database';
 /**
  * A UUIDv7 made inside a bulk SQL statement, in the same shape and order as the ids the
  * application makes (src/domain/clock.ts): the millisecond `ms`, then a 26-bit counter (the row's
@@ -13,7 +14,7 @@
  * they came from before, and the bytes-to-text subquery around it, cost ~3 µs a row (0.3 s of a
  * 100,000-code sweep).
  */
-export function uuidV7Sql(engine: 'pg' | 'sqlite', ms: number, counter: string): string {
+export function uuidV7Sql(engine: Engine, ms: number, counter: string): string {
   if (!Number.isSafeInteger(ms) || ms < 0 || ms >= 2 ** 48) throw new RangeError(`not a UUIDv7 timestamp: ${ms}`);
   const hi = `((${counter}) >> 14) & 4095`;
   const lo = `(${counter}) & 16383`;

@@ -10,6 +10,14 @@ import { isObject } from './is-object';
 export const CODE_STATUSES = ['issued', 'alive', 'expired', 'frozen', 'released'] as const;
 export type CodeStatus = (typeof CODE_STATUSES)[number];
 
+/**
+ * A code that can be used: issued (never activated yet) or alive. The marketplace calls both
+ * ALIVE; a usable code past its date is expired, whatever the sweeper has written yet.
+ */
+export function isUsable(status: CodeStatus | string): boolean {
+  return status === 'issued' || status === 'alive';
+}
+
 /** A node-locked seat is held until deactivation; a floating seat is a lease (docs/policies.md). */
 export const SEAT_MODES = ['node_locked', 'floating'] as const;
 export type SeatMode = (typeof SEAT_MODES)[number];

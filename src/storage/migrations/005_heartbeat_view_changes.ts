@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { engineOf } from '../database';
 
 /**
  * Change signals for the in-memory heartbeat view (src/storage/heartbeat-view-cache.ts), raised by
@@ -78,7 +79,7 @@ export function logViewChange(entity: 'a' | 'c' | 'p', row: 'NEW' | 'OLD'): stri
 
 export async function up(knex: Knex): Promise<void> {
   const changed = (column: string, pg: boolean) => (pg ? `OLD.${column} IS DISTINCT FROM NEW.${column}` : `OLD.${column} IS NOT NEW.${column}`);
-  if (knex.client.config.client === 'pg') {
+  if (engineOf(knex) === 'postgres') {
     await knex.raw(`
       CREATE FUNCTION licensor_view_row_changed() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -124,9 +125,9 @@ export async function down(knex: Knex): Promise<void> {
     ['products_view_delete', 'products'],
     ['products_view_change', 'products'],
   ]) {
-    await knex.raw(knex.client.config.client === 'pg' ? `DROP TRIGGER IF EXISTS ${trigger} ON ${table}` : `DROP TRIGGER IF EXISTS ${trigger}`);
+    await knex.raw(engineOf(knex) === 'postgres' ? `DROP TRIGGER IF EXISTS ${trigger} ON ${table}` : `DROP TRIGGER IF EXISTS ${trigger}`);
   }
-  if (knex.client.config.client === 'pg') {
+  if (engineOf(knex) === 'postgres') {
     await knex.raw('DROP FUNCTION IF EXISTS licensor_view_row_changed()');
     await knex.raw('DROP FUNCTION IF EXISTS licensor_view_codes_changed()');
   }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { codesChangedFunction } from './005_heartbeat_view_changes';
+import { engineOf } from '../database';
 
 /**
  * PostgreSQL: a statement that changes up to 20,000 codes names them all, 200 to a notice, instead
@@ -10,9 +11,9 @@ import { codesChangedFunction } from './005_heartbeat_view_changes';
 export const MAX_CODE_IDS_PER_STATEMENT = 20_000;
 
 export async function up(knex: Knex): Promise<void> {
-  if (knex.client.config.client === 'pg') await knex.raw(codesChangedFunction(MAX_CODE_IDS_PER_STATEMENT));
+  if (engineOf(knex) === 'postgres') await knex.raw(codesChangedFunction(MAX_CODE_IDS_PER_STATEMENT));
 }
 
 export async function down(knex: Knex): Promise<void> {
-  if (knex.client.config.client === 'pg') await knex.raw(codesChangedFunction(200));
+  if (engineOf(knex) === 'postgres') await knex.raw(codesChangedFunction(200));
 }

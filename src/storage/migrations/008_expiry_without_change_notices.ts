@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { CODE_VIEW_COLUMNS, codesChangedFunction, logViewChange } from './005_heartbeat_view_changes';
 import { MAX_CODE_IDS_PER_STATEMENT } from './006_bulk_code_change_notices';
+import { engineOf } from '../database';
 
 /**
  * A code's expiry is no longer a change signal for the heartbeat view cache. A code that moves from
@@ -33,11 +34,11 @@ async function sqliteCodesTrigger(knex: Knex, when: string): Promise<void> {
 }
 
 export async function up(knex: Knex): Promise<void> {
-  if (knex.client.config.client === 'pg') await knex.raw(codesChangedFunction(MAX_CODE_IDS_PER_STATEMENT, changedBeyondExpiry));
+  if (engineOf(knex) === 'postgres') await knex.raw(codesChangedFunction(MAX_CODE_IDS_PER_STATEMENT, changedBeyondExpiry));
   else await sqliteCodesTrigger(knex, SQLITE_CHANGED);
 }
 
 export async function down(knex: Knex): Promise<void> {
-  if (knex.client.config.client === 'pg') await knex.raw(codesChangedFunction(MAX_CODE_IDS_PER_STATEMENT));
+  if (engineOf(knex) === 'postgres') await knex.raw(codesChangedFunction(MAX_CODE_IDS_PER_STATEMENT));
   else await sqliteCodesTrigger(knex, SQLITE_CHANGED_BEFORE);
 }

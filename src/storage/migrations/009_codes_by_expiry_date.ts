@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { engineOf } from '../database';
 
 /**
  * Codes by expiry date, (expires_at, id), in place of (status, expires_at), and half-empty
@@ -20,7 +21,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('codes', (t) => {
     t.dropIndex(['status', 'expires_at']);
   });
-  if (knex.client.config.client === 'pg') await knex.raw('ALTER TABLE codes SET (fillfactor = 50)');
+  if (engineOf(knex) === 'postgres') await knex.raw('ALTER TABLE codes SET (fillfactor = 50)');
   await knex.schema.createTable('sweeper_progress', (t) => {
     t.string('name', 32).primary();
     t.bigInteger('expired_through').nullable();
@@ -31,7 +32,7 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable('sweeper_progress');
-  if (knex.client.config.client === 'pg') await knex.raw('ALTER TABLE codes RESET (fillfactor)');
+  if (engineOf(knex) === 'postgres') await knex.raw('ALTER TABLE codes RESET (fillfactor)');
   await knex.schema.alterTable('codes', (t) => {
     t.index(['status', 'expires_at']);
   });

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { logViewChange } from './005_heartbeat_view_changes';
+import { engineOf } from '../database';
 
 /**
  * One seat is one machine (docs/fingerprint.md "Drift, re-enrolment and clones"; docs/security.md):
@@ -24,7 +25,7 @@ const ACTIVATION_VIEW_COLUMNS = [
 const THIRTY_DAYS = 30 * 86_400;
 
 async function activationTrigger(knex: Knex, columns: string[]): Promise<void> {
-  if (knex.client.config.client === 'pg') {
+  if (engineOf(knex) === 'postgres') {
     await knex.raw('DROP TRIGGER IF EXISTS activations_view_update ON activations');
     await knex.raw(`CREATE TRIGGER activations_view_update AFTER UPDATE ON activations FOR EACH ROW
       WHEN (${columns.map((c) => `OLD.${c} IS DISTINCT FROM NEW.${c}`).join(' OR ')}) EXECUTE FUNCTION licensor_view_row_changed('a')`);

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { engineOf } from '../database';
 
 /**
  * Calls licensor owes to others, delivered by a worker (src/jobs/outbox-worker.ts), and what the
@@ -52,11 +53,11 @@ export async function up(knex: Knex): Promise<void> {
   });
 
   // SQLite does not enforce a varchar length; PostgreSQL does.
-  if (knex.client.config.client === 'pg') await knex.raw('ALTER TABLE codes ALTER COLUMN code TYPE varchar(64)');
+  if (engineOf(knex) === 'postgres') await knex.raw('ALTER TABLE codes ALTER COLUMN code TYPE varchar(64)');
 }
 
 export async function down(knex: Knex): Promise<void> {
-  if (knex.client.config.client === 'pg') await knex.raw('ALTER TABLE codes ALTER COLUMN code TYPE varchar(32)');
+  if (engineOf(knex) === 'postgres') await knex.raw('ALTER TABLE codes ALTER COLUMN code TYPE varchar(32)');
   await knex.schema.alterTable('marketplace_licenses', (t) => t.dropColumn('uploaded_at'));
   await knex.schema.alterTable('marketplace_instances', (t) => {
     for (const column of ['charging_mode', 'period_type', 'period_number', 'quantity', 'order_checked_at']) t.dropColumn(column);
