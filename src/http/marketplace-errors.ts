@@ -1,5 +1,5 @@
 import { LicensorError } from '../domain/errors';
-import type { ProductionAnswer } from '../domain/marketplace/production-interface';
+import type { ProductionAnswer } from '../domain/marketplace/production-requests';
 import { OPEN_API_CODES, RESULT_CODES, RESULT_FOR_ERROR_CODE, type ResultCode } from '../domain/marketplace/result-codes';
 import type { Logger } from '../logger';
 

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../domain/clock';
-import { ACTIVITIES } from '../domain/marketplace/production-interface';
+import { ACTIVITIES } from '../domain/marketplace/production-requests';
 import { RESULT_CODES } from '../domain/marketplace/result-codes';
 import type { ScrapeFigures } from '../storage/scrape-figures';
 import type { SweepReport } from '../domain/sweeper';

@@ -3,7 +3,7 @@ import type { DomainContext } from '../context';
 import { Conflict, IllegalTransition, InvalidInput, LicensorError } from '../errors';
 import { buildLeaseClaims, type LeaseClaims } from '../lease-token';
 import { bindSeat, findActivationTarget } from '../seat-allocation';
-import { fingerprintDigest, hashDeviceFingerprint } from './device-fingerprint';
+import { fingerprintDigest, hashDeviceFingerprint } from './device-fingerprint-hashes';
 import { findInstance } from './instances';
 import { marketplaceActor, type MarketplaceSettings } from './settings';
 import type { MarketplaceInstance, MarketplaceLicense, MarketplaceLicenseStatus } from './types';

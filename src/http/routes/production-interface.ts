@@ -8,7 +8,7 @@ import {
   processingAnswer,
   type ProductionAnswer,
   type ProductionRequest,
-} from '../../domain/marketplace/production-interface';
+} from '../../domain/marketplace/production-requests';
 import { ReplayGuard } from '../../domain/marketplace/replay-guard';
 import { RESULT_CODES } from '../../domain/marketplace/result-codes';
 import type { Logger } from '../../logger';
