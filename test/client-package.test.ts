@@ -100,7 +100,7 @@ describe('the client package, installed as a vendor installs it', function () {
     let code: string;
 
     /** Runs `script` in the application, as the application's own Node process, with the client it installed. */
-    const inApp = async (script: string): Promise<any> => { // eslint-disable-line @typescript-eslint/no-explicit-any -- what the script returned, as JSON
+    const inApp = async (script: string): Promise<any> => {
       const file = join(app, 'run.js');
       writeFileSync(
         file,

@@ -929,7 +929,11 @@ class StallingRelay {
   /** Holds back both directions of every listening connection; returns how many. */
   stallListeners(): number {
     let n = 0;
-    for (const link of this.links) if (link.listener) (link.stalled = true), n++;
+    for (const link of this.links) {
+      if (!link.listener) continue;
+      link.stalled = true;
+      n++;
+    }
     return n;
   }
 

@@ -43,6 +43,7 @@ export interface SimulationCheck {
 interface Exchange {
   url: string;
   body: Buffer;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a marketplace answer, read field by field as docs/marketplace.md describes
   answer: Record<string, any> | null;
   rawAnswer: Buffer;
   bodySign: string | null;
@@ -75,6 +76,7 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
     const target = query ? `${url}${url.includes('?') ? '&' : '?'}${query}` : url;
     const res = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json;charset=UTF-8' }, body });
     const rawAnswer = Buffer.from(await res.arrayBuffer());
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see Exchange.answer
     let answer: Record<string, any> | null = null;
     try {
       answer = JSON.parse(rawAnswer.toString('utf8'));

@@ -47,7 +47,10 @@ export function observeRequests({ metrics, logger, patternOf }: RequestObserverO
 
   // One listener for every response (`this` is the response): no closure per request.
   function onClose(this: Response) {
-    const res = this;
+    observe(this);
+  }
+
+  function observe(res: Response) {
     const req = res.req;
     const seconds = (performance.now() - (res.locals.startedAt as number)) / 1000;
     const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED;

@@ -94,7 +94,7 @@ export class LicensorMetrics {
       },
     });
     // The gauges below are filled from one cached read of the database figures.
-    const metrics = this;
+    const currentFigures = () => this.currentFigures();
     const figureGauge = (name: string, help: string, label: string, fill: (figures: ScrapeFigures, set: (value: string, n: number) => void) => void) => {
       new Gauge({
         name,
@@ -102,7 +102,7 @@ export class LicensorMetrics {
         labelNames: [label],
         registers,
         async collect() {
-          const figures = await metrics.currentFigures();
+          const figures = await currentFigures();
           if (!figures) return;
           this.reset();
           fill(figures, (value, n) => this.set({ [label]: value }, n));
@@ -125,7 +125,7 @@ export class LicensorMetrics {
       labelNames: ['kind', 'status'],
       registers,
       async collect() {
-        const figures = await metrics.currentFigures();
+        const figures = await currentFigures();
         if (!figures) return;
         this.reset();
         for (const row of figures.outbox) this.set({ kind: row.kind, status: row.status }, row.count);
@@ -137,7 +137,7 @@ export class LicensorMetrics {
       labelNames: ['kind'],
       registers,
       async collect() {
-        const figures = await metrics.currentFigures();
+        const figures = await currentFigures();
         if (!figures) return;
         this.reset();
         const now = sources.clock.now();

@@ -37,7 +37,7 @@ export function decodeCursor(text: string | null): Cursor | null {
   const colon = decoded.indexOf(':');
   const at = decoded.slice(0, colon);
   const id = decoded.slice(colon + 1);
-  if (colon < 0 || !/^\d{1,15}$/.test(at) || !/^[^\u0000-\u001f\u007f]{1,256}$/.test(id)) return null;
+  if (colon < 0 || !/^\d{1,15}$/.test(at) || !/^[^\p{Cc}]{1,256}$/u.test(id)) return null;
   return { at: Number(at), id };
 }
 
