@@ -12,7 +12,7 @@ const PEM_PATTERN = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*P
  * Error messages can quote what they failed on (a driver's message may quote a statement's
  * values): codes become hints, tokens and keys disappear, before the line is written.
  */
-export function scrubSecrets(text: string): string {
+function scrubSecrets(text: string): string {
   return text
     .replace(PEM_PATTERN, '[private key]')
     .replace(JWS_PATTERN, '[token]')

@@ -50,7 +50,7 @@ export interface HeartbeatHandle {
   readonly running: boolean;
 }
 
-export interface HeartbeatDriver {
+interface HeartbeatDriver {
   beat(): Promise<HeartbeatResult>;
   check(): CheckResult;
   /** The interval the server asked for, in ms, or null without a token. */

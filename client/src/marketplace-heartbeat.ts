@@ -12,7 +12,7 @@ import { isObject } from './contract/is-object';
 import { KeySet, type JwsAlgorithm, type PublicKeyInput } from './contract/key-set';
 import type { Fetch } from './server-api';
 
-export const MARKETPLACE_HEARTBEAT_PATH = '/api/mkp-openapi-public/global/v1/license/heartbeat';
+const MARKETPLACE_HEARTBEAT_PATH = '/api/mkp-openapi-public/global/v1/license/heartbeat';
 
 export type MarketplaceStatus = 'ALIVE' | 'EXPIRED' | 'RELEASED';
 

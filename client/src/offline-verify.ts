@@ -152,7 +152,7 @@ export function unverifiedActivationId(token: string): string | null {
 }
 
 /** The once-per-token checks, in the order that gives the most useful reason. */
-export function verifyLease(token: string, expect: LeaseExpectations): LeaseOutcome {
+function verifyLease(token: string, expect: LeaseExpectations): LeaseOutcome {
   const jws = verifyCompactJws(token, expect.algorithms, (header) => (header.kid === undefined ? undefined : expect.keys.get(header.kid)));
   if (!jws.ok) {
     const outcome: LeaseOutcome = { claims: null, reason: 'bad_signature', detail: JWS_DETAIL[jws.failure] };

@@ -23,7 +23,7 @@ import type { FingerprintHashes } from './contract/fingerprint/components';
 import { isObject } from './contract/is-object';
 import type { JwsAlgorithm, KeySet } from './contract/key-set';
 
-export interface LicenseView {
+interface LicenseView {
   status: string;
   expiresAt: string;
   seats: number;
@@ -32,7 +32,7 @@ export interface LicenseView {
 }
 
 /** The product's published versions, as a heartbeat answer carries them (docs/policies.md). */
-export interface PublishedVersions {
+interface PublishedVersions {
   latestVersion: string;
   minimumVersion: string | null;
 }
@@ -40,7 +40,7 @@ export interface PublishedVersions {
 /** How an answer was authenticated: its body signature, or the lease token it carries (which must hold `nonce`). */
 export type Authentication = { by: 'signature' } | { by: 'token'; nonce: string };
 
-export interface ActivationAnswer {
+interface ActivationAnswer {
   /** `secret` proves, on every heartbeat, that this client holds the activation (docs/security.md). */
   activation: { id: string; status: string; secret: string };
   token: string;

@@ -24,7 +24,7 @@ const MAX_TOKEN_LENGTH = 16_384;
 
 const componentHash = z.string().regex(COMPONENT_HASH, 'a hex hash of 16–128 digits');
 
-export const fingerprintSchema = z
+const fingerprintSchema = z
   .record(z.string().regex(COMPONENT_ID, 'a component id such as os.machineId'), z.union([componentHash, z.array(componentHash).max(MAX_SET_HASHES)]))
   .refine((fp) => Object.keys(fp).length >= MIN_COMPONENTS && Object.keys(fp).length <= MAX_COMPONENTS, 'between 1 and 32 components')
   .describe('Per-component HMAC hashes of the machine fingerprint; set components (net.macs) as lists');

@@ -37,7 +37,7 @@ The CLI works on the same data directory / DATABASE_URL as the server, also whil
 
 ${SERVE_HELP.split('\n').slice(2).join('\n')}`;
 
-export interface CliDeps {
+interface CliDeps {
   env?: NodeJS.ProcessEnv;
   io?: Io;
 }

@@ -13,7 +13,7 @@ import { DAY_MS } from '../domain/clock';
  * the server is slow. A vendor runs it before going live; the end-to-end tests run it against licensor.
  */
 
-export interface SimulationOptions {
+interface SimulationOptions {
   /** The production URL, e.g. https://licensor.example.com/produce. */
   url: string;
   accessKey: string;
@@ -32,7 +32,7 @@ export interface SimulationOptions {
   now?: () => number;
 }
 
-export interface SimulationCheck {
+interface SimulationCheck {
   name: string;
   ok: boolean;
   detail: string;

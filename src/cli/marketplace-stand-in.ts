@@ -23,13 +23,13 @@ export interface StandInOrderLine {
   linearValue?: number;
 }
 
-export interface StandInOrder {
+interface StandInOrder {
   orderId: string;
   orderType: 'NEW' | 'TRIAL' | 'TRIAL_TO_FORMAL' | 'UNSUBSCRIBE' | 'RENEW' | 'CHANGE';
   orderLine: StandInOrderLine[];
 }
 
-export interface ReceivedUpload {
+interface ReceivedUpload {
   eventId: string;
   type: string;
   /** The license as received: `characters`, or the file's text. */
@@ -40,7 +40,7 @@ export interface ReceivedUpload {
   at: number;
 }
 
-export interface ReceivedUsage {
+interface ReceivedUsage {
   /** instance_id, begin_time, end_time, usage_value, metering_sn, record_time of each record. */
   records: Array<Record<string, string>>;
   /** The body's keys were sorted at every level, as the push signs them. */
@@ -49,7 +49,7 @@ export interface ReceivedUsage {
 }
 
 /** What the next calls get instead of their answer (to play an outage or a refusal). */
-export type Mishap = { status: number; body: Record<string, unknown> };
+type Mishap = { status: number; body: Record<string, unknown> };
 
 export interface MarketplaceStandIn {
   url: string;
@@ -65,7 +65,7 @@ export interface MarketplaceStandIn {
   close(): Promise<void>;
 }
 
-export interface StandInOptions {
+interface StandInOptions {
   host?: string;
   /** 0: any free port. */
   port?: number;

@@ -46,7 +46,7 @@ function settingText(raw: unknown): string | null {
 }
 
 /** `maxTokenLifetimeDays` → `LICENSOR_MAX_TOKEN_LIFETIME_DAYS`; `databaseUrl` → `DATABASE_URL`. */
-export function envNameOf(key: string): string {
+function envNameOf(key: string): string {
   if (key === 'databaseUrl') return 'DATABASE_URL';
   return 'LICENSOR_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
 }

@@ -67,7 +67,7 @@ export class ConfigError extends Error {
 }
 
 
-export interface LoadOptions {
+interface LoadOptions {
   /** A JSON configuration file (`licensor --config`); LICENSOR_CONFIG names one too. */
   file?: string;
 }
@@ -202,7 +202,7 @@ function buildConfig(v: <T>(setting: Setting<T>) => T, cwd: string, problems: st
   };
 }
 
-export interface MarketplaceConfig {
+interface MarketplaceConfig {
   /** Seller Center access keys that sign production-interface requests; several during a rotation. */
   accessKeys: string[];
   /** Where the marketplace POSTs (the production URL's path). */
@@ -232,7 +232,7 @@ export interface MarketplaceConfig {
   apiTimeoutMs: number;
 }
 
-export interface OutboxConfig {
+interface OutboxConfig {
   pollMs: number;
   /** Wait after a first failed delivery; it doubles with each further failure, up to an hour. */
   firstRetryMs: number;

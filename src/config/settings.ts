@@ -161,7 +161,7 @@ function isMarketplaceBase(raw: string): boolean {
 /** The marketplace's open API hosts (docs/marketplace.md): the China site, then the fallback its pages name. */
 export const DEFAULT_MARKETPLACE_API_URLS = ['https://mkt.myhuaweicloud.com', 'https://mkt.myhuaweicloud.cn'];
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** The settings, in the order the README lists them. */
 export const S = {

@@ -7,7 +7,7 @@ import { InvalidInput } from './errors';
  * the look-alikes O as 0 and I/L as 1, so a code typed from paper still matches.
  */
 export const CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-export const CODE_LENGTH = 25;
+const CODE_LENGTH = 25;
 const GROUP = 5;
 
 export function generateAuthorizationCode(random: (n: number) => Buffer = randomBytes): string {
@@ -41,7 +41,7 @@ export function normalizeAuthorizationCode(input: string): string {
  * the marketplace (its License 2.0 codes, docs/marketplace.md "Codes the marketplace made") and is
  * kept, shown and matched exactly as the marketplace wrote it.
  */
-export function isLicensorCode(stored: string): boolean {
+function isLicensorCode(stored: string): boolean {
   return stored.length === CODE_LENGTH && [...stored].every((c) => CODE_ALPHABET.includes(c));
 }
 

@@ -14,7 +14,7 @@ import type { CodeFilter, Stores } from './ports';
 import { getProduct } from './products';
 import type { Activation, Actor, CodeStatus, LicenseCode, Page } from './types';
 
-export interface NewCode {
+interface NewCode {
   product: string;
   seats: number;
   /** "N machines, M at a time": at most this many of the `seats` machines in use at once (docs/policies.md). */
@@ -165,7 +165,7 @@ export async function getActivation(ctx: DomainContext, id: string): Promise<Act
 export type Renewal = { expiresAt: number } | { extendByDays: number };
 
 /** Marks a change as applied once per key (a marketplace order id): a repeat changes nothing. */
-export interface OnceKey {
+interface OnceKey {
   scope: string;
   key: string;
 }

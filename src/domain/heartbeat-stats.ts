@@ -9,7 +9,7 @@ export const STATS_RETENTION_MS = 90 * 24 * 60 * MINUTE_MS;
 /** Bucket widths a chart is drawn with, in minutes: the smallest that keeps it under the point limit. */
 const STEPS_MINUTES = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440];
 
-export interface HeartbeatSeriesQuery {
+interface HeartbeatSeriesQuery {
   /** A product name; all products when absent. */
   product?: string;
   from: number;
@@ -18,7 +18,7 @@ export interface HeartbeatSeriesQuery {
   maxPoints: number;
 }
 
-export interface HeartbeatSeries {
+interface HeartbeatSeries {
   from: number;
   to: number;
   stepMs: number;

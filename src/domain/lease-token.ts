@@ -5,7 +5,7 @@ import type { Activation, CodeStatus, FingerprintHashes, LicenseCode, Product } 
 /** Claims of a lease token: declared once, in the wire contract (docs/server.md "Lease tokens"). */
 export type { LeaseClaims };
 
-export interface LeaseInput {
+interface LeaseInput {
   issuer: string;
   jti: string;
   product: Product;

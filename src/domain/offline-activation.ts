@@ -7,14 +7,14 @@ import { bindSeat, findActivationTarget } from './seat-allocation';
 import type { Actor, FingerprintHashes } from './types';
 
 /** An activation request file from an air-gapped machine (client/src/contract/license-files.ts), validated. */
-export interface OfflineActivationRequest {
+interface OfflineActivationRequest {
   product: string;
   code: string;
   fingerprint: FingerprintHashes;
   environment?: Record<string, string | number | boolean | null>;
 }
 
-export interface OfflineLeasePolicy {
+interface OfflineLeasePolicy {
   /** The lease the operator asked for. */
   leaseSeconds: number;
   /** Never longer than the signing key stays published (LICENSOR_MAX_TOKEN_LIFETIME_DAYS). */

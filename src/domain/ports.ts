@@ -152,7 +152,7 @@ export interface HeartbeatView {
   product: Product;
 }
 
-export interface HeartbeatReader {
+interface HeartbeatReader {
   readForHeartbeat(activationId: string): Promise<HeartbeatView | undefined>;
 }
 

@@ -19,13 +19,13 @@ export interface NewProduct {
 }
 
 /** The churn period when a product sets a limit without one: a day. */
-export const DEFAULT_CHURN_PERIOD_SECONDS = 86_400;
+const DEFAULT_CHURN_PERIOD_SECONDS = 86_400;
 
 /** One non-anchor component of a machine's enrolment may change per 30 days (docs/fingerprint.md). */
-export const DEFAULT_FINGERPRINT_CHANGE_WINDOW_SECONDS = 30 * 86_400;
+const DEFAULT_FINGERPRINT_CHANGE_WINDOW_SECONDS = 30 * 86_400;
 
 /** Defaults: a node-locked machine may stay offline a week; a floating seat lapses after 15 minutes. */
-export const DEFAULT_LEASE_SECONDS: Record<SeatMode, number> = { node_locked: 7 * 86_400, floating: 900 };
+const DEFAULT_LEASE_SECONDS: Record<SeatMode, number> = { node_locked: 7 * 86_400, floating: 900 };
 
 export async function createProduct(ctx: DomainContext, input: NewProduct, actor: Actor): Promise<Product> {
   const seatMode = input.seatMode ?? 'node_locked';
@@ -76,7 +76,7 @@ export function listProducts(ctx: DomainContext): Promise<Product[]> {
   return ctx.repo.products.list();
 }
 
-export interface VersionRelease {
+interface VersionRelease {
   version: string;
   /** Every running version older than this one must update (the marketplace SDK's forced upgrade). */
   required?: boolean;

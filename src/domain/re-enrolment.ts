@@ -25,7 +25,7 @@ export type EnrolmentVerdict =
   | { kind: 'refused'; reason: EnrolmentRefusal; components: string[]; foreign: boolean; retryAt?: number }
   | { kind: 'alternating'; components: string[] };
 
-export type EnrolmentRefusal = 'anchor_changed' | 'too_many_changes' | 'changed_recently';
+type EnrolmentRefusal = 'anchor_changed' | 'too_many_changes' | 'changed_recently';
 
 export function judgeEnrolment(
   activation: Pick<Activation, 'fingerprint' | 'fingerprintChangedAt' | 'replacedComponents'>,

@@ -13,14 +13,14 @@ import type { Stores } from './ports';
 import { applyEnrolment, isSameMachine, judgeEnrolment } from './re-enrolment';
 import type { Activation, Actor, AuditEvent, FingerprintHashes, LicenseCode, Product } from './types';
 
-export interface ActivationRequest {
+interface ActivationRequest {
   code: string;
   fingerprint: FingerprintHashes;
   environment?: Record<string, unknown>;
 }
 
 /** The seat a machine holds after activating: its activation, the code as it now is, and the product. */
-export interface BoundSeat {
+interface BoundSeat {
   activation: Activation;
   code: LicenseCode;
   product: Product;
@@ -30,22 +30,22 @@ export interface BoundSeat {
   now: number;
 }
 
-export interface ActivationResult extends Omit<BoundSeat, 'now'> {
+interface ActivationResult extends Omit<BoundSeat, 'now'> {
   token: string;
 }
 
 /** What the activating client keeps: the seat, and the secret that proves it holds it (docs/security.md). */
-export interface ClientActivation extends ActivationResult {
+interface ClientActivation extends ActivationResult {
   secret: string;
 }
 
 /** The code an activation names and its product, found before the code is locked. */
-export interface ActivationTarget {
+interface ActivationTarget {
   codeId: string;
   product: Product;
 }
 
-export interface SeatOptions {
+interface SeatOptions {
   /** The lease the seat is taken for when it is not the product's (air-gapped license files, marketplace device licenses). */
   leaseSeconds?: number;
   /** Runs inside the seat's transaction, after the seat and its audit events are written. */

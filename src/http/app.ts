@@ -27,7 +27,7 @@ import { productionInterface } from './routes/production-interface';
 import { wellKnown } from './routes/well-known';
 import { openGuessBudgetStore } from '../storage/guess-budget-store';
 
-export interface AppOptions {
+interface AppOptions {
   adminToken: string;
   logger: Logger;
   /** Set when the server is shutting down: /readyz says so and every answer closes its connection. */

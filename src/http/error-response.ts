@@ -24,7 +24,7 @@ const BODY_ERRORS: Record<string, [number, string, string]> = {
   'stream.encoding.set': [500, 'internal_error', 'internal error'],
 };
 
-export interface ErrorBody {
+interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
 }
 

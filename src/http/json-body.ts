@@ -5,7 +5,7 @@ import { InvalidInput, LicensorError } from '../domain/errors';
  * JSON bodies only, small, objects or arrays at the top level. `keepRaw` keeps the body's bytes in
  * `res.locals.rawBody` (signed answers cover a digest of the request they answer; answer-signing.ts).
  */
-export const jsonBody = (limit: string | number = '64kb', keepRaw = false): RequestHandler =>
+const jsonBody = (limit: string | number = '64kb', keepRaw = false): RequestHandler =>
   express.json({ limit, strict: true, type: () => true, ...(keepRaw ? { verify: keepRawBody } : {}) });
 
 /** body-parser's `verify` hook: the bytes as received (decoded from their Content-Encoding), before parsing. */
@@ -20,7 +20,7 @@ export function hasNoBody(req: Parameters<RequestHandler>[0]): boolean {
 }
 
 /** A body-carrying request must say it is JSON; anything else gets 415 rather than a confusing 400. */
-export const requireJsonContent: RequestHandler = (req, _res, next) => {
+const requireJsonContent: RequestHandler = (req, _res, next) => {
   // Action routes (freeze, release, rotate) take no body; an empty one needs no content type.
   if (req.method === 'GET' || req.method === 'HEAD' || hasNoBody(req)) return next();
   if (!req.is('application/json')) {

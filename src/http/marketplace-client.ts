@@ -14,7 +14,7 @@ import { DeliveryFailed } from '../domain/outbox';
  * which an operator can fix) are retried by the outbox.
  */
 
-export interface MarketplaceClientSettings {
+interface MarketplaceClientSettings {
   /** Base URLs, tried in order while one cannot be reached. */
   apiUrls: readonly string[];
   credentials: { accessKey: string; secretKey: string };
@@ -143,10 +143,10 @@ function orderLineOf(body: Record<string, unknown>, orderId: string, orderLineId
 }
 
 /** Up to 1024 characters the license goes as CHARACTERS, longer as a FILE with its SHA-256. */
-export const MAX_UPLOAD_CHARACTERS = 1024;
+const MAX_UPLOAD_CHARACTERS = 1024;
 
 /** The multipart body of an upload: the `isvUpdateFileReq` JSON part, and the `file` part for a FILE. */
-export function uploadBody(license: string): { body: Buffer; contentType: string } {
+function uploadBody(license: string): { body: Buffer; contentType: string } {
   const boundary = `licensor-${randomBytes(12).toString('hex')}`;
   const parts: Buffer[] = [];
   const part = (headers: string, content: Buffer) => parts.push(Buffer.from(`--${boundary}\r\n${headers}\r\n\r\n`, 'utf8'), content, Buffer.from('\r\n', 'utf8'));
@@ -164,7 +164,7 @@ export function uploadBody(license: string): { body: Buffer; contentType: string
 }
 
 /** `{"usage_records":[…]}` with every object's keys in sorted order, as the push signs it ("body sorted naturally"). */
-export function usageBody(records: UsageRecord[]): Buffer {
+function usageBody(records: UsageRecord[]): Buffer {
   const usageRecords = records.map((r) => ({
     begin_time: formatSdkDate(r.beginTime),
     end_time: formatSdkDate(r.endTime),
@@ -177,7 +177,7 @@ export function usageBody(records: UsageRecord[]): Buffer {
 }
 
 /** The usage push's own `signature` header: base64(HMAC-SHA256(seller key, `ts=…&nonce=…&body=…`)). */
-export function usageSignature(sellerKey: string, ts: string, nonce: string, body: Buffer): string {
+function usageSignature(sellerKey: string, ts: string, nonce: string, body: Buffer): string {
   return createHmac('sha256', sellerKey).update(`ts=${ts}&nonce=${nonce}&body=`).update(body).digest('base64');
 }
 

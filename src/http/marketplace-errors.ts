@@ -39,13 +39,13 @@ export function productionFailure(err: unknown, logger: Logger, requestId: strin
   return { resultCode: RESULT_CODES.internalError, resultMsg: `internal error; request id ${requestId}` };
 }
 
-export interface OpenApiFailure {
+interface OpenApiFailure {
   status: number;
   body: { error_code: string; error_msg: string };
 }
 
 /** The open API's "code not found" (§2.6): HTTP 200, and in each entry of a batch or usage report that names an unknown code. */
-export const OPEN_API_CODE_NOT_FOUND = { error_code: OPEN_API_CODES.codeNotFound, error_msg: 'license code not exist.' } as const;
+const OPEN_API_CODE_NOT_FOUND = { error_code: OPEN_API_CODES.codeNotFound, error_msg: 'license code not exist.' } as const;
 
 /** The answer to a refusal of a kind the open API knows; undefined for the others (an unexpected error). */
 export function openApiRefusal(err: LicensorError): OpenApiFailure | undefined {

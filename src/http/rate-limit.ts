@@ -7,7 +7,7 @@ import { foldCodeInput } from '../domain/authorization-code';
 import { LicensorError } from '../domain/errors';
 import type { BudgetRule, GuessBudgetStore } from '../domain/ports';
 
-export type GuardScope = 'address' | 'code' | 'server';
+type GuardScope = 'address' | 'code' | 'server';
 
 const REFUSAL: Record<GuardScope, string> = {
   address: 'too many failed attempts from this address',
@@ -15,14 +15,14 @@ const REFUSAL: Record<GuardScope, string> = {
   server: 'too many failed attempts on this server from all addresses together',
 };
 
-export class TooManyAttempts extends LicensorError {
+class TooManyAttempts extends LicensorError {
   constructor(readonly retryAfterSeconds: number, scope: GuardScope) {
     super('rate_limited', 'too_many_attempts', `${REFUSAL[scope]}; try again in ${retryAfterSeconds} s`, { retryAfterSeconds, scope });
   }
 }
 
 /** The limits, as configured (src/config.ts). */
-export type GuardLimits = Config['guessLimits'];
+type GuardLimits = Config['guessLimits'];
 
 /** Refusals that mean "this is not a code we know": what a guesser produces. */
 const GUESS_FAILURES = new Set(['code_not_found', 'malformed_code', 'invalid_request']);
@@ -104,7 +104,7 @@ function digest(text: string): string {
  * address by its /64 (one subscriber's whole prefix: one budget), anything else (a forwarded value
  * that is no address) by a digest, so the key stays short.
  */
-export function addressKey(address: string): string {
+function addressKey(address: string): string {
   const bare = address.replace(/%.*$/, '');
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
   if (mapped) return mapped[1]!;

@@ -22,7 +22,7 @@ const QUIET_ROUTES = new Map([
 /** Status recorded for a request whose client went away before the answer was complete. */
 const CLIENT_CLOSED = 499;
 
-export interface RequestObserverOptions {
+interface RequestObserverOptions {
   metrics: LicensorMetrics;
   logger: Logger;
   /** The declared pattern of a path that Express did not route (refused before routing). */

@@ -32,7 +32,7 @@ export const jwksSchema = z.strictObject({
     .describe('Every key endorsement ever made, oldest rotation first, kept after their keys leave `keys`: a client learns a key only by walking them from a key it trusts'),
 });
 
-export const activationSchema = z.strictObject({
+const activationSchema = z.strictObject({
   id: z.string(),
   status: z.enum(['active', 'deactivated', 'culled']),
   createdAt: isoTime,
@@ -42,7 +42,7 @@ export const activationSchema = z.strictObject({
   clonedAt: isoTime.nullable().describe('When heartbeats of two machines were seen taking turns on it; its beats are refused since'),
 });
 
-export const licenseSchema = z.strictObject({
+const licenseSchema = z.strictObject({
   status: codeStatus,
   expiresAt: isoTime,
   seats: z.number().int(),
@@ -73,7 +73,7 @@ export const heartbeatAnswerSchema = z.strictObject({
 });
 export const deactivationAnswerSchema = z.strictObject({ activation: activationSchema });
 
-export const productSchema = z.strictObject({
+const productSchema = z.strictObject({
   id: z.string(),
   name: z.string(),
   seatMode: z.enum(['node_locked', 'floating']),
@@ -90,7 +90,7 @@ export const productSchema = z.strictObject({
   createdAt: isoTime,
 });
 
-export const codeSchema = z.strictObject({
+const codeSchema = z.strictObject({
   id: z.string(),
   code: z.string().describe('The authorization code, XXXXX-XXXXX-XXXXX-XXXXX-XXXXX'),
   product: z.string(),
@@ -107,7 +107,7 @@ export const codeSchema = z.strictObject({
   updatedAt: isoTime,
 });
 
-export const adminActivationSchema = activationSchema.extend({
+const adminActivationSchema = activationSchema.extend({
   codeId: z.string(),
   fingerprint: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
   environment: json,

@@ -4,7 +4,7 @@ import { DeliveryFailed, nextAttemptAt, OUTBOX_ACTOR, outboxSnapshot, type Deliv
 import type { OutboxEntry } from '../domain/types';
 import type { Logger } from '../logger';
 
-export interface OutboxWorkerOptions {
+interface OutboxWorkerOptions {
   /** How often to look for due entries. */
   pollMs: number;
   /** How long a claim holds an entry from other workers: longer than any one delivery may take. */
@@ -17,9 +17,9 @@ export interface OutboxWorkerOptions {
 }
 
 /** Told the outcome of every attempt, for /metrics: delivered, failed and due again (retry), or given up (failed). */
-export type OutboxAttemptListener = (kind: string, result: 'delivered' | 'retry' | 'failed') => void;
+type OutboxAttemptListener = (kind: string, result: 'delivered' | 'retry' | 'failed') => void;
 
-export interface OutboxRun {
+interface OutboxRun {
   /** Entries taken this run; the others are the outcomes. */
   claimed: number;
   delivered: number;

@@ -4,7 +4,7 @@ import { oweUsagePushes } from '../domain/marketplace/usage-push';
 import type { Logger } from '../logger';
 
 /** How often closed days of on-demand usage are looked for; the outbox delivers what is owed. */
-export const USAGE_PUSH_INTERVAL_MS = 15 * 60_000;
+const USAGE_PUSH_INTERVAL_MS = 15 * 60_000;
 
 export interface UsagePushJob {
   runOnce(): Promise<number>;

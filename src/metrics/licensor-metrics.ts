@@ -6,7 +6,7 @@ import type { ScrapeFigures } from '../storage/scrape-figures';
 import type { SweepReport } from '../domain/sweeper';
 
 /** Figures read from the database when Prometheus scrapes (never on a request). */
-export interface MetricsSources {
+interface MetricsSources {
   clock: Clock;
   readFigures(): Promise<ScrapeFigures>;
   /** Lease tokens signed by this process so far. */
@@ -14,7 +14,7 @@ export interface MetricsSources {
 }
 
 /** Database figures are re-read at most this often, however often /metrics is scraped. */
-export const FIGURES_CACHE_MS = 5_000;
+const FIGURES_CACHE_MS = 5_000;
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const KNOWN_ACTIVITIES = new Set<string>(ACTIVITIES);

@@ -11,7 +11,7 @@ export function engineOf(db: Knex): Engine {
   return db.client.config.client === 'pg' ? 'postgres' : 'sqlite';
 }
 
-export interface DatabaseOptions {
+interface DatabaseOptions {
   /** `postgres://…`, or undefined for the embedded SQLite file. */
   databaseUrl?: string;
   sqliteFile: string;

@@ -24,7 +24,7 @@ const PRUNE_EVERY_MS = 60_000;
  * statements never wait on each other crosswise. When one budget had none, the others are given
  * back (a second statement, on the refused path only).
  */
-export class SqlGuessBudgetStore implements GuessBudgetStore {
+class SqlGuessBudgetStore implements GuessBudgetStore {
   private lastPrune = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly knex: Knex) {}
@@ -76,7 +76,7 @@ export class SqlGuessBudgetStore implements GuessBudgetStore {
 }
 
 /** In memory, for one server process; the least recently used budgets are forgotten first, so memory stays bounded. */
-export class MemoryGuessBudgetStore implements GuessBudgetStore {
+class MemoryGuessBudgetStore implements GuessBudgetStore {
   private readonly fullAt = new Map<string, number>();
 
   constructor(private readonly maxKeys = 100_000) {}

@@ -17,12 +17,12 @@ export function toBool(value: unknown): boolean {
   return value === true || value === 1 || value === '1';
 }
 
-export interface Cursor {
+interface Cursor {
   at: number;
   id: string;
 }
 
-export function encodeCursor(cursor: Cursor): string {
+function encodeCursor(cursor: Cursor): string {
   return Buffer.from(`${cursor.at}:${cursor.id}`).toString('base64url');
 }
 
@@ -31,7 +31,7 @@ export function encodeCursor(cursor: Cursor): string {
  * not all UUIDs (marketplace instance ids are the marketplace's businessId), so the id is only
  * kept free of control characters, which PostgreSQL refuses in text.
  */
-export function decodeCursor(text: string | null): Cursor | null {
+function decodeCursor(text: string | null): Cursor | null {
   if (!text) return null;
   const decoded = Buffer.from(text, 'base64url').toString();
   const colon = decoded.indexOf(':');

@@ -20,7 +20,7 @@ export interface ViewChangeFeed {
   close(): Promise<void>;
 }
 
-export interface FeedOptions {
+interface FeedOptions {
   /** How often another process's changes are looked for (SQLite). */
   pollMs: number;
   /** A feed that has not heard from the database for this long stops vouching for the cache. */

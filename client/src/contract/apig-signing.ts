@@ -6,7 +6,7 @@ import { createHash, createHmac } from 'node:crypto';
  * client signs with it, the server verifies with it (src/http/apig-signature.ts).
  */
 
-export const APIG_ALGORITHM = 'SDK-HMAC-SHA256';
+const APIG_ALGORITHM = 'SDK-HMAC-SHA256';
 /** §1.1: the gateway refuses an X-Sdk-Date more than 15 minutes from its clock. */
 export const SDK_DATE_WINDOW_MS = 15 * 60_000;
 

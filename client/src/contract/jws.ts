@@ -28,7 +28,7 @@ const MAX_TOKEN_LENGTH = 16_384;
 const HEADER_CACHE_LIMIT = 32;
 const headerCache = new Map<string, JwsHeader | null>();
 
-export function parseHeader(segment: string): JwsHeader | null {
+function parseHeader(segment: string): JwsHeader | null {
   const cached = headerCache.get(segment);
   if (cached !== undefined) return cached;
   let header: JwsHeader | null = null;

@@ -19,7 +19,7 @@ import { isObject } from './is-object';
 import { importPublicKey, jwkThumbprint, type JwsAlgorithm, type KeySet, type TrustedKey } from './key-set';
 import { verifyCompactJws } from './jws';
 
-export const ENDORSEMENT_TYPE = 'licensor-key-endorsement+jwt';
+const ENDORSEMENT_TYPE = 'licensor-key-endorsement+jwt';
 
 /** The signing input's two segments, base64url. */
 function signingInput(endorserKid: string, alg: JwsAlgorithm, endorsed: JsonWebKey, iat: number): string {
@@ -47,7 +47,7 @@ export type EndorsementFailure = 'malformed' | 'unknown_endorser' | 'bad_signatu
  * Verifies one endorsement with the keys `keys` trusts now; the endorsed key (not yet added) or
  * why not. The endorsed key's kid must be its thumbprint, so it can never claim a pinned key's kid.
  */
-export function verifyEndorsement(jws: unknown, keys: KeySet, algorithms: ReadonlySet<JwsAlgorithm>): { key: TrustedKey; endorser: string } | { failure: EndorsementFailure } {
+function verifyEndorsement(jws: unknown, keys: KeySet, algorithms: ReadonlySet<JwsAlgorithm>): { key: TrustedKey; endorser: string } | { failure: EndorsementFailure } {
   if (typeof jws !== 'string') return { failure: 'malformed' };
   let endorser = '';
   const verified = verifyCompactJws(jws, algorithms, (header) => {

@@ -9,7 +9,7 @@ import type { Runtime } from '../../runtime';
 import { parseCommand, requireInt } from '../args';
 import { print, table, UsageError, type Io } from '../output';
 
-export const CODES_HELP = `licensor codes — issue and manage authorization codes
+const CODES_HELP = `licensor codes — issue and manage authorization codes
 
   licensor codes issue --product <name> --seats <n> (--days <d> | --expires <ISO date>)
                        [--concurrent <m>] [--feature <name>]... [--test] [--json]

@@ -3,7 +3,7 @@ import { settingsMarkdownTable } from '../../config/settings';
 import { parseCommand } from '../args';
 import { print, UsageError, type Io } from '../output';
 
-export const CONFIG_HELP = `licensor config — the configuration
+const CONFIG_HELP = `licensor config — the configuration
 
   licensor config check [--config <file>] [--json]
   licensor config settings

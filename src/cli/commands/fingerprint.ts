@@ -3,7 +3,7 @@ import { type CollectedFingerprint, type Component, hashFingerprint } from '@lic
 import { parseCommand } from '../args';
 import { print, processIo, table, UsageError, type Io } from '../output';
 
-export const FINGERPRINT_HELP = `licensor fingerprint — this machine's fingerprint components and what a client would send
+const FINGERPRINT_HELP = `licensor fingerprint — this machine's fingerprint components and what a client would send
 
   licensor fingerprint [--raw] [--key <fingerprintKey>] [--product <id>] [--json]
 

@@ -3,7 +3,7 @@ import type { Runtime } from '../../runtime';
 import { parseCommand } from '../args';
 import { print, table, UsageError, type Io } from '../output';
 
-export const KEYS_HELP = `licensor keys — token signing keys
+const KEYS_HELP = `licensor keys — token signing keys
 
   licensor keys list [--json]     public details of every key (never the private half)
   licensor keys rotate [--json]   a new key signs from now on; old tokens keep verifying

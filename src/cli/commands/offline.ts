@@ -9,7 +9,7 @@ import type { Runtime } from '../../runtime';
 import { parseCommand, requireInt } from '../args';
 import { print, UsageError, type Io } from '../output';
 
-export const OFFLINE_HELP = `licensor offline — air-gapped activation (request file in, signed license file out)
+const OFFLINE_HELP = `licensor offline — air-gapped activation (request file in, signed license file out)
 
   licensor offline respond <request-file> [--out <license-file>] [--lease-days N] [--json]
 

@@ -6,7 +6,7 @@ import type { Runtime } from '../../runtime';
 import { parseCommand } from '../args';
 import { print, table, UsageError, type Io } from '../output';
 
-export const OUTBOX_HELP = `licensor outbox — the calls licensor owes other systems (the marketplace)
+const OUTBOX_HELP = `licensor outbox — the calls licensor owes other systems (the marketplace)
 
   licensor outbox summary [--json]
   licensor outbox list [--status pending|delivered|failed] [--kind <kind>] [--limit <n>] [--cursor <c>] [--json]

@@ -6,7 +6,7 @@ import { parseCommand, requireInt } from '../args';
 import { print, table, UsageError, type Io } from '../output';
 import { productView } from '../../application/views';
 
-export const PRODUCTS_HELP = `licensor products — manage products (seat mode and lease policy live here)
+const PRODUCTS_HELP = `licensor products — manage products (seat mode and lease policy live here)
 
   licensor products create --name <name> [--seat-mode node_locked|floating]
                            [--lease-seconds <s>] [--heartbeat-seconds <s>]

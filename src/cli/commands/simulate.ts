@@ -5,7 +5,7 @@ import { startMarketplaceStandIn, type MarketplaceStandIn } from '../marketplace
 import { parseCommand } from '../args';
 import { print, UsageError, type Io } from '../output';
 
-export const SIMULATE_HELP = `licensor simulate — play the marketplace against a production-interface URL
+const SIMULATE_HELP = `licensor simulate — play the marketplace against a production-interface URL
 
   licensor simulate --url <production URL> --key <access key> [--replay-url <URL>]
                     [--serve-marketplace <host:port> --aksk <AK:SK>] [--hold-database]

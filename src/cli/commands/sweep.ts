@@ -3,7 +3,7 @@ import type { Runtime } from '../../runtime';
 import { parseCommand } from '../args';
 import { print, UsageError, type Io } from '../output';
 
-export const SWEEP_HELP = `licensor sweep — expire due codes and cull lapsed floating seats now (the server also does this on a timer)
+const SWEEP_HELP = `licensor sweep — expire due codes and cull lapsed floating seats now (the server also does this on a timer)
 
   licensor sweep [--json]`;
 

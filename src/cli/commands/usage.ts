@@ -6,7 +6,7 @@ import type { Runtime } from '../../runtime';
 import { parseCommand } from '../args';
 import { print, table, UsageError, type Io } from '../output';
 
-export const USAGE_HELP = `licensor usage — software usage reported per code and day (marketplace open API)
+const USAGE_HELP = `licensor usage — software usage reported per code and day (marketplace open API)
 
   licensor usage [--code <code>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--include-test]
                  [--limit <n>] [--json]

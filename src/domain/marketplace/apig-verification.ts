@@ -7,7 +7,7 @@ import { apigSignature, headerValue, isUnsignedPayload, parseSdkDate, SDK_DATE_W
  * client/src/contract/apig-signing.ts, shared with the client and the simulator. A replay of a good signature
  * is the caller's to refuse (the verdict names the signature and its date).
  */
-export type ApigVerdict = { ok: true; accessKey: string; signature: string; signedAt: number } | { ok: false; reason: string };
+type ApigVerdict = { ok: true; accessKey: string; signature: string; signedAt: number } | { ok: false; reason: string };
 
 /** Checks the Authorization header against the configured AK/SK pairs and the X-Sdk-Date window. */
 export function verifyApigRequest(request: ApigRequest, secrets: ReadonlyMap<string, string>, now: number): ApigVerdict {

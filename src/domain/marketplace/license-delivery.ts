@@ -17,7 +17,7 @@ export interface LicenseApplication {
   testFlag: boolean;
 }
 
-export type LicenseOutcome = { status: 'ready'; license: string } | { status: 'pending' };
+type LicenseOutcome = { status: 'ready'; license: string } | { status: 'pending' };
 
 /** A worker that has not delivered within this long is presumed gone; a retry may take the work over. */
 /** Licenses the marketplace asked for, newest first, and whether each is ready. */
@@ -25,7 +25,7 @@ export function listMarketplaceLicenses(ctx: DomainContext, filter: { status?: M
   return ctx.repo.marketplaceLicenses.list(filter, limit);
 }
 
-export const STALE_APPLICATION_MS = 60_000;
+const STALE_APPLICATION_MS = 60_000;
 
 /** Lease tokens must end somewhere; a device-bound license runs to the license expiry instead. */
 const UNTIL_LICENSE_END_SECONDS = 100 * 365 * 86_400;

@@ -54,19 +54,19 @@ export async function codeForCallback(
   return winner;
 }
 
-export interface ImportOptions {
+interface ImportOptions {
   product: string;
   /** Seats of a row that gives none. */
   seats: number;
   test: boolean;
 }
 
-export interface ImportedRow {
+interface ImportedRow {
   line: number;
   code: string;
 }
 
-export interface ImportReport {
+interface ImportReport {
   product: string;
   /** Codes new to licensor, now issued. */
   imported: ImportedRow[];
@@ -87,7 +87,7 @@ interface ImportRow {
   seats: number | null;
 }
 
-export const MAX_IMPORT_ROWS = 100_000;
+const MAX_IMPORT_ROWS = 100_000;
 const MAX_PROBLEMS_SHOWN = 100;
 
 /**
@@ -129,7 +129,7 @@ function differences(known: LicenseCode, row: ImportRow): string[] {
 }
 
 /** Every row, or an InvalidInput naming every malformed one. */
-export function parseImportFile(text: string): ImportRow[] {
+function parseImportFile(text: string): ImportRow[] {
   const rows: ImportRow[] = [];
   const problems: ImportProblem[] = [];
   const seen = new Map<string, number>();

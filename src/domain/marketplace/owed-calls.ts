@@ -13,7 +13,7 @@ export const LICENSE_UPLOAD = 'marketplace.license-upload';
 export const USAGE_PUSH = 'marketplace.usage-push';
 
 /** `new`: the order that created the instance; `upgrade`: an upgradeInstance order. */
-export type OrderPurpose = 'new' | 'upgrade';
+type OrderPurpose = 'new' | 'upgrade';
 
 export interface OrderQueryPayload {
   instanceId: string;

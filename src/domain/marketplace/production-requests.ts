@@ -23,7 +23,7 @@ export type ProductionRequest =
   | { activity: 'queryInstance'; instanceIds: string[]; testFlag: boolean }
   | ({ activity: 'upgradeInstance' } & UpgradeRequest);
 
-export type Activity = ProductionRequest['activity'];
+type Activity = ProductionRequest['activity'];
 
 export const ACTIVITIES: readonly Activity[] = [
   'refreshLicenseCode',

@@ -2,7 +2,7 @@ import type { DomainContext } from '../context';
 import { Unauthorized } from '../errors';
 
 /** §3.2: the vendor refuses a timestamp more than 60 s from its own clock. */
-export const REQUEST_WINDOW_MS = 60_000;
+const REQUEST_WINDOW_MS = 60_000;
 
 /**
  * Refuses stale timestamps and replayed nonces (docs/marketplace.md §3.2). Nonces go to

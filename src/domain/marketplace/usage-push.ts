@@ -8,7 +8,7 @@ import { callsMarketplace, type MarketplaceSettings } from './settings';
 import { DAY_MS } from '../clock';
 
 /** The marketplace refuses a record that began more than 21 days ago (MKT.9004): a day older than this is not pushed. */
-export const USAGE_PUSH_WINDOW_DAYS = 20;
+const USAGE_PUSH_WINDOW_DAYS = 20;
 
 /**
  * On-demand instances report their usage to the marketplace (docs/marketplace.md "Usage of

@@ -5,7 +5,7 @@ import { utcDay } from './dates';
 import type { UsageReport } from './types';
 
 /** Distinct identities kept per code and day; beyond this the count stops growing (it is a usage figure, not a log). */
-export const MAX_USAGE_IDS_PER_DAY = 10_000;
+const MAX_USAGE_IDS_PER_DAY = 10_000;
 
 /**
  * Adds a report to the code's usage for today (UTC): identities are merged as a set, a reported
@@ -23,7 +23,7 @@ export async function recordUsage(ctx: DomainContext, codeId: string, usage: { i
   });
 }
 
-export interface SoftwareUsage {
+interface SoftwareUsage {
   /** The authorization code (§2.3), in any spelling. */
   license: string;
   /** Each entry names one client identity, or the day's total of active clients (§2.3). */

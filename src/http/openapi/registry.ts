@@ -7,12 +7,12 @@ import { errorBodySchema, openApiRefusalSchema } from '../response-schemas';
  * handlers parse with, so the document cannot drift from what is validated. test/openapi.test.ts
  * fails when a served route is not declared, or a declared one is not served.
  */
-export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** How a caller proves who it is; the names are the document's security schemes. */
-export type RouteAuth = 'adminToken' | 'leaseToken' | 'metricsToken' | 'apigSignature' | 'marketplaceSignature';
+type RouteAuth = 'adminToken' | 'leaseToken' | 'metricsToken' | 'apigSignature' | 'marketplaceSignature';
 
-export interface ResponseDoc {
+interface ResponseDoc {
   description: string;
   /** The body's shape; absent for a body described only in words. */
   schema?: z.ZodType;

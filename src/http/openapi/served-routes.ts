@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 
-export interface ServedRoute {
+interface ServedRoute {
   method: string;
   /** The Express pattern, prefixed with any mount path. */
   path: string;

@@ -12,8 +12,8 @@ import { parse } from '../../application/validate';
 import { instanceView, marketplaceLicenseView, usageView } from '../../application/views';
 
 /** An import file may be far larger than the 64 kB other admin bodies are held to. */
-export const CODE_IMPORT_BODY_LIMIT = '16mb';
-export const CODE_IMPORT_PATH = '/v1/admin/marketplace/codes/import';
+const CODE_IMPORT_BODY_LIMIT = '16mb';
+const CODE_IMPORT_PATH = '/v1/admin/marketplace/codes/import';
 
 /**
  * Imports codes the marketplace made (docs/marketplace.md "Importing codes"): the file in, a

@@ -86,7 +86,7 @@ export function productionInterface(runtime: Runtime, logger: Logger): Router {
   return router;
 }
 
-export function parseProductionRequest(body: Buffer): ProductionRequest {
+function parseProductionRequest(body: Buffer): ProductionRequest {
   const json = parseJsonBuffer(body);
   const { activity } = parse(activityFieldSchema, json);
   if (!Object.hasOwn(productionRequestSchemas, activity)) throw new InvalidInput('unknown_activity', `unknown activity "${activity}"`);
