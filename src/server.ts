@@ -5,7 +5,7 @@ import type { Config } from './config';
 import { createApp } from './http/app';
 import { expressMessageClasses } from './http/message-classes';
 import { marketplaceDeliveries } from './domain/marketplace/outbound';
-import { marketplaceClient } from './http/marketplace-client';
+import { marketplaceClient } from './http/marketplace/marketplace-client';
 import { startOutboxWorker, type OutboxWorker } from './jobs/outbox-worker';
 import { startSweeper, type SweeperJob } from './jobs/sweeper-job';
 import { startUsagePushJob, type UsagePushJob } from './jobs/usage-push-job';

@@ -8,7 +8,7 @@ import { parse } from './validate';
 /**
  * Request schemas of the client and admin APIs and of the CLI: untrusted input becomes typed
  * values here, once. The same schemas feed the OpenAPI document (src/http/openapi), so keep
- * descriptions on them. The marketplace's own wire formats are in src/http/marketplace-schemas.ts.
+ * descriptions on them. The marketplace's own wire formats are in src/http/marketplace/marketplace-schemas.ts.
  */
 
 // The fingerprint's rules, shared by its schema and the heartbeat's fast check below.

@@ -18,12 +18,12 @@ import { adminStats } from './routes/admin-stats';
 import { clientApi, heartbeatRoute } from './routes/client-api';
 import { dashboard } from './routes/dashboard';
 import { health } from './routes/health';
-import { marketplaceAdmin, marketplaceCodeImport } from './routes/marketplace-admin';
-import { marketplaceOpenApi } from './routes/marketplace-open-api';
+import { marketplaceAdmin, marketplaceCodeImport } from './marketplace/marketplace-admin';
+import { marketplaceOpenApi } from './marketplace/open-api';
 import { metricsEndpoint } from './routes/metrics';
 import { openApiDocs } from './routes/openapi';
 import { outboxAdmin } from './routes/outbox-admin';
-import { productionInterface } from './routes/production-interface';
+import { productionInterface } from './marketplace/production-interface';
 import { wellKnown } from './routes/well-known';
 import { openGuessBudgetStore } from '../storage/guess-budget-store';
 

@@ -21,7 +21,7 @@ class TooManyAttempts extends LicensorError {
   }
 }
 
-/** The limits, as configured (src/config.ts). */
+/** The limits, as configured (src/config/settings.ts). */
 type GuardLimits = Config['guessLimits'];
 
 /** Refusals that mean "this is not a code we know": what a guesser produces. */

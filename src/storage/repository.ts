@@ -9,8 +9,8 @@ import { isConnectionError, isUniqueViolation, type Database } from './database'
 import { KnexIdempotencyStore } from './idempotency-store';
 import { KnexKeyStore } from './key-store';
 import { keySealer, type KeySealer } from './key-sealing';
-import { KnexMarketplaceInstanceStore } from './marketplace-instance-store';
-import { KnexMarketplaceLicenseStore } from './marketplace-license-store';
+import { KnexMarketplaceInstanceStore } from './marketplace/instance-store';
+import { KnexMarketplaceLicenseStore } from './marketplace/license-store';
 import { KnexNonceStore } from './nonce-store';
 import { KnexOutboxStore } from './outbox-store';
 import type { PreparedHeartbeatReader } from './heartbeat-reader';

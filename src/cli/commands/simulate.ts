@@ -1,5 +1,5 @@
 import type { Config } from '../../config';
-import { holdMarketplaceWrites } from '../../storage/marketplace-database-hold';
+import { holdMarketplaceWrites } from '../../storage/marketplace/database-hold';
 import { simulateMarketplace } from '../marketplace-simulator';
 import { startMarketplaceStandIn, type MarketplaceStandIn } from '../marketplace-stand-in';
 import { parseCommand } from '../args';

@@ -1,4 +1,4 @@
-/** What the marketplace layer needs from the configuration (src/config.ts builds it). */
+/** What the marketplace layer needs from the configuration (src/config/index.ts builds it). */
 export interface MarketplaceSettings {
   /** The licensor product new instances issue their codes under; it must exist (else 000100). */
   product: string;

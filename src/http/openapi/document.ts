@@ -7,12 +7,12 @@ import { adminApiRoutes } from '../routes/admin-api';
 import { adminStatsRoutes } from '../routes/admin-stats';
 import { clientApiRoutes } from '../routes/client-api';
 import { healthRoutes } from '../routes/health';
-import { marketplaceAdminRoutes } from '../routes/marketplace-admin';
-import { marketplaceOpenApiRoutes } from '../routes/marketplace-open-api';
+import { marketplaceAdminRoutes } from '../marketplace/marketplace-admin';
+import { marketplaceOpenApiRoutes } from '../marketplace/open-api';
 import { metricsRoutes } from '../routes/metrics';
 import { openApiRoutes } from '../routes/openapi';
 import { outboxAdminRoutes } from '../routes/outbox-admin';
-import { productionInterfaceRoutes } from '../routes/production-interface';
+import { productionInterfaceRoutes } from '../marketplace/production-interface';
 import { wellKnownRoutes } from '../routes/well-known';
 import { openApiPath, pathParamNames, type RouteDoc } from './registry';
 

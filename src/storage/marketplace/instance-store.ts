@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
-import type { MarketplaceInstance, OrderTerms } from '../domain/marketplace/types';
-import type { MarketplaceInstanceStore } from '../domain/ports';
-import type { Page } from '../domain/types';
-import { keysetPage, toBool } from './rows';
+import type { MarketplaceInstance, OrderTerms } from '../../domain/marketplace/types';
+import type { MarketplaceInstanceStore } from '../../domain/ports';
+import type { Page } from '../../domain/types';
+import { keysetPage, toBool } from '../rows';
 
 interface InstanceRow {
   instance_id: string;

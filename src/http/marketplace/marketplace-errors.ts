@@ -1,7 +1,7 @@
-import { LicensorError } from '../domain/errors';
-import type { ProductionAnswer } from '../domain/marketplace/production-requests';
-import { OPEN_API_CODES, RESULT_CODES, RESULT_FOR_ERROR_CODE, type ResultCode } from '../domain/marketplace/result-codes';
-import type { Logger } from '../logger';
+import { LicensorError } from '../../domain/errors';
+import type { ProductionAnswer } from '../../domain/marketplace/production-requests';
+import { OPEN_API_CODES, RESULT_CODES, RESULT_FOR_ERROR_CODE, type ResultCode } from '../../domain/marketplace/result-codes';
+import type { Logger } from '../../logger';
 
 /**
  * The marketplace routes' error mapper (the other routes use error-response.ts): errors become

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseLooseMarketplaceTime, parseMarketplaceTime } from '../domain/marketplace/dates';
+import { parseLooseMarketplaceTime, parseMarketplaceTime } from '../../domain/marketplace/dates';
 
 /**
  * Request schemas of the marketplace routes (docs/marketplace.md §2, §3). Field names,

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import type { MarketplaceLicense, MarketplaceLicenseStatus } from '../domain/marketplace/types';
-import type { MarketplaceLicenseStore } from '../domain/ports';
-import { toBool } from './rows';
+import type { MarketplaceLicense, MarketplaceLicenseStatus } from '../../domain/marketplace/types';
+import type { MarketplaceLicenseStore } from '../../domain/ports';
+import { toBool } from '../rows';
 
 interface LicenseRow {
   event_id: string;
