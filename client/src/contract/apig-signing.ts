@@ -1,8 +1,9 @@
 import { createHash, createHmac } from 'node:crypto';
 
 /**
- * Huawei API-Gateway `SDK-HMAC-SHA256` request signing (koogallery-license-protocol.md §1.1), the
- * scheme software uses to sign its calls to the marketplace's open API. One implementation: the
+ * Huawei API-Gateway `SDK-HMAC-SHA256` request signing
+ * (docs/marketplace.md#11-aksk-request-signing-sdk-hmac-sha256), the scheme software uses to sign
+ * its calls to the marketplace's open API. One implementation: the
  * client signs with it, the server verifies with it (src/http/apig-signature.ts).
  */
 
