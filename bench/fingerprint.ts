@@ -1,6 +1,7 @@
 /**
  * Fingerprint collection cost: the native addon against the spawning peers
- * (fingerprint-research §1.2). Prints figures; never passes or fails on time.
+ * (docs/fingerprint-design.md#rules-every-reader-keeps). Prints figures; never passes or fails on
+ * time.
  *
  *   node dist/bench/fingerprint.js
  *

@@ -10,7 +10,7 @@
 
 namespace fingerprint {
 
-// The component ids of fingerprint-research §5.1; the JS side has the same list.
+// The component ids of docs/fingerprint-design.md#component-catalogue; the JS side has the same list.
 constexpr const char* kMachineId = "os.machineId";
 constexpr const char* kSystemUuid = "hw.systemUuid";
 constexpr const char* kBoardSerial = "hw.boardSerial";

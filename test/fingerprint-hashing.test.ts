@@ -29,7 +29,7 @@ function workstation(overrides: Raw = {}): HashableFingerprint {
   });
 }
 
-/** The §5.2 recipe, written out independently of the module under test. */
+/** The recipe of docs/fingerprint-design.md#normalising-and-keyed-hashing, written out on its own. */
 function expectedHash(id: string, value: string, key: string = KEY): string {
   return createHmac('sha256', key).update(`fp1\0${id}\0${value}`).digest('hex').slice(0, 32);
 }

@@ -1,8 +1,8 @@
 /**
- * The background heartbeat (PRODUCT.md §4): beats at the product's interval; when the server
- * cannot be reached it retries with capped exponential backoff and jitter while the license
- * stays valid until the lease ends (grace); an answer that ends the license takes effect on that
- * beat. Timers are `unref`ed: the loop never keeps a process alive.
+ * The background heartbeat (`startHeartbeat`, docs/client.md#methods): beats at the product's
+ * interval; when the server cannot be reached it retries with capped exponential backoff and jitter
+ * while the license stays valid until the lease ends (grace); an answer that ends the license takes
+ * effect on that beat. Timers are `unref`ed: the loop never keeps a process alive.
  */
 import type { CheckResult } from './license-state';
 import { sameNotice, type UpdateNotice } from './update-notice';

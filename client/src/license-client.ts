@@ -1,5 +1,5 @@
 /**
- * LicenseClient: what a vendor's application embeds (PRODUCT.md §4–5, docs/client.md).
+ * LicenseClient: what a vendor's application embeds (docs/client.md).
  * `activate` once, `check()` offline at every start and as often as wanted, a background
  * heartbeat to keep the lease fresh, `deactivate` to free the seat; air-gapped machines use an
  * activation request file and an imported license file instead of `activate`.

@@ -1,9 +1,9 @@
 /**
- * For software written against the marketplace's authorization-code API: the "query
- * authorization code" / heartbeat call (koogallery-license-protocol.md §2.2, §5), against the
- * marketplace itself or a licensor server (same path and shapes, PRODUCT.md §3.2). A thin
- * helper: one request, the answer mapped to `valid` + a reason. It does no offline checking; a
- * LicenseClient does that.
+ * For software written against the marketplace's authorization-code API: the "query authorization
+ * code" / heartbeat call (docs/marketplace.md §2.2, §5), against the marketplace itself or a
+ * licensor server, which has the same path and shapes
+ * (docs/marketplace.md#the-license-open-api-for-your-software). A thin helper: one request, the
+ * answer mapped to `valid` + a reason. It does no offline checking; a LicenseClient does that.
  */
 import { answerSigningInput, NONCE_HEADER, newNonce, parseSignatureHeader, requestDigest, SIGNATURE_HEADER, verifyAnswerSignature } from './contract/answer-signature';
 import { signSdkHmacSha256 } from './contract/apig-signing';

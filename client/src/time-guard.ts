@@ -1,9 +1,9 @@
 /**
- * The high-water mark of time this client has seen (PRODUCT.md §5): a clock set back behind it
- * is `clock_tampered`. Kept in memory on the hot path and written to a MACed file at most once a
- * minute (and after every server contact), so that a restart remembers it. The server's own
- * time arrives as each token's `iat` and raises the mark too, so deleting the file only rolls
- * the mark back to the last time the server vouched for.
+ * The high-water mark of time this client has seen (docs/client.md#the-clock): a clock set back
+ * behind it is `clock_tampered`. Kept in memory on the hot path and written to a MACed file at most
+ * once a minute (and after every server contact), so that a restart remembers it. The server's own
+ * time arrives as each token's `iat` and raises the mark too, so deleting the file only rolls the
+ * mark back to the last time the server vouched for.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -8,7 +8,7 @@
  * an HMAC so that deleting a "released" mark by hand shows as `store_corrupt`. The MAC key is
  * derived from the per-product fingerprint key compiled into the application: it makes tampering
  * evident to a casual editor, it is not a secret against someone who reads the application's code
- * (docs/security.md, "What the client's files protect").
+ * (docs/client.md "What the client's files protect, and what they do not").
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';

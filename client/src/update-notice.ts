@@ -2,7 +2,8 @@
  * Update notices (docs/policies.md): the operator publishes a product's latest version, and the
  * minimum one still allowed; heartbeat answers carry them (inside the lease token), and a client
  * that knows its own version (the `version` option) compares. Modelled on the marketplace client
- * SDK's upgrade notice, whose forced flag is our `required` (koogallery-license-protocol.md §9).
+ * SDK's upgrade notice, whose forced flag is our `required`
+ * (docs/marketplace.md#9-the-desktop-client-sdks-upgrade-notice).
  */
 import { compareVersions, isVersion } from './contract/version';
 

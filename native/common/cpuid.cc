@@ -87,8 +87,8 @@ CpuInfo readCpuidUncached() {
 }  // namespace
 
 CpuInfo readCpuid() {
-  // Read once per process: in a VM every CPUID traps to the hypervisor (~8 µs a leaf,
-  // fingerprint-research §1.2), and the CPU does not change under a running process.
+  // Read once per process: in a VM every CPUID traps to the hypervisor (~8 µs a leaf), and the
+  // CPU does not change under a running process (docs/fingerprint-design.md#cpuid-leaf-0x40000000).
   // (A live migration to another CPU model shows up at the next start.) Thread-safe static.
   static const CpuInfo cpu = readCpuidUncached();
   return cpu;
@@ -103,7 +103,7 @@ std::string cpuSignature(const CpuInfo& cpu) {
 }
 
 std::string hypervisorFromCpuidSignature(const std::string& signature) {
-  // Vendor signatures of CPUID leaf 0x40000000 (fingerprint-research §2.1).
+  // Vendor signatures of CPUID leaf 0x40000000 (docs/fingerprint-design.md#cpuid-leaf-0x40000000).
   static const struct {
     const char* signature;
     const char* name;

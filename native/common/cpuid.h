@@ -9,8 +9,8 @@ namespace fingerprint {
 // Returns a CpuInfo with present == false on CPUs without CPUID (arm64, ...).
 CpuInfo readCpuid();
 
-// "vendor|family|model|stepping|brand" (fingerprint-research §5.1), family/model in decimal
-// as /proc/cpuinfo prints them.
+// "vendor|family|model|stepping|brand", family/model in decimal as /proc/cpuinfo prints them
+// (docs/fingerprint-design.md#component-catalogue).
 std::string cpuSignature(const CpuInfo& cpu);
 
 // Short hypervisor name for a CPUID 0x40000000 vendor signature ("KVMKVMKVM" -> "kvm");

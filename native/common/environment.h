@@ -1,5 +1,6 @@
 // Reading virtualisation and cloud hints out of SMBIOS strings; shared by Linux (sysfs DMI)
-// and Windows (raw SMBIOS) so both name a platform the same way (fingerprint-research §2.7).
+// and Windows (raw SMBIOS) so both name a platform the same way
+// (docs/fingerprint-design.md#virtualisation-and-container-report).
 #pragma once
 
 #include <string>

@@ -52,7 +52,7 @@ std::string normalizeHexId(const std::string& raw) {
 std::string normalizeSerial(const std::string& raw) { return upper(collapsePadding(raw)); }
 
 bool isJunkUuid(const std::string& normalized) {
-  // 03000200-…-0009 is the AMI / Gigabyte "not set" default (§2.1); all-0 / all-F mean unset.
+  // 03000200-…-0009 is the AMI / Gigabyte "not set" default; all-0 / all-F mean unset.
   return normalized.empty() || allSameChar(normalized) || normalized == "03000200-0400-0500-0006-000700080009" ||
          normalized == "notsettable" || normalized == "notpresent";
 }
@@ -69,8 +69,8 @@ bool isJunkSerial(const std::string& normalized) {
 }
 
 bool isJunkDiskId(const std::string& normalized) {
-  // "OVERLAYBLK" is the virtio-blk serial every VM of one Firecracker-based sandbox reports
-  // (fingerprint-research §1.2, measured): constant across machines, so it names none.
+  // "OVERLAYBLK" is the virtio-blk serial every VM of one Firecracker-based sandbox reports:
+  // constant across machines, so it names none (docs/fingerprint-design.md#junk-values).
   return isJunkSerial(upper(normalized)) || upper(normalized) == "OVERLAYBLK";
 }
 

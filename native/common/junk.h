@@ -1,5 +1,5 @@
 // Normalising raw firmware / driver strings and rejecting the placeholder values that
-// firmware vendors ship instead of real identities (fingerprint-research §2.1, §5.2).
+// firmware vendors ship instead of real identities (docs/fingerprint-design.md#junk-values).
 #pragma once
 
 #include <string>

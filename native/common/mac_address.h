@@ -1,4 +1,4 @@
-// The OS-independent MAC rules of fingerprint-research §2.6 (rule 5).
+// The OS-independent MAC rules (docs/fingerprint-design.md#mac-rules, rules 1 and 4).
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-// disk.bootSerial on Linux (fingerprint-research §2.3): find the block device behind "/",
+// disk.bootSerial on Linux (docs/fingerprint-design.md#linux): find the block device behind "/",
 // walk down to the physical disk(s) through partitions, dm (LVM, LUKS) and md RAID, then read
 // each disk's WWN / serial from sysfs, falling back to the udev database. Every file used is
 // world-readable; no ioctl on /dev nodes (those need root or the disk group).
@@ -181,7 +181,7 @@ DiskReading readDisk(const RootedFs& fs, const std::string& dir) {
     if (serial.empty()) serial = readAttribute(fs, dir + "/device/serial", r.denied);
     d.model = readAttribute(fs, dir + "/device/model", r.denied);
   } else if (d.bus == "virtio") {
-    // Whatever the VMM passes: often empty or constant across VMs (§2.3). The kernel asks the
+    // Whatever the VMM passes: often empty or constant across VMs. The kernel asks the
     // device for it at every read (VIRTIO_BLK_T_GET_ID, ~50 µs in a VM), hence readLineOfDevice.
     serial = attributeText(fs.readLineOfDevice(dir + "/serial"), r.denied);
   } else if (d.bus == "mmc") {

@@ -20,7 +20,7 @@ std::string readName(const RootedFs& fs, const char* attribute) {
 Component fromFailedRead(const FileRead& file, const std::string& attribute) {
   switch (file.status) {
     case ReadStatus::Denied:
-      // drivers/firmware/dmi-id.c creates the UUID and serials 0400: root only (§2.2).
+      // drivers/firmware/dmi-id.c creates the UUID and serials 0400: root only.
       return Component::make(Status::Denied, attribute + " is readable by root only");
     case ReadStatus::Absent:
       return Component::make(Status::Absent, attribute + " is not exposed");

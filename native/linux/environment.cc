@@ -1,4 +1,5 @@
-// The env report on Linux (fingerprint-research §2.7): flags, never mixed into the ids.
+// The env report on Linux: flags, never mixed into the ids
+// (docs/fingerprint-design.md#virtualisation-and-container-report).
 #include "../common/cpuid.h"
 #include "mountinfo.h"
 #include "readers.h"

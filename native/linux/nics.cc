@@ -1,7 +1,7 @@
-// net.macs on Linux (fingerprint-research §2.6). On the live root the interface list and the
-// burned-in addresses come from one rtnetlink RTM_GETLINK dump (IFLA_PERM_ADDRESS, Linux 5.6+),
-// with ETHTOOL_GPERMADDR (allowed without CAP_NET_ADMIN) where the kernel does not report one;
-// over a fixture root both come from /sys/class/net.
+// net.macs on Linux (docs/fingerprint-design.md#mac-rules). On the live root the interface list and
+// the burned-in addresses come from one rtnetlink RTM_GETLINK dump (IFLA_PERM_ADDRESS, Linux 5.6+),
+// with ETHTOOL_GPERMADDR (allowed without CAP_NET_ADMIN) where the kernel does not report one; over
+// a fixture root both come from /sys/class/net.
 #include <ifaddrs.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
@@ -189,7 +189,7 @@ Component readMacs(const RootedFs& fs) {
     } else if (!fs.exists(sys + "/device")) {
       reason = "virtual (no bus device)";  // lo, veth, bridges, bonds, VLANs, tun/tap, wg
     } else if (fs.exists(sys + "/wireless") || fs.exists(sys + "/phy80211")) {
-      reason = "wireless";  // left out by fingerprint-research §5.1
+      reason = "wireless";  // docs/fingerprint-design.md#mac-rules
     } else if (fs.resolve(sys + "/device").find("/usb") != std::string::npos) {
       reason = "USB adapter";  // docks and tethering come and go
     } else {

@@ -1,4 +1,4 @@
-// macOS entry point (fingerprint-research §2.4).
+// macOS entry point (docs/fingerprint-design.md#macos).
 #include <sys/sysctl.h>
 
 #include <cstdint>
@@ -48,7 +48,7 @@ Fingerprint collect(const Options& options) {
   fp.hardware.cpu = readCpu();
   if (options.wants(kMachineId)) {
     // No separate OS install id: IOPlatformUUID (hw.systemUuid) already survives reinstalls
-    // (fingerprint-research §5.1).
+    // (docs/fingerprint-design.md#macos).
     fp.components[kMachineId] = Component::make(Status::Unsupported, "macOS: see hw.systemUuid (IOPlatformUUID)");
   }
   if (options.wants(kSystemUuid)) fp.components[kSystemUuid] = readPlatformUuid();

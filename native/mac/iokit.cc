@@ -136,8 +136,8 @@ Component readMacs() {
   while (io_object_t raw = IOIteratorNext(iterator)) {
     IoObject nic(raw);
     const std::string name = stringProperty(nic.object, CFSTR(kIOBSDNameKey));
-    // Built-in ports only (Apple's receipt-validation guidance, §2.4): not USB/Thunderbolt
-    // adapters or virtual interfaces. Wi-Fi (IO80211*) is left out as on other OSes (§5.1).
+    // Built-in ports only (docs/fingerprint-design.md#macos): not USB/Thunderbolt
+    // adapters or virtual interfaces. Wi-Fi (IO80211*) is left out as on other OSes.
     CFTypeRef builtin = IORegistryEntryCreateCFProperty(nic.object, CFSTR(kIOBuiltin), kCFAllocatorDefault, 0);
     const bool isBuiltin = builtin != nullptr && CFGetTypeID(builtin) == CFBooleanGetTypeID() &&
                            CFBooleanGetValue(static_cast<CFBooleanRef>(builtin));

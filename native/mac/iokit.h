@@ -1,4 +1,4 @@
-// Small IOKit / CoreFoundation helpers for the macOS readers (fingerprint-research §2.4).
+// Small IOKit / CoreFoundation helpers for the macOS readers (docs/fingerprint-design.md#macos).
 #pragma once
 
 #include <CoreFoundation/CoreFoundation.h>

@@ -1,4 +1,4 @@
-// disk.bootSerial on Windows (fingerprint-research §2.5): system volume -> disk extents ->
+// disk.bootSerial on Windows (docs/fingerprint-design.md#windows): system volume -> disk extents ->
 // \\.\PhysicalDriveN opened with no access rights (no admin needed) ->
 // IOCTL_STORAGE_QUERY_PROPERTY for the serial, then the device-id page for a WWN/EUI-64.
 #include <windows.h>

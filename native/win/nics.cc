@@ -1,6 +1,6 @@
-// net.macs on Windows (fingerprint-research §2.5): GetIfTable2 rows that are hardware
+// net.macs on Windows (docs/fingerprint-design.md#windows): GetIfTable2 rows that are hardware
 // Ethernet interfaces, using PermanentPhysicalAddress (the burned-in address, unaffected by
-// user overrides). Wi-Fi is left out as on the other platforms (§5.1).
+// user overrides). Wi-Fi is left out as on the other platforms.
 #include <winsock2.h>
 #include <ws2ipdef.h>
 #include <iphlpapi.h>

@@ -1,6 +1,6 @@
 // The Windows component readers: registry (64-bit view), raw SMBIOS through
 // GetSystemFirmwareTable('RSMB'), IOCTL_STORAGE_QUERY_PROPERTY and GetIfTable2. No WMI, no
-// COM, no reg.exe/PowerShell (fingerprint-research §2.5). None of them needs admin rights.
+// COM, no reg.exe/PowerShell (docs/fingerprint-design.md#windows). None of them needs admin rights.
 #pragma once
 
 #include <string>

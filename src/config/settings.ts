@@ -285,7 +285,7 @@ export const S = {
   ),
   openApiAksk: keyPairs(
     'LICENSOR_OPENAPI_AKSK',
-    '`AK:SK` pairs that sign calls to the marketplace-compatible open API ([docs/marketplace.md](docs/marketplace.md#3-the-license-open-api-for-your-software)); none: the open API refuses every call (`403`, `92020001`)',
+    '`AK:SK` pairs that sign calls to the marketplace-compatible open API ([docs/marketplace.md](docs/marketplace.md#the-license-open-api-for-your-software)); none: the open API refuses every call (`403`, `92020001`)',
   ),
   openApiAllowUnsigned: flag(
     'LICENSOR_OPENAPI_ALLOW_UNSIGNED',

@@ -4,7 +4,7 @@ import { Forbidden } from './errors';
 import type { Activation } from './types';
 
 /**
- * How a client proves that it holds an activation (docs/security.md "Proof of possession"): the
+ * How a client proves that it holds an activation (docs/security.md "One seat is one machine"): the
  * secret the server gave it at activation, or — for activations whose holder never received one
  * (made before secrets, air-gapped, marketplace) and for stores written by older clients — a
  * lease token this server signed for that activation. An activation id and a fingerprint, both

@@ -7,8 +7,8 @@ import type { Product } from './types';
 export const MAX_CHURN_PERIOD_SECONDS = 366 * 86_400;
 
 /**
- * Spends one unit of the code's churn budget (license-servers.md §3.1: seat hopping must not
- * mint unlimited offline tokens), or refuses with the time the next unit frees up.
+ * Spends one unit of the code's churn budget (docs/policies.md#churn-limits: seat hopping must
+ * not mint unlimited offline tokens), or refuses with the time the next unit frees up.
  *
  * Must run inside the transaction that holds the code's lock (CodeStore.lockForUpdate) and that
  * makes the change: every racing activation or deactivation of the code counts the events the

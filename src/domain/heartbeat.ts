@@ -27,7 +27,7 @@ export interface HeartbeatAnswer {
 }
 
 /**
- * The hot path (docs/server.md "Heartbeat"). One joined read (from memory when the view is cached:
+ * The hot path (docs/server.md#client-api). One joined read (from memory when the view is cached:
  * src/storage/heartbeat-view-cache.ts), a hash comparison for the proof of possession, one
  * signature, and the liveness write handed to the coalescing recorder. It must not take a lock,
  * write per beat, verify a signature for a client that has its secret, or re-import a key. It

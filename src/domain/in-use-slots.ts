@@ -3,7 +3,7 @@ import type { Stores } from './ports';
 import type { LicenseCode } from './types';
 
 /**
- * "N machines, M at a time" (docs/policies.md; license-servers.md §3.2): a code registers up to
+ * "N machines, M at a time" (docs/policies.md#n-machines-m-at-a-time): a code registers up to
  * `seats` machines, of which at most `maxConcurrent` hold an in-use slot at once. A slot is the
  * lease: it ends exactly when the lease token it came with expires (`in_use_until` = `exp`), so a
  * machine that stops beating keeps working offline only as long as it is still counted, and no

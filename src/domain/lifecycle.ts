@@ -2,7 +2,7 @@ import { IllegalTransition } from './errors';
 import { isUsable, type CodeStatus, type LicenseCode } from './types';
 
 /**
- * The authorization-code state machine (PRODUCT.md §2), as pure functions.
+ * The authorization-code state machine (docs/server.md#lifecycle), as pure functions.
  * Each returns the next status, or null when the request is already satisfied
  * (the marketplace retries: a repeated freeze or release succeeds without a second transition).
  */
@@ -30,7 +30,7 @@ export function statusAfterExpiryChange(
     case 'frozen':
       return 'frozen';
     case 'expired':
-      // PRODUCT.md §2: renew moves expired → alive when the new date is in the future.
+      // docs/server.md#lifecycle: renew moves expired → alive when the new date is in the future.
       return newExpiresAt > now ? 'alive' : 'expired';
     case 'issued':
     case 'alive':
@@ -65,7 +65,7 @@ export function assertActivatable(code: Pick<LicenseCode, 'status' | 'expiresAt'
   throw new IllegalTransition(status, 'activate');
 }
 
-/** Marketplace-facing words (PRODUCT.md §2): ALIVE (issued/alive), EXPIRED (expired/frozen), RELEASED. */
+/** Marketplace-facing words (docs/server.md#status-words-the-marketplace-sees). */
 export function marketplaceStatus(status: CodeStatus): 'ALIVE' | 'EXPIRED' | 'RELEASED' {
   if (isUsable(status)) return 'ALIVE';
   if (status === 'released') return 'RELEASED';

@@ -22,12 +22,12 @@ interface OfflineLeasePolicy {
 }
 
 /**
- * Air-gapped activation (PRODUCT.md §5): takes a seat for the machine in the request, exactly
- * as an online activation would (same seat rules, same machine gets its seat back), and signs
- * a lease token with the current key whose lease is long. The lease never passes the license
- * expiry (buildLeaseClaims) nor the key's publication window.
- * Floating seats are refused: they are leases kept alive by heartbeats, which this machine
- * cannot send, so the sweeper would free the seat while the file still says valid.
+ * Air-gapped activation (docs/server.md#air-gapped-activation): takes a seat for the machine in the
+ * request, exactly as an online activation would (same seat rules, same machine gets its seat
+ * back), and signs a lease token with the current key whose lease is long. The lease never passes
+ * the license expiry (buildLeaseClaims) nor the key's publication window. Floating seats are
+ * refused: they are leases kept alive by heartbeats, which this machine cannot send, so the sweeper
+ * would free the seat while the file still says valid.
  */
 export async function respondToActivationRequest(
   ctx: DomainContext,

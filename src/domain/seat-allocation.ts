@@ -69,7 +69,8 @@ export async function activateMachine(ctx: DomainContext, request: ActivationReq
 export async function findActivationTarget(ctx: DomainContext, request: ActivationRequest): Promise<ActivationTarget> {
   const normalized = normalizeAuthorizationCode(request.code);
   if (anchorEntries(request.fingerprint).length === 0) {
-    // Without an anchor no later heartbeat could ever match (PRODUCT.md §6): refuse now, not at the first beat.
+    // Without an anchor no later heartbeat could ever match: refuse now, not at the first beat
+    // (docs/fingerprint-design.md#matching).
     throw new InvalidInput(
       'fingerprint_insufficient',
       'the fingerprint has no anchor component (os.machineId, hw.systemUuid, hw.boardSerial or disk.bootSerial)',
@@ -89,7 +90,7 @@ export async function findActivationTarget(ctx: DomainContext, request: Activati
 }
 
 /**
- * Binds a machine to a seat (PRODUCT.md §4). The code row is locked first, so N racing
+ * Binds a machine to a seat (docs/server.md#client-api). The code row is locked first, so N racing
  * activations on a code with S free seats yield exactly S new seats on either engine; the same
  * lock makes in-use slots (M of N) and churn limits exact (docs/policies.md). Signs nothing.
  */
@@ -213,8 +214,8 @@ function bestMatch(live: Activation[], fingerprint: FingerprintHashes, product: 
 }
 
 /**
- * PRODUCT.md §6: one anchor seen on several live activations that do not otherwise match
- * means a cloned image or VM. We flag it; the seat is still granted.
+ * One anchor seen on several live activations that do not otherwise match means a cloned image
+ * or VM (docs/fingerprint-design.md#matching). We flag it; the seat is still granted.
  */
 async function findClones(activations: Stores['activations'], candidate: Activation, product: Product): Promise<Activation[]> {
   const anchors = anchorEntries(candidate.fingerprint);

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { collectSync } from '@licensor/client';
 import { materializeMachine, type Machine } from './helpers/machines';
 
-// Placeholders firmware vendors ship instead of identities (fingerprint-research §2.1).
+// Placeholders firmware vendors ship instead of identities (docs/fingerprint-design.md#junk-values).
 const JUNK_UUIDS = [
   '00000000-0000-0000-0000-000000000000',
   'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF',

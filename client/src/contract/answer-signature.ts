@@ -1,6 +1,6 @@
 /**
- * Signed answers of the client API (docs/server.md "Signed answers"; license-servers.md §5b:
- * sign every response and echo a client nonce, so a client detects a spoofed server or a replay).
+ * Signed answers of the client API (docs/server.md#signed-answers): every answer is signed over
+ * a nonce the client chose, so a client detects a spoofed server or a replay.
  *
  * The client sends a fresh random nonce with each request (`Licensor-Nonce`). The server signs,
  * with its current token-signing key, the exact bytes of the answer body together with that

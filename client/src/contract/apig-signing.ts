@@ -1,9 +1,10 @@
 import { createHash, createHmac } from 'node:crypto';
 
 /**
- * Huawei API-Gateway `SDK-HMAC-SHA256` request signing (koogallery-license-protocol.md §1.1), the
- * scheme software uses to sign its calls to the marketplace's open API. One implementation: the
- * client signs with it, the server verifies with it (src/http/apig-signature.ts).
+ * Huawei API-Gateway `SDK-HMAC-SHA256` request signing
+ * (docs/marketplace.md#11-aksk-request-signing-sdk-hmac-sha256), the scheme software uses to sign
+ * its calls to the marketplace's open API. One implementation: the
+ * client signs with it, the server verifies with it (src/domain/marketplace/apig-verification.ts).
  */
 
 const APIG_ALGORITHM = 'SDK-HMAC-SHA256';

@@ -1,8 +1,8 @@
 /**
- * Air-gapped activation (PRODUCT.md §5): the two files that cross the air gap. The client writes
- * an activation request; the operator's `licensor offline respond` answers with a license file;
- * the client imports it. The server reads and writes these shapes too (this module is shared,
- * like fingerprint matching), so both sides agree on one definition.
+ * Air-gapped activation (docs/client.md#air-gapped-activation): the two files that cross the air
+ * gap. The client writes an activation request; the operator's `licensor offline respond` answers
+ * with a license file; the client imports it. The server reads and writes these shapes too (this
+ * module is shared, like fingerprint matching), so both sides agree on one definition.
  */
 import type { FingerprintHashes } from './fingerprint/components';
 

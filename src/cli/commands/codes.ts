@@ -24,8 +24,8 @@ const CODES_HELP = `licensor codes — issue and manage authorization codes
 
 <code> is the authorization code (any case, dashes optional) or its id.
 
-import takes License 2.0 codes the marketplace made (docs/marketplace.md "Importing codes"): one
-a line, code,expiry[,seats] with the expiry as yyyyMMddHHmmss (UTC), YYYY-MM-DD or ISO 8601.
+import takes License 2.0 codes the marketplace made (docs/marketplace.md#codes-the-marketplace-made),
+one a line: code,expiry[,seats] with the expiry as yyyyMMddHHmmss (UTC), YYYY-MM-DD or ISO 8601.
 All rows or none: a malformed row refuses the file, naming every bad line. Codes licensor knows
 already are reported and left as they are, so importing a file twice changes nothing. --product
 and --seats default to LICENSOR_MARKETPLACE_PRODUCT and LICENSOR_MARKETPLACE_SEATS.`;

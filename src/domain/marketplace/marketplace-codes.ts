@@ -91,10 +91,10 @@ const MAX_IMPORT_ROWS = 100_000;
 const MAX_PROBLEMS_SHOWN = 100;
 
 /**
- * Imports codes the marketplace made, from a file of lines `code,expiry[,seats]` (docs/marketplace.md
- * "Importing codes"): all of them or none. A malformed row refuses the whole file with every
- * problem's line number; a code licensor knows is reported and left as it is, so importing the
- * same file again changes nothing.
+ * Imports codes the marketplace made, from a file of lines `code,expiry[,seats]`
+ * (docs/marketplace.md#codes-the-marketplace-made): all of them or none. A malformed row refuses
+ * the whole file with every problem's line number; a code licensor knows is reported and left as it
+ * is, so importing the same file again changes nothing.
  */
 export async function importCodes(ctx: DomainContext, text: string, options: ImportOptions, actor: Actor): Promise<ImportReport> {
   const rows = parseImportFile(text);

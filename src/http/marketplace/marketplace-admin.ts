@@ -16,8 +16,8 @@ const CODE_IMPORT_BODY_LIMIT = '16mb';
 const CODE_IMPORT_PATH = '/v1/admin/marketplace/codes/import';
 
 /**
- * Imports codes the marketplace made (docs/marketplace.md "Importing codes"): the file in, a
- * report out. Mounted before the other admin routes, whose body limit would refuse a large file.
+ * Imports codes the marketplace made (docs/marketplace.md#codes-the-marketplace-made): the file in,
+ * a report out. Mounted before the other admin routes, whose body limit would refuse a large file.
  */
 export function marketplaceCodeImport(runtime: Runtime): Router {
   const router = Router();

@@ -36,7 +36,7 @@ import { adminActivationView, auditView, codeView, productView } from '../../app
 
 const ACTOR = 'admin-api';
 
-/** The operator's API (PRODUCT.md §3.4), behind the admin bearer token. */
+/** The operator's API (docs/server.md#admin-api), behind the admin bearer token. */
 export function adminApi(runtime: Runtime): Router {
   const { ctx } = runtime;
   const router = Router();

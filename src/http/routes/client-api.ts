@@ -15,8 +15,8 @@ import { activationView, licenseAnswerView, updateView } from '../../application
 const CLIENT_BODY_LIMIT = 32 * 1024;
 
 /**
- * Our own client API (PRODUCT.md §3.3): activate and deactivate here; the heartbeat, the hot
- * path, is `heartbeatRoute`, which the app mounts ahead of everything else.
+ * Our own client API (docs/server.md#client-api): activate and deactivate here; the heartbeat,
+ * the hot path, is `heartbeatRoute`, which the app mounts ahead of everything else.
  */
 export function clientApi(ctx: DomainContext, guard: CodeGuessGuard, signer: AnswerSigner): Router {
   const router = Router();

@@ -1,15 +1,15 @@
 /**
- * The fingerprint component catalogue (fingerprint-research §5.1), as data so that hashing and
- * matching on the client and on the server agree on one list.
+ * The fingerprint component catalogue (docs/fingerprint-design.md#component-catalogue), as data
+ * so that hashing and matching on the client and on the server agree on one list.
  */
 
-/** `single`: one value per machine. `set`: several members, matched on any overlap (§5.3). */
+/** `single`: one value per machine. `set`: several members, matched on any overlap. */
 export type ComponentKind = 'single' | 'set';
 
 export interface ComponentSpec {
   /** Contribution to the match score. */
   readonly weight: number;
-  /** Anchors identify one machine instance; at least one must agree for a match (§5.3). */
+  /** Anchors identify one machine instance; at least one must agree for a match. */
   readonly anchor: boolean;
   readonly kind: ComponentKind;
 }

@@ -2,7 +2,7 @@ import type { CollectedFingerprint } from './types';
 
 /**
  * The marketplace `deviceFingerprint` / hardware identification code
- * (koogallery-license-protocol.md §8, "ISCDesk fingerprint format"): `MAC|DISK|BOARD|CPU`,
+ * (docs/marketplace.md#8-device-fingerprint): `MAC|DISK|BOARD|CPU`,
  * an empty field for anything not obtainable, several MACs or disks joined with `,`, the whole
  * string upper-cased. Example there: `04:7C:16:5E:E3:5D|001B_444A_488B_5CEC.||BFEBFBFF00090672`.
  *

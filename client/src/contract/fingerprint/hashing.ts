@@ -1,5 +1,6 @@
 /**
- * Normalising and keyed hashing of collected fingerprint components (fingerprint-research §5.2).
+ * Normalising and keyed hashing of collected fingerprint components
+ * (docs/fingerprint-design.md#normalising-and-keyed-hashing).
  * Raw serials never leave this module: only per-component HMACs do.
  */
 import { createHmac } from 'node:crypto';
@@ -22,7 +23,7 @@ const MAC_SEPARATORS = /[:.-]/g;
 const TWELVE_HEX = /^[0-9a-f]{12}$/;
 const HEX_PAIRS = /(..)(?!$)/g;
 
-// Junk values seen across SMBIOS blocklists (fingerprint-research §2.1), compared after normalising.
+// Placeholders firmware ships (docs/fingerprint-design.md#junk-values), compared after normalising.
 const JUNK_HEX_IDS = new Set([
   '03000200-0400-0500-0006-000700080009',
   // systemd writes this into /etc/machine-id before first boot completes.
@@ -58,7 +59,7 @@ function normalizeSerial(value: string): string | null {
 /** Windows writes `AA-BB-…`, Linux `aa:bb:…`: one spelling so the same NIC hashes alike. */
 function normalizeMac(value: string): string | null {
   const digits = value.replace(PADDING, '').replace(MAC_SEPARATORS, '').toLowerCase();
-  // Physical NICs have 48-bit addresses (fingerprint-research §2.6); anything else is not one.
+  // Physical NICs have 48-bit addresses; nothing else is one (docs/fingerprint-design.md#mac-rules).
   if (!TWELVE_HEX.test(digits)) return null;
   const mac = digits.replace(HEX_PAIRS, '$1:');
   return JUNK_MACS.has(mac) ? null : mac;
@@ -82,8 +83,8 @@ const NORMALIZERS: Readonly<Record<HardwareComponentId, (value: string) => strin
 };
 
 /**
- * The canonical form of one component's raw value (fingerprint-research §5.2), or `null` when
- * nothing usable remains (empty, junk, or the wrong shape): callers treat `null` as absent.
+ * The canonical form of one component's raw value, or `null` when nothing usable remains (empty,
+ * junk, or the wrong shape): callers treat `null` as absent.
  * Set components come back as sorted, de-duplicated members.
  */
 export function normalizeComponentValue(id: string, value: string | string[]): string | string[] | null {
@@ -110,7 +111,7 @@ function hmacKey(key: string | Buffer): Buffer {
   return bytes;
 }
 
-/** HMAC-SHA256 truncated to 128 bits, lower-case hex (fingerprint-research §5.2). */
+/** HMAC-SHA256 truncated to 128 bits, lower-case hex. */
 function keyedHash(key: Buffer, message: string): string {
   return createHmac('sha256', key).update(message, 'utf8').digest().toString('hex', 0, 16);
 }
@@ -128,7 +129,8 @@ function okValue(collected: HashableFingerprint, id: HardwareComponentId): strin
 
 /**
  * Hashes every catalogue component the addon read with status `ok`, each on its own, so the
- * server can match component by component without seeing a raw serial (fingerprint-research §5.2).
+ * server can match component by component without seeing a raw serial
+ * (docs/fingerprint-design.md#normalising-and-keyed-hashing).
  * `key` is the per-product constant: it stops cross-application correlation, it is not a secret.
  * Components outside the catalogue are not sent: nothing would match them.
  */
@@ -164,7 +166,8 @@ const DISPLAY_ID_SOURCES: readonly HardwareComponentId[] = ['hw.systemUuid', 'os
 
 /**
  * A stable machine id for display and lookups, never for matching on its own
- * (fingerprint-research §5.2); `null` when none of its source components is usable.
+ * (docs/fingerprint-design.md#normalising-and-keyed-hashing); `null` when none of its source
+ * components is usable.
  */
 export function displayId(collected: HashableFingerprint, key: string | Buffer): string | null {
   for (const id of DISPLAY_ID_SOURCES) {

@@ -1,6 +1,6 @@
 /**
- * Weighted k-of-n fingerprint matching (fingerprint-research §5.3). Pure and shared: the server
- * runs it on every heartbeat and the client in its offline `check()`.
+ * Weighted k-of-n fingerprint matching (docs/fingerprint-design.md#matching). Pure and shared:
+ * the server runs it on every heartbeat and the client in its offline `check()`.
  */
 import { COMPONENTS, COMPONENT_IDS, isComponentId, type ComponentId, type ComponentKind, type FingerprintHashes } from './components';
 
@@ -23,10 +23,10 @@ export interface MatchResult {
   reason: 'match' | 'no_common_components' | 'too_few_components' | 'no_anchor' | 'below_threshold' | 'not_exact';
 }
 
-// §5.3: so that two weak components alone can never pass.
+// So that two weak components alone can never pass (docs/fingerprint-design.md#matching).
 const MIN_COMPARED_WEIGHT = 5;
 
-// §5.3 thresholds in percent, so the comparison stays in integers (0.6 is not exact in binary).
+// Thresholds in percent, so the comparison stays in integers (0.6 is not exact in binary).
 const THRESHOLD_PERCENT: Readonly<Record<MatchStrategy, number>> = { exact: 100, fuzzy: 60, loose: 40 };
 
 interface CatalogueEntry {
@@ -61,8 +61,8 @@ function isPresent(value: unknown): value is string | string[] {
 }
 
 /**
- * `true` match, `false` mismatch, `undefined` when absent on either side, which counts as neither
- * (§5.3.1). Equal hashes short-cut before any set work, so an unchanged machine costs one string
+ * `true` match, `false` mismatch, `undefined` when absent on either side, which counts as neither.
+ * Equal hashes short-cut before any set work, so an unchanged machine costs one string
  * comparison per component.
  */
 function compareComponent(kind: ComponentKind, stored: unknown, current: unknown): boolean | undefined {
@@ -94,7 +94,7 @@ function decide(
 }
 
 /**
- * Decides whether `current` is the machine enrolled as `stored` (fingerprint-research §5.3):
+ * Decides whether `current` is the machine enrolled as `stored`:
  * components present on both sides are compared, sets match on any overlap; accepted when the
  * compared weight is at least 5, an anchor agrees and the score reaches the strategy's threshold
  * (exact: every compared component agrees). An enrolment lighter than 5 (a container) must match
@@ -138,7 +138,7 @@ export function matchFingerprint(stored: FingerprintHashes, current: Fingerprint
 
 /**
  * Anchor components on which `a` and `b` agree. The same anchor on two live activations that do
- * not otherwise match points to an imaged or cloned machine (fingerprint-research §5.3.5).
+ * not otherwise match points to an imaged or cloned machine (docs/fingerprint-design.md#matching).
  */
 export function sharedAnchors(a: FingerprintHashes, b: FingerprintHashes): string[] {
   const shared: string[] = [];

@@ -15,12 +15,15 @@ export interface Component<Value = string> {
   detail?: string;
 }
 
-/** One entry per requested component id (fingerprint-research §5.1). */
+/** One entry per requested component id (docs/fingerprint-design.md#component-catalogue). */
 export type FingerprintComponents = {
   [Id in HardwareComponentId]?: Component<Id extends 'net.macs' ? string[] : string>;
 };
 
-/** Virtualisation / container report (fingerprint-research §2.7): flags, not identity. */
+/**
+ * Virtualisation / container report: flags, not identity
+ * (docs/fingerprint-design.md#virtualisation-and-container-report).
+ */
 export interface FingerprintEnv {
   virtualized: boolean;
   /** Short name: kvm, microsoft, vmware, virtualbox, xen, qemu, parallels, apple, ... */
