@@ -1,11 +1,13 @@
 import { Router } from 'express';
 import { findCode, freezeCode, getCode, issueCode, listCodeActivations, listCodes, releaseCode, renewCode, requireCode, unfreezeCode, type CodeView } from '../../domain/codes';
+import { requireScope } from '../../domain/admin-tokens';
 import { NotFound } from '../../domain/errors';
 import { createProduct, getProduct, listProducts, publishVersion } from '../../domain/products';
 import { deactivateMachine } from '../../domain/seat-allocation';
 import { describeKey, rotateSigningKey } from '../../domain/signing-keys';
 import type { AuditEvent, Product } from '../../domain/types';
 import type { Runtime } from '../../runtime';
+import { grantOf } from '../admin-auth';
 import { jsonRequest } from '../json-body';
 import { declareRoutes, refusals, type RouteDoc } from '../openapi/registry';
 import {
@@ -34,7 +36,6 @@ import { parse } from '../validate';
 import { activationView } from './client-api';
 
 const DAY_MS = 86_400_000;
-const ACTOR = 'admin-api';
 
 /** The operator's API (PRODUCT.md §3.4), behind the admin bearer token. */
 export function adminApi(runtime: Runtime): Router {
@@ -47,7 +48,7 @@ export function adminApi(runtime: Runtime): Router {
   });
   router.post('/v1/admin/products', async (req, res) => {
     const body = parse(productRequestSchema, req.body);
-    res.status(201).json({ product: productView(await createProduct(ctx, body, ACTOR)) });
+    res.status(201).json({ product: productView(await createProduct(ctx, body, grantOf(res).actor)) });
   });
   router.get('/v1/admin/products/:name', async (req, res) => {
     const { name } = parse(productNameParamSchema, req.params, 'path');
@@ -57,16 +58,17 @@ export function adminApi(runtime: Runtime): Router {
   router.post('/v1/admin/products/:name/versions', async (req, res) => {
     const { name } = parse(productNameParamSchema, req.params, 'path');
     const body = parse(publishVersionRequestSchema, req.body);
-    res.status(201).json({ product: productView(await publishVersion(ctx, name, body, ACTOR)) });
+    res.status(201).json({ product: productView(await publishVersion(ctx, name, body, grantOf(res).actor)) });
   });
 
   router.post('/v1/admin/codes', async (req, res) => {
     const body = parse(issueCodeRequestSchema, req.body);
+    requireScope(grantOf(res), 'codes', body.product);
     const expiresAt = body.expiresAt ?? ctx.clock.now() + body.days! * DAY_MS;
     const code = await issueCode(
       ctx,
       { product: body.product, seats: body.seats, concurrent: body.concurrent, expiresAt, features: body.features, metadata: body.metadata, test: body.test },
-      ACTOR,
+      grantOf(res).actor,
     );
     res.status(201).json({ code: codeView(code) });
   });
@@ -89,7 +91,9 @@ export function adminApi(runtime: Runtime): Router {
   router.post('/v1/admin/codes/:code/renew', async (req, res) => {
     const body = parse(renewRequestSchema, req.body ?? {});
     const renewal = body.expiresAt !== undefined ? { expiresAt: body.expiresAt } : { extendByDays: body.days! };
-    const change = await renewCode(ctx, req.params.code, renewal, ACTOR);
+    // A codes token renews only its products' codes: the code's product decides.
+    if (grantOf(res).products !== null) requireScope(grantOf(res), 'codes', (await getCode(ctx, req.params.code)).productName);
+    const change = await renewCode(ctx, req.params.code, renewal, grantOf(res).actor);
     res.json({ code: codeView(change.code), changed: change.changed });
   });
   for (const [action, run] of [
@@ -98,7 +102,7 @@ export function adminApi(runtime: Runtime): Router {
     ['release', releaseCode],
   ] as const) {
     router.post(`/v1/admin/codes/:code/${action}`, async (req, res) => {
-      const change = await run(ctx, req.params.code as string, ACTOR);
+      const change = await run(ctx, req.params.code as string, grantOf(res).actor);
       res.json({ code: codeView(change.code), changed: change.changed });
     });
   }
@@ -111,7 +115,7 @@ export function adminApi(runtime: Runtime): Router {
   });
   router.delete('/v1/admin/activations/:id', async (req, res) => {
     const { id } = parse(activationIdParamSchema, req.params, 'path');
-    const activation = await deactivateMachine(ctx, id, null, ACTOR);
+    const activation = await deactivateMachine(ctx, id, null, grantOf(res).actor);
     res.json({ activation: adminActivationView(activation) });
   });
 
@@ -127,7 +131,7 @@ export function adminApi(runtime: Runtime): Router {
     res.json({ items: keys.map(describeKey), current: runtime.keyRing.currentKid });
   });
   router.post('/v1/admin/keys/rotate', async (_req, res) => {
-    const result = await rotateSigningKey(ctx, runtime.keyPolicy, ACTOR);
+    const result = await rotateSigningKey(ctx, runtime.keyPolicy, grantOf(res).actor);
     await runtime.reloadKeys();
     res.status(201).json({ current: describeKey(result.current), retired: result.retired.map(describeKey) });
   });
@@ -173,11 +177,11 @@ function auditView(e: AuditEvent) {
 }
 
 /** OpenAPI declarations of the routes above (src/http/openapi/registry.ts); keep them beside the handlers. */
-const admin = (route: Omit<RouteDoc, 'tag' | 'auth'>): RouteDoc => ({
+export const admin = (route: Omit<RouteDoc, 'tag' | 'auth'>): RouteDoc => ({
   ...route,
   tag: 'Admin API',
   auth: ['adminToken'],
-  responses: { ...refusals(401, 503), ...route.responses },
+  responses: { ...refusals(401, 403, 503), ...route.responses },
 });
 
 export const adminApiRoutes = declareRoutes([

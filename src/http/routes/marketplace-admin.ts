@@ -9,6 +9,7 @@ import { declareRoutes, refusals } from '../openapi/registry';
 import { codeImportReportSchema, instancePageSchema, marketplaceLicenseListSchema, usageListSchema } from '../response-schemas';
 import { codeImportRequestSchema, instancesQuerySchema, marketplaceLicensesQuerySchema, usageQuerySchema } from '../marketplace-schemas';
 import { parse } from '../validate';
+import { grantOf } from '../admin-auth';
 
 /** An import file may be far larger than the 64 kB other admin bodies are held to. */
 export const CODE_IMPORT_BODY_LIMIT = '16mb';
@@ -24,7 +25,7 @@ export function marketplaceCodeImport(runtime: Runtime): Router {
     const body = parse(codeImportRequestSchema, req.body);
     const settings = runtime.config.marketplace;
     const options = { product: body.product ?? settings.product, seats: body.seats ?? settings.seats, test: body.test ?? false };
-    res.json(await importCodes(runtime.ctx, body.file, options, 'admin-api'));
+    res.json(await importCodes(runtime.ctx, body.file, options, grantOf(res).actor));
   });
   return router;
 }

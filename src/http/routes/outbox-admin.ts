@@ -5,8 +5,7 @@ import type { Runtime } from '../../runtime';
 import { declareRoutes, refusals } from '../openapi/registry';
 import { outboxEntryAnswerSchema, outboxPageSchema, outboxSummarySchema } from '../response-schemas';
 import { parse } from '../validate';
-
-const ACTOR = 'admin-api';
+import { grantOf } from '../admin-auth';
 
 export const outboxQuerySchema = z.object({
   status: z.enum(['pending', 'delivered', 'failed']).optional(),
@@ -34,7 +33,7 @@ export function outboxAdmin(runtime: Runtime): Router {
   });
   router.post('/v1/admin/outbox/:id/retry', async (req, res) => {
     const { id } = parse(outboxIdParamSchema, req.params, 'path');
-    res.json({ entry: outboxEntryView(await retryOutboxEntry(ctx, id, ACTOR)) });
+    res.json({ entry: outboxEntryView(await retryOutboxEntry(ctx, id, grantOf(res).actor)) });
   });
   return router;
 }
