@@ -1,4 +1,4 @@
-import { api } from '../api.js';
+import { api, can } from '../api.js';
 import { h, table, when } from '../dom.js';
 import { go } from '../router.js';
 import { notice, pageHeader, showFailure } from '../ui.js';
@@ -41,11 +41,12 @@ export async function productsPage(section, params) {
           },
         ],
         items,
-        { empty: 'No products yet: create the first one below.' },
+        { empty: can('full') ? 'No products yet: create the first one below.' : 'No products yet.' },
       ),
     ),
-    createForm(),
-    items.length > 0 ? publishForm(items) : null,
+    // Products and their versions are the full scope's (docs/operations.md "Admin tokens").
+    can('full') ? createForm() : null,
+    can('full') && items.length > 0 ? publishForm(items) : null,
   );
 }
 
