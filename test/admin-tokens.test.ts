@@ -96,6 +96,13 @@ forEachEngine('scoped admin tokens', (engine) => {
       assert.deepEqual(events.map((e: any) => [e.action, e.actor]), [['admin_token.revoked', 'admin-api'], ['admin_token.created', 'token:deputy']]);
     });
 
+    it('logs every call with the name of the token that made it, never the token', async () => {
+      await as(tokens.read!, 'GET', '/v1/admin/keys');
+      const line = server.logLines.map((l) => JSON.parse(l)).find((l) => l.route === '/v1/admin/keys' && l.actor === 'token:auditor');
+      assert.ok(line, 'an access-log line names the token');
+      assert.ok(!server.logLines.some((l) => Object.values(tokens).some((t) => l.includes(t!))), 'no token in the log');
+    });
+
     it('records when a token was last used, to the minute', async () => {
       const name = `used-${engine}`;
       const token = await create({ name, scope: 'read' });
@@ -193,6 +200,26 @@ describe('the admin scope table', () => {
         .map((r) => `${r.method.toUpperCase()} ${r.path}`)
         .sort();
       assert.deepEqual(Object.keys(ADMIN_ROUTE_SCOPES).sort(), served, 'every admin route declares its scope in src/http/admin-scopes.ts');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('is in /openapi.json: each admin operation says the scope it needs, and 403 among its answers', async () => {
+    const server = await startTestServer('sqlite');
+    try {
+      const doc = (await call(server.url, 'GET', '/openapi.json')).body;
+      const seen: string[] = [];
+      for (const [path, operations] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+        for (const [method, op] of Object.entries(operations)) {
+          if (!op.security?.some((s: Record<string, unknown>) => 'adminToken' in s)) continue;
+          const key = `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`;
+          assert.equal(op['x-licensor-scope'], ADMIN_ROUTE_SCOPES[key], key);
+          assert.ok(op.responses['403'], `${key} documents 403`);
+          seen.push(key);
+        }
+      }
+      assert.deepEqual(seen.sort(), Object.keys(ADMIN_ROUTE_SCOPES).sort());
     } finally {
       await server.close();
     }

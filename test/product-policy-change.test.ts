@@ -99,6 +99,19 @@ forEachEngine('changing a product policy after creation', (engine) => {
     assert.equal((await patch(locked, { leaseSeconds: 3600, heartbeatIntervalSeconds: 600 })).status, 200);
   });
 
+  it('applies racing changes one after the other, so together they cannot break a rule each alone keeps', async () => {
+    for (let round = 0; round < 5; round++) {
+      const name = await newProduct({ leaseSeconds: 3600, heartbeatIntervalSeconds: 1200 });
+      const [longerBeats, shorterLease] = await Promise.all([patch(name, { heartbeatIntervalSeconds: 3000 }), patch(name, { leaseSeconds: 2000 })]);
+      assert.deepEqual([longerBeats.status, shorterLease.status].sort(), [200, 400], `${longerBeats.text} ${shorterLease.text}`);
+      const refused = longerBeats.status === 400 ? longerBeats : shorterLease;
+      assert.equal(refused.body.error.code, 'heartbeat_exceeds_lease');
+      const product = (await admin(server.url, 'GET', `/v1/admin/products/${name}`)).body.product;
+      assert.ok(product.heartbeatIntervalSeconds < product.leaseSeconds, JSON.stringify(product));
+      assert.equal((await auditOf(name)).length, 1);
+    }
+  });
+
   it('applies a shorter lease from each machine’s next heartbeat, whose token carries the new lease and interval', async () => {
     const name = await newProduct();
     const machineA = await activate(await issue(name));

@@ -22,6 +22,8 @@ export interface ProductStore {
   findByName(name: string): Promise<Product | undefined>;
   list(): Promise<Product[]>;
   setVersions(id: string, latestVersion: string | null, minimumVersion: string | null): Promise<void>;
+  /** Reads a product under a lock held until the transaction ends (policy changes apply one at a time). */
+  lockByName(name: string): Promise<Product | undefined>;
   /** Stores the policy settings of a changed product (src/domain/product-policy-change.ts). */
   updatePolicy(id: string, policy: Pick<Product, PolicySetting>): Promise<void>;
 }

@@ -34,11 +34,15 @@ export interface PolicyChangeResult {
  */
 export async function changeProductPolicy(ctx: DomainContext, name: string, change: PolicyChange, actor: Actor): Promise<PolicyChangeResult> {
   return ctx.repo.transaction(async (tx) => {
-    const product = await tx.products.findByName(name);
+    const seen = await tx.products.findByName(name);
+    if (!seen) throw new NotFound('product_not_found', `no product named "${name}"`);
+    // Nothing to change is answered without a write; a change is worked out again under the lock.
+    if (changesOf(seen, change).length === 0) return { product: seen, changed: false };
+    const product = await tx.products.lockByName(name);
     if (!product) throw new NotFound('product_not_found', `no product named "${name}"`);
     const after: Product = { ...product };
     for (const setting of POLICY_SETTINGS) if (change[setting] !== undefined) (after as Record<PolicySetting, unknown>)[setting] = change[setting];
-    const changed = POLICY_SETTINGS.filter((s) => after[s] !== product[s]);
+    const changed = changesOf(product, change);
     if (changed.length === 0) return { product, changed: false };
     // The rules of creation hold for the result, whichever setting moved.
     checkPolicy(after);
@@ -73,4 +77,9 @@ export async function changeProductPolicy(ctx: DomainContext, name: string, chan
     await tx.audit.insert(events);
     return { product: after, changed: true };
   });
+}
+
+/** The settings a change would give another value. */
+function changesOf(product: Product, change: PolicyChange): PolicySetting[] {
+  return POLICY_SETTINGS.filter((s) => change[s] !== undefined && change[s] !== product[s]);
 }

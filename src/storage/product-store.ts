@@ -81,6 +81,13 @@ export class KnexProductStore implements ProductStore {
     await this.db('products').where({ id }).update(policyColumns(p));
   }
 
+  async lockByName(name: string): Promise<Product | undefined> {
+    // A write first, as codes are locked (code-store.ts): the row lock on PostgreSQL, the write
+    // lock on SQLite, before the read, so concurrent changes apply one after the other.
+    const locked = await this.db('products').where({ name }).update({ name });
+    return locked ? this.findByName(name) : undefined;
+  }
+
   async findById(id: string): Promise<Product | undefined> {
     const row = (await this.db('products').select(PRODUCT_COLUMNS).where({ id }).first()) as ProductRow | undefined;
     return row && productFromRow(row);
