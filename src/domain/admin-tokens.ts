@@ -94,7 +94,8 @@ export async function grantOfToken(ctx: DomainContext, token: string): Promise<A
   if (!record || record.revokedAt !== null) return undefined;
   // When it was last used, to the minute: enough to find unused tokens, without a write per call.
   const now = ctx.clock.now();
-  if (record.lastUsedAt === null || now - record.lastUsedAt >= LAST_USED_PRECISION_MS) await ctx.repo.adminTokens.noteUse(record.id, now);
+  // Best effort: a call is not refused because its bookkeeping could not be written.
+  if (record.lastUsedAt === null || now - record.lastUsedAt >= LAST_USED_PRECISION_MS) await ctx.repo.adminTokens.noteUse(record.id, now).catch(() => undefined);
   return { actor: `token:${record.name}`, name: record.name, scope: record.scope, products: record.products };
 }
 
