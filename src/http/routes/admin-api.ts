@@ -1,6 +1,6 @@
 import { Router } from 'express';
-import { findCode, freezeCode, getCode, issueCode, listCodeActivations, listCodes, releaseCode, renewCode, requireCode, unfreezeCode, type CodeView } from '../../domain/codes';
 import { requireScope } from '../../domain/admin-tokens';
+import { findCode, freezeCode, getCode, issueCode, listCodeActivations, listCodes, releaseCode, renewCode, requireCode, unfreezeCode, type CodeView } from '../../domain/codes';
 import { NotFound } from '../../domain/errors';
 import { createProduct, getProduct, listProducts, publishVersion } from '../../domain/products';
 import { deactivateMachine } from '../../domain/seat-allocation';

@@ -4,12 +4,12 @@ import { importCodes } from '../../domain/marketplace/marketplace-codes';
 import { listUsage, type UsageView } from '../../domain/marketplace/usage';
 import type { MarketplaceInstance, MarketplaceLicense } from '../../domain/marketplace/types';
 import type { Runtime } from '../../runtime';
+import { grantOf } from '../admin-auth';
 import { jsonRequest } from '../json-body';
 import { declareRoutes, refusals } from '../openapi/registry';
 import { codeImportReportSchema, instancePageSchema, marketplaceLicenseListSchema, usageListSchema } from '../response-schemas';
 import { codeImportRequestSchema, instancesQuerySchema, marketplaceLicensesQuerySchema, usageQuerySchema } from '../marketplace-schemas';
 import { parse } from '../validate';
-import { grantOf } from '../admin-auth';
 
 /** An import file may be far larger than the 64 kB other admin bodies are held to. */
 export const CODE_IMPORT_BODY_LIMIT = '16mb';

@@ -2,10 +2,10 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { getOutboxEntry, listOutbox, retryOutboxEntry, summarizeOutbox, type OutboxEntry, type OutboxSummaryRow } from '../../domain/outbox';
 import type { Runtime } from '../../runtime';
+import { grantOf } from '../admin-auth';
 import { declareRoutes, refusals } from '../openapi/registry';
 import { outboxEntryAnswerSchema, outboxPageSchema, outboxSummarySchema } from '../response-schemas';
 import { parse } from '../validate';
-import { grantOf } from '../admin-auth';
 
 export const outboxQuerySchema = z.object({
   status: z.enum(['pending', 'delivered', 'failed']).optional(),

@@ -1,11 +1,11 @@
 import { Router } from 'express';
 import { changeProductPolicy } from '../../domain/product-policy-change';
 import type { Runtime } from '../../runtime';
+import { grantOf } from '../admin-auth';
 import { declareRoutes, refusals } from '../openapi/registry';
 import { productChangeSchema } from '../response-schemas';
 import { productNameParamSchema, productPolicyChangeSchema } from '../schemas';
 import { parse } from '../validate';
-import { grantOf } from '../admin-auth';
 import { admin, productView } from './admin-api';
 
 /** Changing a product's policy after creation (docs/policies.md "Changing a policy"). */
