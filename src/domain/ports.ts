@@ -133,8 +133,8 @@ export interface ActivationStore {
   findLapsedFloating(now: number, limit: number): Promise<Activation[]>;
   /** Culls only those whose last beat is still older than the cutoff (a late beat wins). */
   cullIfLapsed(ids: string[], now: number): Promise<string[]>;
-  /** Culls a floating product's activations whose lease has lapsed; returns their ids. */
-  cullLapsedOfProduct(productId: string, now: number): Promise<string[]>;
+  /** Culls a floating product's activations whose lease has lapsed; returns them (id and code). */
+  cullLapsedOfProduct(productId: string, now: number): Promise<Array<{ id: string; codeId: string }>>;
   /** Live activations of a product that are container instances (their fingerprint has the instance component). */
   countActiveContainers(productId: string): Promise<number>;
 }

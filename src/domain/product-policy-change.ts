@@ -67,8 +67,8 @@ export async function changeProductPolicy(ctx: DomainContext, name: string, chan
         });
       }
       // A seat that already lapsed is free under floating rules; it must not become a permanent one.
-      for (const id of await tx.activations.cullLapsedOfProduct(product.id, now)) {
-        events.push(auditEvent(ctx, now, actor, 'activation.culled', { type: 'activation', id }, null, null, { reason: 'seat_mode_changed' }));
+      for (const { id, codeId } of await tx.activations.cullLapsedOfProduct(product.id, now)) {
+        events.push(auditEvent(ctx, now, actor, 'activation.culled', { type: 'activation', id }, codeId, null, { reason: 'seat_mode_changed' }));
       }
     }
     await tx.products.updatePolicy(product.id, after);

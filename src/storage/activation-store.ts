@@ -272,12 +272,12 @@ export class KnexActivationStore implements ActivationStore {
     return (rows as Array<{ id: string }>).map((r) => r.id);
   }
 
-  async cullLapsedOfProduct(productId: string, now: number): Promise<string[]> {
+  async cullLapsedOfProduct(productId: string, now: number): Promise<Array<{ id: string; codeId: string }>> {
     const rows = await this.db('activations')
       .where({ product_id: productId, status: 'active' })
       .whereRaw(LAPSED, [now])
-      .update({ status: 'culled', ended_at: now }, ['id']);
-    return (rows as Array<{ id: string }>).map((r) => r.id);
+      .update({ status: 'culled', ended_at: now }, ['id', 'code_id']);
+    return (rows as Array<{ id: string; code_id: string }>).map((r) => ({ id: r.id, codeId: r.code_id }));
   }
 
   async countActiveContainers(productId: string): Promise<number> {
