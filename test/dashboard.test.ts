@@ -339,6 +339,33 @@ describe('the admin dashboard', function () {
       assert.equal(beat.body.update.minimumVersion, '2.4.0');
     });
 
+    it('changes a product policy after a review of exactly what changes, and shows a refusal with its code', async () => {
+      await page.goto(`${server.url}/admin/#/products`);
+      await page.selectOption('#policy-product', product);
+      assert.equal(await page.inputValue('#policy-leaseSeconds'), String(7 * 86_400));
+      await page.fill('#policy-leaseSeconds', '86400');
+      await page.fill('#policy-heartbeatIntervalSeconds', '3600');
+      await page.click('text=Review and change');
+      const dialog = page.locator('dialog[open]');
+      await dialog.locator(`text=leaseSeconds: ${7 * 86_400} → 86400`).waitFor();
+      assert.equal(await dialog.locator('p', { hasText: '→' }).count(), 2, 'only what changes is listed');
+      await dialog.locator('button[data-confirm]').click();
+      await page.locator('.notice-ok', { hasText: `Policy of ${product} changed` }).waitFor();
+      const shown = (await admin(server.url, 'GET', `/v1/admin/products/${product}`)).body.product;
+      assert.deepEqual([shown.leaseSeconds, shown.heartbeatIntervalSeconds], [86_400, 3600]);
+      const [event] = (await admin(server.url, 'GET', `/v1/admin/audit?entity=${shown.id}&action=product.policy_changed`)).body.items;
+      assert.deepEqual(event.after, { leaseSeconds: 86_400, heartbeatIntervalSeconds: 3600 });
+
+      await page.selectOption('#policy-product', product);
+      await page.selectOption('#policy-containers', 'instance');
+      await page.click('text=Review and change');
+      await page.locator('dialog[open] button[data-confirm]').click();
+      await page.locator('.notice-error', { hasText: 'containers_need_floating' }).waitFor();
+      assert.equal((await admin(server.url, 'GET', `/v1/admin/products/${product}`)).body.product.containers, 'refuse');
+      // The refused request is in the console as a 400; that is the browser, not the page.
+      browser.pageErrors.length = 0;
+    });
+
     /** Signs out of whatever session the page holds and in with a named token made now. */
     async function signInAs(body: Record<string, unknown>): Promise<void> {
       const made = await admin(server.url, 'POST', '/v1/admin/tokens', body);
@@ -366,7 +393,7 @@ describe('the admin dashboard', function () {
 
       await page.goto(`${server.url}/admin/#/products`);
       await page.locator('tr', { hasText: product }).waitFor();
-      assert.equal(await page.locator('#product-name, #publish-product').count(), 0);
+      assert.equal(await page.locator('#product-name, #publish-product, #policy-product').count(), 0);
 
       await page.goto(`${server.url}/admin/#/marketplace?status=failed`);
       await page.locator(`#outbox-entries tr[data-entry="${failed.id}"]`).waitFor();
