@@ -66,7 +66,7 @@ describe('the licensor CLI: usage', () => {
 
   it('lists every command in the top-level help', async () => {
     const run = ok(await runCli(['--help'], env));
-    for (const command of ['serve', 'products create|list', 'codes issue|list|show|renew|freeze|unfreeze|release', 'keys list|rotate', 'sweep']) {
+    for (const command of ['serve', 'products create|update|list', 'tokens create|list|revoke', 'codes issue|list|show|renew|freeze|unfreeze|release', 'keys list|rotate', 'sweep']) {
       assert.ok(run.out.includes(command), command);
     }
     for (const variable of ['LICENSOR_PORT', 'LICENSOR_DATA_DIR', 'DATABASE_URL', 'LICENSOR_ADMIN_TOKEN']) assert.ok(run.out.includes(variable), variable);
@@ -249,6 +249,37 @@ forEachEngine('the licensor CLI', (engine) => {
       const text = ok(await cli('products', 'list'));
       assert.match(text.out, /^NAME\s+SEAT_MODE/);
       assert.match(text.out, new RegExp(`${name}\\s+floating`));
+    });
+
+    it('updates a policy, says when nothing changed, and refuses what cannot be applied', async () => {
+      const name = await product('--churn-limit', '5');
+      const run = ok(await cli('products', 'update', '--name', name, '--lease-seconds', '86400', '--heartbeat-seconds', '3600', '--churn-limit', 'none', '--json'));
+      assert.equal(run.json.changed, true);
+      assert.deepEqual([run.json.product.leaseSeconds, run.json.product.heartbeatIntervalSeconds, run.json.product.churnLimit], [86_400, 3600, null]);
+      assert.match(ok(await cli('products', 'update', '--name', name, '--lease-seconds', '86400')).out, /already had that policy; nothing changed/);
+      refused(await cli('products', 'update', '--name', name, '--json'), 2, 'invalid_request');
+      refused(await cli('products', 'update', '--name', name, '--containers', 'instance', '--json'), 2, 'containers_need_floating');
+      refused(await cli('products', 'update', '--name', 'nope', '--reclaim', 'soft', '--json'), 1, 'product_not_found');
+    });
+  });
+
+  describe('tokens', () => {
+    it('creates a token shown once, lists it without the token, and revokes it', async () => {
+      const name = await product();
+      const created = ok(await cli('tokens', 'create', '--name', `seller-${engine}`, '--scope', 'codes', '--products', name, '--json'));
+      assert.match(created.json.secret, /^lsr_/);
+      assert.deepEqual(created.json.token.products, [name]);
+      const human = ok(await cli('tokens', 'create', '--name', `reader-${engine}`, '--scope', 'read'));
+      assert.match(human.out, /shown this once/);
+      const listed = ok(await cli('tokens', 'list'));
+      assert.match(listed.out, /^NAME\s+SCOPE\s+PRODUCTS/);
+      assert.match(listed.out, new RegExp(`seller-${engine}\\s+codes\\s+${name}`));
+      assert.ok(!listed.out.includes(created.json.secret));
+      assert.equal(ok(await cli('tokens', 'revoke', '--name', `seller-${engine}`, '--json')).json.changed, true);
+      assert.match(ok(await cli('tokens', 'revoke', '--name', `seller-${engine}`)).out, /already revoked/);
+      refused(await cli('tokens', 'create', '--name', `x-${engine}`, '--scope', 'codes', '--json'), 2, 'token_products_required');
+      refused(await cli('tokens', 'create', '--name', `reader-${engine}`, '--scope', 'read', '--json'), 1, 'token_exists');
+      refused(await cli('tokens', 'revoke', '--name', 'never', '--json'), 1, 'token_not_found');
     });
   });
 
@@ -435,6 +466,20 @@ forEachEngine('the licensor CLI', (engine) => {
 
         const admin = await call(server.url, 'GET', `/v1/admin/codes/${issued.json.id}`, undefined, { authorization: 'Bearer cli-beside-server-token' });
         assert.equal(admin.body.code.status, 'frozen');
+      } finally {
+        assert.equal(await server.stop(), 0, 'the server exits cleanly on SIGTERM');
+      }
+    });
+
+    it('makes a token the running server accepts at once, and refuses at once when revoked', async () => {
+      const server = await spawnServer({ ...env, LICENSOR_ADMIN_TOKEN: 'cli-beside-server-token' });
+      try {
+        const token = ok(await cli('tokens', 'create', '--name', `ops-${engine}`, '--scope', 'read', '--json')).json.secret;
+        const auth = { authorization: `Bearer ${token}` };
+        assert.equal((await call(server.url, 'GET', '/v1/admin/whoami', undefined, auth)).body.name, `ops-${engine}`);
+        assert.equal((await call(server.url, 'POST', '/v1/admin/keys/rotate', undefined, auth)).status, 403);
+        ok(await cli('tokens', 'revoke', '--name', `ops-${engine}`));
+        assert.equal((await call(server.url, 'GET', '/v1/admin/whoami', undefined, auth)).status, 401);
       } finally {
         assert.equal(await server.stop(), 0, 'the server exits cleanly on SIGTERM');
       }

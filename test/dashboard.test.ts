@@ -111,6 +111,7 @@ describe('the admin dashboard', function () {
       await page.locator('h1', { hasText: 'Heartbeats and seats' }).waitFor();
       await page.locator('#chart-summary', { hasText: 'heartbeats' }).waitFor();
       assert.equal(await page.locator('nav a[aria-current=page]').textContent(), 'Overview');
+      assert.equal(await page.locator('nav .who').textContent(), 'bootstrap token · full');
     });
 
     let code = '';
@@ -336,6 +337,94 @@ describe('the admin dashboard', function () {
       assert.equal(beat.status, 200, beat.text);
       assert.equal(beat.body.update.latestVersion, '2.4.0');
       assert.equal(beat.body.update.minimumVersion, '2.4.0');
+    });
+
+    it('changes a product policy after a review of exactly what changes, and shows a refusal with its code', async () => {
+      await page.goto(`${server.url}/admin/#/products`);
+      await page.selectOption('#policy-product', product);
+      assert.equal(await page.inputValue('#policy-leaseSeconds'), String(7 * 86_400));
+      await page.fill('#policy-leaseSeconds', '86400');
+      await page.fill('#policy-heartbeatIntervalSeconds', '3600');
+      await page.click('text=Review and change');
+      const dialog = page.locator('dialog[open]');
+      await dialog.locator(`text=leaseSeconds: ${7 * 86_400} → 86400`).waitFor();
+      assert.equal(await dialog.locator('p', { hasText: '→' }).count(), 2, 'only what changes is listed');
+      await dialog.locator('button[data-confirm]').click();
+      await page.locator('.notice-ok', { hasText: `Policy of ${product} changed` }).waitFor();
+      const shown = (await admin(server.url, 'GET', `/v1/admin/products/${product}`)).body.product;
+      assert.deepEqual([shown.leaseSeconds, shown.heartbeatIntervalSeconds], [86_400, 3600]);
+      const [event] = (await admin(server.url, 'GET', `/v1/admin/audit?entity=${shown.id}&action=product.policy_changed`)).body.items;
+      assert.deepEqual(event.after, { leaseSeconds: 86_400, heartbeatIntervalSeconds: 3600 });
+
+      await page.selectOption('#policy-product', product);
+      await page.selectOption('#policy-containers', 'instance');
+      await page.click('text=Review and change');
+      await page.locator('dialog[open] button[data-confirm]').click();
+      await page.locator('.notice-error', { hasText: 'containers_need_floating' }).waitFor();
+      assert.equal((await admin(server.url, 'GET', `/v1/admin/products/${product}`)).body.product.containers, 'refuse');
+      // The refused request is in the console as a 400; that is the browser, not the page.
+      browser.pageErrors.length = 0;
+    });
+
+    /** Signs out of whatever session the page holds and in with a named token made now. */
+    async function signInAs(body: Record<string, unknown>): Promise<void> {
+      const made = await admin(server.url, 'POST', '/v1/admin/tokens', body);
+      assert.equal(made.status, 201, made.text);
+      if (await page.locator('button.sign-out').count()) await page.click('button.sign-out');
+      await signIn(made.body.secret);
+      await page.locator('nav .who').waitFor();
+    }
+
+    it('shows a read token who is signed in and hides every change it may not make', async () => {
+      const shown = (await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 1, days: 30 })).body.code.code;
+      const { ctx } = server.running.runtime;
+      const failed = { ...owedCall(ctx, server.clock.now(), { kind: 'marketplace.order-query', target: 'marketplace:orders:i-2', payload: { orderId: 'O-2' } }), status: 'failed' as const, attempts: 1, lastError: 'refused' };
+      await ctx.repo.outbox.enqueue(failed);
+      await signInAs({ name: 'auditor', scope: 'read' });
+      assert.equal(await page.locator('nav .who').textContent(), 'auditor · read');
+
+      await page.click('nav >> text=Codes');
+      await page.locator(`tr[data-code="${shown}"]`).waitFor();
+      assert.equal(await page.locator('text=Issue a code').count(), 0);
+
+      await page.goto(`${server.url}/admin/#/codes/${shown}`);
+      await page.locator('[data-no-actions]').waitFor();
+      assert.equal(await page.locator('button[data-action]').count(), 0);
+
+      await page.goto(`${server.url}/admin/#/products`);
+      await page.locator('tr', { hasText: product }).waitFor();
+      assert.equal(await page.locator('#product-name, #publish-product, #policy-product').count(), 0);
+
+      await page.goto(`${server.url}/admin/#/marketplace?status=failed`);
+      await page.locator(`#outbox-entries tr[data-entry="${failed.id}"]`).waitFor();
+      assert.equal(await page.locator('#outbox-entries button', { hasText: 'Try again' }).count(), 0);
+
+      await page.goto(`${server.url}/admin/#/codes/new`);
+      await page.locator('.notice', { hasText: 'may not issue codes' }).waitFor();
+    });
+
+    it('lets a codes token renew and issue for its products only, without freeze or release', async () => {
+      await admin(server.url, 'POST', '/v1/admin/products', { name: 'other-suite' });
+      const ours = (await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 1, days: 30 })).body.code.code;
+      const theirs = (await admin(server.url, 'POST', '/v1/admin/codes', { product: 'other-suite', seats: 1, days: 30 })).body.code.code;
+      await signInAs({ name: 'cad-sales', scope: 'codes', products: [product] });
+      assert.equal(await page.locator('nav .who').textContent(), 'cad-sales · codes');
+
+      await page.goto(`${server.url}/admin/#/codes/${ours}`);
+      await page.locator('button[data-action=renew]').waitFor();
+      assert.equal(await page.locator('button[data-action=freeze], button[data-action=release]').count(), 0);
+      await page.click('button[data-action=renew]');
+      await page.locator('dialog[open] button[data-confirm]').click();
+      await page.locator('.notice-ok', { hasText: 'Code renewed' }).waitFor();
+      const events = (await admin(server.url, 'GET', `/v1/admin/audit?code=${ours}&action=code.renewed`)).body.items;
+      assert.deepEqual(events.map((e: any) => e.actor), ['token:cad-sales']);
+
+      await page.goto(`${server.url}/admin/#/codes/${theirs}`);
+      await page.locator('[data-no-actions]').waitFor();
+
+      await page.goto(`${server.url}/admin/#/codes/new`);
+      await page.locator('#issue-product').waitFor();
+      assert.deepEqual(await page.locator('#issue-product option').allTextContents(), [product]);
     });
 
     it('sends an operator whose token stops working back to sign in', async () => {

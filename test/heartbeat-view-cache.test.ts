@@ -4,6 +4,7 @@ import net from 'node:net';
 import { Client, type Notification } from 'pg';
 import { generateAuthorizationCode } from '../src/domain/authorization-code';
 import { freezeCode, unfreezeCode } from '../src/domain/codes';
+import { changeProductPolicy } from '../src/domain/product-policy-change';
 import { publishVersion } from '../src/domain/products';
 import { recordHeartbeat, type HeartbeatAnswer } from '../src/domain/heartbeat';
 import type { HeartbeatView } from '../src/domain/ports';
@@ -546,6 +547,21 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
       (ans) => ans.product.latestVersion === version,
     );
     assert.equal(answer.status, 'alive');
+  });
+
+  it('shows a policy changed by another process on a heartbeat here within moments: the next lease is the new one', async () => {
+    const { name, activationId } = await activated('new-lease');
+    await cachedIn(a, activationId, name);
+    const before = (await a.ctx.repo.products.findByName(productName))!;
+    const leaseSeconds = before.leaseSeconds + DAY / 1000;
+    await changeProductPolicy(b.ctx, productName, { leaseSeconds }, 'test');
+    const answer = await eventually(
+      'the new lease to reach this process',
+      () => recordHeartbeat(a.ctx, beatOf(activationId, machine(name))),
+      (ans) => ans.product.leaseSeconds === leaseSeconds,
+    );
+    const claims = JSON.parse(Buffer.from(answer.token!.split('.')[1]!, 'base64url').toString());
+    assert.equal(claims.exp - claims.iat, leaseSeconds);
   });
 
   it('drops the views of every code one statement changes, however many', async function () {

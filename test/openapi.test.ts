@@ -159,6 +159,13 @@ describe('the OpenAPI document', () => {
       await asAdmin('GET', '/v1/admin/products');
       await asAdmin('GET', '/v1/admin/products/shapes');
       await asAdmin('POST', '/v1/admin/products/shapes/versions', { version: '2.1.0' });
+      await asAdmin('PATCH', '/v1/admin/products/shapes', { leaseSeconds: 1200, reclaim: 'soft' });
+      await asAdmin('PATCH', '/v1/admin/products/shapes', { leaseSeconds: 200 }); // 400 heartbeat_exceeds_lease
+      await asAdmin('GET', '/v1/admin/whoami');
+      const seller = await asAdmin('POST', '/v1/admin/tokens', { name: 'shapes-seller', scope: 'codes', products: ['shapes'] });
+      await asAdmin('GET', '/v1/admin/tokens');
+      await checked('POST', '/v1/admin/products/shapes/versions', { version: '2.2.0' }, { authorization: `Bearer ${seller.body.secret}` }); // 403
+      await asAdmin('POST', '/v1/admin/tokens/shapes-seller/revoke');
       const issued = await asAdmin('POST', '/v1/admin/codes', { product: 'shapes', seats: 1, days: 30, features: ['pro'], metadata: { order: 7 } });
       const code: string = issued.body.code.code;
       await asAdmin('GET', '/v1/admin/codes?status=issued&limit=5');

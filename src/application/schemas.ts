@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MAX_CHURN_PERIOD_SECONDS } from '../domain/churn';
 import { VERSION_PATTERN } from '@licensor/client/contract';
 import type { Renewal, Validity } from '../domain/codes';
-import { CODE_STATUSES } from '../domain/types';
+import { ADMIN_SCOPES, CODE_STATUSES } from '../domain/types';
 import { parse } from './validate';
 
 /**
@@ -147,6 +147,12 @@ export const productRequestSchema = z.object({
     .describe('Containers: refuse them (default), or license each container instance with a floating seat bound to the identity its client keeps (needs seatMode floating)'),
 });
 
+/** A policy change: any of the settings creation takes but the name, with the same limits (docs/policies.md "Changing a policy"). */
+export const productPolicyChangeSchema = productRequestSchema
+  .omit({ name: true })
+  .strict()
+  .refine((b) => Object.values(b).some((v) => v !== undefined), 'give at least one setting to change');
+
 export const publishVersionRequestSchema = z.object({
   version: z.string().regex(VERSION_PATTERN, 'a version such as 2.1.0 or 2.1.0-beta.1').describe('The latest version of the product'),
   required: z.boolean().optional().describe('Every running version older than this one must update (raises the minimum version to it)'),
@@ -255,3 +261,12 @@ export const outboxQuerySchema = z.object({
   cursor: z.string().max(200).optional(),
 });
 export const outboxIdParamSchema = z.object({ id: z.string().min(1).max(36) });
+const tokenName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dot, dash or underscore, up to 64');
+
+export const adminTokenRequestSchema = z.strictObject({
+  name: tokenName.describe('Shown in the audit trail as the actor token:<name>'),
+  scope: z.enum(ADMIN_SCOPES).describe('read: reads only; codes: reads, and issues and renews codes of `products`; full: everything'),
+  products: z.array(productName).min(1).max(100).optional().describe('For scope codes (required there): the products whose codes it may issue and renew'),
+});
+
+export const adminTokenNameParamSchema = z.object({ name: tokenName });

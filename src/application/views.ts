@@ -1,8 +1,8 @@
 import { displayCode } from '../domain/authorization-code';
+import type { AdminToken, Activation, AuditEvent, LicenseCode, OutboxEntry, OutboxSummaryRow, Product } from '../domain/types';
 import type { CodeView } from '../domain/codes';
 import type { UsageView } from '../domain/marketplace/usage';
 import type { MarketplaceInstance, MarketplaceLicense } from '../domain/marketplace/types';
-import type { Activation, AuditEvent, LicenseCode, OutboxEntry, OutboxSummaryRow, Product } from '../domain/types';
 
 /**
  * What the admin API, the client API and the CLI show of the domain's records: times as ISO 8601,
@@ -122,4 +122,10 @@ export function outboxEntryView(e: OutboxEntry) {
 
 export function outboxSummaryView(row: OutboxSummaryRow) {
   return { ...row, oldestAt: iso(row.oldestAt) };
+}
+
+/** A named admin token as listed: never the token itself, which is shown once at creation. */
+export function adminTokenView(t: AdminToken) {
+  const at = (ms: number | null) => (ms === null ? null : iso(ms));
+  return { ...t, createdAt: iso(t.createdAt), revokedAt: at(t.revokedAt), lastUsedAt: at(t.lastUsedAt) };
 }

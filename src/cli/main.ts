@@ -9,6 +9,7 @@ import { productsCommand } from './commands/products';
 import { serveCommand, SERVE_HELP } from './commands/serve';
 import { simulateCommand } from './commands/simulate';
 import { sweepCommand } from './commands/sweep';
+import { tokensCommand } from './commands/tokens';
 import { usageCommand } from './commands/usage';
 import { processIo, reportError, type Io } from './output';
 
@@ -18,9 +19,10 @@ Usage: licensor <command> [options]
 
 Commands:
   serve                       run the server (HTTP APIs, sweeper)
-  products create|list        products and their seat policy
+  products create|update|list products and their seat policy
   codes issue|list|show|renew|freeze|unfreeze|release|import
   keys list|rotate            token signing keys
+  tokens create|list|revoke   named admin tokens with a scope (read, codes, full)
   sweep                       expire and cull now
   usage                       software usage per code and day (marketplace open API)
   outbox summary|list|show|retry  calls licensor owes the marketplace, and those that failed
@@ -77,6 +79,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
         return await codesCommand(rest, open, io);
       case 'keys':
         return await keysCommand(rest, open, io);
+      case 'tokens':
+        return await tokensCommand(rest, open, io);
       case 'sweep':
         return await sweepCommand(rest, open, io);
       case 'usage':

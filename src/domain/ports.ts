@@ -9,6 +9,8 @@ import type {
   OutboxFilter,
   OutboxSummaryRow,
   Page,
+  PolicySetting,
+  AdminToken,
   Product,
   SigningKey,
 } from './types';
@@ -34,6 +36,10 @@ export interface ProductStore {
   findByName(name: string): Promise<Product | undefined>;
   list(): Promise<Product[]>;
   setVersions(id: string, latestVersion: string | null, minimumVersion: string | null): Promise<void>;
+  /** Reads a product under a lock held until the transaction ends (policy changes apply one at a time). */
+  lockByName(name: string): Promise<Product | undefined>;
+  /** Stores the policy settings of a changed product (src/domain/product-policy-change.ts). */
+  updatePolicy(id: string, policy: Pick<Product, PolicySetting>): Promise<void>;
 }
 
 export interface CodeFilter {
@@ -143,6 +149,10 @@ export interface ActivationStore {
   findLapsedFloating(now: number, limit: number): Promise<Activation[]>;
   /** Culls only those whose last beat is still older than the cutoff (a late beat wins). */
   cullIfLapsed(ids: string[], now: number): Promise<string[]>;
+  /** Culls a floating product's activations whose lease has lapsed; returns them (id and code). */
+  cullLapsedOfProduct(productId: string, now: number): Promise<Array<{ id: string; codeId: string }>>;
+  /** Live activations of a product that are container instances (their fingerprint has the instance component). */
+  countActiveContainers(productId: string): Promise<number>;
 }
 
 /** The joined row the heartbeat needs, read in one query. */
@@ -327,7 +337,18 @@ export interface OutboxStore {
   pruneDelivered(before: number): Promise<number>;
 }
 
+export interface AdminTokenStore {
+  /** Stores a token's record with the SHA-256 (hex) of the token. */
+  insert(token: AdminToken, tokenHash: string): Promise<void>;
+  findByName(name: string): Promise<AdminToken | undefined>;
+  findByHash(tokenHash: string): Promise<AdminToken | undefined>;
+  list(): Promise<AdminToken[]>;
+  revoke(id: string, at: number): Promise<void>;
+  noteUse(id: string, at: number): Promise<void>;
+}
+
 export interface Stores {
+  adminTokens: AdminTokenStore;
   products: ProductStore;
   keys: KeyStore;
   codes: CodeStore;

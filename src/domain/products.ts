@@ -47,13 +47,7 @@ export async function createProduct(ctx: DomainContext, input: NewProduct, actor
     minimumVersion: null,
     createdAt: ctx.clock.now(),
   };
-  if (product.heartbeatIntervalSeconds >= product.leaseSeconds) {
-    throw new InvalidInput('heartbeat_exceeds_lease', 'the heartbeat interval must be shorter than the lease');
-  }
-  if (product.containers === 'instance' && product.seatMode !== 'floating') {
-    // A container instance lives on heartbeats: its seat must lapse when the container dies.
-    throw new InvalidInput('containers_need_floating', 'containers: "instance" needs seatMode "floating": a container\'s seat is freed when its heartbeats stop');
-  }
+  checkPolicy(product);
   return ctx.repo.transaction(async (tx) => {
     if (await tx.products.findByName(product.name)) {
       throw new Conflict('product_exists', `a product named "${product.name}" already exists`);
@@ -64,6 +58,17 @@ export async function createProduct(ctx: DomainContext, input: NewProduct, actor
     ]);
     return product;
   });
+}
+
+/** The rules a product's policy obeys, at creation and after every change (src/domain/product-policy-change.ts). */
+export function checkPolicy(product: Product): void {
+  if (product.heartbeatIntervalSeconds >= product.leaseSeconds) {
+    throw new InvalidInput('heartbeat_exceeds_lease', 'the heartbeat interval must be shorter than the lease');
+  }
+  if (product.containers === 'instance' && product.seatMode !== 'floating') {
+    // A container instance lives on heartbeats: its seat must lapse when the container dies.
+    throw new InvalidInput('containers_need_floating', 'containers: "instance" needs seatMode "floating": a container\'s seat is freed when its heartbeats stop');
+  }
 }
 
 export async function getProduct(ctx: DomainContext, name: string): Promise<Product> {

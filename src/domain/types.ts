@@ -93,7 +93,7 @@ export interface AuditEvent {
   at: number;
   actor: string;
   action: string;
-  entityType: 'product' | 'code' | 'activation' | 'key' | 'outbox';
+  entityType: 'product' | 'code' | 'activation' | 'key' | 'outbox' | 'admin_token';
   entityId: string;
   codeId: string | null;
   before: Record<string, unknown> | null;
@@ -165,4 +165,38 @@ export interface OutboxSummaryRow {
   count: number;
   /** Creation time of the oldest entry of the group. */
   oldestAt: number;
+}
+
+/** The settings of a product's policy an operator may change after creation (src/domain/product-policy-change.ts). */
+export const POLICY_SETTINGS = [
+  'seatMode',
+  'leaseSeconds',
+  'heartbeatIntervalSeconds',
+  'matchStrategy',
+  'reclaim',
+  'churnLimit',
+  'churnPeriodSeconds',
+  'fingerprintChangeWindowSeconds',
+  'containers',
+] as const;
+
+export type PolicySetting = (typeof POLICY_SETTINGS)[number];
+
+/**
+ * What a named admin token may do (docs/operations.md "Admin tokens"), each scope including the one
+ * before it: `read` reads everything; `codes` also issues and renews codes, of its products only;
+ * `full` does everything, like the bootstrap token.
+ */
+export const ADMIN_SCOPES = ['read', 'codes', 'full'] as const;
+export type AdminScope = (typeof ADMIN_SCOPES)[number];
+
+export interface AdminToken {
+  id: string;
+  name: string;
+  scope: AdminScope;
+  /** The products a `codes` token may issue and renew codes for; null for the other scopes. */
+  products: string[] | null;
+  createdAt: number;
+  revokedAt: number | null;
+  lastUsedAt: number | null;
 }

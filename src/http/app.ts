@@ -15,6 +15,7 @@ import { CodeGuessGuard } from './rate-limit';
 import { observeRequests } from './request-observer';
 import { adminApi } from './routes/admin-api';
 import { adminStats } from './routes/admin-stats';
+import { adminTokens } from './routes/admin-tokens';
 import { clientApi, heartbeatRoute } from './routes/client-api';
 import { dashboard } from './routes/dashboard';
 import { health } from './routes/health';
@@ -24,6 +25,7 @@ import { metricsEndpoint } from './routes/metrics';
 import { openApiDocs } from './routes/openapi';
 import { outboxAdmin } from './routes/outbox-admin';
 import { productionInterface } from './marketplace/production-interface';
+import { productPolicy } from './routes/product-policy';
 import { wellKnown } from './routes/well-known';
 import { openGuessBudgetStore } from '../storage/guess-budget-store';
 
@@ -75,9 +77,11 @@ export function createApp(runtime: Runtime, options: AppOptions): Express {
   app.use(metricsEndpoint(metrics, runtime.config.metricsToken, listensOnLoopbackOnly(runtime.config.host)));
   app.use(wellKnown(runtime.keyRing, runtime.ctx.clock));
   // Every admin route, whichever router answers it, behind one token check.
-  app.use('/v1/admin', requireAdmin(options.adminToken));
+  app.use('/v1/admin', requireAdmin(options.adminToken, runtime.ctx));
   app.use(marketplaceCodeImport(runtime));
   app.use(adminApi(runtime));
+  app.use(productPolicy(runtime));
+  app.use(adminTokens(runtime));
   app.use(adminStats(runtime.ctx));
   app.use(dashboard());
   app.use(marketplaceAdmin(runtime));

@@ -71,6 +71,9 @@ export function observeRequests({ metrics, logger, patternOf }: RequestObserverO
     const hint = codeHintOf(req, res);
     if (hint) line.code = hint;
     if (failed) line.error = refusalCode(res, status);
+    // Who called the admin API: every use of a named token is in the log under its name (docs/operations.md "Admin tokens").
+    const grant = res.locals.adminGrant as { actor: string } | undefined;
+    if (grant) line.actor = grant.actor;
     if (activity) line.activity = activity;
     if (resultCode) line.resultCode = resultCode;
     if (status === CLIENT_CLOSED) line.aborted = true;

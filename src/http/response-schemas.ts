@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CODE_STATUSES } from '../domain/types';
+import { ADMIN_SCOPES, CODE_STATUSES } from '../domain/types';
 
 /**
  * The shapes of our answers, for the OpenAPI document and for test/openapi.test.ts, which checks
@@ -140,6 +140,29 @@ const keySchema = z.strictObject({
 const nextCursor = z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page');
 
 export const productAnswerSchema = z.strictObject({ product: productSchema });
+const adminTokenSchema = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  scope: z.enum(ADMIN_SCOPES),
+  products: z.array(z.string()).nullable().describe('The products a codes token reaches; null for the other scopes'),
+  createdAt: isoTime,
+  revokedAt: isoTime.nullable(),
+  lastUsedAt: isoTime.nullable().describe('To the minute'),
+});
+export const adminTokenAnswerSchema = z.strictObject({ token: adminTokenSchema });
+export const adminTokenCreatedSchema = z.strictObject({
+  token: adminTokenSchema,
+  secret: z.string().describe('The token itself: shown this once, only its SHA-256 is kept'),
+});
+export const adminTokenListSchema = z.strictObject({ items: z.array(adminTokenSchema) });
+export const adminTokenChangeSchema = z.strictObject({ token: adminTokenSchema, changed: z.boolean().describe('false when it already was revoked') });
+export const whoamiSchema = z.strictObject({
+  name: z.string().nullable().describe('The token name; null for the bootstrap token'),
+  actor: z.string().describe('How the audit trail names this caller'),
+  scope: z.enum(ADMIN_SCOPES),
+  products: z.array(z.string()).nullable(),
+});
+export const productChangeSchema = z.strictObject({ product: productSchema, changed: z.boolean().describe('false when every setting already had that value') });
 export const productListSchema = z.strictObject({ items: z.array(productSchema) });
 export const codeAnswerSchema = z.strictObject({ code: codeSchema });
 export const codeChangeSchema = z.strictObject({ code: codeSchema, changed: z.boolean().describe('false when the code already was in that state') });

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { anchorEntries } from '@licensor/client/contract';
+import { anchorEntries, INSTANCE_COMPONENT } from '@licensor/client/contract';
 import type { ActivationStore } from '../domain/ports';
 import type { Activation, ActivationStatus, FingerprintHashes } from '../domain/types';
 import { fromJson, toBool, toJson } from './rows';
@@ -271,6 +271,24 @@ export class KnexActivationStore implements ActivationStore {
       .whereRaw(LAPSED, [now])
       .update({ status: 'culled', ended_at: now }, ['id']);
     return (rows as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  async cullLapsedOfProduct(productId: string, now: number): Promise<Array<{ id: string; codeId: string }>> {
+    const rows = await this.db('activations')
+      .where({ product_id: productId, status: 'active' })
+      .whereRaw(LAPSED, [now])
+      .update({ status: 'culled', ended_at: now }, ['id', 'code_id']);
+    return (rows as Array<{ id: string; code_id: string }>).map((r) => ({ id: r.id, codeId: r.code_id }));
+  }
+
+  async countActiveContainers(productId: string): Promise<number> {
+    // The fingerprint is stored as JSON text on both engines: its keys are quoted.
+    const row = await this.db('activations')
+      .where({ product_id: productId, status: 'active' })
+      .andWhere('fingerprint', 'like', `%"${INSTANCE_COMPONENT}"%`)
+      .count({ n: '*' })
+      .first();
+    return Number((row as { n: number | string } | undefined)?.n ?? 0);
   }
 
   private async insertAnchors(activationId: string, productId: string, fingerprint: FingerprintHashes): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { ProductStore } from '../domain/ports';
-import type { ContainerPolicy, MatchStrategy, Product, ReclaimMode, SeatMode } from '../domain/types';
+import type { PolicySetting, ContainerPolicy, MatchStrategy, Product, ReclaimMode, SeatMode } from '../domain/types';
 
 interface ProductRow {
   id: string;
@@ -43,6 +43,21 @@ export function productFromRow(row: ProductRow): Product {
   };
 }
 
+/** The policy settings as columns: written at creation and by every policy change. */
+function policyColumns(p: Pick<Product, PolicySetting>) {
+  return {
+    seat_mode: p.seatMode,
+    lease_seconds: p.leaseSeconds,
+    heartbeat_interval_seconds: p.heartbeatIntervalSeconds,
+    match_strategy: p.matchStrategy,
+    reclaim: p.reclaim,
+    churn_limit: p.churnLimit,
+    churn_period_seconds: p.churnPeriodSeconds,
+    fingerprint_change_window_seconds: p.fingerprintChangeWindowSeconds,
+    containers: p.containers,
+  };
+}
+
 export class KnexProductStore implements ProductStore {
   constructor(private readonly db: Knex | Knex.Transaction) {}
 
@@ -50,15 +65,7 @@ export class KnexProductStore implements ProductStore {
     await this.db('products').insert({
       id: p.id,
       name: p.name,
-      seat_mode: p.seatMode,
-      lease_seconds: p.leaseSeconds,
-      heartbeat_interval_seconds: p.heartbeatIntervalSeconds,
-      match_strategy: p.matchStrategy,
-      reclaim: p.reclaim,
-      churn_limit: p.churnLimit,
-      churn_period_seconds: p.churnPeriodSeconds,
-      fingerprint_change_window_seconds: p.fingerprintChangeWindowSeconds,
-      containers: p.containers,
+      ...policyColumns(p),
       latest_version: p.latestVersion,
       minimum_version: p.minimumVersion,
       created_at: p.createdAt,
@@ -67,6 +74,17 @@ export class KnexProductStore implements ProductStore {
 
   async setVersions(id: string, latestVersion: string | null, minimumVersion: string | null): Promise<void> {
     await this.db('products').where({ id }).update({ latest_version: latestVersion, minimum_version: minimumVersion });
+  }
+
+  async updatePolicy(id: string, p: Pick<Product, PolicySetting>): Promise<void> {
+    await this.db('products').where({ id }).update(policyColumns(p));
+  }
+
+  async lockByName(name: string): Promise<Product | undefined> {
+    // A write first, as codes are locked (code-store.ts): the row lock on PostgreSQL, the write
+    // lock on SQLite, before the read, so concurrent changes apply one after the other.
+    const locked = await this.db('products').where({ name }).update({ name });
+    return locked ? this.findByName(name) : undefined;
   }
 
   async findById(id: string): Promise<Product | undefined> {

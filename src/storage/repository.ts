@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { Conflict, Unavailable } from '../domain/errors';
 import type { HeartbeatView, Repository, Stores } from '../domain/ports';
 import { KnexActivationStore } from './activation-store';
+import { KnexAdminTokenStore } from './admin-token-store';
 import { KnexAuditStore } from './audit-store';
 import { KnexChurnStore } from './churn-store';
 import { KnexCodeStore } from './code-store';
@@ -21,6 +22,7 @@ import { KnexHeartbeatStatsStore } from './heartbeat-stats-store';
 
 function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer): Stores {
   return {
+    adminTokens: new KnexAdminTokenStore(db),
     products: new KnexProductStore(db),
     codes: new KnexCodeStore(db),
     activations: new KnexActivationStore(db),
@@ -48,6 +50,7 @@ function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer): Stores {
 const TAKE_SQLITE_WRITE_LOCK = 'UPDATE codes SET status = status WHERE 0';
 
 export class KnexRepository implements Repository {
+  readonly adminTokens;
   readonly products;
   readonly codes;
   readonly activations;
@@ -73,6 +76,7 @@ export class KnexRepository implements Repository {
   ) {
     // Reads outside a transaction get the same error translation as transactions do.
     const stores = translated(storesFor(database.knex, sealer));
+    this.adminTokens = stores.adminTokens;
     this.products = stores.products;
     this.codes = stores.codes;
     this.activations = stores.activations;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DAY_MS } from '../clock';
 import { findCodeByCode, getCode, issueCode, requireCode, type CodeView } from '../codes';
 import type { DomainContext } from '../context';
 import { LicensorError, NotFound } from '../errors';
@@ -52,7 +53,8 @@ export async function provisionInstance(
       {
         product: settings.product,
         seats: settings.seats,
-        validity: { days: settings.instanceDays },
+        // The instance's own creation time: order/query tells an untouched default expiry by it (orders.ts).
+        validity: { expiresAt: now + settings.instanceDays * DAY_MS },
         test: request.testFlag,
         metadata: { marketplace: { instanceId, orderId: request.orderId, orderLineId: request.orderLineId } },
       },

@@ -4,6 +4,7 @@ import { listInstances } from '../../domain/marketplace/instances';
 import { listMarketplaceLicenses } from '../../domain/marketplace/license-delivery';
 import { listUsage } from '../../domain/marketplace/usage';
 import type { Runtime } from '../../runtime';
+import { grantOf } from '../admin-auth';
 import { jsonRequest } from '../json-body';
 import { declareRoutes, refusals } from '../openapi/registry';
 import { codeImportReportSchema, instancePageSchema, marketplaceLicenseListSchema, usageListSchema } from '../response-schemas';
@@ -25,7 +26,7 @@ export function marketplaceCodeImport(runtime: Runtime): Router {
     const body = parse(codeImportRequestSchema, req.body);
     const settings = runtime.config.marketplace;
     const options = { product: body.product ?? settings.product, seats: body.seats ?? settings.seats, test: body.test ?? false };
-    res.json(await importCodes(runtime.ctx, body.file, options, 'admin-api'));
+    res.json(await importCodes(runtime.ctx, body.file, options, grantOf(res).actor));
   });
   return router;
 }

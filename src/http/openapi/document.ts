@@ -2,9 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../../config';
+import { scopeNeeded } from '../admin-scopes';
 import { errorBodySchema } from '../response-schemas';
 import { adminApiRoutes } from '../routes/admin-api';
 import { adminStatsRoutes } from '../routes/admin-stats';
+import { adminTokensRoutes } from '../routes/admin-tokens';
 import { clientApiRoutes } from '../routes/client-api';
 import { healthRoutes } from '../routes/health';
 import { marketplaceAdminRoutes } from '../marketplace/marketplace-admin';
@@ -13,6 +15,7 @@ import { metricsRoutes } from '../routes/metrics';
 import { openApiRoutes } from '../routes/openapi';
 import { outboxAdminRoutes } from '../routes/outbox-admin';
 import { productionInterfaceRoutes } from '../marketplace/production-interface';
+import { productPolicyRoutes } from '../routes/product-policy';
 import { wellKnownRoutes } from '../routes/well-known';
 import { openApiPath, pathParamNames, type RouteDoc } from './registry';
 
@@ -25,6 +28,8 @@ export function documentedRoutes(config: Pick<Config, 'marketplace'>): RouteDoc[
     ...wellKnownRoutes,
     ...clientApiRoutes,
     ...adminApiRoutes,
+    ...productPolicyRoutes,
+    ...adminTokensRoutes,
     ...adminStatsRoutes,
     ...marketplaceAdminRoutes,
     ...outboxAdminRoutes,
@@ -88,8 +93,15 @@ function operation(route: RouteDoc): JsonSchema {
     };
   }
   if (route.auth) op.security = route.auth.map((name) => ({ [name]: [] }));
+  const declared = { ...route.responses };
+  if (route.auth?.includes('adminToken')) {
+    // The scope table (src/http/admin-scopes.ts) decides; the document says what it decided.
+    const scope = scopeNeeded(route.method.toUpperCase(), route.path);
+    op['x-licensor-scope'] = scope;
+    declared[403] ??= { description: `token_scope_insufficient: this needs a "${scope}" admin token (or full)`, schema: errorBodySchema };
+  }
   const responses: JsonSchema = {};
-  for (const [status, answer] of Object.entries(route.responses)) {
+  for (const [status, answer] of Object.entries(declared)) {
     const content = answer.schema
       ? { [answer.contentType ?? 'application/json']: { schema: answer.schema === errorBodySchema ? ERROR_REF : jsonSchema(answer.schema, 'output') } }
       : answer.contentType

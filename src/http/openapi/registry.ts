@@ -7,7 +7,7 @@ import { errorBodySchema, openApiRefusalSchema } from '../response-schemas';
  * handlers parse with, so the document cannot drift from what is validated. test/openapi.test.ts
  * fails when a served route is not declared, or a declared one is not served.
  */
-type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** How a caller proves who it is; the names are the document's security schemes. */
 type RouteAuth = 'adminToken' | 'leaseToken' | 'metricsToken' | 'apigSignature' | 'marketplaceSignature';
@@ -57,7 +57,7 @@ export function pathParamNames(expressPath: string): string[] {
  * matched a route (an admin call without the token, a body that did not parse). Off the hot path:
  * a matched route names its pattern itself.
  */
-export function routePatternMatcher(routes: RouteDoc[]): (method: string, path: string) => string | undefined {
+export function routePatternMatcher(routes: Array<Pick<RouteDoc, 'method' | 'path'>>): (method: string, path: string) => string | undefined {
   const compiled = routes.map((r) => ({
     method: r.method.toUpperCase(),
     pattern: r.path,
@@ -72,7 +72,7 @@ export function routePatternMatcher(routes: RouteDoc[]): (method: string, path: 
 const REFUSALS: Record<number, string> = {
   400: 'Invalid input: invalid_request (details.issues lists each problem with its path), invalid_json, malformed_code, …',
   401: 'Not authenticated: admin_token_required, metrics_token_required, …',
-  403: 'Refused: fingerprint_mismatch, activation_proof_invalid',
+  403: 'Refused: fingerprint_mismatch, activation_proof_invalid, token_scope_insufficient',
   404: 'Not found: code_not_found, activation_not_found, product_not_found',
   409: 'Conflict with the current state: seat_limit_reached, illegal_transition, activation_ended, product_exists, …',
   413: 'payload_too_large',

@@ -1,10 +1,12 @@
 import { Router } from 'express';
+import { requireScope } from '../../domain/admin-tokens';
 import { listAudit } from '../../domain/audit-trail';
 import { freezeCode, getActivation, getCode, issueCode, listCodeActivations, listCodes, releaseCode, renewCode, unfreezeCode, type CodeView } from '../../domain/codes';
 import { createProduct, getProduct, listProducts, publishVersion } from '../../domain/products';
 import { deactivateMachine } from '../../domain/seat-allocation';
 import { describeKey, listSigningKeys, rotateSigningKey } from '../../domain/signing-keys';
 import type { Runtime } from '../../runtime';
+import { grantOf } from '../admin-auth';
 import { jsonRequest } from '../json-body';
 import { declareRoutes, refusals, type RouteDoc } from '../openapi/registry';
 import {
@@ -34,7 +36,6 @@ import {
 import { parse } from '../../application/validate';
 import { adminActivationView, auditView, codeView, productView } from '../../application/views';
 
-const ACTOR = 'admin-api';
 
 /** The operator's API (docs/server.md#admin-api), behind the admin bearer token. */
 export function adminApi(runtime: Runtime): Router {
@@ -47,7 +48,7 @@ export function adminApi(runtime: Runtime): Router {
   });
   router.post('/v1/admin/products', async (req, res) => {
     const body = parse(productRequestSchema, req.body);
-    res.status(201).json({ product: productView(await createProduct(ctx, body, ACTOR)) });
+    res.status(201).json({ product: productView(await createProduct(ctx, body, grantOf(res).actor)) });
   });
   router.get('/v1/admin/products/:name', async (req, res) => {
     const { name } = parse(productNameParamSchema, req.params, 'path');
@@ -57,13 +58,14 @@ export function adminApi(runtime: Runtime): Router {
   router.post('/v1/admin/products/:name/versions', async (req, res) => {
     const { name } = parse(productNameParamSchema, req.params, 'path');
     const body = parse(publishVersionRequestSchema, req.body);
-    res.status(201).json({ product: productView(await publishVersion(ctx, name, body, ACTOR)) });
+    res.status(201).json({ product: productView(await publishVersion(ctx, name, body, grantOf(res).actor)) });
   });
 
   router.post('/v1/admin/codes', async (req, res) => {
     const body = parse(issueCodeRequestSchema, req.body);
+    requireScope(grantOf(res), 'codes', body.product);
     const { product, seats, concurrent, features, metadata, test } = body;
-    const code = await issueCode(ctx, { product, seats, concurrent, features, metadata, test, validity: validityOf(body) }, ACTOR);
+    const code = await issueCode(ctx, { product, seats, concurrent, features, metadata, test, validity: validityOf(body) }, grantOf(res).actor);
     res.status(201).json({ code: codeView(code) });
   });
   router.get('/v1/admin/codes', async (req, res) => {
@@ -84,7 +86,9 @@ export function adminApi(runtime: Runtime): Router {
   });
   router.post('/v1/admin/codes/:code/renew', async (req, res) => {
     const body = parse(renewRequestSchema, req.body ?? {});
-    const change = await renewCode(ctx, req.params.code, renewalOf(body), ACTOR);
+    // A codes token renews only its products' codes: the code's product decides.
+    if (grantOf(res).products !== null) requireScope(grantOf(res), 'codes', (await getCode(ctx, req.params.code)).productName);
+    const change = await renewCode(ctx, req.params.code, renewalOf(body), grantOf(res).actor);
     res.json({ code: codeView(change.code), changed: change.changed });
   });
   for (const [action, run] of [
@@ -93,7 +97,7 @@ export function adminApi(runtime: Runtime): Router {
     ['release', releaseCode],
   ] as const) {
     router.post(`/v1/admin/codes/:code/${action}`, async (req, res) => {
-      const change = await run(ctx, req.params.code as string, ACTOR);
+      const change = await run(ctx, req.params.code as string, grantOf(res).actor);
       res.json({ code: codeView(change.code), changed: change.changed });
     });
   }
@@ -104,7 +108,7 @@ export function adminApi(runtime: Runtime): Router {
   });
   router.delete('/v1/admin/activations/:id', async (req, res) => {
     const { id } = parse(activationIdParamSchema, req.params, 'path');
-    const activation = await deactivateMachine(ctx, id, null, ACTOR);
+    const activation = await deactivateMachine(ctx, id, null, grantOf(res).actor);
     res.json({ activation: adminActivationView(activation) });
   });
 
@@ -118,7 +122,7 @@ export function adminApi(runtime: Runtime): Router {
     res.json({ items: await listSigningKeys(ctx), current: runtime.keyRing.currentKid });
   });
   router.post('/v1/admin/keys/rotate', async (_req, res) => {
-    const result = await rotateSigningKey(ctx, runtime.keyPolicy, ACTOR);
+    const result = await rotateSigningKey(ctx, runtime.keyPolicy, grantOf(res).actor);
     await runtime.reloadKeys();
     res.status(201).json({ current: describeKey(result.current), retired: result.retired.map(describeKey) });
   });
@@ -131,11 +135,11 @@ export function adminApi(runtime: Runtime): Router {
 
 
 /** OpenAPI declarations of the routes above (src/http/openapi/registry.ts); keep them beside the handlers. */
-const admin = (route: Omit<RouteDoc, 'tag' | 'auth'>): RouteDoc => ({
+export const admin = (route: Omit<RouteDoc, 'tag' | 'auth'>): RouteDoc => ({
   ...route,
   tag: 'Admin API',
   auth: ['adminToken'],
-  responses: { ...refusals(401, 503), ...route.responses },
+  responses: { ...refusals(401, 403, 503), ...route.responses },
 });
 
 export const adminApiRoutes = declareRoutes([

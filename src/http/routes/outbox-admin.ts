@@ -1,13 +1,12 @@
 import { Router } from 'express';
 import { getOutboxEntry, listOutbox, retryOutboxEntry, summarizeOutbox } from '../../domain/outbox';
 import type { Runtime } from '../../runtime';
+import { grantOf } from '../admin-auth';
 import { declareRoutes, refusals } from '../openapi/registry';
 import { outboxEntryAnswerSchema, outboxPageSchema, outboxSummarySchema } from '../response-schemas';
 import { outboxIdParamSchema, outboxQuerySchema } from '../../application/schemas';
 import { parse } from '../../application/validate';
 import { outboxEntryView, outboxSummaryView } from '../../application/views';
-
-const ACTOR = 'admin-api';
 
 
 /** The operator's view of the calls licensor owes (docs/operations.md "Calls licensor owes"): what is owed, what failed, and try again. */
@@ -28,7 +27,7 @@ export function outboxAdmin(runtime: Runtime): Router {
   });
   router.post('/v1/admin/outbox/:id/retry', async (req, res) => {
     const { id } = parse(outboxIdParamSchema, req.params, 'path');
-    res.json({ entry: outboxEntryView(await retryOutboxEntry(ctx, id, ACTOR)) });
+    res.json({ entry: outboxEntryView(await retryOutboxEntry(ctx, id, grantOf(res).actor)) });
   });
   return router;
 }

@@ -2,6 +2,7 @@
 // reverse proxy keeps working. The token lives in sessionStorage: gone when the tab closes.
 
 const TOKEN_KEY = 'licensor.adminToken';
+const GRANT_KEY = 'licensor.adminGrant';
 const BASE = new URL('../v1/admin/', document.baseURI);
 
 export class ApiError extends Error {
@@ -16,13 +17,35 @@ export const session = {
   get token() {
     return sessionStorage.getItem(TOKEN_KEY);
   },
-  signIn(token) {
+  /** Who signed in (GET /v1/admin/whoami): { name, actor, scope, products }. */
+  get grant() {
+    try {
+      return JSON.parse(sessionStorage.getItem(GRANT_KEY) ?? 'null');
+    } catch {
+      return null;
+    }
+  },
+  signIn(token, grant) {
     sessionStorage.setItem(TOKEN_KEY, token);
+    sessionStorage.setItem(GRANT_KEY, JSON.stringify(grant));
   },
   signOut() {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(GRANT_KEY);
   },
 };
+
+const SCOPES = ['read', 'codes', 'full'];
+
+/**
+ * Whether the signed-in token's scope reaches an action (docs/operations.md "Admin tokens"): the
+ * page hides what it does not. The server decides all the same; this only spares a refusal.
+ */
+export function can(scope, product) {
+  const grant = session.grant;
+  if (!grant || SCOPES.indexOf(grant.scope) < SCOPES.indexOf(scope)) return false;
+  return scope !== 'codes' || product === undefined || grant.products === null || grant.products.includes(product);
+}
 
 /** Calls the admin API; refusals become ApiError with the server's stable code and message. */
 export async function api(path, { method = 'GET', body, token = session.token } = {}) {

@@ -1,7 +1,7 @@
 // The dashboard's shell: a hash router (#/codes, #/codes/<code>, …) over pages that each fill
 // a fresh <section>. A page whose section was replaced simply writes into a detached node.
 
-import { session } from './api.js';
+import { api, session } from './api.js';
 import { currentRoute, go, onRoute, signedOut } from './router.js';
 import { h, fill } from './dom.js';
 import { codePage } from './pages/code.js';
@@ -27,9 +27,12 @@ function renderNav(path) {
     fill(nav);
     return;
   }
+  const grant = session.grant;
   fill(
     nav,
     LINKS.map(([href, label, active]) => h('a', { href, 'aria-current': active(path) ? 'page' : null }, label)),
+    h('span', { class: 'who', 'data-scope': grant.scope, title: `Audited as ${grant.actor}` },
+      grant.name === null ? 'bootstrap token' : grant.name, h('span', { class: 'muted' }, ` · ${grant.scope}`)),
     h('button', { type: 'button', class: 'link sign-out', onclick: () => signedOut() }, 'Sign out'),
   );
 }
@@ -37,6 +40,11 @@ function renderNav(path) {
 function render() {
   const { path, params } = currentRoute();
   if (!session.token && path !== '/sign-in') return go('/sign-in');
+  // A session from before tokens had scopes: ask who it is once.
+  if (session.token && !session.grant && path !== '/sign-in') {
+    api('whoami').then((grant) => (session.signIn(session.token, grant), render()), () => signedOut('refused'));
+    return;
+  }
   renderNav(path);
   const section = h('section', { class: 'page' });
   main.replaceChildren(section);

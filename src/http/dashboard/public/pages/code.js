@@ -1,4 +1,4 @@
-import { api, query } from '../api.js';
+import { api, can, query } from '../api.js';
 import { ago, fill, h, statusBadge, table, when } from '../dom.js';
 import { confirmAction, errorNotice, notice, pageHeader, showFailure } from '../ui.js';
 
@@ -124,6 +124,7 @@ function renderActions(card, code, messages, refresh) {
   const released = code.status === 'released';
   const content = [h('h2', {}, 'Actions')];
   if (released) content.push(h('p', { class: 'muted' }, 'Released codes are final: no action applies any more.'));
+  else if (!can('codes', code.product)) content.push(h('p', { class: 'muted', 'data-no-actions': '' }, 'Your token may not change this code.'));
   else {
     content.push(
       h('div', { class: 'action-row' },
@@ -142,7 +143,9 @@ function renderActions(card, code, messages, refresh) {
         }, 'Renew')),
     );
     const buttons = [];
-    if (['issued', 'alive', 'expired'].includes(code.status)) {
+    // Freeze, unfreeze and release need a full token; renewal is the codes scope's too.
+    const full = can('full');
+    if (full && ['issued', 'alive', 'expired'].includes(code.status)) {
       buttons.push(h('button', {
         type: 'button', class: 'secondary', 'data-action': 'freeze',
         onclick: async () => {
@@ -154,7 +157,7 @@ function renderActions(card, code, messages, refresh) {
         },
       }, 'Freeze'));
     }
-    if (code.status === 'frozen') {
+    if (full && code.status === 'frozen') {
       buttons.push(h('button', {
         type: 'button', class: 'secondary', 'data-action': 'unfreeze',
         onclick: async () => {
@@ -166,7 +169,7 @@ function renderActions(card, code, messages, refresh) {
         },
       }, 'Unfreeze'));
     }
-    buttons.push(h('button', {
+    if (full) buttons.push(h('button', {
       type: 'button', class: 'danger', 'data-action': 'release',
       onclick: async () => {
         if (await confirmAction({

@@ -1,4 +1,4 @@
-import { api, query } from '../api.js';
+import { api, can, query } from '../api.js';
 import { h, statusBadge, table, when } from '../dom.js';
 import { go } from '../router.js';
 import { pageHeader } from '../ui.js';
@@ -38,7 +38,7 @@ export async function codesPage(section, params) {
   const newer = trail.length > 0 ? () => go('/codes', { ...filters, trail: trail.slice(0, -1).join('.') }) : null;
 
   section.append(
-    pageHeader('Codes', h('a', { class: 'button primary', href: `#/codes/new${filters.product ? `?product=${encodeURIComponent(filters.product)}` : ''}` }, 'Issue a code')),
+    pageHeader('Codes', ...(can('codes') ? [h('a', { class: 'button primary', href: `#/codes/new${filters.product ? `?product=${encodeURIComponent(filters.product)}` : ''}` }, 'Issue a code')] : [])),
     h(
       'form',
       { class: 'toolbar filters', role: 'search', onsubmit: (e) => (e.preventDefault(), apply()) },

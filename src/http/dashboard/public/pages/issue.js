@@ -1,11 +1,17 @@
-import { api } from '../api.js';
+import { api, can } from '../api.js';
 import { h } from '../dom.js';
 import { go } from '../router.js';
 import { confirmAction, notice, pageHeader, showFailure } from '../ui.js';
 
 /** Issues a code after a review step; the new code's page opens on success. */
 export async function issuePage(section, params) {
-  const { items: products } = await api('products');
+  const { items: all } = await api('products');
+  // A codes token issues for its own products only.
+  const products = all.filter((p) => can('codes', p.name));
+  if (!can('codes')) {
+    section.append(pageHeader('Issue a code'), notice('info', 'Your token may not issue codes: it reads only. Ask for a token with the "codes" or "full" scope.'));
+    return;
+  }
   if (products.length === 0) {
     section.append(pageHeader('Issue a code'), notice('info', 'Create a product first.'), h('p', {}, h('a', { href: '#/products' }, 'Products')));
     return;

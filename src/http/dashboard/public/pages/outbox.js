@@ -1,4 +1,4 @@
-import { api, query } from '../api.js';
+import { api, query, can } from '../api.js';
 import { h, statusBadge, table, when } from '../dom.js';
 import { go } from '../router.js';
 import { confirmAction, notice, pageHeader, showFailure } from '../ui.js';
@@ -64,7 +64,7 @@ export async function outboxPage(section, params) {
           { label: 'Attempts', cell: (e) => String(e.attempts) },
           { label: status === 'delivered' ? 'Delivered' : 'Next attempt', cell: (e) => when(status === 'delivered' ? e.deliveredAt : e.nextAttemptAt) },
           { label: 'Last error', cell: (e) => (e.lastError ? h('span', { class: 'small' }, e.lastError) : h('span', { class: 'muted' }, '–')) },
-          { label: '', cell: (e) => (e.status === 'failed' ? h('button', { type: 'button', class: 'secondary', onclick: () => retry(e) }, 'Try again') : null) },
+          { label: '', cell: (e) => (e.status === 'failed' && can('full') ? h('button', { type: 'button', class: 'secondary', onclick: () => retry(e) }, 'Try again') : null) },
         ],
         page.items,
         { empty: status === 'failed' ? 'No call has failed.' : 'None.', rowAttrs: (e) => ({ 'data-entry': e.id }) },

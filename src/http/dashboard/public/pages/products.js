@@ -1,7 +1,7 @@
-import { api } from '../api.js';
+import { api, can } from '../api.js';
 import { h, table, when } from '../dom.js';
 import { go } from '../router.js';
-import { notice, pageHeader, showFailure } from '../ui.js';
+import { confirmAction, notice, pageHeader, showFailure } from '../ui.js';
 
 const duration = (seconds) =>
   seconds % 86_400 === 0 ? `${seconds / 86_400} d` : seconds % 3600 === 0 ? `${seconds / 3600} h` : seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
@@ -11,10 +11,12 @@ export async function productsPage(section, params) {
   const { items } = await api('products');
   const created = params.get('created');
   const published = params.get('published');
+  const changed = params.get('changed');
   section.append(
     pageHeader('Products'),
     created ? notice('ok', `Product ${created} created.`) : null,
     published ? notice('ok', `Version ${published} published: running clients hear of it with their next heartbeat.`) : null,
+    changed ? notice('ok', `Policy of ${changed} changed: each machine follows it from its next heartbeat.`) : null,
     h(
       'div',
       { class: 'card' },
@@ -41,11 +43,13 @@ export async function productsPage(section, params) {
           },
         ],
         items,
-        { empty: 'No products yet: create the first one below.' },
+        { empty: can('full') ? 'No products yet: create the first one below.' : 'No products yet.' },
       ),
     ),
-    createForm(),
-    items.length > 0 ? publishForm(items) : null,
+    // Products and their versions are the full scope's (docs/operations.md "Admin tokens").
+    can('full') ? createForm() : null,
+    can('full') && items.length > 0 ? publishForm(items) : null,
+    can('full') && items.length > 0 ? policyForm(items) : null,
   );
 }
 
@@ -103,6 +107,79 @@ function createForm() {
     try {
       const { product } = await api('products', { method: 'POST', body: { name: name.value.trim(), seatMode: seatMode.value } });
       go('/products', { created: product.name });
+    } catch (err) {
+      showFailure(err, messages);
+    }
+  }
+  return form;
+}
+
+/** The settings a policy change may give (docs/policies.md "Changing a policy"), as form fields. */
+const POLICY_FIELDS = [
+  ['seatMode', 'Seat mode', ['node_locked', 'floating']],
+  ['leaseSeconds', 'Lease (seconds)', 'number'],
+  ['heartbeatIntervalSeconds', 'Heartbeat every (seconds)', 'number'],
+  ['matchStrategy', 'Matching', ['exact', 'fuzzy', 'loose']],
+  ['reclaim', 'Reclaim', ['eager', 'soft']],
+  ['churnLimit', 'Churn limit (empty: none)', 'number'],
+  ['churnPeriodSeconds', 'Churn period (seconds)', 'number'],
+  ['fingerprintChangeWindowSeconds', 'Fingerprint change window (seconds)', 'number'],
+  ['containers', 'Containers', ['refuse', 'instance']],
+];
+
+/** Changes a product's policy: only what differs from the product is sent, after a review of the changes. */
+function policyForm(products) {
+  const messages = h('div', { class: 'messages' });
+  const product = h('select', { id: 'policy-product', name: 'product', onchange: () => show() }, ...products.map((p) => h('option', { value: p.name }, p.name)));
+  const inputs = Object.fromEntries(
+    POLICY_FIELDS.map(([key, , kind]) => [
+      key,
+      Array.isArray(kind)
+        ? h('select', { id: `policy-${key}`, name: key }, ...kind.map((v) => h('option', { value: v }, v)))
+        : h('input', { id: `policy-${key}`, name: key, type: 'number', min: 1, inputmode: 'numeric' }),
+    ]),
+  );
+  const current = () => products.find((p) => p.name === product.value);
+  const show = () => {
+    for (const [key, input] of Object.entries(inputs)) input.value = current()[key] === null ? '' : String(current()[key]);
+  };
+  const form = h(
+    'form',
+    { class: 'card form-grid', onsubmit: submit },
+    h('h2', {}, 'Change a policy'),
+    h('label', { for: 'policy-product' }, 'Product'),
+    product,
+    POLICY_FIELDS.map(([key, label]) => [h('label', { for: `policy-${key}` }, label), inputs[key]]),
+    messages,
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'primary' }, 'Review and change')),
+  );
+  show();
+  async function submit(event) {
+    event.preventDefault();
+    messages.replaceChildren();
+    const before = current();
+    const change = {};
+    for (const [key, , kind] of POLICY_FIELDS) {
+      const raw = inputs[key].value.trim();
+      // Only the churn limit may be emptied (no limit); an empty other field is left as it is.
+      if (raw === '' && key !== 'churnLimit') continue;
+      const value = Array.isArray(kind) ? raw : raw === '' ? null : Number(raw);
+      if (value !== before[key]) change[key] = value;
+    }
+    const keys = Object.keys(change);
+    if (keys.length === 0) return messages.append(notice('info', 'Nothing to change: every setting already has that value.'));
+    const shown = (v) => (v === null ? 'none' : String(v));
+    if (!(await confirmAction({
+      title: `Change the policy of ${before.name}?`,
+      body: [
+        ...keys.map((k) => `${k}: ${shown(before[k])} → ${shown(change[k])}`),
+        'Machines already out there follow it from their next heartbeat; docs/policies.md "Changing a policy" says what each change does to them.',
+      ],
+      confirmLabel: 'Change policy',
+    }))) return;
+    try {
+      await api(`products/${encodeURIComponent(before.name)}`, { method: 'PATCH', body: change });
+      go('/products', { changed: before.name });
     } catch (err) {
       showFailure(err, messages);
     }

@@ -18,7 +18,7 @@ export async function signInPage(section, params) {
     'form',
     { class: 'card sign-in', onsubmit: submit },
     h('h1', {}, 'Sign in'),
-    h('p', { class: 'muted' }, 'Paste the admin token. It was printed when licensor first started and is kept in the data directory as ', h('code', {}, 'admin-token'), ' (or set as ', h('code', {}, 'LICENSOR_ADMIN_TOKEN'), ').'),
+    h('p', { class: 'muted' }, 'Paste an admin token: one made for you with ', h('code', {}, 'licensor tokens create'), ', or the bootstrap token kept in the data directory as ', h('code', {}, 'admin-token'), ' (or set as ', h('code', {}, 'LICENSOR_ADMIN_TOKEN'), ').'),
     h('label', { for: 'token' }, 'Admin token'),
     input,
     message,
@@ -36,8 +36,7 @@ export async function signInPage(section, params) {
     button.disabled = true;
     message.replaceChildren();
     try {
-      await api('products', { token });
-      session.signIn(token);
+      session.signIn(token, await api('whoami', { token }));
       go('/');
     } catch (err) {
       message.append(
