@@ -11,6 +11,7 @@ import type {
 } from './types';
 import type { MarketplaceInstance, MarketplaceLicense, MarketplaceLicenseStatus, OrderTerms, UsageFilter, UsageReport } from './marketplace/types';
 import type { OutboxEntry, OutboxFilter, OutboxSummaryRow } from './outbox';
+import type { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from './webhooks';
 
 /** What the domain needs from storage. Implemented in src/storage; the domain never sees SQL. */
 
@@ -311,6 +312,29 @@ export interface OutboxStore {
   pruneDelivered(before: number): Promise<number>;
 }
 
+/**
+ * Webhook endpoints and what their deliveries got back (src/domain/webhooks.ts). The deliveries
+ * themselves are outbox entries, enqueued by the audit store with every event it writes.
+ */
+export interface WebhookStore {
+  insert(endpoint: WebhookEndpoint): Promise<void>;
+  find(id: string): Promise<WebhookEndpoint | undefined>;
+  list(): Promise<WebhookEndpoint[]>;
+  update(endpoint: WebhookEndpoint): Promise<void>;
+  delete(id: string): Promise<void>;
+  /** The audit event a delivery announces. */
+  event(id: string): Promise<AuditEvent | undefined>;
+  recordAttempt(attempt: WebhookAttempt): Promise<void>;
+  /** A success ends the endpoint's failure streak. */
+  noteSuccess(id: string, now: number): Promise<void>;
+  /** A failure lengthens it (starting it at `now`); the endpoint as it is now. */
+  noteFailure(id: string, now: number): Promise<WebhookEndpoint | undefined>;
+  /** Switches an enabled endpoint off; false when it was not enabled (another process did it first). */
+  disable(id: string, now: number, reason: string): Promise<boolean>;
+  /** The endpoint's deliveries, newest first, each with its latest attempt. */
+  deliveries(endpointId: string, limit: number): Promise<WebhookDelivery[]>;
+}
+
 export interface Stores {
   products: ProductStore;
   keys: KeyStore;
@@ -326,6 +350,7 @@ export interface Stores {
   churn: ChurnStore;
   sweeperProgress: SweeperProgressStore;
   outbox: OutboxStore;
+  webhooks: WebhookStore;
 }
 
 /** Storage as the domain sees it: reads outside a transaction, changes inside one. */

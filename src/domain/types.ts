@@ -93,7 +93,7 @@ export interface AuditEvent {
   at: number;
   actor: string;
   action: string;
-  entityType: 'product' | 'code' | 'activation' | 'key' | 'outbox';
+  entityType: 'product' | 'code' | 'activation' | 'key' | 'outbox' | 'webhook';
   entityId: string;
   codeId: string | null;
   before: Record<string, unknown> | null;

@@ -2,8 +2,9 @@ import type { Knex } from 'knex';
 import type { AuditFilter, AuditStore } from '../domain/ports';
 import type { AuditEvent, Page } from '../domain/types';
 import { fromJson, keysetPage, toJson } from './rows';
+import { enqueueWebhookDeliveries } from './webhook-store';
 
-interface AuditRow {
+export interface AuditRow {
   id: string;
   at: number;
   actor: string;
@@ -15,7 +16,7 @@ interface AuditRow {
   after: string | null;
 }
 
-function eventFromRow(row: AuditRow): AuditEvent {
+export function eventFromRow(row: AuditRow): AuditEvent {
   return {
     id: row.id,
     at: Number(row.at),
@@ -50,6 +51,8 @@ export class KnexAuditStore implements AuditStore {
       }
       await this.db.raw(`INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => ROW).join(', ')}`, values);
     }
+    // Announced in the same transaction (docs/webhooks.md): what happened is owed, nothing else.
+    await enqueueWebhookDeliveries(this.db, events);
   }
 
   async list(filter: AuditFilter, limit: number, cursor: string | null): Promise<Page<AuditEvent>> {

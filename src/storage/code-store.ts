@@ -3,6 +3,7 @@ import type { CodeFilter, CodeStore, ExpiryPlace, SweepBatch } from '../domain/p
 import type { CodeStatus, LicenseCode, Page } from '../domain/types';
 import { fromJson, keysetPage, toBool, toJson } from './rows';
 import { uuidV7Sql } from './sql-ids';
+import { enqueueWebhookDeliveriesWritten } from './webhook-store';
 
 export interface CodeRow {
   id: string;
@@ -135,6 +136,7 @@ export class KnexCodeStore implements CodeStore {
          ${PG_BATCH_RESULT}`,
         [after.expiresAt, after.id, now, limit, now, now, actor, json],
       );
+      await enqueueWebhookDeliveriesWritten(this.db, now, actor, EXPIRED);
       return pgBatch(result);
     }
     const taken = await this.sqliteBatch('sweep_due', 'id TEXT PRIMARY KEY, status TEXT NOT NULL, expires_at INTEGER NOT NULL', due, [after.expiresAt, after.id, now, limit]);
@@ -144,6 +146,7 @@ export class KnexCodeStore implements CodeStore {
        SELECT ${uuidV7Sql('sqlite', now, 'rowid')}, ?, ?, 'code.expired', 'code', id, id, json_object('status', status), ? FROM sweep_due`,
       [now, actor, json],
     );
+    await enqueueWebhookDeliveriesWritten(this.db, now, actor, EXPIRED);
     return this.sqliteBatchResult('sweep_due', taken);
   }
 
@@ -182,6 +185,7 @@ export class KnexCodeStore implements CodeStore {
          ${PG_BATCH_RESULT}`,
         [after.expiresAt, after.id, cutoff, limit, now, now, before, json, now, actor],
       );
+      await enqueueWebhookDeliveriesWritten(this.db, now, actor, RELEASED);
       return pgBatch(result);
     }
     const taken = await this.sqliteBatch('sweep_released', 'id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL', due, [after.expiresAt, after.id, cutoff, limit]);
@@ -198,6 +202,7 @@ export class KnexCodeStore implements CodeStore {
        SELECT ${uuidV7Sql('sqlite', now, `rowid + ${taken}`)}, ?, ?, 'activation.released', 'activation', id, code_id, NULL, NULL FROM sweep_ended`,
       [now, actor, before, json, now, actor],
     );
+    await enqueueWebhookDeliveriesWritten(this.db, now, actor, RELEASED);
     return this.sqliteBatchResult('sweep_released', taken);
   }
 
@@ -222,6 +227,10 @@ export class KnexCodeStore implements CodeStore {
 }
 
 /** The end of a PostgreSQL sweeper statement: how many codes moved, and the last one taken. */
+/** The actions of the sweeper's bulk audit events, announced to webhooks (docs/webhooks.md). */
+const EXPIRED = ['code.expired'];
+const RELEASED = ['code.released', 'activation.released'];
+
 const PG_BATCH_RESULT = `SELECT (SELECT count(*) FROM moved) AS n, expires_at, id FROM due ORDER BY expires_at DESC, id DESC LIMIT 1`;
 
 function pgBatch(result: unknown): SweepBatch {

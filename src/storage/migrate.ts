@@ -13,6 +13,7 @@ import * as keyEndorsements from './migrations/011_key_endorsements';
 import * as guessBudgets from './migrations/012_guess_budgets';
 import * as containerPolicy from './migrations/013_container_policy';
 import * as outboxAndMarketplaceOrders from './migrations/014_outbox_and_marketplace_orders';
+import * as webhooks from './migrations/015_webhooks';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
 export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
@@ -30,6 +31,7 @@ export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Kn
   '012_guess_budgets': guessBudgets,
   '013_container_policy': containerPolicy,
   '014_outbox_and_marketplace_orders': outboxAndMarketplaceOrders,
+  '015_webhooks': webhooks,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -4,7 +4,7 @@ import type { OutboxStore } from '../domain/ports';
 import type { Page } from '../domain/types';
 import { fromJson, keysetPage, toJson } from './rows';
 
-interface OutboxRow {
+export interface OutboxRow {
   id: string;
   kind: string;
   target: string;
@@ -21,7 +21,7 @@ interface OutboxRow {
   delivered_at: number | string | null;
 }
 
-function entryFromRow(row: OutboxRow): OutboxEntry {
+export function entryFromRow(row: OutboxRow): OutboxEntry {
   return {
     id: row.id,
     kind: row.kind,

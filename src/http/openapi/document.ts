@@ -13,6 +13,7 @@ import { metricsRoutes } from '../routes/metrics';
 import { openApiRoutes } from '../routes/openapi';
 import { outboxAdminRoutes } from '../routes/outbox-admin';
 import { productionInterfaceRoutes } from '../routes/production-interface';
+import { webhooksAdminRoutes } from '../routes/webhooks-admin';
 import { wellKnownRoutes } from '../routes/well-known';
 import { openApiPath, pathParamNames, type RouteDoc } from './registry';
 
@@ -28,6 +29,7 @@ export function documentedRoutes(config: Pick<Config, 'marketplace'>): RouteDoc[
     ...adminStatsRoutes,
     ...marketplaceAdminRoutes,
     ...outboxAdminRoutes,
+    ...webhooksAdminRoutes,
     ...productionInterfaceRoutes(config.marketplace.productionPath),
     ...marketplaceOpenApiRoutes,
   ];

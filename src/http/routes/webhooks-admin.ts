@@ -1,0 +1,222 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import {
+  deleteWebhook,
+  getWebhook,
+  listWebhookDeliveries,
+  listWebhooks,
+  registerWebhook,
+  resendWebhookDelivery,
+  updateWebhook,
+  WEBHOOK_EVENT_TYPES,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+} from '../../domain/webhooks';
+import type { Runtime } from '../../runtime';
+import { declareRoutes, refusals } from '../openapi/registry';
+import { outboxEntryAnswerSchema } from '../response-schemas';
+import { parse } from '../validate';
+import { webhookUrlGuard } from '../webhook-sender';
+import { outboxEntryView } from './outbox-admin';
+
+const ACTOR = 'admin-api';
+
+const eventPatterns = z
+  .array(z.string().min(1).max(64))
+  .min(1)
+  .max(100)
+  .describe('Event types (e.g. code.issued), families (code.*) or * for all; see GET /v1/admin/webhooks/event-types');
+const url = z.string().min(1).max(2048).describe('http:// or https://; a host resolving to a loopback, link-local or private address is refused unless LICENSOR_WEBHOOKS_ALLOW_PRIVATE');
+
+export const webhookRequestSchema = z.strictObject({ url, events: eventPatterns, description: z.string().max(200).optional() });
+export const webhookChangeSchema = z
+  .strictObject({ url: url.optional(), events: eventPatterns.optional(), description: z.string().max(200).nullable().optional(), enabled: z.boolean().optional() })
+  .refine((c) => Object.keys(c).length > 0, 'name at least one of url, events, description, enabled');
+const webhookIdParamSchema = z.object({ id: z.string().min(1).max(36) });
+const deliveryParamSchema = z.object({ id: z.string().min(1).max(36), delivery: z.string().min(1).max(36) });
+export const deliveriesQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+
+const isoTime = z.string().describe('ISO 8601 time, UTC');
+const endpointSchema = z.strictObject({
+  id: z.string(),
+  url: z.string(),
+  description: z.string().nullable(),
+  events: z.array(z.string()),
+  enabled: z.boolean().describe('false: switched off by the operator, or by licensor after failing too long (disabledReason says which)'),
+  failureStreak: z.number().int().describe('Failed attempts since the last success'),
+  failingSince: isoTime.nullable(),
+  disabledAt: isoTime.nullable(),
+  disabledReason: z.string().nullable(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+});
+const endpointAnswerSchema = z.strictObject({ endpoint: endpointSchema });
+const registeredSchema = z.strictObject({
+  endpoint: endpointSchema,
+  secret: z.string().describe('Signs every delivery (Licensor-Signature, docs/webhooks.md); shown this once only'),
+});
+const endpointListSchema = z.strictObject({ items: z.array(endpointSchema) });
+const eventTypesSchema = z.strictObject({ items: z.array(z.string()) });
+const attemptSchema = z.strictObject({
+  at: isoTime,
+  durationMs: z.number().int(),
+  ok: z.boolean(),
+  statusCode: z.number().int().nullable().describe('The receiver’s HTTP status; null when there was no answer'),
+  response: z.string().nullable().describe('The start of the receiver’s answer'),
+  error: z.string().nullable().describe('Why there was no answer (refused, timed out, a private address)'),
+});
+const deliveryListSchema = z.strictObject({
+  items: z.array(z.strictObject({ entry: outboxEntryAnswerSchema.shape.entry, eventId: z.string(), eventType: z.string().nullable(), lastAttempt: attemptSchema.nullable() })),
+});
+
+/** The operator's webhooks (docs/webhooks.md): endpoints, their deliveries, and sending one again. */
+export function webhooksAdmin(runtime: Runtime): Router {
+  const { ctx } = runtime;
+  const guard = webhookUrlGuard(runtime.config.webhooks.allowPrivate);
+  const router = Router();
+  router.get('/v1/admin/webhooks', async (_req, res) => {
+    res.json({ items: (await listWebhooks(ctx)).map(endpointView) });
+  });
+  router.get('/v1/admin/webhooks/event-types', (_req, res) => {
+    res.json({ items: ['*', ...WEBHOOK_EVENT_TYPES] });
+  });
+  router.post('/v1/admin/webhooks', async (req, res) => {
+    const body = parse(webhookRequestSchema, req.body);
+    const endpoint = await registerWebhook(ctx, body, ACTOR, guard);
+    res.status(201).json({ endpoint: endpointView(endpoint), secret: endpoint.secret });
+  });
+  router.get('/v1/admin/webhooks/:id', async (req, res) => {
+    const { id } = parse(webhookIdParamSchema, req.params, 'path');
+    res.json({ endpoint: endpointView(await getWebhook(ctx, id)) });
+  });
+  router.patch('/v1/admin/webhooks/:id', async (req, res) => {
+    const { id } = parse(webhookIdParamSchema, req.params, 'path');
+    const change = parse(webhookChangeSchema, req.body);
+    res.json({ endpoint: endpointView(await updateWebhook(ctx, id, change, ACTOR, guard)) });
+  });
+  router.delete('/v1/admin/webhooks/:id', async (req, res) => {
+    const { id } = parse(webhookIdParamSchema, req.params, 'path');
+    await deleteWebhook(ctx, id, ACTOR);
+    res.status(204).end();
+  });
+  router.get('/v1/admin/webhooks/:id/deliveries', async (req, res) => {
+    const { id } = parse(webhookIdParamSchema, req.params, 'path');
+    const { limit } = parse(deliveriesQuerySchema, req.query, 'query');
+    res.json({ items: (await listWebhookDeliveries(ctx, id, limit)).map(deliveryView) });
+  });
+  router.post('/v1/admin/webhooks/:id/deliveries/:delivery/resend', async (req, res) => {
+    const { id, delivery } = parse(deliveryParamSchema, req.params, 'path');
+    res.status(201).json({ entry: outboxEntryView(await resendWebhookDelivery(ctx, id, delivery, ACTOR)) });
+  });
+  return router;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** An endpoint as shown: everything but its secret. */
+export function endpointView(e: WebhookEndpoint) {
+  return {
+    id: e.id,
+    url: e.url,
+    description: e.description,
+    events: e.events,
+    enabled: e.enabled,
+    failureStreak: e.failureStreak,
+    failingSince: iso(e.failingSince),
+    disabledAt: iso(e.disabledAt),
+    disabledReason: e.disabledReason,
+    createdAt: iso(e.createdAt)!,
+    updatedAt: iso(e.updatedAt)!,
+  };
+}
+
+export function deliveryView(d: WebhookDelivery) {
+  const a = d.lastAttempt;
+  return {
+    entry: outboxEntryView(d.entry),
+    eventId: d.eventId,
+    eventType: d.eventType,
+    lastAttempt: a && { at: iso(a.at)!, durationMs: a.durationMs, ok: a.ok, statusCode: a.statusCode, response: a.response, error: a.error },
+  };
+}
+
+const tag = 'Admin API';
+const auth: ['adminToken'] = ['adminToken'];
+export const webhooksAdminRoutes = declareRoutes([
+  {
+    method: 'get',
+    path: '/v1/admin/webhooks',
+    tag,
+    auth,
+    summary: 'Webhook endpoints, oldest first (never their secrets)',
+    responses: { 200: { description: 'The endpoints', schema: endpointListSchema }, ...refusals(401, 503) },
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/webhooks/event-types',
+    tag,
+    auth,
+    summary: 'The event types an endpoint may ask for (the audit actions), and * for all',
+    responses: { 200: { description: 'The types', schema: eventTypesSchema }, ...refusals(401) },
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/webhooks',
+    tag,
+    auth,
+    summary: 'Register an endpoint; the answer shows its signing secret, this once (audited)',
+    description: 'Refusals: webhook_url_invalid, webhook_url_refused (a private address), webhook_url_unresolvable, webhook_event_type_unknown.',
+    body: webhookRequestSchema,
+    bodyRequired: true,
+    responses: { 201: { description: 'The endpoint and its secret', schema: registeredSchema }, ...refusals(400, 401, 503) },
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/webhooks/:id',
+    tag,
+    auth,
+    summary: 'One endpoint, with its failure streak and why it was switched off',
+    params: webhookIdParamSchema,
+    responses: { 200: { description: 'The endpoint', schema: endpointAnswerSchema }, ...refusals(400, 401, 404, 503) },
+  },
+  {
+    method: 'patch',
+    path: '/v1/admin/webhooks/:id',
+    tag,
+    auth,
+    summary: 'Change an endpoint’s URL, events or description, or switch it off or on again (audited)',
+    description: 'Switching an endpoint on starts its failure streak from zero; deliveries given up meanwhile can be sent again one by one.',
+    params: webhookIdParamSchema,
+    body: webhookChangeSchema,
+    bodyRequired: true,
+    responses: { 200: { description: 'The endpoint', schema: endpointAnswerSchema }, ...refusals(400, 401, 404, 503) },
+  },
+  {
+    method: 'delete',
+    path: '/v1/admin/webhooks/:id',
+    tag,
+    auth,
+    summary: 'Remove an endpoint; what it still had pending is given up (audited)',
+    params: webhookIdParamSchema,
+    responses: { 204: { description: 'Removed' }, ...refusals(400, 401, 404, 503) },
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/webhooks/:id/deliveries',
+    tag,
+    auth,
+    summary: 'An endpoint’s deliveries, newest first, each with its status and the last answer the receiver gave',
+    params: webhookIdParamSchema,
+    query: deliveriesQuerySchema,
+    responses: { 200: { description: 'The deliveries', schema: deliveryListSchema }, ...refusals(400, 401, 404, 503) },
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/webhooks/:id/deliveries/:delivery/resend',
+    tag,
+    auth,
+    summary: 'Send a delivered or failed delivery again: the same event id and body, after what the endpoint has pending (audited)',
+    params: deliveryParamSchema,
+    responses: { 201: { description: 'The new outbox entry', schema: outboxEntryAnswerSchema }, ...refusals(400, 401, 404, 409, 503) },
+  },
+]);
