@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { registerWebhook } from '../src/domain/webhooks';
 import { webhookUrlGuard } from '../src/http/webhook-sender';
-import { DAY, HOUR, SECOND } from './support/clock';
+import { DAY, HOUR, MINUTE, SECOND } from './support/clock';
+import { cliEnv, runCli } from './support/cli';
 import { forEachEngine } from './support/databases';
 import { machine } from './support/factories';
 import { startTestServer, type TestServer } from './support/harness';
@@ -254,6 +255,54 @@ forEachEngine('webhooks', (engine) => {
       await drain();
       assert.equal(receiver.received.length - before, 3);
       assert.deepEqual(receiver.received.slice(before).map((r) => r.event.type), ['code.issued', 'code.issued', 'code.issued']);
+    });
+  });
+
+  describe('the CLI', () => {
+    const cli = (argv: string[], extra: Record<string, string> = {}) => runCli(argv, cliEnv(server.db, { LICENSOR_WEBHOOKS_ALLOW_PRIVATE: 'true', ...extra }));
+
+    it('adds an endpoint (its secret printed once), switches it off and on, lists its deliveries and sends one again', async () => {
+      const added = await cli(['webhooks', 'add', receiver.url, '--events', 'code.issued, code.frozen', '--description', 'from the CLI', '--json']);
+      assert.equal(added.code, 0, added.err);
+      const { endpoint, secret } = added.json;
+      assert.deepEqual(endpoint.events, ['code.issued', 'code.frozen']);
+      assert.match(secret, /^whsec_/);
+      const shown = await cli(['webhooks', 'show', endpoint.id]);
+      assert.match(shown.out, /on {2}http:\/\/127\.0\.0\.1/);
+      assert.ok(!shown.out.includes(secret));
+      assert.equal((await cli(['webhooks', 'disable', endpoint.id, '--json'])).json.endpoint.enabled, false);
+      await issue(); // not owed to an endpoint that is off
+      assert.equal((await cli(['webhooks', 'enable', endpoint.id, '--json'])).json.endpoint.enabled, true);
+      await issue();
+      await drain();
+      assert.equal(receiver.received.length, 1);
+      assert.ok(receiverVerifies(secret, receiver.received[0]!, nowSeconds()));
+      const listed = await cli(['webhooks', 'deliveries', endpoint.id]);
+      assert.match(listed.out, /code\.issued +delivered +0 +HTTP 200/);
+      const [delivery] = (await cli(['webhooks', 'deliveries', endpoint.id, '--json'])).json.items;
+      assert.equal((await cli(['webhooks', 'resend', endpoint.id, delivery.entry.id])).code, 0);
+      server.clock.advance(MINUTE); // the CLI owes it on the system clock, ahead of the server's test clock
+      await drain();
+      assert.equal(receiver.received.length, 2);
+      assert.match((await cli(['webhooks', 'list'])).out, new RegExp(`${endpoint.id} +on`));
+      assert.equal((await cli(['webhooks', 'remove', endpoint.id])).code, 0);
+      assert.equal((await cli(['webhooks', 'show', endpoint.id])).code, 1);
+    });
+
+    it('refuses bad usage and bad input with exit 2 or its error code', async () => {
+      for (const [argv, message] of [
+        [['webhooks', 'bogus'], /unknown webhooks command "bogus"/],
+        [['webhooks', 'add'], /webhooks add takes exactly one argument/],
+        [['webhooks', 'resend', 'x'], /webhooks resend takes exactly two arguments/],
+        [['webhooks', 'add', receiver.url], /events/],
+      ] as Array<[string[], RegExp]>) {
+        const run = await cli(argv);
+        assert.equal(run.code, 2, `${argv.join(' ')}: ${run.out} ${run.err}`);
+        assert.match(run.err + run.out, message);
+      }
+      const strict = await runCli(['webhooks', 'add', receiver.url, '--events', '*'], cliEnv(server.db));
+      assert.notEqual(strict.code, 0);
+      assert.match(strict.err, /webhook_url_refused/);
     });
   });
 
