@@ -141,6 +141,30 @@ forEachEngine('webhooks', (engine) => {
       assert.deepEqual(types(), ['code.issued', 'activation.created']);
     });
 
+    it('announces a code’s seat and concurrency limits being reached, at most once an hour per code', async () => {
+      await register(['code.seat_limit_reached', 'code.concurrency_limit_reached']);
+      const full = await issue();
+      const mOfN = (await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 2, concurrent: 1, days: 30 })).body.code as { id: string; code: string };
+      const activate = (code: string, name: string) => call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine(name) });
+      assert.equal((await activate(full.code, 'holder')).status, 201);
+      assert.equal((await activate(full.code, 'refused-1')).body.error.code, 'seat_limit_reached');
+      assert.equal((await activate(full.code, 'refused-2')).body.error.code, 'seat_limit_reached');
+      assert.equal((await activate(mOfN.code, 'in-use')).status, 201);
+      assert.equal((await activate(mOfN.code, 'waiting')).body.error.code, 'concurrency_limit_reached');
+      server.clock.advance(HOUR);
+      assert.equal((await activate(full.code, 'refused-3')).body.error.code, 'seat_limit_reached');
+      await drain();
+      assert.deepEqual(
+        receiver.received.map((r) => [r.event.type, r.event.codeId]),
+        [
+          ['code.seat_limit_reached', full.id],
+          ['code.concurrency_limit_reached', mOfN.id],
+          ['code.seat_limit_reached', full.id],
+        ],
+      );
+      assert.deepEqual(receiver.received[0]!.event.after, { seats: 1 });
+    });
+
     it('announces the activations of a code and the sweeper’s bulk expiry and release', async () => {
       await register(['activation.*', 'code.expired', 'code.released']);
       const code = await issue(1);
