@@ -259,6 +259,8 @@ forEachEngine('webhooks', (engine) => {
       assert.match(off.disabledReason, /failed deliveries in a row since .*; last: HTTP 503/);
       assert.ok(off.failureStreak >= 10);
       assert.ok(server.logLines.some((l) => l.includes('webhook endpoint switched off')));
+      server.clock.advance(10 * SECOND); // past the 5 s for which /metrics keeps database figures
+      assert.match((await call(server.url, 'GET', '/metrics')).text, /licensor_webhook_endpoints\{state="off"\} 1/);
       const trail = await admin(server.url, 'GET', `/v1/admin/audit?action=webhook.disabled&limit=100`);
       assert.ok(trail.body.items.some((e: { entityId: string; actor: string }) => e.entityId === endpoint.id && e.actor === 'outbox'));
       // What it still had pending is given up at its next attempt; nothing new is owed to it.

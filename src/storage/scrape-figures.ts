@@ -2,6 +2,7 @@ import { CODE_STATUSES } from '../domain/types';
 import type { ScrapeFigures } from '../metrics/licensor-metrics';
 import type { Database } from './database';
 import { KnexOutboxStore } from './outbox-store';
+import { countWebhookEndpoints } from './webhook-store';
 
 /**
  * The figures /metrics shows from the database: codes per status, and per product the seats
@@ -33,5 +34,6 @@ export async function readScrapeFigures(database: Database): Promise<ScrapeFigur
     codesByStatus,
     seats: products.map((p) => ({ product: p.product, used: Number(p.used), licensed: licensed.get(p.id) ?? 0 })),
     outbox: await new KnexOutboxStore(db).summary(),
+    webhookEndpoints: await countWebhookEndpoints(db),
   };
 }

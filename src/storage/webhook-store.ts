@@ -138,6 +138,13 @@ async function enqueueFor(db: Knex | Knex.Transaction, actions: readonly string[
   }
 }
 
+/** Endpoints switched on and off, for /metrics. */
+export async function countWebhookEndpoints(db: Knex): Promise<{ on: number; off: number }> {
+  const rows = (await db('webhook_endpoints').select('enabled').count({ n: '*' }).groupBy('enabled')) as Array<{ enabled: boolean | number; n: number | string }>;
+  const count = (on: boolean) => rows.filter((r) => toBool(r.enabled) === on).reduce((sum, r) => sum + Number(r.n), 0);
+  return { on: count(true), off: count(false) };
+}
+
 export class KnexWebhookStore implements WebhookStore {
   constructor(private readonly db: Knex | Knex.Transaction) {}
 
