@@ -122,7 +122,9 @@ function outboxDeliveries(runtime: Runtime, logger: Logger) {
     post: webhookSender(runtime.config.webhooks),
     disableAfterMs: runtime.config.webhooks.disableAfterMs,
     disableAfterFailures: WEBHOOK_DISABLE_AFTER_FAILURES,
-    onDisabled: (endpoint, reason) => logger.warn({ webhook: { id: endpoint.id, url: endpoint.url }, reason }, 'webhook endpoint switched off after failing too long'),
+    keepAttemptsMs: runtime.config.outbox.keepDeliveredMs,
+    // The origin only: an operator's URL may carry a token in its path or query.
+    onDisabled: (endpoint, reason) => logger.warn({ webhook: { id: endpoint.id, origin: new URL(endpoint.url).origin }, reason }, 'webhook endpoint switched off after failing too long'),
   });
   const settings = runtime.config.marketplace;
   if (settings.apiCredentials === null) return [webhooks];

@@ -243,6 +243,20 @@ forEachEngine('webhooks', (engine) => {
       await drain();
     });
 
+    it('keeps attempts as long as delivered entries (LICENSOR_OUTBOX_KEEP_DAYS), then deletes them', async () => {
+      const { endpoint } = await register(['code.issued']);
+      await issue();
+      await drain();
+      const knex = server.running.runtime.database.knex;
+      const attempts = async () => Number((await knex('webhook_attempts').where({ endpoint_id: endpoint.id }).count({ n: '*' }).first())!.n);
+      assert.equal(await attempts(), 1);
+      server.clock.advance(31 * DAY);
+      await issue();
+      await drain();
+      assert.equal(await attempts(), 1, 'the old attempt went, the new one is kept');
+      assert.equal((await deliveries(endpoint.id)).length, 1);
+    });
+
     it('switches an endpoint off after failing too long, says so, and sends again once it is on', async () => {
       const { endpoint } = await register(['code.issued']);
       receiver.script.push(...Array<number>(30).fill(503));

@@ -325,6 +325,8 @@ export interface WebhookStore {
   /** The audit event a delivery announces. */
   event(id: string): Promise<AuditEvent | undefined>;
   recordAttempt(attempt: WebhookAttempt): Promise<void>;
+  /** Deletes attempts made before the cutoff; returns how many. */
+  pruneAttempts(before: number): Promise<number>;
   /** A success ends the endpoint's failure streak. */
   noteSuccess(id: string, now: number): Promise<void>;
   /** A failure lengthens it (starting it at `now`); the endpoint as it is now. */

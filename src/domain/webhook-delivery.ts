@@ -20,12 +20,18 @@ export interface WebhookDeliveryOptions {
   disableAfterMs: number;
   /** …and at least this many times in a row. */
   disableAfterFailures: number;
+  /** Attempts are kept this long for the operator's view (as delivered outbox entries are), then deleted. */
+  keepAttemptsMs: number;
   onDisabled?: (endpoint: WebhookEndpoint, reason: string) => void;
 }
 
 const endpointOf = (entry: OutboxEntry) => entry.target.slice(`${WEBHOOK_KIND}:`.length);
 
+/** Old attempts are deleted at most this often. */
+const PRUNE_EVERY_MS = 3_600_000;
+
 export function webhookDelivery(ctx: DomainContext, options: WebhookDeliveryOptions): Delivery {
+  let lastPrune = Number.NEGATIVE_INFINITY;
   async function failed(endpoint: WebhookEndpoint, why: string): Promise<never> {
     const now = ctx.clock.now();
     const after = await ctx.repo.webhooks.noteFailure(endpoint.id, now);
@@ -46,6 +52,10 @@ export function webhookDelivery(ctx: DomainContext, options: WebhookDeliveryOpti
   return {
     kind: WEBHOOK_KIND,
     async deliver(entry) {
+      if (ctx.clock.now() - lastPrune > PRUNE_EVERY_MS) {
+        lastPrune = ctx.clock.now();
+        await ctx.repo.webhooks.pruneAttempts(lastPrune - options.keepAttemptsMs);
+      }
       const endpoint = await ctx.repo.webhooks.find(endpointOf(entry));
       // Given up at once: nothing can be sent to an endpoint that is gone or off (resend after switching it on).
       if (!endpoint) throw new DeliveryFailed('the endpoint was deleted', true);

@@ -190,6 +190,10 @@ export class KnexWebhookStore implements WebhookStore {
     });
   }
 
+  async pruneAttempts(before: number): Promise<number> {
+    return this.db('webhook_attempts').where('at', '<', before).delete();
+  }
+
   async noteSuccess(id: string, now: number): Promise<void> {
     await this.db('webhook_endpoints').where({ id }).andWhere('failure_streak', '>', 0).update({ failure_streak: 0, failing_since: null, updated_at: now });
   }

@@ -40,6 +40,7 @@ export async function up(knex: Knex): Promise<void> {
     t.text('error').nullable();
     t.index(['endpoint_id', 'id']);
     t.index(['outbox_id']);
+    t.index(['at']);
   });
 }
 
