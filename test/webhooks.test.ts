@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { issueCode } from '../src/domain/codes';
 import { registerWebhook } from '../src/domain/webhooks';
 import { webhookUrlGuard } from '../src/http/webhook-sender';
 import { DAY, HOUR, MINUTE, SECOND } from './support/clock';
@@ -174,6 +175,27 @@ forEachEngine('webhooks', (engine) => {
       await server.running.sweeper.runOnce();
       await drain();
       assert.deepEqual(types(), ['activation.created', 'code.expired']);
+    });
+
+    it('announces every event of a large sweep to every endpoint once, each endpoint’s in the order they were written', async () => {
+      const a = await register(['code.expired']);
+      const b = await register(['code.*']);
+      const { ctx } = server.running.runtime;
+      const CODES = 700;
+      for (let i = 0; i < CODES; i++) {
+        await issueCode(ctx, { product, seats: 1, expiresAt: server.clock.now() + DAY + i * SECOND, features: [] }, 'test');
+      }
+      server.clock.advance(2 * DAY);
+      await server.running.sweeper.runOnce();
+      const knex = server.running.runtime.database.knex;
+      for (const { endpoint } of [a, b]) {
+        const owed = (await knex('outbox').where({ target: `webhook:${endpoint.id}` }).orderBy('id').select('payload')) as Array<{ payload: string }>;
+        const expired = owed.map((o) => JSON.parse(o.payload) as { eventId: string; type: string }).filter((p) => p.type === 'code.expired');
+        assert.equal(expired.length, CODES);
+        assert.equal(new Set(expired.map((p) => p.eventId)).size, CODES, 'each event once');
+        assert.deepEqual(expired.map((p) => p.eventId), [...expired.map((p) => p.eventId)].sort(), 'in the order the events were written');
+      }
+      await knex('outbox').where('target', 'like', 'webhook:%').delete(); // not sent: the receiver has other tests to hear
     });
 
     it('retries after a 500 and after a timeout, with growing waits, and holds later events back until the first is delivered', async () => {

@@ -122,31 +122,42 @@ export function webhookSender(options: { allowPrivate: boolean; timeoutMs: numbe
     if (isIP(host) && !options.allowPrivate && isPrivateAddress(host)) throw new Error(`refused: ${host} is a private address`);
     const request = parsed.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise<WebhookAnswer>((resolve, reject) => {
+      let settled = false;
+      const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        outcome();
+      };
       const req = request(
         parsed,
         {
           method: 'POST',
           headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'licensor-webhooks' },
           lookup,
-          timeout: options.timeoutMs,
           agent: false,
         },
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
           let size = 0;
+          const answer = () => ({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).subarray(0, ANSWER_BYTES).toString('utf8') });
           res.on('data', (chunk: Buffer) => {
-            if (size < ANSWER_BYTES) chunks.push(chunk);
+            chunks.push(chunk);
             size += chunk.length;
+            // Enough to judge and show it: the rest of a long answer is not waited for.
+            if (size >= ANSWER_BYTES) {
+              settle(() => resolve(answer()));
+              res.destroy();
+            }
           });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).subarray(0, ANSWER_BYTES).toString('utf8') }));
-          res.on('error', reject);
+          res.on('end', () => settle(() => resolve(answer())));
+          res.on('close', () => settle(() => reject(new Error('the answer was cut off'))));
+          res.on('error', (err) => settle(() => reject(err)));
         },
       );
       // One bound for the whole exchange: a receiver that trickles its answer is as slow as one that says nothing.
       const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
-      req.on('close', () => clearTimeout(deadline));
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
-      req.on('error', reject);
+      req.on('error', (err) => settle(() => reject(err)));
       req.end(body);
     });
   };

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { uuidv7 } from '../domain/clock';
 import type { WebhookStore } from '../domain/ports';
+import type { OutboxEntry } from '../domain/outbox';
 import type { AuditEvent } from '../domain/types';
 import { subscribes, WEBHOOK_KIND, webhookTarget, type WebhookAttempt, type WebhookDelivery, type WebhookEndpoint } from '../domain/webhooks';
 import { eventFromRow, type AuditRow } from './audit-store';
@@ -115,11 +116,12 @@ async function enqueueFor(db: Knex | Knex.Transaction, actions: readonly string[
     .map((e) => ({ id: e.id, events: fromJson<string[]>(e.events, []) }))
     .filter((e) => actions.some((action) => subscribes(e.events, action)));
   if (endpoints.length === 0) return;
-  const outbox = new KnexOutboxStore(db);
+  const owed: OutboxEntry[] = [];
   for (const event of await events()) {
     for (const endpoint of endpoints) {
       if (!subscribes(endpoint.events, event.action)) continue;
-      await outbox.enqueue({
+      const at = Number(event.at);
+      owed.push({
         // Time-ordered ids: an endpoint's deliveries go out in the order their events were written.
         id: uuidv7(),
         kind: WEBHOOK_KIND,
@@ -128,17 +130,17 @@ async function enqueueFor(db: Knex | Knex.Transaction, actions: readonly string[
         payload: { eventId: event.id, type: event.action },
         status: 'pending',
         attempts: 0,
-        nextAttemptAt: Number(event.at),
+        nextAttemptAt: at,
         lastError: null,
-        createdAt: Number(event.at),
-        updatedAt: Number(event.at),
+        createdAt: at,
+        updatedAt: at,
         deliveredAt: null,
       });
     }
   }
+  await new KnexOutboxStore(db).enqueueMany(owed);
 }
 
-/** Endpoints switched on and off, for /metrics. */
 export async function countWebhookEndpoints(db: Knex): Promise<{ on: number; off: number }> {
   const rows = (await db('webhook_endpoints').select('enabled').count({ n: '*' }).groupBy('enabled')) as Array<{ enabled: boolean | number; n: number | string }>;
   const count = (on: boolean) => rows.filter((r) => toBool(r.enabled) === on).reduce((sum, r) => sum + Number(r.n), 0);
