@@ -1,5 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { createTestDatabase, forEachEngine, postgresAvailable, warnPostgresSkipped, type TestDatabase } from './support/databases';
+import { createProduct } from '../src/domain/products';
+import { webhookDelivery, type WebhookPost } from '../src/domain/webhook-delivery';
+import { registerWebhook } from '../src/domain/webhooks';
+import { webhookSender } from '../src/http/webhook-sender';
+import { startOutboxWorker } from '../src/jobs/outbox-worker';
+import { createLogger } from '../src/logger';
+import { openRuntime, type Runtime } from '../src/runtime';
+import { DAY, HOUR, MINUTE, SECOND, TestClock } from './support/clock';
+import { testConfig } from './support/harness';
 import { admin } from './support/http';
 import { serverEnv, spawnServer, type ServerProcess } from './support/processes';
 import { receiverVerifies, startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver';
@@ -97,5 +106,52 @@ describe('webhooks from two server processes on one PostgreSQL database', () => 
     assert.equal(new Set(ids).size, EVENTS);
     const deliveryIds = issued(receiver).map((r) => String(r.headers['licensor-delivery-id']));
     assert.deepEqual(deliveryIds, [...deliveryIds].sort(), 'in order');
+  });
+});
+
+forEachEngine('a webhook delivery whose process died mid-way', (engine) => {
+  let db: TestDatabase;
+  let receiver: WebhookReceiver;
+  const runtimes: Runtime[] = [];
+  const clock = new TestClock(Date.now());
+  before(async () => {
+    db = await createTestDatabase(engine);
+    receiver = await startWebhookReceiver();
+  });
+  after(async () => {
+    for (const r of runtimes) await r.close();
+    await receiver?.close();
+    await db?.drop();
+  });
+
+  const LEASE_MS = 5 * MINUTE;
+  async function worker(post: WebhookPost) {
+    const runtime = await openRuntime(testConfig(db, { LICENSOR_WEBHOOKS_ALLOW_PRIVATE: 'true' }), { clock });
+    runtimes.push(runtime);
+    const delivery = webhookDelivery(runtime.ctx, { post, disableAfterMs: DAY, disableAfterFailures: 10, keepAttemptsMs: 30 * DAY });
+    const silent = createLogger('silent');
+    return { runtime, worker: startOutboxWorker(runtime.ctx, [delivery], { pollMs: HOUR, leaseMs: LEASE_MS, batch: 10, retry: { firstDelayMs: 30 * SECOND, maxDelayMs: HOUR, giveUpAfterMs: 2 * DAY }, keepDeliveredMs: 30 * DAY }, silent) };
+  }
+
+  it('is delivered again by another process once its lease lapses, with the same event id and body', async () => {
+    const send = webhookSender({ allowPrivate: true, timeoutMs: 5_000 });
+    // The first process sends, the receiver takes it, and the process dies before it can record that.
+    const dying = await worker(async (url, headers, body) => {
+      await send(url, headers, body);
+      return new Promise<never>(() => undefined);
+    });
+    const { ctx } = dying.runtime;
+    await registerWebhook(ctx, { url: receiver.url, events: ['product.created'] }, 'test', { check: async () => undefined });
+    await createProduct(ctx, { name: 'died-mid-way' }, 'test');
+    void dying.worker.runOnce();
+    await until('the receiver took the first send', () => receiver.received.length === 1);
+
+    const survivor = await worker(send);
+    assert.equal((await survivor.worker.runOnce()).claimed, 0, 'not while the first claim holds');
+    clock.advance(LEASE_MS + SECOND);
+    assert.equal((await survivor.worker.drain()).delivered, 1);
+    assert.equal(receiver.received.length, 2);
+    assert.equal(receiver.received[1]!.event.id, receiver.received[0]!.event.id);
+    assert.equal(receiver.received[1]!.body, receiver.received[0]!.body);
   });
 });
