@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
 import { issueCode } from '../src/domain/codes';
 import { registerWebhook } from '../src/domain/webhooks';
 import { webhookUrlGuard } from '../src/http/webhook-sender';
@@ -65,6 +66,23 @@ forEachEngine('webhooks', (engine) => {
       const trail = await admin(server.url, 'GET', `/v1/admin/audit?action=webhook.created&limit=100`);
       assert.ok(trail.body.items.some((e: { entityId: string }) => e.entityId === endpoint.id));
       assert.ok(!trail.text.includes(secret));
+    });
+
+    it('keeps the secret sealed at rest when a key-encryption key is set, and signs with it', async () => {
+      const sealed = await startTestServer(engine, { LICENSOR_WEBHOOKS_ALLOW_PRIVATE: 'true', LICENSOR_OUTBOX_POLL_MS: '60000', LICENSOR_KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex') });
+      try {
+        const res = await admin(sealed.url, 'POST', '/v1/admin/webhooks', { url: receiver.url, events: ['product.created'] });
+        const { endpoint, secret } = res.body;
+        const row = await sealed.running.runtime.database.knex('webhook_endpoints').where({ id: endpoint.id }).first();
+        assert.match(row.secret, /^enc:v1:/);
+        assert.ok(!String(row.secret).includes(secret.slice(6)));
+        await admin(sealed.url, 'POST', '/v1/admin/products', { name: 'sealed' });
+        await sealed.running.outbox.drain();
+        assert.equal(receiver.received.length, 1);
+        assert.ok(receiverVerifies(secret, receiver.received[0]!, Math.floor(sealed.clock.now() / 1000)));
+      } finally {
+        await sealed.close();
+      }
     });
 
     it('refuses bad input with stable codes', async () => {

@@ -36,7 +36,7 @@ function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer): Stores {
     churn: new KnexChurnStore(db),
     sweeperProgress: new KnexSweeperProgressStore(db),
     outbox: new KnexOutboxStore(db),
-    webhooks: new KnexWebhookStore(db),
+    webhooks: new KnexWebhookStore(db, sealer),
   };
 }
 

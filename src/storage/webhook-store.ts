@@ -6,6 +6,7 @@ import type { AuditEvent } from '../domain/types';
 import { subscribes, WEBHOOK_KIND, webhookTarget, type WebhookAttempt, type WebhookDelivery, type WebhookEndpoint } from '../domain/webhooks';
 import { eventFromRow, type AuditRow } from './audit-store';
 import { entryFromRow, KnexOutboxStore, type OutboxRow } from './outbox-store';
+import { keySealer, type KeySealer } from './key-sealing';
 import { fromJson, toBool, toJson } from './rows';
 
 interface EndpointRow {
@@ -38,13 +39,14 @@ interface AttemptRow {
 
 const orNull = (v: number | string | null) => (v === null ? null : Number(v));
 
-function endpointFromRow(row: EndpointRow): WebhookEndpoint {
+function endpointFromRow(row: EndpointRow, sealer: KeySealer): WebhookEndpoint {
   return {
     id: row.id,
     url: row.url,
     description: row.description,
     events: fromJson<string[]>(row.events, []),
-    secret: row.secret,
+    // Sealed when a key-encryption key was set as it was written; one written before is read as it is.
+    secret: sealer.isSealed(row.secret) ? sealer.open(row.id, row.secret) : row.secret,
     enabled: toBool(row.enabled),
     failureStreak: Number(row.failure_streak),
     failingSince: orNull(row.failing_since),
@@ -55,13 +57,13 @@ function endpointFromRow(row: EndpointRow): WebhookEndpoint {
   };
 }
 
-function endpointToRow(e: WebhookEndpoint): EndpointRow {
+function endpointToRow(e: WebhookEndpoint, sealer: KeySealer): EndpointRow {
   return {
     id: e.id,
     url: e.url,
     description: e.description,
     events: toJson(e.events),
-    secret: e.secret,
+    secret: sealer.seal(e.id, e.secret),
     enabled: e.enabled,
     failure_streak: e.failureStreak,
     failing_since: e.failingSince,
@@ -148,23 +150,27 @@ export async function countWebhookEndpoints(db: Knex): Promise<{ on: number; off
 }
 
 export class KnexWebhookStore implements WebhookStore {
-  constructor(private readonly db: Knex | Knex.Transaction) {}
+  constructor(
+    private readonly db: Knex | Knex.Transaction,
+    /** Signing secrets are sealed at rest like signing keys (docs/deploy.md "Signing keys at rest"). */
+    private readonly sealer: KeySealer = keySealer(undefined),
+  ) {}
 
   async insert(endpoint: WebhookEndpoint): Promise<void> {
-    await this.db('webhook_endpoints').insert(endpointToRow(endpoint));
+    await this.db('webhook_endpoints').insert(endpointToRow(endpoint, this.sealer));
   }
 
   async find(id: string): Promise<WebhookEndpoint | undefined> {
     const row = await this.db<EndpointRow>('webhook_endpoints').where({ id }).first();
-    return row && endpointFromRow(row);
+    return row && endpointFromRow(row, this.sealer);
   }
 
   async list(): Promise<WebhookEndpoint[]> {
-    return ((await this.db<EndpointRow>('webhook_endpoints').select('*').orderBy('id')) as EndpointRow[]).map(endpointFromRow);
+    return ((await this.db<EndpointRow>('webhook_endpoints').select('*').orderBy('id')) as EndpointRow[]).map((row) => endpointFromRow(row, this.sealer));
   }
 
   async update(endpoint: WebhookEndpoint): Promise<void> {
-    const { id, created_at: _created, ...patch } = endpointToRow(endpoint);
+    const { id, created_at: _created, ...patch } = endpointToRow(endpoint, this.sealer);
     await this.db('webhook_endpoints').where({ id }).update(patch);
   }
 
@@ -205,7 +211,7 @@ export class KnexWebhookStore implements WebhookStore {
       .where({ id })
       .update({ failure_streak: this.db.raw('failure_streak + 1'), failing_since: this.db.raw('COALESCE(failing_since, ?)', [now]), updated_at: now })
       .returning('*')) as EndpointRow[];
-    return rows[0] && endpointFromRow(rows[0]);
+    return rows[0] && endpointFromRow(rows[0], this.sealer);
   }
 
   async disable(id: string, now: number, reason: string): Promise<boolean> {

@@ -15,7 +15,8 @@ export async function up(knex: Knex): Promise<void> {
     t.string('url', 2048).notNullable();
     t.string('description', 200).nullable();
     t.text('events').notNullable();
-    t.string('secret', 100).notNullable();
+    // Sealed (enc:v1:…) when LICENSOR_KEY_ENCRYPTION_KEY is set, as signing keys are.
+    t.string('secret', 200).notNullable();
     t.boolean('enabled').notNullable();
     // Failed attempts since the last success, and when that streak began (null: none).
     t.integer('failure_streak').notNullable().defaultTo(0);
