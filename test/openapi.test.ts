@@ -233,6 +233,7 @@ describe('the OpenAPI document', () => {
       await asAdmin('GET', '/v1/admin/webhooks/event-types');
       await asAdmin('GET', `/v1/admin/webhooks/${hook.id}`);
       await asAdmin('PATCH', `/v1/admin/webhooks/${hook.id}`, { description: 'documented', enabled: false });
+      await asAdmin('POST', `/v1/admin/webhooks/${hook.id}/secret`);
       const hookFailed = { ...owedCall(ctx, now, { kind: WEBHOOK_KIND, target: webhookTarget(hook.id), payload: { eventId: 'e', type: 'code.issued' } }), status: 'failed' as const };
       await ctx.repo.outbox.enqueue(hookFailed);
       await asAdmin('GET', `/v1/admin/webhooks/${hook.id}/deliveries?limit=5`);

@@ -85,6 +85,22 @@ forEachEngine('webhooks', (engine) => {
       }
     });
 
+    it('rotates the secret: the new one is shown once and signs from the next attempt on', async () => {
+      const { endpoint, secret: old } = await register(['code.issued']);
+      const rotated = await admin(server.url, 'POST', `/v1/admin/webhooks/${endpoint.id}/secret`);
+      assert.equal(rotated.status, 200, rotated.text);
+      const secret = rotated.body.secret as string;
+      assert.notEqual(secret, old);
+      await issue();
+      await drain();
+      assert.ok(receiverVerifies(secret, receiver.received[0]!, nowSeconds()));
+      assert.ok(!receiverVerifies(old, receiver.received[0]!, nowSeconds()));
+      const trail = await admin(server.url, 'GET', `/v1/admin/audit?action=webhook.secret_rotated&limit=100`);
+      assert.ok(trail.body.items.some((e: { entityId: string }) => e.entityId === endpoint.id));
+      assert.ok(!trail.text.includes(secret));
+      assert.equal((await admin(server.url, 'POST', '/v1/admin/webhooks/nope/secret')).body.error.code, 'webhook_not_found');
+    });
+
     it('refuses bad input with stable codes', async () => {
       const cases: Array<[unknown, number, string]> = [
         [{ url: 'ftp://example.com/x', events: ['*'] }, 400, 'webhook_url_invalid'],
@@ -365,6 +381,9 @@ forEachEngine('webhooks', (engine) => {
       await drain();
       assert.equal(receiver.received.length, 2);
       assert.match((await cli(['webhooks', 'list'])).out, new RegExp(`${endpoint.id} +on`));
+      const rotated = await cli(['webhooks', 'rotate-secret', endpoint.id]);
+      assert.match(rotated.out, /secret {6}whsec_\S+ {2}\(shown this once/);
+      assert.ok(!rotated.out.includes(secret));
       assert.equal((await cli(['webhooks', 'remove', endpoint.id])).code, 0);
       assert.equal((await cli(['webhooks', 'show', endpoint.id])).code, 1);
     });

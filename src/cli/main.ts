@@ -25,7 +25,7 @@ Commands:
   sweep                       expire and cull now
   usage                       software usage per code and day (marketplace open API)
   outbox summary|list|show|retry  calls licensor owes the marketplace, and those that failed
-  webhooks list|add|show|enable|disable|remove|deliveries|resend  endpoints told of every audited event
+  webhooks list|add|show|enable|disable|rotate-secret|remove|deliveries|resend  endpoints told of every audited event
   config check                validate the configuration, print it with secrets masked
   config settings             every setting, its meaning and default (Markdown)
   simulate --url --key        play the marketplace (and its API) against a production-interface URL

@@ -58,6 +58,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'webhook.updated',
   'webhook.deleted',
   'webhook.disabled',
+  'webhook.secret_rotated',
   'webhook.delivery_resent',
 ] as const;
 
@@ -235,6 +236,22 @@ export async function updateWebhook(ctx: DomainContext, id: string, change: Webh
     if (change.enabled === false && before.enabled) Object.assign(after, { disabledAt: now, disabledReason: `switched off by ${actor}` });
     await tx.webhooks.update(after);
     await tx.audit.insert([auditEvent(ctx, now, actor, 'webhook.updated', { type: 'webhook', id }, null, webhookSnapshot(before), webhookSnapshot(after))]);
+    return after;
+  });
+}
+
+/**
+ * A new signing secret for an endpoint (the old one lost or leaked), in force from the next attempt
+ * on; like the first, the answer is the only time it is shown. Audited (never the secret).
+ */
+export async function rotateWebhookSecret(ctx: DomainContext, id: string, actor: Actor): Promise<WebhookEndpoint> {
+  return ctx.repo.transaction(async (tx) => {
+    const before = await tx.webhooks.find(id);
+    if (!before) throw new NotFound('webhook_not_found', 'no such webhook endpoint');
+    const now = ctx.clock.now();
+    const after = { ...before, secret: newSecret(), updatedAt: now };
+    await tx.webhooks.update(after);
+    await tx.audit.insert([auditEvent(ctx, now, actor, 'webhook.secret_rotated', { type: 'webhook', id }, null, null, webhookSnapshot(after))]);
     return after;
   });
 }

@@ -1,4 +1,4 @@
-import { deleteWebhook, getWebhook, listWebhookDeliveries, listWebhooks, registerWebhook, resendWebhookDelivery, updateWebhook } from '../../domain/webhooks';
+import { deleteWebhook, getWebhook, listWebhookDeliveries, listWebhooks, registerWebhook, resendWebhookDelivery, rotateWebhookSecret, updateWebhook } from '../../domain/webhooks';
 import { outboxEntryView } from '../../http/routes/outbox-admin';
 import { deliveriesQuerySchema, deliveryView, endpointView, webhookChangeSchema, webhookRequestSchema } from '../../http/routes/webhooks-admin';
 import { parse } from '../../http/validate';
@@ -13,14 +13,15 @@ export const WEBHOOKS_HELP = `licensor webhooks — endpoints told of every audi
   licensor webhooks add <url> --events code.issued,activation.* [--description <text>] [--json]
   licensor webhooks show <id> [--json]
   licensor webhooks enable|disable <id> [--json]
+  licensor webhooks rotate-secret <id> [--json]
   licensor webhooks remove <id>
   licensor webhooks deliveries <id> [--limit <n>] [--json]
   licensor webhooks resend <id> <delivery-id> [--json]
 
-add prints the endpoint's signing secret, this once. A running server delivers; an endpoint
+add and rotate-secret print the endpoint's signing secret, this once. A running server delivers; an endpoint
 failing for LICENSOR_WEBHOOKS_DISABLE_AFTER_HOURS is switched off: enable it, then resend.`;
 
-const ARITY: Record<string, number> = { list: 0, add: 1, show: 1, enable: 1, disable: 1, remove: 1, deliveries: 1, resend: 2 };
+const ARITY: Record<string, number> = { list: 0, add: 1, show: 1, enable: 1, disable: 1, 'rotate-secret': 1, remove: 1, deliveries: 1, resend: 2 };
 
 export async function webhooksCommand(argv: string[], open: () => Promise<Runtime>, io: Io): Promise<number> {
   const {
@@ -73,6 +74,11 @@ export async function webhooksCommand(argv: string[], open: () => Promise<Runtim
       case 'show':
         showOne(endpointView(await getWebhook(ctx, id)));
         return 0;
+      case 'rotate-secret': {
+        const endpoint = await rotateWebhookSecret(ctx, id, 'cli');
+        showOne(endpointView(endpoint), { secret: endpoint.secret });
+        return 0;
+      }
       case 'enable':
       case 'disable':
         showOne(endpointView(await updateWebhook(ctx, id, parse(webhookChangeSchema, { enabled: sub === 'enable' }, 'options'), 'cli', guard)));

@@ -7,6 +7,7 @@ import {
   listWebhooks,
   registerWebhook,
   resendWebhookDelivery,
+  rotateWebhookSecret,
   updateWebhook,
   WEBHOOK_EVENT_TYPES,
   type WebhookDelivery,
@@ -93,6 +94,11 @@ export function webhooksAdmin(runtime: Runtime): Router {
     const { id } = parse(webhookIdParamSchema, req.params, 'path');
     const change = parse(webhookChangeSchema, req.body);
     res.json({ endpoint: endpointView(await updateWebhook(ctx, id, change, ACTOR, guard)) });
+  });
+  router.post('/v1/admin/webhooks/:id/secret', async (req, res) => {
+    const { id } = parse(webhookIdParamSchema, req.params, 'path');
+    const endpoint = await rotateWebhookSecret(ctx, id, ACTOR);
+    res.json({ endpoint: endpointView(endpoint), secret: endpoint.secret });
   });
   router.delete('/v1/admin/webhooks/:id', async (req, res) => {
     const { id } = parse(webhookIdParamSchema, req.params, 'path');
@@ -190,6 +196,15 @@ export const webhooksAdminRoutes = declareRoutes([
     body: webhookChangeSchema,
     bodyRequired: true,
     responses: { 200: { description: 'The endpoint', schema: endpointAnswerSchema }, ...refusals(400, 401, 404, 503) },
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/webhooks/:id/secret',
+    tag,
+    auth,
+    summary: 'A new signing secret for an endpoint, in force from the next attempt; shown in this answer only (audited)',
+    params: webhookIdParamSchema,
+    responses: { 200: { description: 'The endpoint and its new secret', schema: registeredSchema }, ...refusals(400, 401, 404, 503) },
   },
   {
     method: 'delete',
