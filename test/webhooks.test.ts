@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { issueCode } from '../src/domain/codes';
-import { registerWebhook } from '../src/domain/webhooks';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { registerWebhook, WEBHOOK_EVENT_TYPES } from '../src/domain/webhooks';
 import { webhookUrlGuard } from '../src/http/webhook-sender';
 import { DAY, HOUR, MINUTE, SECOND } from './support/clock';
 import { cliEnv, runCli } from './support/cli';
@@ -437,5 +439,21 @@ forEachEngine('webhooks', (engine) => {
         await strict.close();
       }
     });
+  });
+});
+
+describe('the webhook event types', () => {
+  it('name every action licensor audits, so that an endpoint can ask for each', () => {
+    // Every quoted `<entity>.<verb>` in the domain and storage sources: the audit actions (and the sweeper's SQL ones).
+    const root = join(__dirname, '..', '..', 'src');
+    const sources = ['domain', 'domain/marketplace', 'storage'].flatMap((dir) =>
+      readdirSync(join(root, dir))
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => readFileSync(join(root, dir, f), 'utf8')),
+    );
+    const actions = new Set(sources.flatMap((text) => [...text.matchAll(/'((?:product|code|activation|key|outbox|webhook)\.[a-z_]+)'/g)].map((m) => m[1]!)));
+    assert.ok(actions.size >= 30, `only ${actions.size} actions found`);
+    const missing = [...actions].filter((a) => !(WEBHOOK_EVENT_TYPES as readonly string[]).includes(a));
+    assert.deepEqual(missing, [], 'add them to WEBHOOK_EVENT_TYPES (src/domain/webhooks.ts) and docs/webhooks.md');
   });
 });
