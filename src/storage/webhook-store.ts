@@ -106,11 +106,21 @@ export async function enqueueWebhookDeliveries(db: Knex | Knex.Transaction, even
 
 /**
  * The same for events a bulk statement wrote (the sweeper's: src/storage/code-store.ts), found by
- * their time, actor and actions; read only when an endpoint takes one of those actions. Events
- * already announced are skipped by the outbox's key.
+ * their time, actor and actions among the events of the codes `codeIds` selects; read only when
+ * an endpoint takes one of those actions. An event already announced is skipped by the outbox's key.
  */
-export async function enqueueWebhookDeliveriesWritten(db: Knex | Knex.Transaction, at: number, actor: string, actions: readonly string[]): Promise<void> {
-  await enqueueFor(db, actions, async () => (await db('audit_events').where({ at, actor }).whereIn('action', actions).orderBy('id').select('id', 'action', 'at')) as Announced[]);
+export async function enqueueWebhookDeliveriesWritten(
+  db: Knex | Knex.Transaction,
+  written: { at: number; actor: string; actions: readonly string[]; codeIds: Knex.QueryBuilder },
+): Promise<void> {
+  await enqueueFor(db, written.actions, async () =>
+    (await db('audit_events')
+      .where({ at: written.at, actor: written.actor })
+      .whereIn('action', written.actions)
+      .whereIn('code_id', written.codeIds)
+      .orderBy('id')
+      .select('id', 'action', 'at')) as Announced[],
+  );
 }
 
 async function enqueueFor(db: Knex | Knex.Transaction, actions: readonly string[], events: () => Promise<readonly Announced[]>): Promise<void> {
