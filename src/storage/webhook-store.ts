@@ -123,8 +123,12 @@ export async function enqueueWebhookDeliveriesWritten(
   );
 }
 
+const ENABLED_ENDPOINTS = 'SELECT id, events FROM webhook_endpoints WHERE enabled = ?';
+
 async function enqueueFor(db: Knex | Knex.Transaction, actions: readonly string[], events: () => Promise<readonly Announced[]>): Promise<void> {
-  const endpoints = ((await db('webhook_endpoints').where('enabled', true).select('id', 'events')) as Array<Pick<EndpointRow, 'id' | 'events'>>)
+  // Every audited write asks this: plain SQL, without the query builder's work on each call.
+  const result = (await db.raw(ENABLED_ENDPOINTS, [true])) as Array<Pick<EndpointRow, 'id' | 'events'>> | { rows: Array<Pick<EndpointRow, 'id' | 'events'>> };
+  const endpoints = (Array.isArray(result) ? result : result.rows)
     .map((e) => ({ id: e.id, events: fromJson<string[]>(e.events, []) }))
     .filter((e) => actions.some((action) => subscribes(e.events, action)));
   if (endpoints.length === 0) return;
