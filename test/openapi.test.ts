@@ -237,6 +237,8 @@ describe('the OpenAPI document', () => {
       const hookFailed = { ...owedCall(ctx, now, { kind: WEBHOOK_KIND, target: webhookTarget(hook.id), payload: { eventId: 'e', type: 'code.issued' } }), status: 'failed' as const };
       await ctx.repo.outbox.enqueue(hookFailed);
       await asAdmin('GET', `/v1/admin/webhooks/${hook.id}/deliveries?limit=5`);
+      await asAdmin('POST', `/v1/admin/webhooks/${hook.id}/deliveries/${hookFailed.id}/resend`); // 409: the endpoint is off
+      await asAdmin('PATCH', `/v1/admin/webhooks/${hook.id}`, { enabled: true });
       await asAdmin('POST', `/v1/admin/webhooks/${hook.id}/deliveries/${hookFailed.id}/resend`);
       await asAdmin('DELETE', `/v1/admin/webhooks/${hook.id}`);
       await asAdmin('DELETE', `/v1/admin/webhooks/${hook.id}`); // 404

@@ -351,6 +351,9 @@ forEachEngine('webhooks', (engine) => {
       assert.equal(given.length, 2);
       assert.ok(given.every((d) => d.entry.status === 'failed'), JSON.stringify(given.map((d) => d.entry.status)));
 
+      const whileOff = await admin(server.url, 'POST', `/v1/admin/webhooks/${endpoint.id}/deliveries/${given[0]!.entry.id}/resend`);
+      assert.equal(whileOff.status, 409);
+      assert.equal(whileOff.body.error.code, 'webhook_disabled');
       receiver.script.length = 0;
       const on = await admin(server.url, 'PATCH', `/v1/admin/webhooks/${endpoint.id}`, { enabled: true });
       assert.equal(on.body.endpoint.enabled, true);

@@ -274,13 +274,14 @@ export async function listWebhookDeliveries(ctx: DomainContext, id: string, limi
 /**
  * The operator's "send again": a delivered or failed delivery is owed once more, with the same
  * event id and body (receivers de-duplicate by the id), after whatever the endpoint has pending.
- * A delivery still pending is refused (it is on its way). Audited.
+ * A delivery still pending is refused (it is on its way), and so is one to an endpoint that is off. Audited.
  */
 export async function resendWebhookDelivery(ctx: DomainContext, endpointId: string, entryId: string, actor: Actor): Promise<OutboxEntry> {
-  await getWebhook(ctx, endpointId);
+  const endpoint = await getWebhook(ctx, endpointId);
   const entry = await ctx.repo.outbox.find(entryId);
   if (!entry || entry.kind !== WEBHOOK_KIND || entry.target !== webhookTarget(endpointId)) throw new NotFound('webhook_delivery_not_found', 'no such delivery of this endpoint');
   if (entry.status === 'pending') throw new Conflict('webhook_delivery_pending', 'the delivery is still pending: it will be attempted again by itself');
+  if (!endpoint.enabled) throw new Conflict('webhook_disabled', 'the endpoint is switched off: switch it on, then send again');
   return ctx.repo.transaction(async (tx) => {
     const now = ctx.clock.now();
     const again = owedCall(ctx, now, { kind: WEBHOOK_KIND, target: entry.target, payload: entry.payload });
