@@ -5,7 +5,9 @@ import type { Config } from './config';
 import { createApp } from './http/app';
 import { expressMessageClasses } from './http/message-classes';
 import { marketplaceDeliveries } from './domain/marketplace/outbound';
-import { marketplaceClient } from './http/marketplace/marketplace-client';
+import { marketplaceClient } from './outbound/marketplace-client';
+import { webhookSender } from './outbound/webhook-sender';
+import { webhookDelivery } from './domain/webhook-delivery';
 import { startOutboxWorker, type OutboxWorker } from './jobs/outbox-worker';
 import { startSweeper, type SweeperJob } from './jobs/sweeper-job';
 import { startUsagePushJob, type UsagePushJob } from './jobs/usage-push-job';
@@ -57,7 +59,7 @@ export async function startServer(config: Config, logger: Logger, options: Runti
   );
   const outbox = startOutboxWorker(
     runtime.ctx,
-    outboxDeliveries(runtime),
+    outboxDeliveries(runtime, logger),
     {
       pollMs: config.outbox.pollMs,
       leaseMs: OUTBOX_LEASE_MS,
@@ -114,16 +116,27 @@ const OUTBOX_BATCH = 20;
 /** Retries double from LICENSOR_OUTBOX_RETRY_SECONDS up to an hour apart. */
 const OUTBOX_MAX_RETRY_DELAY_MS = 3_600_000;
 
-/** What the outbox delivers: the calls to the marketplace, when licensor makes them. */
-function outboxDeliveries(runtime: Runtime) {
+/** What the outbox delivers: webhooks, and the calls to the marketplace when licensor makes them. */
+function outboxDeliveries(runtime: Runtime, logger: Logger) {
+  const webhooks = webhookDelivery(runtime.ctx, {
+    post: webhookSender(runtime.config.webhooks),
+    disableAfterMs: runtime.config.webhooks.disableAfterMs,
+    disableAfterFailures: WEBHOOK_DISABLE_AFTER_FAILURES,
+    keepAttemptsMs: runtime.config.outbox.keepDeliveredMs,
+    // The origin only: an operator's URL may carry a token in its path or query.
+    onDisabled: (endpoint, reason) => logger.warn({ webhook: { id: endpoint.id, origin: new URL(endpoint.url).origin }, reason }, 'webhook endpoint switched off after failing too long'),
+  });
   const settings = runtime.config.marketplace;
-  if (settings.apiCredentials === null) return [];
+  if (settings.apiCredentials === null) return [webhooks];
   const api = marketplaceClient(
     { apiUrls: settings.apiUrls, credentials: settings.apiCredentials, sellerKey: settings.accessKeys[0] ?? null, timeoutMs: settings.apiTimeoutMs },
     runtime.ctx.clock,
   );
-  return marketplaceDeliveries(runtime.ctx, api, settings);
+  return [webhooks, ...marketplaceDeliveries(runtime.ctx, api, settings)];
 }
+
+/** With LICENSOR_WEBHOOKS_DISABLE_AFTER_HOURS: an endpoint is switched off after this many failures in a row over that long. */
+const WEBHOOK_DISABLE_AFTER_FAILURES = 10;
 
 /** The HTTP side: admin token, app and a listening server with bounded header and request times. */
 async function listen(runtime: Runtime, config: Config, logger: Logger) {

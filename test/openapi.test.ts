@@ -4,6 +4,7 @@ import { documentedRoutes } from '../src/http/openapi/document';
 import { openApiPath, routePatternMatcher, type RouteDoc } from '../src/http/openapi/registry';
 import { listServedRoutes } from '../src/http/openapi/served-routes';
 import { owedCall } from '../src/domain/outbox';
+import { registerWebhook, WEBHOOK_KIND, webhookTarget } from '../src/domain/webhooks';
 import { errorBodySchema } from '../src/http/response-schemas';
 import { compact, marketplaceEnv, mkpId, produce } from './support/marketplace';
 import { machine } from './support/factories';
@@ -231,6 +232,23 @@ describe('the OpenAPI document', () => {
       await asAdmin('POST', `/v1/admin/outbox/${givenUp.id}/retry`);
       await asAdmin('POST', `/v1/admin/outbox/${givenUp.id}/retry`); // 409: pending now
       await asAdmin('GET', '/v1/admin/outbox/no-such-entry'); // 404
+
+      // Webhooks: one refused for its address, one registered (as if its name had resolved to a public address), a delivery given up and sent again.
+      await asAdmin('POST', '/v1/admin/webhooks', { url: 'http://127.0.0.1:9/hooks', events: ['*'] }); // 400
+      const hook = await registerWebhook(ctx, { url: 'http://hooks.invalid/in', events: ['code.*'] }, 'test', { check: async () => undefined });
+      await asAdmin('GET', '/v1/admin/webhooks');
+      await asAdmin('GET', '/v1/admin/webhooks/event-types');
+      await asAdmin('GET', `/v1/admin/webhooks/${hook.id}`);
+      await asAdmin('PATCH', `/v1/admin/webhooks/${hook.id}`, { description: 'documented', enabled: false });
+      await asAdmin('POST', `/v1/admin/webhooks/${hook.id}/secret`);
+      const hookFailed = { ...owedCall(ctx, now, { kind: WEBHOOK_KIND, target: webhookTarget(hook.id), payload: { eventId: 'e', type: 'code.issued' } }), status: 'failed' as const };
+      await ctx.repo.outbox.enqueue(hookFailed);
+      await asAdmin('GET', `/v1/admin/webhooks/${hook.id}/deliveries?limit=5`);
+      await asAdmin('POST', `/v1/admin/webhooks/${hook.id}/deliveries/${hookFailed.id}/resend`); // 409: the endpoint is off
+      await asAdmin('PATCH', `/v1/admin/webhooks/${hook.id}`, { enabled: true });
+      await asAdmin('POST', `/v1/admin/webhooks/${hook.id}/deliveries/${hookFailed.id}/resend`);
+      await asAdmin('DELETE', `/v1/admin/webhooks/${hook.id}`);
+      await asAdmin('DELETE', `/v1/admin/webhooks/${hook.id}`); // 404
 
       await asAdmin('POST', `/v1/admin/codes/${code}/release`);
       await checked('GET', '/v1/admin/codes'); // 401 without the token

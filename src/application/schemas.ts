@@ -270,3 +270,19 @@ export const adminTokenRequestSchema = z.strictObject({
 });
 
 export const adminTokenNameParamSchema = z.object({ name: tokenName });
+
+// Webhook endpoints (docs/webhooks.md).
+const eventPatterns = z
+  .array(z.string().min(1).max(64))
+  .min(1)
+  .max(100)
+  .describe('Event types (e.g. code.issued), families (code.*) or * for all; see GET /v1/admin/webhooks/event-types');
+const url = z.string().min(1).max(2048).describe('http:// or https://; a host resolving to a loopback, link-local or private address is refused unless LICENSOR_WEBHOOKS_ALLOW_PRIVATE');
+
+export const webhookRequestSchema = z.strictObject({ url, events: eventPatterns, description: z.string().max(200).optional() });
+export const webhookChangeSchema = z
+  .strictObject({ url: url.optional(), events: eventPatterns.optional(), description: z.string().max(200).nullable().optional(), enabled: z.boolean().optional() })
+  .refine((c) => Object.keys(c).length > 0, 'name at least one of url, events, description, enabled');
+export const webhookIdParamSchema = z.object({ id: z.string().min(1).max(36) });
+export const deliveryParamSchema = z.object({ id: z.string().min(1).max(36), delivery: z.string().min(1).max(36) });
+export const deliveriesQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });

@@ -1,5 +1,5 @@
 import { displayCode } from '../domain/authorization-code';
-import type { AdminToken, Activation, AuditEvent, LicenseCode, OutboxEntry, OutboxSummaryRow, Product } from '../domain/types';
+import type { AdminToken, WebhookDelivery, WebhookEndpoint, Activation, AuditEvent, LicenseCode, OutboxEntry, OutboxSummaryRow, Product } from '../domain/types';
 import type { CodeView } from '../domain/codes';
 import type { UsageView } from '../domain/marketplace/usage';
 import type { MarketplaceInstance, MarketplaceLicense } from '../domain/marketplace/types';
@@ -128,4 +128,34 @@ export function outboxSummaryView(row: OutboxSummaryRow) {
 export function adminTokenView(t: AdminToken) {
   const at = (ms: number | null) => (ms === null ? null : iso(ms));
   return { ...t, createdAt: iso(t.createdAt), revokedAt: at(t.revokedAt), lastUsedAt: at(t.lastUsedAt) };
+}
+
+const orNull = (ms: number | null) => (ms === null ? null : iso(ms));
+
+/** An endpoint as shown: everything but its secret. */
+export function endpointView(e: WebhookEndpoint) {
+  return {
+    id: e.id,
+    url: e.url,
+    description: e.description,
+    events: e.events,
+    enabled: e.enabled,
+    failureStreak: e.failureStreak,
+    failingSince: orNull(e.failingSince),
+    disabledAt: orNull(e.disabledAt),
+    disabledReason: e.disabledReason,
+    createdAt: iso(e.createdAt),
+    updatedAt: iso(e.updatedAt),
+  };
+}
+
+/** A delivery of one event to one endpoint, with what the receiver last answered. */
+export function deliveryView(d: WebhookDelivery) {
+  const a = d.lastAttempt;
+  return {
+    entry: outboxEntryView(d.entry),
+    eventId: d.eventId,
+    eventType: d.eventType,
+    lastAttempt: a && { at: iso(a.at), durationMs: a.durationMs, ok: a.ok, statusCode: a.statusCode, response: a.response, error: a.error },
+  };
 }

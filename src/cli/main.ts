@@ -11,6 +11,7 @@ import { simulateCommand } from './commands/simulate';
 import { sweepCommand } from './commands/sweep';
 import { tokensCommand } from './commands/tokens';
 import { usageCommand } from './commands/usage';
+import { webhooksCommand } from './commands/webhooks';
 import { processIo, reportError, type Io } from './output';
 
 export const HELP = `licensor — self-hosted authorization-code license server
@@ -26,6 +27,7 @@ Commands:
   sweep                       expire and cull now
   usage                       software usage per code and day (marketplace open API)
   outbox summary|list|show|retry  calls licensor owes the marketplace, and those that failed
+  webhooks list|add|show|enable|disable|rotate-secret|remove|deliveries|resend  endpoints told of every audited event
   config check                validate the configuration, print it with secrets masked
   config settings             every setting, its meaning and default (Markdown)
   simulate --url --key        play the marketplace (and its API) against a production-interface URL
@@ -87,6 +89,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
         return await usageCommand(rest, open, io);
       case 'outbox':
         return await outboxCommand(rest, open, io);
+      case 'webhooks':
+        return await webhooksCommand(rest, open, io);
       case 'offline':
         return await offlineCommand(rest, open, io);
       default:

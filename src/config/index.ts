@@ -37,6 +37,8 @@ export interface Config {
   marketplace: MarketplaceConfig;
   /** Delivery of the calls licensor owes to other systems (docs/operations.md "Calls licensor owes"). */
   outbox: OutboxConfig;
+  /** Webhook deliveries (docs/webhooks.md). */
+  webhooks: WebhooksConfig;
   /** Honour X-Forwarded-For from a reverse proxy (express "trust proxy" value), or not. */
   trustProxy: boolean | number | string;
   /** Bounds that keep a few slow connections from holding the server. */
@@ -186,6 +188,11 @@ function buildConfig(v: <T>(setting: Setting<T>) => T, cwd: string, problems: st
       giveUpAfterMs: v(S.outboxGiveUpHours) * 3_600_000,
       keepDeliveredMs: v(S.outboxKeepDays) * DAY_MS,
     },
+    webhooks: {
+      allowPrivate: v(S.webhooksAllowPrivate),
+      timeoutMs: v(S.webhooksTimeoutMs),
+      disableAfterMs: v(S.webhooksDisableAfterHours) * 3_600_000,
+    },
     trustProxy: v(S.trustProxy),
     headersTimeoutMs: v(S.headersTimeoutMs),
     requestTimeoutMs: v(S.requestTimeoutMs),
@@ -239,6 +246,14 @@ interface OutboxConfig {
   /** An entry still undelivered this long after it was owed is given up (shown as failed). */
   giveUpAfterMs: number;
   keepDeliveredMs: number;
+}
+
+export interface WebhooksConfig {
+  /** Endpoints may resolve to loopback, link-local or private addresses. */
+  allowPrivate: boolean;
+  timeoutMs: number;
+  /** An endpoint failing this long without a success is switched off. */
+  disableAfterMs: number;
 }
 
 /**

@@ -322,6 +322,12 @@ export const S = {
   outboxRetrySeconds: whole('LICENSOR_OUTBOX_RETRY_SECONDS', 'wait after a first failed delivery; it doubles with each further failure, up to an hour', 30, 1, 3600),
   outboxGiveUpHours: whole('LICENSOR_OUTBOX_GIVE_UP_HOURS', 'an entry still undelivered this long after it was owed is given up (shown as failed)', 48, 1, 720),
   outboxKeepDays: whole('LICENSOR_OUTBOX_KEEP_DAYS', 'delivered entries are kept this long', 30, 1, 3650),
+  webhooksAllowPrivate: flag(
+    'LICENSOR_WEBHOOKS_ALLOW_PRIVATE',
+    'let webhook endpoints be URLs whose host resolves to loopback, link-local or private addresses ([docs/webhooks.md](docs/webhooks.md)); off: refused when registered and when delivered',
+  ),
+  webhooksTimeoutMs: whole('LICENSOR_WEBHOOKS_TIMEOUT_MS', 'how long one webhook delivery may take before it counts as failed', 10_000, 100, 60_000),
+  webhooksDisableAfterHours: whole('LICENSOR_WEBHOOKS_DISABLE_AFTER_HOURS', 'a webhook endpoint whose deliveries have failed this long without a success (and 10 times in a row) is switched off', 24, 1, 720),
 } as const;
 
 export const SETTINGS: ReadonlyArray<Setting<unknown>> = Object.values(S) as ReadonlyArray<Setting<unknown>>;

@@ -5,6 +5,7 @@ import { ActivationCloned, Conflict, NotFound } from './errors';
 import { assertSlotFree, limitsConcurrency } from './in-use-slots';
 import { issueLease, leaseEndMs } from './lease-token';
 import { effectiveStatus } from './lifecycle';
+import { notingLimits } from './limit-events';
 import type { HeartbeatView } from './ports';
 import { applyEnrolment, foreignBeatSinceLast, judgeEnrolment, type EnrolmentVerdict } from './re-enrolment';
 import type { Activation, CodeStatus, FingerprintHashes, LicenseCode, Product } from './types';
@@ -87,7 +88,7 @@ async function renewSlot(
   nonce: string | null,
 ): Promise<HeartbeatAnswer> {
   const { activation, product } = view;
-  const held = await ctx.repo.transaction(async (tx) => {
+  const held = await notingLimits(ctx, activation.codeId, 'client', () => ctx.repo.transaction(async (tx) => {
     const code = await tx.codes.lockForUpdate(activation.codeId);
     if (!code) throw new NotFound('activation_not_found', 'no such activation');
     const status = effectiveStatus(code, now);
@@ -99,7 +100,7 @@ async function renewSlot(
       throw new Conflict('activation_ended', `this activation was ${ended}; activate again`, { status: ended, codeStatus: code.status });
     }
     return { code, status, slotEnd };
-  });
+  }));
   ctx.heartbeats.countBeat(product.id, now);
   const { code, status } = held;
   if (held.slotEnd === null) return { status, token: null, activation, code, product };

@@ -11,6 +11,9 @@ import type {
   Page,
   PolicySetting,
   AdminToken,
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookEndpoint,
   Product,
   SigningKey,
 } from './types';
@@ -347,6 +350,31 @@ export interface AdminTokenStore {
   noteUse(id: string, at: number): Promise<void>;
 }
 
+/**
+ * Webhook endpoints and what their deliveries got back (src/domain/webhooks.ts). The deliveries
+ * themselves are outbox entries, enqueued by the audit store with every event it writes.
+ */
+export interface WebhookStore {
+  insert(endpoint: WebhookEndpoint): Promise<void>;
+  find(id: string): Promise<WebhookEndpoint | undefined>;
+  list(): Promise<WebhookEndpoint[]>;
+  update(endpoint: WebhookEndpoint): Promise<void>;
+  delete(id: string): Promise<void>;
+  /** The audit event a delivery announces. */
+  event(id: string): Promise<AuditEvent | undefined>;
+  recordAttempt(attempt: WebhookAttempt): Promise<void>;
+  /** Deletes attempts made before the cutoff; returns how many. */
+  pruneAttempts(before: number): Promise<number>;
+  /** A success ends the endpoint's failure streak. */
+  noteSuccess(id: string, now: number): Promise<void>;
+  /** A failure lengthens it (starting it at `now`); the endpoint as it is now. */
+  noteFailure(id: string, now: number): Promise<WebhookEndpoint | undefined>;
+  /** Switches an enabled endpoint off; false when it was not enabled (another process did it first). */
+  disable(id: string, now: number, reason: string): Promise<boolean>;
+  /** The endpoint's deliveries, newest first, each with its latest attempt. */
+  deliveries(endpointId: string, limit: number): Promise<WebhookDelivery[]>;
+}
+
 export interface Stores {
   adminTokens: AdminTokenStore;
   products: ProductStore;
@@ -363,6 +391,7 @@ export interface Stores {
   churn: ChurnStore;
   sweeperProgress: SweeperProgressStore;
   outbox: OutboxStore;
+  webhooks: WebhookStore;
 }
 
 /** Storage as the domain sees it: reads outside a transaction, changes inside one. */

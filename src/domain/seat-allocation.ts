@@ -8,6 +8,7 @@ import type { DomainContext } from './context';
 import { ActivationCloned, Forbidden, InvalidInput, NotFound, SeatLimitReached } from './errors';
 import { assertSlotFree, limitsConcurrency } from './in-use-slots';
 import { issueLease, leaseEndMs } from './lease-token';
+import { notingLimits } from './limit-events';
 import { assertActivatable } from './lifecycle';
 import type { Stores } from './ports';
 import { applyEnrolment, isSameMachine, judgeEnrolment } from './re-enrolment';
@@ -102,7 +103,7 @@ export async function bindSeat(
   options: SeatOptions = {},
 ): Promise<BoundSeat> {
   const { product } = target;
-  return ctx.repo.transaction(async (tx) => {
+  return notingLimits(ctx, target.codeId, actor, () => ctx.repo.transaction(async (tx) => {
     const code = await requireCode(tx.codes.lockForUpdate(target.codeId));
     const now = ctx.clock.now();
     assertActivatable(code, now);
@@ -112,7 +113,7 @@ export async function bindSeat(
     const seat: BoundSeat = { ...taken, product, now };
     if (options.alongside) await options.alongside(tx, seat);
     return seat;
-  });
+  }));
 }
 
 /** The seat rules under the code's lock: the machine's own seat back, a lapsed floating seat reclaimed, or a new one. */
@@ -239,7 +240,7 @@ export async function deactivateMachine(ctx: DomainContext, activationId: string
   if (!activation) throw new NotFound('activation_not_found', 'no such activation');
   if (activation.status !== 'active') return activation;
   const product = await ctx.repo.products.findById(activation.productId);
-  return ctx.repo.transaction(async (tx) => {
+  return notingLimits(ctx, activation.codeId, actor, () => ctx.repo.transaction(async (tx) => {
     const now = ctx.clock.now();
     await tx.codes.lockForUpdate(activation.codeId);
     if (!(await tx.activations.end(activation.id, 'deactivated', now))) {
@@ -254,5 +255,5 @@ export async function deactivateMachine(ctx: DomainContext, activationId: string
       auditEvent(ctx, now, actor, 'activation.deactivated', { type: 'activation', id: activation.id }, activation.codeId, null, null),
     ]);
     return { ...activation, status: 'deactivated', endedAt: now };
-  });
+  }));
 }

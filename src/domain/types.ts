@@ -93,7 +93,7 @@ export interface AuditEvent {
   at: number;
   actor: string;
   action: string;
-  entityType: 'product' | 'code' | 'activation' | 'key' | 'outbox' | 'admin_token';
+  entityType: 'product' | 'code' | 'activation' | 'key' | 'outbox' | 'admin_token' | 'webhook';
   entityId: string;
   codeId: string | null;
   before: Record<string, unknown> | null;
@@ -199,4 +199,45 @@ export interface AdminToken {
   createdAt: number;
   revokedAt: number | null;
   lastUsedAt: number | null;
+}
+
+/** An endpoint told of audited events, and its deliveries (src/domain/webhooks.ts). */
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  description: string | null;
+  /** Event type patterns: exact types, families (`code.*`) or `*`. */
+  events: string[];
+  /** Signs every delivery (HMAC-SHA256); shown once, at registration. */
+  secret: string;
+  enabled: boolean;
+  /** Failed attempts since the last success, and when the streak began. */
+  failureStreak: number;
+  failingSince: number | null;
+  disabledAt: number | null;
+  disabledReason: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What one delivery attempt got back, for the operator's view. */
+export interface WebhookAttempt {
+  id: string;
+  endpointId: string;
+  outboxId: string;
+  eventId: string;
+  at: number;
+  durationMs: number;
+  ok: boolean;
+  statusCode: number | null;
+  response: string | null;
+  error: string | null;
+}
+
+/** A delivery as the operator sees it: the outbox entry and its latest attempt. */
+export interface WebhookDelivery {
+  entry: OutboxEntry;
+  eventId: string;
+  eventType: string | null;
+  lastAttempt: WebhookAttempt | null;
 }

@@ -39,6 +39,15 @@ export const ADMIN_ROUTE_SCOPES: Readonly<Record<string, AdminScope>> = {
   'GET /v1/admin/tokens': 'full',
   'POST /v1/admin/tokens': 'full',
   'POST /v1/admin/tokens/:name/revoke': 'full',
+  'GET /v1/admin/webhooks': 'read',
+  'GET /v1/admin/webhooks/event-types': 'read',
+  'GET /v1/admin/webhooks/:id': 'read',
+  'GET /v1/admin/webhooks/:id/deliveries': 'read',
+  'POST /v1/admin/webhooks': 'full',
+  'PATCH /v1/admin/webhooks/:id': 'full',
+  'DELETE /v1/admin/webhooks/:id': 'full',
+  'POST /v1/admin/webhooks/:id/secret': 'full',
+  'POST /v1/admin/webhooks/:id/deliveries/:delivery/resend': 'full',
 };
 
 const patternOf = routePatternMatcher(

@@ -26,6 +26,7 @@ import { openApiDocs } from './routes/openapi';
 import { outboxAdmin } from './routes/outbox-admin';
 import { productionInterface } from './marketplace/production-interface';
 import { productPolicy } from './routes/product-policy';
+import { webhooksAdmin } from './routes/webhooks-admin';
 import { wellKnown } from './routes/well-known';
 import { openGuessBudgetStore } from '../storage/guess-budget-store';
 
@@ -86,6 +87,7 @@ export function createApp(runtime: Runtime, options: AppOptions): Express {
   app.use(dashboard());
   app.use(marketplaceAdmin(runtime));
   app.use(outboxAdmin(runtime));
+  app.use(webhooksAdmin(runtime));
   app.use(productionInterface(runtime, options.logger));
   app.use(marketplaceOpenApi(runtime, options.logger, guessGuard));
 

@@ -119,7 +119,7 @@ const auditEventSchema = z.strictObject({
   at: isoTime,
   actor: z.string(),
   action: z.string().describe('e.g. code.issued, activation.created, key.rotated'),
-  entityType: z.enum(['product', 'code', 'activation', 'key', 'outbox']),
+  entityType: z.enum(['product', 'code', 'activation', 'key', 'outbox', 'webhook']),
   entityId: z.string(),
   codeId: z.string().nullable(),
   before: json.nullable(),

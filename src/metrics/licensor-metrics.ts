@@ -118,6 +118,11 @@ export class LicensorMetrics {
     figureGauge('licensor_seats_licensed', 'Seats of issued and alive codes per product (read at most every 5 s)', 'product', (f, set) => {
       for (const seat of f.seats) set(seat.product, seat.licensed);
     });
+    // An endpoint switched off (by the operator, or by licensor after failing too long) hears nothing: alert on off > 0.
+    figureGauge('licensor_webhook_endpoints', 'Webhook endpoints by state: on, or off (read at most every 5 s)', 'state', (f, set) => {
+      set('on', f.webhookEndpoints.on);
+      set('off', f.webhookEndpoints.off);
+    });
     // What is owed and what failed, by kind: the backlog is the pending entries.
     new Gauge({
       name: 'licensor_outbox_entries',

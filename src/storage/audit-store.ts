@@ -1,33 +1,9 @@
 import type { Knex } from 'knex';
 import type { AuditFilter, AuditStore } from '../domain/ports';
 import type { AuditEvent, Page } from '../domain/types';
-import { fromJson, keysetPage, toJson } from './rows';
-
-interface AuditRow {
-  id: string;
-  at: number;
-  actor: string;
-  action: string;
-  entity_type: string;
-  entity_id: string;
-  code_id: string | null;
-  before: string | null;
-  after: string | null;
-}
-
-function eventFromRow(row: AuditRow): AuditEvent {
-  return {
-    id: row.id,
-    at: Number(row.at),
-    actor: row.actor,
-    action: row.action,
-    entityType: row.entity_type as AuditEvent['entityType'],
-    entityId: row.entity_id,
-    codeId: row.code_id,
-    before: fromJson(row.before, null),
-    after: fromJson(row.after, null),
-  };
-}
+import { eventFromRow, type AuditRow } from './audit-rows';
+import { keysetPage, toJson } from './rows';
+import { enqueueWebhookDeliveries } from './webhook-store';
 
 /**
  * Rows per INSERT. A plain multi-row VALUES list: knex would write SQLite multi-row inserts as a
@@ -50,6 +26,8 @@ export class KnexAuditStore implements AuditStore {
       }
       await this.db.raw(`INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => ROW).join(', ')}`, values);
     }
+    // Announced in the same transaction (docs/webhooks.md): what happened is owed, nothing else.
+    await enqueueWebhookDeliveries(this.db, events);
   }
 
   async list(filter: AuditFilter, limit: number, cursor: string | null): Promise<Page<AuditEvent>> {

@@ -4,6 +4,7 @@ import type { CodeStatus, LicenseCode, Page } from '../domain/types';
 import { fromJson, keysetPage, toBool, toJson } from './rows';
 import { uuidV7Sql } from './sql-ids';
 import { engineOf } from './database';
+import { enqueueWebhookDeliveriesWritten } from './webhook-store';
 
 export interface CodeRow {
   id: string;
@@ -142,7 +143,7 @@ export class KnexCodeStore implements CodeStore {
          ${PG_BATCH_RESULT}`,
         [after.expiresAt, after.id, now, limit, now, now, actor, json],
       );
-      return pgBatch(result);
+      return this.announce(pgBatch(result), after, now, actor, EXPIRED);
     }
     const taken = await this.sqliteBatch('sweep_due', 'id TEXT PRIMARY KEY, status TEXT NOT NULL, expires_at INTEGER NOT NULL', due, [after.expiresAt, after.id, now, limit]);
     await this.db.raw(`UPDATE codes SET status = 'expired', updated_at = ? WHERE id IN (SELECT id FROM sweep_due)`, [now]);
@@ -151,7 +152,7 @@ export class KnexCodeStore implements CodeStore {
        SELECT ${uuidV7Sql('sqlite', now, 'rowid')}, ?, ?, 'code.expired', 'code', id, id, json_object('status', status), ? FROM sweep_due`,
       [now, actor, json],
     );
-    return this.sqliteBatchResult('sweep_due', taken);
+    return this.announce(await this.sqliteBatchResult('sweep_due', taken), after, now, actor, EXPIRED);
   }
 
   async releaseExpired(after: ExpiryPlace, cutoff: number, now: number, limit: number, actor: string): Promise<SweepBatch> {
@@ -189,7 +190,7 @@ export class KnexCodeStore implements CodeStore {
          ${PG_BATCH_RESULT}`,
         [after.expiresAt, after.id, cutoff, limit, now, now, before, json, now, actor],
       );
-      return pgBatch(result);
+      return this.announce(pgBatch(result), after, now, actor, RELEASED);
     }
     const taken = await this.sqliteBatch('sweep_released', 'id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL', due, [after.expiresAt, after.id, cutoff, limit]);
     if (taken === 0) return { moved: 0, last: null };
@@ -205,7 +206,7 @@ export class KnexCodeStore implements CodeStore {
        SELECT ${uuidV7Sql('sqlite', now, `rowid + ${taken}`)}, ?, ?, 'activation.released', 'activation', id, code_id, NULL, NULL FROM sweep_ended`,
       [now, actor, before, json, now, actor],
     );
-    return this.sqliteBatchResult('sweep_released', taken);
+    return this.announce(await this.sqliteBatchResult('sweep_released', taken), after, now, actor, RELEASED);
   }
 
   /**
@@ -222,11 +223,29 @@ export class KnexCodeStore implements CodeStore {
   }
 
   /** SQLite: a batch of `taken` codes and its last one in date order (rows went in in that order). */
+  /**
+   * Announces a batch's audit events to webhooks (docs/webhooks.md), in its transaction: the
+   * events of the codes in the batch's window, (after, last], that the sweeper wrote at `now`.
+   * Windows do not overlap, so a later batch of the same run (same `now`) reads none of these again.
+   */
+  private async announce(batch: SweepBatch, after: ExpiryPlace, now: number, actor: string, actions: readonly string[]): Promise<SweepBatch> {
+    if (batch.last === null) return batch;
+    const window = this.db('codes')
+      .select('id')
+      .whereRaw('(expires_at, id) > (?, ?) AND (expires_at, id) <= (?, ?)', [after.expiresAt, after.id, batch.last.expiresAt, batch.last.id]);
+    await enqueueWebhookDeliveriesWritten(this.db, { at: now, actor, actions, codeIds: window });
+    return batch;
+  }
+
   private async sqliteBatchResult(table: string, taken: number): Promise<SweepBatch> {
     const rows = (await this.db.raw(`SELECT ? AS n, expires_at, id FROM ${table} ORDER BY rowid DESC LIMIT 1`, [taken])) as BatchRow[];
     return batchOf(rows[0]);
   }
 }
+
+/** The actions of the sweeper's bulk audit events, announced to webhooks (docs/webhooks.md). */
+const EXPIRED = ['code.expired'];
+const RELEASED = ['code.released', 'activation.released'];
 
 /** The end of a PostgreSQL sweeper statement: how many codes moved, and the last one taken. */
 const PG_BATCH_RESULT = `SELECT (SELECT count(*) FROM moved) AS n, expires_at, id FROM due ORDER BY expires_at DESC, id DESC LIMIT 1`;

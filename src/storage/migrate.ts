@@ -13,6 +13,7 @@ import * as keyEndorsements from './migrations/011_key_endorsements';
 import * as guessBudgets from './migrations/012_guess_budgets';
 import * as containerPolicy from './migrations/013_container_policy';
 import * as outboxAndMarketplaceOrders from './migrations/014_outbox_and_marketplace_orders';
+import * as webhooks from './migrations/015_webhooks';
 import * as adminTokens from './migrations/016_admin_tokens';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
@@ -31,7 +32,7 @@ export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Kn
   '012_guess_budgets': guessBudgets,
   '013_container_policy': containerPolicy,
   '014_outbox_and_marketplace_orders': outboxAndMarketplaceOrders,
-  // 015 is the webhooks' (being built beside this).
+  '015_webhooks': webhooks,
   '016_admin_tokens': adminTokens,
 };
 

@@ -4,7 +4,7 @@ import type { OutboxEntry, OutboxFilter, OutboxStatus, OutboxSummaryRow, Page } 
 import { fromJson, keysetPage, toJson } from './rows';
 import { engineOf } from './database';
 
-interface OutboxRow {
+export interface OutboxRow {
   id: string;
   kind: string;
   target: string;
@@ -21,7 +21,7 @@ interface OutboxRow {
   delivered_at: number | string | null;
 }
 
-function entryFromRow(row: OutboxRow): OutboxEntry {
+export function entryFromRow(row: OutboxRow): OutboxEntry {
   return {
     id: row.id,
     kind: row.kind,
@@ -35,6 +35,28 @@ function entryFromRow(row: OutboxRow): OutboxEntry {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     deliveredAt: row.delivered_at === null ? null : Number(row.delivered_at),
+  };
+}
+
+/** Entries per INSERT: 14 values a row stays under both engines' bound-parameter limits. */
+const ENQUEUE_CHUNK = 500;
+
+function rowOf(e: OutboxEntry): OutboxRow {
+  return {
+    id: e.id,
+    kind: e.kind,
+    target: e.target,
+    dedupe_key: e.key,
+    payload: toJson(e.payload),
+    status: e.status,
+    attempts: e.attempts,
+    next_attempt_at: e.nextAttemptAt,
+    lease_until: null,
+    leased_by: null,
+    last_error: e.lastError,
+    created_at: e.createdAt,
+    updated_at: e.updatedAt,
+    delivered_at: e.deliveredAt,
   };
 }
 
@@ -57,27 +79,15 @@ export class KnexOutboxStore implements OutboxStore {
 
   async enqueue(e: OutboxEntry): Promise<boolean> {
     // The unique (kind, dedupe_key) makes an enqueue of the same key a no-op, whoever races it.
-    const inserted = await this.db('outbox')
-      .insert({
-        id: e.id,
-        kind: e.kind,
-        target: e.target,
-        dedupe_key: e.key,
-        payload: toJson(e.payload),
-        status: e.status,
-        attempts: e.attempts,
-        next_attempt_at: e.nextAttemptAt,
-        lease_until: null,
-        leased_by: null,
-        last_error: e.lastError,
-        created_at: e.createdAt,
-        updated_at: e.updatedAt,
-        delivered_at: e.deliveredAt,
-      })
-      .onConflict(['kind', 'dedupe_key'])
-      .ignore()
-      .returning('id');
+    const inserted = await this.db('outbox').insert(rowOf(e)).onConflict(['kind', 'dedupe_key']).ignore().returning('id');
     return (inserted as unknown[]).length > 0;
+  }
+
+  /** Many entries in few statements, each ignored as enqueue ignores it (webhooks' announcements of bulk events). */
+  async enqueueMany(entries: readonly OutboxEntry[]): Promise<void> {
+    for (let i = 0; i < entries.length; i += ENQUEUE_CHUNK) {
+      await this.db('outbox').insert(entries.slice(i, i + ENQUEUE_CHUNK).map(rowOf)).onConflict(['kind', 'dedupe_key']).ignore();
+    }
   }
 
   async claim(owner: string, now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]> {

@@ -14,6 +14,7 @@ import { KnexMarketplaceInstanceStore } from './marketplace/instance-store';
 import { KnexMarketplaceLicenseStore } from './marketplace/license-store';
 import { KnexNonceStore } from './nonce-store';
 import { KnexOutboxStore } from './outbox-store';
+import { KnexWebhookStore } from './webhook-store';
 import type { PreparedHeartbeatReader } from './heartbeat-reader';
 import { KnexProductStore } from './product-store';
 import { KnexSweeperProgressStore } from './sweeper-progress-store';
@@ -37,6 +38,7 @@ function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer): Stores {
     churn: new KnexChurnStore(db),
     sweeperProgress: new KnexSweeperProgressStore(db),
     outbox: new KnexOutboxStore(db),
+    webhooks: new KnexWebhookStore(db, sealer),
   };
 }
 
@@ -65,6 +67,7 @@ export class KnexRepository implements Repository {
   readonly churn;
   readonly sweeperProgress;
   readonly outbox;
+  readonly webhooks;
   private readonly localLocks = new Set<string>();
 
   constructor(
@@ -91,6 +94,7 @@ export class KnexRepository implements Repository {
     this.churn = stores.churn;
     this.sweeperProgress = stores.sweeperProgress;
     this.outbox = stores.outbox;
+    this.webhooks = stores.webhooks;
   }
 
   async transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {

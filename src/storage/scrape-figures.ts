@@ -1,6 +1,7 @@
 import { CODE_STATUSES, isUsable, type OutboxSummaryRow } from '../domain/types';
 import type { Database } from './database';
 import { KnexOutboxStore } from './outbox-store';
+import { countWebhookEndpoints } from './webhook-store';
 
 /** What /metrics shows from the database. */
 export interface ScrapeFigures {
@@ -8,6 +9,8 @@ export interface ScrapeFigures {
   seats: Array<{ product: string; used: number; licensed: number }>;
   /** Outbox entries per kind and status, with the oldest one's creation time. */
   outbox: OutboxSummaryRow[];
+  /** Webhook endpoints switched on and off (docs/webhooks.md). */
+  webhookEndpoints: { on: number; off: number };
 }
 
 /**
@@ -40,5 +43,6 @@ export async function readScrapeFigures(database: Database): Promise<ScrapeFigur
     codesByStatus,
     seats: products.map((p) => ({ product: p.product, used: Number(p.used), licensed: licensed.get(p.id) ?? 0 })),
     outbox: await new KnexOutboxStore(db).summary(),
+    webhookEndpoints: await countWebhookEndpoints(db),
   };
 }

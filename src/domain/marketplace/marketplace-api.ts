@@ -1,7 +1,7 @@
 /**
  * The marketplace's open API as licensor calls it (docs/marketplace.md "licensor calls the
  * marketplace"): order/query, the license upload and the usage push. Implemented over HTTP, signed
- * with the seller's AK/SK, in src/http/marketplace/marketplace-client.ts. A call that did not succeed throws
+ * with the seller's AK/SK, in src/outbound/marketplace-client.ts. A call that did not succeed throws
  * DeliveryFailed (src/domain/outbox.ts): permanent when the marketplace refused what was sent.
  */
 export interface MarketplaceApi {

@@ -16,6 +16,7 @@ import { openApiRoutes } from '../routes/openapi';
 import { outboxAdminRoutes } from '../routes/outbox-admin';
 import { productionInterfaceRoutes } from '../marketplace/production-interface';
 import { productPolicyRoutes } from '../routes/product-policy';
+import { webhooksAdminRoutes } from '../routes/webhooks-admin';
 import { wellKnownRoutes } from '../routes/well-known';
 import { openApiPath, pathParamNames, type RouteDoc } from './registry';
 
@@ -33,6 +34,7 @@ export function documentedRoutes(config: Pick<Config, 'marketplace'>): RouteDoc[
     ...adminStatsRoutes,
     ...marketplaceAdminRoutes,
     ...outboxAdminRoutes,
+    ...webhooksAdminRoutes,
     ...productionInterfaceRoutes(config.marketplace.productionPath),
     ...marketplaceOpenApiRoutes,
   ];

@@ -11,6 +11,7 @@ import { outboxPage } from './pages/outbox.js';
 import { overviewPage } from './pages/overview.js';
 import { productsPage } from './pages/products.js';
 import { signInPage } from './pages/sign-in.js';
+import { webhookPage, webhooksPage } from './pages/webhooks.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -20,6 +21,7 @@ const LINKS = [
   ['#/codes', 'Codes', (p) => p.startsWith('/codes')],
   ['#/products', 'Products', (p) => p === '/products'],
   ['#/marketplace', 'Marketplace', (p) => p === '/marketplace'],
+  ['#/webhooks', 'Webhooks', (p) => p.startsWith('/webhooks')],
 ];
 
 function renderNav(path) {
@@ -63,6 +65,9 @@ function pick(path) {
   if (path === '/codes') return { title: 'Codes', run: codesPage };
   if (path === '/codes/new') return { title: 'Issue a code', run: issuePage };
   if (path === '/marketplace') return { title: 'Marketplace', run: outboxPage };
+  if (path === '/webhooks') return { title: 'Webhooks', run: webhooksPage };
+  const webhook = /^\/webhooks\/([^/]+)$/.exec(path);
+  if (webhook) return { title: 'Webhook endpoint', run: (el) => webhookPage(el, decodeURIComponent(webhook[1])) };
   const code = /^\/codes\/([^/]+)$/.exec(path);
   if (code) return { title: 'Code', run: (el, params) => codePage(el, decodeURIComponent(code[1]), params) };
   return { title: 'Not found', run: async (el) => el.append(h('h1', {}, 'No such page'), h('p', {}, h('a', { href: '#/' }, 'Back to the overview'))) };

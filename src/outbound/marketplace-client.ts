@@ -1,9 +1,9 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { formatSdkDate, signApigRequest } from '@licensor/client/contract';
-import type { Clock } from '../../domain/clock';
-import { parseMarketplaceTime } from '../../domain/marketplace/dates';
-import type { MarketplaceApi, OrderLine, UsageRecord } from '../../domain/marketplace/marketplace-api';
-import { DeliveryFailed } from '../../domain/outbox';
+import type { Clock } from '../domain/clock';
+import { parseMarketplaceTime } from '../domain/marketplace/dates';
+import type { MarketplaceApi, OrderLine, UsageRecord } from '../domain/marketplace/marketplace-api';
+import { DeliveryFailed } from '../domain/outbox';
 
 /**
  * licensor's calls to the marketplace's open API (docs/marketplace.md "licensor calls the
