@@ -7,13 +7,16 @@ import { metricsFor } from '../metrics/runtime-metrics';
 import type { Runtime } from '../runtime';
 import { requireAdmin } from './admin-auth';
 import { errorResponder, notFoundResponder } from './error-response';
+import { jsonRequest } from './json-body';
 import { routeDirectly } from './direct-route';
 import { RequestsInFlight } from './in-flight';
 import { buildOpenApiDocument, documentedRoutes } from './openapi/document';
 import { routePatternMatcher } from './openapi/registry';
 import { CodeGuessGuard } from './rate-limit';
 import { observeRequests } from './request-observer';
-import { adminApi } from './routes/admin-api';
+import { adminCodes } from './routes/admin-codes';
+import { adminKeys } from './routes/admin-keys';
+import { adminProducts } from './routes/admin-products';
 import { adminStats } from './routes/admin-stats';
 import { adminTokens } from './routes/admin-tokens';
 import { clientApi, heartbeatRoute } from './routes/client-api';
@@ -23,10 +26,9 @@ import { marketplaceAdmin, marketplaceCodeImport } from './marketplace/marketpla
 import { marketplaceOpenApi } from './marketplace/open-api';
 import { metricsEndpoint } from './routes/metrics';
 import { openApiDocs } from './routes/openapi';
-import { outboxAdmin } from './routes/outbox-admin';
+import { outboxAdmin } from './routes/admin-outbox';
 import { productionInterface } from './marketplace/production-interface';
-import { productPolicy } from './routes/product-policy';
-import { webhooksAdmin } from './routes/webhooks-admin';
+import { webhooksAdmin } from './routes/admin-webhooks';
 import { wellKnown } from './routes/well-known';
 import { openGuessBudgetStore } from '../storage/guess-budget-store';
 
@@ -80,8 +82,11 @@ export function createApp(runtime: Runtime, options: AppOptions): Express {
   // Every admin route, whichever router answers it, behind one token check.
   app.use('/v1/admin', requireAdmin(options.adminToken, runtime.ctx));
   app.use(marketplaceCodeImport(runtime));
-  app.use(adminApi(runtime));
-  app.use(productPolicy(runtime));
+  // Admin bodies are small JSON; the code import above takes its own, larger limit.
+  app.use('/v1/admin', jsonRequest('64kb'));
+  app.use(adminProducts(runtime));
+  app.use(adminCodes(runtime));
+  app.use(adminKeys(runtime));
   app.use(adminTokens(runtime));
   app.use(adminStats(runtime.ctx));
   app.use(dashboard());

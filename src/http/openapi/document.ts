@@ -4,7 +4,9 @@ import { z } from 'zod';
 import type { Config } from '../../config';
 import { scopeNeeded } from '../admin-scopes';
 import { errorBodySchema } from '../response-schemas';
-import { adminApiRoutes } from '../routes/admin-api';
+import { adminCodesRoutes } from '../routes/admin-codes';
+import { adminKeysRoutes } from '../routes/admin-keys';
+import { adminProductsRoutes } from '../routes/admin-products';
 import { adminStatsRoutes } from '../routes/admin-stats';
 import { adminTokensRoutes } from '../routes/admin-tokens';
 import { clientApiRoutes } from '../routes/client-api';
@@ -13,10 +15,9 @@ import { marketplaceAdminRoutes } from '../marketplace/marketplace-admin';
 import { marketplaceOpenApiRoutes } from '../marketplace/open-api';
 import { metricsRoutes } from '../routes/metrics';
 import { openApiRoutes } from '../routes/openapi';
-import { outboxAdminRoutes } from '../routes/outbox-admin';
+import { outboxAdminRoutes } from '../routes/admin-outbox';
 import { productionInterfaceRoutes } from '../marketplace/production-interface';
-import { productPolicyRoutes } from '../routes/product-policy';
-import { webhooksAdminRoutes } from '../routes/webhooks-admin';
+import { webhooksAdminRoutes } from '../routes/admin-webhooks';
 import { wellKnownRoutes } from '../routes/well-known';
 import { openApiPath, pathParamNames, type RouteDoc } from './registry';
 
@@ -28,8 +29,9 @@ export function documentedRoutes(config: Pick<Config, 'marketplace'>): RouteDoc[
     ...metricsRoutes,
     ...wellKnownRoutes,
     ...clientApiRoutes,
-    ...adminApiRoutes,
-    ...productPolicyRoutes,
+    ...adminProductsRoutes,
+    ...adminCodesRoutes,
+    ...adminKeysRoutes,
     ...adminTokensRoutes,
     ...adminStatsRoutes,
     ...marketplaceAdminRoutes,

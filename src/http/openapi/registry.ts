@@ -95,3 +95,8 @@ export function openApiRefusals(): Record<number, ResponseDoc> {
     500: { description: '92020001 internal error', schema: openApiRefusalSchema },
   };
 }
+
+/** An admin route's declaration: the admin tag, the admin token, and the refusals every admin route may give. */
+export function adminRoute(route: Omit<RouteDoc, 'tag' | 'auth'>): RouteDoc {
+  return { ...route, tag: 'Admin API', auth: ['adminToken'], responses: { ...refusals(401, 403, 503), ...route.responses } };
+}

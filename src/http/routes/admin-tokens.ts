@@ -2,12 +2,11 @@ import { Router } from 'express';
 import { createAdminToken, listAdminTokens, revokeAdminToken } from '../../domain/admin-tokens';
 import type { Runtime } from '../../runtime';
 import { grantOf } from '../admin-auth';
-import { declareRoutes, refusals } from '../openapi/registry';
+import { declareRoutes, refusals, adminRoute } from '../openapi/registry';
 import { adminTokenChangeSchema, adminTokenCreatedSchema, adminTokenListSchema, whoamiSchema } from '../response-schemas';
 import { adminTokenNameParamSchema, adminTokenRequestSchema } from '../../application/schemas';
 import { parse } from '../../application/validate';
 import { adminTokenView } from '../../application/views';
-import { admin } from './admin-api';
 
 /** Named admin tokens and who is calling (docs/operations.md "Admin tokens"). */
 export function adminTokens(runtime: Runtime): Router {
@@ -34,21 +33,21 @@ export function adminTokens(runtime: Runtime): Router {
 }
 
 export const adminTokensRoutes = declareRoutes([
-  admin({
+  adminRoute({
     method: 'get',
     path: '/v1/admin/whoami',
     summary: 'Who is calling: the token name (null for the bootstrap token), its scope and products',
     responses: { 200: { description: 'The caller', schema: whoamiSchema } },
   }),
-  admin({ method: 'get', path: '/v1/admin/tokens', summary: 'Named admin tokens, revoked ones too (never the tokens themselves)', responses: { 200: { description: 'The tokens', schema: adminTokenListSchema }, ...refusals(403) } }),
-  admin({
+  adminRoute({ method: 'get', path: '/v1/admin/tokens', summary: 'Named admin tokens, revoked ones too (never the tokens themselves)', responses: { 200: { description: 'The tokens', schema: adminTokenListSchema }, ...refusals(403) } }),
+  adminRoute({
     method: 'post',
     path: '/v1/admin/tokens',
     summary: 'Create a named admin token with a scope; the answer shows the token this once',
     body: adminTokenRequestSchema,
     responses: { 201: { description: 'Created', schema: adminTokenCreatedSchema }, ...refusals(400, 403, 404, 409, 413, 415) },
   }),
-  admin({
+  adminRoute({
     method: 'post',
     path: '/v1/admin/tokens/:name/revoke',
     summary: 'Revoke a named token (at once, on every process)',
