@@ -5,7 +5,7 @@ import { routePatternMatcher, type HttpMethod } from './openapi/registry';
  * The scope each admin route needs (docs/operations.md "Admin tokens"), as one table. Reads need
  * `read`; issuing and renewing codes `codes` (a codes token only for its products, checked by the
  * route with the product in hand); everything else `full`. A route missing here needs `full`, and
- * test/admin-scopes.test.ts fails until every served admin route is listed.
+ * test/admin-tokens.test.ts fails until every served admin route is listed.
  */
 export const ADMIN_ROUTE_SCOPES: Readonly<Record<string, AdminScope>> = {
   'GET /v1/admin/whoami': 'read',
