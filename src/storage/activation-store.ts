@@ -102,11 +102,6 @@ export class KnexActivationStore implements ActivationStore {
     return Number((row as { n: number | string } | undefined)?.n ?? 0);
   }
 
-  async findActiveOnCodeByAnchors(codeId: string, productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]> {
-    const found = (await this.activeHolders(productId, anchors)).filter((a) => a.codeId === codeId);
-    return found.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  }
-
   async cullLapsedOnCode(codeId: string, now: number, limit?: number): Promise<string[]> {
     const lapsed = () =>
       this.db('activations')
