@@ -131,7 +131,8 @@ async function takeSeat(
   // The same machine again gets its own seat back, re-enrolled if its hardware drifted. A match
   // needs an agreeing anchor, so only live activations sharing an anchor hash are candidates:
   // a 10,000-seat code costs the same as a 1-seat one. The same read, over the whole product,
-  // finds the clones below: one read of the anchors per activation (docs/performance.md).
+  // finds the clones below: one read of the anchors per activation
+  // (docs/performance.md#an-activation-asks-the-database-few-questions).
   const sharing = await tx.activations.findActiveByAnchors(product.id, anchorEntries(request.fingerprint));
   const existing = bestMatch(oldestFirst(sharing.filter((a) => a.codeId === code.id)), request.fingerprint, product);
   if (existing) {

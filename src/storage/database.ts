@@ -170,6 +170,8 @@ function sqliteKnex(options: DatabaseOptions, pragmas: string): Knex {
 export function openSqliteReader(file: string): sqlite3.Database {
   const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY);
   db.configure('busyTimeout', 10_000);
+  // The change feed's read follows every commit: one trip, not two.
+  keepStatementsPrepared(db);
   return db;
 }
 

@@ -107,7 +107,8 @@ export class MemoryGuessBudgetStore implements GuessBudgetStore {
  * The budget rows to upsert, from a statement that also commits without waiting for the WAL flush
  * (synchronous_commit off for its own transaction only): a budget write lost with a PostgreSQL
  * crash gives a guesser back a few attempts, and waiting for the flush twice per activation (take
- * and give back) was most of an activation's time on PostgreSQL (docs/performance.md). An
+ * and give back) was most of an activation's time on PostgreSQL
+ * (docs/performance.md#an-activation-asks-the-database-few-questions). An
  * unreferenced subquery would not run, hence the join.
  */
 function valuesCommittedAsync(rows: number): string {
