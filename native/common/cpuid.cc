@@ -87,8 +87,8 @@ CpuInfo readCpuidUncached() {
 }  // namespace
 
 CpuInfo readCpuid() {
-  // Read once per process: in a VM every CPUID traps to the hypervisor (~8 µs a leaf,
-  // fingerprint-research §1.2), and the CPU does not change under a running process.
+  // Read once per process: in a VM every CPUID traps to the hypervisor (microseconds a leaf:
+  // docs/performance.md#fingerprint-collection), and the CPU does not change under a running process.
   // (A live migration to another CPU model shows up at the next start.) Thread-safe static.
   static const CpuInfo cpu = readCpuidUncached();
   return cpu;
