@@ -151,6 +151,11 @@ export interface LoadOptions {
 /** Runs requests from `next()` against `url` (scheme, host and port) and measures them. */
 export async function loadRequests(url: string, options: LoadOptions, next: () => BenchRequest): Promise<LoadResult> {
   const latencies: number[] = [];
+  // autocannon ends a run of a fixed number of requests at its next whole-second tick, and its
+  // rate is per whole second: the rate here is the answers over the time until the last of them.
+  const started = performance.now();
+  let answers = 0;
+  let lastAnswer = started;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -178,13 +183,14 @@ export async function loadRequests(url: string, options: LoadOptions, next: () =
       (err: Error | null, res: autocannon.Result) => (err ? reject(err) : resolve(res)),
     );
     (instance as unknown as NodeJS.EventEmitter).on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+      answers++;
+      lastAnswer = performance.now();
       if (status >= 200 && status < 300) latencies.push(ms);
     });
   });
   latencies.sort((a, b) => a - b);
   const at = (q: number) => (latencies.length === 0 ? NaN : Number(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(2)));
-  // Answers over the run's own length: a run of a fixed number of requests may last under a second.
-  return { rps: result.requests.total / result.duration, p50: at(0.5), p99: at(0.99), non2xx: result.non2xx, errors: result.errors + result.timeouts };
+  return { rps: answers / ((lastAnswer - started) / 1000), p50: at(0.5), p99: at(0.99), non2xx: result.non2xx, errors: result.errors + result.timeouts };
 }
 
 /**
