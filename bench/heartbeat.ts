@@ -1,30 +1,36 @@
 /**
- * Heartbeat and activation throughput and latency against a bare Express route in the same run
- * (the ratio is the figure: these machines are shared and noisy), and against the same route on a
- * server with Express's classes from birth, on SQLite and PostgreSQL;
- * p99 and activation with 1,000 vs 1,000,000 codes; the sweeper expiring 100,000 codes alone, under
- * saturating heartbeat load and under a steady rate, and releasing 100,000 long-expired ones;
- * the server's peak RSS. Prints figures; never passes or fails on time.
+ * Heartbeat, activation and deactivation throughput and latency against two baselines measured in
+ * the same run (the ratio is the figure: these machines are shared and noisy): a bare Express
+ * route (bare-express.ts; also on a server with Express's classes from birth) and, for the
+ * heartbeat, the floor of a signed-lease heartbeat on Node (heartbeat-floor.ts); on SQLite and
+ * PostgreSQL; with 1,000 codes, and with BENCH_SCALE codes in the `scale` phase; the sweeper
+ * expiring 100,000 codes alone, under saturating heartbeat load and under a steady rate, and
+ * releasing 100,000 long-expired ones; the server's peak RSS. Prints figures; never passes or
+ * fails on time. docs/performance.md has the current figures and how to read them.
  *
- *   npm run bench:heartbeat   (BENCH_SECONDS=5 BENCH_WARMUP_SECONDS=3 BENCH_SCALE=1000000 BENCH_ENGINES=sqlite,postgres
- *                              BENCH_PHASES=heartbeat,activation,scale,sweeper BENCH_CONNECTIONS=1,16,64)
+ *   npm run bench:heartbeat   (BENCH_SECONDS=5 BENCH_WARMUP_SECONDS=3 BENCH_ENGINES=sqlite,postgres
+ *                              BENCH_PHASES=heartbeat,activation,sweeper BENCH_CONNECTIONS=1,16,64)
+ *   npm run bench:large       (BENCH_PHASES=activation,scale BENCH_SCALE=1000000: seeds a million
+ *                              codes per engine, printing its progress)
  *
  * BENCH_CPU_PROFILE=<dir> has every process write a CPU profile there (bench/profile-summary.ts).
  */
 import { execFile } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openDatabase, type Database } from '../src/storage/database';
 import { migrateToLatest } from '../src/storage/migrate';
 import { createTestDatabase, type EngineName } from '../test/support/databases';
+import { randomBytes } from 'node:crypto';
 import { benchFingerprint, benchSecret, seed } from './seed';
-import { fmt, load, peakRssMiB, pinnedApart, ROOT, row, startProcess, type Running } from './support';
+import { fmt, load, loadRequests, peakRssMiB, pinnedApart, ROOT, row, startProcess, type LoadResult, type Running } from './support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1_000_000);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',');
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'heartbeat,activation,scale,sweeper').split(','));
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'heartbeat,activation,sweeper').split(','));
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,16,64').split(',').map(Number);
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const BIN = join(ROOT, 'bin', 'licensor.js');
@@ -63,9 +69,21 @@ async function target(engine: string): Promise<Target> {
   };
 }
 
-const W = [10, 6, 10, 9, 9, 10, 9, 9, 7];
-const HEADER = row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'beat r/s', 'p50 ms', 'p99 ms', 'ratio'], W);
-const ACTIVATION_HEADER = row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'act r/s', 'p50 ms', 'p99 ms', 'ratio'], W);
+const W = [10, 6, 10, 9, 9, 10, 9, 9, 7, 9];
+const HEADER = row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'beat r/s', 'p50 ms', 'p99 ms', 'ratio', 'p99 ratio'], W);
+const FLOOR_HEADER = row(['engine', 'conns', 'floor r/s', 'p50 ms', 'p99 ms', 'beat r/s', 'p50 ms', 'p99 ms', 'ratio', 'p99 ratio'], W);
+const ACTIVATION_HEADER = row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'act r/s', 'p50 ms', 'p99 ms', 'ratio', 'p99 ratio'], W);
+const DEACTIVATION_HEADER = row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'deact r/s', 'p50 ms', 'p99 ms', 'ratio', 'p99 ratio'], W);
+
+/** A row of a measured route against its baseline: throughput ratio, and p99 as a multiple of the baseline's. */
+function against(label: string, connections: number, base: LoadResult, measured: LoadResult, notes: string[] = []): string {
+  const bad = measured.non2xx + measured.errors;
+  const all = [...notes, bad ? `${bad} non-2xx/errors` : ''].filter(Boolean);
+  return (
+    row([label, connections, fmt(base.rps), base.p50, base.p99, fmt(measured.rps), measured.p50, measured.p99, fmt(measured.rps / base.rps, 2), fmt(measured.p99 / base.p99, 1)], W) +
+    (all.length ? `  (${all.join('; ')})` : '')
+  );
+}
 
 function cycle<T>(items: T[]): () => T {
   let i = 0;
@@ -78,47 +96,67 @@ function beatsOf(activations: string[]): () => { activationId: string; secret: s
   return cycle(beats);
 }
 
-// The client sends a fresh nonce per request; the server's work does not depend on its value.
-const NONCE = { 'licensor-nonce': 'bench-nonce-0123456789' };
+/** A fresh nonce per request, as the client sends (client/src: 16 random bytes). */
+const NONCE = () => ({ 'licensor-nonce': randomBytes(16).toString('base64url') });
 
 /**
  * `withoutNonce` also measures beats sent without a nonce, whose answers the server signs a
  * second time (body signature besides the token): the cost the token-carried nonce avoids.
  * `classes`, when given, is the bare route on a server with Express's classes from birth
  * (bare-express.ts), measured in the same runs; its row's ratio is licensor's against it.
+ * `floor`, when given, is the least a signed-lease heartbeat can do (heartbeat-floor.ts), measured
+ * in the same runs with the same bodies and fresh nonces; its rows are printed after the table.
  */
-async function heartbeatRuns(t: Target, bare: Running, server: Running, activations: string[], withoutNonce = false, label = t.engine, classes?: Running) {
+async function heartbeatRuns(
+  t: Target,
+  bare: Running,
+  server: Running,
+  activations: string[],
+  options: { withoutNonce?: boolean; label?: string; classes?: Running; floor?: Running } = {},
+) {
+  const { withoutNonce = false, label = t.engine, classes, floor } = options;
   const body = beatsOf(activations);
+  const floorRows: string[] = [];
   for (const connections of CONNECTIONS) {
     const runs = async () => {
       // A warm-up of each (licensor has far more code for the JIT to settle), then the measured runs one after the other.
       await load(`${bare.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body);
       if (classes) await load(`${classes.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body);
+      if (floor) await load(`${floor.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body, NONCE);
       await load(`${server.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body, NONCE);
       const b = await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body);
       const c = classes ? await load(`${classes.url}/v1/heartbeat`, connections, SECONDS, body) : null;
+      const f = floor ? await load(`${floor.url}/v1/heartbeat`, connections, SECONDS, body, NONCE) : null;
       const h = await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body, NONCE);
       const u = withoutNonce ? await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body) : null;
-      return { b, c, h, u };
+      return { b, c, f, h, u };
     };
     // One connection is pure latency: pinned apart (support.ts); more use both cores, as in production.
-    const pinnable = classes ? [bare, classes, server] : [bare, server];
+    const pinnable = [bare, ...(classes ? [classes] : []), ...(floor ? [floor] : []), server];
     const { result, pinned } = connections === 1 ? await pinnedApart(pinnable, runs) : { result: await runs(), pinned: false };
-    const { b, c, h, u } = result;
-    const bad = h.non2xx + h.errors;
-    const notes = [pinned ? 'server and load generator on a core each' : '', bad ? `${bad} non-2xx/errors` : ''].filter(Boolean);
-    console.log(row([label, connections, fmt(b.rps), b.p50, b.p99, fmt(h.rps), h.p50, h.p99, fmt(h.rps / b.rps, 2)], W) + (notes.length ? `  (${notes.join('; ')})` : ''));
-    if (c) console.log(row(['classes', connections, fmt(c.rps), c.p50, c.p99, '', '', '', fmt(h.rps / c.rps, 2)], W) + '  (bare route with Express classes from birth; ratio against it)');
-    if (u) console.log(row(['no nonce', connections, '', '', '', fmt(u.rps), u.p50, u.p99, fmt(u.rps / b.rps, 2)], W) + '  (answer signed twice)');
+    const { b, c, f, h, u } = result;
+    const notes = pinned ? ['server and load generator on a core each'] : [];
+    console.log(against(label, connections, b, h, notes));
+    if (c) console.log(row(['classes', connections, fmt(c.rps), c.p50, c.p99, '', '', '', fmt(h.rps / c.rps, 2), fmt(h.p99 / c.p99, 1)], W) + '  (bare route with Express classes from birth; ratio against it)');
+    if (u) console.log(row(['no nonce', connections, '', '', '', fmt(u.rps), u.p50, u.p99, fmt(u.rps / b.rps, 2), fmt(u.p99 / b.p99, 1)], W) + '  (answer signed twice)');
+    if (f) floorRows.push(against(label, connections, f, h, notes));
   }
+  if (floorRows.length > 0) console.log(`-- the same beats against the floor (heartbeat-floor.ts), measured in the same runs --\n${FLOOR_HEADER}\n${floorRows.join('\n')}`);
 }
 
 /** Every activation run brings machines never seen before. */
 let machinesMade = 0;
 
+/** A seat an activation run took, for the deactivation runs to free: its id and the lease token that proves it. */
+interface Held {
+  id: string;
+  token: string;
+}
+
 /**
  * New machines activating on the heartbeat product, so that looking up a machine's seat and its
- * clones runs against every live activation seeded there (1,000, or the scale run's million).
+ * clones runs against every live activation seeded there (1,000, or the scale run's million);
+ * then those machines deactivating, each once, with the token its activation answered.
  */
 async function activationRuns(t: Target, bare: Running, server: Running, label = t.engine) {
   // Many large codes, so seat limits and per-code guards never interfere with throughput.
@@ -126,12 +164,41 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
   const codes = (await t.database.knex('codes').where({ product_id: seeded.productId, seats: 1_000_000 }).select('code')).map((r: { code: string }) => r.code);
   const nextCode = cycle(codes);
   const body = () => ({ code: nextCode(), fingerprint: benchFingerprint(`activation-${process.pid}-${machinesMade++}`) });
+  const held: Held[] = [];
+  const keep = (status: number, answer: string) => {
+    if (status !== 201) return;
+    const { activation, token } = JSON.parse(answer) as { activation: { id: string }; token: string };
+    held.push({ id: activation.id, token });
+  };
+  const rows: string[] = [];
   for (const connections of CONNECTIONS) {
-    const b = await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body);
-    const a = await load(`${server.url}/v1/activations`, connections, SECONDS, body);
-    const bad = a.non2xx + a.errors;
-    console.log(row([label, connections, fmt(b.rps), b.p50, b.p99, fmt(a.rps), a.p50, a.p99, fmt(a.rps / b.rps, 2)], W) + (bad ? `  (${bad} non-2xx/errors)` : ''));
+    const runs = async () => ({
+      b: await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body),
+      a: await loadRequests(server.url, { connections, seconds: SECONDS, onResponse: keep }, () => ({ path: '/v1/activations', body: body(), headers: NONCE() })),
+    });
+    const { result, pinned } = connections === 1 ? await pinnedApart([bare, server], runs) : { result: await runs(), pinned: false };
+    rows.push(against(label, connections, result.b, result.a, pinned ? ['server and load generator on a core each'] : []));
   }
+  console.log(`${ACTIVATION_HEADER}\n${rows.join('\n')}`);
+
+  // As many deactivations per run as the activations made allow: each frees a seat once.
+  const perRun = Math.floor(held.length / CONNECTIONS.length);
+  const nextHeld = cycle(held);
+  const deactivation = () => {
+    const h = nextHeld();
+    return { method: 'DELETE', path: `/v1/activations/${h.id}`, headers: { authorization: `Bearer ${h.token}`, ...NONCE() } };
+  };
+  const deactivationRows: string[] = [];
+  for (const connections of CONNECTIONS) {
+    if (perRun < connections) break;
+    const runs = async () => ({
+      b: await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body),
+      d: await loadRequests(server.url, { connections, amount: perRun }, deactivation),
+    });
+    const { result, pinned } = connections === 1 ? await pinnedApart([bare, server], runs) : { result: await runs(), pinned: false };
+    deactivationRows.push(against(label, connections, result.b, result.d, [`${perRun.toLocaleString('en')} seats freed`, pinned ? 'server and load generator on a core each' : ''].filter(Boolean)));
+  }
+  console.log(`-- deactivation of those machines (ratio against the bare route) --\n${DEACTIVATION_HEADER}\n${deactivationRows.join('\n')}`);
 }
 
 /**
@@ -181,8 +248,8 @@ async function cliSweep(t: Target, env: Record<string, string> = {}): Promise<{ 
 /**
  * The database as it is when a cohort falls due: its codes were written months before, so their
  * pages are on disk and vacuumed. Right after seeding, the checkpointer was still writing the
- * seed's hundreds of megabytes and autovacuum was about to read them, both during the sweep (a
- * checkpoint every 12–30 s while seeding, in PostgreSQL's log).
+ * seed's hundreds of megabytes and autovacuum was about to read them, both during the sweep
+ * (PostgreSQL's log showed checkpoints all through the seeding).
  */
 async function atRest(t: Target): Promise<void> {
   if (t.engine === 'postgres') {
@@ -217,9 +284,10 @@ async function sweepInServer(t: Target, spread: string[], productName: string, h
 }
 
 async function main() {
-  console.log(`licensor heartbeat benchmark: ${SECONDS}s per run, node ${process.version}, ${process.platform}/${process.arch}`);
+  console.log(`licensor heartbeat benchmark: ${SECONDS}s per run, node ${process.version}, ${process.platform}/${process.arch}, ${availableParallelism()} cores, ${new Date().toISOString()}`);
   const bare = await startProcess([join(__dirname, 'bare-express.js')]);
   const classes = await startProcess([join(__dirname, 'bare-express.js'), '--express-classes']);
+  const floor = await startProcess([join(__dirname, 'heartbeat-floor.js')]);
   try {
     for (const engine of ENGINES) {
       const t = await target(engine).catch((err) => {
@@ -232,28 +300,30 @@ async function main() {
         const server = await startProcess([BIN, 'serve'], t.env);
         if (PHASES.has('heartbeat')) {
           console.log(`\n== heartbeat, ${engine}, 1,000 codes ==\n${HEADER}`);
-          await heartbeatRuns(t, bare, server, small.activations, true, t.engine, classes);
+          await heartbeatRuns(t, bare, server, small.activations, { withoutNonce: true, classes, floor });
           console.log(`server peak RSS after the runs: ${fmt(peakRssMiB(server.child.pid!) ?? NaN, 1)} MiB`);
           // Every beat a database read: what activations beyond LICENSOR_HEARTBEAT_CACHE_ENTRIES get.
           const uncached = await startProcess([BIN, 'serve'], { ...t.env, LICENSOR_HEARTBEAT_CACHE_ENTRIES: '0' });
           console.log(`-- the same with the heartbeat view cache off --`);
-          await heartbeatRuns(t, bare, uncached, small.activations, false, 'no cache');
+          await heartbeatRuns(t, bare, uncached, small.activations, { label: 'no cache' });
           await uncached.stop();
         }
         if (PHASES.has('activation')) {
-          console.log(`\n== activation, ${engine}, 1,000 codes (ratio against the bare route) ==\n${ACTIVATION_HEADER}`);
+          console.log(`\n== activation, ${engine}, 1,000 codes (ratio against the bare route) ==`);
           await activationRuns(t, bare, server);
         }
         await server.stop();
 
         if (PHASES.has('scale')) {
           const started = Date.now();
-          await seed(t.database.knex, SCALE - 1000, { productName: 'bench', keep: 0 });
+          const more = SCALE - 1000;
+          console.error(`seeding ${more.toLocaleString('en')} more codes on ${engine}…`);
+          await seed(t.database.knex, more, { productName: 'bench', keep: 0, onProgress: seedingProgress(engine, more, started) });
           console.log(`\n== heartbeat, ${engine}, ${SCALE.toLocaleString('en')} codes (seeded in ${fmt((Date.now() - started) / 1000, 1)} s) ==\n${HEADER}`);
           const big = await startProcess([BIN, 'serve'], t.env);
-          await heartbeatRuns(t, bare, big, await spreadActivations(t, small.productId));
+          await heartbeatRuns(t, bare, big, await spreadActivations(t, small.productId), { floor });
           if (PHASES.has('activation')) {
-            console.log(`-- activation with ${SCALE.toLocaleString('en')} live activations of the product --\n${ACTIVATION_HEADER}`);
+            console.log(`-- activation with ${SCALE.toLocaleString('en')} live activations of the product --`);
             await activationRuns(t, bare, big);
           }
           await big.stop();
@@ -266,7 +336,21 @@ async function main() {
   } finally {
     await bare.stop();
     await classes.stop();
+    await floor.stop();
   }
+}
+
+/** Seeding a million codes takes minutes: a line on stderr every 5 % with the rate and what is left. */
+function seedingProgress(engine: string, total: number, started: number): (done: number) => void {
+  const step = Math.max(1, Math.floor(total / 20));
+  let next = step;
+  return (done) => {
+    if (done < next && done < total) return;
+    next += step;
+    const seconds = (Date.now() - started) / 1000;
+    const rate = done / seconds;
+    console.error(`  ${engine}: ${done.toLocaleString('en')} of ${total.toLocaleString('en')} codes seeded, ${fmt(rate)} a second, about ${fmt((total - done) / rate)} s left`);
+  };
 }
 
 if (require.main === module) {

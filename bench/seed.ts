@@ -40,7 +40,11 @@ const BATCH = 500;
  * their end instead of all over (a random id per row made seeding a million twice as slow).
  * Returns up to `keep` activation ids to beat.
  */
-export async function seed(knex: Knex, count: number, options: { productName: string; seats?: number; expiresAt?: number; status?: string; keep?: number } ): Promise<Seeded> {
+export async function seed(
+  knex: Knex,
+  count: number,
+  options: { productName: string; seats?: number; expiresAt?: number; status?: string; keep?: number; onProgress?: (done: number) => void },
+): Promise<Seeded> {
   const now = Date.now();
   let product = await knex('products').where({ name: options.productName }).first();
   if (!product) {
@@ -76,6 +80,7 @@ export async function seed(knex: Knex, count: number, options: { productName: st
       // SQLite writes a multi-row insert as one compound SELECT, of at most 500 terms.
       for (let i = 0; i < anchors.length; i += BATCH) await trx('activation_anchors').insert(anchors.slice(i, i + BATCH));
     });
+    options.onProgress?.(done + n);
   }
   return { productId: product.id, productName: product.name, activations };
 }

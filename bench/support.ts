@@ -79,7 +79,7 @@ function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): P
 /**
  * At one connection there is nothing to do in parallel, only latency, and which cores the
  * scheduler gives the load generator and the server decided the figure (the bare route alone
- * varied 3,500–6,000 r/s run to run on these 2 cores). While `run` runs, the servers share one core
+ * varied by half run to run on these 2 cores: docs/performance.md#how-noisy-the-baselines-are). While `run` runs, the servers share one core
  * and this process (the load generator) has another, for the bare route and licensor alike.
  * Where that cannot be done (one core, no taskset) the run is left as it is, and says so.
  */
@@ -122,33 +122,96 @@ export function peakRssMiB(pid: number): number | null {
 
 export interface LoadResult {
   rps: number;
+  /** Latencies of the 2xx answers in ms, exact (autocannon's own histogram keeps whole milliseconds). */
   p50: number;
   p99: number;
   non2xx: number;
   errors: number;
 }
 
+/** One request of a load: POST of a JSON body unless said otherwise. */
+export interface BenchRequest {
+  method?: string;
+  path?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface LoadOptions {
+  connections: number;
+  /** As long as this, or until `amount` requests were answered. */
+  seconds?: number;
+  amount?: number;
+  /** At most this many requests a second in all; as fast as answered without. */
+  rate?: number;
+  /** The answers' status and body, for loads that collect what the server made. */
+  onResponse?: (status: number, body: string) => void;
+}
+
+/** Runs requests from `next()` against `url` (scheme, host and port) and measures them. */
+export async function loadRequests(url: string, options: LoadOptions, next: () => BenchRequest): Promise<LoadResult> {
+  const latencies: number[] = [];
+  // autocannon ends a run of a fixed number of requests at its next whole-second tick, and its
+  // rate is per whole second: the rate here is the answers over the time until the last of them.
+  const started = performance.now();
+  let answers = 0;
+  let lastAnswer = started;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url,
+        connections: options.connections,
+        ...(options.amount === undefined ? { duration: options.seconds ?? 5 } : { amount: options.amount }),
+        ...(options.rate === undefined ? {} : { overallRate: options.rate }),
+        requests: [
+          {
+            setupRequest: (req: Record<string, unknown>) => {
+              const r = next();
+              const json = r.body !== undefined;
+              return {
+                ...req,
+                method: r.method ?? 'POST',
+                ...(r.path ? { path: r.path } : {}),
+                headers: { ...(json ? { 'content-type': 'application/json' } : {}), ...r.headers },
+                body: json ? JSON.stringify(r.body) : undefined,
+              };
+            },
+            ...(options.onResponse ? { onResponse: (status: number, body: string) => options.onResponse!(status, body) } : {}),
+          },
+        ],
+      } as unknown as autocannon.Options,
+      (err: Error | null, res: autocannon.Result) => (err ? reject(err) : resolve(res)),
+    );
+    (instance as unknown as NodeJS.EventEmitter).on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+      answers++;
+      lastAnswer = performance.now();
+      if (status >= 200 && status < 300) latencies.push(ms);
+    });
+  });
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => (latencies.length === 0 ? NaN : Number(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(2)));
+  return { rps: answers / ((lastAnswer - started) / 1000), p50: at(0.5), p99: at(0.99), non2xx: result.non2xx, errors: result.errors + result.timeouts };
+}
+
 /**
- * POSTs JSON bodies from `next()` at a fixed number of connections for `seconds`: as fast as
- * they are answered, or at most `rate` requests a second in all.
+ * POSTs JSON bodies from `next()` to `url` at a fixed number of connections for `seconds`: as fast
+ * as they are answered, or at most `rate` requests a second in all. `headers` are sent with every
+ * request; a function gives each request its own (a fresh nonce, as the client sends).
  */
-export async function load(url: string, connections: number, seconds: number, next: () => unknown, headers: Record<string, string> = {}, rate?: number): Promise<LoadResult> {
-  const result = await autocannon({
-    url,
-    connections,
-    duration: seconds,
-    ...(rate === undefined ? {} : { overallRate: rate }),
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: JSON.stringify(next()) }) }],
-  } as unknown as autocannon.Options);
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-  };
+export function load(
+  url: string,
+  connections: number,
+  seconds: number,
+  next: () => unknown,
+  headers: Record<string, string> | (() => Record<string, string>) = {},
+  rate?: number,
+): Promise<LoadResult> {
+  const { origin, pathname } = new URL(url);
+  return loadRequests(origin, { connections, seconds, rate }, () => ({
+    path: pathname,
+    body: next(),
+    headers: typeof headers === 'function' ? headers() : headers,
+  }));
 }
 
 export function row(cells: Array<string | number>, widths: number[]): string {

@@ -87,8 +87,9 @@ CpuInfo readCpuidUncached() {
 }  // namespace
 
 CpuInfo readCpuid() {
-  // Read once per process: in a VM every CPUID traps to the hypervisor (~8 µs a leaf), and the
-  // CPU does not change under a running process (docs/fingerprint-design.md#cpuid-leaf-0x40000000).
+  // Read once per process: in a VM every CPUID traps to the hypervisor (microseconds a leaf:
+  // docs/performance.md#fingerprint-collection), and the CPU does not change under a running process
+  // (docs/fingerprint-design.md#cpuid-leaf-0x40000000).
   // (A live migration to another CPU model shows up at the next start.) Thread-safe static.
   static const CpuInfo cpu = readCpuidUncached();
   return cpu;

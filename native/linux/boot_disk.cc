@@ -181,8 +181,9 @@ DiskReading readDisk(const RootedFs& fs, const std::string& dir) {
     if (serial.empty()) serial = readAttribute(fs, dir + "/device/serial", r.denied);
     d.model = readAttribute(fs, dir + "/device/model", r.denied);
   } else if (d.bus == "virtio") {
-    // Whatever the VMM passes: often empty or constant across VMs. The kernel asks the
-    // device for it at every read (VIRTIO_BLK_T_GET_ID, ~50 µs in a VM), hence readLineOfDevice.
+    // Whatever the VMM passes: often empty or constant across VMs. The kernel asks the device for
+    // it at every read (VIRTIO_BLK_T_GET_ID, costly in a VM: docs/performance.md#fingerprint-collection),
+    // hence readLineOfDevice.
     serial = attributeText(fs.readLineOfDevice(dir + "/serial"), r.denied);
   } else if (d.bus == "mmc") {
     serial = readAttribute(fs, dir + "/device/serial", r.denied);

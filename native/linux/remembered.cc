@@ -133,8 +133,8 @@ FileRead RootedFs::readLineOfDevice(const std::string& abs) const {
 }
 
 // The kernel marks an open mountinfo descriptor (POLLPRI) when a mount, unmount or remount
-// changes its mount namespace (fs/proc_namespace.c, proc(5)); reading it costs ~20 µs, asking
-// poll() ~1 µs. What poll() cannot see is checked too: the descriptor is still ours (a process
+// changes its mount namespace (fs/proc_namespace.c, proc(5)); asking poll() is far cheaper than
+// reading it (docs/performance.md#fingerprint-collection). What poll() cannot see is checked too: the descriptor is still ours (a process
 // may close descriptors it did not open, and the number be reused), and the process's root and
 // mount namespace, which the descriptor captured when it was opened, are still the same.
 FileRead RootedFs::readMountinfo() const {

@@ -119,8 +119,6 @@ export interface ActivationStore {
   findById(id: string): Promise<Activation | undefined>;
   listByCode(codeId: string, status?: ActivationStatus): Promise<Activation[]>;
   countActive(codeId: string): Promise<number>;
-  /** Live activations of one code that share at least one anchor hash with a fingerprint. */
-  findActiveOnCodeByAnchors(codeId: string, productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]>;
   /** Culls the code's floating activations whose lease has lapsed (at most `limit`, longest-silent first); returns their ids. */
   cullLapsedOnCode(codeId: string, now: number, limit?: number): Promise<string[]>;
   /** Live activations of the code holding an in-use slot at `now`, other than `exceptId`, and the earliest slot end among them. */
@@ -396,7 +394,11 @@ export interface Stores {
 
 /** Storage as the domain sees it: reads outside a transaction, changes inside one. */
 export interface Repository extends Stores, HeartbeatReader {
-  transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
+  /**
+   * `writesFirst`: the work's first statement is a write (CodeStore.lockForUpdate), which takes
+   * SQLite's write lock and waits for it by itself, so no lock-taking statement goes before it.
+   */
+  transaction<T>(work: (tx: Stores) => Promise<T>, options?: { writesFirst?: boolean }): Promise<T>;
   /** Runs work only when no other process is running it (the sweeper). Returns undefined when skipped. */
   exclusively<T>(name: string, work: () => Promise<T>): Promise<T | undefined>;
 }

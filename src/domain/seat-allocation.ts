@@ -51,6 +51,8 @@ interface SeatOptions {
   leaseSeconds?: number;
   /** Runs inside the seat's transaction, after the seat and its audit events are written. */
   alongside?: (tx: Stores, seat: BoundSeat) => Promise<void>;
+  /** The hash of the seat's new secret: written with a new activation's row, or onto the machine's own seat it gets back. */
+  secretHash?: string;
 }
 
 /**
@@ -59,9 +61,7 @@ interface SeatOptions {
  */
 export async function activateMachine(ctx: DomainContext, request: ActivationRequest, actor: Actor): Promise<ClientActivation> {
   const secret = ctx.ids.secret();
-  const seat = await bindSeat(ctx, await findActivationTarget(ctx, request), request, actor, {
-    alongside: (tx, bound) => tx.activations.setSecret(bound.activation.id, hashSecret(secret)),
-  });
+  const seat = await bindSeat(ctx, await findActivationTarget(ctx, request), request, actor, { secretHash: hashSecret(secret) });
   const { token } = await issueLease(ctx, { ...seat, activation: { id: seat.activation.id, fingerprint: request.fingerprint }, status: seat.code.status });
   return { activation: seat.activation, code: seat.code, product: seat.product, created: seat.created, token, secret };
 }
@@ -103,35 +103,42 @@ export async function bindSeat(
   options: SeatOptions = {},
 ): Promise<BoundSeat> {
   const { product } = target;
-  return notingLimits(ctx, target.codeId, actor, () => ctx.repo.transaction(async (tx) => {
-    const code = await requireCode(tx.codes.lockForUpdate(target.codeId));
-    const now = ctx.clock.now();
-    assertActivatable(code, now);
-    // On an M-of-N code the activation also takes an in-use slot, which ends with the token's lease.
-    const slotEnd = limitsConcurrency(code) ? leaseEndMs(now, options.leaseSeconds ?? product.leaseSeconds, code) : null;
-    const taken = await takeSeat(ctx, tx, { code, product, now, slotEnd }, request, actor);
-    const seat: BoundSeat = { ...taken, product, now };
-    if (options.alongside) await options.alongside(tx, seat);
-    return seat;
-  }));
+  return notingLimits(ctx, target.codeId, actor, () =>
+    ctx.repo.transaction(
+      async (tx) => {
+        const code = await requireCode(tx.codes.lockForUpdate(target.codeId));
+        const now = ctx.clock.now();
+        assertActivatable(code, now);
+        // On an M-of-N code the activation also takes an in-use slot, which ends with the token's lease.
+        const slotEnd = limitsConcurrency(code) ? leaseEndMs(now, options.leaseSeconds ?? product.leaseSeconds, code) : null;
+        const taken = await takeSeat(ctx, tx, { code, product, now, slotEnd, secretHash: options.secretHash ?? null }, request, actor);
+        const seat: BoundSeat = { ...taken, product, now };
+        if (options.alongside) await options.alongside(tx, seat);
+        return seat;
+      },
+      { writesFirst: true },
+    ),
+  );
 }
 
 /** The seat rules under the code's lock: the machine's own seat back, a lapsed floating seat reclaimed, or a new one. */
 async function takeSeat(
   ctx: DomainContext,
   tx: Stores,
-  locked: { code: LicenseCode; product: Product; now: number; slotEnd: number | null },
+  locked: { code: LicenseCode; product: Product; now: number; slotEnd: number | null; secretHash: string | null },
   request: ActivationRequest,
   actor: Actor,
 ): Promise<{ activation: Activation; code: LicenseCode; created: boolean }> {
-  const { code, product, now, slotEnd } = locked;
+  const { code, product, now, slotEnd, secretHash } = locked;
   const events: AuditEvent[] = [];
 
   // The same machine again gets its own seat back, re-enrolled if its hardware drifted. A match
   // needs an agreeing anchor, so only live activations sharing an anchor hash are candidates:
-  // a 10,000-seat code costs the same as a 1-seat one.
-  const candidates = await tx.activations.findActiveOnCodeByAnchors(code.id, product.id, anchorEntries(request.fingerprint));
-  const existing = bestMatch(candidates, request.fingerprint, product);
+  // a 10,000-seat code costs the same as a 1-seat one. The same read, over the whole product,
+  // finds the clones below: one read of the anchors per activation
+  // (docs/performance.md#an-activation-asks-the-database-few-questions).
+  const sharing = await tx.activations.findActiveByAnchors(product.id, anchorEntries(request.fingerprint));
+  const existing = bestMatch(oldestFirst(sharing.filter((a) => a.codeId === code.id)), request.fingerprint, product);
   if (existing) {
     if (existing.clonedAt !== null) throw new ActivationCloned(existing.clonedAt);
     const verdict = judgeEnrolment(existing, request.fingerprint, product, now);
@@ -147,17 +154,22 @@ async function takeSeat(
       await tx.activations.touch(activation.id, now);
     }
     activation.lastHeartbeatAt = now;
+    if (secretHash !== null) await tx.activations.setSecret(activation.id, secretHash);
     // Its own seat again: no seat is taken or freed, so this does not count against the churn limit.
     return { activation, code, created: false };
   }
 
   let inUse = await tx.activations.countActive(code.id);
+  const culled = new Set<string>();
   // A floating seat whose heartbeats stopped is free now, not only after the next sweep. Eager
   // reclaim frees every lapsed seat (the sweeper would anyway); soft reclaim only the one needed.
   if (inUse >= code.seats && product.seatMode === 'floating') {
-    const culled = await tx.activations.cullLapsedOnCode(code.id, now, product.reclaim === 'soft' ? inUse - code.seats + 1 : undefined);
-    for (const id of culled) events.push(auditEvent(ctx, now, actor, 'activation.culled', { type: 'activation', id }, code.id, null, null));
-    inUse -= culled.length;
+    const ids = await tx.activations.cullLapsedOnCode(code.id, now, product.reclaim === 'soft' ? inUse - code.seats + 1 : undefined);
+    for (const id of ids) {
+      culled.add(id);
+      events.push(auditEvent(ctx, now, actor, 'activation.culled', { type: 'activation', id }, code.id, null, null));
+    }
+    inUse -= ids.length;
   }
   if (inUse >= code.seats) throw new SeatLimitReached(code.seats);
   if (slotEnd !== null) await assertSlotFree(tx, code, null, now);
@@ -174,14 +186,14 @@ async function takeSeat(
     lastHeartbeatAt: now,
     endedAt: null,
     inUseUntil: slotEnd,
-    secretHash: null,
+    secretHash,
     fingerprintChangedAt: null,
     replacedComponents: null,
     foreignBeatAt: null,
     clonedAt: null,
   };
   await spendChurn(ctx, tx, product, { codeId: code.id, activationId: activation.id, kind: 'activation', at: now });
-  const clones = await findClones(tx.activations, activation, product);
+  const clones = findClones(sharing.filter((a) => !culled.has(a.id)), activation, product);
   if (clones.length > 0) {
     activation.cloneSuspect = true;
     await tx.activations.markCloneSuspect(clones.map((c) => c.id));
@@ -214,14 +226,17 @@ function bestMatch(live: Activation[], fingerprint: FingerprintHashes, product: 
   return best?.activation;
 }
 
+/** In activation order, so that of equally close matches the oldest seat is the machine's. */
+function oldestFirst(activations: Activation[]): Activation[] {
+  return activations.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
 /**
  * One anchor seen on several live activations that do not otherwise match means a cloned image
- * or VM (docs/fingerprint-design.md#matching). We flag it; the seat is still granted.
+ * or VM (docs/fingerprint-design.md#matching). We flag it; the seat is still granted. `sharing`:
+ * the product's live activations sharing an anchor hash with the candidate.
  */
-async function findClones(activations: Stores['activations'], candidate: Activation, product: Product): Promise<Activation[]> {
-  const anchors = anchorEntries(candidate.fingerprint);
-  if (anchors.length === 0) return [];
-  const sharing = await activations.findActiveByAnchors(product.id, anchors);
+function findClones(sharing: Activation[], candidate: Activation, product: Product): Activation[] {
   return sharing.filter(
     (other) =>
       sharedAnchors(other.fingerprint, candidate.fingerprint).length > 0 && !isSameMachine(other.fingerprint, candidate.fingerprint, product.matchStrategy),
@@ -239,21 +254,24 @@ export async function deactivateMachine(ctx: DomainContext, activationId: string
   const activation = await ctx.repo.activations.findById(activationId);
   if (!activation) throw new NotFound('activation_not_found', 'no such activation');
   if (activation.status !== 'active') return activation;
-  const product = await ctx.repo.products.findById(activation.productId);
-  return notingLimits(ctx, activation.codeId, actor, () => ctx.repo.transaction(async (tx) => {
-    const now = ctx.clock.now();
-    await tx.codes.lockForUpdate(activation.codeId);
-    if (!(await tx.activations.end(activation.id, 'deactivated', now))) {
-      return { ...activation, status: (await tx.activations.findById(activation.id))?.status ?? 'deactivated' };
-    }
-    // The client's own deactivation counts against the churn limit (a refusal rolls the end back);
-    // an operator freeing a seat does not (docs/policies.md).
-    if (proofToken !== null && product) {
-      await spendChurn(ctx, tx, product, { codeId: activation.codeId, activationId: activation.id, kind: 'deactivation', at: now });
-    }
-    await tx.audit.insert([
-      auditEvent(ctx, now, actor, 'activation.deactivated', { type: 'activation', id: activation.id }, activation.codeId, null, null),
-    ]);
-    return { ...activation, status: 'deactivated', endedAt: now };
-  }));
+  // The client's own deactivation counts against the churn limit (a refusal rolls the end back);
+  // an operator freeing a seat does not (docs/policies.md): only then is the product read.
+  const product = proofToken !== null ? await ctx.repo.products.findById(activation.productId) : undefined;
+  return notingLimits(ctx, activation.codeId, actor, () =>
+    ctx.repo.transaction(
+      async (tx) => {
+        const now = ctx.clock.now();
+        await tx.codes.lockForUpdate(activation.codeId);
+        if (!(await tx.activations.end(activation.id, 'deactivated', now))) {
+          return { ...activation, status: (await tx.activations.findById(activation.id))?.status ?? 'deactivated' };
+        }
+        if (product) await spendChurn(ctx, tx, product, { codeId: activation.codeId, activationId: activation.id, kind: 'deactivation', at: now });
+        await tx.audit.insert([
+          auditEvent(ctx, now, actor, 'activation.deactivated', { type: 'activation', id: activation.id }, activation.codeId, null, null),
+        ]);
+        return { ...activation, status: 'deactivated', endedAt: now };
+      },
+      { writesFirst: true },
+    ),
+  );
 }

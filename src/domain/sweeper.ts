@@ -42,9 +42,9 @@ const BEGINNING = Number.MIN_SAFE_INTEGER;
  * the last full pass: from the beginning.
  */
 export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<SweepReport> {
-  // Each commit costs a WAL write and, on SQLite, often a checkpoint: 10,000 codes a batch took
-  // 100,000 due codes from 2.9 s to 1.9 s there (20,000: 1.5 s, but 7.2 s instead of 5.4 s on
-  // PostgreSQL), and holds the SQLite writer for about 0.2 s at a time.
+  // Each commit costs a WAL write and, on SQLite, often a checkpoint: 10,000 codes a batch was the
+  // best size on both engines (docs/performance.md#bulk-changes-are-one-statement-a-batch), and
+  // holds the SQLite writer for a fraction of a second at a time.
   const batch = options.batchSize ?? 10_000;
   const report = await ctx.repo.exclusively('sweeper', async () => {
     // Beats still buffered in this process must count before anything is culled.
@@ -76,7 +76,7 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
     let releasedThrough: number | null = null;
     if (options.releaseExpiredAfterMs !== null) {
       // A whole cohort comes up at once, as with expiry: one statement a batch, not one per code
-      // (a statement per code took 100,000 codes 28 s on SQLite, holding the writer).
+      // (a statement per code took ten times as long, holding the writer: docs/performance.md#sweeper).
       const cutoff = started - options.releaseExpiredAfterMs;
       done.released = await inDateOrder(from(progress.releasedThrough), (after) =>
         ctx.repo.transaction((tx) => tx.codes.releaseExpired(after, cutoff, ctx.clock.now(), batch, ACTOR)),

@@ -66,6 +66,7 @@ export class KnexActivationStore implements ActivationStore {
   constructor(private readonly db: Knex | Knex.Transaction) {}
 
   async insert(a: Activation): Promise<void> {
+    // Both inserts return a column: that makes each a statement SQLite keeps prepared (database.ts), one thread-pool trip instead of two.
     await this.db('activations').insert({
       id: a.id,
       code_id: a.codeId,
@@ -83,7 +84,7 @@ export class KnexActivationStore implements ActivationStore {
       replaced_components: a.replacedComponents === null ? null : toJson(a.replacedComponents),
       foreign_beat_at: a.foreignBeatAt,
       cloned_at: a.clonedAt,
-    });
+    }, ['id']);
     await this.insertAnchors(a.id, a.productId, a.fingerprint);
   }
 
@@ -101,11 +102,6 @@ export class KnexActivationStore implements ActivationStore {
   async countActive(codeId: string): Promise<number> {
     const row = await this.db('activations').where({ code_id: codeId, status: 'active' }).count({ n: '*' }).first();
     return Number((row as { n: number | string } | undefined)?.n ?? 0);
-  }
-
-  async findActiveOnCodeByAnchors(codeId: string, productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]> {
-    const found = (await this.activeHolders(productId, anchors)).filter((a) => a.codeId === codeId);
-    return found.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async cullLapsedOnCode(codeId: string, now: number, limit?: number): Promise<string[]> {
@@ -148,7 +144,8 @@ export class KnexActivationStore implements ActivationStore {
    * anchor, then the holders by primary key; status and code are checked here. As one joined
    * query, SQLite always searched every live activation (any product) by the status index, and
    * PostgreSQL, before autovacuum had analysed a growing table, read every anchor of the product
-   * for the OR-ed anchors: 85 ms an activation at 600 activations of one product, and growing.
+   * for the OR-ed anchors: an activation's cost grew with the product's machines
+   * (docs/performance.md#an-activation-asks-the-database-few-questions).
    */
   private async activeHolders(productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]> {
     if (anchors.length === 0) return [];
@@ -221,8 +218,8 @@ export class KnexActivationStore implements ActivationStore {
 
   private async touchChunk(entries: Array<[string, number]>): Promise<void> {
     // PostgreSQL needs the VALUES typed to compare them. SQLite must not have them typed: with the
-    // casts it materialises the list and updates in a second pass, 3-4x the time (1,000 beats into
-    // 100,000 activations: 47-90 ms against 12-28 ms), holding its one writer.
+    // casts it materialises the list and updates in a second pass, several times slower while
+    // holding its one writer (docs/performance.md#bulk-changes-are-one-statement-a-batch).
     const tuple = engineOf(this.db) === 'postgres' ? '(CAST(? AS VARCHAR(36)), CAST(? AS BIGINT))' : '(?, ?)';
     const values: Array<string | number> = [];
     const tuples: string[] = [];
@@ -241,7 +238,7 @@ export class KnexActivationStore implements ActivationStore {
   /**
    * One floating product at a time, each an exact range of the (product, status, last beat) index:
    * with none (node-locked products only) nothing is read. One query over every product read every
-   * live activation at each sweep (0.1 s at 200,000 on SQLite) to find the few that lapsed.
+   * live activation at each sweep to find the few that lapsed (docs/performance.md#sweeper).
    */
   async findLapsedFloating(now: number, limit: number): Promise<Activation[]> {
     // Soft-reclaim products keep lapsed seats until an activation needs one (docs/policies.md).
@@ -293,6 +290,6 @@ export class KnexActivationStore implements ActivationStore {
 
   private async insertAnchors(activationId: string, productId: string, fingerprint: FingerprintHashes): Promise<void> {
     const rows = anchorEntries(fingerprint).map((a) => ({ activation_id: activationId, product_id: productId, component: a.component, hash: a.hash }));
-    if (rows.length > 0) await this.db('activation_anchors').insert(rows).onConflict(['activation_id', 'component', 'hash']).ignore();
+    if (rows.length > 0) await this.db('activation_anchors').insert(rows, ['activation_id']).onConflict(['activation_id', 'component', 'hash']).ignore();
   }
 }

@@ -7,7 +7,8 @@ import { enqueueWebhookDeliveries } from './webhook-store';
 
 /**
  * Rows per INSERT. A plain multi-row VALUES list: knex would write SQLite multi-row inserts as a
- * compound SELECT (limited to 500 terms, and measured 2.5x slower for the sweeper's bulk events).
+ * compound SELECT (limited to 500 terms, and measurably slower for the sweeper's bulk events:
+ * docs/performance.md#bulk-changes-are-one-statement-a-batch).
  * 9 values a row keeps 1,000 rows under both engines' bound-parameter limits.
  */
 const CHUNK = 1000;

@@ -83,9 +83,9 @@ export class KnexCodeStore implements CodeStore {
   async lockForUpdate(id: string): Promise<LicenseCode | undefined> {
     // A write first, on both engines: PostgreSQL takes the row lock, SQLite the write lock, before
     // anything is read, so the read below sees every earlier holder's commit (no stale snapshot).
-    const bumped = await this.db('codes').where({ id }).increment('revision', 1);
-    if (!bumped) return undefined;
-    return this.findById(id);
+    // One statement: the row comes back from the write itself (RETURNING, on both engines).
+    const rows = (await this.db('codes').where({ id }).update({ revision: this.db.raw('revision + 1') }, CODE_COLUMNS)) as unknown as CodeRow[];
+    return rows[0] && codeFromRow(rows[0]);
   }
 
   async update(

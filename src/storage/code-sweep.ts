@@ -61,7 +61,7 @@ export class CodeSweep {
       // by primary key, in forms whose plan does not depend on estimates (OFFSET 0 keeps the
       // lookup per code; `= ANY(ARRAY(…))` is a key lookup). A join left it to estimates, which a
       // CTE and a fresh cohort make up: the planner hashed every live activation of every
-      // product for each batch (0.27 s a batch at 330,000; 13 s for 100,000 codes at a million).
+      // product for each batch (docs/performance.md#bulk-changes-are-one-statement-a-batch).
       const result = await this.db.raw(
         `WITH due AS (${due} FOR UPDATE),
          moved AS (

@@ -75,7 +75,7 @@ export function openDatabase(options: DatabaseOptions): Database {
   // One writer connection: SQLite has one writer anyway, and this serialises our transactions in-process.
   // WAL lets readers run beside the writer; synchronous=NORMAL is durable across process crashes;
   // busy_timeout lets the CLI and the server share the file. A 32 MiB page cache (the default is
-  // 2 MiB) keeps a bulk write's index pages in memory: it halved the sweeper's audit inserts.
+  // 2 MiB) keeps a bulk write's index pages in memory (docs/performance.md#bulk-changes-are-one-statement-a-batch).
   const writer = sqliteKnex(
     options,
     'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;',
@@ -89,7 +89,67 @@ export function openDatabase(options: DatabaseOptions): Database {
   };
 }
 
-type SqliteConnection = { exec(sql: string, cb: (err: Error | null) => void): void };
+type SqliteConnection = sqlite3.Database;
+
+/** Prepared statements kept per SQLite connection (LRU); more distinct texts than this are prepared again. */
+const STATEMENTS_KEPT = 500;
+
+/**
+ * Keeps knex's reading statements prepared on the connection. node-sqlite3 runs `Database#all` as
+ * a prepare and a step, each a trip through libuv's thread pool, and finalises the statement
+ * after; a statement kept prepared costs one trip
+ * (docs/performance.md#an-activation-asks-the-database-few-questions). Knex's sqlite3 dialect calls `all` for selects, raw SQL and writes that return
+ * rows, with the arguments a Statement takes; `all` steps to the end, so a kept statement holds
+ * no lock between uses. `run` (writes that return nothing) stays as it was: it steps once and
+ * relies on the finalise to end a statement that yields a row. A statement that fails to prepare
+ * reports its error as before and is not kept.
+ */
+function keepStatementsPrepared(conn: sqlite3.Database): void {
+  const kept = new Map<string, sqlite3.Statement>();
+  const keep = (sql: string, statement: sqlite3.Statement) => {
+    kept.set(sql, statement);
+    if (kept.size > STATEMENTS_KEPT) {
+      const [oldest, dropped] = kept.entries().next().value!;
+      kept.delete(oldest);
+      // Queued behind any call still running on it.
+      dropped.finalize();
+    }
+  };
+  type Callback = (this: sqlite3.Statement, err: Error | null, result?: unknown) => void;
+  for (const method of ['all'] as const) {
+    const original = conn[method].bind(conn) as (sql: string, bindings: unknown[], done: Callback) => sqlite3.Database;
+    const run = (statement: sqlite3.Statement, bindings: unknown[], done: Callback) =>
+      statement[method](bindings, function (this: sqlite3.Statement, err: Error | null, result?: unknown) {
+        // A failed step leaves the statement mid-way: reset it so it holds no lock until its next use.
+        if (err) statement.reset();
+        done.call(this, err, result);
+      });
+    (conn as unknown as Record<string, unknown>)[method] = (sql: string, bindings: unknown[] | undefined, done: Callback) => {
+      const params = bindings ?? [];
+      // EXPLAIN of a write is left in progress after its last row (a COMMIT after it fails), and
+      // neither it nor a PRAGMA repeats on a hot path: both prepared once and finalised, as before.
+      if (/^\s*(EXPLAIN|PRAGMA)\b/i.test(sql)) return original(sql, params, done);
+      const cached = kept.get(sql);
+      if (cached) {
+        kept.delete(sql);
+        kept.set(sql, cached);
+        run(cached, params, done);
+        return conn;
+      }
+      const statement: sqlite3.Statement = conn.prepare(sql, (err: Error | null) => {
+        if (err) {
+          done.call(statement, err);
+          return;
+        }
+        if (!kept.has(sql)) keep(sql, statement);
+        run(statement, params, done);
+        // Prepared twice meanwhile: this one serves its call only.
+        if (kept.get(sql) !== statement) statement.finalize();
+      });
+      return conn;
+    };
+  }
+}
 
 function sqliteKnex(options: DatabaseOptions, pragmas: string): Knex {
   return knex({
@@ -101,6 +161,7 @@ function sqliteKnex(options: DatabaseOptions, pragmas: string): Knex {
       min: 1,
       max: 1,
       afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
+        keepStatementsPrepared(conn);
         conn.exec(pragmas, (err) => done(err, conn));
       },
     },
@@ -114,6 +175,8 @@ function sqliteKnex(options: DatabaseOptions, pragmas: string): Knex {
 export function openSqliteReader(file: string): sqlite3.Database {
   const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY);
   db.configure('busyTimeout', 10_000);
+  // The change feed's read follows every commit: one trip, not two.
+  keepStatementsPrepared(db);
   return db;
 }
 

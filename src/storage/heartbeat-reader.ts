@@ -34,8 +34,8 @@ function toView(row: Record<string, unknown> | undefined): HeartbeatView | undef
 }
 
 /**
- * The heartbeat's read, on connections of its own with a prepared statement. Measured on SQLite:
- * ~40 µs against ~340 µs through the query builder and its pool. On SQLite the connections are
+ * The heartbeat's read, on connections of its own with a prepared statement: a fraction of the
+ * query builder's cost (docs/performance.md#why-the-heartbeat-view-is-cached). On SQLite the connections are
  * read-only and, in WAL mode, read beside the single writer instead of queueing behind it.
  */
 export interface PreparedHeartbeatReader {

@@ -97,11 +97,11 @@ export class KnexRepository implements Repository {
     this.webhooks = stores.webhooks;
   }
 
-  async transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (tx: Stores) => Promise<T>, options: { writesFirst?: boolean } = {}): Promise<T> {
     let result: T;
     try {
       result = await this.database.knex.transaction(async (trx) => {
-        if (this.database.engine === 'sqlite') await trx.raw(TAKE_SQLITE_WRITE_LOCK);
+        if (this.database.engine === 'sqlite' && !options.writesFirst) await trx.raw(TAKE_SQLITE_WRITE_LOCK);
         return work(storesFor(trx, this.sealer));
       });
     } catch (err) {

@@ -11,8 +11,8 @@ import type { Engine } from './database';
  * PostgreSQL gets the millisecond's groups as text made here and the rest from `to_hex`. The
  * random bits only tell apart ids of the same millisecond and counter, so they come from
  * `random()` (the session's generator, seeded from a strong source) on both engines: the v4 UUID
- * they came from before, and the bytes-to-text subquery around it, cost ~3 µs a row (0.3 s of a
- * 100,000-code sweep).
+ * they came from before, and the bytes-to-text subquery around it, were a tenth of a sweep
+ * (docs/performance.md#bulk-changes-are-one-statement-a-batch).
  */
 export function uuidV7Sql(engine: Engine, ms: number, counter: string): string {
   if (!Number.isSafeInteger(ms) || ms < 0 || ms >= 2 ** 48) throw new RangeError(`not a UUIDv7 timestamp: ${ms}`);

@@ -10,13 +10,14 @@ interface PendingSignature {
 
 /**
  * Decides where a signature is computed. An Ed25519 signature costs about as much as a whole bare
- * Express request (docs/performance.md): made on the event loop, it holds every other request.
+ * Express request (docs/performance.md#why-signing-goes-to-the-thread-pool): made on the event
+ * loop, it holds every other request.
  *
  * A server that knows whether the asking request is alone says so (`tellAloneWith`): a lone one
  * (one connection, one request) is signed inline at once, where a thread hop would only add
  * latency; any other goes straight to libuv's thread pool, so the loop takes the next request
- * meanwhile (16 connections: 0.49x -> 0.57x of the bare route, against signing inline whenever
- * the request in hand happened to be the only one). Without that knowledge (the CLI, tests),
+ * meanwhile (measurably better at 16 connections than signing inline whenever the request in hand
+ * happened to be the only one). Without that knowledge (the CLI, tests),
  * signatures asked for in the same turn of the event loop go to the thread pool together and a
  * lone one is signed inline at the end of the turn.
  */

@@ -48,7 +48,7 @@ export function codesChangedFunction(maxIds: number, changedRows: (oldRow: strin
         GROUP BY chunk) grouped;`;
   // The function's plan is made once per session and kept, with the row counts of the first
   // statement it saw: after a one-code update that is a nested loop, which made a later 20,000-code
-  // statement compare every old row with every new one (84 s, measured). A hash join is right for
+  // statement compare every old row with every new one (minutes: docs/performance.md). A hash join is right for
   // every size here, so nested loops are off inside it.
   return `
     CREATE OR REPLACE FUNCTION licensor_view_codes_changed() RETURNS trigger LANGUAGE plpgsql SET enable_nestloop = off AS $$

@@ -7,9 +7,9 @@ import { engineOf } from '../database';
  * A code's expiry is no longer a change signal for the heartbeat view cache. A code that moves from
  * issued or alive to expired once its date has passed (by the clock of whoever wrote the row: its
  * `updated_at`), with nothing else a heartbeat reads changed, answers the same from a cached view:
- * the heartbeat derives `expired` from the date (`effectiveStatus`). The sweeper's 100,000 expiries
- * made 500 notices of 200 ids that every server read: ~0.5 s of a PostgreSQL sweep in a server
- * (docs/performance.md). `updated_at` is left out of the comparison otherwise: no heartbeat reads it.
+ * the heartbeat derives `expired` from the date (`effectiveStatus`). A sweep's expiries made
+ * notices that every server read, a measurable part of a PostgreSQL sweep in a server
+ * (docs/performance.md#why-the-heartbeat-view-is-cached). `updated_at` is left out of the comparison otherwise: no heartbeat reads it.
  *
  * Any other status change (frozen, released, back to alive, or expired before the date, as plain
  * SQL could write it) still signals, as before. A server whose clock lags the sweeper's answers

@@ -6,9 +6,9 @@ import { engineOf } from '../database';
  * PostgreSQL pages for codes. Together they let PostgreSQL expire a code in place (a HOT update):
  * no index holds `status` any more, and the new row version fits on its page. A cohort that lapses
  * together was issued together, so its rows share pages, and every row of a page changes in one
- * statement: the page needs room for all of them. 100,000 codes among a million took 3.2 s to
- * update and wrote 161 MB of WAL with five index entries each; 1.7 s and 38 MB in place
- * (docs/performance.md). The cost is twice the table's heap.
+ * statement: the page needs room for all of them. In place, an expiry takes about half the time
+ * and a quarter of the WAL (docs/performance.md#why-codes-are-indexed-by-expiry-date). The cost is
+ * twice the table's heap.
  *
  * Existing rows keep their full pages until the table is rewritten (`VACUUM FULL codes`, at a quiet
  * time); new codes get the room at once. The sweeper walks the date index from where its last run
