@@ -1,13 +1,13 @@
 import { createServer } from 'node:http';
 import express from 'express';
-import { expressMessageClasses } from '../src/http/message-classes';
+import { expressMessageClasses } from '../src/http/heartbeat/message-classes';
 
 /**
  * The ceiling the heartbeat is measured against: Express with the JSON body parser, answering a
  * body of the heartbeat's size. Same machine, same run.
  *
  * `--express-classes`: the same route on a server that builds its requests and responses as
- * Express ones from birth, as licensor's does (src/http/message-classes.ts). Plain Express is the
+ * Express ones from birth, as licensor's does (src/http/heartbeat/message-classes.ts). Plain Express is the
  * issue's baseline; this one shows how much of the ratio that one change is.
  */
 const app = express();

@@ -7,14 +7,15 @@ import type { DomainContext } from './domain/context';
 import { BackgroundWork } from './domain/marketplace/background-work';
 import { ensureSigningKey, secureSigningKeys, type KeyPolicy } from './domain/signing-keys';
 import { OWNER_ONLY_DIRECTORY, OWNER_ONLY_FILE, openDatabase, sqliteFiles, type Database } from './storage/database';
-import { cachedHeartbeatReader, openHeartbeatReader } from './storage/heartbeat-reader';
-import { HeartbeatViewCache } from './storage/heartbeat-view-cache';
-import { openViewChangeFeed } from './storage/view-change-feed';
+import { cachedHeartbeatReader, openHeartbeatReader } from './storage/heartbeat/heartbeat-reader';
+import { HeartbeatViewCache } from './storage/heartbeat/heartbeat-view-cache';
+import { openViewChangeFeed } from './storage/heartbeat/view-change-feed';
 import { keySealer } from './storage/key-sealing';
-import { CoalescingHeartbeatWriter } from './storage/heartbeat-writer';
+import { CoalescingHeartbeatWriter } from './storage/heartbeat/heartbeat-writer';
 import { migrateToLatest } from './storage/migrate';
 import { KnexRepository } from './storage/repository';
 import { KeyRing } from './tokens/key-ring';
+import type { RequestLoad } from './tokens/signature-scheduler';
 import { endorseSigningKey, generateSigningKey } from './tokens/key-material';
 
 /** Everything a running licensor holds: shared by the HTTP server and the CLI. */
@@ -45,6 +46,8 @@ export interface AtRest {
 
 export interface RuntimeOptions {
   clock?: Clock;
+  /** The HTTP server's requests in flight: a lone heartbeat is signed inline, others on the thread pool. None: the CLI. */
+  requestLoad?: RequestLoad;
   ids?: IdSource;
   onBackgroundError?: (err: unknown) => void;
   /** Receives the database driver's own warnings (e.g. lost connections). */
@@ -66,7 +69,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   const heartbeatReader = viewCache && feed ? cachedHeartbeatReader(openHeartbeatReader(database), viewCache, feed) : openHeartbeatReader(database);
   const repo = new KnexRepository(database, heartbeatReader, keySealer(config.keyEncryptionKey), feed ? () => feed.catchUp() : undefined);
   const heartbeats = new CoalescingHeartbeatWriter(repo.activations, repo.heartbeatStats, config.heartbeatFlushMs, options.onBackgroundError);
-  const keyRing = new KeyRing();
+  const keyRing = new KeyRing([], options.requestLoad ?? null);
   const ctx: DomainContext = {
     repo,
     clock: options.clock ?? systemClock,
@@ -76,7 +79,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     heartbeats: {
       record: (activationId, at) => {
         heartbeats.record(activationId, at);
-        viewCache?.noteBeat(activationId, at);
+        viewCache?.updateLastHeartbeat(activationId, at);
       },
       countBeat: (productId, at) => heartbeats.countBeat(productId, at),
       flush: () => heartbeats.flush(),

@@ -3,7 +3,8 @@ import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { createApp } from './http/app';
-import { expressMessageClasses } from './http/message-classes';
+import { RequestsInFlight } from './http/heartbeat/in-flight';
+import { expressMessageClasses } from './http/heartbeat/message-classes';
 import { marketplaceDeliveries } from './domain/marketplace/outbound';
 import { marketplaceClient } from './outbound/marketplace-client';
 import { webhookSender } from './outbound/webhook-sender';
@@ -34,15 +35,18 @@ export interface RunningServer {
 const KEY_RELOAD_MS = 15_000;
 
 export async function startServer(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<RunningServer> {
+  // The requests this server answers: the signer asks it whether a heartbeat is alone (where to sign).
+  const inFlight = new RequestsInFlight();
   const runtime = await openRuntime(config, {
     ...options,
+    requestLoad: inFlight,
     // The error itself, not String(err): its fields go through the log's scrubbing (src/logger.ts).
     onBackgroundError: options.onBackgroundError ?? ((err) => logger.warn({ err }, 'background write failed; will retry')),
     onDriverLog: options.onDriverLog ?? ((level, message) => logger[level]({ driver: message }, 'database driver')),
   });
   let http: Awaited<ReturnType<typeof listen>>;
   try {
-    http = await listen(runtime, config, logger);
+    http = await listen(runtime, config, logger, inFlight);
   } catch (err) {
     // A taken port, say: let go of the database and the change feed, or the process would hang on them.
     await runtime.close();
@@ -139,11 +143,11 @@ function outboxDeliveries(runtime: Runtime, logger: Logger) {
 const WEBHOOK_DISABLE_AFTER_FAILURES = 10;
 
 /** The HTTP side: admin token, app and a listening server with bounded header and request times. */
-async function listen(runtime: Runtime, config: Config, logger: Logger) {
+async function listen(runtime: Runtime, config: Config, logger: Logger, inFlight: RequestsInFlight) {
   const adminToken = resolveAdminToken(config);
   const draining = { value: false };
   const metrics = metricsFor(runtime);
-  const app = createApp(runtime, { adminToken: adminToken.token, logger, draining, metrics });
+  const app = createApp(runtime, { adminToken: adminToken.token, logger, draining, metrics, inFlight });
   // A few slow or idle connections must not hold the server: bounded header and request times,
   // checked often enough that the bound is what a slow client actually gets.
   const server = createServer(

@@ -7,7 +7,7 @@ import { activateMachine } from '../src/domain/seat-allocation';
 import type { FingerprintHashes } from '../src/domain/types';
 import { KnexActivationStore } from '../src/storage/activation-store';
 import { KnexCodeStore } from '../src/storage/code-store';
-import { KnexHeartbeatStatsStore } from '../src/storage/heartbeat-stats-store';
+import { KnexHeartbeatStatsStore } from '../src/storage/heartbeat/heartbeat-stats-store';
 import { DAY } from './support/clock';
 import { forEachEngine } from './support/databases';
 import { machine } from './support/factories';

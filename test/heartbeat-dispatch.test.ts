@@ -9,7 +9,7 @@ import { claimsOf, issueCode, publishedKeys } from './support/license-clients';
 const NONCE = 'dispatch-nonce-0123456789abcdef';
 
 /**
- * `POST /v1/heartbeat` is answered without walking Express's router (src/http/direct-route.ts);
+ * `POST /v1/heartbeat` is answered without walking Express's router (src/http/heartbeat/direct-route.ts);
  * the same path spelt otherwise goes through the router to the same route. Both must be one
  * route to every observer: the client, its signature check, the error codes, the metrics.
  */

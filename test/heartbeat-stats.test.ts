@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { BeatCount } from '../src/domain/ports';
-import { CoalescingHeartbeatWriter } from '../src/storage/heartbeat-writer';
+import { CoalescingHeartbeatWriter } from '../src/storage/heartbeat/heartbeat-writer';
 import { DAY, HOUR, MINUTE, SECOND } from './support/clock';
 import { forEachEngine } from './support/databases';
 import { machine } from './support/factories';

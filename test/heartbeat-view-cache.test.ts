@@ -13,10 +13,10 @@ import { sweep } from '../src/domain/sweeper';
 import type { Activation, FingerprintHashes, LicenseCode, Product } from '../src/domain/types';
 import { openRuntime, type Runtime } from '../src/runtime';
 import { openDatabase, type Database } from '../src/storage/database';
-import { HeartbeatViewCache, parseViewChange } from '../src/storage/heartbeat-view-cache';
+import { HeartbeatViewCache, parseViewChange } from '../src/storage/heartbeat/heartbeat-view-cache';
 import { VIEW_CHANGE_CHANNEL } from '../src/storage/migrations/005_heartbeat_view_changes';
 import { MAX_CODE_IDS_PER_STATEMENT } from '../src/storage/migrations/006_bulk_code_change_notices';
-import { openViewChangeFeed } from '../src/storage/view-change-feed';
+import { openViewChangeFeed } from '../src/storage/heartbeat/view-change-feed';
 import { DAY, TestClock } from './support/clock';
 import { createTestDatabase, forEachEngine, type TestDatabase } from './support/databases';
 import { aCode, aProduct, machine } from './support/factories';
@@ -275,7 +275,7 @@ describe('the heartbeat view cache', () => {
   it('raises a cached view’s last heartbeat on a newer beat, and keeps it frozen', () => {
     const cache = new HeartbeatViewCache(10);
     put(cache, aView('a1'));
-    cache.noteBeat('a1', T0 + 5000);
+    cache.updateLastHeartbeat('a1', T0 + 5000);
     const hit = cache.get('a1')!;
     assert.equal(hit.activation.lastHeartbeatAt, T0 + 5000);
     assert.ok(Object.isFrozen(hit) && Object.isFrozen(hit.activation));
@@ -287,16 +287,16 @@ describe('the heartbeat view cache', () => {
   it('never lowers a cached view’s last heartbeat', () => {
     const cache = new HeartbeatViewCache(10);
     put(cache, aView('a1'));
-    cache.noteBeat('a1', T0 + 5000);
-    cache.noteBeat('a1', T0 + 1000);
-    cache.noteBeat('a1', T0 + 5000);
+    cache.updateLastHeartbeat('a1', T0 + 5000);
+    cache.updateLastHeartbeat('a1', T0 + 1000);
+    cache.updateLastHeartbeat('a1', T0 + 5000);
     assert.equal(cache.get('a1')!.activation.lastHeartbeatAt, T0 + 5000);
   });
 
   it('ignores a beat for an activation it does not hold, and a beat does not invalidate pending reads', () => {
     const cache = new HeartbeatViewCache(10);
     const stamp = cache.stamp();
-    cache.noteBeat('a1', T0 + 5000);
+    cache.updateLastHeartbeat('a1', T0 + 5000);
     assert.equal(cache.size, 0);
     cache.fill(aView('a1'), stamp);
     assert.equal(cache.get('a1')!.activation.lastHeartbeatAt, T0);
@@ -305,7 +305,7 @@ describe('the heartbeat view cache', () => {
   it('keeps a noted beat in its code index', () => {
     const cache = new HeartbeatViewCache(10);
     put(cache, aView('a1', 'code-A'));
-    cache.noteBeat('a1', T0 + 5000);
+    cache.updateLastHeartbeat('a1', T0 + 5000);
     cache.apply({ entity: 'c', ids: ['code-A'] });
     assert.equal(cache.get('a1'), undefined);
   });

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { RequestsInFlight } from '../src/http/in-flight';
+import { RequestsInFlight } from '../src/http/heartbeat/in-flight';
 
 describe('the requests in flight and their connections', () => {
   const inFlight = new RequestsInFlight();

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { expressMessageClasses } from '../src/http/message-classes';
+import { expressMessageClasses } from '../src/http/heartbeat/message-classes';
 import { forEachEngine } from './support/databases';
 import { machine } from './support/factories';
 import { startTestServer, type TestServer } from './support/harness';

@@ -77,14 +77,12 @@ describe('the signature scheduler', () => {
     }
 
     it('signs a request that is alone at once, on the event loop, without waiting for the turn to end', async () => {
-      const scheduler = new SignatureScheduler();
-      scheduler.tellAloneWith(() => true);
+      const scheduler = new SignatureScheduler({ alone: () => true });
       assert.equal(await threadPoolJobs(async () => assert.equal(await signedWithinTheTurn(scheduler), true)), 0);
     });
 
     it('sends every signature to the thread pool at once while others are being answered', async () => {
-      const scheduler = new SignatureScheduler();
-      scheduler.tellAloneWith(() => false);
+      const scheduler = new SignatureScheduler({ alone: () => false });
       const inputs = Array.from({ length: 8 }, (_, i) => Buffer.from(`beat ${i}`));
       let signatures: Buffer[] = [];
       assert.equal(await threadPoolJobs(async () => (signatures = await Promise.all(inputs.map((d) => scheduler.sign(null, d, ed.privateKey))))), 8);
@@ -100,8 +98,7 @@ describe('the signature scheduler', () => {
 
     it('rejects a key that cannot sign on either path', async () => {
       for (const alone of [true, false]) {
-        const scheduler = new SignatureScheduler();
-        scheduler.tellAloneWith(() => alone);
+        const scheduler = new SignatureScheduler({ alone: () => alone });
         await assert.rejects(scheduler.sign(null, Buffer.from('x'), ed.publicKey));
       }
     });

@@ -23,7 +23,7 @@ export interface Config {
   /** Release codes this long after they expired; null keeps them. */
   releaseExpiredAfterMs: number | null;
   heartbeatFlushMs: number;
-  /** Activations whose heartbeat view is held in memory (src/storage/heartbeat-view-cache.ts); 0 reads every beat. */
+  /** Activations whose heartbeat view is held in memory (src/storage/heartbeat/heartbeat-view-cache.ts); 0 reads every beat. */
   heartbeatCacheEntries: number;
   logLevel: string;
   /**

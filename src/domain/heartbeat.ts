@@ -10,6 +10,32 @@ import type { HeartbeatView } from './ports';
 import { applyEnrolment, foreignBeatSinceLast, judgeEnrolment, type EnrolmentVerdict } from './re-enrolment';
 import type { Activation, CodeStatus, FingerprintHashes, LicenseCode, Product } from './types';
 
+/**
+ * The heartbeat: most of the server's traffic, so its fast path is kept in a few known places and
+ * kept short. A beat travels, in order:
+ *
+ *   1. src/server.ts + src/http/heartbeat/message-classes.ts: the request and response objects are
+ *      Express's from birth, so nothing re-prototypes them per request;
+ *   2. src/http/heartbeat/direct-route.ts: exactly `POST /v1/heartbeat` skips Express's router;
+ *      src/http/heartbeat/in-flight.ts counts what else is being answered;
+ *   3. src/http/heartbeat/heartbeat-route.ts: the signed-answer wrapper, the JSON body, a fast
+ *      shape check of the common body (src/application/schemas.ts readHeartbeatRequest);
+ *   4. recordHeartbeat below: one read of activation + code + product, from memory when cached
+ *      (src/storage/heartbeat/heartbeat-view-cache.ts, kept coherent across processes by
+ *      view-change-feed.ts; read through heartbeat-reader.ts's prepared statement otherwise), the
+ *      proof of possession as a hash comparison, the fingerprint match, one lease token;
+ *   5. src/tokens/key-ring.ts + signature-scheduler.ts: one signature with a cached key object,
+ *      inline for a lone request, on libuv's thread pool otherwise (the server's RequestLoad,
+ *      wired in src/runtime.ts);
+ *   6. src/storage/heartbeat/heartbeat-writer.ts: liveness and the per-product beat counts are
+ *      coalesced and flushed every LICENSOR_HEARTBEAT_FLUSH_MS, never written per beat.
+ *
+ * What it must never do: take a lock or write per beat (rare events excepted, below); read more
+ * than the one view; verify a signature for a client that proves possession with its secret;
+ * import a key or build a JWS header per beat; sign twice (the token, which carries the client's
+ * nonce, is the answer's signature). docs/performance.md has what each step costs.
+ */
+
 export interface HeartbeatRequest {
   activationId: string;
   /** The machine's fingerprint now; the lease token answers with exactly this one. */
@@ -29,7 +55,7 @@ export interface HeartbeatAnswer {
 
 /**
  * The hot path (docs/server.md#client-api). One joined read (from memory when the view is cached:
- * src/storage/heartbeat-view-cache.ts), a hash comparison for the proof of possession, one
+ * src/storage/heartbeat/heartbeat-view-cache.ts), a hash comparison for the proof of possession, one
  * signature, and the liveness write handed to the coalescing recorder. It must not take a lock,
  * write per beat, verify a signature for a client that has its secret, or re-import a key. It
  * writes at once only for what is rare: a floating lease close to lapsing (so a beat and the

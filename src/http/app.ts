@@ -8,8 +8,8 @@ import type { Runtime } from '../runtime';
 import { requireAdmin } from './admin-auth';
 import { errorResponder, notFoundResponder } from './error-response';
 import { jsonRequest } from './json-body';
-import { routeDirectly } from './direct-route';
-import { RequestsInFlight } from './in-flight';
+import { routeDirectly } from './heartbeat/direct-route';
+import { RequestsInFlight } from './heartbeat/in-flight';
 import { buildOpenApiDocument, documentedRoutes } from './openapi/document';
 import { routePatternMatcher } from './openapi/registry';
 import { CodeGuessGuard } from './rate-limit';
@@ -19,7 +19,8 @@ import { adminKeys } from './routes/admin-keys';
 import { adminProducts } from './routes/admin-products';
 import { adminStats } from './routes/admin-stats';
 import { adminTokens } from './routes/admin-tokens';
-import { clientApi, heartbeatRoute } from './routes/client-api';
+import { clientApi } from './routes/client-api';
+import { heartbeatRoute } from './heartbeat/heartbeat-route';
 import { dashboard } from './routes/dashboard';
 import { health } from './routes/health';
 import { marketplaceAdmin, marketplaceCodeImport } from './marketplace/marketplace-admin';
@@ -39,6 +40,8 @@ interface AppOptions {
   draining?: { value: boolean };
   /** Shared with the sweeper by the server; a fresh set when absent. */
   metrics?: LicensorMetrics;
+  /** Counts requests and connections; the server shares it with the signer (src/runtime.ts). A fresh count when absent. */
+  inFlight?: RequestsInFlight;
 }
 
 /** Assembles the HTTP surfaces. Routes know Express; the domain knows the rules. */
@@ -51,8 +54,7 @@ export function createApp(runtime: Runtime, options: AppOptions): Express {
   app.set('trust proxy', runtime.config.trustProxy);
   // One guard for every route that takes an authorization code, so a guesser cannot switch routes.
   const guessGuard = new CodeGuessGuard(runtime.config.guessLimits, runtime.ctx.clock, openGuessBudgetStore(runtime.database));
-  const inFlight = new RequestsInFlight();
-  runtime.keyRing.tellAloneWith(() => inFlight.alone());
+  const inFlight = options.inFlight ?? new RequestsInFlight();
 
   const identify: RequestHandler = (req, res, next) => {
     inFlight.track(req, res);

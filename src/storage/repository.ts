@@ -15,11 +15,11 @@ import { KnexMarketplaceLicenseStore } from './marketplace/license-store';
 import { KnexNonceStore } from './nonce-store';
 import { KnexOutboxStore } from './outbox-store';
 import { KnexWebhookStore } from './webhook-store';
-import type { PreparedHeartbeatReader } from './heartbeat-reader';
+import type { PreparedHeartbeatReader } from './heartbeat/heartbeat-reader';
 import { KnexProductStore } from './product-store';
 import { KnexSweeperProgressStore } from './sweeper-progress-store';
 import { KnexUsageReportStore } from './usage-report-store';
-import { KnexHeartbeatStatsStore } from './heartbeat-stats-store';
+import { KnexHeartbeatStatsStore } from './heartbeat/heartbeat-stats-store';
 
 function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer): Stores {
   return {

@@ -4,7 +4,7 @@ import { currentKey, publishedKeys } from '../domain/signing-keys';
 import type { LeaseClaims } from '../domain/lease-token';
 import type { LeaseTokens } from '../domain/ports';
 import type { KeyAlgorithm, SigningKey } from '../domain/types';
-import { SignatureScheduler } from './signature-scheduler';
+import { SignatureScheduler, type RequestLoad } from './signature-scheduler';
 
 interface LoadedKey {
   record: SigningKey;
@@ -43,15 +43,12 @@ export class KeyRing implements LeaseTokens {
   private byKid = new Map<string, LoadedKey>();
   private current: LoadedKey | null = null;
   private signed = 0;
-  private readonly scheduler = new SignatureScheduler();
+  private readonly scheduler: SignatureScheduler;
 
-  constructor(keys: SigningKey[] = []) {
+  /** `requestLoad` tells where to sign: inline for a lone request, else on the thread pool (signature-scheduler.ts). */
+  constructor(keys: SigningKey[] = [], requestLoad: RequestLoad | null = null) {
+    this.scheduler = new SignatureScheduler(requestLoad);
     this.load(keys);
-  }
-
-  /** Whether the request being answered is alone on the server: where to sign (signature-scheduler.ts). */
-  tellAloneWith(probe: () => boolean): void {
-    this.scheduler.tellAloneWith(probe);
   }
 
   /** Replaces the key set (after a rotation here or in another process). Unchanged keys keep their objects. */

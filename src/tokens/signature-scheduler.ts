@@ -1,5 +1,10 @@
 import { sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
 
+/** What the server says of its load: whether the request being answered is alone on it. */
+export interface RequestLoad {
+  alone(): boolean;
+}
+
 interface PendingSignature {
   algorithm: string | null;
   data: Buffer;
@@ -13,7 +18,8 @@ interface PendingSignature {
  * Express request (docs/performance.md#why-signing-goes-to-the-thread-pool): made on the event
  * loop, it holds every other request.
  *
- * A server that knows whether the asking request is alone says so (`tellAloneWith`): a lone one
+ * A server that knows whether the asking request is alone says so (its RequestLoad, wired in
+ * src/runtime.ts from the HTTP server's requests in flight): a lone one
  * (one connection, one request) is signed inline at once, where a thread hop would only add
  * latency; any other goes straight to libuv's thread pool, so the loop takes the next request
  * meanwhile (measurably better at 16 connections than signing inline whenever the request in hand
@@ -23,14 +29,11 @@ interface PendingSignature {
  */
 export class SignatureScheduler {
   private queue: PendingSignature[] = [];
-  private alone: (() => boolean) | null = null;
 
-  tellAloneWith(probe: () => boolean): void {
-    this.alone = probe;
-  }
+  constructor(private readonly load: RequestLoad | null = null) {}
 
   sign(algorithm: string | null, data: Buffer, key: KeyObject | SignKeyObjectInput): Promise<Buffer> {
-    if (this.alone !== null) return this.alone() ? signInline(algorithm, data, key) : signBeside(algorithm, data, key);
+    if (this.load !== null) return this.load.alone() ? signInline(algorithm, data, key) : signOnThreadPool(algorithm, data, key);
     return new Promise((resolve, reject) => {
       this.queue.push({ algorithm, data, key, resolve, reject });
       if (this.queue.length === 1) setImmediate(this.drain);
@@ -44,7 +47,7 @@ export class SignatureScheduler {
       signInline(batch[0]!.algorithm, batch[0]!.data, batch[0]!.key).then(batch[0]!.resolve, batch[0]!.reject);
       return;
     }
-    for (const item of batch) signBeside(item.algorithm, item.data, item.key).then(item.resolve, item.reject);
+    for (const item of batch) signOnThreadPool(item.algorithm, item.data, item.key).then(item.resolve, item.reject);
   };
 }
 
@@ -58,7 +61,7 @@ function signInline(algorithm: string | null, data: Buffer, key: KeyObject | Sig
 }
 
 /** On libuv's thread pool. */
-function signBeside(algorithm: string | null, data: Buffer, key: KeyObject | SignKeyObjectInput): Promise<Buffer> {
+function signOnThreadPool(algorithm: string | null, data: Buffer, key: KeyObject | SignKeyObjectInput): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     try {
       sign(algorithm, data, key, (err, signature) => (err ? reject(err) : resolve(signature)));

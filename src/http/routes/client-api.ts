@@ -1,22 +1,21 @@
-import { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
 import type { DomainContext } from '../../domain/context';
-import { recordHeartbeat } from '../../domain/heartbeat';
 import { activateMachine, deactivateMachine } from '../../domain/seat-allocation';
-import { answeredByToken, requestNonce, signedAnswers, type AnswerSigner } from '../answer-signing';
+import { signedAnswers, type AnswerSigner } from '../answer-signing';
 import { jsonRequest } from '../json-body';
 import { declareRoutes, refusals } from '../openapi/registry';
 import { clientAddress, codeKey, type CodeGuessGuard } from '../rate-limit';
-import { activationIdParamSchema, activationRequestSchema, deactivationRequestSchema, heartbeatRequestSchema, readHeartbeatRequest } from '../../application/schemas';
+import { activationIdParamSchema, activationRequestSchema, deactivationRequestSchema, heartbeatRequestSchema } from '../../application/schemas';
 import { activationAnswerSchema, deactivationAnswerSchema, heartbeatAnswerSchema } from '../response-schemas';
 import { parse } from '../../application/validate';
-import { activationView, licenseAnswerView, updateView } from '../../application/views';
+import { activationView, licenseAnswerView } from '../../application/views';
 
 /** Client bodies are a code and a fingerprint: 32 KiB is far more than any real one. */
-const CLIENT_BODY_LIMIT = 32 * 1024;
+export const CLIENT_BODY_LIMIT = 32 * 1024;
 
 /**
  * Our own client API (docs/server.md#client-api): activate and deactivate here; the heartbeat,
- * the hot path, is `heartbeatRoute`, which the app mounts ahead of everything else.
+ * the hot path, is http/heartbeat/heartbeat-route.ts, which the app mounts ahead of everything else.
  */
 export function clientApi(ctx: DomainContext, guard: CodeGuessGuard, signer: AnswerSigner): Router {
   const router = Router();
@@ -44,32 +43,6 @@ export function clientApi(ctx: DomainContext, guard: CodeGuessGuard, signer: Ans
   });
 
   return router;
-}
-
-/**
- * POST /v1/heartbeat, the hot path: signed answers, the JSON body, the route, as one route's
- * handlers. Validation, one read (from memory when cached), one signature. Keep it that way: the
- * token carries the client's nonce and is the answer's signature; only answers without a token
- * are signed again.
- */
-export function heartbeatRoute(ctx: DomainContext, signer: AnswerSigner): RequestHandler[] {
-  return [
-    signedAnswers(signer),
-    jsonRequest(CLIENT_BODY_LIMIT, true),
-    async (req, res) => {
-      const body = readHeartbeatRequest(req.body);
-      const nonce = requestNonce(res);
-      const proof = body.secret !== undefined ? { secret: body.secret } : body.token !== undefined ? { token: body.token } : null;
-      const answer = await recordHeartbeat(ctx, { activationId: body.activationId, fingerprint: body.fingerprint, proof }, nonce);
-      if (answer.token !== null) answeredByToken(res, nonce);
-      res.json({
-        status: answer.status,
-        token: answer.token,
-        license: licenseAnswerView(answer.code, answer.product, answer.status),
-        update: updateView(answer.product),
-      });
-    },
-  ];
 }
 
 /** The proof of holding an activation: a bearer token, or `{ "token" }` in the body. */

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { engineOf } from '../database';
 
 /**
- * Change signals for the in-memory heartbeat view (src/storage/heartbeat-view-cache.ts), raised by
+ * Change signals for the in-memory heartbeat view (src/storage/heartbeat/heartbeat-view-cache.ts), raised by
  * the database itself so no write path — the server, the CLI, another server process, a bulk
  * statement — can forget one. An activation's liveness (last_heartbeat_at) is not a change: it is
  * written for every beat, and the cache keeps it itself.

@@ -1,4 +1,4 @@
-import type { HeartbeatView } from '../domain/ports';
+import type { HeartbeatView } from '../../domain/ports';
 
 /** What changed, as the database reported it: some ids of one kind of row, or all of that kind ('*'). */
 export interface ViewChange {
@@ -63,7 +63,7 @@ export class HeartbeatViewCache {
   }
 
   /** A beat this process recorded: liveness is not a database change (migration 005), so it is kept here. */
-  noteBeat(activationId: string, at: number): void {
+  updateLastHeartbeat(activationId: string, at: number): void {
     const view = this.views.get(activationId);
     if (!view || view.activation.lastHeartbeatAt >= at) return;
     this.views.set(activationId, Object.freeze({ ...view, activation: Object.freeze({ ...view.activation, lastHeartbeatAt: at }) }));

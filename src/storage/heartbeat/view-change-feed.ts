@@ -1,8 +1,8 @@
 import pg from 'pg';
 import sqlite3 from 'sqlite3';
-import { openSqliteReader, type Database } from './database';
+import { openSqliteReader, type Database } from '../database';
 import { parseViewChange, type HeartbeatViewCache, type ViewChange } from './heartbeat-view-cache';
-import { VIEW_CHANGE_CHANNEL } from './migrations/005_heartbeat_view_changes';
+import { VIEW_CHANGE_CHANNEL } from '../migrations/005_heartbeat_view_changes';
 
 /**
  * Carries the database's change signals (migration 005) into the heartbeat view cache. While it
@@ -46,7 +46,7 @@ export async function openViewChangeFeed(database: Database, cache: HeartbeatVie
  * A catch-up for callers who need it to start after they asked: one run at a time, and callers who
  * arrive while one runs (it may have looked too early for them) share the single run queued behind it.
  */
-class CatchUpRuns {
+class OneRunAtATime {
   private running: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
 
@@ -90,7 +90,7 @@ class ChangeLogFeed implements ViewChangeFeed {
   private heardAt = 0;
   // Stale (not heard from for staleAfterMs, say a paused process) starts afresh: the rows it
   // missed may have been pruned by another process meanwhile.
-  private readonly runs = new CatchUpRuns(() => (this.synced ? this.readChanges() : this.resync()));
+  private readonly runs = new OneRunAtATime(() => (this.synced ? this.readChanges() : this.resync()));
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -193,7 +193,7 @@ class NotifyFeed implements ViewChangeFeed {
   private reconnect: NodeJS.Timeout | null = null;
   private ping: NodeJS.Timeout | null = null;
   // Commits that land together share one round trip instead of queueing one each on the connection.
-  private readonly runs = new CatchUpRuns(() => this.roundTrip());
+  private readonly runs = new OneRunAtATime(() => this.roundTrip());
 
   constructor(
     private readonly url: string,

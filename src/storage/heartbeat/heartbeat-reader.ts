@@ -1,12 +1,12 @@
 import pg from 'pg';
 import sqlite3 from 'sqlite3';
-import type { HeartbeatView } from '../domain/ports';
-import { ACTIVATION_COLUMNS, activationFromRow, type ActivationRow } from './activation-store';
-import { CODE_COLUMNS, codeFromRow, type CodeRow } from './code-store';
-import { openSqliteReader, pgTypes, type Database } from './database';
+import type { HeartbeatView } from '../../domain/ports';
+import { ACTIVATION_COLUMNS, activationFromRow, type ActivationRow } from '../activation-store';
+import { CODE_COLUMNS, codeFromRow, type CodeRow } from '../code-store';
+import { openSqliteReader, pgTypes, type Database } from '../database';
 import type { HeartbeatViewCache } from './heartbeat-view-cache';
 import type { ViewChangeFeed } from './view-change-feed';
-import { PRODUCT_COLUMNS, productFromRow } from './product-store';
+import { PRODUCT_COLUMNS, productFromRow } from '../product-store';
 
 /** One query joins the activation with its code and product; columns are prefixed to keep them apart. */
 function heartbeatSql(placeholder: string): string {
@@ -97,7 +97,7 @@ function postgresReader(url: string): PreparedHeartbeatReader {
 }
 
 /**
- * The heartbeat's read through the view cache (src/storage/heartbeat-view-cache.ts): a hit needs
+ * The heartbeat's read through the view cache (src/storage/heartbeat/heartbeat-view-cache.ts): a hit needs
  * no database at all. The cache is used only while the change feed vouches for it, and a read is
  * stored only if the feed vouched for it from before the read until after.
  */

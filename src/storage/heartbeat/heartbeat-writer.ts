@@ -1,4 +1,4 @@
-import type { ActivationStore, BeatCount, HeartbeatRecorder, HeartbeatStatsStore } from '../domain/ports';
+import type { ActivationStore, BeatCount, HeartbeatRecorder, HeartbeatStatsStore } from '../../domain/ports';
 
 const MINUTE_MS = 60_000;
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { BeatCount, HeartbeatStatsBucket, HeartbeatStatsStore } from '../domain/ports';
+import type { BeatCount, HeartbeatStatsBucket, HeartbeatStatsStore } from '../../domain/ports';
 
 /** Rows per upsert: three bound values each, far under either engine's parameter limit. */
 const CHUNK = 500;
