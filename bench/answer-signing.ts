@@ -23,12 +23,35 @@ async function main() {
   const now = Date.now();
   const ring = new KeyRing([await generateSigningKey('EdDSA', 1, now)]);
   const product: Product = {
-    id: 'p', name: 'bench', seatMode: 'node_locked', leaseSeconds: 604_800, heartbeatIntervalSeconds: 201_600, matchStrategy: 'fuzzy',
-    reclaim: 'eager', churnLimit: null, churnPeriodSeconds: 86_400, fingerprintChangeWindowSeconds: 2_592_000, containers: 'refuse', latestVersion: null, minimumVersion: null, createdAt: now,
+    id: 'p',
+    name: 'bench',
+    seatMode: 'node_locked',
+    leaseSeconds: 604_800,
+    heartbeatIntervalSeconds: 201_600,
+    matchStrategy: 'fuzzy',
+    reclaim: 'eager',
+    churnLimit: null,
+    churnPeriodSeconds: 86_400,
+    fingerprintChangeWindowSeconds: 2_592_000,
+    containers: 'refuse',
+    latestVersion: null,
+    minimumVersion: null,
+    createdAt: now,
   };
   const code: LicenseCode = {
-    id: '01900000-0000-7000-8000-000000000000', productId: 'p', code: 'X', status: 'alive', seats: 1, maxConcurrent: null, features: [],
-    expiresAt: now + 30 * 86_400_000, firstActivatedAt: now, metadata: {}, test: false, createdAt: now, updatedAt: now,
+    id: '01900000-0000-7000-8000-000000000000',
+    productId: 'p',
+    code: 'X',
+    status: 'alive',
+    seats: 1,
+    maxConcurrent: null,
+    features: [],
+    expiresAt: now + 30 * 86_400_000,
+    firstActivatedAt: now,
+    metadata: {},
+    test: false,
+    createdAt: now,
+    updatedAt: now,
   };
   const fingerprint = benchFingerprint('bench');
   const requestBody = Buffer.from(JSON.stringify({ activationId: code.id, fingerprint }));
@@ -51,7 +74,12 @@ async function main() {
   const both = await time('token + body signature (every answer body-signed)', async () => {
     const token = await ring.sign(claims('bench-nonce-0123456789'));
     const body = Buffer.from(JSON.stringify({ status: 'alive', token, license: { status: 'alive' } }));
-    ring.signAnswer(answerSigningInput({ nonce: 'bench-nonce-0123456789', method: 'POST', target: '/v1/heartbeat', requestDigest: requestDigest(requestBody), status: 200 }, body));
+    ring.signAnswer(
+      answerSigningInput(
+        { nonce: 'bench-nonce-0123456789', method: 'POST', target: '/v1/heartbeat', requestDigest: requestDigest(requestBody), status: 200 },
+        body,
+      ),
+    );
   });
   console.log(`nonce claim: +${(now1 - before).toFixed(1)} µs per beat; a body signature would add ${(both - now1).toFixed(1)} µs more`);
 

@@ -206,8 +206,10 @@ export async function main(): Promise<void> {
     siStall = (await largestStall(everything)).stallMs;
   }
 
-  out(`fingerprint collection, node ${process.version}, ${process.platform}/${process.arch}, ` +
-      `${availableParallelism()} CPUs, load average ${loadAtStart.toFixed(2)} at start, ${loadAtEnd.toFixed(2)} at end`);
+  out(
+    `fingerprint collection, node ${process.version}, ${process.platform}/${process.arch}, ` +
+      `${availableParallelism()} CPUs, load average ${loadAtStart.toFixed(2)} at start, ${loadAtEnd.toFixed(2)} at end`,
+  );
   for (const row of rows) out(format(row));
   out('');
   out('per component: collectSync({ include: [id] }), median; each call also makes the environment report');
@@ -219,8 +221,10 @@ export async function main(): Promise<void> {
   out(`largest event-loop stall during 2000 × collect() (${collectLoop.elapsedMs.toFixed(0)} ms): ${collectLoop.stallMs.toFixed(2)} ms`);
   out(`  same loop awaiting setImmediate instead (${immediateLoop.elapsedMs.toFixed(0)} ms): ${immediateLoop.stallMs.toFixed(2)} ms`);
   out(`  same loop awaiting fs.stat('/') on the thread pool for as long: ${threadPoolLoop.stallMs.toFixed(2)} ms`);
-  out(`  main thread per collect(): completion callback median ${ms(percentile(callbacks, 50))}, p99 ${ms(percentile(callbacks, 99))}, ` +
-      `longest ${ms(callbacks[callbacks.length - 1]!)}; ${gc.count} GC pauses during the loop, longest ${ms(gc.longestMs)}`);
+  out(
+    `  main thread per collect(): completion callback median ${ms(percentile(callbacks, 50))}, p99 ${ms(percentile(callbacks, 99))}, ` +
+      `longest ${ms(callbacks[callbacks.length - 1]!)}; ${gc.count} GC pauses during the loop, longest ${ms(gc.longestMs)}`,
+  );
   if (siStall !== undefined) out(`largest event-loop stall during one systeminformation sweep: ${siStall.toFixed(2)} ms`);
   if (siFull) out(`systeminformation (all five) / licensor collect(): ${(siFull.medianMs / nativeAsync.medianMs).toFixed(0)}× slower`);
   if (!machineId || !si) {

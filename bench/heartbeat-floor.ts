@@ -20,7 +20,16 @@ interface Seat {
 }
 const seats = new Map<string, Seat>();
 
-const license = { status: 'alive', expiresAt: new Date(Date.now() + 365 * 86_400_000).toISOString(), seats: 1, features: [], product: 'bench', seatMode: 'node_locked', leaseSeconds: 604800, heartbeatIntervalSeconds: 3600 };
+const license = {
+  status: 'alive',
+  expiresAt: new Date(Date.now() + 365 * 86_400_000).toISOString(),
+  seats: 1,
+  features: [],
+  product: 'bench',
+  seatMode: 'node_locked',
+  leaseSeconds: 604800,
+  heartbeatIntervalSeconds: 3600,
+};
 
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
@@ -31,7 +40,13 @@ const server = createServer((req, res) => {
     if (!seat) seats.set(body.activationId, (seat = { codeId: randomUUID(), fingerprint: body.fingerprint }));
     const now = Math.floor(Date.now() / 1000);
     const claims = {
-      iss: 'licensor', aud: 'bench', sub: seat.codeId, jti: randomUUID(), iat: now, nbf: now, exp: now + 604800,
+      iss: 'licensor',
+      aud: 'bench',
+      sub: seat.codeId,
+      jti: randomUUID(),
+      iat: now,
+      nbf: now,
+      exp: now + 604800,
       license: { status: 'alive', expiresAt: now + 365 * 86_400, seats: 1, features: [], seatMode: 'node_locked' },
       activation: { id: body.activationId, fingerprint: seat.fingerprint },
       heartbeat: { intervalSeconds: 3600 },

@@ -80,8 +80,21 @@ function against(label: string, connections: number, base: LoadResult, measured:
   const bad = measured.non2xx + measured.errors;
   const all = [...notes, bad ? `${bad} non-2xx/errors` : ''].filter(Boolean);
   return (
-    row([label, connections, fmt(base.rps), base.p50, base.p99, fmt(measured.rps), measured.p50, measured.p99, fmt(measured.rps / base.rps, 2), fmt(measured.p99 / base.p99, 1)], W) +
-    (all.length ? `  (${all.join('; ')})` : '')
+    row(
+      [
+        label,
+        connections,
+        fmt(base.rps),
+        base.p50,
+        base.p99,
+        fmt(measured.rps),
+        measured.p50,
+        measured.p99,
+        fmt(measured.rps / base.rps, 2),
+        fmt(measured.p99 / base.p99, 1),
+      ],
+      W,
+    ) + (all.length ? `  (${all.join('; ')})` : '')
   );
 }
 
@@ -137,11 +150,19 @@ async function heartbeatRuns(
     const { b, c, f, h, u } = result;
     const notes = pinned ? ['server and load generator on a core each'] : [];
     console.log(against(label, connections, b, h, notes));
-    if (c) console.log(row(['classes', connections, fmt(c.rps), c.p50, c.p99, '', '', '', fmt(h.rps / c.rps, 2), fmt(h.p99 / c.p99, 1)], W) + '  (bare route with Express classes from birth; ratio against it)');
-    if (u) console.log(row(['no nonce', connections, '', '', '', fmt(u.rps), u.p50, u.p99, fmt(u.rps / b.rps, 2), fmt(u.p99 / b.p99, 1)], W) + '  (answer signed twice)');
+    if (c)
+      console.log(
+        row(['classes', connections, fmt(c.rps), c.p50, c.p99, '', '', '', fmt(h.rps / c.rps, 2), fmt(h.p99 / c.p99, 1)], W) +
+          '  (bare route with Express classes from birth; ratio against it)',
+      );
+    if (u)
+      console.log(
+        row(['no nonce', connections, '', '', '', fmt(u.rps), u.p50, u.p99, fmt(u.rps / b.rps, 2), fmt(u.p99 / b.p99, 1)], W) + '  (answer signed twice)',
+      );
     if (f) floorRows.push(against(label, connections, f, h, notes));
   }
-  if (floorRows.length > 0) console.log(`-- the same beats against the floor (heartbeat-floor.ts), measured in the same runs --\n${FLOOR_HEADER}\n${floorRows.join('\n')}`);
+  if (floorRows.length > 0)
+    console.log(`-- the same beats against the floor (heartbeat-floor.ts), measured in the same runs --\n${FLOOR_HEADER}\n${floorRows.join('\n')}`);
 }
 
 /** Every activation run brings machines never seen before. */
@@ -174,7 +195,11 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
   for (const connections of CONNECTIONS) {
     const runs = async () => ({
       b: await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body),
-      a: await loadRequests(server.url, { connections, seconds: SECONDS, onResponse: keep }, () => ({ path: '/v1/activations', body: body(), headers: NONCE() })),
+      a: await loadRequests(server.url, { connections, seconds: SECONDS, onResponse: keep }, () => ({
+        path: '/v1/activations',
+        body: body(),
+        headers: NONCE(),
+      })),
     });
     const { result, pinned } = connections === 1 ? await pinnedApart([bare, server], runs) : { result: await runs(), pinned: false };
     rows.push(against(label, connections, result.b, result.a, pinned ? ['server and load generator on a core each'] : []));
@@ -196,7 +221,15 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
       d: await loadRequests(server.url, { connections, amount: perRun }, deactivation),
     });
     const { result, pinned } = connections === 1 ? await pinnedApart([bare, server], runs) : { result: await runs(), pinned: false };
-    deactivationRows.push(against(label, connections, result.b, result.d, [`${perRun.toLocaleString('en')} seats freed`, pinned ? 'server and load generator on a core each' : ''].filter(Boolean)));
+    deactivationRows.push(
+      against(
+        label,
+        connections,
+        result.b,
+        result.d,
+        [`${perRun.toLocaleString('en')} seats freed`, pinned ? 'server and load generator on a core each' : ''].filter(Boolean),
+      ),
+    );
   }
   console.log(`-- deactivation of those machines (ratio against the bare route) --\n${DEACTIVATION_HEADER}\n${deactivationRows.join('\n')}`);
 }
@@ -231,7 +264,9 @@ async function sweeperRuns(t: Target, spread: string[]) {
   await seed(t.database.knex, 100_000, { productName: 'bench-releasing', status: 'expired', expiresAt: Date.now() - 40 * 86_400_000, keep: 0 });
   await atRest(t);
   const released = await cliSweep(t, { LICENSOR_RELEASE_EXPIRED_AFTER_DAYS: '30' });
-  console.log(`licensor sweep (CLI), releasing codes 30 days after they expired: ${released.released.toLocaleString('en')} codes, each with its live machine, in ${fmt(released.ms / 1000, 2)} s`);
+  console.log(
+    `licensor sweep (CLI), releasing codes 30 days after they expired: ${released.released.toLocaleString('en')} codes, each with its live machine, in ${fmt(released.ms / 1000, 2)} s`,
+  );
 
   await sweepInServer(t, spread, 'bench-expiring', 'under 16 connections of heartbeats, as fast as it answers them');
   // Saturating load leaves the sweep whatever share of the cores the scheduler gives it; a steady,
@@ -284,7 +319,9 @@ async function sweepInServer(t: Target, spread: string[], productName: string, h
 }
 
 async function main() {
-  console.log(`licensor heartbeat benchmark: ${SECONDS}s per run, node ${process.version}, ${process.platform}/${process.arch}, ${availableParallelism()} cores, ${new Date().toISOString()}`);
+  console.log(
+    `licensor heartbeat benchmark: ${SECONDS}s per run, node ${process.version}, ${process.platform}/${process.arch}, ${availableParallelism()} cores, ${new Date().toISOString()}`,
+  );
   const bare = await startProcess([join(__dirname, 'bare-express.js')]);
   const classes = await startProcess([join(__dirname, 'bare-express.js'), '--express-classes']);
   const floor = await startProcess([join(__dirname, 'heartbeat-floor.js')]);
@@ -349,7 +386,9 @@ function seedingProgress(engine: string, total: number, started: number): (done:
     next += step;
     const seconds = (Date.now() - started) / 1000;
     const rate = done / seconds;
-    console.error(`  ${engine}: ${done.toLocaleString('en')} of ${total.toLocaleString('en')} codes seeded, ${fmt(rate)} a second, about ${fmt((total - done) / rate)} s left`);
+    console.error(
+      `  ${engine}: ${done.toLocaleString('en')} of ${total.toLocaleString('en')} codes seeded, ${fmt(rate)} a second, about ${fmt((total - done) / rate)} s left`,
+    );
   };
 }
 

@@ -48,7 +48,15 @@ export async function seed(
   const now = Date.now();
   let product = await knex('products').where({ name: options.productName }).first();
   if (!product) {
-    product = { id: uuidv7(), name: options.productName, seat_mode: 'node_locked', lease_seconds: 7 * 86_400, heartbeat_interval_seconds: 3600, match_strategy: 'fuzzy', created_at: now };
+    product = {
+      id: uuidv7(),
+      name: options.productName,
+      seat_mode: 'node_locked',
+      lease_seconds: 7 * 86_400,
+      heartbeat_interval_seconds: 3600,
+      match_strategy: 'fuzzy',
+      created_at: now,
+    };
     await knex('products').insert(product);
   }
   const activations: string[] = [];
@@ -61,16 +69,35 @@ export async function seed(
     for (let i = 0; i < n; i++) {
       const codeId = uuidv7();
       codes.push({
-        id: codeId, product_id: product.id, code: generateAuthorizationCode(), status: options.status ?? 'alive', seats: options.seats ?? 1,
-        features: '[]', expires_at: options.expiresAt ?? now + 365 * 86_400_000, first_activated_at: now, metadata: '{}', test: false,
-        revision: 0, created_at: now, updated_at: now,
+        id: codeId,
+        product_id: product.id,
+        code: generateAuthorizationCode(),
+        status: options.status ?? 'alive',
+        seats: options.seats ?? 1,
+        features: '[]',
+        expires_at: options.expiresAt ?? now + 365 * 86_400_000,
+        first_activated_at: now,
+        metadata: '{}',
+        test: false,
+        revision: 0,
+        created_at: now,
+        updated_at: now,
       });
       const activationId = uuidv7();
       const fingerprint = benchFingerprint(activationId);
       for (const a of anchorEntries(fingerprint)) anchors.push({ activation_id: activationId, product_id: product.id, component: a.component, hash: a.hash });
       acts.push({
-        id: activationId, code_id: codeId, product_id: product.id, fingerprint: JSON.stringify(fingerprint), environment: '{}', status: 'active',
-        clone_suspect: false, created_at: now, last_heartbeat_at: now, ended_at: null, secret_hash: hashSecret(benchSecret(activationId)),
+        id: activationId,
+        code_id: codeId,
+        product_id: product.id,
+        fingerprint: JSON.stringify(fingerprint),
+        environment: '{}',
+        status: 'active',
+        clone_suspect: false,
+        created_at: now,
+        last_heartbeat_at: now,
+        ended_at: null,
+        secret_hash: hashSecret(benchSecret(activationId)),
       });
       if (activations.length < keep) activations.push(activationId);
     }

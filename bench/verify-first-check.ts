@@ -8,7 +8,13 @@ const started = performance.now();
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded inside the measurement on purpose
 const client = require('@licensor/client') as typeof import('@licensor/client');
 const loaded = performance.now();
-const setup = JSON.parse(process.argv[2]!) as { storeDir: string; root: string; jwk: import('node:crypto').JsonWebKey; product: string; fingerprintKey: string };
+const setup = JSON.parse(process.argv[2]!) as {
+  storeDir: string;
+  root: string;
+  jwk: import('node:crypto').JsonWebKey;
+  product: string;
+  fingerprintKey: string;
+};
 const licenseClient = new client.LicenseClient({
   product: setup.product,
   storeDir: setup.storeDir,

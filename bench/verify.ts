@@ -73,7 +73,16 @@ async function main(): Promise<void> {
       publicKeys: [jwk],
       fingerprintSource: () => collectSync({ root: machine.root }),
     });
-    const file = { format: 'licensor-license-file', v: 1, product: PRODUCT, activationId: claims.activation.id, token, leaseEndsAt: '', licenseExpiresAt: '', issuedAt: '' };
+    const file = {
+      format: 'licensor-license-file',
+      v: 1,
+      product: PRODUCT,
+      activationId: claims.activation.id,
+      token,
+      leaseEndsAt: '',
+      licenseExpiresAt: '',
+      issuedAt: '',
+    };
     const imported = await client.importLicenseFile({ contents: JSON.stringify(file) });
     if (!imported.valid) throw new Error(`the bench token does not check valid: ${JSON.stringify(imported)}`);
 
@@ -109,7 +118,8 @@ async function main(): Promise<void> {
     const uncachedOps = median(figures.uncached);
     const cachedOps = median(figures.cached);
 
-    const firsts: Array<{ valid: boolean; firstCheckMs: number; secondCheckMs: number; requireMs: number; constructMs: number; sinceProcessStartMs: number }> = [];
+    const firsts: Array<{ valid: boolean; firstCheckMs: number; secondCheckMs: number; requireMs: number; constructMs: number; sinceProcessStartMs: number }> =
+      [];
     const setup = JSON.stringify({ storeDir, root: machine.root, jwk, product: PRODUCT, fingerprintKey: FINGERPRINT_KEY });
     for (let i = 0; i < 9; i++) {
       firsts.push(JSON.parse(execFileSync(process.execPath, [join(__dirname, 'verify-first-check.js'), setup], { encoding: 'utf8' })));
@@ -119,14 +129,22 @@ async function main(): Promise<void> {
     console.log(`licensor client check() vs bare crypto.verify (Ed25519), node ${process.version}, median of ${ROUNDS} rounds of ${ROUND_MS} ms`);
     console.log('');
     console.log(`  bare crypto.verify (same token)      ${fmt(bareOps)} ops/s   1.00x`);
-    console.log(`  check(), token not yet verified       ${fmt(uncachedOps)} ops/s   ${(uncachedOps / bareOps).toFixed(2)}x   (parse + verify + claims + fingerprint match)`);
+    console.log(
+      `  check(), token not yet verified       ${fmt(uncachedOps)} ops/s   ${(uncachedOps / bareOps).toFixed(2)}x   (parse + verify + claims + fingerprint match)`,
+    );
     console.log(`  check(), repeated (steady state)      ${fmt(cachedOps)} ops/s   ${(cachedOps / bareOps).toFixed(2)}x   (time checks only)`);
     console.log('');
     const med = (pick: (f: (typeof firsts)[number]) => number, digits = 2) => median(firsts.map(pick)).toFixed(digits);
-    console.log(`  first check() in a fresh process (${firsts.length} runs): median ${first.toFixed(2)} ms, min ${Math.min(...firsts.map((f) => f.firstCheckMs)).toFixed(2)} ms, max ${Math.max(...firsts.map((f) => f.firstCheckMs)).toFixed(2)} ms`);
+    console.log(
+      `  first check() in a fresh process (${firsts.length} runs): median ${first.toFixed(2)} ms, min ${Math.min(...firsts.map((f) => f.firstCheckMs)).toFixed(2)} ms, max ${Math.max(...firsts.map((f) => f.firstCheckMs)).toFixed(2)} ms`,
+    );
     console.log(`    = reading the store and clock files, loading the native addon, collecting + hashing the fingerprint, one verify`);
-    console.log(`    before it (medians): require('licensor/client') ${med((f) => f.requireMs)} ms, new LicenseClient() ${med((f) => f.constructMs)} ms (key import)`);
-    console.log(`    second check(): median ${med((f) => f.secondCheckMs, 3)} ms; process start → first answer: median ${med((f) => f.sinceProcessStartMs, 1)} ms`);
+    console.log(
+      `    before it (medians): require('licensor/client') ${med((f) => f.requireMs)} ms, new LicenseClient() ${med((f) => f.constructMs)} ms (key import)`,
+    );
+    console.log(
+      `    second check(): median ${med((f) => f.secondCheckMs, 3)} ms; process start → first answer: median ${med((f) => f.sinceProcessStartMs, 1)} ms`,
+    );
     if (!firsts.every((f) => f.valid)) console.log('  WARNING: a fresh-process check() was not valid');
     console.log('');
     console.log('Targets (issue 5): repeated check() >= 0.8x bare verify; first check() <= 5 ms. Figures only; nothing fails on time.');

@@ -54,12 +54,8 @@ export async function startServer(config: Config, logger: Logger, options: Runti
   }
   const { adminToken, draining, metrics, app, server } = http;
 
-  const sweeper = startSweeper(
-    runtime.ctx,
-    { releaseExpiredAfterMs: config.releaseExpiredAfterMs },
-    config.sweepIntervalMs,
-    logger,
-    (report, failed) => metrics.sweeperRan(report, failed),
+  const sweeper = startSweeper(runtime.ctx, { releaseExpiredAfterMs: config.releaseExpiredAfterMs }, config.sweepIntervalMs, logger, (report, failed) =>
+    metrics.sweeperRan(report, failed),
   );
   const outbox = startOutboxWorker(
     runtime.ctx,
@@ -128,7 +124,8 @@ function outboxDeliveries(runtime: Runtime, logger: Logger) {
     disableAfterFailures: WEBHOOK_DISABLE_AFTER_FAILURES,
     keepAttemptsMs: runtime.config.outbox.keepDeliveredMs,
     // The origin only: an operator's URL may carry a token in its path or query.
-    onDisabled: (endpoint, reason) => logger.warn({ webhook: { id: endpoint.id, origin: new URL(endpoint.url).origin }, reason }, 'webhook endpoint switched off after failing too long'),
+    onDisabled: (endpoint, reason) =>
+      logger.warn({ webhook: { id: endpoint.id, origin: new URL(endpoint.url).origin }, reason }, 'webhook endpoint switched off after failing too long'),
   });
   const settings = runtime.config.marketplace;
   if (settings.apiCredentials === null) return [webhooks];

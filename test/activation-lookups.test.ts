@@ -17,7 +17,6 @@ import { startTestRuntime, type TestRuntime } from './support/harness';
 /** Live activations of the same product that share nothing with the machines looked up. */
 const CROWD = 2_000;
 
-
 forEachEngine('looking up live activations among many', (engine) => {
   let t: TestRuntime;
   let productId: string;
@@ -59,7 +58,13 @@ forEachEngine('looking up live activations among many', (engine) => {
     const clones = await store.findActiveByAnchors(productId, anchorEntries(twin));
     assert.deepEqual(clones.map((a) => a.id).sort(), [ids.first, ids.twin].sort());
     const sharingFirst = await store.findActiveByAnchors(productId, anchorEntries(first));
-    assert.deepEqual(sharingFirst.filter((a) => a.codeId === codeId).map((a) => a.id).sort(), [ids.first, ids.twin].sort());
+    assert.deepEqual(
+      sharingFirst
+        .filter((a) => a.codeId === codeId)
+        .map((a) => a.id)
+        .sort(),
+      [ids.first, ids.twin].sort(),
+    );
     assert.deepEqual(await store.findActiveByAnchors(productId, []), []);
   });
 
@@ -84,7 +89,11 @@ forEachEngine('looking up live activations among many', (engine) => {
         const touching = read.plans.filter((p) => /activation/.test(p));
         assert.ok(touching.length > 0, read.plans.join('\n'));
         for (const step of touching) {
-          assert.match(step, /^SEARCH (activations USING INDEX sqlite_autoindex_activations_1 \(id=\?\)|activation_anchors USING INDEX \w+ \(product_id=\? AND component=\? AND hash=\?\))$/, read.plans.join('\n'));
+          assert.match(
+            step,
+            /^SEARCH (activations USING INDEX sqlite_autoindex_activations_1 \(id=\?\)|activation_anchors USING INDEX \w+ \(product_id=\? AND component=\? AND hash=\?\))$/,
+            read.plans.join('\n'),
+          );
         }
       }
     });
@@ -109,7 +118,11 @@ forEachEngine('looking up live activations among many', (engine) => {
         const touching = read.plans.filter((p) => /activations/.test(p));
         assert.ok(touching.length > 0, read.plans.join('\n'));
         for (const step of touching) {
-          assert.match(step, /^SEARCH \w+ USING (COVERING )?INDEX activations_product_id_status_last_heartbeat_at_index \(product_id=\? AND status=\?( AND last_heartbeat_at<\?)?\)$/, read.plans.join('\n'));
+          assert.match(
+            step,
+            /^SEARCH \w+ USING (COVERING )?INDEX activations_product_id_status_last_heartbeat_at_index \(product_id=\? AND status=\?( AND last_heartbeat_at<\?)?\)$/,
+            read.plans.join('\n'),
+          );
         }
       }
     });
@@ -123,7 +136,9 @@ forEachEngine('looking up live activations among many', (engine) => {
       for (let i = 0; i < 3; i++) {
         const code = await issueCode(ctx, { product: 'lookups', seats: 1, validity: { expiresAt: t.clock.now() + DAY } }, 'admin');
         released.push((await activateMachine(ctx, { code: code.code, fingerprint: machine(`released-${statistics}-${i}`) }, 'client')).activation.id);
-        await knex('codes').where({ id: code.id }).update({ status: 'expired', expires_at: t.clock.now() - 40 * DAY });
+        await knex('codes')
+          .where({ id: code.id })
+          .update({ status: 'expired', expires_at: t.clock.now() - 40 * DAY });
       }
       if (statistics === 'with fresh statistics') await knex.raw(engine === 'postgres' ? 'ANALYZE activations, codes' : 'ANALYZE');
       let moved = 0;
@@ -131,7 +146,9 @@ forEachEngine('looking up live activations among many', (engine) => {
         // As when estimates make a hash join look cheaper (a fresh cohort of 10,000 codes among
         // 330,000 live machines did): the lookups must stay per code whatever the planner prefers.
         if (engine === 'postgres') await trx.raw('SET LOCAL enable_nestloop = off');
-        moved = (await new KnexCodeStore(trx).releaseExpired({ expiresAt: Number.MIN_SAFE_INTEGER, id: '' }, t.clock.now() - 30 * DAY, t.clock.now(), 100, 'sweeper')).moved;
+        moved = (
+          await new KnexCodeStore(trx).releaseExpired({ expiresAt: Number.MIN_SAFE_INTEGER, id: '' }, t.clock.now() - 30 * DAY, t.clock.now(), 100, 'sweeper')
+        ).moved;
       });
       assert.equal(moved, 3);
       for (const id of released) assert.equal((await ctx.repo.activations.findById(id))!.status, 'deactivated');
@@ -143,7 +160,11 @@ forEachEngine('looking up live activations among many', (engine) => {
         const touching = read.plans.filter((p) => /activations/.test(p));
         assert.ok(touching.length > 0, read.plans.join('\n'));
         for (const step of touching) {
-          assert.match(step, /^SEARCH activations USING (COVERING )?INDEX (activations_code_id_status_index \(code_id=\? AND status=\?\)|sqlite_autoindex_activations_1 \(id=\?\))$/, read.plans.join('\n'));
+          assert.match(
+            step,
+            /^SEARCH activations USING (COVERING )?INDEX (activations_code_id_status_index \(code_id=\? AND status=\?\)|sqlite_autoindex_activations_1 \(id=\?\))$/,
+            read.plans.join('\n'),
+          );
         }
       }
     });
@@ -152,6 +173,9 @@ forEachEngine('looking up live activations among many', (engine) => {
   it('leaves out a machine that was deactivated', async () => {
     const store = new KnexActivationStore(t.runtime.database.knex);
     assert.ok(await store.end(ids.twin!, 'deactivated', t.clock.now()));
-    assert.deepEqual((await store.findActiveByAnchors(productId, anchorEntries(twin))).map((a) => a.id), [ids.first]);
+    assert.deepEqual(
+      (await store.findActiveByAnchors(productId, anchorEntries(twin))).map((a) => a.id),
+      [ids.first],
+    );
   });
 });

@@ -90,7 +90,11 @@ forEachEngine('the admin API', (engine) => {
         const body = method === 'GET' || method === 'DELETE' ? undefined : {};
         assertRefusal(await call(server.url, method, path, body), 401, 'admin_token_required');
         assertRefusal(await call(server.url, method, path, body, { authorization: 'Bearer not-the-token' }), 401, 'admin_token_required');
-        assertRefusal(await call(server.url, method, path, body, { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` }), 401, 'admin_token_required');
+        assertRefusal(
+          await call(server.url, method, path, body, { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` }),
+          401,
+          'admin_token_required',
+        );
         assertRefusal(await call(server.url, method, path, body, { authorization: 'Bearer' }), 401, 'admin_token_required');
         assertRefusal(await call(server.url, method, path, body, { authorization: `Bearer ${ADMIN_TOKEN}x` }), 401, 'admin_token_required');
       });
@@ -115,16 +119,34 @@ forEachEngine('the admin API', (engine) => {
       assert.equal(res.status, 201, res.text);
       assert.deepEqual(
         { ...res.body.product, id: undefined },
-        { id: undefined, name, seatMode: 'node_locked', leaseSeconds: 7 * 86_400, heartbeatIntervalSeconds: Math.floor((7 * 86_400) / 3), matchStrategy: 'fuzzy',
-          reclaim: 'eager', churnLimit: null, churnPeriodSeconds: 86_400, fingerprintChangeWindowSeconds: 30 * 86_400, containers: 'refuse', latestVersion: null,
-          minimumVersion: null, createdAt: iso(now()) },
+        {
+          id: undefined,
+          name,
+          seatMode: 'node_locked',
+          leaseSeconds: 7 * 86_400,
+          heartbeatIntervalSeconds: Math.floor((7 * 86_400) / 3),
+          matchStrategy: 'fuzzy',
+          reclaim: 'eager',
+          churnLimit: null,
+          churnPeriodSeconds: 86_400,
+          fingerprintChangeWindowSeconds: 30 * 86_400,
+          containers: 'refuse',
+          latestVersion: null,
+          minimumVersion: null,
+          createdAt: iso(now()),
+        },
       );
       assert.match(res.body.product.id, /^[0-9a-f-]{36}$/);
     });
 
     it('creates a floating product with its own lease, heartbeat, match strategy and fingerprint change window', async () => {
       const res = await post('/v1/admin/products', {
-        name: `floating-${engine}`, seatMode: 'floating', leaseSeconds: 600, heartbeatIntervalSeconds: 120, matchStrategy: 'exact', fingerprintChangeWindowSeconds: 7 * 86_400,
+        name: `floating-${engine}`,
+        seatMode: 'floating',
+        leaseSeconds: 600,
+        heartbeatIntervalSeconds: 120,
+        matchStrategy: 'exact',
+        fingerprintChangeWindowSeconds: 7 * 86_400,
       });
       assert.equal(res.status, 201, res.text);
       assert.equal(res.body.product.fingerprintChangeWindowSeconds, 7 * 86_400);
@@ -158,7 +180,10 @@ forEachEngine('the admin API', (engine) => {
       assert.equal(shown.status, 200);
       assert.equal(shown.body.product.name, b);
       assert.equal(shown.body.product.seatMode, 'floating');
-      assert.deepEqual(shown.body.product, list.body.items.find((p: { name: string }) => p.name === b));
+      assert.deepEqual(
+        shown.body.product,
+        list.body.items.find((p: { name: string }) => p.name === b),
+      );
     });
 
     it('answers 404 product_not_found for an unknown product', async () => {
@@ -242,7 +267,10 @@ forEachEngine('the admin API', (engine) => {
     it('writes a code.issued audit event by the admin API', async () => {
       const code = await issue(product);
       const audit = await get(`/v1/admin/audit?code=${code.id}`);
-      assert.deepEqual(audit.body.items.map((e: { action: string }) => e.action), ['code.issued']);
+      assert.deepEqual(
+        audit.body.items.map((e: { action: string }) => e.action),
+        ['code.issued'],
+      );
       assert.equal(audit.body.items[0].actor, 'admin-api');
       assert.equal(audit.body.items[0].before, null);
     });
@@ -302,7 +330,14 @@ forEachEngine('the admin API', (engine) => {
     it('finds a code by a prefix in the typed, dashed or lower-case form', async () => {
       const display: string = codes.frozen.code;
       const bare = display.replace(/-/g, '');
-      for (const q of [display.slice(0, 8), bare.slice(0, 7), display.slice(0, 8).toLowerCase(), bare.slice(0, 7).toLowerCase(), display, display.toLowerCase()]) {
+      for (const q of [
+        display.slice(0, 8),
+        bare.slice(0, 7),
+        display.slice(0, 8).toLowerCase(),
+        bare.slice(0, 7).toLowerCase(),
+        display,
+        display.toLowerCase(),
+      ]) {
         const ids = await listed(`q=${encodeURIComponent(q)}&limit=500`);
         assert.ok(ids.includes(codes.frozen.id), `search ${q}`);
         assert.ok(ids.length < 3, `search ${q} found ${ids.length}`);
@@ -364,7 +399,11 @@ forEachEngine('the admin API', (engine) => {
         assert.deepEqual(new Set(ids), new Set(issued), `gaps at limit ${limit}`);
         assert.equal(pages, Math.ceil(11 / limit), `pages at limit ${limit}`);
         const times = items.map((c) => Date.parse(c.createdAt));
-        assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+        assert.deepEqual(
+          times,
+          [...times].sort((a, b) => b - a),
+          'newest first',
+        );
       }
     });
 
@@ -465,7 +504,10 @@ forEachEngine('the admin API', (engine) => {
       assert.equal(res.body.code.expiresAt, at);
       assert.equal(res.body.changed, true);
       const audit = await get(`/v1/admin/audit?code=${code.id}`);
-      assert.deepEqual(audit.body.items.map((e: { action: string }) => e.action), ['code.shortened', 'code.issued']);
+      assert.deepEqual(
+        audit.body.items.map((e: { action: string }) => e.action),
+        ['code.shortened', 'code.issued'],
+      );
       const event = audit.body.items[0];
       assert.equal(event.before.expiresAt, code.expiresAt);
       assert.equal(event.after.expiresAt, at);
@@ -536,7 +578,10 @@ forEachEngine('the admin API', (engine) => {
       assert.deepEqual([thawedAgain.status, thawedAgain.body.code.status, thawedAgain.body.changed], [200, 'alive', false]);
       const audit = await get(`/v1/admin/audit?code=${code.id}`);
       const actions = audit.body.items.map((e: { action: string }) => e.action);
-      assert.deepEqual(actions.filter((a: string) => a === 'code.frozen' || a === 'code.unfrozen'), ['code.unfrozen', 'code.frozen']);
+      assert.deepEqual(
+        actions.filter((a: string) => a === 'code.frozen' || a === 'code.unfrozen'),
+        ['code.unfrozen', 'code.frozen'],
+      );
     });
 
     it('refuses activation of a frozen code', async () => {
@@ -571,7 +616,10 @@ forEachEngine('the admin API', (engine) => {
       assert.equal(res.status, 200, res.text);
       assert.deepEqual([res.body.code.status, res.body.changed], ['released', true]);
       const seats = await get(`/v1/admin/codes/${code.code}/activations`);
-      assert.deepEqual(seats.body.items.map((a: { status: string }) => a.status), ['deactivated', 'deactivated']);
+      assert.deepEqual(
+        seats.body.items.map((a: { status: string }) => a.status),
+        ['deactivated', 'deactivated'],
+      );
       const again = await post(`/v1/admin/codes/${code.code}/release`);
       assert.deepEqual([again.status, again.body.code.status, again.body.changed], [200, 'released', false]);
       const audit = await get(`/v1/admin/audit?code=${code.id}&action=code.released`);
@@ -621,7 +669,11 @@ forEachEngine('the admin API', (engine) => {
 
     it('lists the machines of a code with their fingerprint and environment', async () => {
       const code = await issue(product, { seats: 2 });
-      const res = await call(server.url, 'POST', '/v1/activations', { code: code.code, fingerprint: machine('listed'), environment: { container: 'docker', cpus: 4 } });
+      const res = await call(server.url, 'POST', '/v1/activations', {
+        code: code.code,
+        fingerprint: machine('listed'),
+        environment: { container: 'docker', cpus: 4 },
+      });
       assert.equal(res.status, 201, res.text);
       const list = await get(`/v1/admin/codes/${code.code}/activations`);
       assert.equal(list.status, 200);
@@ -659,7 +711,11 @@ forEachEngine('the admin API', (engine) => {
       assert.equal(audit.body.items.length, 1);
       assert.equal(audit.body.items[0].actor, 'admin-api');
       assert.equal(audit.body.items[0].entityId, id);
-      const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, secret: first.body.activation.secret, fingerprint: machine('admin-kicked') });
+      const beat = await call(server.url, 'POST', '/v1/heartbeat', {
+        activationId: id,
+        secret: first.body.activation.secret,
+        fingerprint: machine('admin-kicked'),
+      });
       assertRefusal(beat, 409, 'activation_ended');
     });
 
@@ -689,7 +745,10 @@ forEachEngine('the admin API', (engine) => {
       assert.equal(actions[8], 'code.issued');
       assert.ok(res.body.items.every((e: { codeId: string }) => e.codeId === code.id));
       const times = res.body.items.map((e: { at: string }) => Date.parse(e.at));
-      assert.deepEqual(times, [...times].sort((a, b) => b - a));
+      assert.deepEqual(
+        times,
+        [...times].sort((a, b) => b - a),
+      );
     });
 
     it('finds the code by id or in any typed form', async () => {
@@ -715,7 +774,11 @@ forEachEngine('the admin API', (engine) => {
       const all = (await get(`/v1/admin/audit?code=${code.id}&limit=500`)).body.items.map((e: { id: string }) => e.id);
       for (const limit of [1, 2, 4, 9]) {
         const { items, pages } = await walk(`/v1/admin/audit?code=${code.id}`, limit);
-        assert.deepEqual(items.map((e) => e.id), all, `limit ${limit}`);
+        assert.deepEqual(
+          items.map((e) => e.id),
+          all,
+          `limit ${limit}`,
+        );
         assert.equal(pages, Math.ceil(9 / limit));
       }
     });

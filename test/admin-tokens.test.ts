@@ -12,10 +12,7 @@ import { assertRefusal } from './support/refusals';
 
 /** A path for each route pattern that reaches its handler when the caller is allowed in. */
 function concrete(pattern: string): string {
-  return pattern
-    .replace(':code', 'ABCDE-FGHJK-MNPQR-STVWX-YZ234')
-    .replace(':id', '00000000-0000-0000-0000-000000000000')
-    .replace(':name', 'no-such-name');
+  return pattern.replace(':code', 'ABCDE-FGHJK-MNPQR-STVWX-YZ234').replace(':id', '00000000-0000-0000-0000-000000000000').replace(':name', 'no-such-name');
 }
 
 forEachEngine('scoped admin tokens', (engine) => {
@@ -38,7 +35,8 @@ forEachEngine('scoped admin tokens', (engine) => {
     return res.body.secret;
   }
 
-  const as = (token: string, method: string, path: string, body?: unknown): Promise<Answer> => call(server.url, method, path, body, { authorization: `Bearer ${token}` });
+  const as = (token: string, method: string, path: string, body?: unknown): Promise<Answer> =>
+    call(server.url, method, path, body, { authorization: `Bearer ${token}` });
 
   async function issue(product: string): Promise<string> {
     const res = await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 2, days: 30 });
@@ -58,7 +56,10 @@ forEachEngine('scoped admin tokens', (engine) => {
       const list = await admin(server.url, 'GET', '/v1/admin/tokens');
       assert.ok(list.body.items.some((t: any) => t.name === `shown-once-${engine}`));
       assert.ok(!list.text.includes(res.body.secret));
-      const stored = await server.running.runtime.database.knex('admin_tokens').where({ name: `shown-once-${engine}` }).first();
+      const stored = await server.running.runtime.database
+        .knex('admin_tokens')
+        .where({ name: `shown-once-${engine}` })
+        .first();
       assert.notEqual(stored.token_hash, res.body.secret);
       assert.match(stored.token_hash, /^[0-9a-f]{64}$/);
     });
@@ -66,9 +67,22 @@ forEachEngine('scoped admin tokens', (engine) => {
     it('refuses a duplicate name, a codes token without products or with an unknown one, and products on another scope', async () => {
       assertRefusal(await admin(server.url, 'POST', '/v1/admin/tokens', { name: 'auditor', scope: 'read' }), 409, 'token_exists');
       assertRefusal(await admin(server.url, 'POST', '/v1/admin/tokens', { name: `no-products-${engine}`, scope: 'codes' }), 400, 'token_products_required');
-      assertRefusal(await admin(server.url, 'POST', '/v1/admin/tokens', { name: `unknown-${engine}`, scope: 'codes', products: ['gamma'] }), 404, 'product_not_found');
-      assertRefusal(await admin(server.url, 'POST', '/v1/admin/tokens', { name: `stray-${engine}`, scope: 'read', products: ['alpha'] }), 400, 'token_products_unexpected');
-      for (const body of [{ name: 'x', scope: 'admin' }, { name: '', scope: 'read' }, { name: 'a b', scope: 'read' }, { name: 'ok', scope: 'read', extra: 1 }]) {
+      assertRefusal(
+        await admin(server.url, 'POST', '/v1/admin/tokens', { name: `unknown-${engine}`, scope: 'codes', products: ['gamma'] }),
+        404,
+        'product_not_found',
+      );
+      assertRefusal(
+        await admin(server.url, 'POST', '/v1/admin/tokens', { name: `stray-${engine}`, scope: 'read', products: ['alpha'] }),
+        400,
+        'token_products_unexpected',
+      );
+      for (const body of [
+        { name: 'x', scope: 'admin' },
+        { name: '', scope: 'read' },
+        { name: 'a b', scope: 'read' },
+        { name: 'ok', scope: 'read', extra: 1 },
+      ]) {
         assertRefusal(await admin(server.url, 'POST', '/v1/admin/tokens', body), 400, 'invalid_request');
       }
     });
@@ -93,7 +107,13 @@ forEachEngine('scoped admin tokens', (engine) => {
       await admin(server.url, 'POST', `/v1/admin/tokens/${name}/revoke`);
       const id = (await admin(server.url, 'GET', '/v1/admin/tokens')).body.items.find((t: any) => t.name === name).id;
       const events = (await admin(server.url, 'GET', `/v1/admin/audit?entity=${id}`)).body.items;
-      assert.deepEqual(events.map((e: any) => [e.action, e.actor]), [['admin_token.revoked', 'admin-api'], ['admin_token.created', 'token:deputy']]);
+      assert.deepEqual(
+        events.map((e: any) => [e.action, e.actor]),
+        [
+          ['admin_token.revoked', 'admin-api'],
+          ['admin_token.created', 'token:deputy'],
+        ],
+      );
     });
 
     it('logs every call with the name of the token that made it, never the token', async () => {
@@ -122,7 +142,12 @@ forEachEngine('scoped admin tokens', (engine) => {
 
   describe('who is calling', () => {
     it('names the token, its scope and products; the bootstrap token has no name and full scope', async () => {
-      assert.deepEqual((await as(tokens.codes!, 'GET', '/v1/admin/whoami')).body, { name: 'alpha-sales', actor: 'token:alpha-sales', scope: 'codes', products: ['alpha'] });
+      assert.deepEqual((await as(tokens.codes!, 'GET', '/v1/admin/whoami')).body, {
+        name: 'alpha-sales',
+        actor: 'token:alpha-sales',
+        scope: 'codes',
+        products: ['alpha'],
+      });
       assert.deepEqual((await admin(server.url, 'GET', '/v1/admin/whoami')).body, { name: null, actor: 'admin-api', scope: 'full', products: null });
     });
 
@@ -133,14 +158,28 @@ forEachEngine('scoped admin tokens', (engine) => {
       assert.equal((await as(tokens.codes!, 'POST', `/v1/admin/codes/${code}/renew`, { days: 5 })).status, 200);
       assert.equal((await as(tokens.full!, 'POST', `/v1/admin/codes/${code}/freeze`)).status, 200);
       const events = (await admin(server.url, 'GET', `/v1/admin/audit?code=${code}`)).body.items;
-      assert.deepEqual(events.map((e: any) => [e.action, e.actor]), [['code.frozen', 'token:deputy'], ['code.renewed', 'token:alpha-sales'], ['code.issued', 'token:alpha-sales']]);
+      assert.deepEqual(
+        events.map((e: any) => [e.action, e.actor]),
+        [
+          ['code.frozen', 'token:deputy'],
+          ['code.renewed', 'token:alpha-sales'],
+          ['code.issued', 'token:alpha-sales'],
+        ],
+      );
     });
   });
 
   describe('scopes', () => {
     it('lets a read token read and refuses every change with 403 token_scope_insufficient, changing nothing', async () => {
       const code = await issue('alpha');
-      for (const path of ['/v1/admin/products', `/v1/admin/codes/${code}`, '/v1/admin/audit', '/v1/admin/keys', '/v1/admin/outbox/summary', '/v1/admin/stats/heartbeats']) {
+      for (const path of [
+        '/v1/admin/products',
+        `/v1/admin/codes/${code}`,
+        '/v1/admin/audit',
+        '/v1/admin/keys',
+        '/v1/admin/outbox/summary',
+        '/v1/admin/stats/heartbeats',
+      ]) {
         assert.equal((await as(tokens.read!, 'GET', path)).status, 200, path);
       }
       const refused = await as(tokens.read!, 'POST', `/v1/admin/codes/${code}/freeze`);

@@ -33,7 +33,11 @@ forEachEngine('attack: a fake licensor answering marketplaceHeartbeat', (engine)
 
   const beat = (license: string, pinned = true) => marketplaceHeartbeat({ baseUrl: proxy.url, license, ...(pinned ? { publicKeys: [publicKeys] } : {}) });
   const alive = (request: Pick<Exchange, 'method' | 'path' | 'requestHeaders' | 'requestBody'>, license: string) =>
-    withJson(request, 200, { error_code: '92020000', error_msg: 'Success', data: { license_code: license, status: 'ALIVE', activate_time: '', expire_time: '20991231000000' } });
+    withJson(request, 200, {
+      error_code: '92020000',
+      error_msg: 'Success',
+      data: { license_code: license, status: 'ALIVE', activate_time: '', expire_time: '20991231000000' },
+    });
 
   it("believes the real server's signed answers, ALIVE and RELEASED", async () => {
     const code = await issueCode(server, product);
@@ -68,4 +72,3 @@ forEachEngine('attack: a fake licensor answering marketplaceHeartbeat', (engine)
 });
 
 type ProxyForge = NonNullable<ForgingProxy['forge']>;
-

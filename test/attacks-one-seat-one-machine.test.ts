@@ -90,7 +90,10 @@ forEachEngine('attack: one seat serving two machines', (engine) => {
         assert.equal(check.reason, 'fingerprint_mismatch');
       }
       // Only mixes that change one non-anchor component are re-enrolled; every other is refused.
-      assert.ok(minted > 0 && minted <= ids.filter((id) => !['os.machineId', 'hw.systemUuid', 'hw.boardSerial', 'disk.bootSerial'].includes(id)).length, JSON.stringify([...outcomes]));
+      assert.ok(
+        minted > 0 && minted <= ids.filter((id) => !['os.machineId', 'hw.systemUuid', 'hw.boardSerial', 'disk.bootSerial'].includes(id)).length,
+        JSON.stringify([...outcomes]),
+      );
     });
   }
 

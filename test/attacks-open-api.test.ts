@@ -46,7 +46,10 @@ forEachEngine('attack: the marketplace-compatible open API', (engine) => {
         assert.equal(res.status, 403, `${path}: ${res.text}`);
         assert.deepEqual(Object.keys(res.body), ['error_code', 'error_msg']);
         assert.equal(res.body.error_code, '92020001');
-        assert.match(res.body.error_msg, /^Unauthorized: the open API is closed: set LICENSOR_OPENAPI_AKSK .* or LICENSOR_OPENAPI_ALLOW_UNSIGNED=true for local testing/);
+        assert.match(
+          res.body.error_msg,
+          /^Unauthorized: the open API is closed: set LICENSOR_OPENAPI_AKSK .* or LICENSOR_OPENAPI_ALLOW_UNSIGNED=true for local testing/,
+        );
       }
       assert.equal((await admin(server.url, 'GET', `/v1/admin/codes/${code}`)).body.code.status, 'issued');
       assert.deepEqual(await usageOf(server, code), []);
@@ -65,9 +68,15 @@ forEachEngine('attack: the marketplace-compatible open API', (engine) => {
     it('refuses a signature that leaves the body out (X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD)', async () => {
       const code = await issueCode(server, product);
       // Signed honestly over "UNSIGNED-PAYLOAD": any body could then ride on the signature.
-      const request = signedOpenApiRequest('/v2/license/software-usage-info', { usage_info: [{ license: code, software_usage_Info: [{ id: 'a' }] }] }, server.clock.now(), CREDENTIALS, {
-        'x-sdk-content-sha256': 'UNSIGNED-PAYLOAD',
-      });
+      const request = signedOpenApiRequest(
+        '/v2/license/software-usage-info',
+        { usage_info: [{ license: code, software_usage_Info: [{ id: 'a' }] }] },
+        server.clock.now(),
+        CREDENTIALS,
+        {
+          'x-sdk-content-sha256': 'UNSIGNED-PAYLOAD',
+        },
+      );
       const swapped = { ...request, bytes: Buffer.from(JSON.stringify({ usage_info: [{ license: code, software_usage_Info: [{ active_num: 99_999 }] }] })) };
       const res = await sendOpenApi(server.url, swapped);
       assert.equal(res.status, 403, res.text);
@@ -87,7 +96,10 @@ forEachEngine('attack: the marketplace-compatible open API', (engine) => {
       assert.equal(replayed.body.error_code, '92020001');
       assert.match(replayed.body.error_msg, /replay/);
       // A fresh signature of the same body is a new request, and welcome.
-      assert.equal((await sendOpenApi(server.url, signedOpenApiRequest('/v2/license/software-usage-info', report, server.clock.now(), CREDENTIALS))).body.error_code, '92020000');
+      assert.equal(
+        (await sendOpenApi(server.url, signedOpenApiRequest('/v2/license/software-usage-info', report, server.clock.now(), CREDENTIALS))).body.error_code,
+        '92020000',
+      );
     });
   });
 
@@ -112,7 +124,10 @@ forEachEngine('attack: the marketplace-compatible open API', (engine) => {
       assert.equal((await open('/v2/license/heartbeat', { license_list: [sub] })).body.data.license_info_list[0].error_code, '92020005');
       assert.equal((await open('/v2/license/activate', { license_list: [sub] })).body.data.license_code_info_list[0].error_code, '92020005');
       const usage = await open('/v2/license/software-usage-info', { usage_info: [{ license: sub, software_usage_Info: [{ active_num: 99_999 }] }] });
-      assert.deepEqual(usage.body.data.check_fail_list.map((f: { license: string }) => f.license), [sub]);
+      assert.deepEqual(
+        usage.body.data.check_fail_list.map((f: { license: string }) => f.license),
+        [sub],
+      );
       assert.deepEqual(await usageOf(server, code), []);
       // The code itself still answers.
       assert.equal((await open('/v1/license/heartbeat', { license: code })).body.data.status, 'ALIVE');

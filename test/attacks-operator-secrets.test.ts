@@ -27,8 +27,14 @@ describe('attack: the admin token and /metrics', () => {
         .map((l) => JSON.parse(l))
         .filter((l) => l.level === 40)
         .map((l) => l.notice as string);
-      assert.ok(warnings.some((w) => /^LICENSOR_OPENAPI_ALLOW_UNSIGNED=true/.test(w)), warnings.join('\n'));
-      assert.ok(warnings.some((w) => /^\/metrics answers 403 metrics_token_not_configured/.test(w)), warnings.join('\n'));
+      assert.ok(
+        warnings.some((w) => /^LICENSOR_OPENAPI_ALLOW_UNSIGNED=true/.test(w)),
+        warnings.join('\n'),
+      );
+      assert.ok(
+        warnings.some((w) => /^\/metrics answers 403 metrics_token_not_configured/.test(w)),
+        warnings.join('\n'),
+      );
       const port = new URL(server.url).port;
       const metrics = await call(`http://127.0.0.1:${port}`, 'GET', '/metrics');
       assert.equal(metrics.status, 403, metrics.text);
@@ -55,4 +61,3 @@ describe('attack: the admin token and /metrics', () => {
     }
   });
 });
-

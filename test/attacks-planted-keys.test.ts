@@ -90,7 +90,12 @@ describe('attack: keys planted in the client’s files or served from the networ
     const pirate = pirateKey();
     const fakeJwks = http.createServer((_req, res) => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ keys: [pirate.jwk], endorsements: [signEndorsement({ kid: pirate.kid, alg: 'EdDSA', privateKey: pirate.privateKey }, pirate.jwk, 1)] }));
+      res.end(
+        JSON.stringify({
+          keys: [pirate.jwk],
+          endorsements: [signEndorsement({ kid: pirate.kid, alg: 'EdDSA', privateKey: pirate.privateKey }, pirate.jwk, 1)],
+        }),
+      );
     });
     await new Promise<void>((resolve) => fakeJwks.listen(0, '127.0.0.1', resolve));
     try {

@@ -36,7 +36,11 @@ forEachEngine('attack: passing off 413 and 415 refusals of the client API', (eng
 
   it('signs a 415 over the digest of the body it received', async () => {
     const body = Buffer.from('code=ABCDE&fingerprint=x');
-    const res = await raw(server.url, { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length), 'licensor-nonce': NONCE }, body);
+    const res = await raw(
+      server.url,
+      { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length), 'licensor-nonce': NONCE },
+      body,
+    );
     assert.equal(res.status, 415);
     assert.ok(verifies(res, requestDigest(body)), 'the 415 does not verify over the digest of what was sent');
     assert.ok(!verifies(res, requestDigest(undefined)));
@@ -45,7 +49,9 @@ forEachEngine('attack: passing off 413 and 415 refusals of the client API', (eng
   it('lets the client tell a genuine 413 from a forged answer: it reports the server’s refusal, not an untrusted answer', async () => {
     await admin(server.url, 'POST', '/v1/admin/products', { name: 'oversized' });
     // A fingerprint of 2,000 NICs: over the client API's 32 KiB once hashed.
-    const macs = Array.from({ length: 2000 }, (_, i) => `02:00:${[i >> 8, i & 255, 1, 1].map((b) => b.toString(16).padStart(2, '0')).join(':')}`.replace(/^02/, '0a'));
+    const macs = Array.from({ length: 2000 }, (_, i) =>
+      `02:00:${[i >> 8, i & 255, 1, 1].map((b) => b.toString(16).padStart(2, '0')).join(':')}`.replace(/^02/, '0a'),
+    );
     const source = () =>
       ({
         platform: 'linux',

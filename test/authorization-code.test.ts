@@ -1,11 +1,5 @@
 import { strict as assert } from 'node:assert';
-import {
-  CODE_ALPHABET,
-  codeHint,
-  formatAuthorizationCode,
-  generateAuthorizationCode,
-  normalizeAuthorizationCode,
-} from '../src/domain/authorization-code';
+import { CODE_ALPHABET, codeHint, formatAuthorizationCode, generateAuthorizationCode, normalizeAuthorizationCode } from '../src/domain/authorization-code';
 
 describe('authorization codes', () => {
   it('carry at least 100 bits of randomness in an alphabet of 32 symbols', () => {

@@ -190,7 +190,13 @@ forEachEngine('bad input', (engine) => {
       ['/v1/heartbeat', 'a missing activation id', () => ({ fingerprint: machine('bad-input') }), 400, 'invalid_request'],
       ['/v1/heartbeat', 'a numeric activation id', () => ({ activationId: 42, fingerprint: machine('bad-input') }), 400, 'invalid_request'],
       ['/v1/heartbeat', 'a malformed activation id', () => ({ activationId: 'not-an-id', fingerprint: machine('bad-input') }), 400, 'invalid_request'],
-      ['/v1/heartbeat', 'a 10 000-character activation id', () => ({ activationId: 'a'.repeat(10_000), fingerprint: machine('bad-input') }), 400, 'invalid_request'],
+      [
+        '/v1/heartbeat',
+        'a 10 000-character activation id',
+        () => ({ activationId: 'a'.repeat(10_000), fingerprint: machine('bad-input') }),
+        400,
+        'invalid_request',
+      ],
       ['/v1/heartbeat', 'an unknown activation id', () => ({ activationId: UNKNOWN_ID, fingerprint: machine('bad-input') }), 404, 'activation_not_found'],
       ['/v1/heartbeat', 'a fingerprint list', () => ({ activationId, fingerprint: [] }), 400, 'invalid_request'],
       ['/v1/heartbeat', 'another machine', () => ({ ...other, fingerprint: machine('someone-else') }), 403, 'fingerprint_mismatch'],
@@ -198,7 +204,13 @@ forEachEngine('bad input', (engine) => {
       ['/v1/heartbeat', 'a wrong secret', () => ({ activationId, secret: 'A'.repeat(43), fingerprint: machine('bad-input') }), 403, 'activation_proof_invalid'],
       ['/v1/heartbeat', 'a secret too short to be one', () => ({ activationId, secret: 'abc', fingerprint: machine('bad-input') }), 400, 'invalid_request'],
       ['/v1/heartbeat', 'a numeric secret', () => ({ activationId, secret: 7, fingerprint: machine('bad-input') }), 400, 'invalid_request'],
-      ['/v1/heartbeat', 'a token that proves nothing', () => ({ activationId, token: 'not.a.token', fingerprint: machine('bad-input') }), 403, 'activation_proof_invalid'],
+      [
+        '/v1/heartbeat',
+        'a token that proves nothing',
+        () => ({ activationId, token: 'not.a.token', fingerprint: machine('bad-input') }),
+        403,
+        'activation_proof_invalid',
+      ],
       // POST /v1/admin/products
       ['/v1/admin/products', 'an empty object', () => ({}), 400, 'invalid_request'],
       ['/v1/admin/products', 'a numeric name', () => ({ name: 7 }), 400, 'invalid_request'],
@@ -232,11 +244,29 @@ forEachEngine('bad input', (engine) => {
       ['/v1/admin/codes', 'an expiry as a number', () => ({ product, seats: 1, expiresAt: 4_102_444_800_000 }), 400, 'invalid_request'],
       ['/v1/admin/codes', 'features as a string', () => ({ product, seats: 1, days: 1, features: 'pro' }), 400, 'invalid_request'],
       ['/v1/admin/codes', 'an empty feature', () => ({ product, seats: 1, days: 1, features: [''] }), 400, 'invalid_request'],
-      ['/v1/admin/codes', '101 features', () => ({ product, seats: 1, days: 1, features: Array.from({ length: 101 }, (_, i) => `f${i}`) }), 400, 'invalid_request'],
+      [
+        '/v1/admin/codes',
+        '101 features',
+        () => ({ product, seats: 1, days: 1, features: Array.from({ length: 101 }, (_, i) => `f${i}`) }),
+        400,
+        'invalid_request',
+      ],
       ['/v1/admin/codes', 'metadata as an array', () => ({ product, seats: 1, days: 1, metadata: [1] }), 400, 'invalid_request'],
       ['/v1/admin/codes', 'metadata nested 17 deep', () => ({ product, seats: 1, days: 1, metadata: { x: JSON.parse(nested(16)) } }), 400, 'invalid_request'],
-      ['/v1/admin/codes', 'metadata nested 5 000 deep', () => new Raw(`{"product":"${product}","seats":1,"days":1,"metadata":{"x":${nested(5_000)}}}`), 400, 'invalid_request'],
-      ['/v1/admin/codes', 'metadata nested 30 000 deep', () => new Raw(`{"product":"${product}","seats":1,"days":1,"metadata":{"x":${nested(30_000)}}}`), 400, 'invalid_request'],
+      [
+        '/v1/admin/codes',
+        'metadata nested 5 000 deep',
+        () => new Raw(`{"product":"${product}","seats":1,"days":1,"metadata":{"x":${nested(5_000)}}}`),
+        400,
+        'invalid_request',
+      ],
+      [
+        '/v1/admin/codes',
+        'metadata nested 30 000 deep',
+        () => new Raw(`{"product":"${product}","seats":1,"days":1,"metadata":{"x":${nested(30_000)}}}`),
+        400,
+        'invalid_request',
+      ],
       ['/v1/admin/codes', 'a test flag as a string', () => ({ product, seats: 1, days: 1, test: 'yes' }), 400, 'invalid_request'],
       ['/v1/admin/codes', 'an invalid product name', () => ({ product: 'no such product', seats: 1, days: 1 }), 400, 'invalid_request'],
       ['/v1/admin/codes', 'an unknown product', () => ({ product: 'no-such-product', seats: 1, days: 1 }), 404, 'product_not_found'],
@@ -276,7 +306,12 @@ forEachEngine('bad input', (engine) => {
 
     describe('deactivating over the client API', () => {
       const del = (id: string, body?: unknown, headers: Record<string, string> = {}) =>
-        send('DELETE', `/v1/activations/${id}`, body === undefined ? undefined : JSON.stringify(body), body === undefined ? headers : { ...JSON_TYPE, ...headers });
+        send(
+          'DELETE',
+          `/v1/activations/${id}`,
+          body === undefined ? undefined : JSON.stringify(body),
+          body === undefined ? headers : { ...JSON_TYPE, ...headers },
+        );
 
       it('refuses a malformed activation id in the path', async () => {
         for (const id of ['x', 'not-an-id', 'g'.repeat(36), 'a'.repeat(37), encodeURIComponent('\u0000'.repeat(36)), '%20'.repeat(36)]) {
@@ -378,11 +413,28 @@ forEachEngine('bad input', (engine) => {
   });
 
   describe('paths', () => {
-    const junk = ['x', 'not-a-code', '%00', 'a%00b', '%20', '..%2F..%2Fetc%2Fpasswd', '%F0%9F%98%80', 'A'.repeat(4_000), `${UNKNOWN_CODE}%00`, "'%20OR%20'1'%3D'1"];
+    const junk = [
+      'x',
+      'not-a-code',
+      '%00',
+      'a%00b',
+      '%20',
+      '..%2F..%2Fetc%2Fpasswd',
+      '%F0%9F%98%80',
+      'A'.repeat(4_000),
+      `${UNKNOWN_CODE}%00`,
+      "'%20OR%20'1'%3D'1",
+    ];
 
     it('answers 404 code_not_found for any malformed code in a code path', async () => {
       for (const ref of junk) {
-        for (const [method, suffix] of [['GET', ''], ['GET', '/activations'], ['POST', '/freeze'], ['POST', '/unfreeze'], ['POST', '/release']] as const) {
+        for (const [method, suffix] of [
+          ['GET', ''],
+          ['GET', '/activations'],
+          ['POST', '/freeze'],
+          ['POST', '/unfreeze'],
+          ['POST', '/release'],
+        ] as const) {
           assertRefusal(await send(method, `/v1/admin/codes/${ref}${suffix}`, undefined, AUTH), 404, 'code_not_found');
         }
         assertRefusal(await send('POST', `/v1/admin/codes/${ref}/renew`, JSON.stringify({ days: 1 }), { ...AUTH, ...JSON_TYPE }), 404, 'code_not_found');
@@ -449,7 +501,13 @@ forEachEngine('bad input', (engine) => {
     }
 
     it('answers unknown admin routes with 401 without the token and 404 route_not_found with it', async () => {
-      for (const [method, path] of [['GET', '/v1/admin'], ['GET', '/v1/admin/machines'], ['PUT', '/v1/admin/products'], ['DELETE', `/v1/admin/codes/${code}`], ['POST', '/v1/admin/keys']]) {
+      for (const [method, path] of [
+        ['GET', '/v1/admin'],
+        ['GET', '/v1/admin/machines'],
+        ['PUT', '/v1/admin/products'],
+        ['DELETE', `/v1/admin/codes/${code}`],
+        ['POST', '/v1/admin/keys'],
+      ]) {
         assertRefusal(await send(method!, path!), 401, 'admin_token_required');
         assertRefusal(await send(method!, path!, undefined, AUTH), 404, 'route_not_found');
       }

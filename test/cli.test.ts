@@ -66,7 +66,14 @@ describe('the licensor CLI: usage', () => {
 
   it('lists every command in the top-level help', async () => {
     const run = ok(await runCli(['--help'], env));
-    for (const command of ['serve', 'products create|update|list', 'tokens create|list|revoke', 'codes issue|list|show|renew|freeze|unfreeze|release', 'keys list|rotate', 'sweep']) {
+    for (const command of [
+      'serve',
+      'products create|update|list',
+      'tokens create|list|revoke',
+      'codes issue|list|show|renew|freeze|unfreeze|release',
+      'keys list|rotate',
+      'sweep',
+    ]) {
       assert.ok(run.out.includes(command), command);
     }
     for (const variable of ['LICENSOR_PORT', 'LICENSOR_DATA_DIR', 'DATABASE_URL', 'LICENSOR_ADMIN_TOKEN']) assert.ok(run.out.includes(variable), variable);
@@ -185,7 +192,23 @@ forEachEngine('the licensor CLI', (engine) => {
 
     it('creates a floating product with --seat-mode floating', async () => {
       const name = newName();
-      const run = ok(await cli('products', 'create', '--name', name, '--seat-mode', 'floating', '--lease-seconds', '600', '--heartbeat-seconds', '120', '--match', 'loose', '--json'));
+      const run = ok(
+        await cli(
+          'products',
+          'create',
+          '--name',
+          name,
+          '--seat-mode',
+          'floating',
+          '--lease-seconds',
+          '600',
+          '--heartbeat-seconds',
+          '120',
+          '--match',
+          'loose',
+          '--json',
+        ),
+      );
       assert.deepEqual([run.json.seatMode, run.json.leaseSeconds, run.json.heartbeatIntervalSeconds, run.json.matchStrategy], ['floating', 600, 120, 'loose']);
     });
 
@@ -253,7 +276,9 @@ forEachEngine('the licensor CLI', (engine) => {
 
     it('updates a policy, says when nothing changed, and refuses what cannot be applied', async () => {
       const name = await product('--churn-limit', '5');
-      const run = ok(await cli('products', 'update', '--name', name, '--lease-seconds', '86400', '--heartbeat-seconds', '3600', '--churn-limit', 'none', '--json'));
+      const run = ok(
+        await cli('products', 'update', '--name', name, '--lease-seconds', '86400', '--heartbeat-seconds', '3600', '--churn-limit', 'none', '--json'),
+      );
       assert.equal(run.json.changed, true);
       assert.deepEqual([run.json.product.leaseSeconds, run.json.product.heartbeatIntervalSeconds, run.json.product.churnLimit], [86_400, 3600, null]);
       assert.match(ok(await cli('products', 'update', '--name', name, '--lease-seconds', '86400')).out, /already had that policy; nothing changed/);
@@ -286,7 +311,24 @@ forEachEngine('the licensor CLI', (engine) => {
   describe('codes', () => {
     it('issues with an expiry instant, features and the test flag', async () => {
       const name = await product();
-      const run = ok(await cli('codes', 'issue', '--product', name, '--seats', '3', '--expires', '2099-01-02T03:04:05Z', '--feature', 'pro', '--feature', 'export', '--test', '--json'));
+      const run = ok(
+        await cli(
+          'codes',
+          'issue',
+          '--product',
+          name,
+          '--seats',
+          '3',
+          '--expires',
+          '2099-01-02T03:04:05Z',
+          '--feature',
+          'pro',
+          '--feature',
+          'export',
+          '--test',
+          '--json',
+        ),
+      );
       assert.equal(run.json.expiresAt, '2099-01-02T03:04:05.000Z');
       assert.deepEqual(run.json.features, ['pro', 'export']);
       assert.equal(run.json.test, true);
@@ -309,9 +351,15 @@ forEachEngine('the licensor CLI', (engine) => {
       assert.deepEqual(new Set(all.items.map((c: { id: string }) => c.id)), new Set([a.id, b.id, t.id]));
       assert.equal(all.nextCursor, null);
       const frozen = ok(await cli('codes', 'list', '--product', name, '--status', 'frozen', '--json')).json;
-      assert.deepEqual(frozen.items.map((c: { id: string }) => c.id), [b.id]);
+      assert.deepEqual(
+        frozen.items.map((c: { id: string }) => c.id),
+        [b.id],
+      );
       const tests = ok(await cli('codes', 'list', '--product', name, '--test', '--json')).json;
-      assert.deepEqual(tests.items.map((c: { id: string }) => c.id), [t.id]);
+      assert.deepEqual(
+        tests.items.map((c: { id: string }) => c.id),
+        [t.id],
+      );
       const found = ok(await cli('codes', 'list', '--search', a.code.slice(0, 8).toLowerCase(), '--json')).json;
       assert.ok(found.items.some((c: { id: string }) => c.id === a.id));
 
@@ -322,7 +370,10 @@ forEachEngine('the licensor CLI', (engine) => {
       page = ok(await cli('codes', 'list', '--product', name, '--limit', '2', '--cursor', page.nextCursor, '--json')).json;
       seen.push(...page.items.map((c: { id: string }) => c.id));
       assert.equal(page.nextCursor, null);
-      assert.deepEqual(seen, all.items.map((c: { id: string }) => c.id));
+      assert.deepEqual(
+        seen,
+        all.items.map((c: { id: string }) => c.id),
+      );
 
       const text = ok(await cli('codes', 'list', '--product', name, '--limit', '2'));
       assert.match(text.out, /^CODE\s+PRODUCT\s+STATUS/);
@@ -404,7 +455,10 @@ forEachEngine('the licensor CLI', (engine) => {
       const rotated = ok(await cli('keys', 'rotate', '--json'));
       assert.doesNotMatch(rotated.out, /PRIVATE|privateKey|"d"\s*:/i);
       assert.notEqual(rotated.json.current.kid, active[0].kid);
-      assert.deepEqual(rotated.json.retired.map((k: { kid: string }) => k.kid), [active[0].kid]);
+      assert.deepEqual(
+        rotated.json.retired.map((k: { kid: string }) => k.kid),
+        [active[0].kid],
+      );
       const after = ok(await cli('keys', 'list', '--json'));
       const byKid = new Map(after.json.map((k: { kid: string; status: string }) => [k.kid, k.status]));
       assert.equal(byKid.get(rotated.json.current.kid), 'active');
@@ -455,11 +509,18 @@ forEachEngine('the licensor CLI', (engine) => {
 
         const shown = ok(await cli('codes', 'show', issued.json.code, '--json'));
         assert.equal(shown.json.status, 'alive');
-        assert.deepEqual(shown.json.activations.map((a: { id: string }) => a.id), [activated.body.activation.id]);
+        assert.deepEqual(
+          shown.json.activations.map((a: { id: string }) => a.id),
+          [activated.body.activation.id],
+        );
 
         // And the other way round: a freeze by the CLI is seen by the running server at once.
         ok(await cli('codes', 'freeze', issued.json.code));
-        const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: activated.body.activation.id, secret: activated.body.activation.secret, fingerprint: machine('beside-server') });
+        const beat = await call(server.url, 'POST', '/v1/heartbeat', {
+          activationId: activated.body.activation.id,
+          secret: activated.body.activation.secret,
+          fingerprint: machine('beside-server'),
+        });
         assert.equal(beat.status, 200, beat.text);
         assert.equal(beat.body.status, 'frozen');
         assert.equal(beat.body.token, null);

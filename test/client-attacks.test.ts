@@ -227,7 +227,7 @@ describe('the client under attack', () => {
       // The mark is written in the background: wait until the file says so.
       const clockFile = storePaths(dir, product).clock;
       const markOf = () => (existsSync(clockFile) ? JSON.parse(readFileSync(clockFile, 'utf8')).highWater : 0);
-      for (const deadline = Date.now() + 5000; markOf() < server.clock.now() + 365 * DAY && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+      for (const deadline = Date.now() + 5000; markOf() < server.clock.now() + 365 * DAY && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
       const restartedBefore = await clientOf(server, product, machines.source('sata-lvm'), dir, { clock, fetch: deadFetch() });
       assert.equal(restartedBefore.check().reason, 'clock_tampered', 'and a restart alone does not forget it');
 
@@ -262,7 +262,11 @@ describe('the client under attack', () => {
       ['JSON of another shape', (file) => writeFileSync(file, '[1,2,3]'), /not a license store of this product/],
       ['a directory', (file) => mkdirSync(file), /cannot be read: EISDIR/],
       ['larger than 256 KiB', (file, text) => writeFileSync(file, text + ' '.repeat(256 * 1024)), /too large/],
-      ["another product's store", (file, text) => writeFileSync(file, JSON.stringify({ ...JSON.parse(text), product: `${product}-other` })), /not a license store of this product/],
+      [
+        "another product's store",
+        (file, text) => writeFileSync(file, JSON.stringify({ ...JSON.parse(text), product: `${product}-other` })),
+        /not a license store of this product/,
+      ],
       ['without its MAC', (file, text) => writeFileSync(file, JSON.stringify({ ...JSON.parse(text), mac: undefined })), /lacks its token, state or MAC/],
     ];
 
@@ -317,8 +321,7 @@ describe('the verification primitive', () => {
   // RFC 8037 appendix A.1/A.2 key and A.4 signature over "Example of Ed25519 signing".
   const rfcKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }, format: 'jwk' });
   const rfcJws =
-    'eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.' +
-    'hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg';
+    'eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.' + 'hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg';
   const eddsaOnly = new Set(['EdDSA']);
 
   it('accepts the RFC 8037 Ed25519 example with the RFC public key', () => {
@@ -330,10 +333,19 @@ describe('the verification primitive', () => {
 
   it('refuses the RFC example with another key, a changed payload, or EdDSA not allowed', () => {
     const other = generateKeyPairSync('ed25519').publicKey;
-    assert.deepEqual(verifyCompactJws(rfcJws, eddsaOnly, () => ({ alg: 'EdDSA', key: other })), { ok: false, failure: 'bad_signature' });
+    assert.deepEqual(
+      verifyCompactJws(rfcJws, eddsaOnly, () => ({ alg: 'EdDSA', key: other })),
+      { ok: false, failure: 'bad_signature' },
+    );
     const changed = rfcJws.replace('RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc', b64('Example of Ed25519 signinG'));
-    assert.deepEqual(verifyCompactJws(changed, eddsaOnly, () => ({ alg: 'EdDSA', key: rfcKey })), { ok: false, failure: 'bad_signature' });
-    assert.deepEqual(verifyCompactJws(rfcJws, new Set(['ES256']), () => ({ alg: 'EdDSA', key: rfcKey })), { ok: false, failure: 'alg_not_allowed' });
+    assert.deepEqual(
+      verifyCompactJws(changed, eddsaOnly, () => ({ alg: 'EdDSA', key: rfcKey })),
+      { ok: false, failure: 'bad_signature' },
+    );
+    assert.deepEqual(
+      verifyCompactJws(rfcJws, new Set(['ES256']), () => ({ alg: 'EdDSA', key: rfcKey })),
+      { ok: false, failure: 'alg_not_allowed' },
+    );
   });
 
   it('agrees with jose: ES256 tokens signed by jose verify when ES256 is allowed, and only then', async () => {
@@ -344,6 +356,9 @@ describe('the verification primitive', () => {
     const key = { alg: 'ES256' as const, key: pair.publicKey };
     const allowed = verifyCompactJws(jws, new Set(['EdDSA', 'ES256']), (h) => (h.kid === kid ? key : undefined));
     assert.equal(allowed.ok && JSON.parse(allowed.payload.toString()).hello, 'world');
-    assert.deepEqual(verifyCompactJws(jws, eddsaOnly, () => key), { ok: false, failure: 'alg_not_allowed' });
+    assert.deepEqual(
+      verifyCompactJws(jws, eddsaOnly, () => key),
+      { ok: false, failure: 'alg_not_allowed' },
+    );
   });
 });

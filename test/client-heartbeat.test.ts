@@ -85,7 +85,7 @@ describe('client heartbeats against a real server', () => {
     assert.equal(restarted.check().reason, 'released');
   });
 
-  it('reports deactivated when the vendor frees this machine\'s seat', async () => {
+  it("reports deactivated when the vendor frees this machine's seat", async () => {
     const { client, storeDir } = await activated();
     const claims = claimsOf(readStore(storeDir, product).token);
     assert.equal((await admin(server.url, 'DELETE', `/v1/admin/activations/${claims.activation.id}`)).status, 200);
@@ -126,7 +126,7 @@ describe('client heartbeats against a real server', () => {
       assert.equal(changes[0]![0].valid, false);
     });
 
-    it('never keeps the process alive (its timers are unref\'d)', async () => {
+    it("never keeps the process alive (its timers are unref'd)", async () => {
       const { storeDir } = await activated();
       const root = machines.rootOf('nvme-bare-metal');
       // A real application process: it starts the loop, beats once while its own work runs, and

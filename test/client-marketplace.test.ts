@@ -27,7 +27,7 @@ describe('the marketplace-style heartbeat helper', () => {
     });
   });
 
-  describe('against licensor\'s marketplace-compatible open API', () => {
+  describe("against licensor's marketplace-compatible open API", () => {
     let server: TestServer;
     const product = 'client-marketplace';
     const credentials = { accessKey: 'client-test-ak', secretKey: 'client-test-sk' };

@@ -72,7 +72,11 @@ describe('air-gapped activation through the licensor CLI', () => {
     assert.equal(request.format, 'licensor-activation-request');
     assert.equal(request.product, product);
     // Hashes only: 32 hex digits per component, never a raw serial.
-    assert.ok(Object.values(request.fingerprint).flat().every((h) => /^[0-9a-f]{32}$/.test(h as string)));
+    assert.ok(
+      Object.values(request.fingerprint)
+        .flat()
+        .every((h) => /^[0-9a-f]{32}$/.test(h as string)),
+    );
     assert.doesNotMatch(text, /S5P2NG0R123456A|4c4c4544/i);
 
     const { run, out } = await respond(requestFile, '--lease-days', '200');
@@ -87,7 +91,10 @@ describe('air-gapped activation through the licensor CLI', () => {
 
     // The offline activation holds the code's only seat on the server.
     const seats = await admin(server.url, 'GET', `/v1/admin/codes/${code}/activations`);
-    assert.deepEqual(seats.body.items.map((a: { id: string }) => a.id), [JSON.parse(readFileSync(out, 'utf8')).activationId]);
+    assert.deepEqual(
+      seats.body.items.map((a: { id: string }) => a.id),
+      [JSON.parse(readFileSync(out, 'utf8')).activationId],
+    );
     // And an audit event says a license file was issued for it.
     const audit = await admin(server.url, 'GET', `/v1/admin/audit?code=${code}&action=activation.license_file_issued`);
     assert.equal(audit.body.items.length, 1);
@@ -152,7 +159,10 @@ describe('air-gapped activation through the licensor CLI', () => {
     const other = airGapped('sata-lvm');
     await assert.rejects(other.importLicenseFile(out), (err: LicenseClientError) => err.code === 'fingerprint_mismatch');
     assert.equal(other.check().reason, 'no_license');
-    await assert.rejects(other.importLicenseFile({ contents: '{"format":"licensor-license-file"' }), (err: LicenseClientError) => err.code === 'invalid_license_file');
+    await assert.rejects(
+      other.importLicenseFile({ contents: '{"format":"licensor-license-file"' }),
+      (err: LicenseClientError) => err.code === 'invalid_license_file',
+    );
     await assert.rejects(other.importLicenseFile('/nonexistent/license.json'), (err: LicenseClientError) => err.code === 'invalid_license_file');
   });
 

@@ -117,7 +117,10 @@ describe('constructing a LicenseClient', () => {
     it('refuses a private key, as a KeyObject or as a JWK with its private part', () => {
       refuses({ publicKeys: ed25519.privateKey }, /options\.publicKeys is not a usable public key: pin public keys only, never a private key/);
       const privateJwk = ed25519.privateKey.export({ format: 'jwk' });
-      refuses({ publicKeys: { keys: [privateJwk] } }, /options\.publicKeys\.keys\[0\] is not a usable public key: pin public keys only \(this JWK has a private part "d"\)/);
+      refuses(
+        { publicKeys: { keys: [privateJwk] } },
+        /options\.publicKeys\.keys\[0\] is not a usable public key: pin public keys only \(this JWK has a private part "d"\)/,
+      );
     });
 
     it('refuses a key type other than Ed25519 and P-256', () => {

@@ -48,9 +48,12 @@ describe('the client package, installed as a vendor installs it', function () {
 
   before(async () => {
     // The tarball carries the prebuilds: CI builds them all first; make this machine's if they are missing.
-    if (!existsSync(HOST_PREBUILD)) execFileSync(process.execPath, [join(ROOT, 'native', 'prebuild', 'prebuild.js'), `${process.platform}-${process.arch}`], { stdio: 'inherit' });
+    if (!existsSync(HOST_PREBUILD))
+      execFileSync(process.execPath, [join(ROOT, 'native', 'prebuild', 'prebuild.js'), `${process.platform}-${process.arch}`], { stdio: 'inherit' });
     const packs = temp('licensor-pack-');
-    const packed = JSON.parse((await run('npm', ['pack', '-w', 'client', '--pack-destination', packs, '--json'], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 })).stdout);
+    const packed = JSON.parse(
+      (await run('npm', ['pack', '-w', 'client', '--pack-destination', packs, '--json'], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 })).stdout,
+    );
     tarball = join(packs, packed[0].filename);
     contents = packed[0].files.map((f: { path: string }) => f.path);
 
@@ -63,7 +66,9 @@ describe('the client package, installed as a vendor installs it', function () {
     const started = Date.now();
     await run('npm', ['install', '--ignore-scripts', '--offline', '--no-audit', '--no-fund', tarball], { cwd: app, env: { ...process.env, PATH } });
     const installed = walk(join(app, 'node_modules'));
-    const packages = readdirSync(join(app, 'node_modules'), { recursive: true }).filter((p) => String(p).endsWith('package.json') && !String(p).includes('native')).length;
+    const packages = readdirSync(join(app, 'node_modules'), { recursive: true }).filter(
+      (p) => String(p).endsWith('package.json') && !String(p).includes('native'),
+    ).length;
     console.log(
       `      installed in ${((Date.now() - started) / 1000).toFixed(1)} s: ${(installed.bytes / 1024 / 1024).toFixed(2)} MB in ${installed.files.length} files, ${packages} package(s)`,
     );

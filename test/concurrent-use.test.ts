@@ -28,7 +28,11 @@ forEachEngine('"N machines, M at a time"', (engine) => {
   }
   const activate = (code: string, name: string) => call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine(name) });
   const beat = (activation: Answer, name: string) =>
-    call(server.url, 'POST', '/v1/heartbeat', { activationId: activation.body.activation.id, secret: activation.body.activation.secret, fingerprint: machine(name) });
+    call(server.url, 'POST', '/v1/heartbeat', {
+      activationId: activation.body.activation.id,
+      secret: activation.body.activation.secret,
+      fingerprint: machine(name),
+    });
   const exp = (token: string) => claimsOf(token).exp * 1000;
 
   it('lets a second machine in only when the first one is no longer in use', async () => {
@@ -72,7 +76,7 @@ forEachEngine('"N machines, M at a time"', (engine) => {
     assert.equal((await beat(desk, 'reg-desk')).status, 200, 'once the laptop is idle the desk gets the slot back');
   });
 
-  it("gives a sleeping machine its slot back on waking when nobody else took it (no reclaim, no re-activation)", async () => {
+  it('gives a sleeping machine its slot back on waking when nobody else took it (no reclaim, no re-activation)', async () => {
     const code = await issue(2, 1);
     const laptop = await activate(code, 'weekend-laptop');
     server.clock.advance(3 * 24 * 60 * MINUTE);
@@ -135,16 +139,25 @@ forEachEngine('soft reclaim of floating seats', (engine) => {
 
   before(async () => {
     server = await startTestServer(engine);
-    assert.equal((await admin(server.url, 'POST', '/v1/admin/products', { name: soft, seatMode: 'floating', leaseSeconds: LEASE, reclaim: 'soft' })).status, 201);
+    assert.equal(
+      (await admin(server.url, 'POST', '/v1/admin/products', { name: soft, seatMode: 'floating', leaseSeconds: LEASE, reclaim: 'soft' })).status,
+      201,
+    );
     assert.equal((await admin(server.url, 'POST', '/v1/admin/products', { name: eager, seatMode: 'floating', leaseSeconds: LEASE })).status, 201);
   });
   after(async () => server?.close());
 
-  const issue = async (product: string, seats: number) => (await admin(server.url, 'POST', '/v1/admin/codes', { product, seats, days: 30 })).body.code.code as string;
+  const issue = async (product: string, seats: number) =>
+    (await admin(server.url, 'POST', '/v1/admin/codes', { product, seats, days: 30 })).body.code.code as string;
   const activate = (code: string, name: string) => call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine(name) });
   const beat = (activation: Answer, name: string) =>
-    call(server.url, 'POST', '/v1/heartbeat', { activationId: activation.body.activation.id, secret: activation.body.activation.secret, fingerprint: machine(name) });
-  const statusOf = async (activation: Answer) => (await admin(server.url, 'GET', `/v1/admin/activations/${activation.body.activation.id}`)).body.activation.status;
+    call(server.url, 'POST', '/v1/heartbeat', {
+      activationId: activation.body.activation.id,
+      secret: activation.body.activation.secret,
+      fingerprint: machine(name),
+    });
+  const statusOf = async (activation: Answer) =>
+    (await admin(server.url, 'GET', `/v1/admin/activations/${activation.body.activation.id}`)).body.activation.status;
   const runSweeper = () => sweep(server.running.runtime.ctx, { releaseExpiredAfterMs: null });
 
   it('keeps a lapsed seat through the sweeper when nobody else wants it; the sleeper wakes and beats on', async () => {

@@ -37,7 +37,13 @@ describe('configuration', () => {
 
   describe('from a configuration file', () => {
     it('reads camelCase keys named after the environment variables, lists as comma-separated values', () => {
-      const path = file('licensor.json', { port: 8080, logLevel: 'warn', marketplaceKeys: ['mkp-key-00000001', 'mkp-key-00000002'], marketplaceRequireFingerprint: true, trustProxy: 'loopback' });
+      const path = file('licensor.json', {
+        port: 8080,
+        logLevel: 'warn',
+        marketplaceKeys: ['mkp-key-00000001', 'mkp-key-00000002'],
+        marketplaceRequireFingerprint: true,
+        trustProxy: 'loopback',
+      });
       const config = loadConfig({}, dir, { file: path });
       assert.equal(config.port, 8080);
       assert.equal(config.logLevel, 'warn');
@@ -53,7 +59,10 @@ describe('configuration', () => {
       assert.equal(report.config.host, '0.0.0.0');
       assert.deepEqual(
         report.sources.map((s) => [s.name, s.from]),
-        [['LICENSOR_HOST', 'file'], ['LICENSOR_PORT', 'environment']],
+        [
+          ['LICENSOR_HOST', 'file'],
+          ['LICENSOR_PORT', 'environment'],
+        ],
       );
     });
 
@@ -72,55 +81,75 @@ describe('configuration', () => {
 
     it('reports a misspelt key with the setting it probably meant', () => {
       const path = file('licensor.json', { prot: 8080, LICENSOR_HOST: '0.0.0.0', colour: 'blue' });
-      assert.deepEqual(problemsOf(() => loadConfig({}, dir, { file: path })), [
-        `"prot" in ${path} is not a setting (did you mean "port"?)`,
-        `"LICENSOR_HOST" in ${path} is not a setting (did you mean "host"?)`,
-        `"colour" in ${path} is not a setting`,
-      ]);
+      assert.deepEqual(
+        problemsOf(() => loadConfig({}, dir, { file: path })),
+        [
+          `"prot" in ${path} is not a setting (did you mean "port"?)`,
+          `"LICENSOR_HOST" in ${path} is not a setting (did you mean "host"?)`,
+          `"colour" in ${path} is not a setting`,
+        ],
+      );
     });
 
     it("names the file's key in a problem with a value from the file, and reports every problem of file and environment at once", () => {
       const path = file('licensor.json', { port: 'eighty', keyAlg: 'RS256', metricsToken: 'short', adminToken: { nested: true } });
       const problems = problemsOf(() => loadConfig({ LICENSOR_SWEEP_INTERVAL_SECONDS: '0' }, dir, { file: path }));
-      assert.deepEqual(problems.sort(), [
-        `"adminToken" in ${path} must be a string, number, boolean or list of them`,
-        `"keyAlg" in ${path} must be EdDSA or ES256`,
-        `"metricsToken" in ${path} must be at least 16 characters`,
-        `"port" in ${path} must be a whole number from 0 to 65535 (got "eighty")`,
-        'LICENSOR_SWEEP_INTERVAL_SECONDS must be a whole number from 1 to 86400 (got "0")',
-      ].sort());
+      assert.deepEqual(
+        problems.sort(),
+        [
+          `"adminToken" in ${path} must be a string, number, boolean or list of them`,
+          `"keyAlg" in ${path} must be EdDSA or ES256`,
+          `"metricsToken" in ${path} must be at least 16 characters`,
+          `"port" in ${path} must be a whole number from 0 to 65535 (got "eighty")`,
+          'LICENSOR_SWEEP_INTERVAL_SECONDS must be a whole number from 1 to 86400 (got "0")',
+        ].sort(),
+      );
     });
 
     it('refuses a file that is missing, is not JSON, or is not an object, with one line saying which', () => {
-      assert.deepEqual(problemsOf(() => loadConfig({}, dir, { file: join(dir, 'nope.json') })), [`config file ${join(dir, 'nope.json')} does not exist`]);
+      assert.deepEqual(
+        problemsOf(() => loadConfig({}, dir, { file: join(dir, 'nope.json') })),
+        [`config file ${join(dir, 'nope.json')} does not exist`],
+      );
       const broken = file('broken.json', '{ "port": 80, }');
       assert.match(problemsOf(() => loadConfig({}, dir, { file: broken }))[0]!, new RegExp(`^config file ${broken} is not valid JSON: `));
       const list = file('list.json', [1, 2]);
-      assert.deepEqual(problemsOf(() => loadConfig({}, dir, { file: list })), [`config file ${list} must hold a JSON object, e.g. { "port": 7300 }`]);
+      assert.deepEqual(
+        problemsOf(() => loadConfig({}, dir, { file: list })),
+        [`config file ${list} must hold a JSON object, e.g. { "port": 7300 }`],
+      );
     });
   });
 
   describe('validation of the environment', () => {
     it('trusts proxies given as presets, addresses and subnets, and refuses anything else by name', () => {
-      assert.equal(loadConfig({ LICENSOR_TRUST_PROXY: 'loopback, 10.0.0.0/8, 192.168.1.0/255.255.255.0, ::1, fd00::/8' }).trustProxy, 'loopback, 10.0.0.0/8, 192.168.1.0/255.255.255.0, ::1, fd00::/8');
+      assert.equal(
+        loadConfig({ LICENSOR_TRUST_PROXY: 'loopback, 10.0.0.0/8, 192.168.1.0/255.255.255.0, ::1, fd00::/8' }).trustProxy,
+        'loopback, 10.0.0.0/8, 192.168.1.0/255.255.255.0, ::1, fd00::/8',
+      );
       assert.equal(loadConfig({ LICENSOR_TRUST_PROXY: '2' }).trustProxy, 2);
       assert.equal(loadConfig({ LICENSOR_TRUST_PROXY: 'true' }).trustProxy, true);
-      assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_TRUST_PROXY: 'yes, loopback, 10.0.0.0/33' })), [
-        'LICENSOR_TRUST_PROXY must be true, false, a hop count or a list of loopback, linklocal, uniquelocal, addresses and subnets (not "yes", "10.0.0.0/33")',
-      ]);
+      assert.deepEqual(
+        problemsOf(() => loadConfig({ LICENSOR_TRUST_PROXY: 'yes, loopback, 10.0.0.0/33' })),
+        [
+          'LICENSOR_TRUST_PROXY must be true, false, a hop count or a list of loopback, linklocal, uniquelocal, addresses and subnets (not "yes", "10.0.0.0/33")',
+        ],
+      );
     });
 
     it('keeps 50,000 heartbeat views by default, 0 turns the cache off, and a negative size is refused', () => {
       assert.equal(loadConfig({}).heartbeatCacheEntries, 50_000);
       assert.equal(loadConfig({ LICENSOR_HEARTBEAT_CACHE_ENTRIES: '0' }).heartbeatCacheEntries, 0);
-      assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_HEARTBEAT_CACHE_ENTRIES: '-1' })), [
-        'LICENSOR_HEARTBEAT_CACHE_ENTRIES must be a whole number from 0 to 10000000 (got "-1")',
-      ]);
+      assert.deepEqual(
+        problemsOf(() => loadConfig({ LICENSOR_HEARTBEAT_CACHE_ENTRIES: '-1' })),
+        ['LICENSOR_HEARTBEAT_CACHE_ENTRIES must be a whole number from 0 to 10000000 (got "-1")'],
+      );
     });
 
     it('accepts a setting that no longer does anything, from the environment or a file, and names it with why', () => {
       assert.deepEqual(loadConfig({}).retired, []);
-      const notice = 'LICENSOR_SWEEP_PARALLEL_BATCHES (sweepParallelBatches) is no longer used: sweeper batches now go one at a time, in expiry-date order (docs/performance.md)';
+      const notice =
+        'LICENSOR_SWEEP_PARALLEL_BATCHES (sweepParallelBatches) is no longer used: sweeper batches now go one at a time, in expiry-date order (docs/performance.md)';
       assert.deepEqual(loadConfig({ LICENSOR_SWEEP_PARALLEL_BATCHES: '2' }).retired, [notice]);
       const dir = mkdtempSync(join(tmpdir(), 'licensor-retired-'));
       try {
@@ -138,12 +167,15 @@ describe('configuration', () => {
         'LICENSOR_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
         'LICENSOR_METRICS_TOKEN must be at least 16 characters',
       ]);
-      assert.deepEqual(problemsOf(() => loadConfig({ LICENSOR_ADMIN_TOKEN: 'short' })), ['LICENSOR_ADMIN_TOKEN must be at least 16 characters']);
+      assert.deepEqual(
+        problemsOf(() => loadConfig({ LICENSOR_ADMIN_TOKEN: 'short' })),
+        ['LICENSOR_ADMIN_TOKEN must be at least 16 characters'],
+      );
     });
   });
 
   describe('the table of settings', () => {
-    it('is the README\'s table, row for row', () => {
+    it("is the README's table, row for row", () => {
       const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
       const block = /<!-- settings:[^\n]*-->\n([\s\S]*?)\n<!-- \/settings -->/.exec(readme);
       assert.ok(block, 'the README has no settings block');
@@ -164,9 +196,15 @@ describe('configuration', () => {
       for (const setting of SETTINGS) {
         const key = fileKeyOf(setting.name);
         if (refuses(setting)) {
-          assert.ok(problemsOf(() => loadConfig({ [setting.name]: junk }, dir)).some((p) => p.startsWith(`${setting.name} `)), setting.name);
+          assert.ok(
+            problemsOf(() => loadConfig({ [setting.name]: junk }, dir)).some((p) => p.startsWith(`${setting.name} `)),
+            setting.name,
+          );
           const fromFile = problemsOf(() => loadConfig({}, dir, { file: file('bad.json', { [key]: junk }) }));
-          assert.ok(fromFile.some((p) => p.startsWith(`"${key}" in`)), key);
+          assert.ok(
+            fromFile.some((p) => p.startsWith(`"${key}" in`)),
+            key,
+          );
         } else {
           // Free text: what is given is what is used.
           assert.equal(loadConfigReport({ [setting.name]: junk }, dir).shown[key], junk, setting.name);
@@ -200,7 +238,8 @@ describe('configuration', () => {
     it('prints the effective configuration with every secret masked, and where each setting came from', async () => {
       const run = await runCli(['config', 'check', '--config', secretsFile()], { LICENSOR_PORT: '7400' });
       assert.equal(run.code, 0, run.err);
-      for (const secret of [ADMIN, METRICS, PG_PASSWORD, 'mkp-secret-key-000001', 'sk-very-secret-000001']) assert.ok(!run.out.includes(secret), `${secret} was printed`);
+      for (const secret of [ADMIN, METRICS, PG_PASSWORD, 'mkp-secret-key-000001', 'sk-very-secret-000001'])
+        assert.ok(!run.out.includes(secret), `${secret} was printed`);
       assert.match(run.out, /configuration is valid \(file: .*licensor\.json\)/);
       assert.match(run.out, /LICENSOR_PORT \(environment\)/);
       assert.match(run.out, /LICENSOR_ADMIN_TOKEN \(file: adminToken\)/);
@@ -223,11 +262,14 @@ describe('configuration', () => {
       assert.equal(run.code, 2);
       const lines = run.err.split('\n');
       assert.equal(lines[0], 'invalid configuration:');
-      assert.deepEqual(lines.slice(1).sort(), [
-        `  - "port" in ${path} must be a whole number from 0 to 65535 (got "-1")`,
-        `  - "prot" in ${path} is not a setting (did you mean "port"?)`,
-        '  - LICENSOR_KEY_ALG must be EdDSA or ES256',
-      ].sort());
+      assert.deepEqual(
+        lines.slice(1).sort(),
+        [
+          `  - "port" in ${path} must be a whole number from 0 to 65535 (got "-1")`,
+          `  - "prot" in ${path} is not a setting (did you mean "port"?)`,
+          '  - LICENSOR_KEY_ALG must be EdDSA or ES256',
+        ].sort(),
+      );
       const json = await runCli(['config', 'check', '--json'], { LICENSOR_CONFIG: path });
       assert.equal(json.code, 2);
       assert.equal(json.json.valid, false);
@@ -240,7 +282,10 @@ describe('configuration', () => {
       try {
         // Written before the start-up banner, on the other stream: give it a moment to arrive.
         for (let i = 0; i < 50 && !server.stdout().includes('no longer used'); i++) await new Promise((r) => setTimeout(r, 100));
-        const line = server.stdout().split('\n').find((l) => l.includes('a setting is no longer used'));
+        const line = server
+          .stdout()
+          .split('\n')
+          .find((l) => l.includes('a setting is no longer used'));
         assert.ok(line, server.stdout());
         assert.match(JSON.parse(line).notice, /^LICENSOR_SWEEP_PARALLEL_BATCHES \(sweepParallelBatches\) is no longer used: /);
       } finally {

@@ -109,7 +109,10 @@ forEachEngine('licensing containers', (engine) => {
   });
 
   it('refuses an instance fingerprint sent straight to a node-locked product’s code, over HTTP', async () => {
-    const res = await call(server.url, 'POST', '/v1/activations', { code: await issueCode(server, 'locked', 1), fingerprint: { 'instance.id': 'a'.repeat(32) } });
+    const res = await call(server.url, 'POST', '/v1/activations', {
+      code: await issueCode(server, 'locked', 1),
+      fingerprint: { 'instance.id': 'a'.repeat(32) },
+    });
     assertRefusal(res, 403, 'container_not_allowed');
   });
 });

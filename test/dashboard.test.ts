@@ -14,9 +14,7 @@ import { admin, call } from './support/http';
  * The admin dashboard in headless Chromium, against a real server. Screenshots go to a temporary
  * directory unless LICENSOR_SCREENSHOT_DIR names one (docs/screenshots refreshes the README's).
  */
-const SHOTS = process.env.LICENSOR_SCREENSHOT_DIR
-  ? resolve(process.env.LICENSOR_SCREENSHOT_DIR)
-  : mkdtempSync(join(tmpdir(), 'licensor-screenshots-'));
+const SHOTS = process.env.LICENSOR_SCREENSHOT_DIR ? resolve(process.env.LICENSOR_SCREENSHOT_DIR) : mkdtempSync(join(tmpdir(), 'licensor-screenshots-'));
 
 const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
@@ -33,7 +31,7 @@ describe('the admin dashboard', function () {
     });
     after(async () => server?.close());
 
-    it('redirects /admin to /admin/ so the page\'s relative links resolve', async () => {
+    it("redirects /admin to /admin/ so the page's relative links resolve", async () => {
       const res = await fetch(`${server.url}/admin`, { redirect: 'manual' });
       assert.equal(res.status, 301);
       assert.equal(res.headers.get('location'), '/admin/');
@@ -149,7 +147,7 @@ describe('the admin dashboard', function () {
       assert.equal((await admin(server.url, 'GET', '/v1/admin/codes')).body.items.length, before);
     });
 
-    it('shows a client\'s activation with its fingerprint hint and environment', async () => {
+    it("shows a client's activation with its fingerprint hint and environment", async () => {
       const res = await call(server.url, 'POST', '/v1/activations', {
         code,
         fingerprint: machine('workstation-1'),
@@ -168,7 +166,7 @@ describe('the admin dashboard', function () {
       assert.equal(await page.locator('.facts .badge').first().textContent(), 'alive');
     });
 
-    it('shows the client\'s heartbeat as the machine\'s last heartbeat', async () => {
+    it("shows the client's heartbeat as the machine's last heartbeat", async () => {
       server.clock.advance(3 * MINUTE);
       const beatAt = new Date(server.clock.now()).toISOString();
       const res = await call(server.url, 'POST', '/v1/heartbeat', { activationId, secret, fingerprint: machine('workstation-1') });
@@ -178,7 +176,7 @@ describe('the admin dashboard', function () {
       await page.locator(`tr[data-activation="${activationId}"] .last-heartbeat time[datetime="${beatAt}"]`).waitFor();
     });
 
-    it('freezes the code after confirmation, and the client\'s next heartbeat reports it', async () => {
+    it("freezes the code after confirmation, and the client's next heartbeat reports it", async () => {
       await page.click('button[data-action=freeze]');
       await page.locator('dialog[open] button[data-confirm]').click();
       await page.locator('.notice-ok', { hasText: 'Code frozen' }).waitFor();
@@ -221,7 +219,11 @@ describe('the admin dashboard', function () {
     it('charts the heartbeats and the active seats the sweeper sampled', async () => {
       const other = await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 1, days: 30 });
       const res = await call(server.url, 'POST', '/v1/activations', { code: other.body.code.code, fingerprint: machine('workstation-2') });
-      await call(server.url, 'POST', '/v1/heartbeat', { activationId: res.body.activation.id, secret: res.body.activation.secret, fingerprint: machine('workstation-2') });
+      await call(server.url, 'POST', '/v1/heartbeat', {
+        activationId: res.body.activation.id,
+        secret: res.body.activation.secret,
+        fingerprint: machine('workstation-2'),
+      });
       await server.running.sweeper.runOnce();
       await page.goto(`${server.url}/admin/#/?product=${product}&range=1h`);
       // Three beats in all: the alive one, the frozen one, and this one; one seat held now.
@@ -262,7 +264,11 @@ describe('the admin dashboard', function () {
         metadata: { customer: '<script>window.__pwned=2</script>' },
       });
       const target = issued.body.code.code as string;
-      await call(server.url, 'POST', '/v1/activations', { code: target, fingerprint: machine('hostile'), environment: { hostname: hostile, [hostile]: 'key too' } });
+      await call(server.url, 'POST', '/v1/activations', {
+        code: target,
+        fingerprint: machine('hostile'),
+        environment: { hostname: hostile, [hostile]: 'key too' },
+      });
       await page.goto(`${server.url}/admin/#/codes/${target}`);
       await page.locator('#machines .env-value', { hasText: hostile }).waitFor();
       assert.equal(await page.locator('#machines .env-key', { hasText: hostile }).count(), 1);
@@ -291,7 +297,13 @@ describe('the admin dashboard', function () {
 
     it('shows the usage reports the software sent for a code', async () => {
       const shown = (await admin(server.url, 'GET', `/v1/admin/codes/${code}`)).body.code;
-      await server.running.runtime.ctx.repo.usage.save({ codeId: shown.id, day: '2026-01-02', ids: ['u1', 'u2', 'u3'], activeNum: 7, reportedAt: server.clock.now() });
+      await server.running.runtime.ctx.repo.usage.save({
+        codeId: shown.id,
+        day: '2026-01-02',
+        ids: ['u1', 'u2', 'u3'],
+        activeNum: 7,
+        reportedAt: server.clock.now(),
+      });
       await page.goto(`${server.url}/admin/#/codes/${code}`);
       const row = page.locator('#usage tbody tr');
       await row.waitFor();
@@ -302,7 +314,12 @@ describe('the admin dashboard', function () {
     it('shows what licensor owes the marketplace, and tries a failed call again after confirmation', async () => {
       const { ctx } = server.running.runtime;
       const now = server.clock.now();
-      const failed = { ...owedCall(ctx, now, { kind: 'marketplace.order-query', target: 'marketplace:orders:i-1', payload: { orderId: 'O-1' } }), status: 'failed' as const, attempts: 1, lastError: 'order/query: HTTP 400, MKT.0101 Invalid parameter' };
+      const failed = {
+        ...owedCall(ctx, now, { kind: 'marketplace.order-query', target: 'marketplace:orders:i-1', payload: { orderId: 'O-1' } }),
+        status: 'failed' as const,
+        attempts: 1,
+        lastError: 'order/query: HTTP 400, MKT.0101 Invalid parameter',
+      };
       await ctx.repo.outbox.enqueue(failed);
       await page.click('nav >> text=Marketplace');
       await page.locator('h1', { hasText: 'Calls licensor owes the marketplace' }).waitFor();
@@ -333,7 +350,11 @@ describe('the admin dashboard', function () {
       assert.equal(shown.minimumVersion, '2.4.0');
       const issued = await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 1, days: 30 });
       const laptop = await call(server.url, 'POST', '/v1/activations', { code: issued.body.code.code, fingerprint: machine('laptop-7') });
-      const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: laptop.body.activation.id, secret: laptop.body.activation.secret, fingerprint: machine('laptop-7') });
+      const beat = await call(server.url, 'POST', '/v1/heartbeat', {
+        activationId: laptop.body.activation.id,
+        secret: laptop.body.activation.secret,
+        fingerprint: machine('laptop-7'),
+      });
       assert.equal(beat.status, 200, beat.text);
       assert.equal(beat.body.update.latestVersion, '2.4.0');
       assert.equal(beat.body.update.minimumVersion, '2.4.0');
@@ -378,7 +399,12 @@ describe('the admin dashboard', function () {
     it('shows a read token who is signed in and hides every change it may not make', async () => {
       const shown = (await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 1, days: 30 })).body.code.code;
       const { ctx } = server.running.runtime;
-      const failed = { ...owedCall(ctx, server.clock.now(), { kind: 'marketplace.order-query', target: 'marketplace:orders:i-2', payload: { orderId: 'O-2' } }), status: 'failed' as const, attempts: 1, lastError: 'refused' };
+      const failed = {
+        ...owedCall(ctx, server.clock.now(), { kind: 'marketplace.order-query', target: 'marketplace:orders:i-2', payload: { orderId: 'O-2' } }),
+        status: 'failed' as const,
+        attempts: 1,
+        lastError: 'refused',
+      };
       await ctx.repo.outbox.enqueue(failed);
       await signInAs({ name: 'auditor', scope: 'read' });
       assert.equal(await page.locator('nav .who').textContent(), 'auditor · read');
@@ -417,7 +443,10 @@ describe('the admin dashboard', function () {
       await page.locator('dialog[open] button[data-confirm]').click();
       await page.locator('.notice-ok', { hasText: 'Code renewed' }).waitFor();
       const events = (await admin(server.url, 'GET', `/v1/admin/audit?code=${ours}&action=code.renewed`)).body.items;
-      assert.deepEqual(events.map((e: any) => e.actor), ['token:cad-sales']);
+      assert.deepEqual(
+        events.map((e: any) => e.actor),
+        ['token:cad-sales'],
+      );
 
       await page.goto(`${server.url}/admin/#/codes/${theirs}`);
       await page.locator('[data-no-actions]').waitFor();
@@ -507,7 +536,12 @@ async function seedRealisticData(server: TestServer): Promise<string> {
     if (i === 1) await admin(server.url, 'POST', `/v1/admin/codes/${c}/freeze`);
     if (i === 3) await admin(server.url, 'POST', `/v1/admin/codes/${c}/release`);
   }
-  await admin(server.url, 'POST', '/v1/admin/codes', { product: 'cad-suite', seats: 1, expiresAt: new Date(start + 2 * HOUR).toISOString(), metadata: { customer: 'Trial: Litware' } });
+  await admin(server.url, 'POST', '/v1/admin/codes', {
+    product: 'cad-suite',
+    seats: 1,
+    expiresAt: new Date(start + 2 * HOUR).toISOString(),
+    metadata: { customer: 'Trial: Litware' },
+  });
 
   const machines: Array<{ id: string; secret: string; name: string; stopsAt: number }> = [];
   const activate = async (code: string, name: string, environment: Record<string, unknown>, stopsAt = Infinity) => {

@@ -86,7 +86,10 @@ describe('a data directory made by a CLI command', () => {
 
   it('is owner-only as well: the first command creates it 0700 and the database 0600', async () => {
     const dataDir = join(home, 'data');
-    const res = await runCli(['products', 'create', '--name', 'cli-first'], cliEnv({ engine: 'sqlite', dataDir, databaseUrl: undefined, drop: async () => undefined }));
+    const res = await runCli(
+      ['products', 'create', '--name', 'cli-first'],
+      cliEnv({ engine: 'sqlite', dataDir, databaseUrl: undefined, drop: async () => undefined }),
+    );
     assert.equal(res.code, 0, res.err);
     assert.equal(modeOf(dataDir), '0700');
     assert.equal(modeOf(join(dataDir, 'licensor.db')), '0600');

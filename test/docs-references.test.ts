@@ -132,7 +132,8 @@ function unresolved(citations: Iterable<Citation>): string[] {
   for (const { where, page, anchor, prefix } of citations) {
     const anchors = anchorsOfPage(page);
     if (anchors === null) broken.push(`${where}: ${page} does not exist`);
-    else if (anchor !== null && !anchors.has(anchor) && !(prefix && [...anchors].some((known) => known.startsWith(`${anchor}-`)))) broken.push(`${where}: ${page} has no heading #${anchor}`);
+    else if (anchor !== null && !anchors.has(anchor) && !(prefix && [...anchors].some((known) => known.startsWith(`${anchor}-`))))
+      broken.push(`${where}: ${page} has no heading #${anchor}`);
   }
   return broken;
 }
@@ -151,8 +152,17 @@ describe('documentation references', () => {
 
   it('walks the source folders', () => {
     // A walk that silently found nothing would pass everything below.
-    for (const expected of ['src/http/routes/client-api.ts', 'client/src/contract/fingerprint/matching.ts', 'native/fingerprint.h', 'docs/fingerprint-design.md', 'README.md']) {
-      assert.ok(files.some((file) => file.path === expected), expected);
+    for (const expected of [
+      'src/http/routes/client-api.ts',
+      'client/src/contract/fingerprint/matching.ts',
+      'native/fingerprint.h',
+      'docs/fingerprint-design.md',
+      'README.md',
+    ]) {
+      assert.ok(
+        files.some((file) => file.path === expected),
+        expected,
+      );
     }
   });
 
@@ -200,7 +210,12 @@ describe('documentation references', () => {
       file.lines.forEach((line, index) => {
         for (const match of line.matchAll(/\]\(([^)\s:]*?\.md)?(?:#([^)\s]+))?\)/g)) {
           if (match[1] === undefined && match[2] === undefined) continue;
-          const page = match[1] === undefined ? file.path : relative(ROOT, join(ROOT, folder, match[1])).split('\\').join('/');
+          const page =
+            match[1] === undefined
+              ? file.path
+              : relative(ROOT, join(ROOT, folder, match[1]))
+                  .split('\\')
+                  .join('/');
           citations.push({ where: `${file.path}:${index + 1}`, page, anchor: match[2] ?? null });
         }
       });

@@ -36,10 +36,7 @@ function expectedHash(id: string, value: string, key: string = KEY): string {
 
 describe('normalising a component value', () => {
   it('lower-cases a UUID and drops its braces', () => {
-    assert.equal(
-      normalizeComponentValue('hw.systemUuid', ' {4C4C4544-0042-3510-8052-B4C04F4A4D32}\0'),
-      '4c4c4544-0042-3510-8052-b4c04f4a4d32',
-    );
+    assert.equal(normalizeComponentValue('hw.systemUuid', ' {4C4C4544-0042-3510-8052-B4C04F4A4D32}\0'), '4c4c4544-0042-3510-8052-b4c04f4a4d32');
     assert.equal(normalizeComponentValue('os.machineId', '{E0B1D5F2-AB12-4C3D-9E8F-0123456789AB}'), 'e0b1d5f2-ab12-4c3d-9e8f-0123456789ab');
   });
 

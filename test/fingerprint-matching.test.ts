@@ -1,5 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { anchorEntries, fingerprintChanges, type FingerprintHashes, HARDWARE_COMPONENT_IDS, matchFingerprint, sameFingerprint, sharedAnchors } from '@licensor/client/contract';
+import {
+  anchorEntries,
+  fingerprintChanges,
+  type FingerprintHashes,
+  HARDWARE_COMPONENT_IDS,
+  matchFingerprint,
+  sameFingerprint,
+  sharedAnchors,
+} from '@licensor/client/contract';
 import { labelled as machine, type Overrides } from './support/fingerprints';
 
 /** A Linux machine read without root: no SMBIOS UUID or board serial (weight 10 in all). */
@@ -145,8 +153,7 @@ describe('matching a fingerprint', () => {
   });
 
   describe('compared weight', () => {
-    const only = (ids: string[], fp: FingerprintHashes): FingerprintHashes =>
-      Object.fromEntries(Object.entries(fp).filter(([id]) => ids.includes(id)));
+    const only = (ids: string[], fp: FingerprintHashes): FingerprintHashes => Object.fromEntries(Object.entries(fp).filter(([id]) => ids.includes(id)));
 
     it('refuses fewer than 5 compared weight against a full enrolment even when everything compared matches', () => {
       const current = only(['os.machineId', 'cpu.signature'], machine('A'));

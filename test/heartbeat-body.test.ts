@@ -55,7 +55,7 @@ const EDGES: Array<[string, unknown]> = [
 /** A small deterministic generator, so a failure names a case that can be run again. */
 function* randomBodies(count: number): Generator<[string, unknown]> {
   let seed = 42;
-  const next = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const pick = <T>(items: T[]): T => items[Math.floor(next() * items.length)]!;
   // Mostly good values with a few bad ones, so that some bodies pass and others fail by one thing.
   const good = [hash(32), hash(16), hash(128, 'F'), hash(64, '0')];

@@ -51,17 +51,16 @@ forEachEngine('the heartbeat route, answered with or without the router', (engin
     }
     const header = parseSignatureHeader(answer.headers.get('licensor-signature'));
     if (!header) return 'no Licensor-Signature';
-    const input = answerSigningInput(
-      { nonce: NONCE, method: 'POST', target, requestDigest: digest, status: answer.status },
-      Buffer.from(answer.text),
-    );
+    const input = answerSigningInput({ nonce: NONCE, method: 'POST', target, requestDigest: digest, status: answer.status }, Buffer.from(answer.text));
     return verifyAnswerSignature(header, input, keys, new Set(['EdDSA']));
   }
 
   /** What a client can tell apart: status, error code, the answer's fields, the headers it gets. */
   function outcome(answer: Answer) {
     const headers = [...answer.headers.keys()].filter((h) => h !== 'date' && h !== 'content-length').sort();
-    const body = answer.body?.error ? { error: answer.body.error.code } : { status: answer.body?.status, license: answer.body?.license, update: answer.body?.update };
+    const body = answer.body?.error
+      ? { error: answer.body.error.code }
+      : { status: answer.body?.status, license: answer.body?.license, update: answer.body?.update };
     return { status: answer.status, body, headers, contentType: answer.headers.get('content-type') };
   }
 
@@ -94,7 +93,9 @@ forEachEngine('the heartbeat route, answered with or without the router', (engin
   it('keeps a request id the client sent, on every spelling', async () => {
     const { id, secret } = await activation('spelt-2');
     for (const target of SPELLINGS) {
-      const { answer } = await beat(target, JSON.stringify({ activationId: id, secret, fingerprint: machine('spelt-2') }), { 'x-request-id': 'client-chosen.id-1' });
+      const { answer } = await beat(target, JSON.stringify({ activationId: id, secret, fingerprint: machine('spelt-2') }), {
+        'x-request-id': 'client-chosen.id-1',
+      });
       assert.equal(answer.status, 200, answer.text);
       assert.equal(answer.headers.get('x-request-id'), 'client-chosen.id-1');
     }
@@ -103,11 +104,19 @@ forEachEngine('the heartbeat route, answered with or without the router', (engin
   it('counts every spelling as the one heartbeat route in the request metrics and the heartbeat outcomes', async () => {
     const { id, secret } = await activation('spelt-3');
     const scrape = async () => (await call(server.url, 'GET', '/metrics')).text;
-    const series = (text: string, line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.split(' ').pop() ?? 0);
+    const series = (text: string, line: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(line))
+          ?.split(' ')
+          .pop() ?? 0,
+      );
     const requests = 'licensor_http_requests_total{method="POST",route="/v1/heartbeat",status="200"}';
     const beats = 'licensor_heartbeats_total{result="ok"}';
     const before = await scrape();
-    for (const target of SPELLINGS) assert.equal((await beat(target, JSON.stringify({ activationId: id, secret, fingerprint: machine('spelt-3') }))).answer.status, 200);
+    for (const target of SPELLINGS)
+      assert.equal((await beat(target, JSON.stringify({ activationId: id, secret, fingerprint: machine('spelt-3') }))).answer.status, 200);
     const after = await scrape();
     assert.equal(series(after, requests) - series(before, requests), SPELLINGS.length);
     assert.equal(series(after, beats) - series(before, beats), SPELLINGS.length);

@@ -34,7 +34,10 @@ forEachEngine('heartbeat statistics', (engine) => {
     return { code: issued.body.code.code as string, activationId: res.body.activation.id as string };
   }
   const beat = async (activationId: string, name: string) =>
-    assert.equal((await call(server.url, 'POST', '/v1/heartbeat', { activationId, secret: secrets.get(activationId), fingerprint: machine(name) })).status, 200);
+    assert.equal(
+      (await call(server.url, 'POST', '/v1/heartbeat', { activationId, secret: secrets.get(activationId), fingerprint: machine(name) })).status,
+      200,
+    );
   const stats = (query: string) => admin(server.url, 'GET', `/v1/admin/stats/heartbeats?${query}`);
   const iso = (t: number) => new Date(t).toISOString();
   const flush = () => server.running.runtime.heartbeats.flush();
@@ -75,9 +78,18 @@ forEachEngine('heartbeat statistics', (engine) => {
       const one = await stats(`product=${product}&${range}`);
       const two = await stats(`product=${other}&${range}`);
       const all = await stats(range);
-      assert.deepEqual(one.body.points.slice(10, 13).map((p: { beats: number }) => p.beats), [2, 2, 0]);
-      assert.deepEqual(two.body.points.slice(10, 13).map((p: { beats: number }) => p.beats), [0, 1, 1]);
-      assert.deepEqual(all.body.points.slice(10, 13).map((p: { beats: number }) => p.beats), [2, 3, 1]);
+      assert.deepEqual(
+        one.body.points.slice(10, 13).map((p: { beats: number }) => p.beats),
+        [2, 2, 0],
+      );
+      assert.deepEqual(
+        two.body.points.slice(10, 13).map((p: { beats: number }) => p.beats),
+        [0, 1, 1],
+      );
+      assert.deepEqual(
+        all.body.points.slice(10, 13).map((p: { beats: number }) => p.beats),
+        [2, 3, 1],
+      );
     });
 
     it('adds counts flushed for the same minute instead of replacing them (several processes flush the same rows)', async () => {
@@ -90,7 +102,7 @@ forEachEngine('heartbeat statistics', (engine) => {
   });
 
   describe('sampling active seats', () => {
-    it('stores every product\'s active seats for the minute when the sweeper runs, 0 for a product without any', async () => {
+    it("stores every product's active seats for the minute when the sweeper runs, 0 for a product without any", async () => {
       server.clock.t = midnight + 20 * MINUTE + 10 * SECOND;
       await server.running.sweeper.runOnce();
       const range = `from=${iso(midnight)}&to=${iso(midnight + HOUR)}&points=60`;
@@ -143,7 +155,7 @@ forEachEngine('heartbeat statistics', (engine) => {
       assert.equal(res.body.points[1].beats, 5);
     });
 
-    it('covers the last day up to the server\'s clock by default', async () => {
+    it("covers the last day up to the server's clock by default", async () => {
       server.clock.t = midnight + HOUR;
       const res = await stats('');
       assert.equal(res.status, 200, res.text);
@@ -151,7 +163,10 @@ forEachEngine('heartbeat statistics', (engine) => {
       assert.equal(res.body.to, iso(midnight + HOUR));
       assert.equal(res.body.stepSeconds, 15 * 60);
       assert.equal(res.body.points.length, 24 * 4);
-      assert.equal(res.body.points.reduce((sum: number, p: { beats: number }) => sum + p.beats, 0), 7);
+      assert.equal(
+        res.body.points.reduce((sum: number, p: { beats: number }) => sum + p.beats, 0),
+        7,
+      );
     });
 
     it('refuses a range that is empty, reversed or longer than the statistics are kept', async () => {
@@ -173,7 +188,11 @@ forEachEngine('heartbeat statistics', (engine) => {
 
     it('requires the admin token', async () => {
       assertRefusal(await call(server.url, 'GET', '/v1/admin/stats/heartbeats'), 401, 'admin_token_required');
-      assertRefusal(await call(server.url, 'GET', '/v1/admin/stats/heartbeats', undefined, { authorization: 'Bearer wrong-token-0123456789' }), 401, 'admin_token_required');
+      assertRefusal(
+        await call(server.url, 'GET', '/v1/admin/stats/heartbeats', undefined, { authorization: 'Bearer wrong-token-0123456789' }),
+        401,
+        'admin_token_required',
+      );
     });
   });
 
@@ -181,13 +200,16 @@ forEachEngine('heartbeat statistics', (engine) => {
     it('drops minutes older than 90 days when the sweeper runs', async () => {
       server.clock.t = midnight + 91 * DAY;
       await server.running.sweeper.runOnce();
-      const left = await server.running.runtime.database.knex('heartbeat_stats').where('minute', '<', midnight + 90 * DAY).count({ n: '*' });
+      const left = await server.running.runtime.database
+        .knex('heartbeat_stats')
+        .where('minute', '<', midnight + 90 * DAY)
+        .count({ n: '*' });
       assert.equal(Number(left[0]!.n), 0);
     });
   });
 });
 
-describe('the coalescing writer\'s beat counts', () => {
+describe("the coalescing writer's beat counts", () => {
   const noLiveness = { touchMany: async () => {} };
 
   it('writes one row per product and minute per flush, however many beats', async () => {
@@ -211,12 +233,16 @@ describe('the coalescing writer\'s beat counts', () => {
   it('keeps the counts of a failed write and adds them to the next flush', async () => {
     let fail = true;
     const written: BeatCount[] = [];
-    const writer = new CoalescingHeartbeatWriter(noLiveness, {
-      addBeats: async (rows) => {
-        if (fail) throw new Error('database away');
-        written.push(...rows);
+    const writer = new CoalescingHeartbeatWriter(
+      noLiveness,
+      {
+        addBeats: async (rows) => {
+          if (fail) throw new Error('database away');
+          written.push(...rows);
+        },
       },
-    }, 60_000);
+      60_000,
+    );
     writer.countBeat('p1', 0);
     writer.countBeat('p1', 1);
     await assert.rejects(writer.flush(), /database away/);

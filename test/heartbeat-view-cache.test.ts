@@ -383,7 +383,11 @@ async function listenForChanges(url: string) {
   return {
     heard,
     async heardAtLeast(n: number): Promise<void> {
-      await eventually(`${n} change notice(s)`, async () => heard.length, (count) => count >= n);
+      await eventually(
+        `${n} change notice(s)`,
+        async () => heard.length,
+        (count) => count >= n,
+      );
     },
     end: () => client.end(),
   };
@@ -471,7 +475,11 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
     const { name, codeId, activationId } = await activated('frozen-elsewhere');
     await cachedIn(a, activationId, name);
     await freezeCode(b.ctx, codeId, 'test');
-    const seen = await eventually('the freeze to reach this process', () => outcome(a, activationId, name), (o) => statusOf(o) === 'frozen');
+    const seen = await eventually(
+      'the freeze to reach this process',
+      () => outcome(a, activationId, name),
+      (o) => statusOf(o) === 'frozen',
+    );
     assert.ok('status' in seen && seen.token === null);
     // And it stays seen: no stale view comes back.
     for (let i = 0; i < 5; i++) assert.equal(statusOf(await outcome(a, activationId, name)), 'frozen');
@@ -480,11 +488,19 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
   it('shows an unfreeze by another process the same way', async () => {
     const { name, codeId, activationId } = await activated('unfrozen-elsewhere');
     await freezeCode(b.ctx, codeId, 'test');
-    await eventually('the freeze to reach this process', () => outcome(a, activationId, name), (o) => statusOf(o) === 'frozen');
+    await eventually(
+      'the freeze to reach this process',
+      () => outcome(a, activationId, name),
+      (o) => statusOf(o) === 'frozen',
+    );
     // Cache the frozen view, then thaw elsewhere.
     assert.equal(statusOf(await outcome(a, activationId, name)), 'frozen');
     await unfreezeCode(b.ctx, codeId, 'test');
-    const seen = await eventually('the unfreeze to reach this process', () => outcome(a, activationId, name), (o) => statusOf(o) === 'alive');
+    const seen = await eventually(
+      'the unfreeze to reach this process',
+      () => outcome(a, activationId, name),
+      (o) => statusOf(o) === 'alive',
+    );
     assert.ok('status' in seen && typeof seen.token === 'string');
   });
 
@@ -492,7 +508,11 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
     const { name, codeId, activationId } = await activated('frozen-by-sql');
     await cachedIn(a, activationId, name);
     await raw.knex('codes').where({ id: codeId }).update({ status: 'frozen' });
-    const seen = await eventually('the SQL freeze to reach this process', () => outcome(a, activationId, name), (o) => statusOf(o) === 'frozen');
+    const seen = await eventually(
+      'the SQL freeze to reach this process',
+      () => outcome(a, activationId, name),
+      (o) => statusOf(o) === 'frozen',
+    );
     assert.ok('status' in seen && seen.token === null);
   });
 
@@ -500,7 +520,11 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
     const { name, activationId } = await activated('ended-by-sql');
     await cachedIn(a, activationId, name);
     await raw.knex('activations').where({ id: activationId }).update({ status: 'deactivated', ended_at: clock.now() });
-    await eventually('the ended activation to be refused', () => outcome(a, activationId, name), (o) => statusOf(o) === 'refused:activation_ended');
+    await eventually(
+      'the ended activation to be refused',
+      () => outcome(a, activationId, name),
+      (o) => statusOf(o) === 'refused:activation_ended',
+    );
   });
 
   it('answers not found for a cached activation deleted with plain SQL within moments', async () => {
@@ -510,7 +534,11 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
       await trx('activation_anchors').where({ activation_id: activationId }).delete();
       await trx('activations').where({ id: activationId }).delete();
     });
-    await eventually('the deleted activation to be unknown', () => outcome(a, activationId, name), (o) => statusOf(o) === 'refused:activation_not_found');
+    await eventually(
+      'the deleted activation to be unknown',
+      () => outcome(a, activationId, name),
+      (o) => statusOf(o) === 'refused:activation_not_found',
+    );
   });
 
   it('shows a freeze made in this process on the very next heartbeat, without waiting', async () => {
@@ -580,7 +608,10 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
       let stored = await cachedIn(a, activationId, name);
       let bystanderStored = await cachedIn(a, bystander.activationId, bystander.name);
       const first200 = codes.slice(0, 200).map((c) => c.id);
-      await raw.knex('codes').whereIn('id', first200).update({ metadata: JSON.stringify({ batch: 1 }) });
+      await raw
+        .knex('codes')
+        .whereIn('id', first200)
+        .update({ metadata: JSON.stringify({ batch: 1 }) });
       await reReadBy(a, activationId, name, stored);
       if (listener) {
         await listener.heardAtLeast(1);
@@ -598,7 +629,10 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
       const bulk = await bulkCodes(product.id, 6000);
       stored = await cachedIn(a, activationId, name);
       bystanderStored = await cachedIn(a, bystander.activationId, bystander.name);
-      await raw.knex('codes').where({ product_id: product.id }).update({ metadata: JSON.stringify({ batch: 2 }) });
+      await raw
+        .knex('codes')
+        .where({ product_id: product.id })
+        .update({ metadata: JSON.stringify({ batch: 2 }) });
       await reReadBy(a, activationId, name, stored);
       const stillKept = await outcome(a, bystander.activationId, bystander.name);
       assert.ok('status' in stillKept && stillKept.lastHeartbeatAt < bystanderStored, 'a bulk change names its codes, it does not clear everything');
@@ -620,7 +654,10 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
     const marker = await activated('expiry-marker');
     // Due in a second: a change of date, which does signal; then held in memory again.
     const held = await cachedIn(a, due.activationId, due.name);
-    await raw.knex('codes').where({ id: due.codeId }).update({ expires_at: clock.now() + 1000 });
+    await raw
+      .knex('codes')
+      .where({ id: due.codeId })
+      .update({ expires_at: clock.now() + 1000 });
     await reReadBy(a, due.activationId, due.name, held);
     const stored = await cachedIn(a, due.activationId, due.name);
     const markerStored = await cachedIn(a, marker.activationId, marker.name);
@@ -632,25 +669,41 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
       assert.equal(report.expired, 1);
       assert.equal((await raw.knex('codes').where({ id: due.codeId }).first()).status, 'expired');
       // A later change, once seen here, shows this process has read every signal the sweep raised.
-      await raw.knex('codes').where({ id: marker.codeId }).update({ metadata: JSON.stringify({ marker: true }) });
+      await raw
+        .knex('codes')
+        .where({ id: marker.codeId })
+        .update({ metadata: JSON.stringify({ marker: true }) });
       await reReadBy(a, marker.activationId, marker.name, markerStored);
       if (listener) {
         await listener.heardAtLeast(1);
         assert.deepEqual(listener.heard, [`c:${marker.codeId}`]);
       } else {
-        const logged = await raw.knex('view_changes').where('seq', '>', (loggedBefore as { seq: number }).seq).pluck('entity_id');
+        const logged = await raw
+          .knex('view_changes')
+          .where('seq', '>', (loggedBefore as { seq: number }).seq)
+          .pluck('entity_id');
         assert.deepEqual(logged, [marker.codeId]);
       }
       const answer = await outcome(a, due.activationId, due.name);
       assert.equal(statusOf(answer), 'expired');
-      assert.ok('status' in answer && answer.token === null && answer.lastHeartbeatAt < stored, `answered from the view held before the sweep: ${JSON.stringify(answer)} stored ${stored} now ${clock.now()}`);
+      assert.ok(
+        'status' in answer && answer.token === null && answer.lastHeartbeatAt < stored,
+        `answered from the view held before the sweep: ${JSON.stringify(answer)} stored ${stored} now ${clock.now()}`,
+      );
     } finally {
       await listener?.end();
     }
 
     // Any other move of the status still signals: the same code put back to alive by plain SQL.
-    await raw.knex('codes').where({ id: due.codeId }).update({ status: 'alive', expires_at: clock.now() + DAY });
-    await eventually('the code put back to be read', () => outcome(a, due.activationId, due.name), (o) => statusOf(o) === 'alive');
+    await raw
+      .knex('codes')
+      .where({ id: due.codeId })
+      .update({ status: 'alive', expires_at: clock.now() + DAY });
+    await eventually(
+      'the code put back to be read',
+      () => outcome(a, due.activationId, due.name),
+      (o) => statusOf(o) === 'alive',
+    );
     const heldAgain = await cachedIn(a, due.activationId, due.name);
     await raw.knex('codes').where({ id: due.codeId }).update({ status: 'expired' });
     await reReadBy(a, due.activationId, due.name, heldAgain);
@@ -659,8 +712,19 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
   async function bulkCodes(productId: string, count: number): Promise<string[]> {
     const now = clock.now();
     const rows = Array.from({ length: count }, () => ({
-      id: randomUUID(), product_id: productId, code: generateAuthorizationCode(), status: 'issued', seats: 1, features: '[]',
-      expires_at: now + 365 * DAY, first_activated_at: null, metadata: '{}', test: false, revision: 0, created_at: now, updated_at: now,
+      id: randomUUID(),
+      product_id: productId,
+      code: generateAuthorizationCode(),
+      status: 'issued',
+      seats: 1,
+      features: '[]',
+      expires_at: now + 365 * DAY,
+      first_activated_at: null,
+      metadata: '{}',
+      test: false,
+      revision: 0,
+      created_at: now,
+      updated_at: now,
     }));
     await raw.knex.batchInsert('codes', rows, 500);
     return rows.map((r) => r.id);
@@ -675,7 +739,10 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
       const listener = await listenForChanges(db.databaseUrl!);
       try {
         const stored = await cachedIn(a, bystander.activationId, bystander.name);
-        await raw.knex('codes').where({ product_id: product.id }).update({ metadata: JSON.stringify({ huge: true }) });
+        await raw
+          .knex('codes')
+          .where({ product_id: product.id })
+          .update({ metadata: JSON.stringify({ huge: true }) });
         await listener.heardAtLeast(1);
         assert.deepEqual(listener.heard, ['c:*']);
         await reReadBy(a, bystander.activationId, bystander.name, stored);
@@ -694,7 +761,10 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
       const feeds = [await openViewChangeFeed(raw, bounded, { maxRowsPerCatchUp: 1000 }), await openViewChangeFeed(raw, unbounded)];
       try {
         for (const cache of [bounded, unbounded]) cache.fill(aView('unrelated-activation'), cache.stamp());
-        await raw.knex('codes').whereIn('id', ids).update({ metadata: JSON.stringify({ rows: 1500 }) });
+        await raw
+          .knex('codes')
+          .whereIn('id', ids)
+          .update({ metadata: JSON.stringify({ rows: 1500 }) });
         await Promise.all(feeds.map((f) => f.catchUp()));
         assert.equal(bounded.size, 0, '1,500 rows past a bound of 1,000: start afresh');
         assert.equal(unbounded.size, 1, 'within the default bound: only the named codes are dropped');
@@ -707,7 +777,10 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
 
   /** Liveness written elsewhere (an older beat), then this process's coalesced beats on top of it, flushed. */
   async function livenessOnlyWrites(activationId: string, name: string) {
-    await raw.knex('activations').where({ id: activationId }).update({ last_heartbeat_at: clock.now() - DAY });
+    await raw
+      .knex('activations')
+      .where({ id: activationId })
+      .update({ last_heartbeat_at: clock.now() - DAY });
     for (let i = 0; i < 5; i++) {
       clock.advance(1000);
       assert.equal(statusOf(await outcome(a, activationId, name)), 'alive');
@@ -734,7 +807,10 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
       assert.equal(await count(), before, "taking a code's lock must not log a change");
       await freezeCode(b.ctx, codeId, 'test');
       const added = await raw.knex('view_changes').where('seq', '>', seqBefore).orderBy('seq').select('entity', 'entity_id');
-      assert.deepEqual(added.map((r: { entity: string; entity_id: string }) => `${r.entity}:${r.entity_id}`), [`c:${codeId}`]);
+      assert.deepEqual(
+        added.map((r: { entity: string; entity_id: string }) => `${r.entity}:${r.entity_id}`),
+        [`c:${codeId}`],
+      );
       // A status change of the activation itself is logged under the activation.
       await raw.knex('activations').where({ id: activationId }).update({ status: 'deactivated', ended_at: clock.now() });
       const last = await raw.knex('view_changes').orderBy('seq', 'desc').first('entity', 'entity_id');
@@ -795,12 +871,24 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
         // Meanwhile, with nobody listening, an operator freezes the code.
         await raw.knex('codes').where({ id: codeId }).update({ status: 'frozen' });
 
-        await eventually('the probe feed to notice the lost connection', async () => probe.synced, (s) => s === false);
-        const seen = await eventually('the freeze to be seen after the loss', () => outcome(a, activationId, name), (o) => statusOf(o) === 'frozen');
+        await eventually(
+          'the probe feed to notice the lost connection',
+          async () => probe.synced,
+          (s) => s === false,
+        );
+        const seen = await eventually(
+          'the freeze to be seen after the loss',
+          () => outcome(a, activationId, name),
+          (o) => statusOf(o) === 'frozen',
+        );
         assert.ok('status' in seen && seen.token === null);
 
         // Once listening again, nothing stale comes back, and changes flow again.
-        await eventually('the probe feed to reconnect', async () => probe.synced, (s) => s === true);
+        await eventually(
+          'the probe feed to reconnect',
+          async () => probe.synced,
+          (s) => s === true,
+        );
         const killedPids = new Set(killed.rows.map((r: { pid: number }) => r.pid));
         await eventually(
           'every terminated listener to be replaced',
@@ -816,11 +904,19 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
         assert.equal(statusOf(await outcome(a, activationId, name)), 'frozen');
         assert.equal(statusOf(await outcome(a, activationId, name)), 'frozen');
         await unfreezeCode(b.ctx, codeId, 'test');
-        await eventually('the unfreeze to reach this process after reconnecting', () => outcome(a, activationId, name), (o) => statusOf(o) === 'alive');
+        await eventually(
+          'the unfreeze to reach this process after reconnecting',
+          () => outcome(a, activationId, name),
+          (o) => statusOf(o) === 'alive',
+        );
         // And the view is cached again, with its feed vouching for it.
         await cachedIn(a, activationId, name);
         await freezeCode(b.ctx, codeId, 'test');
-        await eventually('a later freeze to reach this process', () => outcome(a, activationId, name), (o) => statusOf(o) === 'frozen');
+        await eventually(
+          'a later freeze to reach this process',
+          () => outcome(a, activationId, name),
+          (o) => statusOf(o) === 'frozen',
+        );
       } finally {
         await killer.end();
         await probe.close();
@@ -856,7 +952,11 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
         assert.equal(relay.stallListeners(), 1);
         // The database tells every listener; this process's notice is held up on the way.
         await raw.knex('codes').where({ id: codeId }).update({ status: 'frozen' });
-        const seen = await eventually('the freeze to be seen without its notice', () => outcome(c, activationId, name), (o) => statusOf(o) === 'frozen');
+        const seen = await eventually(
+          'the freeze to be seen without its notice',
+          () => outcome(c, activationId, name),
+          (o) => statusOf(o) === 'frozen',
+        );
         assert.ok('status' in seen && seen.token === null);
       });
 

@@ -21,7 +21,11 @@ forEachEngine('signing keys encrypted at rest', (engine) => {
   after(async () => db?.drop());
 
   it('stores no private key in the clear when a key-encryption key is configured, and signs as usual', async () => {
-    const server = await startTestServer(engine, { LICENSOR_KEY_ENCRYPTION_KEY: kek, ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}), LICENSOR_DATA_DIR: db.dataDir });
+    const server = await startTestServer(engine, {
+      LICENSOR_KEY_ENCRYPTION_KEY: kek,
+      ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
+      LICENSOR_DATA_DIR: db.dataDir,
+    });
     try {
       await admin(server.url, 'POST', '/v1/admin/products', { name: 'sealed' });
       const issued = await admin(server.url, 'POST', '/v1/admin/codes', { product: 'sealed', seats: 1, days: 30 });
@@ -51,10 +55,7 @@ forEachEngine('signing keys encrypted at rest', (engine) => {
   });
 
   it('refuses to start with another key-encryption key', async () => {
-    await assert.rejects(
-      openRuntime(testConfig(db, { LICENSOR_KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex') })),
-      /does not decrypt signing key/,
-    );
+    await assert.rejects(openRuntime(testConfig(db, { LICENSOR_KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex') })), /does not decrypt signing key/);
   });
 
   it('reports a key-encryption key that is not 32 bytes as a configuration problem', () => {
@@ -92,7 +93,10 @@ forEachEngine('signing keys stored unsealed, once a key-encryption key is set', 
     // Ed25519 signatures are deterministic: the same key gives the same signature.
     assert.equal(runtime.keyRing.signAnswer(Buffer.from('the same input')), before);
     const audit = await runtime.ctx.repo.audit.list({ action: 'key.sealed' }, 10, null);
-    assert.deepEqual(audit.items.map((e) => [e.entityId, e.actor, e.after]), [[kid, 'system', { privateKey: 'sealed' }]]);
+    assert.deepEqual(
+      audit.items.map((e) => [e.entityId, e.actor, e.after]),
+      [[kid, 'system', { privateKey: 'sealed' }]],
+    );
   });
 
   it('seal nothing at a later start', async () => {
@@ -106,7 +110,8 @@ forEachEngine('signing keys stored unsealed, once a key-encryption key is set', 
     runtime = await openRuntime(testConfig(db, { LICENSOR_KEY_ENCRYPTION_KEY: kek }));
     const kid = runtime.keyRing.currentKid!;
     await writeStoredKey(db, kid, (await generateSigningKey('EdDSA', 1, Date.now())).privateKeyPem!);
-    const refusal = /signing key \S+ is stored unsealed although LICENSOR_KEY_ENCRYPTION_KEY is set .*restart licensor with LICENSOR_KEY_ENCRYPTION_KEY set, which seals it at start/;
+    const refusal =
+      /signing key \S+ is stored unsealed although LICENSOR_KEY_ENCRYPTION_KEY is set .*restart licensor with LICENSOR_KEY_ENCRYPTION_KEY set, which seals it at start/;
     await assert.rejects(runtime.reloadKeys(), refusal);
     await assert.rejects(rotateSigningKey(runtime.ctx, runtime.keyPolicy, 'test'), refusal);
     assert.equal(runtime.keyRing.currentKid, kid, 'the loaded key signs on');

@@ -115,7 +115,10 @@ forEachEngine('key endorsements in the JWKS', (engine) => {
   it('keeps every endorsement once the retired keys have left the JWKS, so a client offline through all rotations still finds its way', async () => {
     clock.advance(401 * DAY); // past LICENSOR_MAX_TOKEN_LIFETIME_DAYS (400): the retired keys are no longer published
     const published = await jwks();
-    assert.deepEqual(published.keys.map((k) => k.kid), [kids.at(-1)]);
+    assert.deepEqual(
+      published.keys.map((k) => k.kid),
+      [kids.at(-1)],
+    );
     assert.equal(published.endorsements.length, 3);
     assert.deepEqual(learnedFrom(first, published.endorsements).kids, kids.slice(1));
   });

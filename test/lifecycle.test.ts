@@ -218,7 +218,10 @@ forEachEngine('the authorization-code lifecycle', (engine) => {
       const change = await releaseCode(ctx(), code.id, 'test');
       assert.equal(change.code.status, 'released');
       const activations = await ctx().repo.activations.listByCode(code.id);
-      assert.deepEqual(activations.map((a) => a.status), ['deactivated', 'deactivated']);
+      assert.deepEqual(
+        activations.map((a) => a.status),
+        ['deactivated', 'deactivated'],
+      );
       const actions = await auditActions(code.id);
       assert.equal(actions.filter((a) => a === 'activation.released').length, 2);
     });

@@ -23,9 +23,13 @@ interface Run {
 async function serverWithLogs(level: string): Promise<Run> {
   const db = await createTestDatabase('sqlite');
   const { logger, lines } = captureLogger(level);
-  const running = await startServer(testConfig(db, { ...marketplaceEnv('mkp-logs', { LICENSOR_OPENAPI_AKSK: `${OPEN_API_AK}:${OPEN_API_SK}` }), LICENSOR_LOG_LEVEL: level }), logger, {
-    clock: new TestClock(Date.now()),
-  });
+  const running = await startServer(
+    testConfig(db, { ...marketplaceEnv('mkp-logs', { LICENSOR_OPENAPI_AKSK: `${OPEN_API_AK}:${OPEN_API_SK}` }), LICENSOR_LOG_LEVEL: level }),
+    logger,
+    {
+      clock: new TestClock(Date.now()),
+    },
+  );
   return {
     db,
     running,
@@ -130,7 +134,13 @@ describe('logs', () => {
       const openApiPath = '/api/mkp-openapi-public/global/v1/license/heartbeat';
       const openApiBody = JSON.stringify({ license: instanceCode });
       const signing = signApigRequest(
-        { method: 'POST', path: openApiPath, query: '', body: Buffer.from(openApiBody), headers: { host: new URL(run.running.url).host, 'content-type': 'application/json' } },
+        {
+          method: 'POST',
+          path: openApiPath,
+          query: '',
+          body: Buffer.from(openApiBody),
+          headers: { host: new URL(run.running.url).host, 'content-type': 'application/json' },
+        },
         { accessKey: OPEN_API_AK, secretKey: OPEN_API_SK },
         now,
       );
@@ -201,14 +211,19 @@ describe('logs', () => {
 
     it('leaves successful heartbeats and probes to debug, and keeps refused heartbeats', async () => {
       await call(run.running.url, 'POST', '/v1/admin/products', { name: 'quiet' }, { authorization: `Bearer ${ADMIN_TOKEN}` });
-      const code = (await call(run.running.url, 'POST', '/v1/admin/codes', { product: 'quiet', seats: 1, days: 30 }, { authorization: `Bearer ${ADMIN_TOKEN}` })).body.code.code;
+      const code = (
+        await call(run.running.url, 'POST', '/v1/admin/codes', { product: 'quiet', seats: 1, days: 30 }, { authorization: `Bearer ${ADMIN_TOKEN}` })
+      ).body.code.code;
       const { id, secret } = (await call(run.running.url, 'POST', '/v1/activations', { code, fingerprint: machine('q') })).body.activation;
       for (let i = 0; i < 3; i++) await call(run.running.url, 'POST', '/v1/heartbeat', { activationId: id, secret, fingerprint: machine('q') });
       await call(run.running.url, 'POST', '/v1/heartbeat', { activationId: id, secret, fingerprint: machine('other') });
       await call(run.running.url, 'GET', '/healthz');
       await call(run.running.url, 'GET', '/readyz');
       const lines = accessLines(run.lines);
-      assert.deepEqual(lines.filter((l) => l.route === '/v1/heartbeat').map((l) => l.status), [403]);
+      assert.deepEqual(
+        lines.filter((l) => l.route === '/v1/heartbeat').map((l) => l.status),
+        [403],
+      );
       assert.equal(lines.filter((l) => l.route === '/healthz' || l.route === '/readyz').length, 0);
       assert.ok(lines.some((l) => l.route === '/v1/activations' && l.status === 201));
     });

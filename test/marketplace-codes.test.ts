@@ -25,7 +25,8 @@ forEachEngine('codes the marketplace made', (engine) => {
 
   const send = (payload: Record<string, unknown>) => produce(server.url, payload, { now: server.clock.now() });
   const codeOf = async (code: string) => admin(server.url, 'GET', `/v1/admin/codes/${encodeURIComponent(code)}`);
-  const trail = async (codeId: string) => ((await admin(server.url, 'GET', `/v1/admin/audit?code=${codeId}`)).body.items as Array<{ action: string; actor: string }>).map((e) => e.action).reverse();
+  const trail = async (codeId: string) =>
+    ((await admin(server.url, 'GET', `/v1/admin/audit?code=${codeId}`)).body.items as Array<{ action: string; actor: string }>).map((e) => e.action).reverse();
   const openApi = (route: string, body: unknown) => call(server.url, 'POST', `${OPEN_API}${route}`, body);
   const renewal = (license: string, expireTime: number, extra: Record<string, unknown> = {}) =>
     send({ activity: 'refreshLicenseCode', scene: 'RENEWAL', orderId: mkpId('R'), orderLineId: 'R-1', license, expireTime: compact(expireTime), ...extra });
@@ -91,7 +92,10 @@ forEachEngine('codes the marketplace made', (engine) => {
       const code = (await codeOf(license)).body.code;
       assert.equal(code.test, true);
       const events = (await admin(server.url, 'GET', `/v1/admin/audit?code=${code.id}`)).body.items;
-      assert.deepEqual(events.map((e: { actor: string }) => e.actor), ['marketplace-test']);
+      assert.deepEqual(
+        events.map((e: { actor: string }) => e.actor),
+        ['marketplace-test'],
+      );
     });
 
     it('lets the open API activate and query an adopted code like any other', async () => {
@@ -106,7 +110,10 @@ forEachEngine('codes the marketplace made', (engine) => {
       const query = await openApi('/v2/license/heartbeat', { license_list: [license, marketplaceCode()] });
       assert.deepEqual(
         query.body.data.license_info_list.map((e: { license_code: string; error_code: string }) => [e.license_code, e.error_code]),
-        [[license, '92020000'], [query.body.data.license_info_list[1].license_code, '92020005']],
+        [
+          [license, '92020000'],
+          [query.body.data.license_info_list[1].license_code, '92020005'],
+        ],
       );
     });
 
@@ -134,24 +141,42 @@ forEachEngine('codes the marketplace made', (engine) => {
       writeFileSync(path, text);
       return path;
     };
-    const importFile = (path: string, ...options: string[]) => runCli(['codes', 'import', path, '--product', product, ...options], cliEnv(server.db, { LICENSOR_MARKETPLACE_SEATS: '3' }));
+    const importFile = (path: string, ...options: string[]) =>
+      runCli(['codes', 'import', path, '--product', product, ...options], cliEnv(server.db, { LICENSOR_MARKETPLACE_SEATS: '3' }));
 
     it('imports a file of codes all at once, and the open API answers for them', async () => {
       const [a, b, c] = [marketplaceCode(), marketplaceCode(), marketplaceCode()];
-      const run = await importFile(file(`code,expires,seats\n# from Seller Center\n${a},20310101000000\n\n${b},2031-06-01,5\n${c},2031-07-01T08:00:00+08:00\n`), '--json');
+      const run = await importFile(
+        file(`code,expires,seats\n# from Seller Center\n${a},20310101000000\n\n${b},2031-06-01,5\n${c},2031-07-01T08:00:00+08:00\n`),
+        '--json',
+      );
       assert.equal(run.code, 0, run.err);
-      assert.deepEqual(run.json, { product, imported: [{ line: 3, code: a }, { line: 5, code: b }, { line: 6, code: c }], existing: [] });
+      assert.deepEqual(run.json, {
+        product,
+        imported: [
+          { line: 3, code: a },
+          { line: 5, code: b },
+          { line: 6, code: c },
+        ],
+        existing: [],
+      });
       const codes = await Promise.all([a, b, c].map(async (code) => (await codeOf(code)).body.code));
-      assert.deepEqual(codes.map((x) => [x.seats, x.expiresAt, x.status]), [
-        [3, '2031-01-01T00:00:00.000Z', 'issued'],
-        [5, '2031-06-01T00:00:00.000Z', 'issued'],
-        [3, '2031-07-01T00:00:00.000Z', 'issued'],
-      ]);
+      assert.deepEqual(
+        codes.map((x) => [x.seats, x.expiresAt, x.status]),
+        [
+          [3, '2031-01-01T00:00:00.000Z', 'issued'],
+          [5, '2031-06-01T00:00:00.000Z', 'issued'],
+          [3, '2031-07-01T00:00:00.000Z', 'issued'],
+        ],
+      );
       assert.deepEqual(await trail(codes[0].id), ['code.imported']);
       assert.equal((await openApi('/v1/license/activate', { license: b })).body.error_code, '92020000');
       // The operator finds one by the start of it, as the marketplace wrote it.
       const found = await admin(server.url, 'GET', `/v1/admin/codes?product=${product}&q=${c.slice(0, -2)}`);
-      assert.deepEqual(found.body.items.map((x: { code: string }) => x.code), [c]);
+      assert.deepEqual(
+        found.body.items.map((x: { code: string }) => x.code),
+        [c],
+      );
     });
 
     it('changes nothing when the same file is imported again, and says which codes it knew with other facts', async () => {
@@ -160,7 +185,10 @@ forEachEngine('codes the marketplace made', (engine) => {
       assert.equal((await importFile(first)).code, 0);
       const again = await importFile(first, '--json');
       assert.deepEqual(again.json.imported, []);
-      assert.deepEqual(again.json.existing, [{ line: 1, code: a, differs: [] }, { line: 2, code: b, differs: [] }]);
+      assert.deepEqual(again.json.existing, [
+        { line: 1, code: a, differs: [] },
+        { line: 2, code: b, differs: [] },
+      ]);
       const changed = await importFile(file(`${a},20320101000000\n${b},20310101000000,4\n`));
       assert.equal(changed.code, 0, changed.err);
       assert.match(changed.out, /imported 0 code\(s\).*2 known already/);
@@ -171,10 +199,20 @@ forEachEngine('codes the marketplace made', (engine) => {
 
     it('refuses a file with malformed rows, naming every bad line, and imports none of its rows', async () => {
       const [good, other] = [marketplaceCode(), marketplaceCode()];
-      const run = await importFile(file(`code,expires\n${good},20310101000000\n${other},20310230000000\n${other}\n, 20310101000000\n${good},20310101000000\n${marketplaceCode()},20310101000000,0\n`));
+      const run = await importFile(
+        file(
+          `code,expires\n${good},20310101000000\n${other},20310230000000\n${other}\n, 20310101000000\n${good},20310101000000\n${marketplaceCode()},20310101000000,0\n`,
+        ),
+      );
       assert.equal(run.code, 2, run.out);
       assert.match(run.err, /nothing was imported: 5 row\(s\)/);
-      for (const line of ['line 3: "20310230000000" is not an expiry', 'line 4: expected code,expiry[,seats]', 'line 5: the code must be', 'line 6: the code of line 2 again', 'line 7: seats must be']) {
+      for (const line of [
+        'line 3: "20310230000000" is not an expiry',
+        'line 4: expected code,expiry[,seats]',
+        'line 5: the code must be',
+        'line 6: the code of line 2 again',
+        'line 7: seats must be',
+      ]) {
         assert.ok(run.err.includes(line), `${line}\n${run.err}`);
       }
       assert.equal((await codeOf(good)).status, 404);
@@ -192,7 +230,9 @@ forEachEngine('codes the marketplace made', (engine) => {
       const refused = await admin(server.url, 'POST', '/v1/admin/marketplace/codes/import', { file: `${marketplaceCode()},tomorrow\n` });
       assert.equal(refused.status, 400);
       assert.equal(refused.body.error.code, 'import_rejected');
-      assert.deepEqual(refused.body.error.details.problems, [{ line: 1, message: '"tomorrow" is not an expiry: yyyyMMddHHmmss (UTC), YYYY-MM-DD or an ISO 8601 time' }]);
+      assert.deepEqual(refused.body.error.details.problems, [
+        { line: 1, message: '"tomorrow" is not an expiry: yyyyMMddHHmmss (UTC), YYYY-MM-DD or an ISO 8601 time' },
+      ]);
     });
   });
 });

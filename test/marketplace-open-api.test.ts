@@ -60,7 +60,13 @@ forEachEngine('the marketplace-compatible license open API', (engine) => {
       assertSuccess(await api('/v1/license/activate', { license: code.code }));
       assertSuccess(await api('/v1/license/activate', { license: code.code.toLowerCase() }));
       const events = (await admin(server.url, 'GET', `/v1/admin/audit?code=${code.id}`)).body.items;
-      assert.deepEqual(events.map((e: { action: string; actor: string }) => [e.action, e.actor]), [['code.activated', 'marketplace-api'], ['code.issued', 'admin-api']]);
+      assert.deepEqual(
+        events.map((e: { action: string; actor: string }) => [e.action, e.actor]),
+        [
+          ['code.activated', 'marketplace-api'],
+          ['code.issued', 'admin-api'],
+        ],
+      );
     });
 
     it('records real_effect_time (UTC) as the activation time and refuses one before the order', async () => {
@@ -86,7 +92,7 @@ forEachEngine('the marketplace-compatible license open API', (engine) => {
       assert.equal((await codeOf(expired.id)).firstActivatedAt, null);
     });
 
-    it('answers an instance\'s code with its order id', async () => {
+    it("answers an instance's code with its order id", async () => {
       const orderId = mkpId('ORDER');
       const created = await produce(server.url, { activity: 'newInstance', orderId, orderLineId: 'L1', businessId: mkpId('BIZ') }, { now: server.clock.now() });
       const query = await produce(server.url, { activity: 'queryInstance', instanceId: created.body.instanceId }, { now: server.clock.now() });
@@ -122,11 +128,14 @@ forEachEngine('the marketplace-compatible license open API', (engine) => {
       const res = await api('/v2/license/activate', { license_list: [a.code, 'PL-UNKNOWN', b.code] });
       assertSuccess(res);
       const list = res.body.data.license_code_info_list;
-      assert.deepEqual(list.map((e: { license: string; error_code: string }) => [e.license, e.error_code]), [
-        [a.code, '92020000'],
-        ['PL-UNKNOWN', '92020005'],
-        [b.code, '92020000'],
-      ]);
+      assert.deepEqual(
+        list.map((e: { license: string; error_code: string }) => [e.license, e.error_code]),
+        [
+          [a.code, '92020000'],
+          ['PL-UNKNOWN', '92020005'],
+          [b.code, '92020000'],
+        ],
+      );
       assert.equal(JSON.parse(list[2].license_code_info).status, 'ALIVE');
       assert.equal((await codeOf(b.id)).status, 'alive');
     });
@@ -169,7 +178,11 @@ forEachEngine('the marketplace-compatible license open API', (engine) => {
     });
 
     it('accepts an instance id in place of the code, as legacy online-License products send', async () => {
-      const created = await produce(server.url, { activity: 'newInstance', orderId: mkpId('O'), orderLineId: 'L', businessId: mkpId('BIZ') }, { now: server.clock.now() });
+      const created = await produce(
+        server.url,
+        { activity: 'newInstance', orderId: mkpId('O'), orderLineId: 'L', businessId: mkpId('BIZ') },
+        { now: server.clock.now() },
+      );
       const res = await api('/v1/license/heartbeat', { license: created.body.instanceId });
       assertSuccess(res);
       assert.equal(res.body.data.license_code, created.body.instanceId);
@@ -180,7 +193,10 @@ forEachEngine('the marketplace-compatible license open API', (engine) => {
       assertSuccess(await api('/v1/license/heartbeat', { license: code.code, heartbeatInfo: { thirdPartyAccount: 'user-1', ip: '10.1.2.3' } }));
       assertSuccess(await api('/v1/license/heartbeat', { license: code.code, heartbeatInfo: { thirdPartyAccount: 'user-1' } }));
       const usage = await admin(server.url, 'GET', `/v1/admin/usage?code=${code.code}`);
-      assert.deepEqual(usage.body.items.map((u: { ids: string[] }) => u.ids), [['user-1']]);
+      assert.deepEqual(
+        usage.body.items.map((u: { ids: string[] }) => u.ids),
+        [['user-1']],
+      );
     });
 
     it('answers 92020005 for an unknown code and 400 92020002 for a bad request', async () => {
@@ -215,7 +231,9 @@ forEachEngine('the marketplace-compatible license open API', (engine) => {
       });
       assertSuccess(res);
       assert.deepEqual(res.body.data, { check_fail_list: [] });
-      assertSuccess(await api('/v2/license/software-usage-info', { usage_info: [{ license: code.code, software_usage_Info: [{ id: 'acct-2' }, { id: 'acct-3' }] }] }));
+      assertSuccess(
+        await api('/v2/license/software-usage-info', { usage_info: [{ license: code.code, software_usage_Info: [{ id: 'acct-2' }, { id: 'acct-3' }] }] }),
+      );
 
       const usage = await admin(server.url, 'GET', `/v1/admin/usage?code=${code.id}`);
       assert.equal(usage.status, 200, usage.text);
@@ -229,7 +247,10 @@ forEachEngine('the marketplace-compatible license open API', (engine) => {
 
       const cli = await runCli(['usage', '--code', code.code, '--json'], cliEnv(server.db));
       assert.equal(cli.code, 0, cli.err);
-      assert.deepEqual(cli.json.items.map((u: { day: string; distinctIds: number }) => [u.day, u.distinctIds]), [[day.day, 3]]);
+      assert.deepEqual(
+        cli.json.items.map((u: { day: string; distinctIds: number }) => [u.day, u.distinctIds]),
+        [[day.day, 3]],
+      );
       const table = await runCli(['usage', '--code', code.code], cliEnv(server.db));
       assert.match(table.out, new RegExp(`${day.day}\\s+${code.code}\\s+3\\s+7`));
     });
@@ -240,7 +261,10 @@ forEachEngine('the marketplace-compatible license open API', (engine) => {
       server.clock.advance(DAY);
       await api('/v2/license/software-usage-info', { usage_info: [{ license: code.code, software_usage_Info: [{ active_num: 5 }] }] });
       const usage = await admin(server.url, 'GET', `/v1/admin/usage?code=${code.id}`);
-      assert.deepEqual(usage.body.items.map((u: { activeNum: number }) => u.activeNum), [5, 2]);
+      assert.deepEqual(
+        usage.body.items.map((u: { activeNum: number }) => u.activeNum),
+        [5, 2],
+      );
     });
 
     it('merges concurrent reports for one code instead of losing any', async () => {
@@ -312,7 +336,13 @@ forEachEngine('the license open API with AK/SK signing configured (§1.1)', (eng
   });
   after(async () => server?.close());
 
-  async function signedCall(path: string, body: unknown, credentials = { accessKey: 'AK-ONE', secretKey: 'sk-one-secret' }, at = server.clock.now(), tamper?: Buffer) {
+  async function signedCall(
+    path: string,
+    body: unknown,
+    credentials = { accessKey: 'AK-ONE', secretKey: 'sk-one-secret' },
+    at = server.clock.now(),
+    tamper?: Buffer,
+  ) {
     const bytes = Buffer.from(JSON.stringify(body));
     const url = new URL(server.url + BASE + path);
     const headers = { host: url.host, 'content-type': 'application/json' };

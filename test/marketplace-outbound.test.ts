@@ -55,7 +55,8 @@ forEachEngine('licensor calling the marketplace', (engine) => {
   const send = (payload: Record<string, unknown>) => produce(server.url, payload, { now: now() });
   const drain = () => server.running.outbox.drain();
   const entries = async (query: string) => (await admin(server.url, 'GET', `/v1/admin/outbox?${query}&limit=500`)).body.items as Array<Record<string, any>>;
-  const trail = async (codeId: string) => ((await admin(server.url, 'GET', `/v1/admin/audit?code=${codeId}&limit=100`)).body.items as Array<Record<string, any>>).reverse();
+  const trail = async (codeId: string) =>
+    ((await admin(server.url, 'GET', `/v1/admin/audit?code=${codeId}&limit=100`)).body.items as Array<Record<string, any>>).reverse();
 
   function sell(orderId: string, line: Partial<StandInOrderLine> = {}, orderType: 'NEW' | 'CHANGE' = 'NEW'): string {
     const orderLineId = `${orderId}-000001`;
@@ -74,33 +75,53 @@ forEachEngine('licensor calling the marketplace', (engine) => {
   }
   const code = async (codeId: string) => (await admin(server.url, 'GET', `/v1/admin/codes/${codeId}`)).body.code;
   const instance = async (instanceId: string) =>
-    ((await admin(server.url, 'GET', '/v1/admin/marketplace/instances?limit=500')).body.items as Array<Record<string, any>>).find((i) => i.instanceId === instanceId)!;
+    ((await admin(server.url, 'GET', '/v1/admin/marketplace/instances?limit=500')).body.items as Array<Record<string, any>>).find(
+      (i) => i.instanceId === instanceId,
+    )!;
 
   describe('order/query', () => {
-    it('asks for a new instance\'s order line, signed with the AK/SK, and gives its code the seats and the expiry bought', async () => {
+    it("asks for a new instance's order line, signed with the AK/SK, and gives its code the seats and the expiry bought", async () => {
       const expireTime = Date.UTC(2031, 0, 31, 23, 59, 59);
-      const { instanceId, orderId, orderLineId, codeId } = await newInstance({ periodType: 'year', periodNumber: 1, expireTime: compact(expireTime), linearValue: 3 });
+      const { instanceId, orderId, orderLineId, codeId } = await newInstance({
+        periodType: 'year',
+        periodNumber: 1,
+        expireTime: compact(expireTime),
+        linearValue: 3,
+      });
       const [owed] = (await entries('kind=marketplace.order-query')).filter((e) => e.payload.instanceId === instanceId);
       assert.equal(owed?.status, 'pending');
       assert.equal(owed?.target, `marketplace:orders:${instanceId}`);
 
       await drain();
-      assert.deepEqual(standIn.queries.filter((q) => q.orderId === orderId).map((q) => q.orderLineId), [orderLineId]);
+      assert.deepEqual(
+        standIn.queries.filter((q) => q.orderId === orderId).map((q) => q.orderLineId),
+        [orderLineId],
+      );
       const applied = await code(codeId);
       assert.equal(applied.seats, 3);
       assert.equal(applied.expiresAt, new Date(expireTime).toISOString());
       const terms = (await instance(instanceId)).order;
       assert.deepEqual({ ...terms, checkedAt: undefined }, { chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, quantity: 3, checkedAt: undefined });
-      assert.deepEqual((await trail(codeId)).map((e) => e.action), ['code.issued', 'code.order_applied']);
+      assert.deepEqual(
+        (await trail(codeId)).map((e) => e.action),
+        ['code.issued', 'code.order_applied'],
+      );
       const done = (await entries('kind=marketplace.order-query')).find((e) => e.id === owed!.id)!;
       assert.equal(done.status, 'delivered');
       assert.equal(done.attempts, 0);
     });
 
-    it('keeps the expiry a renewal set before the order\'s answer came, and still takes the seats', async () => {
+    it("keeps the expiry a renewal set before the order's answer came, and still takes the seats", async () => {
       const { instanceId, codeId } = await newInstance({ expireTime: compact(Date.UTC(2030, 0, 1)), linearValue: 2 });
       const renewedUntil = Date.UTC(2033, 0, 1);
-      const renewal = await send({ activity: 'refreshInstance', scene: 'RENEWAL', orderId: mkpId('R'), orderLineId: 'R-1', instanceId, expireTime: compact(renewedUntil) });
+      const renewal = await send({
+        activity: 'refreshInstance',
+        scene: 'RENEWAL',
+        orderId: mkpId('R'),
+        orderLineId: 'R-1',
+        instanceId,
+        expireTime: compact(renewedUntil),
+      });
       assert.equal(renewal.body.resultCode, '000000');
       await drain();
       const applied = await code(codeId);
@@ -168,7 +189,8 @@ forEachEngine('licensor calling the marketplace', (engine) => {
       const upgrade = { activity: 'upgradeInstance', instanceId, orderId: upgradeId, orderLineId: upgradeLine };
       assert.equal((await send(upgrade)).body.resultCode, '000000');
       // 20 at once wait for each other on the code's lock: past the 300 ms budget some answer 000004 and finish later.
-      for (const answer of await Promise.all(Array.from({ length: 20 }, () => send(upgrade)))) assert.ok(['000000', '000004'].includes(answer.body.resultCode), answer.bytes.toString());
+      for (const answer of await Promise.all(Array.from({ length: 20 }, () => send(upgrade))))
+        assert.ok(['000000', '000004'].includes(answer.body.resultCode), answer.bytes.toString());
       await server.running.runtime.background.settled();
       assert.equal((await send(upgrade)).body.resultCode, '000000');
       assert.equal((await code(codeId)).seats, 2);
@@ -185,7 +207,13 @@ forEachEngine('licensor calling the marketplace', (engine) => {
 
   describe('the license upload', () => {
     async function slowApplication(instanceId: string, deviceFingerprint?: string) {
-      const application = { activity: 'getLicenseAsync', instanceId, effectiveTime: compact(now()), eventId: mkpId('E'), ...(deviceFingerprint ? { deviceFingerprint } : {}) };
+      const application = {
+        activity: 'getLicenseAsync',
+        instanceId,
+        effectiveTime: compact(now()),
+        eventId: mkpId('E'),
+        ...(deviceFingerprint ? { deviceFingerprint } : {}),
+      };
       const release = await holdMarketplaceTables(server.db);
       try {
         const first = await send(application);
@@ -210,7 +238,9 @@ forEachEngine('licensor calling the marketplace', (engine) => {
       assert.equal(uploads[0]!.type, 'FILE');
       assert.equal(uploads[0]!.sha256Matches, true);
       assert.equal(uploads[0]!.fileName, 'license.txt');
-      const recorded = (await admin(server.url, 'GET', '/v1/admin/marketplace/licenses?limit=500')).body.items.find((l: { eventId: string }) => l.eventId === eventId);
+      const recorded = (await admin(server.url, 'GET', '/v1/admin/marketplace/licenses?limit=500')).body.items.find(
+        (l: { eventId: string }) => l.eventId === eventId,
+      );
       assert.notEqual(recorded.uploadedAt, null);
       assert.ok((await trail(codeId)).some((e) => e.action === 'code.license_uploaded' && e.actor === 'outbox' && e.after.eventId === eventId));
     });
@@ -243,7 +273,8 @@ forEachEngine('licensor calling the marketplace', (engine) => {
     async function instanceWithUsage(chargingMode: StandInOrderLine['chargingMode'], ids: string[]) {
       const created = await newInstance({ chargingMode });
       await drain();
-      const license = (await send({ activity: 'getLicenseAsync', instanceId: created.instanceId, effectiveTime: compact(now()), eventId: mkpId('E') })).body.license;
+      const license = (await send({ activity: 'getLicenseAsync', instanceId: created.instanceId, effectiveTime: compact(now()), eventId: mkpId('E') })).body
+        .license;
       const report = await call(server.url, 'POST', '/api/mkp-openapi-public/global/v2/license/software-usage-info', {
         usage_info: [{ license, software_usage_Info: ids.map((id) => ({ id })) }],
       });
@@ -261,11 +292,23 @@ forEachEngine('licensor calling the marketplace', (engine) => {
       assert.equal(await server.running.usagePushes.runOnce(), 1);
       assert.equal(await server.running.usagePushes.runOnce(), 0, 'owed once');
       await drain();
-      const pushed = standIn.usage.flatMap((u) => u.records.map((r): Record<string, unknown> => ({ ...r, sortedKeys: u.sortedKeys }))).filter((r) => r.instance_id === instanceId);
+      const pushed = standIn.usage
+        .flatMap((u) => u.records.map((r): Record<string, unknown> => ({ ...r, sortedKeys: u.sortedKeys })))
+        .filter((r) => r.instance_id === instanceId);
       const meteringSn = `licensor-${createHash('sha256').update(`${instanceId} ${used}`).digest('hex').slice(0, 40)}`;
-      assert.deepEqual(pushed.map(({ record_time: _recorded, ...r }) => r), [
-        { begin_time: sdkDate(used), end_time: sdkDate(day(Date.parse(used) + DAY)), instance_id: instanceId, metering_sn: meteringSn, usage_value: '3', sortedKeys: true },
-      ]);
+      assert.deepEqual(
+        pushed.map(({ record_time: _recorded, ...r }) => r),
+        [
+          {
+            begin_time: sdkDate(used),
+            end_time: sdkDate(day(Date.parse(used) + DAY)),
+            instance_id: instanceId,
+            metering_sn: meteringSn,
+            usage_value: '3',
+            sortedKeys: true,
+          },
+        ],
+      );
       assert.equal(standIn.usage.flatMap((u) => u.records).filter((r) => r.instance_id === periodic.instanceId).length, 0, 'a PERIOD instance pushes nothing');
     });
   });

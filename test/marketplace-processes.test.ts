@@ -28,7 +28,11 @@ forEachEngine('the marketplace against two real server processes', (engine) => {
   const [a, b] = [() => servers[0]!, () => servers[1]!];
 
   it('refuses a request replayed to the other process: the nonce is remembered in the shared database', async () => {
-    const first = await produce(a().url, { activity: 'newInstance', orderId: mkpId('ORDER'), orderLineId: 'L1', businessId: mkpId('BIZ') }, { now: Date.now() });
+    const first = await produce(
+      a().url,
+      { activity: 'newInstance', orderId: mkpId('ORDER'), orderLineId: 'L1', businessId: mkpId('BIZ') },
+      { now: Date.now() },
+    );
     assert.equal(first.body.resultCode, '000000', first.bytes.toString());
     const toOther = await replay(first.sent, b().url);
     assert.equal(toOther.body.resultCode, '000001', toOther.bytes.toString());
@@ -59,9 +63,19 @@ forEachEngine('the marketplace against two real server processes', (engine) => {
   });
 
   it('turns 50 identical license applications spread over both processes into one seat and one license', async () => {
-    const created = await produce(a().url, { activity: 'newInstance', orderId: mkpId('ORDER'), orderLineId: 'L1', businessId: mkpId('BIZ') }, { now: Date.now() });
+    const created = await produce(
+      a().url,
+      { activity: 'newInstance', orderId: mkpId('ORDER'), orderLineId: 'L1', businessId: mkpId('BIZ') },
+      { now: Date.now() },
+    );
     const instanceId = created.body.instanceId as string;
-    const application = { activity: 'getLicenseAsync', instanceId, effectiveTime: compact(Date.now()), eventId: mkpId('E'), deviceFingerprint: 'AA:BB:CC:00:11:22|DISK-1|BOARD-1|CPU-1' };
+    const application = {
+      activity: 'getLicenseAsync',
+      instanceId,
+      effectiveTime: compact(Date.now()),
+      eventId: mkpId('E'),
+      deviceFingerprint: 'AA:BB:CC:00:11:22|DISK-1|BOARD-1|CPU-1',
+    };
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => produce(servers[i % 2]!.url, application, { now: Date.now() })));
     for (const answer of answers) assert.ok(['000000', '000004'].includes(answer.body.resultCode), answer.bytes.toString());
     assert.ok(new Set(answers.filter((x) => x.body.resultCode === '000000').map((x) => x.body.license)).size <= 1);

@@ -200,7 +200,10 @@ forEachEngine('the marketplace production interface', (engine) => {
       assert.equal(code.status, 'issued');
       assert.equal(code.seats, 2);
       assert.equal(code.test, false);
-      assert.deepEqual((await audit(code.id)).map((e) => [e.action, e.actor]), [['code.issued', 'marketplace']]);
+      assert.deepEqual(
+        (await audit(code.id)).map((e) => [e.action, e.actor]),
+        [['code.issued', 'marketplace']],
+      );
     });
 
     it('answers a retry of the same order line with the same instanceId and creates nothing', async () => {
@@ -250,7 +253,10 @@ forEachEngine('the marketplace production interface', (engine) => {
     it('marks a testFlag=1 instance and its code as test data, listable by the test filter', async () => {
       const { code, instanceId } = await newInstance({ testFlag: '1' });
       assert.equal(code.test, true);
-      assert.deepEqual((await audit(code.id)).map((e) => e.actor), ['marketplace-test']);
+      assert.deepEqual(
+        (await audit(code.id)).map((e) => e.actor),
+        ['marketplace-test'],
+      );
       const tests = await admin(server.url, 'GET', `/v1/admin/codes?test=true&product=${product}`);
       assert.ok(tests.body.items.some((c: { id: string }) => c.id === code.id));
       const real = await admin(server.url, 'GET', `/v1/admin/codes?test=false&product=${product}`);
@@ -292,7 +298,10 @@ forEachEngine('the marketplace production interface', (engine) => {
       const until = Date.UTC(2030, 5, 1, 12, 0, 0);
       assertResult(await refresh(instanceId, mkpId('R'), compact(until)), '000000');
       assert.equal((await codeOf(codeId)).expiresAt, new Date(until).toISOString());
-      assert.deepEqual((await audit(codeId)).map((e) => e.action), ['code.renewed', 'code.issued']);
+      assert.deepEqual(
+        (await audit(codeId)).map((e) => e.action),
+        ['code.renewed', 'code.issued'],
+      );
     });
 
     it('reads the 17-digit form with milliseconds', async () => {
@@ -359,7 +368,10 @@ forEachEngine('the marketplace production interface', (engine) => {
       assertResult(await status(instanceId, 'UNFREEZE'), '000000');
       assertResult(await status(instanceId, 'UNFREEZE'), '000000');
       assert.equal((await codeOf(codeId)).status, 'issued');
-      assert.deepEqual((await audit(codeId)).map((e) => e.action), ['code.unfrozen', 'code.frozen', 'code.issued']);
+      assert.deepEqual(
+        (await audit(codeId)).map((e) => e.action),
+        ['code.unfrozen', 'code.frozen', 'code.issued'],
+      );
     });
 
     it('turns 50 concurrent freezes into one transition', async () => {
@@ -380,20 +392,39 @@ forEachEngine('the marketplace production interface', (engine) => {
   describe('releaseInstance (§3.6d)', () => {
     it('releases the code and frees its seats; a repeat succeeds without a second transition', async () => {
       const { instanceId, codeId } = await newInstance();
-      assertResult(await send({ activity: 'getLicenseAsync', instanceId, effectiveTime: compact(server.clock.now()), eventId: mkpId('E'), deviceFingerprint: FINGERPRINT }), '000000');
+      assertResult(
+        await send({
+          activity: 'getLicenseAsync',
+          instanceId,
+          effectiveTime: compact(server.clock.now()),
+          eventId: mkpId('E'),
+          deviceFingerprint: FINGERPRINT,
+        }),
+        '000000',
+      );
       const release = { activity: 'releaseInstance', instanceId, orderId: mkpId('UNSUB'), orderLineId: 'L1' };
       assertResult(await send(release), '000000');
       assertResult(await send(release), '000000');
       assert.equal((await codeOf(codeId)).status, 'released');
       const machines = await admin(server.url, 'GET', `/v1/admin/codes/${codeId}/activations`);
-      assert.deepEqual(machines.body.items.map((a: { status: string }) => a.status), ['deactivated']);
+      assert.deepEqual(
+        machines.body.items.map((a: { status: string }) => a.status),
+        ['deactivated'],
+      );
       assert.equal((await audit(codeId)).filter((e) => e.action === 'code.released').length, 1);
     });
 
     it('refuses to renew a released instance with 000002', async () => {
       const { instanceId } = await newInstance();
       assertResult(await send({ activity: 'releaseInstance', instanceId }), '000000');
-      const renewal = { activity: 'refreshInstance', scene: 'RENEWAL', orderId: mkpId('R'), orderLineId: 'L', instanceId, expireTime: compact(server.clock.now() + DAY) };
+      const renewal = {
+        activity: 'refreshInstance',
+        scene: 'RENEWAL',
+        orderId: mkpId('R'),
+        orderLineId: 'L',
+        instanceId,
+        expireTime: compact(server.clock.now() + DAY),
+      };
       assertResult(await send(renewal), '000002');
     });
 
@@ -428,7 +459,10 @@ forEachEngine('the marketplace production interface', (engine) => {
       const claims = payload as any;
       assert.deepEqual(claims.marketplace, { instanceId, eventId, deviceFingerprintSha256: createHash('sha256').update(FINGERPRINT).digest('hex') });
       const machines = (await admin(server.url, 'GET', `/v1/admin/codes/${codeId}/activations`)).body.items;
-      assert.deepEqual(machines.map((m: { id: string }) => m.id), [claims.activation.id]);
+      assert.deepEqual(
+        machines.map((m: { id: string }) => m.id),
+        [claims.activation.id],
+      );
       assert.equal(code.status, 'alive');
     });
 
@@ -472,9 +506,13 @@ forEachEngine('the marketplace production interface', (engine) => {
       assertResult(await apply(instanceId, { deviceFingerprint: FINGERPRINT }), '000901');
     });
 
-    it('takes the expiry a period product carries, and getLicenseAsync\'s own date form', async () => {
+    it("takes the expiry a period product carries, and getLicenseAsync's own date form", async () => {
       const { instanceId, codeId } = await newInstance();
-      const answer = await apply(instanceId, { effectiveTime: '2026-01-01 00:00:00 z', expireTime: compact(Date.UTC(2031, 2, 3)), deviceFingerprint: FINGERPRINT });
+      const answer = await apply(instanceId, {
+        effectiveTime: '2026-01-01 00:00:00 z',
+        expireTime: compact(Date.UTC(2031, 2, 3)),
+        deviceFingerprint: FINGERPRINT,
+      });
       assertResult(answer, '000000');
       assert.equal((await codeOf(codeId)).expiresAt, new Date(Date.UTC(2031, 2, 3)).toISOString());
       assert.equal(decodeJwt(answer.body.license).exp, Date.UTC(2031, 2, 3) / 1000);
@@ -496,7 +534,10 @@ forEachEngine('the marketplace production interface', (engine) => {
       const b = await newInstance();
       const answer = await send({ activity: 'queryInstance', instanceId: `${a.instanceId}, ${b.instanceId},no-such-instance` });
       assertResult(answer, '000000');
-      assert.deepEqual(answer.body.info.map((i: { instanceId: string }) => i.instanceId), [a.instanceId, b.instanceId]);
+      assert.deepEqual(
+        answer.body.info.map((i: { instanceId: string }) => i.instanceId),
+        [a.instanceId, b.instanceId],
+      );
       const [first] = answer.body.info;
       assert.equal(first.status, 'ALIVE');
       assert.equal(first.licenseCode, a.code.code);
@@ -572,7 +613,13 @@ forEachEngine('the marketplace production interface', (engine) => {
       assertResult(await refresh(code.code.toLowerCase().replace(/-/g, ''), orderId, compact(until)), '000000');
       assertResult(await refresh(code.code, orderId, compact(until)), '000000');
       assert.equal((await codeOf(code.id)).expiresAt, new Date(until).toISOString());
-      assert.deepEqual((await audit(code.id)).map((e) => [e.action, e.actor]), [['code.renewed', 'marketplace'], ['code.issued', 'admin-api']]);
+      assert.deepEqual(
+        (await audit(code.id)).map((e) => [e.action, e.actor]),
+        [
+          ['code.renewed', 'marketplace'],
+          ['code.issued', 'admin-api'],
+        ],
+      );
     });
 
     it('moves an expired code back to alive when the new date is in the future', async () => {
@@ -603,7 +650,14 @@ forEachEngine('the marketplace production interface', (engine) => {
       assertResult(await refresh('PL 0000 0000', mkpId('R'), compact(server.clock.now() + DAY)), '000003');
       const code = await anIssuedCode();
       for (const missing of ['scene', 'orderId', 'orderLineId', 'license', 'expireTime']) {
-        const full: Record<string, unknown> = { activity: 'refreshLicenseCode', scene: 'RENEWAL', orderId: 'O', orderLineId: 'L', license: code.code, expireTime: compact(server.clock.now() + DAY) };
+        const full: Record<string, unknown> = {
+          activity: 'refreshLicenseCode',
+          scene: 'RENEWAL',
+          orderId: 'O',
+          orderLineId: 'L',
+          license: code.code,
+          expireTime: compact(server.clock.now() + DAY),
+        };
         delete full[missing];
         assertResult(await send(full), '000002');
       }
@@ -620,7 +674,10 @@ forEachEngine('the marketplace production interface', (engine) => {
       assert.equal((await codeOf(code.id)).status, 'frozen');
       assertResult(await status(code.code, 'UNFREEZE'), '000000');
       assert.equal((await codeOf(code.id)).status, 'issued');
-      assert.deepEqual((await audit(code.id)).map((e) => e.action), ['code.unfrozen', 'code.frozen', 'code.issued']);
+      assert.deepEqual(
+        (await audit(code.id)).map((e) => e.action),
+        ['code.unfrozen', 'code.frozen', 'code.issued'],
+      );
     });
 
     it('releases once; a repeated release and a late freeze succeed, an unfreeze is refused with 000002', async () => {
@@ -680,7 +737,12 @@ forEachEngine('the marketplace production interface under a 5 s budget', (engine
   it('answers 000903 to an application without a device fingerprint when the product binds devices', async () => {
     const orderId = mkpId('ORDER');
     const created = await send({ activity: 'newInstance', orderId, orderLineId: 'L', businessId: mkpId('BIZ') });
-    const answer = await send({ activity: 'getLicenseAsync', instanceId: created.body.instanceId, effectiveTime: compact(server.clock.now()), eventId: mkpId('E') });
+    const answer = await send({
+      activity: 'getLicenseAsync',
+      instanceId: created.body.instanceId,
+      effectiveTime: compact(server.clock.now()),
+      eventId: mkpId('E'),
+    });
     assert.equal(answer.body.resultCode, '000903', answer.bytes.toString());
   });
 
@@ -688,7 +750,13 @@ forEachEngine('the marketplace production interface under a 5 s budget', (engine
     const created = await send({ activity: 'newInstance', orderId: mkpId('ORDER'), orderLineId: 'L', businessId: mkpId('BIZ') });
     const instanceId = created.body.instanceId as string;
     const row = await server.running.runtime.database.knex('marketplace_instances').where({ instance_id: instanceId }).first();
-    const application = { activity: 'getLicenseAsync', instanceId, effectiveTime: compact(server.clock.now()), eventId: mkpId('E'), deviceFingerprint: FINGERPRINT };
+    const application = {
+      activity: 'getLicenseAsync',
+      instanceId,
+      effectiveTime: compact(server.clock.now()),
+      eventId: mkpId('E'),
+      deviceFingerprint: FINGERPRINT,
+    };
 
     // Another connection holds the code's row (PostgreSQL) or the write lock (SQLite): the work cannot finish in time.
     const side = openSideConnection(server.db);

@@ -19,10 +19,7 @@ describe('marketplace request signing', () => {
     const signedHeaders = ['content-type', 'host', 'x-sdk-date', 'x-stage'];
 
     it('reproduces the published test vector', () => {
-      assert.equal(
-        apigSignature(vector, signedHeaders, '123', '20240317T144237Z'),
-        '77595ad624b6e4e49990b8c4e84bf1c287457fca61069c4e60b9b6765b52053d',
-      );
+      assert.equal(apigSignature(vector, signedHeaders, '123', '20240317T144237Z'), '77595ad624b6e4e49990b8c4e84bf1c287457fca61069c4e60b9b6765b52053d');
     });
 
     it('builds the canonical request with a trailing slash on the URI and a blank line before the signed headers', () => {
@@ -49,8 +46,15 @@ describe('marketplace request signing', () => {
       const now = Date.UTC(2026, 0, 2, 3, 4, 5);
       const body = Buffer.from('{"license":"ABC"}');
       const base = { method: 'POST', path: '/api/mkp-openapi-public/global/v1/license/heartbeat', query: '', body };
-      const headers = signApigRequest({ ...base, headers: { host: 'licensor.test:7300', 'content-type': 'application/json' } }, { accessKey: 'AK1', secretKey: 'SK1' }, now);
-      const sent = { ...base, headers: { host: 'licensor.test:7300', 'content-type': 'application/json', 'x-sdk-date': headers['X-Sdk-Date'], authorization: headers.Authorization } };
+      const headers = signApigRequest(
+        { ...base, headers: { host: 'licensor.test:7300', 'content-type': 'application/json' } },
+        { accessKey: 'AK1', secretKey: 'SK1' },
+        now,
+      );
+      const sent = {
+        ...base,
+        headers: { host: 'licensor.test:7300', 'content-type': 'application/json', 'x-sdk-date': headers['X-Sdk-Date'], authorization: headers.Authorization },
+      };
       const secrets = new Map([['AK1', 'SK1']]);
       assert.match(headers.Authorization!, /^SDK-HMAC-SHA256 Access=AK1, SignedHeaders=content-type;host;x-sdk-date, Signature=[0-9a-f]{64}$/);
       const signature = /Signature=([0-9a-f]{64})$/.exec(headers.Authorization!)![1];

@@ -49,11 +49,16 @@ forEachEngine('`licensor simulate` against two fresh server processes', (engine)
     const run = await runBinary(
       [
         'simulate',
-        '--url', `${a.url}/produce`,
-        '--key', MARKETPLACE_KEY,
-        '--replay-url', `${b.url}/produce`,
-        '--serve-marketplace', `127.0.0.1:${marketplacePort}`,
-        '--aksk', AKSK,
+        '--url',
+        `${a.url}/produce`,
+        '--key',
+        MARKETPLACE_KEY,
+        '--replay-url',
+        `${b.url}/produce`,
+        '--serve-marketplace',
+        `127.0.0.1:${marketplacePort}`,
+        '--aksk',
+        AKSK,
         '--hold-database',
         '--json',
       ],
@@ -61,8 +66,16 @@ forEachEngine('`licensor simulate` against two fresh server processes', (engine)
       150_000,
     );
     const checks = (run.json?.checks ?? []) as Check[];
-    assert.deepEqual(checks.filter((c) => !c.ok), [], run.out + run.err);
-    assert.deepEqual(checks.filter((c) => c.skipped).map((c) => c.name), [], 'nothing skipped');
+    assert.deepEqual(
+      checks.filter((c) => !c.ok),
+      [],
+      run.out + run.err,
+    );
+    assert.deepEqual(
+      checks.filter((c) => c.skipped).map((c) => c.name),
+      [],
+      'nothing skipped',
+    );
     assert.equal(run.code, 0, run.err);
     assert.equal(run.json.ok, true);
     const names = checks.map((c) => c.name);
@@ -83,7 +96,10 @@ forEachEngine('`licensor simulate` against two fresh server processes', (engine)
     }
     // Everything the simulator made is test data, and nothing licensor owed the marketplace failed.
     const tests = await admin(a.url, 'GET', `/v1/admin/codes?test=true&product=${product}&limit=200`);
-    assert.ok(tests.body.items.some((c: { code: string }) => c.code.startsWith('PL')), 'the adopted code is test data');
+    assert.ok(
+      tests.body.items.some((c: { code: string }) => c.code.startsWith('PL')),
+      'the adopted code is test data',
+    );
     const failed = await admin(a.url, 'GET', '/v1/admin/outbox?status=failed');
     assert.deepEqual(failed.body.items, []);
   });

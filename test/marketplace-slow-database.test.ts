@@ -25,7 +25,9 @@ function assertProcessing(answers: ProduceAnswer[], instanceId: string): void {
 async function stored(db: TestDatabase, orderId: string): Promise<{ instances: string[]; codes: number }> {
   const side = openSideConnection(db);
   try {
-    const instances = (await side('marketplace_instances').where({ order_id: orderId }).select('instance_id')).map((r: { instance_id: string }) => r.instance_id);
+    const instances = (await side('marketplace_instances').where({ order_id: orderId }).select('instance_id')).map(
+      (r: { instance_id: string }) => r.instance_id,
+    );
     const codes = (await side('codes').where('metadata', 'like', `%${orderId}%`)).length;
     return { instances, codes };
   } finally {
@@ -43,7 +45,8 @@ forEachEngine('newInstance while the database is too slow for the budget, in one
   });
   after(async () => server?.close());
 
-  const newInstance = (orderId: string) => produce(server.url, { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: mkpId('BIZ') }, { now: server.clock.now() });
+  const newInstance = (orderId: string) =>
+    produce(server.url, { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: mkpId('BIZ') }, { now: server.clock.now() });
 
   it('answers 000004 with the same instance id to concurrent and sequential retries, and that instance comes to exist', async () => {
     const orderId = mkpId('ORDER');

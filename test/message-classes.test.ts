@@ -39,7 +39,9 @@ describe('requests and responses made as Express ones from birth', () => {
   it('are built with the app’s own request and response as their prototypes', async () => {
     const app = sampleApp();
     const seen: boolean[] = [];
-    const { server, url } = await listening(app, true, (req, res) => seen.push(Object.getPrototypeOf(req) === app.request, Object.getPrototypeOf(res) === app.response));
+    const { server, url } = await listening(app, true, (req, res) =>
+      seen.push(Object.getPrototypeOf(req) === app.request, Object.getPrototypeOf(res) === app.response),
+    );
     try {
       assert.equal((await call(url, 'POST', '/echo', { a: 1 })).status, 201);
       assert.deepEqual(seen, [true, true]);
@@ -71,7 +73,10 @@ describe('requests and responses made as Express ones from birth', () => {
     };
     const plain = await answersOf(false);
     assert.deepEqual(await answersOf(true), plain);
-    assert.deepEqual(plain.map((a) => a.status), [201, 500, 400, 500, 404]);
+    assert.deepEqual(
+      plain.map((a) => a.status),
+      [201, 500, 400, 500, 404],
+    );
   });
 });
 
@@ -93,12 +98,22 @@ forEachEngine('the licensor server’s requests and responses', (engine) => {
       const code = await issueCode(server, 'born');
       const activated = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('born-1') });
       assert.equal(activated.status, 201, activated.text);
-      const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: activated.body.activation.id, secret: activated.body.activation.secret, fingerprint: machine('born-1') });
+      const beat = await call(server.url, 'POST', '/v1/heartbeat', {
+        activationId: activated.body.activation.id,
+        secret: activated.body.activation.secret,
+        fingerprint: machine('born-1'),
+      });
       assert.equal(beat.status, 200, beat.text);
     } finally {
       http.off('request', probe);
     }
-    assert.deepEqual(seen.filter((s) => !s.startsWith('/v1/admin')), ['/v1/activations true true', '/v1/heartbeat true true']);
-    assert.ok(seen.every((s) => s.endsWith('true true')), seen.join('\n'));
+    assert.deepEqual(
+      seen.filter((s) => !s.startsWith('/v1/admin')),
+      ['/v1/activations true true', '/v1/heartbeat true true'],
+    );
+    assert.ok(
+      seen.every((s) => s.endsWith('true true')),
+      seen.join('\n'),
+    );
   });
 });

@@ -115,7 +115,9 @@ forEachEngine('Prometheus /metrics', (engine) => {
     await server.running.sweeper.runOnce();
     const text = await scrape();
     assert.equal(sample(text, 'licensor_sweeper_runs_total', { result: 'ran' }) - sample(before, 'licensor_sweeper_runs_total', { result: 'ran' }), 1);
-    assert.ok(sample(text, 'licensor_sweeper_changes_total', { change: 'expired' }) - sample(before, 'licensor_sweeper_changes_total', { change: 'expired' }) >= 1);
+    assert.ok(
+      sample(text, 'licensor_sweeper_changes_total', { change: 'expired' }) - sample(before, 'licensor_sweeper_changes_total', { change: 'expired' }) >= 1,
+    );
     assert.equal(sample(text, 'licensor_sweeper_last_run_timestamp_seconds'), server.clock.now() / 1000);
   });
 

@@ -47,8 +47,13 @@ forEachEngine('migrating the schema', (engine) => {
     // nested loop made a 20,000-code statement compare every pair of rows (84 s instead of 0.6 s).
     it("plans the codes trigger's old/new comparison without nested loops", async () => {
       await migrateToLatest(database.knex);
-      const { rows } = (await database.knex.raw("SELECT proconfig FROM pg_proc WHERE proname = 'licensor_view_codes_changed'")) as { rows: Array<{ proconfig: string[] | null }> };
-      assert.deepEqual(rows.map((r) => r.proconfig), [['enable_nestloop=off']]);
+      const { rows } = (await database.knex.raw("SELECT proconfig FROM pg_proc WHERE proname = 'licensor_view_codes_changed'")) as {
+        rows: Array<{ proconfig: string[] | null }>;
+      };
+      assert.deepEqual(
+        rows.map((r) => r.proconfig),
+        [['enable_nestloop=off']],
+      );
     });
   }
 

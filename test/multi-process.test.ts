@@ -33,9 +33,7 @@ forEachEngine('two server processes sharing one database', (engine) => {
     const issued = await admin(second!.url, 'POST', '/v1/admin/codes', { product: 'shared', seats: 5, days: 30 });
     const code = issued.body.code.code;
     const answers = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        call(servers[i % 2]!.url, 'POST', '/v1/activations', { code, fingerprint: machine(`two-proc-${i}`) }),
-      ),
+      Array.from({ length: 50 }, (_, i) => call(servers[i % 2]!.url, 'POST', '/v1/activations', { code, fingerprint: machine(`two-proc-${i}`) })),
     );
     const statuses = answers.map((a) => a.status);
     assert.equal(statuses.filter((s) => s === 201).length, 5, statuses.join(','));

@@ -31,7 +31,10 @@ describe('the OpenAPI document', () => {
   let document: any;
 
   before(async () => {
-    server = await startTestServer('sqlite', marketplaceEnv(MKP_PRODUCT, { LICENSOR_MARKETPLACE_PATH: '/koogallery/produce', LICENSOR_OPENAPI_ALLOW_UNSIGNED: 'true' }));
+    server = await startTestServer(
+      'sqlite',
+      marketplaceEnv(MKP_PRODUCT, { LICENSOR_MARKETPLACE_PATH: '/koogallery/produce', LICENSOR_OPENAPI_ALLOW_UNSIGNED: 'true' }),
+    );
     const res = await call(server.url, 'GET', '/openapi.json');
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
@@ -51,15 +54,22 @@ describe('the OpenAPI document', () => {
     assert.ok(served.length >= 30, `only ${served.length} routes found in the router stack`);
     const undocumented = served.filter((k) => !documented.includes(k));
     const unserved = documented.filter((k) => !served.includes(k));
-    assert.deepEqual(undocumented, [], `served but not documented — declare them beside their handlers (src/http/openapi/registry.ts): ${undocumented.join(', ')}`);
+    assert.deepEqual(
+      undocumented,
+      [],
+      `served but not documented — declare them beside their handlers (src/http/openapi/registry.ts): ${undocumented.join(', ')}`,
+    );
     assert.deepEqual(unserved, [], `documented but not served: ${unserved.join(', ')}`);
     assert.equal(new Set(served).size, served.length, 'a route is registered twice');
   });
 
-  it('describes the production signature as the hex HMAC the server checks, and queryInstance\'s answer as licensor\'s own', () => {
+  it("describes the production signature as the hex HMAC the server checks, and queryInstance's answer as licensor's own", () => {
     const operation = document.paths['/koogallery/produce'].post;
     const signature = operation.parameters.find((p: { name: string; in: string }) => p.name === 'signature' && p.in === 'query');
-    assert.match(signature.description, /^hex\(HMAC-SHA256\(accessKey, accessKey \+ nonce \+ timestamp \+ lower\(hex\(HMAC-SHA256\(accessKey, body\)\)\)\)\), over the raw body bytes/);
+    assert.match(
+      signature.description,
+      /^hex\(HMAC-SHA256\(accessKey, accessKey \+ nonce \+ timestamp \+ lower\(hex\(HMAC-SHA256\(accessKey, body\)\)\)\)\), over the raw body bytes/,
+    );
     assert.doesNotMatch(signature.description, /base64/);
     assert.match(operation.description, /queryInstance answer is licensor's own shape/);
     const answer = JSON.stringify(operation.responses['200']);
@@ -135,7 +145,10 @@ describe('the OpenAPI document', () => {
       assert.ok(documented, `${method} ${pattern} answered ${answer.status}, which it does not document: ${answer.text ?? JSON.stringify(answer.body)}`);
       if (documented.schema) {
         const parsed = documented.schema.safeParse(answer.body);
-        assert.ok(parsed.success, `${method} ${pattern} ${answer.status} does not match its documented schema: ${parsed.error?.message}\n${JSON.stringify(answer.body)}`);
+        assert.ok(
+          parsed.success,
+          `${method} ${pattern} ${answer.status} does not match its documented schema: ${parsed.error?.message}\n${JSON.stringify(answer.body)}`,
+        );
       }
       exercised.add(routeKey(method, pattern));
     }
@@ -200,7 +213,9 @@ describe('the OpenAPI document', () => {
       await checked('POST', `${base}/v2/license/activate`, { license_list: [other, 'NOT-A-CODE'] });
       await checked('POST', `${base}/v1/license/heartbeat`, { license: other });
       await checked('POST', `${base}/v2/license/heartbeat`, { license_list: [other, 'NOT-A-CODE'] });
-      await checked('POST', `${base}/v2/license/software-usage-info`, { usage_info: [{ license: other, software_usage_Info: [{ id: 'client-1' }, { active_num: 3 }] }] });
+      await checked('POST', `${base}/v2/license/software-usage-info`, {
+        usage_info: [{ license: other, software_usage_Info: [{ id: 'client-1' }, { active_num: 3 }] }],
+      });
       await checked('POST', `${base}/v1/license/activate`, { license_list: 'wrong' }); // 400 92020002
       await asAdmin('GET', `/v1/admin/usage?code=${other}`);
 
@@ -216,7 +231,11 @@ describe('the OpenAPI document', () => {
       assert.equal(license.body.resultCode, '000000');
       conform('POST', path, await produce(server.url, { activity: 'queryInstance', instanceId }, { now, path }));
       conform('POST', path, await produce(server.url, { activity: 'queryInstance', instanceId }, { now, path, signature: 'wrong' }));
-      conform('POST', path, await produce(server.url, { activity: 'upgradeInstance', instanceId, orderId: mkpId('U'), orderLineId: 'U-1', amount: 3 }, { now, path }));
+      conform(
+        'POST',
+        path,
+        await produce(server.url, { activity: 'upgradeInstance', instanceId, orderId: mkpId('U'), orderLineId: 'U-1', amount: 3 }, { now, path }),
+      );
       await asAdmin('GET', '/v1/admin/marketplace/instances?limit=5');
       await asAdmin('GET', '/v1/admin/marketplace/licenses');
       await asAdmin('POST', '/v1/admin/marketplace/codes/import', { file: 'code,expires\nPLOPENAPI0001,20300101000000\nno expiry here', product: 'shapes' }); // 400
@@ -224,7 +243,12 @@ describe('the OpenAPI document', () => {
 
       // An entry the outbox gave up, as an operator sees it and tries it again.
       const { ctx } = server.running.runtime;
-      const givenUp = { ...owedCall(ctx, now, { kind: 'test.openapi', target: 'openapi', payload: { n: 1 } }), status: 'failed' as const, attempts: 3, lastError: 'refused' };
+      const givenUp = {
+        ...owedCall(ctx, now, { kind: 'test.openapi', target: 'openapi', payload: { n: 1 } }),
+        status: 'failed' as const,
+        attempts: 3,
+        lastError: 'refused',
+      };
       await ctx.repo.outbox.enqueue(givenUp);
       await asAdmin('GET', '/v1/admin/outbox?status=failed&limit=5');
       await asAdmin('GET', '/v1/admin/outbox/summary');
@@ -241,7 +265,10 @@ describe('the OpenAPI document', () => {
       await asAdmin('GET', `/v1/admin/webhooks/${hook.id}`);
       await asAdmin('PATCH', `/v1/admin/webhooks/${hook.id}`, { description: 'documented', enabled: false });
       await asAdmin('POST', `/v1/admin/webhooks/${hook.id}/secret`);
-      const hookFailed = { ...owedCall(ctx, now, { kind: WEBHOOK_KIND, target: webhookTarget(hook.id), payload: { eventId: 'e', type: 'code.issued' } }), status: 'failed' as const };
+      const hookFailed = {
+        ...owedCall(ctx, now, { kind: WEBHOOK_KIND, target: webhookTarget(hook.id), payload: { eventId: 'e', type: 'code.issued' } }),
+        status: 'failed' as const,
+      };
       await ctx.repo.outbox.enqueue(hookFailed);
       await asAdmin('GET', `/v1/admin/webhooks/${hook.id}/deliveries?limit=5`);
       await asAdmin('POST', `/v1/admin/webhooks/${hook.id}/deliveries/${hookFailed.id}/resend`); // 409: the endpoint is off
@@ -283,7 +310,11 @@ describe('the OpenAPI document', () => {
         const res = await call(server.url, 'GET', asset);
         assert.equal(res.status, 200, asset);
         assert.doesNotMatch(res.text, /(src|href)\s*=\s*["']?(https?:)?\/\//i, `${asset} refers to another origin`);
-        assert.doesNotMatch(res.text, /<script>|style=|innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/, `${asset} uses inline code or HTML injection`);
+        assert.doesNotMatch(
+          res.text,
+          /<script>|style=|innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/,
+          `${asset} uses inline code or HTML injection`,
+        );
       }
       const script = await call(server.url, 'GET', '/docs/docs.js');
       assert.match(script.text, /fetch\('\.\.\/openapi\.json'\)/);

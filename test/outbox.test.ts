@@ -80,9 +80,19 @@ forEachEngine('the outbox', (engine) => {
   it('delivers the entries of one target in the order they were owed, one at a time, and other targets side by side', async () => {
     for (const name of ['a1', 'b1', 'a2', 'a3', 'b2']) await owe(name, name.startsWith('a') ? 'target-a' : 'target-b');
     await worker.drain();
-    assert.deepEqual(delivery.delivered.filter((n) => n.startsWith('a')), ['a1', 'a2', 'a3']);
-    assert.deepEqual(delivery.delivered.filter((n) => n.startsWith('b')), ['b1', 'b2']);
-    for (const [earlier, later] of [['a1', 'a2'], ['a2', 'a3'], ['b1', 'b2']] as const) {
+    assert.deepEqual(
+      delivery.delivered.filter((n) => n.startsWith('a')),
+      ['a1', 'a2', 'a3'],
+    );
+    assert.deepEqual(
+      delivery.delivered.filter((n) => n.startsWith('b')),
+      ['b1', 'b2'],
+    );
+    for (const [earlier, later] of [
+      ['a1', 'a2'],
+      ['a2', 'a3'],
+      ['b1', 'b2'],
+    ] as const) {
       assert.ok(delivery.log.indexOf(`end ${earlier}`) < delivery.log.indexOf(`start ${later}`), `${later} waits for ${earlier}`);
     }
     assert.ok(delivery.log.indexOf('start b1') < delivery.log.indexOf('end a1'), 'the heads of two targets go side by side');
@@ -152,12 +162,21 @@ forEachEngine('the outbox', (engine) => {
     await worker.drain();
     assert.deepEqual(delivery.delivered, ['next', 'refused']);
     const trail = (await runtime.ctx.repo.audit.list({ entityId: failed.id }, 10, null)).items.map((e) => [e.action, e.actor]);
-    assert.deepEqual(trail.sort(), [['outbox.failed', 'outbox'], ['outbox.retried', 'test-operator']].sort());
+    assert.deepEqual(
+      trail.sort(),
+      [
+        ['outbox.failed', 'outbox'],
+        ['outbox.retried', 'test-operator'],
+      ].sort(),
+    );
     await assert.rejects(retryOutboxEntry(runtime.ctx, failed.id, 'test-operator'), /only a failed entry is retried/);
   });
 
   it('gives up an entry still undelivered past the give-up time', async () => {
-    delivery.failures.set('hopeless', Array.from({ length: 100 }, () => 'down'));
+    delivery.failures.set(
+      'hopeless',
+      Array.from({ length: 100 }, () => 'down'),
+    );
     await owe('hopeless');
     for (let i = 0; i < 60 && (await entry('hopeless')).status === 'pending'; i++) {
       await worker.drain();

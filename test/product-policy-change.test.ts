@@ -55,7 +55,13 @@ forEachEngine('changing a product policy after creation', (engine) => {
     const res = await patch(name, { matchStrategy: 'exact', churnLimit: 5, churnPeriodSeconds: 3600, fingerprintChangeWindowSeconds: 7 * 86_400 });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.changed, true);
-    assert.deepEqual(res.body.product, { ...before, matchStrategy: 'exact', churnLimit: 5, churnPeriodSeconds: 3600, fingerprintChangeWindowSeconds: 7 * 86_400 });
+    assert.deepEqual(res.body.product, {
+      ...before,
+      matchStrategy: 'exact',
+      churnLimit: 5,
+      churnPeriodSeconds: 3600,
+      fingerprintChangeWindowSeconds: 7 * 86_400,
+    });
     assert.deepEqual((await admin(server.url, 'GET', `/v1/admin/products/${name}`)).body.product, res.body.product);
     const unlimited = await patch(name, { churnLimit: null });
     assert.equal(unlimited.body.product.churnLimit, null);
@@ -81,7 +87,16 @@ forEachEngine('changing a product policy after creation', (engine) => {
 
   it('refuses an empty change, the name, an unknown setting and values outside the limits of creation with 400 invalid_request', async () => {
     const name = await newProduct();
-    for (const body of [{}, { name: 'renamed' }, { lateness: 3 }, { leaseSeconds: 59 }, { seatMode: 'metered' }, { churnLimit: 0 }, { fingerprintChangeWindowSeconds: 60 }, []]) {
+    for (const body of [
+      {},
+      { name: 'renamed' },
+      { lateness: 3 },
+      { leaseSeconds: 59 },
+      { seatMode: 'metered' },
+      { churnLimit: 0 },
+      { fingerprintChangeWindowSeconds: 60 },
+      [],
+    ]) {
       assertRefusal(await patch(name, body), 400, 'invalid_request');
     }
     assertRefusal(await patch('no-such-product', { reclaim: 'soft' }), 404, 'product_not_found');
@@ -140,7 +155,10 @@ forEachEngine('changing a product policy after creation', (engine) => {
     const res = await patch(name, { seatMode: 'floating', leaseSeconds: 7200, heartbeatIntervalSeconds: 600 });
     assert.equal(res.status, 200, res.text);
     const live = (await admin(server.url, 'GET', `/v1/admin/codes/${code}/activations`)).body.items;
-    assert.deepEqual(live.map((a: any) => a.status), ['active', 'active']);
+    assert.deepEqual(
+      live.map((a: any) => a.status),
+      ['active', 'active'],
+    );
     const claims = claimsOf((await beat(one!)).body.token);
     assert.equal(claims.license.seatMode, 'floating');
     assert.equal(claims.exp - claims.iat, 7200);
@@ -160,7 +178,10 @@ forEachEngine('changing a product policy after creation', (engine) => {
     assert.equal(byId.get(beating.id), 'active');
     // In the code's trail, where an operator looks for what happened to its machines.
     const culled = (await admin(server.url, 'GET', `/v1/admin/audit?code=${code}&action=activation.culled`)).body.items;
-    assert.deepEqual(culled.map((e: any) => [e.entityId, e.actor, e.after]), [[silent.id, 'admin-api', { reason: 'seat_mode_changed' }]]);
+    assert.deepEqual(
+      culled.map((e: any) => [e.entityId, e.actor, e.after]),
+      [[silent.id, 'admin-api', { reason: 'seat_mode_changed' }]],
+    );
     assert.equal(claimsOf((await beat(beating)).body.token).license.seatMode, 'node_locked');
   });
 

@@ -12,7 +12,10 @@ describe('the benchmark profile summary', () => {
     try {
       // A script that spends ~300 ms in one named function, profiled by node itself.
       const script = join(dir, 'spin.js');
-      writeFileSync(script, 'function spinForProfile() { const end = Date.now() + 300; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }\nspinForProfile();\n');
+      writeFileSync(
+        script,
+        'function spinForProfile() { const end = Date.now() + 300; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }\nspinForProfile();\n',
+      );
       execFileSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, script]);
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!;
       const { busyMs, byFunction, byOrigin } = summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')));

@@ -34,7 +34,12 @@ forEachEngine('a server killed with SIGKILL under load', (engine) => {
         try {
           const res = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine(`c${n}-m${i}`) });
           if (res.status === 200 || res.status === 201) acknowledged.set(res.body.activation.id, code);
-          if (res.status === 201) await call(server.url, 'POST', '/v1/heartbeat', { activationId: res.body.activation.id, secret: res.body.activation.secret, fingerprint: machine(`c${n}-m${i}`) });
+          if (res.status === 201)
+            await call(server.url, 'POST', '/v1/heartbeat', {
+              activationId: res.body.activation.id,
+              secret: res.body.activation.secret,
+              fingerprint: machine(`c${n}-m${i}`),
+            });
           if (res.status === 201 && i % 2 === 0) {
             await call(server.url, 'DELETE', `/v1/activations/${res.body.activation.id}`, { token: res.body.token });
             acknowledged.delete(res.body.activation.id);

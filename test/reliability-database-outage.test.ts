@@ -61,12 +61,13 @@ describe('PostgreSQL going away and coming back [postgres]', () => {
     assert.equal(ready, 200);
     const after = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('after-outage') });
     assert.equal(after.status, 201, after.text);
-    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: before.body.activation.id, secret: before.body.activation.secret, fingerprint: machine('before-outage') });
+    const beat = await call(server.url, 'POST', '/v1/heartbeat', {
+      activationId: before.body.activation.id,
+      secret: before.body.activation.secret,
+      fingerprint: machine('before-outage'),
+    });
     assert.equal(beat.status, 200, beat.text);
     const activations = await admin(server.url, 'GET', `/v1/admin/codes/${code}/activations`);
-    assert.deepEqual(
-      activations.body.items.map((a: { id: string }) => a.id).sort(),
-      [before.body.activation.id, after.body.activation.id].sort(),
-    );
+    assert.deepEqual(activations.body.items.map((a: { id: string }) => a.id).sort(), [before.body.activation.id, after.body.activation.id].sort());
   });
 });

@@ -17,9 +17,35 @@ function prng(seed: number) {
 }
 
 const NASTY_STRINGS = [
-  "' OR 1=1 --", '"; DROP TABLE codes; --', '../../../../etc/passwd', '%2e%2e%2f%2e%2e%2f', '\u0000', 'a\u0000b', '\ud800',
-  '<script>alert(1)</script>', '${7*7}', '{{7*7}}', '__proto__', 'constructor', '%00', '\\', '/', '?', '#', '..', ' ', '',
-  'null', 'true', '0', '-1', '1e309', 'NaN', '😀'.repeat(50), 'x'.repeat(70_000), 'ABCDE-FGHJK-MNPQR-STVWX-YZ234',
+  "' OR 1=1 --",
+  '"; DROP TABLE codes; --',
+  '../../../../etc/passwd',
+  '%2e%2e%2f%2e%2e%2f',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  '<script>alert(1)</script>',
+  '${7*7}',
+  '{{7*7}}',
+  '__proto__',
+  'constructor',
+  '%00',
+  '\\',
+  '/',
+  '?',
+  '#',
+  '..',
+  ' ',
+  '',
+  'null',
+  'true',
+  '0',
+  '-1',
+  '1e309',
+  'NaN',
+  '😀'.repeat(50),
+  'x'.repeat(70_000),
+  'ABCDE-FGHJK-MNPQR-STVWX-YZ234',
 ];
 
 interface Case {
@@ -35,15 +61,24 @@ function corpus(count: number, seed: number, ids: { activationId: string; code: 
   const nasty = () => pick(NASTY_STRINGS);
   const value = (depth = 0): unknown => {
     switch (Math.floor(rand() * 9)) {
-      case 0: return nasty();
-      case 1: return Math.floor(rand() * 2 ** 53) * (rand() < 0.5 ? -1 : 1);
-      case 2: return rand() < 0.5;
-      case 3: return null;
-      case 4: return depth < 3 ? Array.from({ length: Math.floor(rand() * 4) }, () => value(depth + 1)) : [];
-      case 5: return depth < 3 ? Object.fromEntries(Array.from({ length: Math.floor(rand() * 4) }, () => [nasty(), value(depth + 1)])) : {};
-      case 6: return machine(String(rand()));
-      case 7: return ids.activationId;
-      default: return ids.code;
+      case 0:
+        return nasty();
+      case 1:
+        return Math.floor(rand() * 2 ** 53) * (rand() < 0.5 ? -1 : 1);
+      case 2:
+        return rand() < 0.5;
+      case 3:
+        return null;
+      case 4:
+        return depth < 3 ? Array.from({ length: Math.floor(rand() * 4) }, () => value(depth + 1)) : [];
+      case 5:
+        return depth < 3 ? Object.fromEntries(Array.from({ length: Math.floor(rand() * 4) }, () => [nasty(), value(depth + 1)])) : {};
+      case 6:
+        return machine(String(rand()));
+      case 7:
+        return ids.activationId;
+      default:
+        return ids.code;
     }
   };
   const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
@@ -82,14 +117,29 @@ function corpus(count: number, seed: number, ids: { activationId: string; code: 
     ['GET', '/v1/admin/audit?code=:nasty&action=:nasty&cursor=:nasty'],
     ['GET', '/:nasty'],
   ];
-  const contentTypes = ['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data; boundary=x', ''];
+  const contentTypes = [
+    'application/json',
+    'application/json; charset=utf-8',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'application/json; charset=latin1',
+    'multipart/form-data; boundary=x',
+    '',
+  ];
   return Array.from({ length: count }, () => {
     const [method, template] = pick(routes);
     // Percent-encode every byte (lone surrogates included), or now and then send a broken escape as is.
     const encode = (text: string) => [...Buffer.from(text.slice(0, 200))].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
     const path = template.replace(/:nasty/g, () => (rand() < 0.05 ? pick(['%E0%A4%A', '%', '%zz', '%00']) : encode(nasty())));
     const headers: Record<string, string> = {};
-    if (rand() < 0.8) headers.authorization = `Bearer ${rand() < 0.9 ? ADMIN_TOKEN : nasty().slice(0, 100).replace(/[^\x20-\x7e]/g, '')}`;
+    if (rand() < 0.8)
+      headers.authorization = `Bearer ${
+        rand() < 0.9
+          ? ADMIN_TOKEN
+          : nasty()
+              .slice(0, 100)
+              .replace(/[^\x20-\x7e]/g, '')
+      }`;
     const body = method === 'GET' || rand() < 0.1 ? null : pick(shapes)();
     const type = pick(contentTypes);
     if (type) headers['content-type'] = type;
@@ -102,7 +152,13 @@ function send(url: string, c: Case): Promise<{ status: number; text: string }> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: target.hostname, port: target.port, method: c.method, path: c.path, headers: { ...c.headers, ...(c.body ? { 'content-length': String(c.body.length) } : {}) } },
+      {
+        host: target.hostname,
+        port: target.port,
+        method: c.method,
+        path: c.path,
+        headers: { ...c.headers, ...(c.body ? { 'content-length': String(c.body.length) } : {}) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (d) => chunks.push(d));
@@ -145,7 +201,8 @@ forEachEngine('a generated corpus of hostile requests', (engine) => {
         } catch {
           code = undefined;
         }
-        if (typeof code !== 'string' || !/^[a-z_]+$/.test(code)) problems.push(`#${i} ${c.method} ${c.path.slice(0, 80)} -> ${res.status} without an error code: ${res.text.slice(0, 120)}`);
+        if (typeof code !== 'string' || !/^[a-z_]+$/.test(code))
+          problems.push(`#${i} ${c.method} ${c.path.slice(0, 80)} -> ${res.status} without an error code: ${res.text.slice(0, 120)}`);
         if (/\n\s+at |node_modules|\/work\//.test(res.text)) problems.push(`#${i} leaks internals: ${res.text.slice(0, 200)}`);
       }
     }

@@ -65,22 +65,31 @@ forEachEngine('two server processes under mixed load', (engine) => {
 
     // Codes (of a product of their own) that fall due all at once, in one statement, once the load is running.
     const seeded = await seed(side, DUE_CODES, { productName: `${product}-due`, keep: 0 });
-    const makeDue = () => side('codes').where({ product_id: seeded.productId, status: 'alive' }).update({ expires_at: Date.now() - 1000 });
+    const makeDue = () =>
+      side('codes')
+        .where({ product_id: seeded.productId, status: 'alive' })
+        .update({ expires_at: Date.now() - 1000 });
 
     const beats: number[] = [];
     const heartbeats = (async () => {
       for (let round = 0; round < 25; round++) {
-        const answers = await Promise.all(beating.map((m, i) => call(at(round + i), 'POST', '/v1/heartbeat', { activationId: m.id, secret: m.secret, fingerprint: m.fingerprint })));
+        const answers = await Promise.all(
+          beating.map((m, i) => call(at(round + i), 'POST', '/v1/heartbeat', { activationId: m.id, secret: m.secret, fingerprint: m.fingerprint })),
+        );
         beats.push(...answers.map((a) => a.status));
       }
     })();
     const activations = Promise.all(
       Array.from({ length: 40 }, (_, i) => call(at(i), 'POST', '/v1/activations', { code: race, fingerprint: machine(`racer-${i}`) })),
     );
-    const sameMachine = Promise.all(Array.from({ length: 10 }, (_, i) => call(at(i), 'POST', '/v1/activations', { code: race, fingerprint: machine('racer-0') })));
+    const sameMachine = Promise.all(
+      Array.from({ length: 10 }, (_, i) => call(at(i), 'POST', '/v1/activations', { code: race, fingerprint: machine('racer-0') })),
+    );
     const orderId = mkpId('ORDER');
     const orders = Promise.all(
-      Array.from({ length: 30 }, (_, i) => produce(at(i), { activity: 'newInstance', orderId, orderLineId: 'L1', businessId: mkpId('BIZ') }, { now: Date.now() })),
+      Array.from({ length: 30 }, (_, i) =>
+        produce(at(i), { activity: 'newInstance', orderId, orderLineId: 'L1', businessId: mkpId('BIZ') }, { now: Date.now() }),
+      ),
     );
     const replays = Promise.all(
       Array.from({ length: 10 }, async () => {
@@ -97,7 +106,10 @@ forEachEngine('two server processes under mixed load', (engine) => {
     const seatsTaken = new Set([...raced, ...same].filter((a) => a.status === 200 || a.status === 201).map((a) => a.body.activation.id));
     assert.equal(seatsTaken.size, 5, [...raced, ...same].map((a) => a.status).join(','));
     for (const a of [...raced, ...same]) assert.ok([200, 201, 409].includes(a.status), a.text);
-    assert.equal((await admin(at(0), 'GET', `/v1/admin/codes/${race}/activations`)).body.items.filter((a: { status: string }) => a.status === 'active').length, 5);
+    assert.equal(
+      (await admin(at(0), 'GET', `/v1/admin/codes/${race}/activations`)).body.items.filter((a: { status: string }) => a.status === 'active').length,
+      5,
+    );
     // Idempotency: thirty retries of one order line are one instance.
     for (const answer of ordered) assert.equal(answer.body.resultCode, '000000', answer.bytes.toString());
     assert.equal(new Set(ordered.map((a) => a.body.instanceId)).size, 1);
@@ -129,11 +141,23 @@ forEachEngine('two server processes under mixed load', (engine) => {
     const logged = () => servers.flatMap((s, i) => sweepsOf(s, i));
     while (logged().reduce((sum, s) => sum + s.expired, 0) < DUE_CODES && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 100));
     const sweeps = logged();
-    assert.equal(sweeps.reduce((sum, s) => sum + s.expired, 0), DUE_CODES, JSON.stringify(sweeps));
+    assert.equal(
+      sweeps.reduce((sum, s) => sum + s.expired, 0),
+      DUE_CODES,
+      JSON.stringify(sweeps),
+    );
     // No sweep failed half-way: on SQLite, one that read before it wrote was refused outright
     // whenever the other process had committed meanwhile ("sweep failed; will retry").
     // (Other warnings are expected: the two processes start together and wait out each other's migration lock.)
-    assert.deepEqual(servers.flatMap((s) => s.stdout().split('\n').filter((l) => l.includes('sweep failed'))), []);
+    assert.deepEqual(
+      servers.flatMap((s) =>
+        s
+          .stdout()
+          .split('\n')
+          .filter((l) => l.includes('sweep failed')),
+      ),
+      [],
+    );
     if (engine === 'postgres') {
       // One sweeper at a time (an advisory lock): no two sweeps of different processes overlap,
       // although both processes' 1 s timers tick, started together, while the codes fall due.

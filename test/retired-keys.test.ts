@@ -123,7 +123,10 @@ forEachEngine('signing keys of a database from before public-only retirement', (
     );
     assert.match(runtime.keyRing.signAnswer(Buffer.from('signed')), new RegExp(`^kid="${keys[1]!.kid}"`));
     const audit = await runtime.ctx.repo.audit.list({ action: 'key.private_half_dropped' }, 10, null);
-    assert.deepEqual(audit.items.map((e) => [e.entityId, e.actor]), [[keys[0]!.kid, 'system']]);
+    assert.deepEqual(
+      audit.items.map((e) => [e.entityId, e.actor]),
+      [[keys[0]!.kid, 'system']],
+    );
     // The next rotation is the first endorsed one: the current key endorses its successor.
     const rotated = await rotateSigningKey(runtime.ctx, runtime.keyPolicy, 'test');
     await runtime.reloadKeys();

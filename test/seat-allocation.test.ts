@@ -14,10 +14,7 @@ forEachEngine('activating machines', (engine) => {
     server = await startTestServer(engine);
     product = `app-${engine}`;
     assert.equal((await admin(server.url, 'POST', '/v1/admin/products', { name: product })).status, 201);
-    assert.equal(
-      (await admin(server.url, 'POST', '/v1/admin/products', { name: `${product}-floating`, seatMode: 'floating', leaseSeconds: 600 })).status,
-      201,
-    );
+    assert.equal((await admin(server.url, 'POST', '/v1/admin/products', { name: `${product}-floating`, seatMode: 'floating', leaseSeconds: 600 })).status, 201);
   });
   after(async () => server?.close());
 
@@ -96,8 +93,15 @@ forEachEngine('activating machines', (engine) => {
     const second = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('rekeyed') });
     assert.notEqual(second.body.activation.secret, first.body.activation.secret);
     const id = first.body.activation.id;
-    assertRefusal(await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, secret: first.body.activation.secret, fingerprint: machine('rekeyed') }), 403, 'activation_proof_invalid');
-    assert.equal((await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, secret: second.body.activation.secret, fingerprint: machine('rekeyed') })).status, 200);
+    assertRefusal(
+      await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, secret: first.body.activation.secret, fingerprint: machine('rekeyed') }),
+      403,
+      'activation_proof_invalid',
+    );
+    assert.equal(
+      (await call(server.url, 'POST', '/v1/heartbeat', { activationId: id, secret: second.body.activation.secret, fingerprint: machine('rekeyed') })).status,
+      200,
+    );
   });
 
   it('refuses a machine beyond the seat limit with seat_limit_reached', async () => {
@@ -156,7 +160,11 @@ forEachEngine('activating machines', (engine) => {
     assert.ok(report.culled >= 1);
     const taken = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('waiting') });
     assert.equal(taken.status, 201, taken.text);
-    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: sleeper.body.activation.id, secret: sleeper.body.activation.secret, fingerprint: machine('sleeper') });
+    const beat = await call(server.url, 'POST', '/v1/heartbeat', {
+      activationId: sleeper.body.activation.id,
+      secret: sleeper.body.activation.secret,
+      fingerprint: machine('sleeper'),
+    });
     assert.equal(beat.status, 409);
     assert.equal(beat.body.error.code, 'activation_ended');
   });
@@ -173,7 +181,11 @@ forEachEngine('activating machines', (engine) => {
     const a = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('steady') });
     for (let i = 0; i < 4; i++) {
       server.clock.advance(4 * MINUTE);
-      const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: a.body.activation.id, secret: a.body.activation.secret, fingerprint: machine('steady') });
+      const beat = await call(server.url, 'POST', '/v1/heartbeat', {
+        activationId: a.body.activation.id,
+        secret: a.body.activation.secret,
+        fingerprint: machine('steady'),
+      });
       assert.equal(beat.status, 200, beat.text);
     }
     await server.running.sweeper.runOnce();
@@ -190,7 +202,10 @@ forEachEngine('activating machines', (engine) => {
     assert.equal(res.status, 201);
     assert.equal(res.body.activation.cloneSuspect, true);
     const all = await admin(server.url, 'GET', `/v1/admin/codes/${code}/activations`);
-    assert.deepEqual(all.body.items.map((a: { cloneSuspect: boolean }) => a.cloneSuspect), [true, true]);
+    assert.deepEqual(
+      all.body.items.map((a: { cloneSuspect: boolean }) => a.cloneSuspect),
+      [true, true],
+    );
   });
 
   it('refuses a fingerprint without any anchor component, which no heartbeat could ever match', async () => {

@@ -88,7 +88,13 @@ forEachEngine('signed answers of the client API', (engine) => {
     const code = await issueCode(server, product, 1);
     const body = { code, fingerprint: machine('bound') };
     const { answer, header } = await signedCall('POST', '/v1/activations', body);
-    const base = { nonce: NONCE, method: 'POST', target: '/v1/activations', requestDigest: requestDigest(Buffer.from(JSON.stringify(body))), status: answer.status };
+    const base = {
+      nonce: NONCE,
+      method: 'POST',
+      target: '/v1/activations',
+      requestDigest: requestDigest(Buffer.from(JSON.stringify(body))),
+      status: answer.status,
+    };
     const verifies = (change: Partial<typeof base>, bytes = Buffer.from(answer.text)) =>
       verifyAnswerSignature(header, answerSigningInput({ ...base, ...change }, bytes), keys, new Set(['EdDSA']));
     assert.equal(verifies({}), null);
@@ -121,7 +127,13 @@ forEachEngine('signed answers of the client API', (engine) => {
   it('lets the lease token carry the nonce and authenticate a heartbeat answer, with one signature', async () => {
     const code = await issueCode(server, product, 1);
     const activation = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('beater') });
-    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: activation.body.activation.id, secret: activation.body.activation.secret, fingerprint: machine('beater') }, { 'licensor-nonce': NONCE });
+    const beat = await call(
+      server.url,
+      'POST',
+      '/v1/heartbeat',
+      { activationId: activation.body.activation.id, secret: activation.body.activation.secret, fingerprint: machine('beater') },
+      { 'licensor-nonce': NONCE },
+    );
     assert.equal(beat.status, 200);
     const header = parseSignatureHeader(beat.headers.get('licensor-signature'))!;
     assert.equal(header.sig, null, 'no second signature over the body');
@@ -208,7 +220,8 @@ forEachEngine('the client against a forging proxy', (engine) => {
 
   it('refuses a "released" answer invented by a fake server (unsigned)', async () => {
     const { client, storeDir } = await activated();
-    proxy.forge = (request) => withJson(request, 409, { error: { code: 'activation_ended', message: 'gone', details: { status: 'deactivated', codeStatus: 'released' } } });
+    proxy.forge = (request) =>
+      withJson(request, 409, { error: { code: 'activation_ended', message: 'gone', details: { status: 'deactivated', codeStatus: 'released' } } });
     await refusedBeat(client, storeDir, 'unsigned');
   });
 
@@ -223,7 +236,10 @@ forEachEngine('the client against a forging proxy', (engine) => {
 
   it('refuses a token-covered answer whose body was rewritten to a revocation', async () => {
     const { client, storeDir } = await activated();
-    proxy.forge = altered((genuine) => ({ ...genuine, body: Buffer.from(JSON.stringify({ ...JSON.parse(genuine.body.toString()), status: 'released', token: null })) }));
+    proxy.forge = altered((genuine) => ({
+      ...genuine,
+      body: Buffer.from(JSON.stringify({ ...JSON.parse(genuine.body.toString()), status: 'released', token: null })),
+    }));
     await refusedBeat(client, storeDir, 'unsigned');
   });
 
@@ -261,10 +277,14 @@ forEachEngine('the client against a forging proxy', (engine) => {
   it('refuses an answer re-signed with another key (untrusted_key), or with another key under the real kid', async () => {
     const { client, storeDir, code } = await activated();
     await admin(server.url, 'POST', `/v1/admin/codes/${code}/freeze`);
-    proxy.forge = altered((genuine) => signAs({ ...genuine, body: Buffer.from(genuine.body.toString().replace('"frozen"', '"released"')) }, attacker.privateKey, 'attacker-key'));
+    proxy.forge = altered((genuine) =>
+      signAs({ ...genuine, body: Buffer.from(genuine.body.toString().replace('"frozen"', '"released"')) }, attacker.privateKey, 'attacker-key'),
+    );
     await refusedBeat(client, storeDir, 'untrusted_key');
     const realKid = (await publishedKeys(server)).keys[0]!.kid as string;
-    proxy.forge = altered((genuine) => signAs({ ...genuine, body: Buffer.from(genuine.body.toString().replace('"frozen"', '"released"')) }, attacker.privateKey, realKid));
+    proxy.forge = altered((genuine) =>
+      signAs({ ...genuine, body: Buffer.from(genuine.body.toString().replace('"frozen"', '"released"')) }, attacker.privateKey, realKid),
+    );
     await refusedBeat(client, storeDir, 'bad_signature');
     proxy.forge = null;
     await admin(server.url, 'POST', `/v1/admin/codes/${code}/unfreeze`);
@@ -276,7 +296,10 @@ forEachEngine('the client against a forging proxy', (engine) => {
     const client = await clientOf(server, product, machines.source('vm-virtio'), storeDir, { serverUrl: proxy.url });
     proxy.forge = altered((genuine) => signAs(genuine, attacker.privateKey, 'attacker-key'));
     await assert.rejects(client.activate(code), (err: LicenseClientError) => err.code === 'untrusted_key');
-    assert.deepEqual(Object.keys(snapshot(storeDir)).filter((f) => f.endsWith('.license.json')), []);
+    assert.deepEqual(
+      Object.keys(snapshot(storeDir)).filter((f) => f.endsWith('.license.json')),
+      [],
+    );
     assert.equal(client.check().reason, 'no_license');
   });
 

@@ -67,7 +67,10 @@ describe('starting licensor with no configuration', () => {
     const port = String((taken.address() as AddressInfo).port);
     try {
       await assert.rejects(
-        run(process.execPath, [BIN, 'serve'], { timeout: 20_000, env: { ...process.env, LICENSOR_HOST: '127.0.0.1', LICENSOR_PORT: port, LICENSOR_DATA_DIR: dataDir } }),
+        run(process.execPath, [BIN, 'serve'], {
+          timeout: 20_000,
+          env: { ...process.env, LICENSOR_HOST: '127.0.0.1', LICENSOR_PORT: port, LICENSOR_DATA_DIR: dataDir },
+        }),
         (err: { code: number | null; killed: boolean; stderr: string }) => {
           assert.equal(err.killed, false, 'the server was still running after 20 s');
           assert.notEqual(err.code, 0);

@@ -40,9 +40,14 @@ forEachEngine('what the sweeper reads', (engine) => {
       const due = await cohort(`due-${statistics}`, 'alive');
       if (statistics === 'with fresh statistics') await knex.raw('ANALYZE');
       let moved = 0;
-      const read = await whatWasRead(knex, engine, async (trx) => {
-        moved = (await new KnexCodeStore(trx).expireDue(due.before, due.at, 100, 'sweeper')).moved;
-      }, ['codes']);
+      const read = await whatWasRead(
+        knex,
+        engine,
+        async (trx) => {
+          moved = (await new KnexCodeStore(trx).expireDue(due.before, due.at, 100, 'sweeper')).moved;
+        },
+        ['codes'],
+      );
       assert.equal(moved, 3);
       const statuses = await knex('codes').whereIn('id', due.ids).pluck('status');
       assert.deepEqual(statuses, ['expired', 'expired', 'expired']);
@@ -53,7 +58,11 @@ forEachEngine('what the sweeper reads', (engine) => {
         const finding = read.plans.filter((p) => /^(SEARCH|SCAN) codes/.test(p));
         assert.ok(finding.length > 0, read.plans.join('\n'));
         for (const step of finding) {
-          assert.match(step, /^SEARCH codes USING (INDEX codes_expires_at_id_index \(\(expires_at,id\)>\(\?,\?\) AND expires_at<\?\)|(COVERING )?INDEX sqlite_autoindex_codes_1 \(id=\?\))$/, read.plans.join('\n'));
+          assert.match(
+            step,
+            /^SEARCH codes USING (INDEX codes_expires_at_id_index \(\(expires_at,id\)>\(\?,\?\) AND expires_at<\?\)|(COVERING )?INDEX sqlite_autoindex_codes_1 \(id=\?\))$/,
+            read.plans.join('\n'),
+          );
         }
       }
     });
@@ -63,16 +72,26 @@ forEachEngine('what the sweeper reads', (engine) => {
       const expired = await cohort(`expired-${statistics}`, 'expired');
       if (statistics === 'with fresh statistics') await knex.raw('ANALYZE');
       let moved = 0;
-      const read = await whatWasRead(knex, engine, async (trx) => {
-        moved = (await new KnexCodeStore(trx).releaseExpired(expired.before, expired.at + 1, t.clock.now(), 100, 'sweeper')).moved;
-      }, ['codes']);
+      const read = await whatWasRead(
+        knex,
+        engine,
+        async (trx) => {
+          moved = (await new KnexCodeStore(trx).releaseExpired(expired.before, expired.at + 1, t.clock.now(), 100, 'sweeper')).moved;
+        },
+        ['codes'],
+      );
       assert.equal(moved, 3);
       assert.deepEqual(await knex('codes').whereIn('id', expired.ids).pluck('status'), ['released', 'released', 'released']);
       if (engine === 'postgres') assert.ok(read.rows.codes! <= 12, JSON.stringify(read.rows));
       else {
         const finding = read.plans.filter((p) => /^(SEARCH|SCAN) codes/.test(p));
         assert.ok(finding.length > 0, read.plans.join('\n'));
-        for (const step of finding) assert.match(step, /^SEARCH codes USING (INDEX codes_expires_at_id_index \(\(expires_at,id\)>\(\?,\?\) AND expires_at<\?\)|(COVERING )?INDEX sqlite_autoindex_codes_1 \(id=\?\))$/, read.plans.join('\n'));
+        for (const step of finding)
+          assert.match(
+            step,
+            /^SEARCH codes USING (INDEX codes_expires_at_id_index \(\(expires_at,id\)>\(\?,\?\) AND expires_at<\?\)|(COVERING )?INDEX sqlite_autoindex_codes_1 \(id=\?\))$/,
+            read.plans.join('\n'),
+          );
       }
     });
   }

@@ -45,7 +45,13 @@ forEachEngine('the sweeper', (engine) => {
     const codes = [];
     for (let i = 0; i < 40; i++) codes.push(await aCode(ctx, product, { days: 1 }));
     // One date for all: the batches' place in date order falls inside it, and goes on by id.
-    await t.runtime.database.knex('codes').whereIn('id', codes.map((c) => c.id)).update({ expires_at: t.clock.now() + DAY });
+    await t.runtime.database
+      .knex('codes')
+      .whereIn(
+        'id',
+        codes.map((c) => c.id),
+      )
+      .update({ expires_at: t.clock.now() + DAY });
     t.clock.advance(2 * DAY);
     const report = await sweep(ctx, { releaseExpiredAfterMs: null, batchSize: 3 });
     assert.equal(report.expired, 40);
@@ -69,9 +75,15 @@ forEachEngine('the sweeper', (engine) => {
     const lateWrite = await aCode(ctx, product, { days: 1 });
     const handEdited = await aCode(ctx, product, { days: 1 });
     const lastRun = (await progress()).expiredThrough!;
-    await knex('codes').where({ id: due.id }).update({ expires_at: lastRun + 3600_000 });
-    await knex('codes').where({ id: lateWrite.id }).update({ expires_at: lastRun - SWEEP_OVERLAP_MS + 1000 });
-    await knex('codes').where({ id: handEdited.id }).update({ expires_at: lastRun - SWEEP_OVERLAP_MS - 1000 });
+    await knex('codes')
+      .where({ id: due.id })
+      .update({ expires_at: lastRun + 3600_000 });
+    await knex('codes')
+      .where({ id: lateWrite.id })
+      .update({ expires_at: lastRun - SWEEP_OVERLAP_MS + 1000 });
+    await knex('codes')
+      .where({ id: handEdited.id })
+      .update({ expires_at: lastRun - SWEEP_OVERLAP_MS - 1000 });
     t.clock.advance(2 * 3600_000);
 
     assert.equal((await sweep(ctx, { releaseExpiredAfterMs: null })).expired, 2);
@@ -148,10 +160,7 @@ forEachEngine('the sweeper', (engine) => {
   });
 
   it('does not start a second run while one is running in this process', async () => {
-    const [a, b] = await Promise.all([
-      sweep(t.runtime.ctx, { releaseExpiredAfterMs: null }),
-      sweep(t.runtime.ctx, { releaseExpiredAfterMs: null }),
-    ]);
+    const [a, b] = await Promise.all([sweep(t.runtime.ctx, { releaseExpiredAfterMs: null }), sweep(t.runtime.ctx, { releaseExpiredAfterMs: null })]);
     assert.deepEqual([a.ran, b.ran].sort(), [false, true]);
   });
 

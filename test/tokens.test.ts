@@ -76,7 +76,11 @@ forEachEngine('lease tokens', (engine) => {
     assert.equal(rotated.status, 201, rotated.text);
     assert.notEqual(rotated.body.current.kid, oldKid);
     await verifyWithJwks(server, before.res.token, product);
-    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: before.res.activation.id, secret: before.res.activation.secret, fingerprint: machine('rotation') });
+    const beat = await call(server.url, 'POST', '/v1/heartbeat', {
+      activationId: before.res.activation.id,
+      secret: before.res.activation.secret,
+      fingerprint: machine('rotation'),
+    });
     assert.equal(decodeProtectedHeader(beat.body.token).kid, rotated.body.current.kid);
     await verifyWithJwks(server, beat.body.token, product);
     const jwks = await call(server.url, 'GET', '/.well-known/jwks.json');

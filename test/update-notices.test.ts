@@ -43,7 +43,11 @@ forEachEngine('update notices', (engine) => {
     assert.equal(published.body.product.minimumVersion, null);
     const code = await issueCode(server, product, 1);
     const activation = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('notice') });
-    const beat = await call(server.url, 'POST', '/v1/heartbeat', { activationId: activation.body.activation.id, secret: activation.body.activation.secret, fingerprint: machine('notice') });
+    const beat = await call(server.url, 'POST', '/v1/heartbeat', {
+      activationId: activation.body.activation.id,
+      secret: activation.body.activation.secret,
+      fingerprint: machine('notice'),
+    });
     assert.deepEqual(beat.body.update, { latestVersion: '1.1.0', minimumVersion: null });
     const claims = claimsOf(beat.body.token);
     assert.deepEqual(claims.update, { latestVersion: '1.1.0', minimumVersion: null });

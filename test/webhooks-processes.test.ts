@@ -130,7 +130,21 @@ forEachEngine('a webhook delivery whose process died mid-way', (engine) => {
     runtimes.push(runtime);
     const delivery = webhookDelivery(runtime.ctx, { post, disableAfterMs: DAY, disableAfterFailures: 10, keepAttemptsMs: 30 * DAY });
     const silent = createLogger('silent');
-    return { runtime, worker: startOutboxWorker(runtime.ctx, [delivery], { pollMs: HOUR, leaseMs: LEASE_MS, batch: 10, retry: { firstDelayMs: 30 * SECOND, maxDelayMs: HOUR, giveUpAfterMs: 2 * DAY }, keepDeliveredMs: 30 * DAY }, silent) };
+    return {
+      runtime,
+      worker: startOutboxWorker(
+        runtime.ctx,
+        [delivery],
+        {
+          pollMs: HOUR,
+          leaseMs: LEASE_MS,
+          batch: 10,
+          retry: { firstDelayMs: 30 * SECOND, maxDelayMs: HOUR, giveUpAfterMs: 2 * DAY },
+          keepDeliveredMs: 30 * DAY,
+        },
+        silent,
+      ),
+    };
   }
 
   it('is delivered again by another process once its lease lapses, with the same event id and body', async () => {

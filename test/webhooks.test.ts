@@ -52,7 +52,8 @@ forEachEngine('webhooks', (engine) => {
     assert.equal(res.status, 201, res.text);
     return res.body as { endpoint: { id: string }; secret: string };
   };
-  const issue = async (days = 30) => (await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 1, days })).body.code as { id: string; code: string };
+  const issue = async (days = 30) =>
+    (await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 1, days })).body.code as { id: string; code: string };
   const types = () => receiver.received.map((r) => r.event.type);
   const nowSeconds = () => Math.floor(server.clock.now() / 1000);
   const deliveries = async (id: string) => (await admin(server.url, 'GET', `/v1/admin/webhooks/${id}/deliveries`)).body.items as Array<Record<string, any>>;
@@ -72,7 +73,11 @@ forEachEngine('webhooks', (engine) => {
     });
 
     it('keeps the secret sealed at rest when a key-encryption key is set, and signs with it', async () => {
-      const sealed = await startTestServer(engine, { LICENSOR_WEBHOOKS_ALLOW_PRIVATE: 'true', LICENSOR_OUTBOX_POLL_MS: '60000', LICENSOR_KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex') });
+      const sealed = await startTestServer(engine, {
+        LICENSOR_WEBHOOKS_ALLOW_PRIVATE: 'true',
+        LICENSOR_OUTBOX_POLL_MS: '60000',
+        LICENSOR_KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      });
       try {
         const res = await admin(sealed.url, 'POST', '/v1/admin/webhooks', { url: receiver.url, events: ['product.created'] });
         const { endpoint, secret } = res.body;
@@ -130,7 +135,18 @@ forEachEngine('webhooks', (engine) => {
 
     it('lists the event types an endpoint may ask for', async () => {
       const { items } = (await admin(server.url, 'GET', '/v1/admin/webhooks/event-types')).body;
-      for (const type of ['*', 'code.issued', 'code.renewed', 'code.expired', 'code.frozen', 'code.released', 'activation.created', 'activation.deactivated', 'activation.clone_suspected', 'code.order_applied']) {
+      for (const type of [
+        '*',
+        'code.issued',
+        'code.renewed',
+        'code.expired',
+        'code.frozen',
+        'code.released',
+        'activation.created',
+        'activation.deactivated',
+        'activation.clone_suspected',
+        'code.order_applied',
+      ]) {
         assert.ok(items.includes(type), type);
       }
     });
@@ -144,7 +160,7 @@ forEachEngine('webhooks', (engine) => {
       await admin(server.url, 'POST', `/v1/admin/codes/${a.code}/freeze`);
       await admin(server.url, 'POST', '/v1/admin/products', { name: `${product}-not-taken` });
       await admin(server.url, 'POST', `/v1/admin/codes/${b.code}/renew`, { days: 10 });
-      assert.equal(receiver.received.length, 0, "nothing is sent on the request path");
+      assert.equal(receiver.received.length, 0, 'nothing is sent on the request path');
       await drain();
       assert.deepEqual(types(), ['code.issued', 'code.issued', 'code.frozen', 'code.renewed']);
       assert.deepEqual(
@@ -182,7 +198,10 @@ forEachEngine('webhooks', (engine) => {
     it('announces a code’s seat and concurrency limits being reached, at most once an hour per code', async () => {
       await register(['code.seat_limit_reached', 'code.concurrency_limit_reached']);
       const full = await issue();
-      const mOfN = (await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 2, concurrent: 1, days: 30 })).body.code as { id: string; code: string };
+      const mOfN = (await admin(server.url, 'POST', '/v1/admin/codes', { product, seats: 2, concurrent: 1, days: 30 })).body.code as {
+        id: string;
+        code: string;
+      };
       const activate = (code: string, name: string) => call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine(name) });
       assert.equal((await activate(full.code, 'holder')).status, 201);
       assert.equal((await activate(full.code, 'refused-1')).body.error.code, 'seat_limit_reached');
@@ -229,13 +248,26 @@ forEachEngine('webhooks', (engine) => {
       try {
         // The order they were written in: the sweeper's, by expiry date.
         const productId = (await admin(server.url, 'GET', `/v1/admin/products/${product}`)).body.product.id as string;
-        const written = ((await knex('audit_events as a').join('codes as c', 'c.id', 'a.code_id').where({ 'a.action': 'code.expired', 'c.product_id': productId }).orderBy(['c.expires_at', 'c.id']).select('a.id')) as Array<{ id: string }>).map((e) => e.id);
+        const written = (
+          (await knex('audit_events as a')
+            .join('codes as c', 'c.id', 'a.code_id')
+            .where({ 'a.action': 'code.expired', 'c.product_id': productId })
+            .orderBy(['c.expires_at', 'c.id'])
+            .select('a.id')) as Array<{ id: string }>
+        ).map((e) => e.id);
         assert.equal(written.length, CODES);
         for (const { endpoint } of [a, b]) {
-          const owed = (await knex('outbox').where({ target: `webhook:${endpoint.id}` }).orderBy('id').select('payload')) as Array<{ payload: string }>;
+          const owed = (await knex('outbox')
+            .where({ target: `webhook:${endpoint.id}` })
+            .orderBy('id')
+            .select('payload')) as Array<{ payload: string }>;
           const expired = owed.map((o) => JSON.parse(o.payload) as { eventId: string; type: string }).filter((p) => p.type === 'code.expired');
           assert.equal(new Set(expired.map((p) => p.eventId)).size, expired.length, 'each event once');
-          assert.deepEqual(expired.map((p) => p.eventId), written, 'every event, in the order written');
+          assert.deepEqual(
+            expired.map((p) => p.eventId),
+            written,
+            'every event, in the order written',
+          );
         }
       } finally {
         await knex('outbox').where('target', 'like', 'webhook:%').delete(); // not sent: the receiver has other tests to hear
@@ -248,7 +280,11 @@ forEachEngine('webhooks', (engine) => {
       const first = await issue();
       const second = await issue();
       await drain();
-      assert.deepEqual(receiver.received.map((r) => r.event.codeId), [first.id], 'the second waits behind the first');
+      assert.deepEqual(
+        receiver.received.map((r) => r.event.codeId),
+        [first.id],
+        'the second waits behind the first',
+      );
       let [, older] = await deliveries(endpoint.id);
       assert.equal(older!.entry.status, 'pending');
       assert.equal(older!.entry.attempts, 1);
@@ -270,7 +306,10 @@ forEachEngine('webhooks', (engine) => {
       assert.equal(receiver.received.length, 2, 'the second wait is twice the first');
       server.clock.advance(30 * SECOND);
       await drain();
-      assert.deepEqual(receiver.received.map((r) => r.event.codeId), [first.id, first.id, first.id, second.id]);
+      assert.deepEqual(
+        receiver.received.map((r) => r.event.codeId),
+        [first.id, first.id, first.id, second.id],
+      );
       assert.equal(new Set(receiver.received.slice(0, 3).map((r) => r.body)).size, 1, 'every attempt carries the same body');
       assert.ok((await deliveries(endpoint.id)).every((d) => d.entry.status === 'delivered'));
       const endpointNow = (await admin(server.url, 'GET', `/v1/admin/webhooks/${endpoint.id}`)).body.endpoint;
@@ -349,7 +388,10 @@ forEachEngine('webhooks', (engine) => {
       await drain();
       const given = await deliveries(endpoint.id);
       assert.equal(given.length, 2);
-      assert.ok(given.every((d) => d.entry.status === 'failed'), JSON.stringify(given.map((d) => d.entry.status)));
+      assert.ok(
+        given.every((d) => d.entry.status === 'failed'),
+        JSON.stringify(given.map((d) => d.entry.status)),
+      );
 
       const whileOff = await admin(server.url, 'POST', `/v1/admin/webhooks/${endpoint.id}/deliveries/${given[0]!.entry.id}/resend`);
       assert.equal(whileOff.status, 409);
@@ -363,7 +405,10 @@ forEachEngine('webhooks', (engine) => {
       await issue();
       await drain();
       assert.equal(receiver.received.length - before, 3);
-      assert.deepEqual(receiver.received.slice(before).map((r) => r.event.type), ['code.issued', 'code.issued', 'code.issued']);
+      assert.deepEqual(
+        receiver.received.slice(before).map((r) => r.event.type),
+        ['code.issued', 'code.issued', 'code.issued'],
+      );
     });
   });
 
@@ -421,7 +466,18 @@ forEachEngine('webhooks', (engine) => {
   describe('where deliveries may go', () => {
     it('refuses loopback, link-local and private addresses unless allowed', async () => {
       const guard = webhookUrlGuard(false);
-      for (const url of ['http://127.0.0.1:9/x', 'http://localhost:9/x', 'http://[::1]/x', 'http://169.254.169.254/latest', 'http://10.1.2.3/', 'http://192.168.1.1/', 'http://172.20.0.1/', 'http://[fe80::1]/', 'http://[::ffff:127.0.0.1]/', 'http://0.0.0.0/']) {
+      for (const url of [
+        'http://127.0.0.1:9/x',
+        'http://localhost:9/x',
+        'http://[::1]/x',
+        'http://169.254.169.254/latest',
+        'http://10.1.2.3/',
+        'http://192.168.1.1/',
+        'http://172.20.0.1/',
+        'http://[fe80::1]/',
+        'http://[::ffff:127.0.0.1]/',
+        'http://0.0.0.0/',
+      ]) {
         await assert.rejects(guard.check(url), (err: { code?: string }) => err.code === 'webhook_url_refused', url);
       }
       await guard.check('https://93.184.216.34/hooks');
@@ -462,7 +518,9 @@ describe('the webhook event types', () => {
         .filter((f) => f.endsWith('.ts'))
         .map((f) => readFileSync(join(root, dir, f), 'utf8')),
     );
-    const actions = new Set(sources.flatMap((text) => [...text.matchAll(/'((?:product|code|activation|key|outbox|webhook|admin_token)\.[a-z_]+)'/g)].map((m) => m[1]!)));
+    const actions = new Set(
+      sources.flatMap((text) => [...text.matchAll(/'((?:product|code|activation|key|outbox|webhook|admin_token)\.[a-z_]+)'/g)].map((m) => m[1]!)),
+    );
     assert.ok(actions.size >= 30, `only ${actions.size} actions found`);
     const missing = [...actions].filter((a) => !(WEBHOOK_EVENT_TYPES as readonly string[]).includes(a));
     assert.deepEqual(missing, [], 'add them to WEBHOOK_EVENT_TYPES (src/domain/webhooks.ts) and docs/webhooks.md');

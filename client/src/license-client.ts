@@ -120,7 +120,9 @@ export class LicenseClient {
     // Counted after a JWK Set is expanded: `{ keys: [] }` pins nothing.
     const keys = new KeySet(options.publicKeys ?? []);
     if (keys.size === 0) {
-      throw new TypeError("licensor: options.publicKeys must pin at least one key (ship the server's /.well-known/jwks.json): every other key is trusted only through endorsements from a pinned one");
+      throw new TypeError(
+        "licensor: options.publicKeys must pin at least one key (ship the server's /.well-known/jwks.json): every other key is trusted only through endorsements from a pinned one",
+      );
     }
     const algorithms = options.algorithms ?? ['EdDSA'];
     if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every((a) => ALGORITHMS.has(a))) {
@@ -554,4 +556,3 @@ function checkHttpUrl(option: 'serverUrl' | 'jwksUrl', value: unknown): void {
     throw new TypeError(`licensor: options.${option} must be an http:// or https:// URL, e.g. https://license.example.com`);
   }
 }
-

@@ -67,7 +67,14 @@ export type CheckResult = Readonly<LicenseFacts> &
       }
   );
 
-export const NO_FACTS: LicenseFacts = Object.freeze({ status: null, expiresAt: null, leaseEndsAt: null, features: Object.freeze([]), seats: null, update: null });
+export const NO_FACTS: LicenseFacts = Object.freeze({
+  status: null,
+  expiresAt: null,
+  leaseEndsAt: null,
+  features: Object.freeze([]),
+  seats: null,
+  update: null,
+});
 
 /** Results are frozen and shared: `check()` hands out the same object until something changes. */
 export function validResult(facts: LicenseFacts): CheckResult {

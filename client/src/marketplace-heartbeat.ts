@@ -5,7 +5,15 @@
  * (docs/marketplace.md#the-license-open-api-for-your-software). A thin helper: one request, the
  * answer mapped to `valid` + a reason. It does no offline checking; a LicenseClient does that.
  */
-import { answerSigningInput, NONCE_HEADER, newNonce, parseSignatureHeader, requestDigest, SIGNATURE_HEADER, verifyAnswerSignature } from './contract/answer-signature';
+import {
+  answerSigningInput,
+  NONCE_HEADER,
+  newNonce,
+  parseSignatureHeader,
+  requestDigest,
+  SIGNATURE_HEADER,
+  verifyAnswerSignature,
+} from './contract/answer-signature';
 import { signSdkHmacSha256 } from './contract/apig-signing';
 import { LicenseClientError } from './errors';
 import { isObject } from './contract/is-object';
@@ -120,7 +128,13 @@ export async function marketplaceHeartbeat(options: MarketplaceHeartbeatOptions)
       continue;
     }
     if (keys !== null && nonce !== null) {
-      const trusted = signedForThisRequest(res, bytes, keys, { nonce, method: 'POST', target: MARKETPLACE_HEARTBEAT_PATH, requestDigest: requestDigest(Buffer.from(body, 'utf8')), status: res.status });
+      const trusted = signedForThisRequest(res, bytes, keys, {
+        nonce,
+        method: 'POST',
+        target: MARKETPLACE_HEARTBEAT_PATH,
+        requestDigest: requestDigest(Buffer.from(body, 'utf8')),
+        status: res.status,
+      });
       // Nothing of an answer that fails is believed; an unsigned server error (a proxy while the server is away) is one too.
       if (!trusted) return refused(res.status >= 500 && res.headers.get(SIGNATURE_HEADER) === null ? 'server_error' : 'untrusted_answer');
     }

@@ -11,7 +11,6 @@ import { parseLeaseClaims, type LeaseClaims } from './contract/lease-claims';
 import { updateNotice } from './update-notice';
 import { invalidResult, NO_FACTS, validResult, type CheckReason, type CheckResult, type LicenseFacts, type LicenseStatus } from './license-state';
 
-
 export interface LeaseExpectations {
   issuer: string;
   product: string;
@@ -134,7 +133,6 @@ interface LeaseOutcome {
   /** The `kid` no trusted key has, when that is why verification failed. */
   unknownKid?: string;
 }
-
 
 /**
  * The activation id a token names, read WITHOUT verifying it: only for asking the server, which

@@ -203,7 +203,8 @@ export class ServerApi {
       });
     }
     const value = accept(parsed);
-    if (value === null) throw new LicenseClientError('bad_response', `the license server's answer to ${method} ${path} has an unexpected shape`, { status: res.status });
+    if (value === null)
+      throw new LicenseClientError('bad_response', `the license server's answer to ${method} ${path} has an unexpected shape`, { status: res.status });
     return { value, authentication };
   }
 
@@ -223,16 +224,21 @@ export class ServerApi {
         failure = verifyAnswerSignature(header, input, this.trust.keys, this.trust.algorithms);
       }
       if (failure === 'unknown_key') {
-        throw new LicenseClientError('untrusted_key', `the server signed its answer with key ${header.kid}, which no endorsement from a pinned key vouches for`, {
-          status: res.status,
-        });
+        throw new LicenseClientError(
+          'untrusted_key',
+          `the server signed its answer with key ${header.kid}, which no endorsement from a pinned key vouches for`,
+          {
+            status: res.status,
+          },
+        );
       }
       if (failure !== null) throw untrustedAnswer(failure, res.status);
       return { by: 'signature' };
     }
     // An unsigned server error is what a proxy or load balancer in front says while the server is
     // away: treated as no answer at all, which changes nothing.
-    if (res.status >= 500) throw new LicenseClientError('server_unreachable', `the license server answered HTTP ${res.status} (unsigned)`, { status: res.status });
+    if (res.status >= 500)
+      throw new LicenseClientError('server_unreachable', `the license server answered HTTP ${res.status} (unsigned)`, { status: res.status });
     if (tokenMayAuthenticate && res.status === 200) return { by: 'token', nonce: request.nonce };
     throw untrustedAnswer('unsigned', res.status);
   }

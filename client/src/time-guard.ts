@@ -84,10 +84,9 @@ export class TimeGuard {
     const value = this.highWater;
     // Counted as written when tried, so a read-only directory costs one attempt a minute, not one per check.
     this.persisted = Math.max(this.persisted, value);
-    this.writing = writeFileAtomic(this.file, JSON.stringify({ format: FORMAT, highWater: value, mac: this.mac(value) }) + '\n')
-      .finally(() => {
-        this.writing = null;
-      });
+    this.writing = writeFileAtomic(this.file, JSON.stringify({ format: FORMAT, highWater: value, mac: this.mac(value) }) + '\n').finally(() => {
+      this.writing = null;
+    });
     await this.writing;
     if (this.dirty) {
       this.dirty = false;

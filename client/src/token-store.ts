@@ -57,7 +57,9 @@ export class TokenStore {
   ) {}
 
   private mac(state: unknown): string {
-    return createHmac('sha256', this.macKey).update(`${FORMAT}\0${VERSION}\0${this.product}\0${JSON.stringify(state)}`).digest('hex');
+    return createHmac('sha256', this.macKey)
+      .update(`${FORMAT}\0${VERSION}\0${this.product}\0${JSON.stringify(state)}`)
+      .digest('hex');
   }
 
   /** Never throws: a missing file is `empty`, anything unreadable or edited is `corrupt`. */

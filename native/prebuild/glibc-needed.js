@@ -77,7 +77,11 @@ function glibcNeeded(file) {
 
 /** Orders GLIBC_2.3 before GLIBC_2.14 (numbers, not text). @param {string} a @param {string} b */
 function compareGlibcVersions(a, b) {
-  const parts = (/** @type {string} */ v) => v.replace(/^GLIBC_/, '').split('.').map(Number);
+  const parts = (/** @type {string} */ v) =>
+    v
+      .replace(/^GLIBC_/, '')
+      .split('.')
+      .map(Number);
   const [x, y] = [parts(a), parts(b)];
   for (let i = 0; i < Math.max(x.length, y.length); i += 1) {
     const d = (x[i] ?? 0) - (y[i] ?? 0);

@@ -92,7 +92,9 @@ function fromBindingGyp(os) {
     throw new Error(`${gyp} must stay plain JSON (no comments) for native/prebuild to read it`, { cause });
   }
   /** @type {Record<string, any>[]} */
-  const matching = (target.conditions ?? []).filter((/** @type {[string, unknown]} */ [test]) => test === `OS=='${os}'`).map((/** @type {[string, Record<string, any>]} */ [, body]) => body);
+  const matching = (target.conditions ?? [])
+    .filter((/** @type {[string, unknown]} */ [test]) => test === `OS=='${os}'`)
+    .map((/** @type {[string, Record<string, any>]} */ [, body]) => body);
   /** @param {string} key @returns {string[]} */
   const all = (key) => [...(target[key] ?? []), ...matching.flatMap((body) => body[key] ?? [])];
   return {
@@ -122,9 +124,11 @@ function run(command, args, debianPackage) {
 /** Runs `jobs` with at most `limit` at a time. @param {(() => Promise<unknown>)[]} jobs @param {number} limit */
 async function pool(jobs, limit) {
   const queue = [...jobs];
-  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, async () => {
-    for (let job = queue.shift(); job; job = queue.shift()) await job();
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, queue.length) }, async () => {
+      for (let job = queue.shift(); job; job = queue.shift()) await job();
+    }),
+  );
 }
 
 /** @param {string} name @param {Target} target */
@@ -163,7 +167,10 @@ async function build(name, target) {
     // test/native/prebuilds.test.ts holds it to the oldest glibc the README promises.
     const { newest, symbols } = glibcNeeded(binary);
     const some = symbols[newest ?? ''] ?? [];
-    glibc = newest === null ? 'needs no versioned glibc symbol' : `needs glibc >= ${newest.slice('GLIBC_'.length)} (${some.slice(0, 3).join(', ')}${some.length > 3 ? ', …' : ''})`;
+    glibc =
+      newest === null
+        ? 'needs no versioned glibc symbol'
+        : `needs glibc >= ${newest.slice('GLIBC_'.length)} (${some.slice(0, 3).join(', ')}${some.length > 3 ? ', …' : ''})`;
   }
 
   const dir = join(OUT, name);

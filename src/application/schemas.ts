@@ -45,7 +45,11 @@ const activationId = z.string().regex(ACTIVATION_ID, 'an activation id');
 export const heartbeatRequestSchema = z.object({
   activationId,
   fingerprint: fingerprintSchema,
-  secret: z.string().regex(SECRET, 'the secret the activation answered').optional().describe("Proof of holding the activation: the secret its activation answered"),
+  secret: z
+    .string()
+    .regex(SECRET, 'the secret the activation answered')
+    .optional()
+    .describe('Proof of holding the activation: the secret its activation answered'),
   token: z
     .string()
     .min(1)
@@ -128,11 +132,31 @@ const MAX_METADATA_DEPTH = 16;
 export const productRequestSchema = z.object({
   name: productName,
   seatMode: z.enum(['node_locked', 'floating']).optional(),
-  leaseSeconds: z.number().int().min(60).max(400 * 86_400).optional(),
-  heartbeatIntervalSeconds: z.number().int().min(10).max(100 * 86_400).optional(),
+  leaseSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(400 * 86_400)
+    .optional(),
+  heartbeatIntervalSeconds: z
+    .number()
+    .int()
+    .min(10)
+    .max(100 * 86_400)
+    .optional(),
   matchStrategy: z.enum(['exact', 'fuzzy', 'loose']).optional(),
-  reclaim: z.enum(['eager', 'soft']).optional().describe('Who takes back a lapsed floating seat: the sweeper at once (eager, default) or only an activation that needs it (soft)'),
-  churnLimit: z.number().int().min(1).max(100_000).nullable().optional().describe('At most this many activations + deactivations of one code per churn period; null/absent = unlimited'),
+  reclaim: z
+    .enum(['eager', 'soft'])
+    .optional()
+    .describe('Who takes back a lapsed floating seat: the sweeper at once (eager, default) or only an activation that needs it (soft)'),
+  churnLimit: z
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .nullable()
+    .optional()
+    .describe('At most this many activations + deactivations of one code per churn period; null/absent = unlimited'),
   churnPeriodSeconds: z.number().int().min(60).max(MAX_CHURN_PERIOD_SECONDS).optional().describe('The churn period; default 86400 (a day)'),
   fingerprintChangeWindowSeconds: z
     .number()
@@ -144,7 +168,9 @@ export const productRequestSchema = z.object({
   containers: z
     .enum(['refuse', 'instance'])
     .optional()
-    .describe('Containers: refuse them (default), or license each container instance with a floating seat bound to the identity its client keeps (needs seatMode floating)'),
+    .describe(
+      'Containers: refuse them (default), or license each container instance with a floating seat bound to the identity its client keeps (needs seatMode floating)',
+    ),
 });
 
 /** A policy change: any of the settings creation takes but the name, with the same limits (docs/policies.md "Changing a policy"). */
@@ -164,7 +190,13 @@ export const issueCodeRequestSchema = z
   .object({
     product: productName,
     seats: z.number().int().min(1).max(100_000),
-    concurrent: z.number().int().min(1).max(100_000).optional().describe('"N machines, M at a time": at most this many of the seats in use at once; default all'),
+    concurrent: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .optional()
+      .describe('"N machines, M at a time": at most this many of the seats in use at once; default all'),
     days: z.number().int().min(1).max(36_500).optional(),
     expiresAt: isoDate.optional(),
     features: z.array(z.string().min(1).max(100)).max(100).optional(),
@@ -196,8 +228,15 @@ export function renewalOf(request: { days?: number | undefined; expiresAt?: numb
 export const listCodesQuerySchema = z.object({
   product: productName.optional(),
   status: z.enum(CODE_STATUSES).optional(),
-  q: z.string().max(64).regex(/^[A-Za-z0-9\s-]*$/, 'a code prefix or an id: letters, digits, dashes, spaces').optional(),
-  test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  q: z
+    .string()
+    .max(64)
+    .regex(/^[A-Za-z0-9\s-]*$/, 'a code prefix or an id: letters, digits, dashes, spaces')
+    .optional(),
+  test: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(200).optional(),
 });
@@ -227,12 +266,18 @@ export const usageQuerySchema = z.object({
   code: z.string().max(64).optional(),
   from: day.optional(),
   to: day.optional(),
-  includeTest: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  includeTest: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
 export const instancesQuerySchema = z.object({
-  test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  test: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(200).optional(),
 });
@@ -247,7 +292,9 @@ export const codeImportRequestSchema = z.object({
     .string()
     .min(1)
     .max(16_000_000)
-    .describe('The file\'s text: one code a line, `code,expiry[,seats]`; expiry yyyyMMddHHmmss (UTC), YYYY-MM-DD or ISO 8601; an optional header line `code,…`; blank lines and lines starting with # are skipped'),
+    .describe(
+      "The file's text: one code a line, `code,expiry[,seats]`; expiry yyyyMMddHHmmss (UTC), YYYY-MM-DD or ISO 8601; an optional header line `code,…`; blank lines and lines starting with # are skipped",
+    ),
   product: z.string().min(1).max(100).optional().describe('Default: LICENSOR_MARKETPLACE_PRODUCT'),
   seats: z.number().int().min(1).max(100_000).optional().describe('Seats of a row that gives none; default: LICENSOR_MARKETPLACE_SEATS'),
   test: z.boolean().optional().describe('Mark the imported codes as test data (Seller Center test codes)'),
@@ -277,11 +324,20 @@ const eventPatterns = z
   .min(1)
   .max(100)
   .describe('Event types (e.g. code.issued), families (code.*) or * for all; see GET /v1/admin/webhooks/event-types');
-const url = z.string().min(1).max(2048).describe('http:// or https://; a host resolving to a loopback, link-local or private address is refused unless LICENSOR_WEBHOOKS_ALLOW_PRIVATE');
+const url = z
+  .string()
+  .min(1)
+  .max(2048)
+  .describe('http:// or https://; a host resolving to a loopback, link-local or private address is refused unless LICENSOR_WEBHOOKS_ALLOW_PRIVATE');
 
 export const webhookRequestSchema = z.strictObject({ url, events: eventPatterns, description: z.string().max(200).optional() });
 export const webhookChangeSchema = z
-  .strictObject({ url: url.optional(), events: eventPatterns.optional(), description: z.string().max(200).nullable().optional(), enabled: z.boolean().optional() })
+  .strictObject({
+    url: url.optional(),
+    events: eventPatterns.optional(),
+    description: z.string().max(200).nullable().optional(),
+    enabled: z.boolean().optional(),
+  })
   .refine((c) => Object.keys(c).length > 0, 'name at least one of url, events, description, enabled');
 export const webhookIdParamSchema = z.object({ id: z.string().min(1).max(36) });
 export const deliveryParamSchema = z.object({ id: z.string().min(1).max(36), delivery: z.string().min(1).max(36) });

@@ -1,5 +1,15 @@
 import { displayCode } from '../domain/authorization-code';
-import type { AdminToken, WebhookDelivery, WebhookEndpoint, Activation, AuditEvent, LicenseCode, OutboxEntry, OutboxSummaryRow, Product } from '../domain/types';
+import type {
+  AdminToken,
+  WebhookDelivery,
+  WebhookEndpoint,
+  Activation,
+  AuditEvent,
+  LicenseCode,
+  OutboxEntry,
+  OutboxSummaryRow,
+  Product,
+} from '../domain/types';
 import type { CodeView } from '../domain/codes';
 import type { UsageView } from '../domain/marketplace/usage';
 import type { MarketplaceInstance, MarketplaceLicense } from '../domain/marketplace/types';

@@ -114,4 +114,3 @@ function takeConfigOption(argv: string[]): { file: string | undefined; rest: str
   }
   return { file, rest };
 }
-

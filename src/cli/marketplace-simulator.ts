@@ -112,8 +112,16 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
   async function atOnce(name: string, fields: Record<string, unknown>): Promise<Exchange[]> {
     const answers = await Promise.all(Array.from({ length: AT_ONCE }, () => send(fields)));
     const codes = answers.map((a) => a.answer?.resultCode);
-    check(`${name}, ${AT_ONCE} identical calls at once: every one answers 000000 or 000004`, codes.every((c) => c === '000000' || c === '000004'), `got ${codes.join(',')}`);
-    check(`${name}, ${AT_ONCE} identical calls at once: every Body-Sign matches`, answers.every((a) => a.bodySign === bodySignHeader(options.accessKey, a.rawAnswer)), 'a Body-Sign does not match its answer');
+    check(
+      `${name}, ${AT_ONCE} identical calls at once: every one answers 000000 or 000004`,
+      codes.every((c) => c === '000000' || c === '000004'),
+      `got ${codes.join(',')}`,
+    );
+    check(
+      `${name}, ${AT_ONCE} identical calls at once: every Body-Sign matches`,
+      answers.every((a) => a.bodySign === bodySignHeader(options.accessKey, a.rawAnswer)),
+      'a Body-Sign does not match its answer',
+    );
     return answers;
   }
 
@@ -148,7 +156,11 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
   // Online License (§3.6). The order the marketplace sold: 2 devices for a year.
   const order = { orderId: run, orderLineId: `${run}-000001` };
   const orderExpiry = formatMarketplaceTime(now() + 365 * DAY_MS);
-  standIn?.orders.set(run, { orderId: run, orderType: 'NEW', orderLine: [{ orderLineId: order.orderLineId, chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, expireTime: orderExpiry, linearValue: 2 }] });
+  standIn?.orders.set(run, {
+    orderId: run,
+    orderType: 'NEW',
+    orderLine: [{ orderLineId: order.orderLineId, chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, expireTime: orderExpiry, linearValue: 2 }],
+  });
   const [createBody, createQuery] = signed({ activity: 'newInstance', ...order, businessId: `${run}-B1` });
   const created = await post(options.url, createBody, createQuery);
   check('newInstance: answers 000000', created.answer?.resultCode === '000000', created.rawAnswer.toString('utf8'));
@@ -164,7 +176,11 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
   const retried = await activity('newInstance retried with a new businessId', { activity: 'newInstance', ...order, businessId: `${run}-B2` });
   check('newInstance retried: the same instanceId', retried.answer?.instanceId === instanceId, `got ${retried.answer?.instanceId}`);
   const burst = await atOnce('newInstance', { activity: 'newInstance', ...order, businessId: `${run}-B3` });
-  check(`newInstance, ${AT_ONCE} identical calls at once: every one the same instanceId`, burst.every((a) => a.answer?.instanceId === instanceId), `got ${[...new Set(burst.map((a) => a.answer?.instanceId))].join(', ')}`);
+  check(
+    `newInstance, ${AT_ONCE} identical calls at once: every one the same instanceId`,
+    burst.every((a) => a.answer?.instanceId === instanceId),
+    `got ${[...new Set(burst.map((a) => a.answer?.instanceId))].join(', ')}`,
+  );
   if (!instanceId) return checks;
 
   const queried = await activity('queryInstance', { activity: 'queryInstance', instanceId });
@@ -174,7 +190,11 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
   // What was bought (order/query): licensor asks the marketplace, with its AK/SK, and takes the seats and the expiry.
   if (standIn) {
     const asked = await eventually(() => standIn.queries.find((q) => q.orderId === run));
-    check('order/query: licensor asks for the order it was sent, signed with its AK/SK', asked?.orderLineId === order.orderLineId, `queries: ${JSON.stringify(standIn.queries.slice(-3))}; refused: ${standIn.refused.slice(-3).join(' | ')}`);
+    check(
+      'order/query: licensor asks for the order it was sent, signed with its AK/SK',
+      asked?.orderLineId === order.orderLineId,
+      `queries: ${JSON.stringify(standIn.queries.slice(-3))}; refused: ${standIn.refused.slice(-3).join(' | ')}`,
+    );
     const expiry = await eventually(async () => ((await queryOne(instanceId))?.info?.[0]?.expireTime === orderExpiry ? true : undefined));
     check("order/query: the instance takes the order's expiry", expiry === true, `expected ${orderExpiry}, got ${JSON.stringify(await queryOne(instanceId))}`);
   } else {
@@ -187,11 +207,19 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
   check('getLicenseAsync without a device: answers the authorization code', typeof code === 'string' && code.length > 0, JSON.stringify(plain.answer));
   const bound = { activity: 'getLicenseAsync', instanceId, effectiveTime, eventId: `${run}-E2`, deviceFingerprint: device(1) };
   const license = await activity('getLicenseAsync for a device', bound);
-  check('getLicenseAsync for a device: answers a signed license', /^[\w-]+\.[\w-]+\.[\w-]+$/.test(String(license.answer?.license)), JSON.stringify(license.answer));
+  check(
+    'getLicenseAsync for a device: answers a signed license',
+    /^[\w-]+\.[\w-]+\.[\w-]+$/.test(String(license.answer?.license)),
+    JSON.stringify(license.answer),
+  );
   const again = await activity('getLicenseAsync retried', bound);
   check('getLicenseAsync retried: the same license, byte for byte', again.answer?.license === license.answer?.license, 'a different license');
   const same = await atOnce('getLicenseAsync', bound);
-  check(`getLicenseAsync, ${AT_ONCE} identical calls at once: the same license in every 000000`, same.every((a) => a.answer?.resultCode !== '000000' || a.answer?.license === license.answer?.license), 'a different license');
+  check(
+    `getLicenseAsync, ${AT_ONCE} identical calls at once: the same license in every 000000`,
+    same.every((a) => a.answer?.resultCode !== '000000' || a.answer?.license === license.answer?.license),
+    'a different license',
+  );
   if (standIn) {
     await activity('getLicenseAsync for a second device (2 bought)', { ...bound, eventId: `${run}-E3`, deviceFingerprint: device(2) });
     await activity('getLicenseAsync for a third device (2 bought)', { ...bound, eventId: `${run}-E4`, deviceFingerprint: device(3) }, '000900');
@@ -200,7 +228,11 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
   // Upgrade: applied once per orderId; the new quantity from the upgrade order (order/query), or from `amount`.
   const upgrade = { activity: 'upgradeInstance', instanceId, orderId: `${run}-U1`, orderLineId: `${run}-U1-000001` };
   if (standIn) {
-    standIn.orders.set(upgrade.orderId, { orderId: upgrade.orderId, orderType: 'CHANGE', orderLine: [{ orderLineId: upgrade.orderLineId, chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, linearValue: 4 }] });
+    standIn.orders.set(upgrade.orderId, {
+      orderId: upgrade.orderId,
+      orderType: 'CHANGE',
+      orderLine: [{ orderLineId: upgrade.orderLineId, chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, linearValue: 4 }],
+    });
     await activity('upgradeInstance', upgrade);
     await activity('upgradeInstance retried', upgrade);
     await atOnce('upgradeInstance', upgrade);
@@ -221,7 +253,11 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
   // Slow: retries of one order line, and an application, while the server's database is held busy.
   if (options.holdDatabase) {
     const slowOrder = { orderId: `${run}-S`, orderLineId: `${run}-S-000001` };
-    standIn?.orders.set(slowOrder.orderId, { orderId: slowOrder.orderId, orderType: 'NEW', orderLine: [{ orderLineId: slowOrder.orderLineId, chargingMode: 'PERIOD', expireTime: orderExpiry, linearValue: 2 }] });
+    standIn?.orders.set(slowOrder.orderId, {
+      orderId: slowOrder.orderId,
+      orderType: 'NEW',
+      orderLine: [{ orderLineId: slowOrder.orderLineId, chargingMode: 'PERIOD', expireTime: orderExpiry, linearValue: 2 }],
+    });
     const slowApplication = { ...bound, eventId: `${run}-E6`, deviceFingerprint: device(4) };
     const release = await options.holdDatabase();
     let answers: Exchange[];
@@ -237,8 +273,16 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
     }
     const ids = new Set(answers.map((a) => a.answer?.instanceId));
     // Held, the instance cannot be stored: every answer is "processing", and must already name it.
-    check('newInstance while the server is slow: every retry answers 000004', answers.every((a) => a.answer?.resultCode === '000004'), answers.map((a) => a.rawAnswer.toString('utf8')).join(' | '));
-    check('newInstance while the server is slow: every retry names the same instanceId', ids.size === 1 && typeof [...ids][0] === 'string', `got ${[...ids].join(', ')}`);
+    check(
+      'newInstance while the server is slow: every retry answers 000004',
+      answers.every((a) => a.answer?.resultCode === '000004'),
+      answers.map((a) => a.rawAnswer.toString('utf8')).join(' | '),
+    );
+    check(
+      'newInstance while the server is slow: every retry names the same instanceId',
+      ids.size === 1 && typeof [...ids][0] === 'string',
+      `got ${[...ids].join(', ')}`,
+    );
     const slowId = [...ids][0] as string;
     const exists = await eventually(async () => ((await queryOne(slowId))?.resultCode === '000000' ? true : undefined));
     check('queryInstance after the slow newInstance: the instance it named exists', exists === true, JSON.stringify(await queryOne(slowId)));
@@ -248,11 +292,23 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
       if (attempt > 0) await pause();
       delivered = await send(slowApplication);
     }
-    check('getLicenseAsync retried after the slow one: answers the license', delivered?.answer?.resultCode === '000000', delivered?.rawAnswer.toString('utf8') ?? '');
+    check(
+      'getLicenseAsync retried after the slow one: answers the license',
+      delivered?.answer?.resultCode === '000000',
+      delivered?.rawAnswer.toString('utf8') ?? '',
+    );
     if (standIn) {
       const uploaded = await eventually(() => standIn.uploads.find((u) => u.eventId === slowApplication.eventId));
-      check('upload: the license answered 000004 reaches the marketplace, signed with the AK/SK', uploaded !== undefined, `uploads: ${standIn.uploads.length}; refused: ${standIn.refused.slice(-3).join(' | ')}`);
-      check('upload: what was uploaded is the license the retry answers', uploaded?.license === delivered?.answer?.license && uploaded?.sha256Matches !== false, `uploaded ${uploaded?.type} ${uploaded?.license?.slice(0, 40)}…`);
+      check(
+        'upload: the license answered 000004 reaches the marketplace, signed with the AK/SK',
+        uploaded !== undefined,
+        `uploads: ${standIn.uploads.length}; refused: ${standIn.refused.slice(-3).join(' | ')}`,
+      );
+      check(
+        'upload: what was uploaded is the license the retry answers',
+        uploaded?.license === delivered?.answer?.license && uploaded?.sha256Matches !== false,
+        `uploaded ${uploaded?.type} ${uploaded?.license?.slice(0, 40)}…`,
+      );
     } else {
       skip('upload: the license answered 000004 reaches the marketplace', 'needs the marketplace stand-in (--serve-marketplace and --aksk)');
     }
@@ -261,7 +317,14 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
   }
 
   const renewedUntil = formatMarketplaceTime(now() + 400 * DAY_MS);
-  const renewal = { activity: 'refreshInstance', scene: 'RENEWAL', orderId: `${run}-R1`, orderLineId: `${run}-R1-000001`, instanceId, expireTime: renewedUntil };
+  const renewal = {
+    activity: 'refreshInstance',
+    scene: 'RENEWAL',
+    orderId: `${run}-R1`,
+    orderLineId: `${run}-R1-000001`,
+    instanceId,
+    expireTime: renewedUntil,
+  };
   await activity('refreshInstance RENEWAL', renewal);
   await activity('refreshInstance RENEWAL retried', renewal);
   await atOnce('refreshInstance RENEWAL', renewal);
@@ -276,7 +339,11 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
   await licenseCodeLife('a code the marketplace made', madeCode);
   // …and on the instance's authorization code.
   if (code) await licenseCodeLife("the instance's code", code);
-  await activity('updateLicenseCodeStatus of text that cannot be a code', { activity: 'updateLicenseCodeStatus', license: `${run} NOT A CODE`, status: 'FREEZE' }, '000003');
+  await activity(
+    'updateLicenseCodeStatus of text that cannot be a code',
+    { activity: 'updateLicenseCodeStatus', license: `${run} NOT A CODE`, status: 'FREEZE' },
+    '000003',
+  );
 
   await activity('releaseInstance', { activity: 'releaseInstance', instanceId });
   await activity('releaseInstance retried', { activity: 'releaseInstance', instanceId });
@@ -286,11 +353,23 @@ export async function simulateMarketplace(options: SimulationOptions): Promise<S
   return checks;
 
   async function licenseCodeLife(what: string, license: string): Promise<void> {
-    const codeRenewal = { activity: 'refreshLicenseCode', scene: 'RENEWAL', orderId: `${run}-R-${license.slice(-6)}`, orderLineId: `${run}-R-000001`, license, expireTime: formatMarketplaceTime(now() + 90 * DAY_MS) };
+    const codeRenewal = {
+      activity: 'refreshLicenseCode',
+      scene: 'RENEWAL',
+      orderId: `${run}-R-${license.slice(-6)}`,
+      orderLineId: `${run}-R-000001`,
+      license,
+      expireTime: formatMarketplaceTime(now() + 90 * DAY_MS),
+    };
     await activity(`refreshLicenseCode RENEWAL of ${what}`, codeRenewal);
     await activity(`refreshLicenseCode RENEWAL of ${what} retried`, codeRenewal);
     await atOnce(`refreshLicenseCode RENEWAL of ${what}`, codeRenewal);
-    const shorter = { ...codeRenewal, scene: 'UNSUBSCRIBE_RENEWAL_PERIOD', orderId: `${codeRenewal.orderId}-U`, expireTime: formatMarketplaceTime(now() + 60 * DAY_MS) };
+    const shorter = {
+      ...codeRenewal,
+      scene: 'UNSUBSCRIBE_RENEWAL_PERIOD',
+      orderId: `${codeRenewal.orderId}-U`,
+      expireTime: formatMarketplaceTime(now() + 60 * DAY_MS),
+    };
     await activity(`refreshLicenseCode UNSUBSCRIBE_RENEWAL_PERIOD of ${what}`, shorter);
     for (const status of ['FREEZE', 'FREEZE', 'UNFREEZE', 'UNFREEZE']) {
       await activity(`updateLicenseCodeStatus ${status} of ${what}`, { activity: 'updateLicenseCodeStatus', license, status });

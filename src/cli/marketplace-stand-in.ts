@@ -134,7 +134,14 @@ export async function startMarketplaceStandIn(options: StandInOptions): Promise<
             chargingMode: l.chargingMode,
             ...(l.periodType ? { periodType: l.periodType, periodNumber: l.periodNumber ?? 1 } : {}),
             ...(l.expireTime ? { expireTime: l.expireTime } : {}),
-            productInfo: [{ productId: 'OFFI-STAND-IN', skuCode: 'stand-in-sku', ...(l.linearValue === undefined ? {} : { linearValue: l.linearValue }), productName: 'stand-in' }],
+            productInfo: [
+              {
+                productId: 'OFFI-STAND-IN',
+                skuCode: 'stand-in-sku',
+                ...(l.linearValue === undefined ? {} : { linearValue: l.linearValue }),
+                productName: 'stand-in',
+              },
+            ],
             extendParams: [],
             currency: '0',
             currencyAfterDiscount: '0',
@@ -155,9 +162,11 @@ export async function startMarketplaceStandIn(options: StandInOptions): Promise<
       } catch {
         meta = null;
       }
-      if (!meta || (meta.type !== 'CHARACTERS' && meta.type !== 'FILE')) return answer(res, 400, { error_code: 'CBC.0101', error_msg: 'Invalid parameter: isvUpdateFileReq' });
+      if (!meta || (meta.type !== 'CHARACTERS' && meta.type !== 'FILE'))
+        return answer(res, 400, { error_code: 'CBC.0101', error_msg: 'Invalid parameter: isvUpdateFileReq' });
       const file = parts.get('file');
-      if (meta.type === 'FILE' && (!file || typeof meta.sha256 !== 'string')) return answer(res, 400, { error_code: 'CBC.0101', error_msg: 'Invalid parameter: a FILE needs file and sha256' });
+      if (meta.type === 'FILE' && (!file || typeof meta.sha256 !== 'string'))
+        return answer(res, 400, { error_code: 'CBC.0101', error_msg: 'Invalid parameter: a FILE needs file and sha256' });
       standIn.uploads.push({
         eventId: decodeURIComponent(upload[1]!),
         type: meta.type,
@@ -171,16 +180,20 @@ export async function startMarketplaceStandIn(options: StandInOptions): Promise<
 
     if (req.method === 'POST' && url.pathname === `${API}/isv/usage-data`) {
       const header = (name: string) => (typeof req.headers[name] === 'string' ? (req.headers[name] as string) : '');
-      const expected = createHmac('sha256', options.sellerKey).update(`ts=${header('ts')}&nonce=${header('nonce')}&body=${body.toString('utf8')}`).digest();
+      const expected = createHmac('sha256', options.sellerKey)
+        .update(`ts=${header('ts')}&nonce=${header('nonce')}&body=${body.toString('utf8')}`)
+        .digest();
       const given = Buffer.from(header('signature'), 'base64');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return answer(res, 400, { error_code: 'MKT.0102', error_msg: 'Invalid body sign' });
+      if (given.length !== expected.length || !timingSafeEqual(given, expected))
+        return answer(res, 400, { error_code: 'MKT.0102', error_msg: 'Invalid body sign' });
       let parsed: { usage_records?: unknown } = {};
       try {
         parsed = JSON.parse(body.toString('utf8'));
       } catch {
         return answer(res, 400, { error_code: 'MKT.0101', error_msg: 'Invalid parameter' });
       }
-      if (!Array.isArray(parsed.usage_records) || parsed.usage_records.length === 0) return answer(res, 400, { error_code: 'MKT.0101', error_msg: 'Invalid parameter' });
+      if (!Array.isArray(parsed.usage_records) || parsed.usage_records.length === 0)
+        return answer(res, 400, { error_code: 'MKT.0101', error_msg: 'Invalid parameter' });
       standIn.usage.push({ records: parsed.usage_records as Array<Record<string, string>>, sortedKeys: keysSorted(parsed), at: now() });
       return answer(res, 200, { error_code: 'MKT.0000', error_msg: 'success' });
     }

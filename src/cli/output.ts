@@ -22,7 +22,11 @@ export function print(io: Io, json: boolean, value: unknown, human: () => string
 export function table(rows: Array<Record<string, string>>, columns: string[]): string {
   if (rows.length === 0) return '(none)';
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => r[c] ?? '')))].join('\n');
 }
 

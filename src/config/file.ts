@@ -16,8 +16,10 @@ export function readConfigFile(path: string, problems: string[]): Map<string, { 
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     problems.push(
-      code === 'ENOENT' ? `config file ${path} does not exist`
-        : code ? `config file ${path} cannot be read (${code})`
+      code === 'ENOENT'
+        ? `config file ${path} does not exist`
+        : code
+          ? `config file ${path} cannot be read (${code})`
           : `config file ${path} is not valid JSON: ${(err as Error).message}`,
     );
     return settings;

@@ -68,7 +68,6 @@ export class ConfigError extends Error {
   }
 }
 
-
 interface LoadOptions {
   /** A JSON configuration file (`licensor --config`); LICENSOR_CONFIG names one too. */
   file?: string;
@@ -268,7 +267,9 @@ export function startWarnings(config: Config): string[] {
     );
   }
   if (config.metricsToken === undefined && !listensOnLoopbackOnly(config.host)) {
-    warnings.push(`/metrics answers 403 metrics_token_not_configured: the server listens on ${config.host}, beyond loopback, and LICENSOR_METRICS_TOKEN is not set`);
+    warnings.push(
+      `/metrics answers 403 metrics_token_not_configured: the server listens on ${config.host}, beyond loopback, and LICENSOR_METRICS_TOKEN is not set`,
+    );
   }
   return warnings;
 }

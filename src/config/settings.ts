@@ -236,7 +236,13 @@ export const S = {
   }),
   headersTimeoutMs: whole('LICENSOR_HEADERS_TIMEOUT_MS', 'longest a client may take to send request headers', 10_000, 100, 300_000),
   requestTimeoutMs: whole('LICENSOR_REQUEST_TIMEOUT_MS', 'longest a client may take to send a whole request', 30_000, 100, 600_000),
-  shutdownGraceMs: whole('LICENSOR_SHUTDOWN_GRACE_MS', 'on SIGTERM, how long to keep serving with `/readyz` at 503 before closing connections', 1_000, 0, 60_000),
+  shutdownGraceMs: whole(
+    'LICENSOR_SHUTDOWN_GRACE_MS',
+    'on SIGTERM, how long to keep serving with `/readyz` at 503 before closing connections',
+    1_000,
+    0,
+    60_000,
+  ),
   guessesPerMinute: whole('LICENSOR_GUESSES_PER_MINUTE', 'failed code lookups per client address (IPv6: per /64), per minute', 10, 1, 100_000),
   guessBurst: whole('LICENSOR_GUESS_BURST', 'failed code lookups per client address allowed at once', 20, 1, 1_000_000_000),
   globalGuessesPerMinute: whole(
@@ -251,7 +257,8 @@ export const S = {
   codeAttemptBurst: whole('LICENSOR_CODE_ATTEMPT_BURST', 'attempts on any one code allowed at once', 120, 1, 1_000_000_000),
   marketplaceKeys: setting<string[]>({
     name: 'LICENSOR_MARKETPLACE_KEYS',
-    describe: 'Seller Center access keys that sign production-interface callbacks, comma-separated (several during a rotation; [docs/marketplace.md](docs/marketplace.md))',
+    describe:
+      'Seller Center access keys that sign production-interface callbacks, comma-separated (several during a rotation; [docs/marketplace.md](docs/marketplace.md))',
     default: [],
     defaultText: '–',
     parse(raw) {
@@ -300,7 +307,9 @@ export const S = {
       const urls = list(raw);
       const bad = urls.length === 0 ? [raw] : urls.filter((url) => !isMarketplaceBase(url));
       if (bad.length > 0) {
-        throw new SettingProblem(...(bad.map((url) => `must be comma-separated https:// base URLs (http:// only for a loopback host), not "${url}"`) as [string, ...string[]]));
+        throw new SettingProblem(
+          ...(bad.map((url) => `must be comma-separated https:// base URLs (http:// only for a loopback host), not "${url}"`) as [string, ...string[]]),
+        );
       }
       return urls.map((u) => u.replace(/\/+$/, ''));
     },
@@ -318,8 +327,20 @@ export const S = {
     mask: (pair) => (pair === null ? null : { accessKey: pair.accessKey, secretKey: '<masked>' }),
   }),
   marketplaceApiTimeoutMs: whole('LICENSOR_MARKETPLACE_API_TIMEOUT_MS', 'how long one call to the marketplace may take, per base URL', 10_000, 100, 120_000),
-  outboxPollMs: whole('LICENSOR_OUTBOX_POLL_MS', 'how often the outbox looks for calls to deliver ([docs/operations.md](docs/operations.md))', 1000, 10, 60_000),
-  outboxRetrySeconds: whole('LICENSOR_OUTBOX_RETRY_SECONDS', 'wait after a first failed delivery; it doubles with each further failure, up to an hour', 30, 1, 3600),
+  outboxPollMs: whole(
+    'LICENSOR_OUTBOX_POLL_MS',
+    'how often the outbox looks for calls to deliver ([docs/operations.md](docs/operations.md))',
+    1000,
+    10,
+    60_000,
+  ),
+  outboxRetrySeconds: whole(
+    'LICENSOR_OUTBOX_RETRY_SECONDS',
+    'wait after a first failed delivery; it doubles with each further failure, up to an hour',
+    30,
+    1,
+    3600,
+  ),
   outboxGiveUpHours: whole('LICENSOR_OUTBOX_GIVE_UP_HOURS', 'an entry still undelivered this long after it was owed is given up (shown as failed)', 48, 1, 720),
   outboxKeepDays: whole('LICENSOR_OUTBOX_KEEP_DAYS', 'delivered entries are kept this long', 30, 1, 3650),
   webhooksAllowPrivate: flag(
@@ -327,7 +348,13 @@ export const S = {
     'let webhook endpoints be URLs whose host resolves to loopback, link-local or private addresses ([docs/webhooks.md](docs/webhooks.md)); off: refused when registered and when delivered',
   ),
   webhooksTimeoutMs: whole('LICENSOR_WEBHOOKS_TIMEOUT_MS', 'how long one webhook delivery may take before it counts as failed', 10_000, 100, 60_000),
-  webhooksDisableAfterHours: whole('LICENSOR_WEBHOOKS_DISABLE_AFTER_HOURS', 'a webhook endpoint whose deliveries have failed this long without a success (and 10 times in a row) is switched off', 24, 1, 720),
+  webhooksDisableAfterHours: whole(
+    'LICENSOR_WEBHOOKS_DISABLE_AFTER_HOURS',
+    'a webhook endpoint whose deliveries have failed this long without a success (and 10 times in a row) is switched off',
+    24,
+    1,
+    720,
+  ),
 } as const;
 
 export const SETTINGS: ReadonlyArray<Setting<unknown>> = Object.values(S) as ReadonlyArray<Setting<unknown>>;

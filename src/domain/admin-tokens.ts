@@ -4,7 +4,6 @@ import type { DomainContext } from './context';
 import { Conflict, Forbidden, InvalidInput, NotFound } from './errors';
 import { ADMIN_SCOPES, type Actor, type AdminScope, type AdminToken } from './types';
 
-
 /** Who is calling the admin API, and what it may do: the bootstrap token or a named one. */
 export interface AdminGrant {
   /** The audit trail's actor: `admin-api` for the bootstrap token, `token:<name>` for a named one. */
@@ -39,14 +38,25 @@ export async function createAdminToken(ctx: DomainContext, input: NewAdminToken,
     throw new InvalidInput('token_products_unexpected', `products limit only a "codes" token; a "${input.scope}" token reaches every product`);
   }
   const token = TOKEN_PREFIX + ctx.ids.secret();
-  const record: AdminToken = { id: ctx.ids.id(), name: input.name, scope: input.scope, products, createdAt: ctx.clock.now(), revokedAt: null, lastUsedAt: null };
+  const record: AdminToken = {
+    id: ctx.ids.id(),
+    name: input.name,
+    scope: input.scope,
+    products,
+    createdAt: ctx.clock.now(),
+    revokedAt: null,
+    lastUsedAt: null,
+  };
   await ctx.repo.transaction(async (tx) => {
-    if (await tx.adminTokens.findByName(input.name)) throw new Conflict('token_exists', `a token named "${input.name}" already exists (revoked tokens keep their names)`);
+    if (await tx.adminTokens.findByName(input.name))
+      throw new Conflict('token_exists', `a token named "${input.name}" already exists (revoked tokens keep their names)`);
     for (const name of products ?? []) {
       if (!(await tx.products.findByName(name))) throw new NotFound('product_not_found', `no product named "${name}"`);
     }
     await tx.adminTokens.insert(record, hashSecret(token));
-    await tx.audit.insert([auditEvent(ctx, record.createdAt, actor, 'admin_token.created', { type: 'admin_token', id: record.id }, null, null, describe(record))]);
+    await tx.audit.insert([
+      auditEvent(ctx, record.createdAt, actor, 'admin_token.created', { type: 'admin_token', id: record.id }, null, null, describe(record)),
+    ]);
   });
   return { token, record };
 }
@@ -64,7 +74,9 @@ export async function revokeAdminToken(ctx: DomainContext, name: string, actor: 
     const now = ctx.clock.now();
     await tx.adminTokens.revoke(record.id, now);
     const revoked = { ...record, revokedAt: now };
-    await tx.audit.insert([auditEvent(ctx, now, actor, 'admin_token.revoked', { type: 'admin_token', id: record.id }, null, describe(record), describe(revoked))]);
+    await tx.audit.insert([
+      auditEvent(ctx, now, actor, 'admin_token.revoked', { type: 'admin_token', id: record.id }, null, describe(record), describe(revoked)),
+    ]);
     return { record: revoked, changed: true };
   });
 }
@@ -77,17 +89,22 @@ export async function grantOfToken(ctx: DomainContext, token: string): Promise<A
   // When it was last used, to the minute: enough to find unused tokens, without a write per call.
   const now = ctx.clock.now();
   // Best effort: a call is not refused because its bookkeeping could not be written.
-  if (record.lastUsedAt === null || now - record.lastUsedAt >= LAST_USED_PRECISION_MS) await ctx.repo.adminTokens.noteUse(record.id, now).catch(() => undefined);
+  if (record.lastUsedAt === null || now - record.lastUsedAt >= LAST_USED_PRECISION_MS)
+    await ctx.repo.adminTokens.noteUse(record.id, now).catch(() => undefined);
   return { actor: `token:${record.name}`, name: record.name, scope: record.scope, products: record.products };
 }
 
 /** Refuses a call the grant's scope does not reach; `product` names the product a code call concerns. */
 export function requireScope(grant: AdminGrant, needed: AdminScope, product?: string): void {
   if (ADMIN_SCOPES.indexOf(grant.scope) < ADMIN_SCOPES.indexOf(needed)) {
-    throw new Forbidden('token_scope_insufficient', `this needs a "${needed}" token; ${grant.name === null ? 'this token' : `token "${grant.name}"`} has scope "${grant.scope}"`, {
-      scope: grant.scope,
-      needed,
-    });
+    throw new Forbidden(
+      'token_scope_insufficient',
+      `this needs a "${needed}" token; ${grant.name === null ? 'this token' : `token "${grant.name}"`} has scope "${grant.scope}"`,
+      {
+        scope: grant.scope,
+        needed,
+      },
+    );
   }
   if (needed === 'codes' && product !== undefined && grant.products !== null && !grant.products.includes(product)) {
     throw new Forbidden('token_scope_insufficient', `token "${grant.name}" may not issue or renew codes of product "${product}"`, {

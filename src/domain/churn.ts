@@ -15,12 +15,7 @@ export const MAX_CHURN_PERIOD_SECONDS = 366 * 86_400;
  * previous holders committed, and a refusal rolls the change back. Nothing is written for
  * products without a limit.
  */
-export async function spendChurn(
-  ctx: Pick<DomainContext, 'ids'>,
-  tx: Stores,
-  product: Product,
-  event: Omit<ChurnEvent, 'id'>,
-): Promise<void> {
+export async function spendChurn(ctx: Pick<DomainContext, 'ids'>, tx: Stores, product: Product, event: Omit<ChurnEvent, 'id'>): Promise<void> {
   if (product.churnLimit === null) return;
   const periodMs = product.churnPeriodSeconds * 1000;
   const times = await tx.churn.timesSince(event.codeId, event.at - periodMs);

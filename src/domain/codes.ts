@@ -3,13 +3,7 @@ import { displayCode, foldCodeInput, generateAuthorizationCode, marketplaceCodeF
 import type { DomainContext } from './context';
 import { DAY_MS } from './clock';
 import { Conflict, InvalidInput, NotFound } from './errors';
-import {
-  effectiveStatus,
-  statusAfterExpiryChange,
-  statusAfterFreeze,
-  statusAfterRelease,
-  statusAfterUnfreeze,
-} from './lifecycle';
+import { effectiveStatus, statusAfterExpiryChange, statusAfterFreeze, statusAfterRelease, statusAfterUnfreeze } from './lifecycle';
 import type { CodeFilter, Stores } from './ports';
 import { getProduct } from './products';
 import type { Activation, Actor, CodeStatus, LicenseCode, Page } from './types';
@@ -79,9 +73,7 @@ export async function issueCode(
     try {
       await ctx.repo.transaction(async (tx) => {
         await tx.codes.insert(code);
-        await tx.audit.insert([
-          auditEvent(ctx, now, actor, 'code.issued', { type: 'code', id: code.id }, code.id, null, codeSnapshot(code)),
-        ]);
+        await tx.audit.insert([auditEvent(ctx, now, actor, 'code.issued', { type: 'code', id: code.id }, code.id, null, codeSnapshot(code))]);
         if (alongside) await alongside(tx, code);
       });
       return view(code, product.name, now);
@@ -228,9 +220,7 @@ async function changeCode(
     if (!change) return { code, changed: false };
     const after: LicenseCode = { ...code, ...change.patch, updatedAt: now };
     await tx.codes.update(code.id, change.patch, now);
-    const events = [
-      auditEvent(ctx, now, actor, change.action, { type: 'code', id: code.id }, code.id, codeSnapshot(code), codeSnapshot(after)),
-    ];
+    const events = [auditEvent(ctx, now, actor, change.action, { type: 'code', id: code.id }, code.id, codeSnapshot(code), codeSnapshot(after))];
     if (change.releaseSeats) {
       const ended = await tx.activations.endAllForCode(code.id, 'deactivated', now);
       for (const id of ended) {

@@ -2,15 +2,7 @@
  * Errors are values with a stable machine code. One mapper (src/http/error-response.ts)
  * turns the kind into an HTTP status; the marketplace layer maps them to its own result codes.
  */
-export type ErrorKind =
-  | 'invalid_input'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'rate_limited'
-  | 'unsupported_media'
-  | 'unavailable';
+export type ErrorKind = 'invalid_input' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'rate_limited' | 'unsupported_media' | 'unavailable';
 
 export class LicensorError extends Error {
   constructor(
@@ -70,12 +62,17 @@ export class SeatLimitReached extends Conflict {
 export class ChurnLimitReached extends LicensorError {
   constructor(limit: number, periodSeconds: number, resetsAt: number, now: number) {
     const retryAfterSeconds = Math.max(1, Math.ceil((resetsAt - now) / 1000));
-    super('rate_limited', 'churn_limit_reached', `this code allows ${limit} activation(s) + deactivation(s) per ${periodSeconds} s; the next is possible at ${new Date(resetsAt).toISOString()}`, {
-      limit,
-      periodSeconds,
-      resetsAt: new Date(resetsAt).toISOString(),
-      retryAfterSeconds,
-    });
+    super(
+      'rate_limited',
+      'churn_limit_reached',
+      `this code allows ${limit} activation(s) + deactivation(s) per ${periodSeconds} s; the next is possible at ${new Date(resetsAt).toISOString()}`,
+      {
+        limit,
+        periodSeconds,
+        resetsAt: new Date(resetsAt).toISOString(),
+        retryAfterSeconds,
+      },
+    );
   }
 }
 

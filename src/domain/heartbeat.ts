@@ -75,7 +75,10 @@ export async function recordHeartbeat(ctx: DomainContext, request: HeartbeatRequ
   if (activation.status !== 'active') {
     // codeStatus lets a client tell a released code from a seat that was only deactivated. The
     // status as of now, as every answer gives it: a view may predate the sweep that stored it.
-    throw new Conflict('activation_ended', `this activation was ${activation.status}; activate again`, { status: activation.status, codeStatus: effectiveStatus(code, now) });
+    throw new Conflict('activation_ended', `this activation was ${activation.status}; activate again`, {
+      status: activation.status,
+      codeStatus: effectiveStatus(code, now),
+    });
   }
   if (activation.clonedAt !== null) throw new ActivationCloned(activation.clonedAt);
   const verdict = judgeEnrolment(activation, request.fingerprint, product, now);
@@ -114,19 +117,21 @@ async function renewSlot(
   nonce: string | null,
 ): Promise<HeartbeatAnswer> {
   const { activation, product } = view;
-  const held = await notingLimits(ctx, activation.codeId, 'client', () => ctx.repo.transaction(async (tx) => {
-    const code = await tx.codes.lockForUpdate(activation.codeId);
-    if (!code) throw new NotFound('activation_not_found', 'no such activation');
-    const status = effectiveStatus(code, now);
-    if (status !== 'alive' && status !== 'issued') return { code, status, slotEnd: null };
-    await assertSlotFree(tx, code, activation.id, now);
-    const slotEnd = leaseEndMs(now, product.leaseSeconds, code);
-    if (!(await tx.activations.holdSlot(activation.id, now, slotEnd))) {
-      const ended = (await tx.activations.findById(activation.id))?.status ?? 'deactivated';
-      throw new Conflict('activation_ended', `this activation was ${ended}; activate again`, { status: ended, codeStatus: code.status });
-    }
-    return { code, status, slotEnd };
-  }));
+  const held = await notingLimits(ctx, activation.codeId, 'client', () =>
+    ctx.repo.transaction(async (tx) => {
+      const code = await tx.codes.lockForUpdate(activation.codeId);
+      if (!code) throw new NotFound('activation_not_found', 'no such activation');
+      const status = effectiveStatus(code, now);
+      if (status !== 'alive' && status !== 'issued') return { code, status, slotEnd: null };
+      await assertSlotFree(tx, code, activation.id, now);
+      const slotEnd = leaseEndMs(now, product.leaseSeconds, code);
+      if (!(await tx.activations.holdSlot(activation.id, now, slotEnd))) {
+        const ended = (await tx.activations.findById(activation.id))?.status ?? 'deactivated';
+        throw new Conflict('activation_ended', `this activation was ${ended}; activate again`, { status: ended, codeStatus: code.status });
+      }
+      return { code, status, slotEnd };
+    }),
+  );
   ctx.heartbeats.countBeat(product.id, now);
   const { code, status } = held;
   if (held.slotEnd === null) return { status, token: null, activation, code, product };

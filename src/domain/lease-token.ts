@@ -59,7 +59,15 @@ export interface SignedLease {
 /** Signs a fresh lease for an activation with the context's issuer, id source and current key. */
 export async function issueLease(
   ctx: Pick<DomainContext, 'issuer' | 'ids' | 'tokens'>,
-  lease: { product: Product; code: LicenseCode; status: CodeStatus; activation: Pick<Activation, 'id' | 'fingerprint'>; now: number; leaseSeconds?: number; nonce?: string | null },
+  lease: {
+    product: Product;
+    code: LicenseCode;
+    status: CodeStatus;
+    activation: Pick<Activation, 'id' | 'fingerprint'>;
+    now: number;
+    leaseSeconds?: number;
+    nonce?: string | null;
+  },
 ): Promise<SignedLease> {
   const claims = buildLeaseClaims({
     issuer: ctx.issuer,

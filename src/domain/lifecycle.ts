@@ -19,11 +19,7 @@ function statusByDate(code: Pick<LicenseCode, 'firstActivatedAt'>, expiresAt: nu
 }
 
 /** renew / shorten: a new expiry date; expired ↔ alive follows the date, frozen stays frozen. */
-export function statusAfterExpiryChange(
-  code: Pick<LicenseCode, 'status' | 'firstActivatedAt'>,
-  newExpiresAt: number,
-  now: number,
-): CodeStatus {
+export function statusAfterExpiryChange(code: Pick<LicenseCode, 'status' | 'firstActivatedAt'>, newExpiresAt: number, now: number): CodeStatus {
   switch (code.status) {
     case 'released':
       throw new IllegalTransition(code.status, 'renew');
@@ -45,10 +41,7 @@ export function statusAfterFreeze(code: Pick<LicenseCode, 'status'>): CodeStatus
 }
 
 /** Unfreeze goes back to alive or expired by date (issued when it was never activated). */
-export function statusAfterUnfreeze(
-  code: Pick<LicenseCode, 'status' | 'expiresAt' | 'firstActivatedAt'>,
-  now: number,
-): CodeStatus | null {
+export function statusAfterUnfreeze(code: Pick<LicenseCode, 'status' | 'expiresAt' | 'firstActivatedAt'>, now: number): CodeStatus | null {
   if (code.status === 'released') throw new IllegalTransition(code.status, 'unfreeze');
   if (code.status !== 'frozen') return null;
   return statusByDate(code, code.expiresAt, now);

@@ -67,7 +67,11 @@ export interface CodeStore {
    * Racing activations on one code serialise here (both engines).
    */
   lockForUpdate(id: string): Promise<LicenseCode | undefined>;
-  update(id: string, patch: Partial<Pick<LicenseCode, 'status' | 'expiresAt' | 'seats' | 'features' | 'firstActivatedAt' | 'metadata'>>, now: number): Promise<void>;
+  update(
+    id: string,
+    patch: Partial<Pick<LicenseCode, 'status' | 'expiresAt' | 'seats' | 'features' | 'firstActivatedAt' | 'metadata'>>,
+    now: number,
+  ): Promise<void>;
   list(filter: CodeFilter, limit: number, cursor: string | null): Promise<Page<LicenseCode>>;
   /**
    * The sweeper's bulk expiry: takes the first `limit` codes after `after` in expiry-date order

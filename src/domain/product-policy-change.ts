@@ -37,7 +37,11 @@ export async function changeProductPolicy(ctx: DomainContext, name: string, chan
     // Machines beat at the interval of the last token they got; a floating seat lapses when its last
     // beat is older than the lease. A lease not longer than that interval would lapse live machines
     // before their next beat could tell them the new interval.
-    if (after.seatMode === 'floating' && after.leaseSeconds <= product.heartbeatIntervalSeconds && (after.leaseSeconds !== product.leaseSeconds || product.seatMode !== 'floating')) {
+    if (
+      after.seatMode === 'floating' &&
+      after.leaseSeconds <= product.heartbeatIntervalSeconds &&
+      (after.leaseSeconds !== product.leaseSeconds || product.seatMode !== 'floating')
+    ) {
       throw new Conflict(
         'lease_shorter_than_beats',
         `machines beat every ${product.heartbeatIntervalSeconds}s until their next beat tells them otherwise: a floating lease of ${after.leaseSeconds}s would lapse them first. Shorten the heartbeat interval first, wait one old interval, then the lease`,
@@ -49,9 +53,13 @@ export async function changeProductPolicy(ctx: DomainContext, name: string, chan
       // A container's machine id belongs to its image: as a node-locked seat it would never be freed.
       const containers = await tx.activations.countActiveContainers(product.id);
       if (containers > 0) {
-        throw new Conflict('containers_hold_seats', `${containers} container instance(s) hold floating seats of "${name}": they would become node-locked seats that are never freed. Deactivate them (or let them lapse) first`, {
-          containers,
-        });
+        throw new Conflict(
+          'containers_hold_seats',
+          `${containers} container instance(s) hold floating seats of "${name}": they would become node-locked seats that are never freed. Deactivate them (or let them lapse) first`,
+          {
+            containers,
+          },
+        );
       }
       // A seat that already lapsed is free under floating rules; it must not become a permanent one.
       for (const { id, codeId } of await tx.activations.cullLapsedOfProduct(product.id, now)) {

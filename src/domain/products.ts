@@ -53,9 +53,7 @@ export async function createProduct(ctx: DomainContext, input: NewProduct, actor
       throw new Conflict('product_exists', `a product named "${product.name}" already exists`);
     }
     await tx.products.insert(product);
-    await tx.audit.insert([
-      auditEvent(ctx, product.createdAt, actor, 'product.created', { type: 'product', id: product.id }, null, null, { ...product }),
-    ]);
+    await tx.audit.insert([auditEvent(ctx, product.createdAt, actor, 'product.created', { type: 'product', id: product.id }, null, null, { ...product })]);
     return product;
   });
 }
@@ -67,7 +65,10 @@ export function checkPolicy(product: Product): void {
   }
   if (product.containers === 'instance' && product.seatMode !== 'floating') {
     // A container instance lives on heartbeats: its seat must lapse when the container dies.
-    throw new InvalidInput('containers_need_floating', 'containers: "instance" needs seatMode "floating": a container\'s seat is freed when its heartbeats stop');
+    throw new InvalidInput(
+      'containers_need_floating',
+      'containers: "instance" needs seatMode "floating": a container\'s seat is freed when its heartbeats stop',
+    );
   }
 }
 
@@ -105,9 +106,16 @@ export async function publishVersion(ctx: DomainContext, name: string, release: 
     await tx.products.setVersions(product.id, release.version, minimumVersion);
     const after = { ...product, latestVersion: release.version, minimumVersion };
     await tx.audit.insert([
-      auditEvent(ctx, ctx.clock.now(), actor, 'product.version_published', { type: 'product', id: product.id }, null,
+      auditEvent(
+        ctx,
+        ctx.clock.now(),
+        actor,
+        'product.version_published',
+        { type: 'product', id: product.id },
+        null,
         { latestVersion: product.latestVersion, minimumVersion: product.minimumVersion },
-        { latestVersion: release.version, minimumVersion }),
+        { latestVersion: release.version, minimumVersion },
+      ),
     ]);
     return after;
   });

@@ -102,7 +102,9 @@ export async function applyEnrolment(
   await write(async (stores) => {
     await stores.activations.reEnrol(activation.id, verdict.enrolment, verdict.replaced, now);
     await stores.audit.insert([
-      auditEvent(ctx, now, actor, 'activation.reenrolled', { type: 'activation', id: activation.id }, activation.codeId, null, { changed: [verdict.component] }),
+      auditEvent(ctx, now, actor, 'activation.reenrolled', { type: 'activation', id: activation.id }, activation.codeId, null, {
+        changed: [verdict.component],
+      }),
     ]);
   });
   return { ...activation, fingerprint: verdict.enrolment, replacedComponents: verdict.replaced, fingerprintChangedAt: now };

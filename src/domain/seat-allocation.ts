@@ -144,7 +144,9 @@ async function takeSeat(
     const verdict = judgeEnrolment(existing, request.fingerprint, product, now);
     // A change back inside the window is refused here like any second change: an activation is not a beat.
     const applicable =
-      verdict.kind === 'alternating' ? { kind: 'refused' as const, reason: 'changed_recently' as const, components: verdict.components, foreign: false } : verdict;
+      verdict.kind === 'alternating'
+        ? { kind: 'refused' as const, reason: 'changed_recently' as const, components: verdict.components, foreign: false }
+        : verdict;
     const activation = await applyEnrolment(ctx, existing, applicable, now, actor, tx);
     if (slotEnd !== null) {
       await assertSlotFree(tx, code, activation.id, now);
@@ -193,18 +195,26 @@ async function takeSeat(
     clonedAt: null,
   };
   await spendChurn(ctx, tx, product, { codeId: code.id, activationId: activation.id, kind: 'activation', at: now });
-  const clones = findClones(sharing.filter((a) => !culled.has(a.id)), activation, product);
+  const clones = findClones(
+    sharing.filter((a) => !culled.has(a.id)),
+    activation,
+    product,
+  );
   if (clones.length > 0) {
     activation.cloneSuspect = true;
     await tx.activations.markCloneSuspect(clones.map((c) => c.id));
-    events.push(auditEvent(ctx, now, actor, 'activation.clone_suspected', { type: 'activation', id: activation.id }, code.id, null, {
-      sharedWith: clones.map((c) => c.id),
-    }));
+    events.push(
+      auditEvent(ctx, now, actor, 'activation.clone_suspected', { type: 'activation', id: activation.id }, code.id, null, {
+        sharedWith: clones.map((c) => c.id),
+      }),
+    );
   }
   await tx.activations.insert(activation);
-  events.push(auditEvent(ctx, now, actor, 'activation.created', { type: 'activation', id: activation.id }, code.id, null, {
-    environment: activation.environment,
-  }));
+  events.push(
+    auditEvent(ctx, now, actor, 'activation.created', { type: 'activation', id: activation.id }, code.id, null, {
+      environment: activation.environment,
+    }),
+  );
   let current = code;
   if (code.status === 'issued') {
     current = { ...code, status: 'alive', firstActivatedAt: now, updatedAt: now };

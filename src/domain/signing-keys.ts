@@ -60,7 +60,16 @@ export async function rotateSigningKey(ctx: DomainContext, policy: KeyPolicy, ac
       retired.push({ ...old, status: 'retired', retiredAt: now, publishUntil, privateKeyPem: null });
     }
     await tx.audit.insert([
-      auditEvent(ctx, now, actor, 'key.rotated', { type: 'key', id: key.kid }, null, { kids: retired.map((k) => k.kid) }, { kid: key.kid, alg: key.alg, endorsedBy: outgoing?.kid ?? null }),
+      auditEvent(
+        ctx,
+        now,
+        actor,
+        'key.rotated',
+        { type: 'key', id: key.kid },
+        null,
+        { kids: retired.map((k) => k.kid) },
+        { kid: key.kid, alg: key.alg, endorsedBy: outgoing?.kid ?? null },
+      ),
     ]);
     return { current: key, retired };
   });
@@ -77,8 +86,12 @@ export async function secureSigningKeys(ctx: DomainContext): Promise<{ dropped: 
     const dropped = await tx.keys.dropRetiredPrivateHalves();
     const sealed = await tx.keys.sealUnsealed();
     const events = [
-      ...dropped.map((kid) => auditEvent(ctx, now, 'system', 'key.private_half_dropped', { type: 'key', id: kid }, null, { privateKey: 'kept' }, { privateKey: 'dropped' })),
-      ...sealed.map((kid) => auditEvent(ctx, now, 'system', 'key.sealed', { type: 'key', id: kid }, null, { privateKey: 'unsealed' }, { privateKey: 'sealed' })),
+      ...dropped.map((kid) =>
+        auditEvent(ctx, now, 'system', 'key.private_half_dropped', { type: 'key', id: kid }, null, { privateKey: 'kept' }, { privateKey: 'dropped' }),
+      ),
+      ...sealed.map((kid) =>
+        auditEvent(ctx, now, 'system', 'key.sealed', { type: 'key', id: kid }, null, { privateKey: 'unsealed' }, { privateKey: 'sealed' }),
+      ),
     ];
     if (events.length > 0) await tx.audit.insert(events);
     return { dropped, sealed };

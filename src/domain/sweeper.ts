@@ -56,19 +56,22 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
     const from = (through: number | null) => (fullPass || through === null ? BEGINNING : through - SWEEP_OVERLAP_MS);
     // Expiry is the bulk case (a whole cohort of codes can lapse at midnight): the store moves a
     // batch and writes its audit events in SQL, with no JavaScript work per code.
-    done.expired = await inDateOrder(from(progress.expiredThrough), (after) =>
-      ctx.repo.transaction((tx) => tx.codes.expireDue(after, started, batch, ACTOR)),
-    );
+    done.expired = await inDateOrder(from(progress.expiredThrough), (after) => ctx.repo.transaction((tx) => tx.codes.expireDue(after, started, batch, ACTOR)));
     done.culled = await repeat(async () => {
       const now = ctx.clock.now();
       const lapsed = await ctx.repo.activations.findLapsedFloating(now, batch);
       if (lapsed.length === 0) return 0;
       return ctx.repo.transaction(async (tx) => {
-        const culled = new Set(await tx.activations.cullIfLapsed(lapsed.map((a) => a.id), now));
-        await tx.audit.insert(
-          lapsed.filter((a) => culled.has(a.id)).map((a) =>
-            auditEvent(ctx, now, ACTOR, 'activation.culled', { type: 'activation', id: a.id }, a.codeId, null, null),
+        const culled = new Set(
+          await tx.activations.cullIfLapsed(
+            lapsed.map((a) => a.id),
+            now,
           ),
+        );
+        await tx.audit.insert(
+          lapsed
+            .filter((a) => culled.has(a.id))
+            .map((a) => auditEvent(ctx, now, ACTOR, 'activation.culled', { type: 'activation', id: a.id }, a.codeId, null, null)),
         );
         return culled.size || -1;
       });
@@ -97,7 +100,7 @@ export async function sweep(ctx: DomainContext, options: SweepOptions): Promise<
 /** Runs batches along the codes' date order from `from` until one takes none; returns how many moved. */
 async function inDateOrder(from: number, step: (after: ExpiryPlace) => Promise<SweepBatch>): Promise<number> {
   let total = 0;
-  for (let after: ExpiryPlace | null = { expiresAt: from, id: '' }; after; ) {
+  for (let after: ExpiryPlace | null = { expiresAt: from, id: '' }; after;) {
     const batch = await step(after);
     total += batch.moved;
     after = batch.last;

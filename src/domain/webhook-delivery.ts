@@ -41,7 +41,9 @@ export function webhookDelivery(ctx: DomainContext, options: WebhookDeliveryOpti
       const disabled = await ctx.repo.transaction(async (tx) => {
         if (!(await tx.webhooks.disable(endpoint.id, now, reason))) return false;
         const off = { ...after, enabled: false, disabledReason: reason };
-        await tx.audit.insert([auditEvent(ctx, now, OUTBOX_ACTOR, 'webhook.disabled', { type: 'webhook', id: endpoint.id }, null, webhookSnapshot(after), webhookSnapshot(off))]);
+        await tx.audit.insert([
+          auditEvent(ctx, now, OUTBOX_ACTOR, 'webhook.disabled', { type: 'webhook', id: endpoint.id }, null, webhookSnapshot(after), webhookSnapshot(off)),
+        ]);
         return true;
       });
       if (disabled) options.onDisabled?.({ ...after, enabled: false, disabledAt: now, disabledReason: reason }, reason);

@@ -65,7 +65,6 @@ export const WEBHOOK_EVENT_TYPES = [
   'webhook.delivery_resent',
 ] as const;
 
-
 /**
  * Checks that a URL may be called: http(s), and resolving only to addresses allowed (no loopback,
  * link-local or private ranges unless the operator allows them). Throws InvalidInput. Implemented
@@ -83,7 +82,9 @@ export function subscribes(patterns: readonly string[], type: string): boolean {
 const FAMILIES = new Set(WEBHOOK_EVENT_TYPES.map((t) => t.slice(0, t.indexOf('.'))));
 
 function checkEventPatterns(events: readonly string[]): string[] {
-  const unknown = events.filter((e) => !(e === '*' || (WEBHOOK_EVENT_TYPES as readonly string[]).includes(e) || (e.endsWith('.*') && FAMILIES.has(e.slice(0, -2)))));
+  const unknown = events.filter(
+    (e) => !(e === '*' || (WEBHOOK_EVENT_TYPES as readonly string[]).includes(e) || (e.endsWith('.*') && FAMILIES.has(e.slice(0, -2)))),
+  );
   if (unknown.length > 0) {
     throw new InvalidInput('webhook_event_type_unknown', `unknown event type(s): ${unknown.join(', ')}; see GET /v1/admin/webhooks/event-types`, { unknown });
   }
@@ -243,7 +244,8 @@ export async function listWebhookDeliveries(ctx: DomainContext, id: string, limi
 export async function resendWebhookDelivery(ctx: DomainContext, endpointId: string, entryId: string, actor: Actor): Promise<OutboxEntry> {
   const endpoint = await getWebhook(ctx, endpointId);
   const entry = await ctx.repo.outbox.find(entryId);
-  if (!entry || entry.kind !== WEBHOOK_KIND || entry.target !== webhookTarget(endpointId)) throw new NotFound('webhook_delivery_not_found', 'no such delivery of this endpoint');
+  if (!entry || entry.kind !== WEBHOOK_KIND || entry.target !== webhookTarget(endpointId))
+    throw new NotFound('webhook_delivery_not_found', 'no such delivery of this endpoint');
   if (entry.status === 'pending') throw new Conflict('webhook_delivery_pending', 'the delivery is still pending: it will be attempted again by itself');
   if (!endpoint.enabled) throw new Conflict('webhook_disabled', 'the endpoint is switched off: switch it on, then send again');
   return ctx.repo.transaction(async (tx) => {
@@ -251,7 +253,11 @@ export async function resendWebhookDelivery(ctx: DomainContext, endpointId: stri
     const again = owedCall(ctx, now, { kind: WEBHOOK_KIND, target: entry.target, payload: entry.payload });
     await tx.outbox.enqueue(again);
     await tx.audit.insert([
-      auditEvent(ctx, now, actor, 'webhook.delivery_resent', { type: 'webhook', id: endpointId }, null, null, { delivery: entry.id, resentAs: again.id, eventId: entry.payload.eventId }),
+      auditEvent(ctx, now, actor, 'webhook.delivery_resent', { type: 'webhook', id: endpointId }, null, null, {
+        delivery: entry.id,
+        resentAs: again.id,
+        eventId: entry.payload.eventId,
+      }),
     ]);
     return again;
   });

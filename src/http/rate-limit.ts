@@ -16,7 +16,10 @@ const REFUSAL: Record<GuardScope, string> = {
 };
 
 class TooManyAttempts extends LicensorError {
-  constructor(readonly retryAfterSeconds: number, scope: GuardScope) {
+  constructor(
+    readonly retryAfterSeconds: number,
+    scope: GuardScope,
+  ) {
     super('rate_limited', 'too_many_attempts', `${REFUSAL[scope]}; try again in ${retryAfterSeconds} s`, { retryAfterSeconds, scope });
   }
 }
@@ -57,13 +60,22 @@ export class CodeGuessGuard {
    * unless it failed the way a guess fails. Throws TooManyAttempts, before any lookup, when a budget is spent.
    */
   async run<T>(address: string, code: string | null, work: () => Promise<T>): Promise<T> {
-    const failures: BudgetRule[] = [{ key: `a:${addressKey(address)}`, intervalMs: interval(this.limits.failuresPerMinute), burst: this.limits.failureBurst }, this.global];
-    const rules = code === null ? failures : [...failures, { key: `c:${digest(code)}`, intervalMs: interval(this.limits.codeAttemptsPerMinute), burst: this.limits.codeBurst }];
+    const failures: BudgetRule[] = [
+      { key: `a:${addressKey(address)}`, intervalMs: interval(this.limits.failuresPerMinute), burst: this.limits.failureBurst },
+      this.global,
+    ];
+    const rules =
+      code === null
+        ? failures
+        : [...failures, { key: `c:${digest(code)}`, intervalMs: interval(this.limits.codeAttemptsPerMinute), burst: this.limits.codeBurst }];
     const refused = await this.budgets.take(rules, this.clock.now());
     if (refused.length > 0) {
       const first = refused[0]!;
       // One interval is when the spent budget has its next attempt again, at the latest.
-      throw new TooManyAttempts(Math.max(1, Math.ceil(first.intervalMs / 1000)), first === this.global ? 'server' : first.key.startsWith('c:') ? 'code' : 'address');
+      throw new TooManyAttempts(
+        Math.max(1, Math.ceil(first.intervalMs / 1000)),
+        first === this.global ? 'server' : first.key.startsWith('c:') ? 'code' : 'address',
+      );
     }
     let result: T;
     try {

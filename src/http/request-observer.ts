@@ -59,7 +59,8 @@ export function observeRequests({ metrics, logger, patternOf }: RequestObserverO
     metrics.observeRequest(method, route, status, seconds);
     const failed = status >= 400;
     if (method === 'POST' && route === '/v1/heartbeat') metrics.countHeartbeat(failed ? refusalCode(res, status) : 'ok');
-    else if (method === 'POST' && route === '/v1/activations') metrics.countActivation(failed ? refusalCode(res, status) : status === 201 ? 'created' : 'existing');
+    else if (method === 'POST' && route === '/v1/activations')
+      metrics.countActivation(failed ? refusalCode(res, status) : status === 201 ? 'created' : 'existing');
     else if (method === 'DELETE' && route === '/v1/activations/:id') metrics.countDeactivation(failed ? refusalCode(res, status) : 'ok');
     const activity = res.locals.marketplaceActivity as string | undefined;
     const resultCode = res.locals.marketplaceResultCode as string | undefined;

@@ -28,8 +28,16 @@ export const readySchema = z.strictObject({ status: z.literal('ready'), engine: 
 export const jwksSchema = z.strictObject({
   keys: z.array(z.record(z.string(), z.unknown()).describe('A public JWK (OKP Ed25519 or EC P-256) with kid, alg and use')),
   endorsements: z
-    .array(z.string().describe('Compact JWS, typ licensor-key-endorsement+jwt: the outgoing key (header kid) signs {"endorses": <the incoming public JWK>, "iat": <seconds>}'))
-    .describe('Every key endorsement ever made, oldest rotation first, kept after their keys leave `keys`: a client learns a key only by walking them from a key it trusts'),
+    .array(
+      z
+        .string()
+        .describe(
+          'Compact JWS, typ licensor-key-endorsement+jwt: the outgoing key (header kid) signs {"endorses": <the incoming public JWK>, "iat": <seconds>}',
+        ),
+    )
+    .describe(
+      'Every key endorsement ever made, oldest rotation first, kept after their keys leave `keys`: a client learns a key only by walking them from a key it trusts',
+    ),
 });
 
 const activationSchema = z.strictObject({
@@ -244,7 +252,9 @@ export const productionAnswerSchema = z
   .strictObject({
     resultCode: z
       .enum(['000000', '000001', '000002', '000003', '000004', '000005', '000100', '000900', '000901', '000902', '000903'])
-      .describe('000000 success, 000001 authentication failed, 000002 invalid parameter, 000003 not found, 000004 processing, 000005 internal error, 000100 no instance resource, 000900 quota exhausted, 000901 outside order validity, 000903 device fingerprint required'),
+      .describe(
+        '000000 success, 000001 authentication failed, 000002 invalid parameter, 000003 not found, 000004 processing, 000005 internal error, 000100 no instance resource, 000900 quota exhausted, 000901 outside order validity, 000903 device fingerprint required',
+      ),
     resultMsg: z.string(),
     instanceId: z.string().optional().describe('newInstance, getLicenseAsync'),
     eventId: z.string().optional().describe('getLicenseAsync'),
@@ -260,7 +270,9 @@ export const productionAnswerSchema = z
         }),
       )
       .optional()
-      .describe('queryInstance: licensor\'s own shape (docs/marketplace.md "queryInstance"): the SaaS appInfo has no place for a license, so the code is in licenseCode and appInfo.memo'),
+      .describe(
+        'queryInstance: licensor\'s own shape (docs/marketplace.md "queryInstance"): the SaaS appInfo has no place for a license, so the code is in licenseCode and appInfo.memo',
+      ),
   })
   .describe('Production-interface answer (docs/marketplace.md §3)');
 

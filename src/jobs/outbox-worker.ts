@@ -75,7 +75,9 @@ export function startOutboxWorker(
     const after = await ctx.repo.transaction(async (tx) => {
       const marked = await tx.outbox.markAttemptFailed(entry.id, owner, now, failure.message, giveUp ? null : retryAt);
       if (marked?.status === 'failed') {
-        await tx.audit.insert([auditEvent(ctx, now, OUTBOX_ACTOR, 'outbox.failed', { type: 'outbox', id: entry.id }, null, outboxSnapshot(entry), outboxSnapshot(marked))]);
+        await tx.audit.insert([
+          auditEvent(ctx, now, OUTBOX_ACTOR, 'outbox.failed', { type: 'outbox', id: entry.id }, null, outboxSnapshot(entry), outboxSnapshot(marked)),
+        ]);
       }
       return marked;
     });

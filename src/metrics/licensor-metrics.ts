@@ -54,7 +54,12 @@ export class LicensorMetrics {
   constructor(private readonly sources: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({ name: 'licensor_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status', labelNames: ['method', 'route', 'status'], registers });
+    this.requests = new Counter({
+      name: 'licensor_http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
     this.latency = new Histogram({
       name: 'licensor_http_request_duration_seconds',
       help: 'Time from the request reaching the app to the last byte of the answer, by method, route pattern and status',
@@ -62,19 +67,52 @@ export class LicensorMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.heartbeats = new Counter({ name: 'licensor_heartbeats_total', help: 'Client heartbeats: result "ok" or the refusal code', labelNames: ['result'], registers });
-    this.activations = new Counter({ name: 'licensor_activations_total', help: 'Client activations: "created", "existing" (same machine again) or the refusal code', labelNames: ['result'], registers });
-    this.deactivations = new Counter({ name: 'licensor_deactivations_total', help: 'Client deactivations: "ok" or the refusal code', labelNames: ['result'], registers });
+    this.heartbeats = new Counter({
+      name: 'licensor_heartbeats_total',
+      help: 'Client heartbeats: result "ok" or the refusal code',
+      labelNames: ['result'],
+      registers,
+    });
+    this.activations = new Counter({
+      name: 'licensor_activations_total',
+      help: 'Client activations: "created", "existing" (same machine again) or the refusal code',
+      labelNames: ['result'],
+      registers,
+    });
+    this.deactivations = new Counter({
+      name: 'licensor_deactivations_total',
+      help: 'Client deactivations: "ok" or the refusal code',
+      labelNames: ['result'],
+      registers,
+    });
     this.callbacks = new Counter({
       name: 'licensor_marketplace_callbacks_total',
       help: 'Marketplace production-interface calls by activity and the resultCode answered',
       labelNames: ['activity', 'result_code'],
       registers,
     });
-    this.sweeperRuns = new Counter({ name: 'licensor_sweeper_runs_total', help: 'Sweeper runs: "ran", "skipped" (another process held the lock) or "failed"', labelNames: ['result'], registers });
-    this.sweeperChanges = new Counter({ name: 'licensor_sweeper_changes_total', help: 'Codes expired and released, floating seats culled, by the sweeper in this process', labelNames: ['change'], registers });
-    this.sweeperLastRun = new Gauge({ name: 'licensor_sweeper_last_run_timestamp_seconds', help: 'When a sweep last completed in this process (0: never)', registers });
-    this.collectFailures = new Counter({ name: 'licensor_metrics_collect_failures_total', help: 'Scrapes whose database figures could not be read (the previous figures are shown)', registers });
+    this.sweeperRuns = new Counter({
+      name: 'licensor_sweeper_runs_total',
+      help: 'Sweeper runs: "ran", "skipped" (another process held the lock) or "failed"',
+      labelNames: ['result'],
+      registers,
+    });
+    this.sweeperChanges = new Counter({
+      name: 'licensor_sweeper_changes_total',
+      help: 'Codes expired and released, floating seats culled, by the sweeper in this process',
+      labelNames: ['change'],
+      registers,
+    });
+    this.sweeperLastRun = new Gauge({
+      name: 'licensor_sweeper_last_run_timestamp_seconds',
+      help: 'When a sweep last completed in this process (0: never)',
+      registers,
+    });
+    this.collectFailures = new Counter({
+      name: 'licensor_metrics_collect_failures_total',
+      help: 'Scrapes whose database figures could not be read (the previous figures are shown)',
+      registers,
+    });
     this.outboxAttempts = new Counter({
       name: 'licensor_outbox_attempts_total',
       help: 'Outbox delivery attempts in this process by kind: "delivered", "retry" (failed, due again later) or "failed" (given up)',

@@ -52,7 +52,14 @@ interface Answer {
 }
 
 export function marketplaceClient(settings: MarketplaceClientSettings, clock: Clock): MarketplaceApi {
-  async function call(method: 'GET' | 'POST', path: string, query: URLSearchParams | null, body: Buffer, contentType: string, extra: Record<string, string> = {}): Promise<Answer> {
+  async function call(
+    method: 'GET' | 'POST',
+    path: string,
+    query: URLSearchParams | null,
+    body: Buffer,
+    contentType: string,
+    extra: Record<string, string> = {},
+  ): Promise<Answer> {
     const failures: string[] = [];
     for (const base of settings.apiUrls) {
       const url = new URL(`${base}${API}${path}${query ? `?${query}` : ''}`);
@@ -149,15 +156,22 @@ const MAX_UPLOAD_CHARACTERS = 1024;
 function uploadBody(license: string): { body: Buffer; contentType: string } {
   const boundary = `licensor-${randomBytes(12).toString('hex')}`;
   const parts: Buffer[] = [];
-  const part = (headers: string, content: Buffer) => parts.push(Buffer.from(`--${boundary}\r\n${headers}\r\n\r\n`, 'utf8'), content, Buffer.from('\r\n', 'utf8'));
+  const part = (headers: string, content: Buffer) =>
+    parts.push(Buffer.from(`--${boundary}\r\n${headers}\r\n\r\n`, 'utf8'), content, Buffer.from('\r\n', 'utf8'));
   const bytes = Buffer.from(license, 'utf8');
   if (license.length <= MAX_UPLOAD_CHARACTERS) {
-    part('Content-Disposition: form-data; name="isvUpdateFileReq"\r\nContent-Type: application/json', Buffer.from(JSON.stringify({ type: 'CHARACTERS', characters: license }), 'utf8'));
+    part(
+      'Content-Disposition: form-data; name="isvUpdateFileReq"\r\nContent-Type: application/json',
+      Buffer.from(JSON.stringify({ type: 'CHARACTERS', characters: license }), 'utf8'),
+    );
   } else {
     const fileName = 'license.txt';
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     part(`Content-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: application/octet-stream`, bytes);
-    part('Content-Disposition: form-data; name="isvUpdateFileReq"\r\nContent-Type: application/json', Buffer.from(JSON.stringify({ type: 'FILE', file_name: fileName, sha256 }), 'utf8'));
+    part(
+      'Content-Disposition: form-data; name="isvUpdateFileReq"\r\nContent-Type: application/json',
+      Buffer.from(JSON.stringify({ type: 'FILE', file_name: fileName, sha256 }), 'utf8'),
+    );
   }
   parts.push(Buffer.from(`--${boundary}--\r\n`, 'utf8'));
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };

@@ -61,7 +61,8 @@ function parseUrl(url: string): URL {
   } catch {
     throw new InvalidInput('webhook_url_invalid', 'the URL is not a valid absolute URL', { url });
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidInput('webhook_url_invalid', 'only http:// and https:// URLs are called', { url });
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new InvalidInput('webhook_url_invalid', 'only http:// and https:// URLs are called', { url });
   if (parsed.username || parsed.password) throw new InvalidInput('webhook_url_invalid', 'the URL may not carry a user name or password', { url });
   return parsed;
 }
@@ -72,7 +73,9 @@ const hostOf = (url: URL) => url.hostname.replace(/^\[(.*)\]$/, '$1');
 type Resolve = (host: string) => Promise<string[]>;
 
 const resolveAll: Resolve = (host) =>
-  new Promise((resolve, reject) => dnsLookup(host, { all: true }, (err, addresses: LookupAddress[]) => (err ? reject(err) : resolve(addresses.map((a) => a.address)))));
+  new Promise((resolve, reject) =>
+    dnsLookup(host, { all: true }, (err, addresses: LookupAddress[]) => (err ? reject(err) : resolve(addresses.map((a) => a.address)))),
+  );
 
 export function webhookUrlGuard(allowPrivate: boolean, resolve: Resolve = resolveAll): WebhookUrlGuard {
   return {

@@ -25,9 +25,22 @@ export interface ActivationRow {
 }
 
 export const ACTIVATION_COLUMNS: string[] = [
-  'id', 'code_id', 'product_id', 'fingerprint', 'environment', 'status',
-  'clone_suspect', 'created_at', 'last_heartbeat_at', 'ended_at', 'in_use_until',
-  'secret_hash', 'fingerprint_changed_at', 'replaced_components', 'foreign_beat_at', 'cloned_at',
+  'id',
+  'code_id',
+  'product_id',
+  'fingerprint',
+  'environment',
+  'status',
+  'clone_suspect',
+  'created_at',
+  'last_heartbeat_at',
+  'ended_at',
+  'in_use_until',
+  'secret_hash',
+  'fingerprint_changed_at',
+  'replaced_components',
+  'foreign_beat_at',
+  'cloned_at',
 ];
 
 const timeOrNull = (value: number | null | undefined): number | null => (value === null || value === undefined ? null : Number(value));
@@ -67,24 +80,27 @@ export class KnexActivationStore implements ActivationStore {
 
   async insert(a: Activation): Promise<void> {
     // Both inserts return a column: that makes each a statement SQLite keeps prepared (database.ts), one thread-pool trip instead of two.
-    await this.db('activations').insert({
-      id: a.id,
-      code_id: a.codeId,
-      product_id: a.productId,
-      fingerprint: toJson(a.fingerprint),
-      environment: toJson(a.environment),
-      status: a.status,
-      clone_suspect: a.cloneSuspect,
-      created_at: a.createdAt,
-      last_heartbeat_at: a.lastHeartbeatAt,
-      ended_at: a.endedAt,
-      in_use_until: a.inUseUntil,
-      secret_hash: a.secretHash,
-      fingerprint_changed_at: a.fingerprintChangedAt,
-      replaced_components: a.replacedComponents === null ? null : toJson(a.replacedComponents),
-      foreign_beat_at: a.foreignBeatAt,
-      cloned_at: a.clonedAt,
-    }, ['id']);
+    await this.db('activations').insert(
+      {
+        id: a.id,
+        code_id: a.codeId,
+        product_id: a.productId,
+        fingerprint: toJson(a.fingerprint),
+        environment: toJson(a.environment),
+        status: a.status,
+        clone_suspect: a.cloneSuspect,
+        created_at: a.createdAt,
+        last_heartbeat_at: a.lastHeartbeatAt,
+        ended_at: a.endedAt,
+        in_use_until: a.inUseUntil,
+        secret_hash: a.secretHash,
+        fingerprint_changed_at: a.fingerprintChangedAt,
+        replaced_components: a.replacedComponents === null ? null : toJson(a.replacedComponents),
+        foreign_beat_at: a.foreignBeatAt,
+        cloned_at: a.clonedAt,
+      },
+      ['id'],
+    );
     await this.insertAnchors(a.id, a.productId, a.fingerprint);
   }
 
@@ -113,7 +129,12 @@ export class KnexActivationStore implements ActivationStore {
     let q = lapsed();
     if (limit !== undefined) {
       // Soft reclaim takes only what it needs, the longest-silent first.
-      const ids = (await lapsed().select('id').orderBy([{ column: 'last_heartbeat_at' }, { column: 'id' }]).limit(limit)).map((r: { id: string }) => r.id);
+      const ids = (
+        await lapsed()
+          .select('id')
+          .orderBy([{ column: 'last_heartbeat_at' }, { column: 'id' }])
+          .limit(limit)
+      ).map((r: { id: string }) => r.id);
       if (ids.length === 0) return [];
       q = lapsed().whereIn('id', ids);
     }
@@ -156,7 +177,9 @@ export class KnexActivationStore implements ActivationStore {
     const ids = [...new Set(matches.map((m) => m.activation_id))];
     const found: Activation[] = [];
     for (let i = 0; i < ids.length; i += HOLDERS_PER_READ) {
-      const rows = await this.db('activations').select(ACTIVATION_COLUMNS).whereIn('id', ids.slice(i, i + HOLDERS_PER_READ));
+      const rows = await this.db('activations')
+        .select(ACTIVATION_COLUMNS)
+        .whereIn('id', ids.slice(i, i + HOLDERS_PER_READ));
       found.push(...rows.map(activationFromRow).filter((a) => a.status === 'active'));
     }
     return found;
@@ -206,7 +229,9 @@ export class KnexActivationStore implements ActivationStore {
   async touch(id: string, at: number): Promise<boolean> {
     const n = await this.db('activations')
       .where({ id, status: 'active' })
-      .update({ last_heartbeat_at: this.db.raw('CASE WHEN last_heartbeat_at < CAST(? AS BIGINT) THEN CAST(? AS BIGINT) ELSE last_heartbeat_at END', [at, at]) });
+      .update({
+        last_heartbeat_at: this.db.raw('CASE WHEN last_heartbeat_at < CAST(? AS BIGINT) THEN CAST(? AS BIGINT) ELSE last_heartbeat_at END', [at, at]),
+      });
     return n > 0;
   }
 

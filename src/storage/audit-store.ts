@@ -23,7 +23,17 @@ export class KnexAuditStore implements AuditStore {
       const chunk = events.slice(i, i + CHUNK);
       const values: Array<string | number | null> = [];
       for (const e of chunk) {
-        values.push(e.id, e.at, e.actor, e.action, e.entityType, e.entityId, e.codeId, e.before === null ? null : toJson(e.before), e.after === null ? null : toJson(e.after));
+        values.push(
+          e.id,
+          e.at,
+          e.actor,
+          e.action,
+          e.entityType,
+          e.entityId,
+          e.codeId,
+          e.before === null ? null : toJson(e.before),
+          e.after === null ? null : toJson(e.after),
+        );
       }
       await this.db.raw(`INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => ROW).join(', ')}`, values);
     }

@@ -10,7 +10,11 @@ export class KnexChurnStore implements ChurnStore {
   }
 
   async timesSince(codeId: string, since: number): Promise<number[]> {
-    const rows = await this.db('activation_churn').select('at').where('code_id', codeId).andWhere('at', '>', since).orderBy([{ column: 'at' }, { column: 'id' }]);
+    const rows = await this.db('activation_churn')
+      .select('at')
+      .where('code_id', codeId)
+      .andWhere('at', '>', since)
+      .orderBy([{ column: 'at' }, { column: 'id' }]);
     return rows.map((r: { at: number | string }) => Number(r.at));
   }
 

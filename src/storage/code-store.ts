@@ -21,8 +21,19 @@ export interface CodeRow {
 }
 
 export const CODE_COLUMNS: string[] = [
-  'id', 'product_id', 'code', 'status', 'seats', 'max_concurrent', 'features', 'expires_at',
-  'first_activated_at', 'metadata', 'test', 'created_at', 'updated_at',
+  'id',
+  'product_id',
+  'code',
+  'status',
+  'seats',
+  'max_concurrent',
+  'features',
+  'expires_at',
+  'first_activated_at',
+  'metadata',
+  'test',
+  'created_at',
+  'updated_at',
 ];
 
 export function codeFromRow(row: CodeRow): LicenseCode {
@@ -71,7 +82,9 @@ export class KnexCodeStore implements CodeStore {
 
   async findByIds(ids: readonly string[]): Promise<LicenseCode[]> {
     if (ids.length === 0) return [];
-    const rows = await this.db('codes').select(CODE_COLUMNS).whereIn('id', [...new Set(ids)]);
+    const rows = await this.db('codes')
+      .select(CODE_COLUMNS)
+      .whereIn('id', [...new Set(ids)]);
     return rows.map(codeFromRow);
   }
 
@@ -84,7 +97,9 @@ export class KnexCodeStore implements CodeStore {
     // A write first, on both engines: PostgreSQL takes the row lock, SQLite the write lock, before
     // anything is read, so the read below sees every earlier holder's commit (no stale snapshot).
     // One statement: the row comes back from the write itself (RETURNING, on both engines).
-    const rows = (await this.db('codes').where({ id }).update({ revision: this.db.raw('revision + 1') }, CODE_COLUMNS)) as unknown as CodeRow[];
+    const rows = (await this.db('codes')
+      .where({ id })
+      .update({ revision: this.db.raw('revision + 1') }, CODE_COLUMNS)) as unknown as CodeRow[];
     return rows[0] && codeFromRow(rows[0]);
   }
 

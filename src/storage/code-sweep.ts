@@ -39,7 +39,12 @@ export class CodeSweep {
       );
       return this.announce(pgBatch(result), after, now, actor, EXPIRED);
     }
-    const taken = await this.sqliteBatch('sweep_due', 'id TEXT PRIMARY KEY, status TEXT NOT NULL, expires_at INTEGER NOT NULL', due, [after.expiresAt, after.id, now, limit]);
+    const taken = await this.sqliteBatch('sweep_due', 'id TEXT PRIMARY KEY, status TEXT NOT NULL, expires_at INTEGER NOT NULL', due, [
+      after.expiresAt,
+      after.id,
+      now,
+      limit,
+    ]);
     await this.db.raw(`UPDATE codes SET status = 'expired', updated_at = ? WHERE id IN (SELECT id FROM sweep_due)`, [now]);
     await this.db.raw(
       `INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, code_id, before, after)
@@ -88,8 +93,12 @@ export class CodeSweep {
     }
     const taken = await this.sqliteBatch('sweep_released', 'id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL', due, [after.expiresAt, after.id, cutoff, limit]);
     if (taken === 0) return { moved: 0, last: null };
-    await this.sqliteBatch('sweep_ended', 'id TEXT PRIMARY KEY, code_id TEXT NOT NULL',
-      `SELECT id, code_id FROM activations WHERE status = 'active' AND code_id IN (SELECT id FROM sweep_released)`, []);
+    await this.sqliteBatch(
+      'sweep_ended',
+      'id TEXT PRIMARY KEY, code_id TEXT NOT NULL',
+      `SELECT id, code_id FROM activations WHERE status = 'active' AND code_id IN (SELECT id FROM sweep_released)`,
+      [],
+    );
     await this.db.raw(`UPDATE codes SET status = 'released', updated_at = ? WHERE id IN (SELECT id FROM sweep_released)`, [now]);
     await this.db.raw(`UPDATE activations SET status = 'deactivated', ended_at = ? WHERE id IN (SELECT id FROM sweep_ended)`, [now]);
     // The activations' events count on from the codes' (rowids 1…taken), so ids stay in written order.

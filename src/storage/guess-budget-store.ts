@@ -52,7 +52,11 @@ class SqlGuessBudgetStore implements GuessBudgetStore {
     );
     const taken = new Set((result.rows as Array<{ key: string }>).map((row) => row.key));
     const refused = rules.filter((r) => !taken.has(r.key));
-    if (refused.length > 0 && taken.size > 0) await this.giveBackTo(sorted.filter((r) => taken.has(r.key)), now);
+    if (refused.length > 0 && taken.size > 0)
+      await this.giveBackTo(
+        sorted.filter((r) => taken.has(r.key)),
+        now,
+      );
     return refused;
   }
 

@@ -46,7 +46,9 @@ export function keySealer(keyEncryptionKey: Buffer | undefined): KeySealer {
       }
       const bytes = Buffer.from(stored.slice(PREFIX.length), 'base64url');
       if (bytes.length <= IV_BYTES + TAG_BYTES) {
-        throw new Error(`signing key ${kid} is damaged at rest: its sealed value is too short to hold a ${TAG_BYTES}-byte tag; restore the database from a backup`);
+        throw new Error(
+          `signing key ${kid} is damaged at rest: its sealed value is too short to hold a ${TAG_BYTES}-byte tag; restore the database from a backup`,
+        );
       }
       try {
         const decipher = createDecipheriv('aes-256-gcm', keyEncryptionKey, bytes.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES }).setAAD(Buffer.from(kid));

@@ -84,7 +84,9 @@ export class KnexKeyStore implements KeyStore {
     for (const { kid, private_key_pem: stored } of rows) {
       if (stored === null || this.sealer.isSealed(stored)) continue;
       // Conditional on the value read: a process sealing the same row at the same start wins alone.
-      const changed = await this.db('signing_keys').where({ kid, private_key_pem: stored }).update({ private_key_pem: this.sealer.seal(kid, stored) });
+      const changed = await this.db('signing_keys')
+        .where({ kid, private_key_pem: stored })
+        .update({ private_key_pem: this.sealer.seal(kid, stored) });
       if (changed > 0) sealed.push(kid);
     }
     return sealed;

@@ -89,7 +89,6 @@ export async function migrationsCurrent(knex: Knex): Promise<boolean> {
 function isConcurrentMigration(err: unknown): boolean {
   const e = err as { name?: string; message?: string; code?: string };
   return (
-    e?.name === 'MigrationLocked' ||
-    /already locked|already exists|duplicate key|UNIQUE constraint|SQLITE_BUSY|database is locked/i.test(e?.message ?? '')
+    e?.name === 'MigrationLocked' || /already locked|already exists|duplicate key|UNIQUE constraint|SQLITE_BUSY|database is locked/i.test(e?.message ?? '')
   );
 }

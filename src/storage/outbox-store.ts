@@ -86,7 +86,10 @@ export class KnexOutboxStore implements OutboxStore {
   /** Many entries in few statements, each ignored as enqueue ignores it (webhooks' announcements of bulk events). */
   async enqueueMany(entries: readonly OutboxEntry[]): Promise<void> {
     for (let i = 0; i < entries.length; i += ENQUEUE_CHUNK) {
-      await this.db('outbox').insert(entries.slice(i, i + ENQUEUE_CHUNK).map(rowOf)).onConflict(['kind', 'dedupe_key']).ignore();
+      await this.db('outbox')
+        .insert(entries.slice(i, i + ENQUEUE_CHUNK).map(rowOf))
+        .onConflict(['kind', 'dedupe_key'])
+        .ignore();
     }
   }
 

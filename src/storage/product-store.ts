@@ -20,8 +20,20 @@ interface ProductRow {
 }
 
 export const PRODUCT_COLUMNS: string[] = [
-  'id', 'name', 'seat_mode', 'lease_seconds', 'heartbeat_interval_seconds', 'match_strategy',
-  'reclaim', 'churn_limit', 'churn_period_seconds', 'fingerprint_change_window_seconds', 'containers', 'latest_version', 'minimum_version', 'created_at',
+  'id',
+  'name',
+  'seat_mode',
+  'lease_seconds',
+  'heartbeat_interval_seconds',
+  'match_strategy',
+  'reclaim',
+  'churn_limit',
+  'churn_period_seconds',
+  'fingerprint_change_window_seconds',
+  'containers',
+  'latest_version',
+  'minimum_version',
+  'created_at',
 ];
 
 export function productFromRow(row: ProductRow): Product {

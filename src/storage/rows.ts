@@ -57,7 +57,12 @@ export async function keysetPage<Item>(
   if (after) {
     query.where((w) => w.where(columns.at, '<', after.at).orWhere((w2) => w2.where(columns.at, after.at).andWhere(columns.id, '<', after.id)));
   }
-  const rows = await query.orderBy([{ column: columns.at, order: 'desc' }, { column: columns.id, order: 'desc' }]).limit(limit + 1);
+  const rows = await query
+    .orderBy([
+      { column: columns.at, order: 'desc' },
+      { column: columns.id, order: 'desc' },
+    ])
+    .limit(limit + 1);
   const items = rows.slice(0, limit).map(toItem);
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null };

@@ -21,18 +21,23 @@ export interface ScrapeFigures {
  */
 export async function readScrapeFigures(database: Database): Promise<ScrapeFigures> {
   const db = database.knex;
-  const codeRows = (await db('codes')
-    .select('product_id', 'status')
-    .count({ n: '*' })
-    .sum({ seats: 'seats' })
-    .groupBy('product_id', 'status')) as Array<{ product_id: string; status: string; n: number | string; seats: number | string | null }>;
+  const codeRows = (await db('codes').select('product_id', 'status').count({ n: '*' }).sum({ seats: 'seats' }).groupBy('product_id', 'status')) as Array<{
+    product_id: string;
+    status: string;
+    n: number | string;
+    seats: number | string | null;
+  }>;
   const productRows = (await db.raw(
     `SELECT p.id, p.name AS product,
             (SELECT COUNT(*) FROM activations a WHERE a.product_id = p.id AND a.status = 'active') AS used
        FROM products p`,
   )) as unknown;
   // knex.raw answers rows directly on SQLite and as { rows } on PostgreSQL.
-  const products = (Array.isArray(productRows) ? productRows : (productRows as { rows: unknown[] }).rows) as Array<{ id: string; product: string; used: number | string }>;
+  const products = (Array.isArray(productRows) ? productRows : (productRows as { rows: unknown[] }).rows) as Array<{
+    id: string;
+    product: string;
+    used: number | string;
+  }>;
   const codesByStatus: Record<string, number> = Object.fromEntries(CODE_STATUSES.map((s) => [s, 0]));
   const licensed = new Map<string, number>();
   for (const r of codeRows) {

@@ -18,7 +18,8 @@ export function uuidV7Sql(engine: Engine, ms: number, counter: string): string {
   if (!Number.isSafeInteger(ms) || ms < 0 || ms >= 2 ** 48) throw new RangeError(`not a UUIDv7 timestamp: ${ms}`);
   const hi = `((${counter}) >> 14) & 4095`;
   const lo = `(${counter}) & 16383`;
-  if (engine === 'sqlite') return `printf('%08x-%04x-%04x-%04x-%012x', ${ms} >> 16, ${ms} & 65535, 28672 | (${hi}), 32768 | (${lo}), random() & 281474976710655)`;
+  if (engine === 'sqlite')
+    return `printf('%08x-%04x-%04x-%04x-%012x', ${ms} >> 16, ${ms} & 65535, 28672 | (${hi}), 32768 | (${lo}), random() & 281474976710655)`;
   const time = ms.toString(16).padStart(12, '0');
   // 28672 | hi is 0x7000–0x7fff and 32768 | lo 0x8000–0xbfff: four hex digits each, unpadded.
   const random = `lpad(to_hex(floor(random() * 281474976710656)::bigint), 12, '0')`;

@@ -9,8 +9,7 @@ export class KnexSweeperProgressStore implements SweeperProgressStore {
 
   async read(): Promise<SweepProgress> {
     const row = (await this.db('sweeper_progress').where({ name: ROW }).first()) as
-      | { expired_through: number | string | null; released_through: number | string | null; full_pass_at: number | string | null }
-      | undefined;
+      { expired_through: number | string | null; released_through: number | string | null; full_pass_at: number | string | null } | undefined;
     const time = (v: number | string | null | undefined) => (v === null || v === undefined ? null : Number(v));
     return { expiredThrough: time(row?.expired_through), releasedThrough: time(row?.released_through), fullPassAt: time(row?.full_pass_at) };
   }

@@ -36,9 +36,7 @@ export class KnexUsageReportStore implements UsageReportStore {
   }
 
   async list(filter: UsageFilter, limit: number): Promise<UsageReport[]> {
-    const q = this.db('usage_reports as u')
-      .join('codes as c', 'c.id', 'u.code_id')
-      .select('u.code_id', 'u.day', 'u.payload', 'u.reported_at');
+    const q = this.db('usage_reports as u').join('codes as c', 'c.id', 'u.code_id').select('u.code_id', 'u.day', 'u.payload', 'u.reported_at');
     if (filter.codeId) q.where('u.code_id', filter.codeId);
     if (filter.from) q.where('u.day', '>=', filter.from);
     if (filter.to) q.where('u.day', '<=', filter.to);

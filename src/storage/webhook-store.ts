@@ -100,7 +100,12 @@ type Announced = Pick<AuditEvent, 'id' | 'action' | 'at'>;
  * the code store), so every audited event is announced. With no endpoint it costs one small read.
  */
 export async function enqueueWebhookDeliveries(db: Knex | Knex.Transaction, events: readonly Announced[]): Promise<void> {
-  if (events.length > 0) await enqueueFor(db, events.map((e) => e.action), async () => events);
+  if (events.length > 0)
+    await enqueueFor(
+      db,
+      events.map((e) => e.action),
+      async () => events,
+    );
 }
 
 /**
@@ -112,13 +117,16 @@ export async function enqueueWebhookDeliveriesWritten(
   db: Knex | Knex.Transaction,
   written: { at: number; actor: string; actions: readonly string[]; codeIds: Knex.QueryBuilder },
 ): Promise<void> {
-  await enqueueFor(db, written.actions, async () =>
-    (await db('audit_events')
-      .where({ at: written.at, actor: written.actor })
-      .whereIn('action', written.actions)
-      .whereIn('code_id', written.codeIds)
-      .orderBy('id')
-      .select('id', 'action', 'at')) as Announced[],
+  await enqueueFor(
+    db,
+    written.actions,
+    async () =>
+      (await db('audit_events')
+        .where({ at: written.at, actor: written.actor })
+        .whereIn('action', written.actions)
+        .whereIn('code_id', written.codeIds)
+        .orderBy('id')
+        .select('id', 'action', 'at')) as Announced[],
   );
 }
 
@@ -157,7 +165,10 @@ async function enqueueFor(db: Knex | Knex.Transaction, actions: readonly string[
 }
 
 export async function countWebhookEndpoints(db: Knex): Promise<{ on: number; off: number }> {
-  const rows = (await db('webhook_endpoints').select('enabled').count({ n: '*' }).groupBy('enabled')) as Array<{ enabled: boolean | number; n: number | string }>;
+  const rows = (await db('webhook_endpoints').select('enabled').count({ n: '*' }).groupBy('enabled')) as Array<{
+    enabled: boolean | number;
+    n: number | string;
+  }>;
   const count = (on: boolean) => rows.filter((r) => toBool(r.enabled) === on).reduce((sum, r) => sum + Number(r.n), 0);
   return { on: count(true), off: count(false) };
 }
@@ -228,22 +239,28 @@ export class KnexWebhookStore implements WebhookStore {
   }
 
   async disable(id: string, now: number, reason: string): Promise<boolean> {
-    const n = await this.db('webhook_endpoints').where({ id, enabled: true }).update({ enabled: false, disabled_at: now, disabled_reason: reason, updated_at: now });
+    const n = await this.db('webhook_endpoints')
+      .where({ id, enabled: true })
+      .update({ enabled: false, disabled_at: now, disabled_reason: reason, updated_at: now });
     return n > 0;
   }
 
   async deliveries(endpointId: string, limit: number): Promise<WebhookDelivery[]> {
-    const entries = ((await this.db<OutboxRow>('outbox')
-      .where({ kind: WEBHOOK_KIND, target: webhookTarget(endpointId) })
-      .orderBy('id', 'desc')
-      .limit(limit)) as OutboxRow[]).map(entryFromRow);
+    const entries = (
+      (await this.db<OutboxRow>('outbox')
+        .where({ kind: WEBHOOK_KIND, target: webhookTarget(endpointId) })
+        .orderBy('id', 'desc')
+        .limit(limit)) as OutboxRow[]
+    ).map(entryFromRow);
     if (entries.length === 0) return [];
-    const attempts = ((await this.db<AttemptRow>('webhook_attempts')
-      .whereIn(
-        'outbox_id',
-        entries.map((e) => e.id),
-      )
-      .orderBy('id')) as AttemptRow[]).map(attemptFromRow);
+    const attempts = (
+      (await this.db<AttemptRow>('webhook_attempts')
+        .whereIn(
+          'outbox_id',
+          entries.map((e) => e.id),
+        )
+        .orderBy('id')) as AttemptRow[]
+    ).map(attemptFromRow);
     const latest = new Map(attempts.map((a) => [a.outboxId, a]));
     return entries.map((entry) => ({
       entry,

@@ -34,7 +34,12 @@ describe('the marketplace deviceFingerprint string (MAC|DISK|BOARD|CPU)', () => 
         'net.macs': { status: 'ok', value: ['3c:ec:ef:aa:bb:cc', 'a4:bb:6d:12:34:56'] },
         'hw.boardSerial': { status: 'ok', value: 'zm19as012345' },
       },
-      hardware: { bootDisks: [{ name: 'sda', bus: 'scsi', serial: 'zc20a1b2' }, { name: 'sdb', bus: 'scsi', serial: 'zc20a1b3' }] },
+      hardware: {
+        bootDisks: [
+          { name: 'sda', bus: 'scsi', serial: 'zc20a1b2' },
+          { name: 'sdb', bus: 'scsi', serial: 'zc20a1b3' },
+        ],
+      },
     });
     assert.equal(deviceFingerprint(result), '3C:EC:EF:AA:BB:CC,A4:BB:6D:12:34:56|ZC20A1B2,ZC20A1B3|ZM19AS012345|');
   });
@@ -52,10 +57,7 @@ describe('the marketplace deviceFingerprint string (MAC|DISK|BOARD|CPU)', () => 
     const machine = materializeMachine('nvme-bare-metal');
     try {
       // Over a fixture the CPU comes from /proc/cpuinfo, which has no processor id.
-      assert.equal(
-        deviceFingerprint(collectSync({ root: machine.root })),
-        '3C:EC:EF:AA:BB:CC,A4:BB:6D:12:34:56|S5P2NG0R123456A|/7ABC123/CNFCW0023400E3/|',
-      );
+      assert.equal(deviceFingerprint(collectSync({ root: machine.root })), '3C:EC:EF:AA:BB:CC,A4:BB:6D:12:34:56|S5P2NG0R123456A|/7ABC123/CNFCW0023400E3/|');
     } finally {
       machine.remove();
     }

@@ -53,7 +53,7 @@ describe('fingerprint of fixture machines (options.root)', () => {
       it('names the hardware model from the SMBIOS names', () => {
         assert.equal(read().components['hw.model']?.value, 'Dell Inc.|Precision 3660|0PRM3C');
       });
-      it('takes the CPU signature from the machine\'s /proc/cpuinfo, not from the CPU running the test', () => {
+      it("takes the CPU signature from the machine's /proc/cpuinfo, not from the CPU running the test", () => {
         assert.deepEqual(read().components['cpu.signature'], {
           status: 'ok',
           value: 'GenuineIntel|6|151|2|12th Gen Intel(R) Core(TM) i7-12700',
@@ -106,7 +106,7 @@ describe('fingerprint of fixture machines (options.root)', () => {
           detail: '/ on md0 -> sda,sdb',
         });
       });
-      it('spells the udev WWN (0x…) the way the kernel\'s wwid does (naa.…)', () => {
+      it("spells the udev WWN (0x…) the way the kernel's wwid does (naa.…)", () => {
         assert.deepEqual(
           read().hardware.bootDisks.map((disk) => [disk.serial, disk.wwid]),
           [
@@ -144,9 +144,7 @@ describe('fingerprint of fixture machines (options.root)', () => {
   describe('a container (Kubernetes pod on Docker, cgroup v2)', () => {
     onMachine('container', (read) => {
       it('reports every hardware component absent rather than failing', () => {
-        const statuses = Object.fromEntries(
-          Object.entries(read().components).map(([id, component]) => [id, component.status]),
-        );
+        const statuses = Object.fromEntries(Object.entries(read().components).map(([id, component]) => [id, component.status]));
         assert.deepEqual(statuses, {
           'os.machineId': 'absent',
           'hw.systemUuid': 'absent',
@@ -163,11 +161,7 @@ describe('fingerprint of fixture machines (options.root)', () => {
       it('detects the container and names Kubernetes over Docker', () => {
         assert.equal(read().env.container, true);
         assert.equal(read().env.containerRuntime, 'kubernetes');
-        assert.deepEqual(read().env.evidence, [
-          '/.dockerenv',
-          'root mount is a docker overlay',
-          'KUBERNETES_SERVICE_HOST is set',
-        ]);
+        assert.deepEqual(read().env.evidence, ['/.dockerenv', 'root mount is a docker overlay', 'KUBERNETES_SERVICE_HOST is set']);
       });
       it('names what tells this container from another of its image: the source of its /etc/hostname mount', () => {
         assert.equal(read().env.containerId, '/var/lib/docker/containers/5b2f0c1e9a7d4f3b8c6e2a1d0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e/hostname');

@@ -3,24 +3,8 @@ import { collectSync } from '@licensor/client';
 import { materializeMachine, type Machine } from './helpers/machines';
 
 // Placeholders firmware vendors ship instead of identities (docs/fingerprint-design.md#junk-values).
-const JUNK_UUIDS = [
-  '00000000-0000-0000-0000-000000000000',
-  'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF',
-  '03000200-0400-0500-0006-000700080009',
-  'Not Settable',
-];
-const JUNK_SERIALS = [
-  'To Be Filled By O.E.M.',
-  'Default string',
-  'System Serial Number',
-  'Not Specified',
-  'None',
-  '0',
-  '0123456789',
-  '',
-  '   ',
-  '00000000',
-];
+const JUNK_UUIDS = ['00000000-0000-0000-0000-000000000000', 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', '03000200-0400-0500-0006-000700080009', 'Not Settable'];
+const JUNK_SERIALS = ['To Be Filled By O.E.M.', 'Default string', 'System Serial Number', 'Not Specified', 'None', '0', '0123456789', '', '   ', '00000000'];
 
 describe('rejecting placeholder firmware values', () => {
   let machine: Machine;

@@ -44,7 +44,7 @@ describe('choosing MAC addresses (net.macs)', () => {
         'wlp0s20f3: wireless)',
     );
   });
-  it('leaves out an all-zero address and a bond that copies a real NIC\'s address', () => {
+  it("leaves out an all-zero address and a bond that copies a real NIC's address", () => {
     const result = collectSync({ root: server.root, include: ['net.macs'] }).components['net.macs'];
     assert.deepEqual(result?.value, ['ac:1f:6b:12:34:56']);
     server.write('sys/devices/pci0000:00/0000:00:1c.0/0000:02:00.0/net/eno1/address', '03:1f:6b:12:34:56\n');

@@ -116,7 +116,11 @@ describe('fingerprint of this machine', () => {
     let name = readlinkSync(sysfs).split('/').pop()!;
     if (existsSync(join(sysfs, 'partition'))) name = readlinkSync(sysfs).split('/').slice(-2)[0]!;
     const viaSlaves = existsSync(join(sysfs, 'slaves')) && readdirSync(join(sysfs, 'slaves')).length > 0;
-    if (!viaSlaves) assert.deepEqual(result.hardware.bootDisks.map((disk) => disk.name), [name]);
+    if (!viaSlaves)
+      assert.deepEqual(
+        result.hardware.bootDisks.map((disk) => disk.name),
+        [name],
+      );
     assert.match(result.components['disk.bootSerial']?.detail ?? '', new RegExp(`^/ on `));
   });
 

@@ -17,7 +17,9 @@ export function chromiumAvailable(): boolean {
   if (warned) return false;
   warned = true;
   const bar = '!'.repeat(78);
-  console.warn(`\n${bar}\n!! Chromium is not installed at ${CHROMIUM}:\n!! THE DASHBOARD BROWSER SUITE DID NOT RUN. (CI runs it and fails without it.)\n${bar}\n`);
+  console.warn(
+    `\n${bar}\n!! Chromium is not installed at ${CHROMIUM}:\n!! THE DASHBOARD BROWSER SUITE DID NOT RUN. (CI runs it and fails without it.)\n${bar}\n`,
+  );
   return false;
 }
 

@@ -3,7 +3,6 @@ import { main } from '../../src/cli/main';
 import type { TestDatabase } from './databases';
 import { BIN } from './processes';
 
-
 export interface CliRun {
   code: number;
   out: string;

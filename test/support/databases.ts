@@ -36,7 +36,9 @@ export function warnPostgresSkipped(): void {
   if (warned) return;
   warned = true;
   const bar = '!'.repeat(78);
-  console.warn(`\n${bar}\n!! PostgreSQL is not reachable at ${PG_ADMIN_URL}:\n!! THE POSTGRESQL SUITE DID NOT RUN. (CI runs it and fails without it.)\n${bar}\n`);
+  console.warn(
+    `\n${bar}\n!! PostgreSQL is not reachable at ${PG_ADMIN_URL}:\n!! THE POSTGRESQL SUITE DID NOT RUN. (CI runs it and fails without it.)\n${bar}\n`,
+  );
 }
 
 /** A fresh, empty database on the given engine, and how to remove it. */

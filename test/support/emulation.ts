@@ -1,6 +1,19 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -46,7 +59,9 @@ export async function prerequisites<T>(context: Mocha.Context, suite: string, fi
 export function describeComponents(collected: CollectedFingerprint): string {
   const { virtualized, hypervisorVendor, container } = collected.env;
   return [
-    ...Object.entries(collected.components).map(([id, c]) => `${id.padEnd(16)} ${c.status.padEnd(8)} ${c.status === 'ok' ? JSON.stringify(c.value) : (c.detail ?? '')}`),
+    ...Object.entries(collected.components).map(
+      ([id, c]) => `${id.padEnd(16)} ${c.status.padEnd(8)} ${c.status === 'ok' ? JSON.stringify(c.value) : (c.detail ?? '')}`,
+    ),
     `${'env'.padEnd(16)} virtualized ${virtualized}${hypervisorVendor ? ` (${hypervisorVendor})` : ''}, container ${container}`,
   ]
     .map((line) => `        ${line}`)
@@ -154,7 +169,10 @@ export async function nodeBinary(pkg: NodePackage): Promise<string> {
 }
 
 function onPath(name: string): string | undefined {
-  return (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name)).find((path) => existsSync(path));
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((dir) => join(dir, name))
+    .find((path) => existsSync(path));
 }
 
 export interface Ran {
@@ -279,7 +297,8 @@ export class Qemu implements EmulatedNode {
     if (qemu === undefined) throw new Unavailable('qemu-user is not installed (Debian: apt-get install --no-install-recommends qemu-user)');
     const sysroot = '/usr/aarch64-linux-gnu';
     // Node links libstdc++ dynamically; the cross compiler's packages bring it.
-    if (!existsSync(join(sysroot, 'lib', 'libstdc++.so.6'))) throw new Unavailable(`${sysroot} has no arm64 libstdc++ (Debian: apt-get install g++-aarch64-linux-gnu)`);
+    if (!existsSync(join(sysroot, 'lib', 'libstdc++.so.6')))
+      throw new Unavailable(`${sysroot} has no arm64 libstdc++ (Debian: apt-get install g++-aarch64-linux-gnu)`);
     return new Qemu(qemu, sysroot, nodeBinary, mkdtempSync(join(tmpdir(), 'licensor-qemu-')));
   }
 

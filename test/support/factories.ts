@@ -31,14 +31,15 @@ export async function aProduct(ctx: DomainContext, overrides: Partial<NewProduct
   return createProduct(ctx, { name: `product-${++productCounter}-${Date.now()}`, ...overrides }, 'test');
 }
 
-export async function aCode(
-  ctx: DomainContext,
-  product: Product,
-  overrides: { seats?: number; days?: number; features?: string[] } = {},
-): Promise<CodeView> {
+export async function aCode(ctx: DomainContext, product: Product, overrides: { seats?: number; days?: number; features?: string[] } = {}): Promise<CodeView> {
   return issueCode(
     ctx,
-    { product: product.name, seats: overrides.seats ?? 1, validity: { expiresAt: ctx.clock.now() + (overrides.days ?? 30) * DAY }, features: overrides.features ?? [] },
+    {
+      product: product.name,
+      seats: overrides.seats ?? 1,
+      validity: { expiresAt: ctx.clock.now() + (overrides.days ?? 30) * DAY },
+      features: overrides.features ?? [],
+    },
     'test',
   );
 }

@@ -22,4 +22,3 @@ export function labelled(label: string, overrides: Overrides = {}): FingerprintH
   }
   return fp;
 }
-

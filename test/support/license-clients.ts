@@ -115,7 +115,9 @@ export function storeWithToken(fromDir: string, toDir: string, product: string, 
 export function plantStore(storeDir: string, product: string, token: string, state: Record<string, unknown> = {}): void {
   const macKey = createHmac('sha256', FINGERPRINT_KEY).update(`licensor-client-store\0${product}`).digest();
   const full = { revoked: null, endorsements: [], secret: null, source: 'online', savedAt: Date.now(), ...state };
-  const mac = createHmac('sha256', macKey).update(`licensor-license-store\u00001\u0000${product}\u0000${JSON.stringify(full)}`).digest('hex');
+  const mac = createHmac('sha256', macKey)
+    .update(`licensor-license-store\u00001\u0000${product}\u0000${JSON.stringify(full)}`)
+    .digest('hex');
   writeFileSync(storePaths(storeDir, product).license, JSON.stringify({ format: 'licensor-license-store', v: 1, product, token, state: full, mac }));
 }
 

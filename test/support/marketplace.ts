@@ -19,7 +19,9 @@ export function marketplaceEnv(product: string, extra: Record<string, string> = 
  */
 export function requestSignature(key: string, nonce: string, timestamp: string, body: Buffer): string {
   const bodyHash = createHmac('sha256', key).update(body).digest('hex').toLowerCase();
-  return createHmac('sha256', key).update(key + nonce + timestamp + bodyHash).digest('hex');
+  return createHmac('sha256', key)
+    .update(key + nonce + timestamp + bodyHash)
+    .digest('hex');
 }
 
 /** §3.4, written out independently: `sign_type="HMAC-SHA256", signature="<base64>"`. */

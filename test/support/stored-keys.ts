@@ -22,7 +22,9 @@ export async function besideLicensor<T>(db: TestDatabase, work: (database: Datab
 
 /** The signing_keys table as stored, oldest key first. */
 export function storedKeys(db: TestDatabase): Promise<StoredKey[]> {
-  return besideLicensor(db, (database) => database.knex<StoredKey>('signing_keys').orderBy('generation').select('kid', 'generation', 'status', 'private_key_pem'));
+  return besideLicensor(db, (database) =>
+    database.knex<StoredKey>('signing_keys').orderBy('generation').select('kid', 'generation', 'status', 'private_key_pem'),
+  );
 }
 
 /** Writes a key's stored private half behind licensor's back, as a database edit or a damaged backup would. */

@@ -86,12 +86,7 @@ export function parseSignatureHeader(value: string | null | undefined): Signatur
 export type AnswerFailure = 'unsigned' | SignatureFailure;
 
 /** Verifies a body signature with the client's trusted keys (verifySignature, key-set.ts); null when it holds. Never throws. */
-export function verifyAnswerSignature(
-  header: SignatureHeader,
-  input: Buffer,
-  keys: KeySet,
-  algorithms: ReadonlySet<JwsAlgorithm>,
-): AnswerFailure | null {
+export function verifyAnswerSignature(header: SignatureHeader, input: Buffer, keys: KeySet, algorithms: ReadonlySet<JwsAlgorithm>): AnswerFailure | null {
   if (header.sig === null) return 'unsigned';
   return verifySignature(algorithms, header.alg, keys.get(header.kid), input, header.sig);
 }

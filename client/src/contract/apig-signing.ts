@@ -37,7 +37,10 @@ function decode(text: string): string {
 
 /** Each segment decoded and re-encoded; for signing the URI always ends with `/` (§1.1). */
 function canonicalUri(path: string): string {
-  const uri = path.split('/').map((segment) => encode(decode(segment))).join('/');
+  const uri = path
+    .split('/')
+    .map((segment) => encode(decode(segment)))
+    .join('/');
   return uri.endsWith('/') ? uri : `${uri}/`;
 }
 
@@ -91,7 +94,10 @@ export function apigSignature(request: ApigRequest, signedHeaders: readonly stri
 
 /** `yyyyMMdd'T'HHmmss'Z'` (UTC). */
 export function formatSdkDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** The instant an `X-Sdk-Date` names, or null when it is not one. */

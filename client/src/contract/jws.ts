@@ -7,7 +7,6 @@
  */
 import { verifySignature, type JwsKey } from './key-set';
 
-
 export interface JwsHeader {
   alg: string;
   kid?: string;
@@ -54,11 +53,7 @@ function parseHeader(segment: string): JwsHeader | null {
  * the header names; `verifySignature` (key-set.ts) applies the `algorithms` allow-list and
  * checks the signature. Never throws.
  */
-export function verifyCompactJws(
-  jws: string,
-  algorithms: ReadonlySet<string>,
-  keyFor: (header: JwsHeader) => JwsKey | undefined,
-): JwsVerification {
+export function verifyCompactJws(jws: string, algorithms: ReadonlySet<string>, keyFor: (header: JwsHeader) => JwsKey | undefined): JwsVerification {
   if (typeof jws !== 'string' || jws.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(jws)) return { ok: false, failure: 'malformed' };
   const firstDot = jws.indexOf('.');
   const secondDot = jws.indexOf('.', firstDot + 1);

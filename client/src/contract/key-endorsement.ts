@@ -47,7 +47,11 @@ export type EndorsementFailure = 'malformed' | 'unknown_endorser' | 'bad_signatu
  * Verifies one endorsement with the keys `keys` trusts now; the endorsed key (not yet added) or
  * why not. The endorsed key's kid must be its thumbprint, so it can never claim a pinned key's kid.
  */
-function verifyEndorsement(jws: unknown, keys: KeySet, algorithms: ReadonlySet<JwsAlgorithm>): { key: TrustedKey; endorser: string } | { failure: EndorsementFailure } {
+function verifyEndorsement(
+  jws: unknown,
+  keys: KeySet,
+  algorithms: ReadonlySet<JwsAlgorithm>,
+): { key: TrustedKey; endorser: string } | { failure: EndorsementFailure } {
   if (typeof jws !== 'string') return { failure: 'malformed' };
   let endorser = '';
   const verified = verifyCompactJws(jws, algorithms, (header) => {
@@ -84,7 +88,7 @@ function verifyEndorsement(jws: unknown, keys: KeySet, algorithms: ReadonlySet<J
 export function learnEndorsedKeys(endorsements: readonly unknown[], keys: KeySet, algorithms: ReadonlySet<JwsAlgorithm>): string[] {
   const used: string[] = [];
   let pending = endorsements.filter((e): e is string => typeof e === 'string');
-  for (let progress = true; progress && pending.length > 0; ) {
+  for (let progress = true; progress && pending.length > 0;) {
     progress = false;
     const next: string[] = [];
     for (const jws of pending) {

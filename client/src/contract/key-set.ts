@@ -30,8 +30,7 @@ function b64url(bytes: Buffer): string {
 
 /** RFC 7638 thumbprint: what the server uses as `kid`, so PEM-pinned keys find their tokens. */
 export function jwkThumbprint(jwk: JsonWebKey): string {
-  const members =
-    jwk.kty === 'OKP' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
+  const members = jwk.kty === 'OKP' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
   return b64url(createHash('sha256').update(JSON.stringify(members)).digest());
 }
 
@@ -141,8 +140,7 @@ export function verifySignature(
   // strings would otherwise carry one signature.
   if (bytes.length !== SIGNATURE_BYTES || bytes.toString('base64url') !== signature) return 'malformed_signature';
   try {
-    const valid =
-      key.alg === 'EdDSA' ? verify(null, input, key.key, bytes) : verify('sha256', input, { key: key.key, dsaEncoding: 'ieee-p1363' }, bytes);
+    const valid = key.alg === 'EdDSA' ? verify(null, input, key.key, bytes) : verify('sha256', input, { key: key.key, dsaEncoding: 'ieee-p1363' }, bytes);
     return valid ? null : 'bad_signature';
   } catch {
     return 'bad_signature';

@@ -22,7 +22,6 @@ export function isUsable(status: CodeStatus | string): boolean {
 export const SEAT_MODES = ['node_locked', 'floating'] as const;
 export type SeatMode = (typeof SEAT_MODES)[number];
 
-
 /** Times are seconds since the epoch, as JWT wants. */
 export interface LeaseClaims {
   iss: string;
@@ -72,4 +71,3 @@ export function parseLeaseClaims(payload: Buffer): LeaseClaims | null {
   if (c.update !== undefined && !isObject(c.update)) return null;
   return c as unknown as LeaseClaims;
 }
-

@@ -110,9 +110,7 @@ function matchingPrebuilds(prebuilds: string): { paths: string[]; wanted: () => 
     (tags.armv === undefined || tags.armv === armv) &&
     (tags.libc === undefined || libcOf() === undefined || tags.libc === libcOf());
   const better = (a: Tags, b: Tags): number =>
-    Number(b.runtime === runtime) - Number(a.runtime === runtime) ||
-    Number(b.abi !== undefined) - Number(a.abi !== undefined) ||
-    b.specificity - a.specificity;
+    Number(b.runtime === runtime) - Number(a.runtime === runtime) || Number(b.abi !== undefined) - Number(a.abi !== undefined) || b.specificity - a.specificity;
 
   const tuples = listing(prebuilds)
     .map((name) => ({ name, parts: name.split('-') }))

@@ -30,7 +30,6 @@ All rows or none: a malformed row refuses the file, naming every bad line. Codes
 already are reported and left as they are, so importing a file twice changes nothing. --product
 and --seats default to LICENSOR_MARKETPLACE_PRODUCT and LICENSOR_MARKETPLACE_SEATS.`;
 
-
 export async function codesCommand(argv: string[], open: () => Promise<Runtime>, io: Io): Promise<number> {
   // The subcommand is the first positional, so `codes --help` and `codes --json list` parse too.
   const {
@@ -76,15 +75,19 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
   try {
     switch (sub) {
       case 'issue': {
-        const body = parse(issueCodeRequestSchema, {
-          product: values.product,
-          seats: requireInt(values.seats, 'seats', 1, 100_000),
-          concurrent: requireInt(values.concurrent, 'concurrent', 1, 100_000),
-          days: requireInt(values.days, 'days', 1, 36_500),
-          expiresAt: values.expires,
-          features: values.feature,
-          test: values.test,
-        }, 'options');
+        const body = parse(
+          issueCodeRequestSchema,
+          {
+            product: values.product,
+            seats: requireInt(values.seats, 'seats', 1, 100_000),
+            concurrent: requireInt(values.concurrent, 'concurrent', 1, 100_000),
+            days: requireInt(values.days, 'days', 1, 36_500),
+            expiresAt: values.expires,
+            features: values.feature,
+            test: values.test,
+          },
+          'options',
+        );
         const code = codeView(
           await issueCode(
             ctx,
@@ -97,14 +100,18 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
         return 0;
       }
       case 'list': {
-        const q = parse(listCodesQuerySchema, {
-          product: values.product,
-          status: values.status,
-          q: values.search,
-          test: values.test ? 'true' : undefined,
-          limit: values.limit,
-          cursor: values.cursor,
-        }, 'options');
+        const q = parse(
+          listCodesQuerySchema,
+          {
+            product: values.product,
+            status: values.status,
+            q: values.search,
+            test: values.test ? 'true' : undefined,
+            limit: values.limit,
+            cursor: values.cursor,
+          },
+          'options',
+        );
         const page = await listCodes(ctx, { product: q.product, status: q.status as never, search: q.q, test: q.test }, q.limit, q.cursor ?? null);
         const items = page.items.map(codeView);
         print(io, json, { items, nextCursor: page.nextCursor }, () => {
@@ -127,7 +134,9 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
             `  seats     ${activations.filter((a) => a.status === 'active').length} of ${code.seats} in use`,
             `  expires   ${code.expiresAt}`,
             `  features  ${code.features.join(', ') || '(none)'}`,
-            ...activations.map((a) => `  machine   ${a.id}  ${a.status}  last heartbeat ${new Date(a.lastHeartbeatAt).toISOString()}${a.cloneSuspect ? '  CLONE?' : ''}`),
+            ...activations.map(
+              (a) => `  machine   ${a.id}  ${a.status}  last heartbeat ${new Date(a.lastHeartbeatAt).toISOString()}${a.cloneSuspect ? '  CLONE?' : ''}`,
+            ),
           ].join('\n'),
         );
         return 0;
@@ -142,7 +151,13 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
           if (json || !(err instanceof LicensorError && err.code === 'import_rejected')) throw err;
           const problems = (err.details?.problems ?? []) as ImportProblem[];
           const more = Number(err.details?.more ?? 0);
-          io.err([`error: nothing was imported: ${problems.length + more} row(s) of ${reference} cannot be`, ...problems.map((p) => `  line ${p.line}: ${p.message}`), ...(more ? [`  … and ${more} more`] : [])].join('\n'));
+          io.err(
+            [
+              `error: nothing was imported: ${problems.length + more} row(s) of ${reference} cannot be`,
+              ...problems.map((p) => `  line ${p.line}: ${p.message}`),
+              ...(more ? [`  … and ${more} more`] : []),
+            ].join('\n'),
+          );
           return 2;
         }
         print(io, json, report, () =>
@@ -157,7 +172,12 @@ export async function codesCommand(argv: string[], open: () => Promise<Runtime>,
         const body = parse(renewRequestSchema, { days: requireInt(values.days, 'days', 1, 36_500), expiresAt: values.until }, 'options');
         const change = await renewCode(ctx, reference, renewalOf(body), 'cli');
         const code = codeView(change.code);
-        print(io, json, { code, changed: change.changed }, () => `${code.code}: ${code.status}, expires ${code.expiresAt}${change.changed ? '' : ' (unchanged)'}`);
+        print(
+          io,
+          json,
+          { code, changed: change.changed },
+          () => `${code.code}: ${code.status}, expires ${code.expiresAt}${change.changed ? '' : ' (unchanged)'}`,
+        );
         return 0;
       }
       default: {

@@ -24,7 +24,8 @@ export async function configCommand(argv: string[], report: () => ConfigReport, 
     io.out(settingsMarkdownTable());
     return 0;
   }
-  if (positionals[0] !== 'check' || positionals.length > 1) throw new UsageError(`unknown config command "${positionals.join(' ')}" (try: licensor config check)`);
+  if (positionals[0] !== 'check' || positionals.length > 1)
+    throw new UsageError(`unknown config command "${positionals.join(' ')}" (try: licensor config check)`);
   let result: ConfigReport;
   try {
     result = report();

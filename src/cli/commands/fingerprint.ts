@@ -26,7 +26,17 @@ function shown(id: string, value: string | string[] | undefined, raw: boolean): 
 
 function maskedDeviceFingerprint(result: CollectedFingerprint, raw: boolean): string {
   const rendered = deviceFingerprint(result);
-  return raw ? rendered : rendered.split('|').map((field) => field.split(',').map((part) => (part ? mask(part) : '')).join(',')).join('|');
+  return raw
+    ? rendered
+    : rendered
+        .split('|')
+        .map((field) =>
+          field
+            .split(',')
+            .map((part) => (part ? mask(part) : ''))
+            .join(','),
+        )
+        .join('|');
 }
 
 function envLine(result: CollectedFingerprint): string {

@@ -30,7 +30,8 @@ export async function outboxCommand(argv: string[], open: () => Promise<Runtime>
   const needsId = sub === 'show' || sub === 'retry';
   if (needsId && positionals.length !== 1) throw new UsageError(`outbox ${sub} takes exactly one <id>`);
   if (!needsId && positionals.length > 0) throw new UsageError(`outbox ${sub} takes no positional argument (got "${positionals[0]}")`);
-  const query = sub === 'list' ? parse(outboxQuerySchema, { status: values.status, kind: values.kind, limit: values.limit, cursor: values.cursor }, 'options') : null;
+  const query =
+    sub === 'list' ? parse(outboxQuerySchema, { status: values.status, kind: values.kind, limit: values.limit, cursor: values.cursor }, 'options') : null;
   const json = values.json ?? false;
   const runtime = await open();
   const { ctx } = runtime;
@@ -38,7 +39,12 @@ export async function outboxCommand(argv: string[], open: () => Promise<Runtime>
     switch (sub) {
       case 'summary': {
         const items = (await summarizeOutbox(ctx)).map(outboxSummaryView);
-        print(io, json, { items }, () => table(items.map((r) => ({ kind: r.kind, status: r.status, count: String(r.count), oldest: r.oldestAt })), ['kind', 'status', 'count', 'oldest']));
+        print(io, json, { items }, () =>
+          table(
+            items.map((r) => ({ kind: r.kind, status: r.status, count: String(r.count), oldest: r.oldestAt })),
+            ['kind', 'status', 'count', 'oldest'],
+          ),
+        );
         return 0;
       }
       case 'list': {
@@ -46,7 +52,14 @@ export async function outboxCommand(argv: string[], open: () => Promise<Runtime>
         const items = page.items.map(outboxEntryView);
         print(io, json, { items, nextCursor: page.nextCursor }, () => {
           const text = table(
-            items.map((e) => ({ id: e.id, kind: e.kind, status: e.status, attempts: String(e.attempts), created: e.createdAt, 'last error': (e.lastError ?? '').slice(0, 80) })),
+            items.map((e) => ({
+              id: e.id,
+              kind: e.kind,
+              status: e.status,
+              attempts: String(e.attempts),
+              created: e.createdAt,
+              'last error': (e.lastError ?? '').slice(0, 80),
+            })),
             ['id', 'kind', 'status', 'attempts', 'created', 'last error'],
           );
           return page.nextCursor ? `${text}\n(more: --cursor ${page.nextCursor})` : text;

@@ -58,7 +58,12 @@ export async function productsCommand(argv: string[], open: () => Promise<Runtim
       if (!values.name) throw new UsageError('--name is required');
       const input = parse(productRequestSchema, { name: values.name, ...policyOptions(values) }, 'options');
       const product = productView(await createProduct(runtime.ctx, input, 'cli'));
-      print(io, json, product, () => `created product ${product.name} (${product.seatMode}, lease ${product.leaseSeconds}s, heartbeat every ${product.heartbeatIntervalSeconds}s)`);
+      print(
+        io,
+        json,
+        product,
+        () => `created product ${product.name} (${product.seatMode}, lease ${product.leaseSeconds}s, heartbeat every ${product.heartbeatIntervalSeconds}s)`,
+      );
       return 0;
     }
     if (sub === 'update') {
@@ -84,7 +89,13 @@ export async function productsCommand(argv: string[], open: () => Promise<Runtim
     const products = (await listProducts(runtime.ctx)).map(productView);
     print(io, json, products, () =>
       table(
-        products.map((p) => ({ name: p.name, seat_mode: p.seatMode, lease_s: String(p.leaseSeconds), heartbeat_s: String(p.heartbeatIntervalSeconds), match: p.matchStrategy })),
+        products.map((p) => ({
+          name: p.name,
+          seat_mode: p.seatMode,
+          lease_s: String(p.leaseSeconds),
+          heartbeat_s: String(p.heartbeatIntervalSeconds),
+          match: p.matchStrategy,
+        })),
         ['name', 'seat_mode', 'lease_s', 'heartbeat_s', 'match'],
       ),
     );

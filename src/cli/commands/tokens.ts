@@ -34,7 +34,18 @@ export async function tokensCommand(argv: string[], open: () => Promise<Runtime>
   const json = values.json ?? false;
   const input =
     sub === 'create'
-      ? parse(adminTokenRequestSchema, { name: values.name, scope: values.scope, products: values.products?.split(',').map((p) => p.trim()).filter(Boolean) }, 'options')
+      ? parse(
+          adminTokenRequestSchema,
+          {
+            name: values.name,
+            scope: values.scope,
+            products: values.products
+              ?.split(',')
+              .map((p) => p.trim())
+              .filter(Boolean),
+          },
+          'options',
+        )
       : undefined;
   const runtime = await open();
   try {

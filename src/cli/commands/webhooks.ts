@@ -1,4 +1,13 @@
-import { deleteWebhook, getWebhook, listWebhookDeliveries, listWebhooks, registerWebhook, resendWebhookDelivery, rotateWebhookSecret, updateWebhook } from '../../domain/webhooks';
+import {
+  deleteWebhook,
+  getWebhook,
+  listWebhookDeliveries,
+  listWebhooks,
+  registerWebhook,
+  resendWebhookDelivery,
+  rotateWebhookSecret,
+  updateWebhook,
+} from '../../domain/webhooks';
 import { deliveriesQuerySchema, webhookChangeSchema, webhookRequestSchema } from '../../application/schemas';
 import { parse } from '../../application/validate';
 import { deliveryView, endpointView, outboxEntryView } from '../../application/views';
@@ -34,8 +43,12 @@ export async function webhooksCommand(argv: string[], open: () => Promise<Runtim
   }
   const arity = ARITY[sub];
   if (arity === undefined) throw new UsageError(`unknown webhooks command "${sub}"`);
-  if (positionals.length !== arity) throw new UsageError(`webhooks ${sub} takes ${arity === 0 ? 'no positional argument' : arity === 1 ? 'exactly one argument' : 'exactly two arguments'}`);
-  const events = values.events?.split(',').map((e) => e.trim()).filter(Boolean);
+  if (positionals.length !== arity)
+    throw new UsageError(`webhooks ${sub} takes ${arity === 0 ? 'no positional argument' : arity === 1 ? 'exactly one argument' : 'exactly two arguments'}`);
+  const events = values.events
+    ?.split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   const added = sub === 'add' ? parse(webhookRequestSchema, { url: positionals[0], events, description: values.description }, 'options') : null;
   const limit = sub === 'deliveries' ? parse(deliveriesQuerySchema, { limit: values.limit }, 'options').limit : 0;
   const json = values.json ?? false;
@@ -96,7 +109,9 @@ export async function webhooksCommand(argv: string[], open: () => Promise<Runtim
               event: d.eventType ?? '',
               status: d.entry.status,
               attempts: String(d.entry.attempts),
-              'last answer': d.lastAttempt ? (d.lastAttempt.statusCode === null ? (d.lastAttempt.error ?? '') : `HTTP ${d.lastAttempt.statusCode}`).slice(0, 60) : '',
+              'last answer': d.lastAttempt
+                ? (d.lastAttempt.statusCode === null ? (d.lastAttempt.error ?? '') : `HTTP ${d.lastAttempt.statusCode}`).slice(0, 60)
+                : '',
             })),
             ['id', 'event', 'status', 'attempts', 'last answer'],
           ),

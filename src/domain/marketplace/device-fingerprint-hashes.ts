@@ -11,7 +11,11 @@ import type { FingerprintHashes } from '../types';
  */
 export function hashDeviceFingerprint(text: string, key: string): FingerprintHashes {
   const [macs = '', disks = '', board = '', cpu = ''] = text.split('|').map((part) => part.trim());
-  const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = (s: string) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   const ok = (value: string | string[]) => ({ status: 'ok', value });
   const components: Record<string, { status: string; value: string | string[] }> = {};
   if (list(macs).length > 0) components['net.macs'] = ok(list(macs));
@@ -24,5 +28,7 @@ export function hashDeviceFingerprint(text: string, key: string): FingerprintHas
 
 /** The key a license application is remembered under (§6: eventId + deviceFingerprint). */
 export function fingerprintDigest(text: string | null): string {
-  return createHash('sha256').update(text ?? '', 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(text ?? '', 'utf8')
+    .digest('hex');
 }

@@ -9,7 +9,6 @@ import { orderQuery } from './owed-calls';
 import { callsMarketplace, marketplaceActor, type MarketplaceSettings } from './settings';
 import type { MarketplaceInstance } from './types';
 
-
 /** The losing retry of a racing newInstance: its transaction is rolled back, the winner's instance answers. */
 class OrderLineTaken extends Error {}
 
@@ -83,7 +82,7 @@ export async function provisionInstance(
   if (created) return created;
   const winner = await ctx.repo.marketplaceInstances.findByOrder(request.orderId, request.orderLineId);
   if (winner) return winner;
-  throw new LicensorError('unavailable', 'instance_not_stored', 'the instance of this order line could not be stored; the marketplace\'s retry tries again');
+  throw new LicensorError('unavailable', 'instance_not_stored', "the instance of this order line could not be stored; the marketplace's retry tries again");
 }
 
 export async function findInstance(ctx: DomainContext, instanceId: string): Promise<MarketplaceInstance> {

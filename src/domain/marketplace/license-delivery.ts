@@ -21,7 +21,11 @@ type LicenseOutcome = { status: 'ready'; license: string } | { status: 'pending'
 
 /** A worker that has not delivered within this long is presumed gone; a retry may take the work over. */
 /** Licenses the marketplace asked for, newest first, and whether each is ready. */
-export function listMarketplaceLicenses(ctx: DomainContext, filter: { status?: MarketplaceLicenseStatus | undefined }, limit: number): Promise<MarketplaceLicense[]> {
+export function listMarketplaceLicenses(
+  ctx: DomainContext,
+  filter: { status?: MarketplaceLicenseStatus | undefined },
+  limit: number,
+): Promise<MarketplaceLicense[]> {
   return ctx.repo.marketplaceLicenses.list(filter, limit);
 }
 
@@ -72,7 +76,11 @@ export async function applyForLicense(ctx: DomainContext, application: LicenseAp
 }
 
 /** What an application is remembered by (§6: eventId + deviceFingerprint), and the fingerprint as used. */
-export function applicationKey(application: Pick<LicenseApplication, 'eventId' | 'deviceFingerprint'>): { eventId: string; fingerprintHash: string; fingerprint: string | null } {
+export function applicationKey(application: Pick<LicenseApplication, 'eventId' | 'deviceFingerprint'>): {
+  eventId: string;
+  fingerprintHash: string;
+  fingerprint: string | null;
+} {
   const fingerprint = application.deviceFingerprint?.trim() || null;
   return { eventId: application.eventId, fingerprintHash: fingerprintDigest(fingerprint), fingerprint };
 }

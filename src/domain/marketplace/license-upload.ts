@@ -30,7 +30,7 @@ export async function oweLicenseUpload(
 /** Delivers an owed license: its exact bytes, as every getLicenseAsync retry answers them. */
 export async function uploadOwedLicense(ctx: DomainContext, api: MarketplaceApi, payload: LicenseUploadPayload): Promise<void> {
   const row = await ctx.repo.marketplaceLicenses.find(payload.eventId, payload.fingerprintHash);
-  if (!row) throw new DeliveryFailed('the license application is gone: its work failed, and the marketplace\'s retry is answered why', true);
+  if (!row) throw new DeliveryFailed("the license application is gone: its work failed, and the marketplace's retry is answered why", true);
   if (row.status !== 'ready' || row.license === null) throw new DeliveryFailed('the license is still being produced');
   await api.uploadLicense(payload.eventId, row.license);
   await ctx.repo.transaction(async (tx) => {

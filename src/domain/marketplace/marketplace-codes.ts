@@ -19,7 +19,6 @@ import { DAY_MS } from '../clock';
  * from then on like any other code.
  */
 
-
 /**
  * The code a License 2.0 callback names. One licensor has never seen is adopted first: issued
  * under the configured product with the configured seats, valid until `expiresAt` (the expiry
@@ -35,14 +34,23 @@ export async function codeForCallback(
   const known = await findMarketplaceCode(ctx, license);
   if (known) return known;
   const stored = marketplaceCodeForm(license);
-  if (stored === null) throw new NotFound('code_not_found', 'no such authorization code, and the text cannot be one the marketplace made (1–64 printable characters)');
+  if (stored === null)
+    throw new NotFound('code_not_found', 'no such authorization code, and the text cannot be one the marketplace made (1–64 printable characters)');
   const product = await marketplaceProduct(ctx, settings);
   const now = ctx.clock.now();
-  const code = newMarketplaceCode(ctx, stored, product, { seats: settings.seats, expiresAt: terms.expiresAt ?? now + settings.instanceDays * DAY_MS, test: terms.test }, now);
+  const code = newMarketplaceCode(
+    ctx,
+    stored,
+    product,
+    { seats: settings.seats, expiresAt: terms.expiresAt ?? now + settings.instanceDays * DAY_MS, test: terms.test },
+    now,
+  );
   try {
     await ctx.repo.transaction(async (tx) => {
       await tx.codes.insert(code);
-      await tx.audit.insert([auditEvent(ctx, now, actor, 'code.adopted', { type: 'code', id: code.id }, code.id, null, { ...codeSnapshot(code), activity: terms.activity })]);
+      await tx.audit.insert([
+        auditEvent(ctx, now, actor, 'code.adopted', { type: 'code', id: code.id }, code.id, null, { ...codeSnapshot(code), activity: terms.activity }),
+      ]);
     });
     return code;
   } catch (err) {
@@ -167,10 +175,17 @@ function parseImportFile(text: string): ImportRow[] {
     throw new InvalidInput('import_too_large', `an import takes at most ${MAX_IMPORT_ROWS} codes; split the file`);
   }
   if (problems.length > 0) {
-    throw new InvalidInput('import_rejected', `${problems.length} row(s) cannot be imported, so nothing was: ${problems.slice(0, 3).map((p) => `line ${p.line}: ${p.message}`).join('; ')}`, {
-      problems: problems.slice(0, MAX_PROBLEMS_SHOWN),
-      more: Math.max(0, problems.length - MAX_PROBLEMS_SHOWN),
-    });
+    throw new InvalidInput(
+      'import_rejected',
+      `${problems.length} row(s) cannot be imported, so nothing was: ${problems
+        .slice(0, 3)
+        .map((p) => `line ${p.line}: ${p.message}`)
+        .join('; ')}`,
+      {
+        problems: problems.slice(0, MAX_PROBLEMS_SHOWN),
+        more: Math.max(0, problems.length - MAX_PROBLEMS_SHOWN),
+      },
+    );
   }
   if (rows.length === 0) throw new InvalidInput('import_empty', 'the file holds no codes (lines code,expiry[,seats])');
   return rows;

@@ -10,7 +10,6 @@ import { orderQuery, type OrderQueryPayload } from './owed-calls';
 import { callsMarketplace, marketplaceActor, type MarketplaceSettings } from './settings';
 import { DAY_MS } from '../clock';
 
-
 /**
  * What order/query said of an instance's order line, applied to its code (docs/marketplace.md
  * "Seats and period from the order"): the quantity bought (`linearValue`) becomes the code's seats;

@@ -43,11 +43,21 @@ export interface UsagePushPayload {
 
 export function orderQuery(instance: MarketplaceInstance, order: { orderId: string; orderLineId: string }, purpose: OrderPurpose): OwedCall {
   const payload: OrderQueryPayload = { instanceId: instance.instanceId, orderId: order.orderId, orderLineId: order.orderLineId, purpose, test: instance.test };
-  return { kind: ORDER_QUERY, target: `marketplace:orders:${instance.instanceId}`, key: `${purpose} ${order.orderId} ${order.orderLineId}`, payload: { ...payload } };
+  return {
+    kind: ORDER_QUERY,
+    target: `marketplace:orders:${instance.instanceId}`,
+    key: `${purpose} ${order.orderId} ${order.orderLineId}`,
+    payload: { ...payload },
+  };
 }
 
 export function licenseUpload(payload: LicenseUploadPayload): OwedCall {
-  return { kind: LICENSE_UPLOAD, target: `marketplace:upload:${payload.eventId}`, key: `${payload.eventId} ${payload.fingerprintHash}`, payload: { ...payload } };
+  return {
+    kind: LICENSE_UPLOAD,
+    target: `marketplace:upload:${payload.eventId}`,
+    key: `${payload.eventId} ${payload.fingerprintHash}`,
+    payload: { ...payload },
+  };
 }
 
 export function usagePush(payload: UsagePushPayload): OwedCall {

@@ -12,11 +12,29 @@ import { marketplaceActor, type MarketplaceSettings } from './settings';
 
 /** The production-interface activities (docs/marketplace.md §3.5, §3.6), validated at the edge. */
 export type ProductionRequest =
-  | { activity: 'refreshLicenseCode'; scene: string; orderId: string; orderLineId: string; license: string; productId?: string; expireTime: number; testFlag: boolean }
+  | {
+      activity: 'refreshLicenseCode';
+      scene: string;
+      orderId: string;
+      orderLineId: string;
+      license: string;
+      productId?: string;
+      expireTime: number;
+      testFlag: boolean;
+    }
   | { activity: 'updateLicenseCodeStatus'; license: string; status: 'FREEZE' | 'UNFREEZE'; testFlag: boolean }
   | { activity: 'releaseLicenseCode'; license: string; orderId?: string; orderLineId?: string; testFlag: boolean }
   | { activity: 'newInstance'; orderId: string; orderLineId: string; businessId: string; testFlag: boolean }
-  | { activity: 'refreshInstance'; scene: string; orderId: string; orderLineId: string; instanceId: string; productId?: string; expireTime: number; testFlag: boolean }
+  | {
+      activity: 'refreshInstance';
+      scene: string;
+      orderId: string;
+      orderLineId: string;
+      instanceId: string;
+      productId?: string;
+      expireTime: number;
+      testFlag: boolean;
+    }
   | { activity: 'updateInstanceStatus'; instanceId: string; status: 'FREEZE' | 'UNFREEZE'; testFlag: boolean }
   | { activity: 'releaseInstance'; instanceId: string; orderId?: string; orderLineId?: string; testFlag: boolean }
   | ({ activity: 'getLicenseAsync' } & LicenseApplication)
@@ -54,7 +72,13 @@ export async function handleProductionRequest(ctx: DomainContext, request: Produ
     // License 2.0: a code licensor has never seen was made by the marketplace; it is adopted first.
     case 'refreshLicenseCode': {
       // §6: one renewal order applies once; a late retry of an older order cannot undo a newer one.
-      const code = await codeForCallback(ctx, request.license, { expiresAt: request.expireTime, test: request.testFlag, activity: request.activity }, settings, actor);
+      const code = await codeForCallback(
+        ctx,
+        request.license,
+        { expiresAt: request.expireTime, test: request.testFlag, activity: request.activity },
+        settings,
+        actor,
+      );
       await renewCode(ctx, code.id, { expiresAt: request.expireTime }, actor, { scope: 'refreshLicenseCode', key: orderKey(request) });
       return { ...SUCCESS };
     }

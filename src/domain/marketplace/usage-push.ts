@@ -52,6 +52,13 @@ export function meteringSn(instanceId: string, day: string): string {
 export function pushOwedUsage(api: MarketplaceApi, payload: UsagePushPayload): Promise<void> {
   const beginTime = Date.parse(`${payload.day}T00:00:00Z`);
   return api.pushUsage([
-    { instanceId: payload.instanceId, recordTime: payload.recordTime, beginTime, endTime: beginTime + DAY_MS, usageValue: payload.usageValue, meteringSn: payload.meteringSn },
+    {
+      instanceId: payload.instanceId,
+      recordTime: payload.recordTime,
+      beginTime,
+      endTime: beginTime + DAY_MS,
+      usageValue: payload.usageValue,
+      meteringSn: payload.meteringSn,
+    },
   ]);
 }

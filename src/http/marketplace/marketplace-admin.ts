@@ -55,9 +55,6 @@ export function marketplaceAdmin(runtime: Runtime): Router {
   return router;
 }
 
-
-
-
 export const marketplaceAdminRoutes = declareRoutes([
   {
     method: 'post',
@@ -65,7 +62,8 @@ export const marketplaceAdminRoutes = declareRoutes([
     tag: 'Admin API',
     auth: ['adminToken'],
     summary: 'Import License 2.0 codes the marketplace made: all rows or none; codes already known are reported and left as they are',
-    description: 'A malformed row refuses the whole file (400 import_rejected) with every problem\'s line number in details.problems. Importing the same file again imports nothing.',
+    description:
+      "A malformed row refuses the whole file (400 import_rejected) with every problem's line number in details.problems. Importing the same file again imports nothing.",
     body: codeImportRequestSchema,
     responses: { 200: { description: 'What was imported and what was known already', schema: codeImportReportSchema }, ...refusals(400, 401, 404, 413, 503) },
   },

@@ -99,8 +99,16 @@ export const productionRequestSchemas = {
       .string()
       .min(1)
       .max(100 * 65)
-      .transform((s) => s.split(',').map((id) => id.trim()).filter(Boolean))
-      .refine((ids) => ids.length >= 1 && ids.length <= 100 && ids.every((id) => id.length <= 64), 'one to 100 instance ids of up to 64 characters, comma-separated'),
+      .transform((s) =>
+        s
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean),
+      )
+      .refine(
+        (ids) => ids.length >= 1 && ids.length <= 100 && ids.every((id) => id.length <= 64),
+        'one to 100 instance ids of up to 64 characters, comma-separated',
+      ),
     testFlag,
   }),
 } as const;
@@ -137,7 +145,10 @@ export const softwareUsageSchema = z.object({
     .array(
       z.preprocess(
         // The field is documented as `software_usage_Info`; the all-lower-case spelling is read too.
-        (v) => (v && typeof v === 'object' && !('software_usage_Info' in v) && 'software_usage_info' in v ? { ...v, software_usage_Info: (v as Record<string, unknown>).software_usage_info } : v),
+        (v) =>
+          v && typeof v === 'object' && !('software_usage_Info' in v) && 'software_usage_info' in v
+            ? { ...v, software_usage_Info: (v as Record<string, unknown>).software_usage_info }
+            : v,
         z.object({ license, software_usage_Info: z.array(softwareUsageInfo).min(1).max(100) }),
       ),
     )

@@ -79,7 +79,9 @@ export function marketplaceOpenApi(runtime: Runtime, logger: Logger, guard: Code
     const body = parse(activateV2Schema, json);
     const list = [];
     for (const license of body.license_list) {
-      const item = await perLicense(license, async () => ({ license_code_info: licenseCodeInfo(await guarded(license, () => activateLicense(ctx, license, body.real_effect_time))) }));
+      const item = await perLicense(license, async () => ({
+        license_code_info: licenseCodeInfo(await guarded(license, () => activateLicense(ctx, license, body.real_effect_time))),
+      }));
       list.push({ license, ...item });
     }
     return { license_code_info_list: list };
@@ -93,7 +95,13 @@ export function marketplaceOpenApi(runtime: Runtime, logger: Logger, guard: Code
     const body = parse(heartbeatV2Schema, json);
     const list = [];
     for (const license of body.license_list) {
-      list.push(await perLicense(license, async () => licenseInfo(license, await guarded(null, () => queryLicense(ctx, license, body.heartbeatInfo?.thirdPartyAccount))), true));
+      list.push(
+        await perLicense(
+          license,
+          async () => licenseInfo(license, await guarded(null, () => queryLicense(ctx, license, body.heartbeatInfo?.thirdPartyAccount))),
+          true,
+        ),
+      );
     }
     return { license_info_list: list };
   });
@@ -101,7 +109,10 @@ export function marketplaceOpenApi(runtime: Runtime, logger: Logger, guard: Code
     const body = parse(softwareUsageSchema, json);
     const failed = [];
     for (const usage of body.usage_info) {
-      const report = { license: usage.license, infos: usage.software_usage_Info.map((i) => (i.id !== undefined ? { id: i.id } : { activeNum: i.active_num! })) };
+      const report = {
+        license: usage.license,
+        infos: usage.software_usage_Info.map((i) => (i.id !== undefined ? { id: i.id } : { activeNum: i.active_num! })),
+      };
       const entry = await perLicense(usage.license, async () => {
         await guarded(null, () => reportSoftwareUsage(ctx, report));
         return {};

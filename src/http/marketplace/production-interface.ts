@@ -3,12 +3,7 @@ import { z } from 'zod';
 import { InvalidInput, Unauthorized } from '../../domain/errors';
 import { retryWhileUnavailable } from '../../domain/marketplace/background-work';
 import { oweLicenseUpload } from '../../domain/marketplace/license-upload';
-import {
-  handleProductionRequest,
-  processingAnswer,
-  type ProductionAnswer,
-  type ProductionRequest,
-} from '../../domain/marketplace/production-requests';
+import { handleProductionRequest, processingAnswer, type ProductionAnswer, type ProductionRequest } from '../../domain/marketplace/production-requests';
 import { ReplayGuard } from '../../domain/marketplace/replay-guard';
 import { RESULT_CODES } from '../../domain/marketplace/result-codes';
 import type { Logger } from '../../logger';
@@ -51,7 +46,8 @@ export function productionInterface(runtime: Runtime, logger: Logger): Router {
       if (typeof signature !== 'string' || typeof timestamp !== 'string' || typeof nonce !== 'string') {
         throw new Unauthorized('signature_missing', 'signature, timestamp and nonce are required in the query string');
       }
-      if (settings.accessKeys.length === 0) throw new Unauthorized('marketplace_not_configured', 'no marketplace access key is configured (LICENSOR_MARKETPLACE_KEYS)');
+      if (settings.accessKeys.length === 0)
+        throw new Unauthorized('marketplace_not_configured', 'no marketplace access key is configured (LICENSOR_MARKETPLACE_KEYS)');
       if (!/^[\x21-\x7e]{1,120}$/.test(nonce)) throw new Unauthorized('nonce_invalid', 'nonce must be 1–120 printable characters');
       const signedBy = verifyProductionSignature(settings.accessKeys, signature, nonce, timestamp, body);
       if (signedBy === null) throw new Unauthorized('signature_invalid', 'the signature does not match the body with any configured access key');
@@ -69,7 +65,12 @@ export function productionInterface(runtime: Runtime, logger: Logger): Router {
       answer = outcome.late ? processingAnswer(request) : outcome.value;
       // A license answered 000004 is owed to the marketplace's upload API once its work has settled.
       if (request.activity === 'getLicenseAsync' && answer.resultCode === RESULT_CODES.processing) {
-        background.track(work.then(() => oweLicenseUpload(ctx, request, settings), () => false));
+        background.track(
+          work.then(
+            () => oweLicenseUpload(ctx, request, settings),
+            () => false,
+          ),
+        );
       }
     } catch (err) {
       answer = productionFailure(err, logger, res.locals.requestId);
@@ -103,7 +104,9 @@ function parseProductionRequest(body: Buffer): ProductionRequest {
 const signedQuery = z.object({
   signature: z
     .string()
-    .describe('hex(HMAC-SHA256(accessKey, accessKey + nonce + timestamp + lower(hex(HMAC-SHA256(accessKey, body))))), over the raw body bytes; hex in either case (docs/marketplace.md "Authentication")'),
+    .describe(
+      'hex(HMAC-SHA256(accessKey, accessKey + nonce + timestamp + lower(hex(HMAC-SHA256(accessKey, body))))), over the raw body bytes; hex in either case (docs/marketplace.md "Authentication")',
+    ),
   timestamp: z.string().describe('Milliseconds since the epoch; ±60 s'),
   nonce: z.string().describe('1–120 printable characters; each is accepted once, across every server process'),
 });
@@ -120,7 +123,9 @@ export function productionInterfaceRoutes(path: string) {
       description:
         'Configured with LICENSOR_MARKETPLACE_PATH (default /produce) and LICENSOR_MARKETPLACE_KEYS. Every answer is HTTP 200 with a resultCode and a Body-Sign header (base64 of the HMAC-SHA256 of the answer bytes); work slower than LICENSOR_MARKETPLACE_BUDGET_MS answers 000004 and finishes in the background. The queryInstance answer is licensor\'s own shape (docs/marketplace.md "queryInstance").',
       query: signedQuery,
-      body: z.union(Object.values(productionRequestSchemas) as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]]).describe('One of the activities, by `activity`'),
+      body: z
+        .union(Object.values(productionRequestSchemas) as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]])
+        .describe('One of the activities, by `activity`'),
       responses: { 200: { description: 'resultCode 000000 on success; refusals carry their own resultCode', schema: productionAnswerSchema } },
     },
   ]);

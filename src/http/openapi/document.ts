@@ -152,13 +152,23 @@ export function buildOpenApiDocument(config: Pick<Config, 'marketplace'>): JsonS
       schemas: { Error: jsonSchema(errorBodySchema, 'output') },
       securitySchemes: {
         adminToken: { type: 'http', scheme: 'bearer', description: 'LICENSOR_ADMIN_TOKEN, or the token generated on first start (<data dir>/admin-token)' },
-        leaseToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A lease token signed for this activation (or `{ "token" }` in the body)' },
-        metricsToken: { type: 'http', scheme: 'bearer', description: 'LICENSOR_METRICS_TOKEN; when it is not set /metrics is open on a loopback listener and answers 403 on any other' },
+        leaseToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'A lease token signed for this activation (or `{ "token" }` in the body)',
+        },
+        metricsToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'LICENSOR_METRICS_TOKEN; when it is not set /metrics is open on a loopback listener and answers 403 on any other',
+        },
         apigSignature: {
           type: 'apiKey',
           in: 'header',
           name: 'Authorization',
-          description: 'SDK-HMAC-SHA256 Access=…, SignedHeaders=…, Signature=… with X-Sdk-Date (AK/SK from LICENSOR_OPENAPI_AKSK); not required when none is configured',
+          description:
+            'SDK-HMAC-SHA256 Access=…, SignedHeaders=…, Signature=… with X-Sdk-Date (AK/SK from LICENSOR_OPENAPI_AKSK); not required when none is configured',
         },
         marketplaceSignature: {
           type: 'apiKey',

@@ -61,7 +61,14 @@ export function routePatternMatcher(routes: Array<Pick<RouteDoc, 'method' | 'pat
   const compiled = routes.map((r) => ({
     method: r.method.toUpperCase(),
     pattern: r.path,
-    regex: new RegExp('^' + r.path.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/') + '/?$'),
+    regex: new RegExp(
+      '^' +
+        r.path
+          .split('/')
+          .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+          .join('/') +
+        '/?$',
+    ),
   }));
   return (method, path) => {
     const upper = method === 'HEAD' ? 'GET' : method;

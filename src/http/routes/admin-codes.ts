@@ -12,12 +12,30 @@ import { parse } from '../../application/validate';
 import { adminActivationView, auditView, codeView } from '../../application/views';
 import { requireScope } from '../../domain/admin-tokens';
 import { listAudit } from '../../domain/audit-trail';
-import { freezeCode, getActivation, getCode, issueCode, listCodeActivations, listCodes, releaseCode, renewCode, unfreezeCode, type CodeView } from '../../domain/codes';
+import {
+  freezeCode,
+  getActivation,
+  getCode,
+  issueCode,
+  listCodeActivations,
+  listCodes,
+  releaseCode,
+  renewCode,
+  unfreezeCode,
+  type CodeView,
+} from '../../domain/codes';
 import { deactivateMachine } from '../../domain/seat-allocation';
 import type { Runtime } from '../../runtime';
 import { grantOf } from '../admin-auth';
 import { adminRoute, declareRoutes, refusals } from '../openapi/registry';
-import { adminActivationAnswerSchema, adminActivationListSchema, auditPageSchema, codeAnswerSchema, codeChangeSchema, codePageSchema } from '../response-schemas';
+import {
+  adminActivationAnswerSchema,
+  adminActivationListSchema,
+  auditPageSchema,
+  codeAnswerSchema,
+  codeChangeSchema,
+  codePageSchema,
+} from '../response-schemas';
 
 /** Codes, their machines and the audit trail (docs/server.md#admin-api). */
 export function adminCodes(runtime: Runtime): Router {
@@ -115,7 +133,10 @@ export const adminCodesRoutes = declareRoutes([
     path: '/v1/admin/codes/:code/renew',
     summary: 'Renew: { days } from the later of now and the expiry, or { expiresAt }',
     body: renewRequestSchema,
-    responses: { 200: { description: 'Renewed (changed: false when the date was already that)', schema: codeChangeSchema }, ...refusals(400, 404, 409, 413, 415) },
+    responses: {
+      200: { description: 'Renewed (changed: false when the date was already that)', schema: codeChangeSchema },
+      ...refusals(400, 404, 409, 413, 415),
+    },
   }),
   ...(['freeze', 'unfreeze', 'release'] as const).map((action) =>
     adminRoute({

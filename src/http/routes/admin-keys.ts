@@ -22,7 +22,12 @@ export function adminKeys(runtime: Runtime): Router {
 
 /** OpenAPI declarations of the routes above (src/http/openapi/registry.ts); keep them beside the handlers. */
 export const adminKeysRoutes = declareRoutes([
-  adminRoute({ method: 'get', path: '/v1/admin/keys', summary: 'Signing keys (public parts only)', responses: { 200: { description: 'The keys', schema: keyListSchema } } }),
+  adminRoute({
+    method: 'get',
+    path: '/v1/admin/keys',
+    summary: 'Signing keys (public parts only)',
+    responses: { 200: { description: 'The keys', schema: keyListSchema } },
+  }),
   adminRoute({
     method: 'post',
     path: '/v1/admin/keys/rotate',

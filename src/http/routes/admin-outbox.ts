@@ -8,7 +8,6 @@ import { outboxIdParamSchema, outboxQuerySchema } from '../../application/schema
 import { parse } from '../../application/validate';
 import { outboxEntryView, outboxSummaryView } from '../../application/views';
 
-
 /** The operator's view of the calls licensor owes (docs/operations.md "Calls licensor owes"): what is owed, what failed, and try again. */
 export function outboxAdmin(runtime: Runtime): Router {
   const { ctx } = runtime;
@@ -31,9 +30,6 @@ export function outboxAdmin(runtime: Runtime): Router {
   });
   return router;
 }
-
-
-
 
 export const outboxAdminRoutes = declareRoutes([
   {

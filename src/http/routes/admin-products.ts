@@ -42,7 +42,12 @@ export function adminProducts(runtime: Runtime): Router {
 
 /** OpenAPI declarations of the routes above (src/http/openapi/registry.ts); keep them beside the handlers. */
 export const adminProductsRoutes = declareRoutes([
-  adminRoute({ method: 'get', path: '/v1/admin/products', summary: 'List products', responses: { 200: { description: 'Every product', schema: productListSchema } } }),
+  adminRoute({
+    method: 'get',
+    path: '/v1/admin/products',
+    summary: 'List products',
+    responses: { 200: { description: 'Every product', schema: productListSchema } },
+  }),
   adminRoute({
     method: 'post',
     path: '/v1/admin/products',
@@ -74,6 +79,9 @@ export const adminProductsRoutes = declareRoutes([
       'a change that cannot be applied safely is refused with 409 (lease_shorter_than_beats, containers_hold_seats) or 400 (heartbeat_exceeds_lease, containers_need_floating).',
     params: productNameParamSchema,
     body: productPolicyChangeSchema,
-    responses: { 200: { description: 'Changed (changed: false when every setting already had that value)', schema: productChangeSchema }, ...refusals(400, 404, 409, 413, 415) },
+    responses: {
+      200: { description: 'Changed (changed: false when every setting already had that value)', schema: productChangeSchema },
+      ...refusals(400, 404, 409, 413, 415),
+    },
   }),
 ]);

@@ -8,7 +8,6 @@ import { heartbeatStatsQuerySchema } from '../../application/schemas';
 import { parse } from '../../application/validate';
 import { DAY_MS } from '../../domain/clock';
 
-
 /** Statistics for the dashboard's chart, behind the admin token. */
 export function adminStats(ctx: DomainContext): Router {
   const router = Router();

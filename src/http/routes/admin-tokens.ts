@@ -39,7 +39,12 @@ export const adminTokensRoutes = declareRoutes([
     summary: 'Who is calling: the token name (null for the bootstrap token), its scope and products',
     responses: { 200: { description: 'The caller', schema: whoamiSchema } },
   }),
-  adminRoute({ method: 'get', path: '/v1/admin/tokens', summary: 'Named admin tokens, revoked ones too (never the tokens themselves)', responses: { 200: { description: 'The tokens', schema: adminTokenListSchema }, ...refusals(403) } }),
+  adminRoute({
+    method: 'get',
+    path: '/v1/admin/tokens',
+    summary: 'Named admin tokens, revoked ones too (never the tokens themselves)',
+    responses: { 200: { description: 'The tokens', schema: adminTokenListSchema }, ...refusals(403) },
+  }),
   adminRoute({
     method: 'post',
     path: '/v1/admin/tokens',

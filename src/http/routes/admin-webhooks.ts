@@ -20,8 +20,6 @@ import { deliveryView, endpointView, outboxEntryView } from '../../application/v
 import { grantOf } from '../admin-auth';
 import { webhookUrlGuard } from '../../outbound/webhook-sender';
 
-
-
 const isoTime = z.string().describe('ISO 8601 time, UTC');
 const endpointSchema = z.strictObject({
   id: z.string(),
@@ -52,7 +50,14 @@ const attemptSchema = z.strictObject({
   error: z.string().nullable().describe('Why there was no answer (refused, timed out, a private address)'),
 });
 const deliveryListSchema = z.strictObject({
-  items: z.array(z.strictObject({ entry: outboxEntryAnswerSchema.shape.entry, eventId: z.string(), eventType: z.string().nullable(), lastAttempt: attemptSchema.nullable() })),
+  items: z.array(
+    z.strictObject({
+      entry: outboxEntryAnswerSchema.shape.entry,
+      eventId: z.string(),
+      eventType: z.string().nullable(),
+      lastAttempt: attemptSchema.nullable(),
+    }),
+  ),
 });
 
 /** The operator's webhooks (docs/webhooks.md): endpoints, their deliveries, and sending one again. */
@@ -101,9 +106,6 @@ export function webhooksAdmin(runtime: Runtime): Router {
   });
   return router;
 }
-
-
-
 
 const tag = 'Admin API';
 const auth: ['adminToken'] = ['adminToken'];

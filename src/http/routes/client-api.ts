@@ -52,9 +52,6 @@ function proofToken(authorization: string | undefined, body: unknown): string {
   return parse(deactivationRequestSchema, body ?? {}).token;
 }
 
-
-
-
 /** OpenAPI declarations of the routes above (src/http/openapi/registry.ts); keep them beside the handlers. */
 export const clientApiRoutes = declareRoutes([
   {
@@ -75,14 +72,18 @@ export const clientApiRoutes = declareRoutes([
     tag: 'Client API',
     summary: 'Report liveness; answers the license status and a fresh lease token',
     body: heartbeatRequestSchema,
-    responses: { 200: { description: 'The license status; token is null once it is expired, frozen or released', schema: heartbeatAnswerSchema }, ...refusals(400, 403, 404, 409, 413, 415, 503) },
+    responses: {
+      200: { description: 'The license status; token is null once it is expired, frozen or released', schema: heartbeatAnswerSchema },
+      ...refusals(400, 403, 404, 409, 413, 415, 503),
+    },
   },
   {
     method: 'delete',
     path: '/v1/activations/:id',
     tag: 'Client API',
     summary: 'Deactivate this machine and free its seat',
-    description: 'Proof of holding the activation: a lease token the server signed for it (lapsed ones count), as a bearer token or as `{ "token" }` in the body.',
+    description:
+      'Proof of holding the activation: a lease token the server signed for it (lapsed ones count), as a bearer token or as `{ "token" }` in the body.',
     auth: ['leaseToken'],
     params: activationIdParamSchema,
     body: deactivationRequestSchema,

@@ -32,7 +32,13 @@ export function health(database: Database, draining: { value: boolean }): Router
 }
 
 export const healthRoutes = declareRoutes([
-  { method: 'get', path: '/healthz', tag: 'Operations', summary: 'The process answers (liveness)', responses: { 200: { description: 'Alive', schema: healthSchema } } },
+  {
+    method: 'get',
+    path: '/healthz',
+    tag: 'Operations',
+    summary: 'The process answers (liveness)',
+    responses: { 200: { description: 'Alive', schema: healthSchema } },
+  },
   {
     method: 'get',
     path: '/readyz',

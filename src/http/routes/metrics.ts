@@ -25,7 +25,8 @@ export function metricsEndpoint(metrics: LicensorMetrics, token: string | undefi
   return router;
 }
 
-const NOT_CONFIGURED = '/metrics is closed: this server listens beyond loopback; set LICENSOR_METRICS_TOKEN and have Prometheus send it as "Authorization: Bearer <token>"';
+const NOT_CONFIGURED =
+  '/metrics is closed: this server listens beyond loopback; set LICENSOR_METRICS_TOKEN and have Prometheus send it as "Authorization: Bearer <token>"';
 
 export const metricsRoutes = declareRoutes([
   {

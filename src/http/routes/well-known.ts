@@ -18,9 +18,20 @@ export function wellKnown(keyRing: KeyRing, clock: Clock): Router {
   return router;
 }
 
-const jwksAnswer = { 200: { description: 'The JWK Set: the current key and retired keys whose tokens may still be live, and every key endorsement (Cache-Control: max-age=300)', schema: jwksSchema } };
+const jwksAnswer = {
+  200: {
+    description: 'The JWK Set: the current key and retired keys whose tokens may still be live, and every key endorsement (Cache-Control: max-age=300)',
+    schema: jwksSchema,
+  },
+};
 
 export const wellKnownRoutes = declareRoutes([
   { method: 'get', path: '/.well-known/jwks.json', tag: 'Client API', summary: 'Public keys that verify lease tokens', responses: jwksAnswer },
-  { method: 'get', path: '/v1/jwks', tag: 'Client API', summary: 'Public keys that verify lease tokens (same as /.well-known/jwks.json)', responses: jwksAnswer },
+  {
+    method: 'get',
+    path: '/v1/jwks',
+    tag: 'Client API',
+    summary: 'Public keys that verify lease tokens (same as /.well-known/jwks.json)',
+    responses: jwksAnswer,
+  },
 ]);

@@ -126,7 +126,7 @@ class ChangeLogFeed implements ViewChangeFeed {
   private async readChanges(): Promise<void> {
     try {
       const page = Math.min(PAGE_ROWS, this.options.maxRowsPerCatchUp + 1);
-      for (let read = 0; ; ) {
+      for (let read = 0; ;) {
         // The triggers write only 'a', 'c' and 'p' (migration 005).
         const rows = await this.all<{ seq: number; entity: ViewChange['entity']; entity_id: string }>(
           'SELECT seq, entity, entity_id FROM view_changes WHERE seq > ? ORDER BY seq LIMIT ?',
@@ -135,7 +135,7 @@ class ChangeLogFeed implements ViewChangeFeed {
         read += rows.length;
         if (read > this.options.maxRowsPerCatchUp) return await this.resync();
         // A bulk statement (the sweeper's expiry) logs a row per code: one apply per run of an entity.
-        for (let i = 0; i < rows.length; ) {
+        for (let i = 0; i < rows.length;) {
           const entity = rows[i]!.entity;
           const ids: string[] = [];
           for (; i < rows.length && rows[i]!.entity === entity; i++) ids.push(rows[i]!.entity_id);
@@ -169,7 +169,10 @@ class ChangeLogFeed implements ViewChangeFeed {
   }
 
   private async prune(): Promise<void> {
-    await this.database.knex('view_changes').where('at', '<', Date.now() - CHANGE_LOG_RETENTION_MS).delete();
+    await this.database
+      .knex('view_changes')
+      .where('at', '<', Date.now() - CHANGE_LOG_RETENTION_MS)
+      .delete();
   }
 
   private all<T>(sql: string, params: unknown[]): Promise<T[]> {

@@ -84,13 +84,23 @@ export class KnexMarketplaceLicenseStore implements MarketplaceLicenseStore {
   }
 
   async markUploaded(eventId: string, fingerprintHash: string, now: number): Promise<boolean> {
-    const n = await this.db('marketplace_licenses').where({ event_id: eventId, fingerprint_hash: fingerprintHash }).whereNull('uploaded_at').update({ uploaded_at: now });
+    const n = await this.db('marketplace_licenses')
+      .where({ event_id: eventId, fingerprint_hash: fingerprintHash })
+      .whereNull('uploaded_at')
+      .update({ uploaded_at: now });
     return n > 0;
   }
 
   async list(filter: { status?: MarketplaceLicenseStatus }, limit: number): Promise<MarketplaceLicense[]> {
     const q = this.db<LicenseRow>('marketplace_licenses').select('*');
     if (filter.status) q.where('status', filter.status);
-    return (await q.orderBy([{ column: 'requested_at', order: 'desc' }, { column: 'event_id', order: 'desc' }]).limit(limit)).map(licenseFromRow);
+    return (
+      await q
+        .orderBy([
+          { column: 'requested_at', order: 'desc' },
+          { column: 'event_id', order: 'desc' },
+        ])
+        .limit(limit)
+    ).map(licenseFromRow);
   }
 }

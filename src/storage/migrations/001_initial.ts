@@ -112,7 +112,17 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['usage_reports', 'nonces', 'idempotency_records', 'signing_keys', 'audit_events', 'activation_anchors', 'activations', 'codes', 'products']) {
+  for (const table of [
+    'usage_reports',
+    'nonces',
+    'idempotency_records',
+    'signing_keys',
+    'audit_events',
+    'activation_anchors',
+    'activations',
+    'codes',
+    'products',
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
 }

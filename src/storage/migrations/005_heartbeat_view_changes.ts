@@ -22,7 +22,20 @@ const ACTIVATION_VIEW_COLUMNS = ['code_id', 'product_id', 'fingerprint', 'enviro
  * Code columns of the view: every one but `revision`, which only takes the code's lock (every
  * activation and every beat on an M-of-N code bumps it) and changes nothing a heartbeat reads.
  */
-export const CODE_VIEW_COLUMNS = ['product_id', 'code', 'status', 'seats', 'max_concurrent', 'features', 'expires_at', 'first_activated_at', 'metadata', 'test', 'created_at', 'updated_at'];
+export const CODE_VIEW_COLUMNS = [
+  'product_id',
+  'code',
+  'status',
+  'seats',
+  'max_concurrent',
+  'features',
+  'expires_at',
+  'first_activated_at',
+  'metadata',
+  'test',
+  'created_at',
+  'updated_at',
+];
 
 /** A notice lists at most this many ids (NOTIFY payloads stop at 8,000 bytes). */
 const IDS_PER_NOTICE = 200;
@@ -93,7 +106,9 @@ export async function up(knex: Knex): Promise<void> {
     await knex.raw(`CREATE TRIGGER products_view_change AFTER UPDATE OR DELETE ON products FOR EACH ROW EXECUTE FUNCTION licensor_view_row_changed('p')`);
     await knex.raw(`CREATE TRIGGER codes_view_update AFTER UPDATE ON codes REFERENCING OLD TABLE AS old_codes NEW TABLE AS new_codes
       FOR EACH STATEMENT EXECUTE FUNCTION licensor_view_codes_changed()`);
-    await knex.raw(`CREATE TRIGGER codes_view_delete AFTER DELETE ON codes REFERENCING OLD TABLE AS old_codes FOR EACH STATEMENT EXECUTE FUNCTION licensor_view_codes_changed()`);
+    await knex.raw(
+      `CREATE TRIGGER codes_view_delete AFTER DELETE ON codes REFERENCING OLD TABLE AS old_codes FOR EACH STATEMENT EXECUTE FUNCTION licensor_view_codes_changed()`,
+    );
     return;
   }
 

@@ -25,7 +25,9 @@ function changedBeyondExpiry(o: string, n: string): string {
 }
 
 /** SQLite, as the row trigger's WHEN. */
-const SQLITE_CHANGED = [...COMPARED.map((c) => `OLD.${c} IS NOT NEW.${c}`), `(OLD.status IS NOT NEW.status AND NOT (${EXPIRY_ONLY('OLD', 'NEW')}))`].join(' OR ');
+const SQLITE_CHANGED = [...COMPARED.map((c) => `OLD.${c} IS NOT NEW.${c}`), `(OLD.status IS NOT NEW.status AND NOT (${EXPIRY_ONLY('OLD', 'NEW')}))`].join(
+  ' OR ',
+);
 const SQLITE_CHANGED_BEFORE = CODE_VIEW_COLUMNS.map((c) => `OLD.${c} IS NOT NEW.${c}`).join(' OR ');
 
 async function sqliteCodesTrigger(knex: Knex, when: string): Promise<void> {

@@ -18,8 +18,19 @@ import { engineOf } from '../database';
  * again with them (an activation's liveness is still not a change).
  */
 const ACTIVATION_VIEW_COLUMNS = [
-  'code_id', 'product_id', 'fingerprint', 'environment', 'status', 'clone_suspect', 'ended_at', 'in_use_until',
-  'secret_hash', 'fingerprint_changed_at', 'replaced_components', 'foreign_beat_at', 'cloned_at',
+  'code_id',
+  'product_id',
+  'fingerprint',
+  'environment',
+  'status',
+  'clone_suspect',
+  'ended_at',
+  'in_use_until',
+  'secret_hash',
+  'fingerprint_changed_at',
+  'replaced_components',
+  'foreign_beat_at',
+  'cloned_at',
 ];
 
 const THIRTY_DAYS = 30 * 86_400;

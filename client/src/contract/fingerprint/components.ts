@@ -35,9 +35,7 @@ export type ComponentId = keyof typeof COMPONENTS;
 export type HardwareComponentId = Exclude<ComponentId, 'instance.id'>;
 
 /** The catalogue ids in a fixed order, so every consumer walks them the same way. */
-export const COMPONENT_IDS: readonly ComponentId[] = Object.freeze(
-  Object.keys(COMPONENTS) as ComponentId[],
-);
+export const COMPONENT_IDS: readonly ComponentId[] = Object.freeze(Object.keys(COMPONENTS) as ComponentId[]);
 
 export const HARDWARE_COMPONENT_IDS: readonly HardwareComponentId[] = Object.freeze(
   COMPONENT_IDS.filter((id): id is HardwareComponentId => id !== 'instance.id'),

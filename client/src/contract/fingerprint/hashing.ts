@@ -30,15 +30,7 @@ const JUNK_HEX_IDS = new Set([
   'uninitialized',
 ]);
 const ALL_ZERO_OR_ALL_F = /^(?:[0-]+|[f-]+)$/;
-const JUNK_SERIALS = new Set([
-  'TO BE FILLED BY O.E.M.',
-  'DEFAULT STRING',
-  'SYSTEM SERIAL NUMBER',
-  'NOT SPECIFIED',
-  'NONE',
-  '0',
-  '0123456789',
-]);
+const JUNK_SERIALS = new Set(['TO BE FILLED BY O.E.M.', 'DEFAULT STRING', 'SYSTEM SERIAL NUMBER', 'NOT SPECIFIED', 'NONE', '0', '0123456789']);
 const JUNK_MACS = new Set(['00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff']);
 
 function collapsePadding(value: string): string {
@@ -140,10 +132,7 @@ export function hashFingerprint(collected: HashableFingerprint, key: string | Bu
   for (const id of HARDWARE_COMPONENT_IDS) {
     const value = okValue(collected, id);
     if (value === null) continue;
-    hashes[id] =
-      typeof value === 'string'
-        ? componentHash(bytes, id, value)
-        : value.map((member) => componentHash(bytes, id, member)).sort();
+    hashes[id] = typeof value === 'string' ? componentHash(bytes, id, value) : value.map((member) => componentHash(bytes, id, member)).sort();
   }
   return hashes;
 }

@@ -4,7 +4,6 @@
  */
 import { COMPONENTS, COMPONENT_IDS, isComponentId, type ComponentId, type ComponentKind, type FingerprintHashes } from './components';
 
-
 /** The strategies a product may set; the client refuses a `matchStrategy` option outside this list. */
 export const MATCH_STRATEGIES = ['exact', 'fuzzy', 'loose'] as const;
 
@@ -75,13 +74,7 @@ function compareComponent(kind: ComponentKind, stored: unknown, current: unknown
   return intersects(stored, current);
 }
 
-function decide(
-  strategy: MatchStrategy,
-  storedWeight: number,
-  comparedWeight: number,
-  matchedWeight: number,
-  anchorMatched: boolean,
-): MatchResult['reason'] {
+function decide(strategy: MatchStrategy, storedWeight: number, comparedWeight: number, matchedWeight: number, anchorMatched: boolean): MatchResult['reason'] {
   if (comparedWeight === 0) return 'no_common_components';
   // A machine that exposes little hardware (a container: OS id and CPU only) was enrolled with
   // less than the usual minimum; then every enrolled component must be there and agree.

@@ -33,8 +33,12 @@ function renderNav(path) {
   fill(
     nav,
     LINKS.map(([href, label, active]) => h('a', { href, 'aria-current': active(path) ? 'page' : null }, label)),
-    h('span', { class: 'who', 'data-scope': grant.scope, title: `Audited as ${grant.actor}` },
-      grant.name === null ? 'bootstrap token' : grant.name, h('span', { class: 'muted' }, ` · ${grant.scope}`)),
+    h(
+      'span',
+      { class: 'who', 'data-scope': grant.scope, title: `Audited as ${grant.actor}` },
+      grant.name === null ? 'bootstrap token' : grant.name,
+      h('span', { class: 'muted' }, ` · ${grant.scope}`),
+    ),
     h('button', { type: 'button', class: 'link sign-out', onclick: () => signedOut() }, 'Sign out'),
   );
 }
@@ -44,7 +48,10 @@ function render() {
   if (!session.token && path !== '/sign-in') return go('/sign-in');
   // A session from before tokens had scopes: ask who it is once.
   if (session.token && !session.grant && path !== '/sign-in') {
-    api('whoami').then((grant) => (session.signIn(session.token, grant), render()), () => signedOut('refused'));
+    api('whoami').then(
+      (grant) => (session.signIn(session.token, grant), render()),
+      () => signedOut('refused'),
+    );
     return;
   }
   renderNav(path);

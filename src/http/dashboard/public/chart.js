@@ -74,8 +74,11 @@ function render(series, width) {
     if (p.beats === 0) return;
     const y = yBeats(p.beats);
     svg.append(
-      s('rect', { x: x(i) + (slot - barWidth) / 2, y, width: barWidth, height: Math.max(1, beatsBase - y), class: 'bar' },
-        s('title', {}, `${timeLabel(p.at, stepSeconds)}: ${p.beats} heartbeat${p.beats === 1 ? '' : 's'}`)),
+      s(
+        'rect',
+        { x: x(i) + (slot - barWidth) / 2, y, width: barWidth, height: Math.max(1, beatsBase - y), class: 'bar' },
+        s('title', {}, `${timeLabel(p.at, stepSeconds)}: ${p.beats} heartbeat${p.beats === 1 ? '' : 's'}`),
+      ),
     );
   });
 
@@ -88,12 +91,22 @@ function render(series, width) {
     });
     svg.append(s('path', { d, class: 'seats-line' }));
     for (const [i, v] of known) {
-      svg.append(s('circle', { cx: x(i) + slot / 2, cy: ySeats(v), r: 2.5, class: 'seats-dot' },
-        s('title', {}, `${timeLabel(points[i].at, stepSeconds)}: ${v} active seat${v === 1 ? '' : 's'}`)));
+      svg.append(
+        s(
+          'circle',
+          { cx: x(i) + slot / 2, cy: ySeats(v), r: 2.5, class: 'seats-dot' },
+          s('title', {}, `${timeLabel(points[i].at, stepSeconds)}: ${v} active seat${v === 1 ? '' : 's'}`),
+        ),
+      );
     }
   } else {
-    svg.append(s('text', { x: MARGIN.left + plotWidth / 2, y: (seatsTop + seatsBase) / 2 + 4, class: 'chart-note', 'text-anchor': 'middle' },
-      'No seat samples yet: the sweeper takes one each run'));
+    svg.append(
+      s(
+        'text',
+        { x: MARGIN.left + plotWidth / 2, y: (seatsTop + seatsBase) / 2 + 4, class: 'chart-note', 'text-anchor': 'middle' },
+        'No seat samples yet: the sweeper takes one each run',
+      ),
+    );
   }
 
   // Time ticks under the seats panel.

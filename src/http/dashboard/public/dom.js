@@ -75,11 +75,25 @@ export function table(columns, rows, { empty = 'Nothing here yet.', rowAttrs } =
   return h(
     'table',
     { class: 'grid' },
-    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.label)))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        columns.map((c) => h('th', { scope: 'col' }, c.label)),
+      ),
+    ),
     h(
       'tbody',
       {},
-      rows.map((row) => h('tr', rowAttrs ? rowAttrs(row) : {}, columns.map((c) => h('td', { 'data-label': c.label, class: c.class }, c.cell(row))))),
+      rows.map((row) =>
+        h(
+          'tr',
+          rowAttrs ? rowAttrs(row) : {},
+          columns.map((c) => h('td', { 'data-label': c.label, class: c.class }, c.cell(row))),
+        ),
+      ),
     ),
   );
 }

@@ -35,12 +35,19 @@ function typeName(schema) {
   if (s.type === 'array') return `${typeName(s.items)}[]`;
   if (Array.isArray(s.type)) return s.type.join(' | ');
   if (s.type === 'object' && !s.properties && s.additionalProperties) return `{ [key]: ${typeName(s.additionalProperties)} }`;
-  return s.type ?? (s.title ?? 'any');
+  return s.type ?? s.title ?? 'any';
 }
 
 const CONSTRAINTS = [
-  ['minLength', 'min length'], ['maxLength', 'max length'], ['minimum', '≥'], ['maximum', '≤'],
-  ['minItems', 'min items'], ['maxItems', 'max items'], ['pattern', 'pattern'], ['format', 'format'], ['default', 'default'],
+  ['minLength', 'min length'],
+  ['maxLength', 'max length'],
+  ['minimum', '≥'],
+  ['maximum', '≤'],
+  ['minItems', 'min items'],
+  ['maxItems', 'max items'],
+  ['pattern', 'pattern'],
+  ['format', 'format'],
+  ['default', 'default'],
 ];
 
 function constraints(schema) {
@@ -61,7 +68,12 @@ function nested(schema, depth) {
   const members = s.anyOf ?? s.oneOf;
   if (members) {
     const rich = members.filter((m) => resolveRef(m).properties);
-    if (rich.length) return el('ul', { class: 'schema' }, rich.map((m, i) => el('li', {}, el('span', { class: 'constraint' }, `variant ${i + 1}`), nested(m, depth))));
+    if (rich.length)
+      return el(
+        'ul',
+        { class: 'schema' },
+        rich.map((m, i) => el('li', {}, el('span', { class: 'constraint' }, `variant ${i + 1}`), nested(m, depth))),
+      );
   }
   return null;
 }
@@ -69,7 +81,18 @@ function nested(schema, depth) {
 function schemaTree(schema, depth = 0) {
   const s = resolveRef(schema);
   if (!s.properties) {
-    return el('ul', { class: 'schema root' }, el('li', {}, el('span', { class: 'type' }, typeName(s)), constraints(s), s.description ? el('div', { class: 'desc' }, s.description) : null, nested(s, depth)));
+    return el(
+      'ul',
+      { class: 'schema root' },
+      el(
+        'li',
+        {},
+        el('span', { class: 'type' }, typeName(s)),
+        constraints(s),
+        s.description ? el('div', { class: 'desc' }, s.description) : null,
+        nested(s, depth),
+      ),
+    );
   }
   const required = new Set(s.required ?? []);
   return el(
@@ -79,7 +102,8 @@ function schemaTree(schema, depth = 0) {
       el(
         'li',
         {},
-        el('span', { class: 'prop' }, name), ' ',
+        el('span', { class: 'prop' }, name),
+        ' ',
         el('span', { class: 'type' }, typeName(prop)),
         required.has(name) ? el('span', { class: 'req' }, ' required') : null,
         constraints(prop),
@@ -92,26 +116,38 @@ function schemaTree(schema, depth = 0) {
 
 function parametersTable(parameters) {
   return el(
-    'table', {},
+    'table',
+    {},
     el('thead', {}, el('tr', {}, el('th', {}, 'name'), el('th', {}, 'in'), el('th', {}, 'type'), el('th', {}, 'description'))),
-    el('tbody', {}, parameters.map((p) => el('tr', {},
-      el('td', {}, el('span', { class: 'prop' }, p.name), p.required ? el('span', { class: 'req' }, ' required') : null),
-      el('td', {}, p.in),
-      el('td', {}, el('span', { class: 'type' }, typeName(p.schema)), constraints(p.schema)),
-      el('td', { class: 'desc' }, p.description ?? resolveRef(p.schema).description ?? ''),
-    ))),
+    el(
+      'tbody',
+      {},
+      parameters.map((p) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, el('span', { class: 'prop' }, p.name), p.required ? el('span', { class: 'req' }, ' required') : null),
+          el('td', {}, p.in),
+          el('td', {}, el('span', { class: 'type' }, typeName(p.schema)), constraints(p.schema)),
+          el('td', { class: 'desc' }, p.description ?? resolveRef(p.schema).description ?? ''),
+        ),
+      ),
+    ),
   );
 }
 
 function content(body) {
-  return Object.entries(body.content ?? {}).map(([type, media]) => el('div', {}, el('div', { class: 'constraint' }, type), media.schema ? schemaTree(media.schema) : null));
+  return Object.entries(body.content ?? {}).map(([type, media]) =>
+    el('div', {}, el('div', { class: 'constraint' }, type), media.schema ? schemaTree(media.schema) : null),
+  );
 }
 
 function operationView(path, method, op, schemes) {
   const security = (op.security ?? []).map((s) => Object.keys(s)[0]);
   const body = el('div', { class: 'body' });
   if (op.description) body.append(el('p', {}, op.description));
-  if (security.length) body.append(el('p', { class: 'lock' }, 'Authentication: ', security.map((name) => `${name} — ${schemes[name]?.description ?? ''}`).join('; ')));
+  if (security.length)
+    body.append(el('p', { class: 'lock' }, 'Authentication: ', security.map((name) => `${name} — ${schemes[name]?.description ?? ''}`).join('; ')));
   if (op.parameters?.length) body.append(el('h4', {}, 'Parameters'), parametersTable(op.parameters));
   if (op.requestBody) body.append(el('h4', {}, op.requestBody.required ? 'Request body' : 'Request body (optional)'), ...content(op.requestBody));
   body.append(el('h4', {}, 'Responses'));
@@ -121,7 +157,14 @@ function operationView(path, method, op, schemes) {
   const details = el(
     'details',
     { class: 'op', id: op.operationId ?? `${method}-${path}` },
-    el('summary', {}, el('span', { class: `method ${method}` }, method.toUpperCase()), el('span', { class: 'path' }, path), el('span', { class: 'summary' }, op.summary ?? ''), security.length ? el('span', { class: 'lock' }, '🔒') : null),
+    el(
+      'summary',
+      {},
+      el('span', { class: `method ${method}` }, method.toUpperCase()),
+      el('span', { class: 'path' }, path),
+      el('span', { class: 'summary' }, op.summary ?? ''),
+      security.length ? el('span', { class: 'lock' }, '🔒') : null,
+    ),
     body,
   );
   details.dataset.search = `${method} ${path} ${op.summary ?? ''}`.toLowerCase();
@@ -131,7 +174,11 @@ function operationView(path, method, op, schemes) {
 function render(doc) {
   components = doc.components?.schemas ?? {};
   const schemes = doc.components?.securitySchemes ?? {};
-  main.replaceChildren(el('h1', {}, `${doc.info.title} ${doc.info.version}`), el('p', { class: 'intro' }, doc.info.description ?? ''), el('p', { class: 'intro' }, `OpenAPI ${doc.openapi}`));
+  main.replaceChildren(
+    el('h1', {}, `${doc.info.title} ${doc.info.version}`),
+    el('p', { class: 'intro' }, doc.info.description ?? ''),
+    el('p', { class: 'intro' }, `OpenAPI ${doc.openapi}`),
+  );
   const byTag = new Map((doc.tags ?? []).map((t) => [t.name, { tag: t, ops: [] }]));
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
     for (const [method, op] of Object.entries(item)) {

@@ -22,7 +22,11 @@ export async function codePage(section, codeParam, params) {
     messages.append(notice('ok', 'Code issued. Give it to the customer; they type it once in the software to activate.'));
   }
   section.append(
-    pageHeader(h('span', { class: 'mono code-title', id: 'code-value' }, code.code), copyButton(() => code.code), refreshButton),
+    pageHeader(
+      h('span', { class: 'mono code-title', id: 'code-value' }, code.code),
+      copyButton(() => code.code),
+      refreshButton,
+    ),
     messages,
     h('div', { class: 'columns' }, facts, actions),
     machines,
@@ -35,11 +39,7 @@ export async function codePage(section, codeParam, params) {
     refreshButton.disabled = true;
     try {
       code = (await api(`codes/${encodeURIComponent(code.id)}`)).code;
-      const [activations] = await Promise.all([
-        api(`codes/${encodeURIComponent(code.id)}/activations`),
-        loadAudit(audit, code),
-        loadUsage(usage, code),
-      ]);
+      const [activations] = await Promise.all([api(`codes/${encodeURIComponent(code.id)}/activations`), loadAudit(audit, code), loadUsage(usage, code)]);
       renderFacts(facts, code, activations.items);
       if (shownStatus !== code.status) renderActions(actions, code, messages, refresh);
       shownStatus = code.status;
@@ -60,25 +60,31 @@ export async function codePage(section, codeParam, params) {
 }
 
 function copyButton(text) {
-  const button = h('button', {
-    type: 'button',
-    class: 'secondary',
-    onclick: async () => {
-      try {
-        await navigator.clipboard.writeText(text());
-        button.textContent = 'Copied';
-      } catch {
-        button.textContent = 'Copy failed: select the code';
-      }
-      setTimeout(() => (button.textContent = 'Copy'), 2000);
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      onclick: async () => {
+        try {
+          await navigator.clipboard.writeText(text());
+          button.textContent = 'Copied';
+        } catch {
+          button.textContent = 'Copy failed: select the code';
+        }
+        setTimeout(() => (button.textContent = 'Copy'), 2000);
+      },
     },
-  }, 'Copy');
+    'Copy',
+  );
   return button;
 }
 
 function renderFacts(card, code, activations) {
   const used = activations.filter((a) => a.status === 'active').length;
-  const metadata = Object.keys(code.metadata ?? {}).length ? h('pre', { class: 'json' }, JSON.stringify(code.metadata, null, 2)) : h('span', { class: 'muted' }, 'none');
+  const metadata = Object.keys(code.metadata ?? {}).length
+    ? h('pre', { class: 'json' }, JSON.stringify(code.metadata, null, 2))
+    : h('span', { class: 'muted' }, 'none');
   fill(
     card,
     h('h2', {}, 'License'),
@@ -127,59 +133,110 @@ function renderActions(card, code, messages, refresh) {
   else if (!can('codes', code.product)) content.push(h('p', { class: 'muted', 'data-no-actions': '' }, 'Your token may not change this code.'));
   else {
     content.push(
-      h('div', { class: 'action-row' },
-        h('label', { for: 'renew-days' }, 'Renew by'), days, h('span', {}, 'days'),
-        h('button', {
-          type: 'button', class: 'primary', 'data-action': 'renew',
-          onclick: async () => {
-            const n = Number(days.value);
-            if (!Number.isInteger(n) || n < 1 || n > 36500) return fill(messages, notice('error', 'Days must be a whole number from 1 to 36500.'));
-            if (await confirmAction({
-              title: `Renew ${code.code}?`,
-              body: [`Add ${n} day${n === 1 ? '' : 's'}, counted from the later of now and the current expiry.`, 'An expired code becomes alive again.'],
-              confirmLabel: 'Renew',
-            })) await run('renew', { days: n }, `Code renewed by ${n} days.`);
+      h(
+        'div',
+        { class: 'action-row' },
+        h('label', { for: 'renew-days' }, 'Renew by'),
+        days,
+        h('span', {}, 'days'),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'primary',
+            'data-action': 'renew',
+            onclick: async () => {
+              const n = Number(days.value);
+              if (!Number.isInteger(n) || n < 1 || n > 36500) return fill(messages, notice('error', 'Days must be a whole number from 1 to 36500.'));
+              if (
+                await confirmAction({
+                  title: `Renew ${code.code}?`,
+                  body: [`Add ${n} day${n === 1 ? '' : 's'}, counted from the later of now and the current expiry.`, 'An expired code becomes alive again.'],
+                  confirmLabel: 'Renew',
+                })
+              )
+                await run('renew', { days: n }, `Code renewed by ${n} days.`);
+            },
           },
-        }, 'Renew')),
+          'Renew',
+        ),
+      ),
     );
     const buttons = [];
     // Freeze, unfreeze and release need a full token; renewal is the codes scope's too.
     const full = can('full');
     if (full && ['issued', 'alive', 'expired'].includes(code.status)) {
-      buttons.push(h('button', {
-        type: 'button', class: 'secondary', 'data-action': 'freeze',
-        onclick: async () => {
-          if (await confirmAction({
-            title: `Freeze ${code.code}?`,
-            body: ['Its machines keep their seats, but every heartbeat answers "frozen" without a lease token, so the software stops when its current lease runs out.', 'You can unfreeze it later.'],
-            confirmLabel: 'Freeze',
-          })) await run('freeze', undefined, 'Code frozen.');
-        },
-      }, 'Freeze'));
+      buttons.push(
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            'data-action': 'freeze',
+            onclick: async () => {
+              if (
+                await confirmAction({
+                  title: `Freeze ${code.code}?`,
+                  body: [
+                    'Its machines keep their seats, but every heartbeat answers "frozen" without a lease token, so the software stops when its current lease runs out.',
+                    'You can unfreeze it later.',
+                  ],
+                  confirmLabel: 'Freeze',
+                })
+              )
+                await run('freeze', undefined, 'Code frozen.');
+            },
+          },
+          'Freeze',
+        ),
+      );
     }
     if (full && code.status === 'frozen') {
-      buttons.push(h('button', {
-        type: 'button', class: 'secondary', 'data-action': 'unfreeze',
-        onclick: async () => {
-          if (await confirmAction({
-            title: `Unfreeze ${code.code}?`,
-            body: ['It becomes usable again (or expired, if its date has passed meanwhile).'],
-            confirmLabel: 'Unfreeze',
-          })) await run('unfreeze', undefined, 'Code unfrozen.');
-        },
-      }, 'Unfreeze'));
+      buttons.push(
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            'data-action': 'unfreeze',
+            onclick: async () => {
+              if (
+                await confirmAction({
+                  title: `Unfreeze ${code.code}?`,
+                  body: ['It becomes usable again (or expired, if its date has passed meanwhile).'],
+                  confirmLabel: 'Unfreeze',
+                })
+              )
+                await run('unfreeze', undefined, 'Code unfrozen.');
+            },
+          },
+          'Unfreeze',
+        ),
+      );
     }
-    if (full) buttons.push(h('button', {
-      type: 'button', class: 'danger', 'data-action': 'release',
-      onclick: async () => {
-        if (await confirmAction({
-          title: `Release ${code.code}?`,
-          body: [h('p', {}, h('strong', {}, 'This is final.')), 'Every seat is freed at once and the code can never be used again.'],
-          confirmLabel: 'Release for good',
-          danger: true,
-        })) await run('release', undefined, 'Code released.');
-      },
-    }, 'Release'));
+    if (full)
+      buttons.push(
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'danger',
+            'data-action': 'release',
+            onclick: async () => {
+              if (
+                await confirmAction({
+                  title: `Release ${code.code}?`,
+                  body: [h('p', {}, h('strong', {}, 'This is final.')), 'Every seat is freed at once and the code can never be used again.'],
+                  confirmLabel: 'Release for good',
+                  danger: true,
+                })
+              )
+                await run('release', undefined, 'Code released.');
+            },
+          },
+          'Release',
+        ),
+      );
     content.push(h('div', { class: 'button-row' }, buttons));
   }
   fill(card, content);
@@ -194,7 +251,11 @@ function renderMachines(card, activations) {
         { label: 'Machine', cell: (a) => machineCell(a) },
         { label: 'Environment', cell: (a) => environmentCell(a.environment) },
         { label: 'Activated', cell: (a) => when(a.createdAt) },
-        { label: 'Last heartbeat', class: 'last-heartbeat', cell: (a) => [when(a.lastHeartbeatAt), a.status === 'active' ? h('span', { class: 'muted small block' }, ago(a.lastHeartbeatAt)) : null] },
+        {
+          label: 'Last heartbeat',
+          class: 'last-heartbeat',
+          cell: (a) => [when(a.lastHeartbeatAt), a.status === 'active' ? h('span', { class: 'muted small block' }, ago(a.lastHeartbeatAt)) : null],
+        },
         { label: 'Status', cell: (a) => [statusBadge(a.status), a.endedAt ? h('span', { class: 'muted small block' }, 'ended ', when(a.endedAt)) : null] },
         { label: 'Clone', class: 'clone-cell', cell: (a) => cloneCell(a) },
       ],
@@ -211,11 +272,20 @@ function renderMachines(card, activations) {
 function cloneCell(a) {
   if (a.clonedAt) {
     return [
-      h('span', { class: 'badge clone', title: 'Heartbeats of two machines took turns on this activation: its heartbeats are refused. Deactivate it; each machine activates with a seat of its own.' }, 'clone: beats refused'),
+      h(
+        'span',
+        {
+          class: 'badge clone',
+          title:
+            'Heartbeats of two machines took turns on this activation: its heartbeats are refused. Deactivate it; each machine activates with a seat of its own.',
+        },
+        'clone: beats refused',
+      ),
       h('span', { class: 'muted small block' }, 'since ', when(a.clonedAt)),
     ];
   }
-  if (a.cloneSuspect) return h('span', { class: 'badge clone', title: 'Its anchor component is also on another live machine that otherwise differs' }, 'suspected clone');
+  if (a.cloneSuspect)
+    return h('span', { class: 'badge clone', title: 'Its anchor component is also on another live machine that otherwise differs' }, 'suspected clone');
   return h('span', { class: 'muted' }, 'no');
 }
 
@@ -239,7 +309,11 @@ function machineCell(a) {
 function environmentCell(environment) {
   const entries = Object.entries(environment ?? {});
   if (entries.length === 0) return h('span', { class: 'muted' }, 'not reported');
-  return h('ul', { class: 'env' }, entries.map(([k, v]) => h('li', {}, h('span', { class: 'env-key' }, `${k}:`), ' ', h('span', { class: 'env-value' }, v === null ? 'null' : String(v)))));
+  return h(
+    'ul',
+    { class: 'env' },
+    entries.map(([k, v]) => h('li', {}, h('span', { class: 'env-key' }, `${k}:`), ' ', h('span', { class: 'env-value' }, v === null ? 'null' : String(v)))),
+  );
 }
 
 async function loadAudit(card, code, cursor = null, list = null) {
@@ -251,17 +325,27 @@ async function loadAudit(card, code, cursor = null, list = null) {
   if (!cursor && page.items.length === 0) list.append(h('li', { class: 'muted' }, 'No events.'));
   for (const e of page.items) {
     list.append(
-      h('li', { 'data-action': e.action },
+      h(
+        'li',
+        { 'data-action': e.action },
         h('div', { class: 'timeline-head' }, h('strong', {}, e.action), ' ', h('span', { class: 'muted' }, 'by ', e.actor), ' · ', when(e.at)),
-        changeSummary(e.before, e.after)),
+        changeSummary(e.before, e.after),
+      ),
     );
   }
   card.querySelector('.more')?.remove();
   if (page.nextCursor) {
-    card.append(h('button', {
-      type: 'button', class: 'secondary more',
-      onclick: () => loadAudit(card, code, page.nextCursor, list).catch((err) => card.append(errorNotice(err))),
-    }, 'Show older events'));
+    card.append(
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary more',
+          onclick: () => loadAudit(card, code, page.nextCursor, list).catch((err) => card.append(errorNotice(err))),
+        },
+        'Show older events',
+      ),
+    );
   }
 }
 
@@ -272,10 +356,11 @@ function changeSummary(before, after) {
   const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])].filter((k) => !same(k));
   if (keys.length === 0) return null;
   const show = (v) => (v === undefined ? '–' : typeof v === 'string' ? v : JSON.stringify(v));
-  return h('ul', { class: 'changes' }, keys.map((k) => h('li', {},
-    h('span', { class: 'env-key' }, `${k}:`), ' ',
-    before && k in before ? [show(before[k]), ' → '] : null,
-    show(after?.[k]))));
+  return h(
+    'ul',
+    { class: 'changes' },
+    keys.map((k) => h('li', {}, h('span', { class: 'env-key' }, `${k}:`), ' ', before && k in before ? [show(before[k]), ' → '] : null, show(after?.[k]))),
+  );
 }
 
 /**

@@ -19,18 +19,36 @@ export async function codesPage(section, params) {
   };
   const trail = (params.get('trail') ?? '').split('.').filter(Boolean);
   const cursor = trail[trail.length - 1];
-  const [products, page] = await Promise.all([
-    api('products'),
-    api(`codes${query({ ...filters, limit: PAGE_SIZE, cursor })}`),
-  ]);
+  const [products, page] = await Promise.all([api('products'), api(`codes${query({ ...filters, limit: PAGE_SIZE, cursor })}`)]);
 
-  const search = h('input', { id: 'code-search', name: 'q', type: 'search', value: filters.q, placeholder: 'Code prefix or id', maxlength: 64, autocomplete: 'off' });
-  const status = h('select', { id: 'code-status', name: 'status' }, h('option', { value: '' }, 'Any status'),
-    STATUSES.map((st) => h('option', { value: st, selected: st === filters.status }, st)));
-  const product = h('select', { id: 'code-product', name: 'product' }, h('option', { value: '' }, 'Any product'),
-    products.items.map((p) => h('option', { value: p.name, selected: p.name === filters.product }, p.name)));
-  const test = h('select', { id: 'code-test', name: 'test' }, h('option', { value: '' }, 'Live and test'),
-    h('option', { value: 'false', selected: filters.test === 'false' }, 'Live only'), h('option', { value: 'true', selected: filters.test === 'true' }, 'Test only'));
+  const search = h('input', {
+    id: 'code-search',
+    name: 'q',
+    type: 'search',
+    value: filters.q,
+    placeholder: 'Code prefix or id',
+    maxlength: 64,
+    autocomplete: 'off',
+  });
+  const status = h(
+    'select',
+    { id: 'code-status', name: 'status' },
+    h('option', { value: '' }, 'Any status'),
+    STATUSES.map((st) => h('option', { value: st, selected: st === filters.status }, st)),
+  );
+  const product = h(
+    'select',
+    { id: 'code-product', name: 'product' },
+    h('option', { value: '' }, 'Any product'),
+    products.items.map((p) => h('option', { value: p.name, selected: p.name === filters.product }, p.name)),
+  );
+  const test = h(
+    'select',
+    { id: 'code-test', name: 'test' },
+    h('option', { value: '' }, 'Live and test'),
+    h('option', { value: 'false', selected: filters.test === 'false' }, 'Live only'),
+    h('option', { value: 'true', selected: filters.test === 'true' }, 'Test only'),
+  );
   const apply = () => go('/codes', { q: search.value.trim(), status: status.value, product: product.value, test: test.value });
   for (const select of [status, product, test]) select.addEventListener('change', apply);
 
@@ -38,7 +56,12 @@ export async function codesPage(section, params) {
   const newer = trail.length > 0 ? () => go('/codes', { ...filters, trail: trail.slice(0, -1).join('.') }) : null;
 
   section.append(
-    pageHeader('Codes', ...(can('codes') ? [h('a', { class: 'button primary', href: `#/codes/new${filters.product ? `?product=${encodeURIComponent(filters.product)}` : ''}` }, 'Issue a code')] : [])),
+    pageHeader(
+      'Codes',
+      ...(can('codes')
+        ? [h('a', { class: 'button primary', href: `#/codes/new${filters.product ? `?product=${encodeURIComponent(filters.product)}` : ''}` }, 'Issue a code')]
+        : []),
+    ),
     h(
       'form',
       { class: 'toolbar filters', role: 'search', onsubmit: (e) => (e.preventDefault(), apply()) },
@@ -57,7 +80,14 @@ export async function codesPage(section, params) {
       { class: 'card' },
       table(
         [
-          { label: 'Code', class: 'code-cell', cell: (c) => [h('a', { href: `#/codes/${encodeURIComponent(c.code)}`, class: 'mono' }, c.code), c.test ? h('span', { class: 'badge test' }, 'test') : null] },
+          {
+            label: 'Code',
+            class: 'code-cell',
+            cell: (c) => [
+              h('a', { href: `#/codes/${encodeURIComponent(c.code)}`, class: 'mono' }, c.code),
+              c.test ? h('span', { class: 'badge test' }, 'test') : null,
+            ],
+          },
           { label: 'Product', cell: (c) => c.product },
           { label: 'Status', cell: (c) => statusBadge(c.status) },
           { label: 'Seats', cell: (c) => String(c.seats) },

@@ -9,7 +9,10 @@ export async function issuePage(section, params) {
   // A codes token issues for its own products only.
   const products = all.filter((p) => can('codes', p.name));
   if (!can('codes')) {
-    section.append(pageHeader('Issue a code'), notice('info', 'Your token may not issue codes: it reads only. Ask for a token with the "codes" or "full" scope.'));
+    section.append(
+      pageHeader('Issue a code'),
+      notice('info', 'Your token may not issue codes: it reads only. Ask for a token with the "codes" or "full" scope.'),
+    );
     return;
   }
   if (products.length === 0) {
@@ -17,8 +20,11 @@ export async function issuePage(section, params) {
     return;
   }
   const messages = h('div', { class: 'messages', 'aria-live': 'polite' });
-  const product = h('select', { id: 'issue-product', name: 'product', required: true },
-    products.map((p) => h('option', { value: p.name, selected: p.name === params.get('product') }, p.name)));
+  const product = h(
+    'select',
+    { id: 'issue-product', name: 'product', required: true },
+    products.map((p) => h('option', { value: p.name, selected: p.name === params.get('product') }, p.name)),
+  );
   const seats = h('input', { id: 'issue-seats', name: 'seats', type: 'number', min: 1, max: 100000, value: 1, required: true, inputmode: 'numeric' });
   const days = h('input', { id: 'issue-days', name: 'days', type: 'number', min: 1, max: 36500, value: 365, required: true, inputmode: 'numeric' });
   const features = h('input', { id: 'issue-features', name: 'features', placeholder: 'pro, export (comma-separated)', autocomplete: 'off' });
@@ -32,11 +38,16 @@ export async function issuePage(section, params) {
     h(
       'form',
       { class: 'card form-grid', onsubmit: submit, novalidate: true },
-      h('label', { for: 'issue-product' }, 'Product'), product,
-      h('label', { for: 'issue-seats' }, 'Seats (machines at once)'), seats,
-      h('label', { for: 'issue-days' }, 'Valid for (days)'), days,
-      h('label', { for: 'issue-features' }, 'Features'), features,
-      h('label', { for: 'issue-metadata' }, 'Metadata (JSON object, optional)'), metadata,
+      h('label', { for: 'issue-product' }, 'Product'),
+      product,
+      h('label', { for: 'issue-seats' }, 'Seats (machines at once)'),
+      seats,
+      h('label', { for: 'issue-days' }, 'Valid for (days)'),
+      days,
+      h('label', { for: 'issue-features' }, 'Features'),
+      features,
+      h('label', { for: 'issue-metadata' }, 'Metadata (JSON object, optional)'),
+      metadata,
       h('label', { class: 'check' }, test, ' Test code (left out of usage figures)'),
       messages,
       h('div', { class: 'form-actions' }, h('a', { class: 'button secondary', href: '#/codes' }, 'Cancel'), submitButton),
@@ -79,7 +90,10 @@ export async function issuePage(section, params) {
       product: product.value,
       seats: seatCount,
       days: dayCount,
-      features: features.value.split(',').map((f) => f.trim()).filter(Boolean),
+      features: features.value
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean),
       test: test.checked,
     };
     if (metadata.value.trim()) {

@@ -18,8 +18,11 @@ export async function outboxPage(section, params) {
   const [summary, page] = await Promise.all([api('outbox/summary'), api(`outbox${query({ status, limit: 50 })}`)]);
   const place = h('div', { class: 'notices' });
 
-  const statusSelect = h('select', { id: 'outbox-status', onchange: () => go('/marketplace', { status: statusSelect.value }) },
-    STATUSES.map(([key, label]) => h('option', { value: key, selected: key === status }, label)));
+  const statusSelect = h(
+    'select',
+    { id: 'outbox-status', onchange: () => go('/marketplace', { status: statusSelect.value }) },
+    STATUSES.map(([key, label]) => h('option', { value: key, selected: key === status }, label)),
+  );
 
   async function retry(entry) {
     const confirmed = await confirmAction({
@@ -37,7 +40,10 @@ export async function outboxPage(section, params) {
   }
 
   section.append(
-    pageHeader('Calls licensor owes the marketplace', h('button', { type: 'button', class: 'secondary', onclick: () => go('/marketplace', { status }) }, 'Refresh')),
+    pageHeader(
+      'Calls licensor owes the marketplace',
+      h('button', { type: 'button', class: 'secondary', onclick: () => go('/marketplace', { status }) }, 'Refresh'),
+    ),
     place,
     h(
       'div',
@@ -64,14 +70,21 @@ export async function outboxPage(section, params) {
           { label: 'Attempts', cell: (e) => String(e.attempts) },
           { label: status === 'delivered' ? 'Delivered' : 'Next attempt', cell: (e) => when(status === 'delivered' ? e.deliveredAt : e.nextAttemptAt) },
           { label: 'Last error', cell: (e) => (e.lastError ? h('span', { class: 'small' }, e.lastError) : h('span', { class: 'muted' }, '–')) },
-          { label: '', cell: (e) => (e.status === 'failed' && can('full') ? h('button', { type: 'button', class: 'secondary', onclick: () => retry(e) }, 'Try again') : null) },
+          {
+            label: '',
+            cell: (e) =>
+              e.status === 'failed' && can('full') ? h('button', { type: 'button', class: 'secondary', onclick: () => retry(e) }, 'Try again') : null,
+          },
         ],
         page.items,
         { empty: status === 'failed' ? 'No call has failed.' : 'None.', rowAttrs: (e) => ({ 'data-entry': e.id }) },
       ),
       page.nextCursor ? notice('info', 'Showing the newest 50; `licensor outbox list --status …` pages through the rest.') : null,
     ),
-    h('p', { class: 'muted small' },
-      'Owed calls are retried with waits that double, up to an hour apart, until LICENSOR_OUTBOX_GIVE_UP_HOURS have passed; a call the marketplace refuses fails at once. See docs/marketplace.md.'),
+    h(
+      'p',
+      { class: 'muted small' },
+      'Owed calls are retried with waits that double, up to an hour apart, until LICENSOR_OUTBOX_GIVE_UP_HOURS have passed; a call the marketplace refuses fails at once. See docs/marketplace.md.',
+    ),
   );
 }

@@ -34,11 +34,19 @@ export async function overviewPage(section, params) {
   const chart = h('div', { class: 'chart-box' });
   section.append(
     pageHeader('Heartbeats and seats'),
-    h('div', { class: 'toolbar' }, h('label', { for: 'chart-product', class: 'inline' }, 'Product', productSelect), rangeButtons,
-      h('button', { type: 'button', class: 'secondary', onclick: () => go('/', { product, range: range[0] }) }, 'Refresh')),
+    h(
+      'div',
+      { class: 'toolbar' },
+      h('label', { for: 'chart-product', class: 'inline' }, 'Product', productSelect),
+      rangeButtons,
+      h('button', { type: 'button', class: 'secondary', onclick: () => go('/', { product, range: range[0] }) }, 'Refresh'),
+    ),
     h('div', { class: 'card' }, summary, chart),
-    h('p', { class: 'muted small' },
-      'Heartbeats are counted by every server process and written with its coalesced flush; active seats are sampled by the sweeper on each run. Minutes are kept for 90 days.'),
+    h(
+      'p',
+      { class: 'muted small' },
+      'Heartbeats are counted by every server process and written with its coalesced flush; active seats are sampled by the sweeper on each run. Minutes are kept for 90 days.',
+    ),
   );
   if (products.length === 0) {
     summary.replaceChildren('No products yet. ', h('a', { href: '#/products' }, 'Create one'), ' to start.');

@@ -29,7 +29,8 @@ export async function productsPage(section, params) {
           { label: 'Matching', cell: (p) => p.matchStrategy },
           {
             label: 'Latest version',
-            cell: (p) => (p.latestVersion ? [p.latestVersion, p.minimumVersion ? h('span', { class: 'muted' }, ` (required ≥ ${p.minimumVersion})`) : null] : '—'),
+            cell: (p) =>
+              p.latestVersion ? [p.latestVersion, p.minimumVersion ? h('span', { class: 'muted' }, ` (required ≥ ${p.minimumVersion})`) : null] : '—',
           },
           { label: 'Created', cell: (p) => when(p.createdAt) },
           {
@@ -89,7 +90,12 @@ function publishForm(products) {
 function createForm() {
   const messages = h('div', { class: 'messages' });
   const name = h('input', { id: 'product-name', name: 'name', required: true, pattern: '[A-Za-z0-9][A-Za-z0-9._\\-]{0,99}', placeholder: 'my-app' });
-  const seatMode = h('select', { id: 'product-seat-mode', name: 'seatMode' }, h('option', { value: 'node_locked' }, 'node-locked'), h('option', { value: 'floating' }, 'floating'));
+  const seatMode = h(
+    'select',
+    { id: 'product-seat-mode', name: 'seatMode' },
+    h('option', { value: 'node_locked' }, 'node-locked'),
+    h('option', { value: 'floating' }, 'floating'),
+  );
   const form = h(
     'form',
     { class: 'card form-grid', onsubmit: submit },
@@ -130,7 +136,11 @@ const POLICY_FIELDS = [
 /** Changes a product's policy: only what differs from the product is sent, after a review of the changes. */
 function policyForm(products) {
   const messages = h('div', { class: 'messages' });
-  const product = h('select', { id: 'policy-product', name: 'product', onchange: () => show() }, ...products.map((p) => h('option', { value: p.name }, p.name)));
+  const product = h(
+    'select',
+    { id: 'policy-product', name: 'product', onchange: () => show() },
+    ...products.map((p) => h('option', { value: p.name }, p.name)),
+  );
   const inputs = Object.fromEntries(
     POLICY_FIELDS.map(([key, , kind]) => [
       key,
@@ -169,14 +179,17 @@ function policyForm(products) {
     const keys = Object.keys(change);
     if (keys.length === 0) return messages.append(notice('info', 'Nothing to change: every setting already has that value.'));
     const shown = (v) => (v === null ? 'none' : String(v));
-    if (!(await confirmAction({
-      title: `Change the policy of ${before.name}?`,
-      body: [
-        ...keys.map((k) => `${k}: ${shown(before[k])} → ${shown(change[k])}`),
-        'Machines already out there follow it from their next heartbeat; docs/policies.md "Changing a policy" says what each change does to them.',
-      ],
-      confirmLabel: 'Change policy',
-    }))) return;
+    if (
+      !(await confirmAction({
+        title: `Change the policy of ${before.name}?`,
+        body: [
+          ...keys.map((k) => `${k}: ${shown(before[k])} → ${shown(change[k])}`),
+          'Machines already out there follow it from their next heartbeat; docs/policies.md "Changing a policy" says what each change does to them.',
+        ],
+        confirmLabel: 'Change policy',
+      }))
+    )
+      return;
     try {
       await api(`products/${encodeURIComponent(before.name)}`, { method: 'PATCH', body: change });
       go('/products', { changed: before.name });

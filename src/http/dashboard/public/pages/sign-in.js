@@ -18,7 +18,17 @@ export async function signInPage(section, params) {
     'form',
     { class: 'card sign-in', onsubmit: submit },
     h('h1', {}, 'Sign in'),
-    h('p', { class: 'muted' }, 'Paste an admin token: one made for you with ', h('code', {}, 'licensor tokens create'), ', or the bootstrap token kept in the data directory as ', h('code', {}, 'admin-token'), ' (or set as ', h('code', {}, 'LICENSOR_ADMIN_TOKEN'), ').'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Paste an admin token: one made for you with ',
+      h('code', {}, 'licensor tokens create'),
+      ', or the bootstrap token kept in the data directory as ',
+      h('code', {}, 'admin-token'),
+      ' (or set as ',
+      h('code', {}, 'LICENSOR_ADMIN_TOKEN'),
+      ').',
+    ),
     h('label', { for: 'token' }, 'Admin token'),
     input,
     message,
@@ -39,11 +49,7 @@ export async function signInPage(section, params) {
       session.signIn(token, await api('whoami', { token }));
       go('/');
     } catch (err) {
-      message.append(
-        err.status === 401
-          ? notice('error', 'That admin token was refused. Check it and try again.')
-          : errorNotice(err),
-      );
+      message.append(err.status === 401 ? notice('error', 'That admin token was refused. Check it and try again.') : errorNotice(err));
       input.select();
     } finally {
       button.disabled = false;

@@ -10,23 +10,44 @@ import { confirmAction, notice, pageHeader, showFailure } from '../ui.js';
 export async function webhooksPage(section) {
   const { items } = await api('webhooks');
   const messages = h('div', { class: 'messages', 'aria-live': 'polite' });
-  const url = h('input', { id: 'webhook-url', name: 'url', type: 'url', placeholder: 'https://example.com/licensor-events', required: true, autocomplete: 'off' });
-  const events = h('input', { id: 'webhook-events', name: 'events', value: '*', placeholder: 'code.*, activation.created (comma-separated)', autocomplete: 'off' });
+  const url = h('input', {
+    id: 'webhook-url',
+    name: 'url',
+    type: 'url',
+    placeholder: 'https://example.com/licensor-events',
+    required: true,
+    autocomplete: 'off',
+  });
+  const events = h('input', {
+    id: 'webhook-events',
+    name: 'events',
+    value: '*',
+    placeholder: 'code.*, activation.created (comma-separated)',
+    autocomplete: 'off',
+  });
   const description = h('input', { id: 'webhook-description', name: 'description', autocomplete: 'off' });
 
   async function add(event) {
     event.preventDefault();
     messages.replaceChildren();
-    const body = { url: url.value.trim(), events: events.value.split(',').map((e) => e.trim()).filter(Boolean) };
+    const body = {
+      url: url.value.trim(),
+      events: events.value
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+    };
     if (description.value.trim()) body.description = description.value.trim();
     try {
       const { endpoint, secret } = await api('webhooks', { method: 'POST', body });
       section.replaceChildren();
       await webhooksPage(section);
-      section.querySelector('.messages').append(
-        notice('ok', `Endpoint ${endpoint.url} registered. Its signing secret, shown this once:`),
-        h('p', {}, h('code', { id: 'webhook-secret', class: 'mono' }, secret)),
-      );
+      section
+        .querySelector('.messages')
+        .append(
+          notice('ok', `Endpoint ${endpoint.url} registered. Its signing secret, shown this once:`),
+          h('p', {}, h('code', { id: 'webhook-secret', class: 'mono' }, secret)),
+        );
     } catch (err) {
       showFailure(err, messages);
     }
@@ -54,19 +75,28 @@ export async function webhooksPage(section) {
       'form',
       { class: 'card form-grid', id: 'webhook-add', onsubmit: add, novalidate: true },
       h('h2', {}, 'Register an endpoint'),
-      h('label', { for: 'webhook-url' }, 'URL'), url,
-      h('label', { for: 'webhook-events' }, 'Events'), events,
-      h('label', { for: 'webhook-description' }, 'Description (optional)'), description,
+      h('label', { for: 'webhook-url' }, 'URL'),
+      url,
+      h('label', { for: 'webhook-events' }, 'Events'),
+      events,
+      h('label', { for: 'webhook-description' }, 'Description (optional)'),
+      description,
       h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'primary' }, 'Register')),
     ),
-    h('p', { class: 'muted small' },
-      'Every audited event an endpoint takes is POSTed to it, signed (Licensor-Signature), retried with waits that double; an endpoint failing for LICENSOR_WEBHOOKS_DISABLE_AFTER_HOURS is switched off. See docs/webhooks.md.'),
+    h(
+      'p',
+      { class: 'muted small' },
+      'Every audited event an endpoint takes is POSTed to it, signed (Licensor-Signature), retried with waits that double; an endpoint failing for LICENSOR_WEBHOOKS_DISABLE_AFTER_HOURS is switched off. See docs/webhooks.md.',
+    ),
   );
 }
 
 /** One endpoint: switch it off or on, remove it, and its recent deliveries, each of which can be sent again. */
 export async function webhookPage(section, id) {
-  const [{ endpoint }, { items }] = await Promise.all([api(`webhooks/${encodeURIComponent(id)}`), api(`webhooks/${encodeURIComponent(id)}/deliveries${query({ limit: 50 })}`)]);
+  const [{ endpoint }, { items }] = await Promise.all([
+    api(`webhooks/${encodeURIComponent(id)}`),
+    api(`webhooks/${encodeURIComponent(id)}/deliveries${query({ limit: 50 })}`),
+  ]);
   const place = h('div', { class: 'notices' });
   const again = () => go(`/webhooks/${encodeURIComponent(id)}`);
 
@@ -80,7 +110,15 @@ export async function webhookPage(section, id) {
     }
   }
   async function remove() {
-    if (!(await confirmAction({ title: 'Remove this endpoint?', body: [endpoint.url, 'What it still has pending is given up.'], confirmLabel: 'Remove', danger: true }))) return;
+    if (
+      !(await confirmAction({
+        title: 'Remove this endpoint?',
+        body: [endpoint.url, 'What it still has pending is given up.'],
+        confirmLabel: 'Remove',
+        danger: true,
+      }))
+    )
+      return;
     try {
       await api(`webhooks/${encodeURIComponent(id)}`, { method: 'DELETE' });
       go('/webhooks');
@@ -113,8 +151,33 @@ export async function webhookPage(section, id) {
     pageHeader(
       'Webhook endpoint',
       endpoint.enabled
-        ? h('button', { type: 'button', class: 'secondary', onclick: () => change({ enabled: false }, { title: 'Switch this endpoint off?', body: 'Nothing is owed to it while it is off.', confirmLabel: 'Switch off' }) }, 'Switch off')
-        : h('button', { type: 'button', class: 'primary', onclick: () => change({ enabled: true }, { title: 'Switch this endpoint on?', body: 'Events from now on are sent to it; send given-up deliveries again one by one.', confirmLabel: 'Switch on' }) }, 'Switch on'),
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'secondary',
+              onclick: () =>
+                change({ enabled: false }, { title: 'Switch this endpoint off?', body: 'Nothing is owed to it while it is off.', confirmLabel: 'Switch off' }),
+            },
+            'Switch off',
+          )
+        : h(
+            'button',
+            {
+              type: 'button',
+              class: 'primary',
+              onclick: () =>
+                change(
+                  { enabled: true },
+                  {
+                    title: 'Switch this endpoint on?',
+                    body: 'Events from now on are sent to it; send given-up deliveries again one by one.',
+                    confirmLabel: 'Switch on',
+                  },
+                ),
+            },
+            'Switch on',
+          ),
       h('button', { type: 'button', class: 'danger', onclick: remove }, 'Remove'),
     ),
     place,
@@ -138,7 +201,10 @@ export async function webhookPage(section, id) {
           { label: 'Attempts', cell: (d) => String(d.entry.attempts + (d.entry.status === 'delivered' ? 1 : 0)) },
           { label: 'Last attempt', cell: (d) => when(d.lastAttempt ? d.lastAttempt.at : null) },
           { label: 'Answer', cell: (d) => answer(d.lastAttempt) },
-          { label: '', cell: (d) => (d.entry.status === 'pending' ? null : h('button', { type: 'button', class: 'secondary', onclick: () => resend(d) }, 'Send again')) },
+          {
+            label: '',
+            cell: (d) => (d.entry.status === 'pending' ? null : h('button', { type: 'button', class: 'secondary', onclick: () => resend(d) }, 'Send again')),
+          },
         ],
         items,
         { empty: 'Nothing delivered yet.', rowAttrs: (d) => ({ 'data-delivery': d.entry.id }) },
