@@ -247,7 +247,7 @@ interface OutboxConfig {
   keepDeliveredMs: number;
 }
 
-export interface WebhooksConfig {
+interface WebhooksConfig {
   /** Endpoints may resolve to loopback, link-local or private addresses. */
   allowPrivate: boolean;
   timeoutMs: number;

@@ -22,7 +22,7 @@ const TOKEN_PREFIX = 'lsr_';
 
 const LAST_USED_PRECISION_MS = 60_000;
 
-export interface NewAdminToken {
+interface NewAdminToken {
   name: string;
   scope: AdminScope;
   products?: string[];

@@ -5,9 +5,9 @@ import { checkPolicy } from './products';
 import { POLICY_SETTINGS, type Actor, type AuditEvent, type PolicySetting, type Product } from './types';
 
 /** The settings of a product an operator may change after creation (docs/policies.md "Changing a policy"). */
-export type PolicyChange = Partial<Pick<Product, PolicySetting>>;
+type PolicyChange = Partial<Pick<Product, PolicySetting>>;
 
-export interface PolicyChangeResult {
+interface PolicyChangeResult {
   product: Product;
   /** False when every given setting already had that value (nothing written, nothing audited). */
   changed: boolean;

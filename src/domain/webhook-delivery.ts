@@ -15,7 +15,7 @@ import { SIGNATURE_HEADER, WEBHOOK_KIND, webhookBody, webhookSignature, webhookS
 /** POSTs a body; rejects when there was no answer. Implemented in src/outbound/webhook-sender.ts. */
 export type WebhookPost = (url: string, headers: Record<string, string>, body: string) => Promise<{ status: number; text: string }>;
 
-export interface WebhookDeliveryOptions {
+interface WebhookDeliveryOptions {
   post: WebhookPost;
   /** An endpoint is switched off once it has failed this long without a success… */
   disableAfterMs: number;

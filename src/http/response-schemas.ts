@@ -157,7 +157,6 @@ const adminTokenSchema = z.strictObject({
   revokedAt: isoTime.nullable(),
   lastUsedAt: isoTime.nullable().describe('To the minute'),
 });
-export const adminTokenAnswerSchema = z.strictObject({ token: adminTokenSchema });
 export const adminTokenCreatedSchema = z.strictObject({
   token: adminTokenSchema,
   secret: z.string().describe('The token itself: shown this once, only its SHA-256 is kept'),

@@ -42,7 +42,7 @@ for (const [net, prefix] of [
 }
 
 /** True for an address a webhook may not reach unless private addresses are allowed. */
-export function isPrivateAddress(address: string): boolean {
+function isPrivateAddress(address: string): boolean {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return PRIVATE.check(mapped[1]!, 'ipv4');
   const family = isIP(address);
@@ -96,14 +96,14 @@ export function webhookUrlGuard(allowPrivate: boolean, resolve: Resolve = resolv
   };
 }
 
-export interface WebhookAnswer {
+interface WebhookAnswer {
   status: number;
   /** The first part of the answer's body. */
   text: string;
 }
 
 /** Sends one delivery; rejects when there was no answer (refused, unreachable, timed out, a refused address). */
-export type WebhookSend = (url: string, headers: Record<string, string>, body: string) => Promise<WebhookAnswer>;
+type WebhookSend = (url: string, headers: Record<string, string>, body: string) => Promise<WebhookAnswer>;
 
 /** How much of an answer is read: the rest is not needed to judge it. */
 const ANSWER_BYTES = 4096;

@@ -6,7 +6,7 @@ import type { Runtime } from '../../runtime';
 import { parseCommand } from '../args';
 import { print, table, UsageError, type Io } from '../output';
 
-export const TOKENS_HELP = `licensor tokens — named admin tokens with a scope
+const TOKENS_HELP = `licensor tokens — named admin tokens with a scope
 
   licensor tokens create --name <name> --scope read|codes|full [--products <a,b,…>] [--json]
   licensor tokens list [--json]

@@ -16,7 +16,7 @@ import type { Runtime } from '../../runtime';
 import { parseCommand } from '../args';
 import { print, table, UsageError, type Io } from '../output';
 
-export const WEBHOOKS_HELP = `licensor webhooks — endpoints told of every audited event (docs/webhooks.md)
+const WEBHOOKS_HELP = `licensor webhooks — endpoints told of every audited event (docs/webhooks.md)
 
   licensor webhooks list [--json]
   licensor webhooks add <url> --events code.issued,activation.* [--description <text>] [--json]
