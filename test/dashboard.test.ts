@@ -322,7 +322,7 @@ describe('the admin dashboard', function () {
       };
       await ctx.repo.outbox.enqueue(failed);
       await page.click('nav >> text=Marketplace');
-      await page.locator('h1', { hasText: 'Calls licensor owes the marketplace' }).waitFor();
+      await page.locator('h1', { hasText: 'Calls licensor owes: the marketplace and webhooks' }).waitFor();
       const summary = page.locator('#outbox-summary tbody tr', { hasText: 'marketplace.order-query' });
       assert.deepEqual((await summary.locator('td').allTextContents()).slice(0, 3), ['marketplace.order-query', 'failed', '1']);
       const row = page.locator(`#outbox-entries tr[data-entry="${failed.id}"]`);

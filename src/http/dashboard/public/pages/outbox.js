@@ -10,8 +10,8 @@ const STATUSES = [
 ];
 
 /**
- * What licensor owes the marketplace (order queries, license uploads, usage pushes): counts per
- * kind and status, then the entries of one status, newest first; a failed one can be retried.
+ * What licensor owes other systems: the marketplace (order queries, license uploads, usage pushes)
+ * and webhook endpoints (deliveries). Counts per kind and status, then the entries of one status, newest first; a failed one can be retried.
  */
 export async function outboxPage(section, params) {
   const status = STATUSES.find(([key]) => key === params.get('status'))?.[0] ?? 'failed';
@@ -41,7 +41,7 @@ export async function outboxPage(section, params) {
 
   section.append(
     pageHeader(
-      'Calls licensor owes the marketplace',
+      'Calls licensor owes: the marketplace and webhooks',
       h('button', { type: 'button', class: 'secondary', onclick: () => go('/marketplace', { status }) }, 'Refresh'),
     ),
     place,
