@@ -8,7 +8,7 @@ import { effectiveStatus } from './lifecycle';
 import { notingLimits } from './limit-events';
 import type { HeartbeatView } from './ports';
 import { applyEnrolment, foreignBeatSinceLast, judgeEnrolment, type EnrolmentVerdict } from './re-enrolment';
-import type { Activation, CodeStatus, FingerprintHashes, LicenseCode, Product } from './types';
+import { isUsable, type Activation, type CodeStatus, type FingerprintHashes, type LicenseCode, type Product } from './types';
 
 /**
  * The heartbeat: most of the server's traffic, so its fast path is kept in a few known places and
@@ -99,7 +99,7 @@ export async function recordHeartbeat(ctx: DomainContext, request: HeartbeatRequ
   ctx.heartbeats.countBeat(product.id, now);
 
   const status = effectiveStatus(code, now);
-  if (status !== 'alive' && status !== 'issued') return { status, token: null, activation, code, product };
+  if (!isUsable(status)) return { status, token: null, activation, code, product };
   const { token } = await issueLease(ctx, { product, code, status, activation: lease, now, nonce });
   return { status, token, activation, code, product };
 }
@@ -122,7 +122,7 @@ async function renewSlot(
       const code = await tx.codes.lockForUpdate(activation.codeId);
       if (!code) throw new NotFound('activation_not_found', 'no such activation');
       const status = effectiveStatus(code, now);
-      if (status !== 'alive' && status !== 'issued') return { code, status, slotEnd: null };
+      if (!isUsable(status)) return { code, status, slotEnd: null };
       await assertSlotFree(tx, code, activation.id, now);
       const slotEnd = leaseEndMs(now, product.leaseSeconds, code);
       if (!(await tx.activations.holdSlot(activation.id, now, slotEnd))) {

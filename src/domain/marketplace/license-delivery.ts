@@ -1,4 +1,5 @@
 import { getCode, renewCode } from '../codes';
+import { isUsable } from '../types';
 import type { DomainContext } from '../context';
 import { Conflict, IllegalTransition, InvalidInput, LicensorError } from '../errors';
 import { buildLeaseClaims, type LeaseClaims } from '../lease-token';
@@ -121,7 +122,7 @@ async function produceLicense(
     await outsideValidityOnIllegal(renewCode(ctx, instance.codeId, { expiresAt: application.expireTime }, actor));
   }
   const code = await getCode(ctx, instance.codeId);
-  if (code.effectiveStatus !== 'alive' && code.effectiveStatus !== 'issued') {
+  if (!isUsable(code.effectiveStatus)) {
     throw new Conflict('outside_order_validity', `the instance's license is ${code.effectiveStatus}`);
   }
   if (application.effectiveTime >= code.expiresAt) {
