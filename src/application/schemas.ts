@@ -225,6 +225,11 @@ export function renewalOf(request: { days?: number | undefined; expiresAt?: numb
   return request.expiresAt !== undefined ? { expiresAt: request.expiresAt } : { extendByDays: request.days! };
 }
 
+/** A query-string flag: `true` or `false`, as a boolean. */
+const queryFlag = z.enum(['true', 'false']).transform((v) => v === 'true');
+/** Where a keyset page goes on from (the previous page's nextCursor). */
+const pageCursor = z.string().max(200).optional();
+
 export const listCodesQuerySchema = z.object({
   product: productName.optional(),
   status: z.enum(CODE_STATUSES).optional(),
@@ -233,12 +238,9 @@ export const listCodesQuerySchema = z.object({
     .max(64)
     .regex(/^[A-Za-z0-9\s-]*$/, 'a code prefix or an id: letters, digits, dashes, spaces')
     .optional(),
-  test: z
-    .enum(['true', 'false'])
-    .transform((v) => v === 'true')
-    .optional(),
+  test: queryFlag.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(200).optional(),
+  cursor: pageCursor,
 });
 
 /** Entity ids (uuids, key ids) and action names such as code.renewed. */
@@ -249,7 +251,7 @@ export const listAuditQuerySchema = z.object({
   entity: auditWord.optional(),
   action: auditWord.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(200).optional(),
+  cursor: pageCursor,
 });
 
 export const heartbeatStatsQuerySchema = z.object({
@@ -266,20 +268,14 @@ export const usageQuerySchema = z.object({
   code: z.string().max(64).optional(),
   from: day.optional(),
   to: day.optional(),
-  includeTest: z
-    .enum(['true', 'false'])
-    .transform((v) => v === 'true')
-    .optional(),
+  includeTest: queryFlag.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
 export const instancesQuerySchema = z.object({
-  test: z
-    .enum(['true', 'false'])
-    .transform((v) => v === 'true')
-    .optional(),
+  test: queryFlag.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(200).optional(),
+  cursor: pageCursor,
 });
 
 export const marketplaceLicensesQuerySchema = z.object({
@@ -305,7 +301,7 @@ export const outboxQuerySchema = z.object({
   status: z.enum(['pending', 'delivered', 'failed']).optional(),
   kind: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(200).optional(),
+  cursor: pageCursor,
 });
 export const outboxIdParamSchema = z.object({ id: z.string().min(1).max(36) });
 const tokenName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dot, dash or underscore, up to 64');

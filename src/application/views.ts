@@ -19,10 +19,11 @@ import type { MarketplaceInstance, MarketplaceLicense } from '../domain/marketpl
  * codes as people type them. One view per record, so an answer and a CLI listing say the same.
  */
 
-const iso = (ms: number) => new Date(ms).toISOString();
+const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
 export function productView(p: Product) {
-  return { ...p, createdAt: new Date(p.createdAt).toISOString() };
+  return { ...p, createdAt: iso(p.createdAt) };
 }
 
 export function codeView(c: CodeView) {
@@ -35,12 +36,12 @@ export function codeView(c: CodeView) {
     seats: c.seats,
     concurrent: c.maxConcurrent,
     features: c.features,
-    expiresAt: new Date(c.expiresAt).toISOString(),
-    firstActivatedAt: c.firstActivatedAt === null ? null : new Date(c.firstActivatedAt).toISOString(),
+    expiresAt: iso(c.expiresAt),
+    firstActivatedAt: isoOrNull(c.firstActivatedAt),
     metadata: c.metadata,
     test: c.test,
-    createdAt: new Date(c.createdAt).toISOString(),
-    updatedAt: new Date(c.updatedAt).toISOString(),
+    createdAt: iso(c.createdAt),
+    updatedAt: iso(c.updatedAt),
   };
 }
 
@@ -48,11 +49,11 @@ export function activationView(a: Activation) {
   return {
     id: a.id,
     status: a.status,
-    createdAt: new Date(a.createdAt).toISOString(),
-    lastHeartbeatAt: new Date(a.lastHeartbeatAt).toISOString(),
-    endedAt: a.endedAt === null ? null : new Date(a.endedAt).toISOString(),
+    createdAt: iso(a.createdAt),
+    lastHeartbeatAt: iso(a.lastHeartbeatAt),
+    endedAt: isoOrNull(a.endedAt),
     cloneSuspect: a.cloneSuspect,
-    clonedAt: a.clonedAt === null ? null : new Date(a.clonedAt).toISOString(),
+    clonedAt: isoOrNull(a.clonedAt),
   };
 }
 
@@ -62,7 +63,7 @@ export function adminActivationView(a: Activation) {
     codeId: a.codeId,
     fingerprint: a.fingerprint,
     environment: a.environment,
-    inUseUntil: a.inUseUntil === null ? null : new Date(a.inUseUntil).toISOString(),
+    inUseUntil: isoOrNull(a.inUseUntil),
   };
 }
 
@@ -75,7 +76,7 @@ export function updateView(product: Product) {
 export function licenseAnswerView(code: LicenseCode, product: Product, status: string) {
   return {
     status,
-    expiresAt: new Date(code.expiresAt).toISOString(),
+    expiresAt: iso(code.expiresAt),
     seats: code.seats,
     features: code.features,
     product: product.name,
@@ -86,7 +87,7 @@ export function licenseAnswerView(code: LicenseCode, product: Product, status: s
 }
 
 export function auditView(e: AuditEvent) {
-  return { ...e, at: new Date(e.at).toISOString() };
+  return { ...e, at: iso(e.at) };
 }
 
 export function usageView(u: UsageView) {
@@ -97,7 +98,7 @@ export function usageView(u: UsageView) {
     distinctIds: u.ids.length,
     activeNum: u.activeNum,
     ids: u.ids,
-    reportedAt: new Date(u.reportedAt).toISOString(),
+    reportedAt: iso(u.reportedAt),
   };
 }
 
@@ -105,8 +106,8 @@ export function instanceView(i: MarketplaceInstance, code: string | null) {
   return {
     ...i,
     code: code ? displayCode(code) : null,
-    createdAt: new Date(i.createdAt).toISOString(),
-    order: i.order && { ...i.order, checkedAt: new Date(i.order.checkedAt).toISOString() },
+    createdAt: iso(i.createdAt),
+    order: i.order && { ...i.order, checkedAt: iso(i.order.checkedAt) },
   };
 }
 
@@ -114,9 +115,9 @@ export function instanceView(i: MarketplaceInstance, code: string | null) {
 export function marketplaceLicenseView(l: MarketplaceLicense) {
   return {
     ...l,
-    requestedAt: new Date(l.requestedAt).toISOString(),
-    deliveredAt: l.deliveredAt === null ? null : new Date(l.deliveredAt).toISOString(),
-    uploadedAt: l.uploadedAt === null ? null : new Date(l.uploadedAt).toISOString(),
+    requestedAt: iso(l.requestedAt),
+    deliveredAt: isoOrNull(l.deliveredAt),
+    uploadedAt: isoOrNull(l.uploadedAt),
   };
 }
 
@@ -126,7 +127,7 @@ export function outboxEntryView(e: OutboxEntry) {
     nextAttemptAt: iso(e.nextAttemptAt),
     createdAt: iso(e.createdAt),
     updatedAt: iso(e.updatedAt),
-    deliveredAt: e.deliveredAt === null ? null : iso(e.deliveredAt),
+    deliveredAt: isoOrNull(e.deliveredAt),
   };
 }
 
@@ -136,11 +137,8 @@ export function outboxSummaryView(row: OutboxSummaryRow) {
 
 /** A named admin token as listed: never the token itself, which is shown once at creation. */
 export function adminTokenView(t: AdminToken) {
-  const at = (ms: number | null) => (ms === null ? null : iso(ms));
-  return { ...t, createdAt: iso(t.createdAt), revokedAt: at(t.revokedAt), lastUsedAt: at(t.lastUsedAt) };
+  return { ...t, createdAt: iso(t.createdAt), revokedAt: isoOrNull(t.revokedAt), lastUsedAt: isoOrNull(t.lastUsedAt) };
 }
-
-const orNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 /** An endpoint as shown: everything but its secret. */
 export function endpointView(e: WebhookEndpoint) {
@@ -151,8 +149,8 @@ export function endpointView(e: WebhookEndpoint) {
     events: e.events,
     enabled: e.enabled,
     failureStreak: e.failureStreak,
-    failingSince: orNull(e.failingSince),
-    disabledAt: orNull(e.disabledAt),
+    failingSince: isoOrNull(e.failingSince),
+    disabledAt: isoOrNull(e.disabledAt),
     disabledReason: e.disabledReason,
     createdAt: iso(e.createdAt),
     updatedAt: iso(e.updatedAt),
