@@ -9,7 +9,10 @@ import { ensureSigningKey, secureSigningKeys, type KeyPolicy } from './domain/si
 import { OWNER_ONLY_DIRECTORY, OWNER_ONLY_FILE, openDatabase, sqliteFiles, type Database } from './storage/database';
 import { cachedHeartbeatReader, openHeartbeatReader } from './storage/heartbeat/heartbeat-reader';
 import { HeartbeatViewCache } from './storage/heartbeat/heartbeat-view-cache';
-import { openViewChangeFeed } from './storage/heartbeat/view-change-feed';
+import { everyOne, openViewChangeFeed } from './storage/heartbeat/view-change-feed';
+import { ChangeFedCache, fedBy } from './storage/change-fed-cache';
+import type { Product } from './domain/types';
+import type { EnabledEndpoint } from './storage/webhook-store';
 import { keySealer } from './storage/key-sealing';
 import { CoalescingHeartbeatWriter } from './storage/heartbeat/heartbeat-writer';
 import { migrateToLatest } from './storage/migrate';
@@ -65,9 +68,17 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     throw err;
   }
   const viewCache = config.heartbeatCacheEntries > 0 ? new HeartbeatViewCache(config.heartbeatCacheEntries) : null;
-  const feed = viewCache && (await openViewChangeFeed(database, viewCache));
+  const products = new ChangeFedCache<Product>('p', true);
+  const webhookEndpoints = new ChangeFedCache<EnabledEndpoint[]>('w', false);
+  const feed = viewCache && (await openViewChangeFeed(database, everyOne(viewCache, products, webhookEndpoints)));
   const heartbeatReader = viewCache && feed ? cachedHeartbeatReader(openHeartbeatReader(database), viewCache, feed) : openHeartbeatReader(database);
-  const repo = new KnexRepository(database, heartbeatReader, keySealer(config.keyEncryptionKey), feed ? () => feed.catchUp() : undefined);
+  const repo = new KnexRepository(
+    database,
+    heartbeatReader,
+    keySealer(config.keyEncryptionKey),
+    feed ? () => feed.catchUp() : undefined,
+    feed && { products: fedBy(products, feed), webhookEndpoints: fedBy(webhookEndpoints, feed) },
+  );
   const heartbeats = new CoalescingHeartbeatWriter(repo.activations, repo.heartbeatStats, config.heartbeatFlushMs, options.onBackgroundError);
   const keyRing = new KeyRing([], options.requestLoad ?? null);
   const ctx: DomainContext = {

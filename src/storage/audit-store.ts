@@ -3,7 +3,8 @@ import type { AuditFilter, AuditStore } from '../domain/ports';
 import type { AuditEvent, Page } from '../domain/types';
 import { eventFromRow, type AuditRow } from './audit-rows';
 import { keysetPage, toJson } from './rows';
-import { enqueueWebhookDeliveries } from './webhook-store';
+import type { FedBy } from './change-fed-cache';
+import { enqueueWebhookDeliveries, type EnabledEndpoint } from './webhook-store';
 
 /**
  * Rows per INSERT. A plain multi-row VALUES list: knex would write SQLite multi-row inserts as a
@@ -16,7 +17,11 @@ const COLUMNS = ['id', 'at', 'actor', 'action', 'entity_type', 'entity_id', 'cod
 const ROW = `(${COLUMNS.map(() => '?').join(', ')})`;
 
 export class KnexAuditStore implements AuditStore {
-  constructor(private readonly db: Knex | Knex.Transaction) {}
+  constructor(
+    private readonly db: Knex | Knex.Transaction,
+    /** The enabled webhook endpoints in memory (change-fed-cache.ts). */
+    private readonly endpoints: FedBy<EnabledEndpoint[]> | null = null,
+  ) {}
 
   async insert(events: AuditEvent[]): Promise<void> {
     for (let i = 0; i < events.length; i += CHUNK) {
@@ -38,7 +43,7 @@ export class KnexAuditStore implements AuditStore {
       await this.db.raw(`INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => ROW).join(', ')}`, values);
     }
     // Announced in the same transaction (docs/webhooks.md): what happened is owed, nothing else.
-    await enqueueWebhookDeliveries(this.db, events);
+    await enqueueWebhookDeliveries(this.db, events, this.endpoints);
   }
 
   async list(filter: AuditFilter, limit: number, cursor: string | null): Promise<Page<AuditEvent>> {

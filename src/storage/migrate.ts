@@ -15,6 +15,7 @@ import * as containerPolicy from './migrations/013_container_policy';
 import * as outboxAndMarketplaceOrders from './migrations/014_outbox_and_marketplace_orders';
 import * as webhooks from './migrations/015_webhooks';
 import * as adminTokens from './migrations/016_admin_tokens';
+import * as webhookEndpointChanges from './migrations/017_webhook_endpoint_changes';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
 export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
@@ -34,6 +35,7 @@ export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Kn
   '014_outbox_and_marketplace_orders': outboxAndMarketplaceOrders,
   '015_webhooks': webhooks,
   '016_admin_tokens': adminTokens,
+  '017_webhook_endpoint_changes': webhookEndpointChanges,
 };
 
 const source: Knex.MigrationSource<string> = {

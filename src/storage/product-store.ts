@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { ProductStore } from '../domain/ports';
+import { readThrough, type FedBy } from './change-fed-cache';
 import type { PolicySetting, ContainerPolicy, MatchStrategy, Product, ReclaimMode, SeatMode } from '../domain/types';
 
 interface ProductRow {
@@ -71,9 +72,16 @@ function policyColumns(p: Pick<Product, PolicySetting>) {
 }
 
 export class KnexProductStore implements ProductStore {
-  constructor(private readonly db: Knex | Knex.Transaction) {}
+  constructor(
+    private readonly db: Knex | Knex.Transaction,
+    /** Products by id in memory, kept fresh by the change feed (change-fed-cache.ts). */
+    private readonly cached: FedBy<Product> | null = null,
+  ) {}
+
+  private wrote = false;
 
   async insert(p: Product): Promise<void> {
+    this.wrote = true;
     await this.db('products').insert({
       id: p.id,
       name: p.name,
@@ -85,10 +93,12 @@ export class KnexProductStore implements ProductStore {
   }
 
   async setVersions(id: string, latestVersion: string | null, minimumVersion: string | null): Promise<void> {
+    this.wrote = true;
     await this.db('products').where({ id }).update({ latest_version: latestVersion, minimum_version: minimumVersion });
   }
 
   async updatePolicy(id: string, p: Pick<Product, PolicySetting>): Promise<void> {
+    this.wrote = true;
     await this.db('products').where({ id }).update(policyColumns(p));
   }
 
@@ -99,9 +109,17 @@ export class KnexProductStore implements ProductStore {
     return locked ? this.findByName(name) : undefined;
   }
 
+  /**
+   * From memory when the change feed vouches for it, in or out of a transaction: as fresh as
+   * every change committed before this one began, as a read before the transaction would be.
+   * What must not change under the caller is read with lockByName.
+   */
   async findById(id: string): Promise<Product | undefined> {
-    const row = (await this.db('products').select(PRODUCT_COLUMNS).where({ id }).first()) as ProductRow | undefined;
-    return row && productFromRow(row);
+    // After a write of its own the transaction reads its change: the feed tells of it only after the commit.
+    return readThrough(this.wrote ? null : this.cached, id, async () => {
+      const row = (await this.db('products').select(PRODUCT_COLUMNS).where({ id }).first()) as ProductRow | undefined;
+      return row && productFromRow(row);
+    });
   }
 
   async findByName(name: string): Promise<Product | undefined> {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { Conflict, Unavailable } from '../domain/errors';
 import type { HeartbeatView, Repository, Stores } from '../domain/ports';
+import type { Product } from '../domain/types';
 import { KnexActivationStore } from './activation-store';
 import { KnexAdminTokenStore } from './admin-token-store';
 import { KnexAuditStore } from './audit-store';
@@ -14,20 +15,36 @@ import { KnexMarketplaceInstanceStore } from './marketplace/instance-store';
 import { KnexMarketplaceLicenseStore } from './marketplace/license-store';
 import { KnexNonceStore } from './nonce-store';
 import { KnexOutboxStore } from './outbox-store';
-import { KnexWebhookStore } from './webhook-store';
+import { KnexWebhookStore, type EnabledEndpoint } from './webhook-store';
 import type { PreparedHeartbeatReader } from './heartbeat/heartbeat-reader';
+import type { FedBy } from './change-fed-cache';
 import { KnexProductStore } from './product-store';
 import { KnexSweeperProgressStore } from './sweeper-progress-store';
 import { KnexUsageReportStore } from './usage-report-store';
 import { KnexHeartbeatStatsStore } from './heartbeat/heartbeat-stats-store';
 
-function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer): Stores {
+/** What the change feed keeps in memory for the stores (change-fed-cache.ts); null without a feed. */
+export interface FedCaches {
+  products: FedBy<Product>;
+  webhookEndpoints: FedBy<EnabledEndpoint[]>;
+}
+
+function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer, fed: FedCaches | null): Stores {
+  // A transaction that changed an endpoint reads them from the database: the feed tells of its
+  // own change only after the commit (an endpoint hears of its own creation).
+  let endpointsChanged = false;
+  const endpoints = fed && {
+    cache: fed.webhookEndpoints.cache,
+    get synced() {
+      return !endpointsChanged && fed.webhookEndpoints.synced;
+    },
+  };
   return {
     adminTokens: new KnexAdminTokenStore(db),
-    products: new KnexProductStore(db),
+    products: new KnexProductStore(db, fed?.products ?? null),
     codes: new KnexCodeStore(db),
     activations: new KnexActivationStore(db),
-    audit: new KnexAuditStore(db),
+    audit: new KnexAuditStore(db, endpoints),
     keys: new KnexKeyStore(db, sealer),
     nonces: new KnexNonceStore(db),
     idempotency: new KnexIdempotencyStore(db),
@@ -38,7 +55,7 @@ function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer): Stores {
     churn: new KnexChurnStore(db),
     sweeperProgress: new KnexSweeperProgressStore(db),
     outbox: new KnexOutboxStore(db),
-    webhooks: new KnexWebhookStore(db, sealer),
+    webhooks: new KnexWebhookStore(db, sealer, () => (endpointsChanged = true)),
   };
 }
 
@@ -76,9 +93,11 @@ export class KnexRepository implements Repository {
     private readonly sealer: KeySealer = keySealer(undefined),
     /** Runs after every commit before the transaction's result is returned: the heartbeat view cache catching up. */
     private readonly afterCommit: () => Promise<void> = async () => undefined,
+    /** Rows read on every activation or audited write, in memory, kept fresh by the same change feed. */
+    private readonly fed: FedCaches | null = null,
   ) {
     // Reads outside a transaction get the same error translation as transactions do.
-    const stores = translated(storesFor(database.knex, sealer));
+    const stores = translated(storesFor(database.knex, sealer, fed));
     this.adminTokens = stores.adminTokens;
     this.products = stores.products;
     this.codes = stores.codes;
@@ -102,7 +121,7 @@ export class KnexRepository implements Repository {
     try {
       result = await this.database.knex.transaction(async (trx) => {
         if (this.database.engine === 'sqlite' && !options.writesFirst) await trx.raw(TAKE_SQLITE_WRITE_LOCK);
-        return work(storesFor(trx, this.sealer));
+        return work(storesFor(trx, this.sealer, this.fed));
       });
     } catch (err) {
       throw translate(err);

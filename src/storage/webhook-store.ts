@@ -4,6 +4,7 @@ import type { WebhookStore } from '../domain/ports';
 import type { AuditEvent, OutboxEntry, WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../domain/types';
 import { subscribes, WEBHOOK_KIND, webhookTarget } from '../domain/webhooks';
 import { eventFromRow, type AuditRow } from './audit-rows';
+import { readThrough, type FedBy } from './change-fed-cache';
 import { entryFromRow, KnexOutboxStore, type OutboxRow } from './outbox-store';
 import { keySealer, type KeySealer } from './key-sealing';
 import { fromJson, toBool, toJson } from './rows';
@@ -99,12 +100,18 @@ type Announced = Pick<AuditEvent, 'id' | 'action' | 'at'>;
  * Every writer of audit events calls it (the audit store, and the sweeper's bulk statements in
  * the code store), so every audited event is announced. With no endpoint it costs one small read.
  */
-export async function enqueueWebhookDeliveries(db: Knex | Knex.Transaction, events: readonly Announced[]): Promise<void> {
+export async function enqueueWebhookDeliveries(
+  db: Knex | Knex.Transaction,
+  events: readonly Announced[],
+  /** The enabled endpoints in memory, kept fresh by the change feed (migration 017). */
+  enabled: FedBy<EnabledEndpoint[]> | null = null,
+): Promise<void> {
   if (events.length > 0)
     await enqueueFor(
       db,
       events.map((e) => e.action),
       async () => events,
+      enabled,
     );
 }
 
@@ -132,12 +139,25 @@ export async function enqueueWebhookDeliveriesWritten(
 
 const ENABLED_ENDPOINTS = 'SELECT id, events FROM webhook_endpoints WHERE enabled = ?';
 
-async function enqueueFor(db: Knex | Knex.Transaction, actions: readonly string[], events: () => Promise<readonly Announced[]>): Promise<void> {
-  // Every audited write asks this: plain SQL, without the query builder's work on each call.
-  const result = (await db.raw(ENABLED_ENDPOINTS, [true])) as Array<Pick<EndpointRow, 'id' | 'events'>> | { rows: Array<Pick<EndpointRow, 'id' | 'events'>> };
-  const endpoints = (Array.isArray(result) ? result : result.rows)
-    .map((e) => ({ id: e.id, events: fromJson<string[]>(e.events, []) }))
-    .filter((e) => actions.some((action) => subscribes(e.events, action)));
+/** An enabled endpoint as enqueuing needs it: which events it takes. */
+export interface EnabledEndpoint {
+  id: string;
+  events: string[];
+}
+
+async function enqueueFor(
+  db: Knex | Knex.Transaction,
+  actions: readonly string[],
+  events: () => Promise<readonly Announced[]>,
+  enabled: FedBy<EnabledEndpoint[]> | null = null,
+): Promise<void> {
+  // Every audited write asks this: from memory while the change feed vouches for it, otherwise
+  // plain SQL, without the query builder's work on each call.
+  const all = await readThrough(enabled, 'enabled', async () => {
+    const result = (await db.raw(ENABLED_ENDPOINTS, [true])) as Array<Pick<EndpointRow, 'id' | 'events'>> | { rows: Array<Pick<EndpointRow, 'id' | 'events'>> };
+    return (Array.isArray(result) ? result : result.rows).map((e) => ({ id: e.id, events: fromJson<string[]>(e.events, []) }));
+  });
+  const endpoints = (all ?? []).filter((e) => actions.some((action) => subscribes(e.events, action)));
   if (endpoints.length === 0) return;
   const owed: OutboxEntry[] = [];
   for (const event of await events()) {
@@ -178,9 +198,12 @@ export class KnexWebhookStore implements WebhookStore {
     private readonly db: Knex | Knex.Transaction,
     /** Signing secrets are sealed at rest like signing keys (docs/deploy.md "Signing keys at rest"). */
     private readonly sealer: KeySealer = keySealer(undefined),
+    /** Told when this store changes which endpoints take which events (an insert, an update, a removal, a switch-off). */
+    private readonly changed: () => void = () => undefined,
   ) {}
 
   async insert(endpoint: WebhookEndpoint): Promise<void> {
+    this.changed();
     await this.db('webhook_endpoints').insert(endpointToRow(endpoint, this.sealer));
   }
 
@@ -195,10 +218,12 @@ export class KnexWebhookStore implements WebhookStore {
 
   async update(endpoint: WebhookEndpoint): Promise<void> {
     const { id, created_at: _created, ...patch } = endpointToRow(endpoint, this.sealer);
+    this.changed();
     await this.db('webhook_endpoints').where({ id }).update(patch);
   }
 
   async delete(id: string): Promise<void> {
+    this.changed();
     await this.db('webhook_endpoints').where({ id }).delete();
   }
 
@@ -239,6 +264,7 @@ export class KnexWebhookStore implements WebhookStore {
   }
 
   async disable(id: string, now: number, reason: string): Promise<boolean> {
+    this.changed();
     const n = await this.db('webhook_endpoints')
       .where({ id, enabled: true })
       .update({ enabled: false, disabled_at: now, disabled_reason: reason, updated_at: now });

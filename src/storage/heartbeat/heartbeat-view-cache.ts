@@ -2,14 +2,15 @@ import type { HeartbeatView } from '../../domain/ports';
 
 /** What changed, as the database reported it: some ids of one kind of row, or all of that kind ('*'). */
 export interface ViewChange {
-  entity: 'a' | 'c' | 'p';
+  /** Activation, code, product; webhook endpoint (migration 017), which no heartbeat view holds. */
+  entity: 'a' | 'c' | 'p' | 'w';
   ids: string[] | '*';
 }
 
 /** Parses `a:<id>,<id>` / `c:*` (the trigger's wording, migration 005); undefined for anything else. */
 export function parseViewChange(text: string): ViewChange | undefined {
   const entity = text[0];
-  if ((entity !== 'a' && entity !== 'c' && entity !== 'p') || text[1] !== ':') return undefined;
+  if ((entity !== 'a' && entity !== 'c' && entity !== 'p' && entity !== 'w') || text[1] !== ':') return undefined;
   const rest = text.slice(2);
   return { entity, ids: rest === '*' ? '*' : rest.split(',').filter(Boolean) };
 }
@@ -70,6 +71,7 @@ export class HeartbeatViewCache {
   }
 
   apply(change: ViewChange): void {
+    if (change.entity === 'w') return;
     this.generation++;
     // A product change (a new version, a policy) is rare and touches many views: start afresh.
     if (change.ids === '*' || change.entity === 'p') return this.clear();

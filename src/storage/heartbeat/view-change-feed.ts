@@ -1,13 +1,27 @@
 import pg from 'pg';
 import sqlite3 from 'sqlite3';
 import { openSqliteReader, type Database } from '../database';
-import { parseViewChange, type HeartbeatViewCache, type ViewChange } from './heartbeat-view-cache';
+import { parseViewChange, type ViewChange } from './heartbeat-view-cache';
 import { VIEW_CHANGE_CHANNEL } from '../migrations/005_heartbeat_view_changes';
 
+/** A cache the feed keeps fresh: told each change the database reported, or to forget everything. */
+export interface ChangeSubscriber {
+  apply(change: ViewChange): void;
+  clear(): void;
+}
+
+/** Several caches fed by one feed (the heartbeat views and the products). */
+export function everyOne(...subscribers: ChangeSubscriber[]): ChangeSubscriber {
+  return {
+    apply: (change) => subscribers.forEach((s) => s.apply(change)),
+    clear: () => subscribers.forEach((s) => s.clear()),
+  };
+}
+
 /**
- * Carries the database's change signals (migration 005) into the heartbeat view cache. While it
- * is not `synced` the cache is neither read nor filled, so a lost connection or a stuck poll can
- * only cost reads, never serve a view the database has moved past.
+ * Carries the database's change signals (migration 005) into the caches that depend on them (the
+ * heartbeat views, the products). While it is not `synced` a cache is neither read nor filled, so
+ * a lost connection or a stuck poll can only cost reads, never serve a row the database has moved past.
  */
 export interface ViewChangeFeed {
   readonly synced: boolean;
@@ -35,7 +49,7 @@ interface FeedOptions {
 
 const DEFAULT_OPTIONS: FeedOptions = { pollMs: 100, staleAfterMs: 2_000, maxRowsPerCatchUp: 100_000 };
 
-export async function openViewChangeFeed(database: Database, cache: HeartbeatViewCache, options: Partial<FeedOptions> = {}): Promise<ViewChangeFeed> {
+export async function openViewChangeFeed(database: Database, cache: ChangeSubscriber, options: Partial<FeedOptions> = {}): Promise<ViewChangeFeed> {
   const settings = { ...DEFAULT_OPTIONS, ...options };
   const feed = database.engine === 'postgres' ? new NotifyFeed(database.options.databaseUrl!, cache, settings) : new ChangeLogFeed(database, cache, settings);
   await feed.start();
@@ -95,7 +109,7 @@ class ChangeLogFeed implements ViewChangeFeed {
 
   constructor(
     private readonly database: Database,
-    private readonly cache: HeartbeatViewCache,
+    private readonly cache: ChangeSubscriber,
     private readonly options: FeedOptions,
   ) {
     this.db = openSqliteReader(database.options.sqliteFile);
@@ -127,7 +141,7 @@ class ChangeLogFeed implements ViewChangeFeed {
     try {
       const page = Math.min(PAGE_ROWS, this.options.maxRowsPerCatchUp + 1);
       for (let read = 0; ;) {
-        // The triggers write only 'a', 'c' and 'p' (migration 005).
+        // The triggers write only 'a', 'c', 'p' (migration 005) and 'w' (migration 017).
         const rows = await this.all<{ seq: number; entity: ViewChange['entity']; entity_id: string }>(
           'SELECT seq, entity, entity_id FROM view_changes WHERE seq > ? ORDER BY seq LIMIT ?',
           [this.lastSeq, page],
@@ -200,7 +214,7 @@ class NotifyFeed implements ViewChangeFeed {
 
   constructor(
     private readonly url: string,
-    private readonly cache: HeartbeatViewCache,
+    private readonly cache: ChangeSubscriber,
     private readonly options: FeedOptions,
   ) {}
 

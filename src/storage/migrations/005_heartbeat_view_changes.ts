@@ -86,7 +86,7 @@ export function codesChangedFunction(maxIds: number, changedRows: (oldRow: strin
 }
 
 /** SQLite: the statement a trigger runs to log a change of one row. */
-export function logViewChange(entity: 'a' | 'c' | 'p', row: 'NEW' | 'OLD'): string {
+export function logViewChange(entity: 'a' | 'c' | 'p' | 'w', row: 'NEW' | 'OLD'): string {
   return `INSERT INTO view_changes (entity, entity_id, at) VALUES ('${entity}', ${row}.id, CAST(strftime('%s', 'now') AS INTEGER) * 1000);`;
 }
 
@@ -114,7 +114,7 @@ export async function up(knex: Knex): Promise<void> {
 
   await knex.schema.createTable('view_changes', (t) => {
     t.increments('seq').primary();
-    // 'a' activation, 'c' code, 'p' product.
+    // 'a' activation, 'c' code, 'p' product; 'w' webhook endpoint (migration 017).
     t.string('entity', 1).notNullable();
     t.string('entity_id', 36).notNullable();
     t.bigInteger('at').notNullable();
