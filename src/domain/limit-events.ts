@@ -23,13 +23,17 @@ const ACTIONS: Array<[new (...args: never[]) => Error, string]> = [
 /** When each code's limit was last noted, per runtime (a context is one runtime's). */
 const noted = new WeakMap<DomainContext, Map<string, number>>();
 
-/** Runs `work`; when it refuses because a limit of the code was reached, audits that (throttled) and refuses the same. */
-export async function notingLimits<T>(ctx: DomainContext, codeId: string, actor: Actor, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work`; when it refuses because a limit of the code was reached, audits that (throttled) and
+ * refuses the same. `code`: the code's id, or where to find it once `work` has locked the code.
+ */
+export async function notingLimits<T>(ctx: DomainContext, code: string | (() => string | undefined), actor: Actor, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
     const action = ACTIONS.find(([kind]) => err instanceof kind)?.[1];
-    if (action) await noteLimit(ctx, codeId, actor, action, (err as SeatLimitReached).details ?? {}).catch(() => undefined);
+    const codeId = typeof code === 'string' ? code : code();
+    if (action && codeId !== undefined) await noteLimit(ctx, codeId, actor, action, (err as SeatLimitReached).details ?? {}).catch(() => undefined);
     throw err;
   }
 }

@@ -3,7 +3,7 @@ import { auditEvent } from './audit';
 import type { DomainContext } from './context';
 import { Conflict } from './errors';
 import { issueLease, type SignedLease } from './lease-token';
-import { bindSeat, findActivationTarget } from './seat-allocation';
+import { activationTarget, bindSeat } from './seat-allocation';
 import type { Actor, FingerprintHashes } from './types';
 
 /** An activation request file from an air-gapped machine (client/src/contract/license-files.ts), validated. */
@@ -36,21 +36,21 @@ export async function respondToActivationRequest(
   actor: Actor,
 ): Promise<LicenseFile> {
   const activation = { code: request.code, fingerprint: request.fingerprint, environment: { ...request.environment, activation: 'offline' } };
-  const target = await findActivationTarget(ctx, activation);
-  const { product } = target;
-  if (product.name !== request.product) {
-    throw new Conflict('product_mismatch', `the code belongs to product "${product.name}"; the request is for "${request.product}"`, {
-      codeProduct: product.name,
-      requestProduct: request.product,
-    });
-  }
-  if (product.seatMode === 'floating') {
-    throw new Conflict('floating_seat_offline', 'floating seats live on heartbeats; air-gapped activation needs a node-locked product');
-  }
   const leaseSeconds = Math.max(1, Math.min(policy.leaseSeconds, policy.maxLeaseSeconds));
   let lease: SignedLease | undefined;
-  const seat = await bindSeat(ctx, target, activation, actor, {
+  const seat = await bindSeat(ctx, activationTarget(activation), activation, actor, {
     leaseSeconds,
+    admit: (product) => {
+      if (product.name !== request.product) {
+        throw new Conflict('product_mismatch', `the code belongs to product "${product.name}"; the request is for "${request.product}"`, {
+          codeProduct: product.name,
+          requestProduct: request.product,
+        });
+      }
+      if (product.seatMode === 'floating') {
+        throw new Conflict('floating_seat_offline', 'floating seats live on heartbeats; air-gapped activation needs a node-locked product');
+      }
+    },
     // Signed inside the seat's transaction, so the seat and the record of the file issued for it commit together.
     alongside: async (tx, bound) => {
       lease = await issueLease(ctx, { ...bound, status: bound.code.status, leaseSeconds });
@@ -66,7 +66,7 @@ export async function respondToActivationRequest(
   return {
     format: LICENSE_FILE_FORMAT,
     v: 1,
-    product: product.name,
+    product: seat.product.name,
     activationId: seat.activation.id,
     token,
     leaseEndsAt: new Date(claims.exp * 1000).toISOString(),

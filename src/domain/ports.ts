@@ -67,6 +67,11 @@ export interface CodeStore {
    * Racing activations on one code serialise here (both engines).
    */
   lockForUpdate(id: string): Promise<LicenseCode | undefined>;
+  /**
+   * Locks the code a client named, as lockForUpdate does, and counts its live seats under that
+   * lock (activation: docs/performance.md#an-activation-asks-the-database-few-questions).
+   */
+  lockForSeat(normalized: string): Promise<{ code: LicenseCode; activeSeats: number } | undefined>;
   update(
     id: string,
     patch: Partial<Pick<LicenseCode, 'status' | 'expiresAt' | 'seats' | 'features' | 'firstActivatedAt' | 'metadata'>>,

@@ -3,7 +3,6 @@ import { hashSecret } from './activation-proof';
 import { auditEvent, codeSnapshot } from './audit';
 import { normalizeAuthorizationCode } from './authorization-code';
 import { spendChurn } from './churn';
-import { requireCode } from './codes';
 import type { DomainContext } from './context';
 import { ActivationCloned, Forbidden, InvalidInput, NotFound, SeatLimitReached } from './errors';
 import { assertSlotFree, limitsConcurrency } from './in-use-slots';
@@ -40,15 +39,16 @@ interface ClientActivation extends ActivationResult {
   secret: string;
 }
 
-/** The code an activation names and its product, found before the code is locked. */
+/** The code an activation names, normalised: it is looked up as the seat's transaction locks it. */
 interface ActivationTarget {
-  codeId: string;
-  product: Product;
+  code: string;
 }
 
 interface SeatOptions {
   /** The lease the seat is taken for when it is not the product's (air-gapped license files, marketplace device licenses). */
   leaseSeconds?: number;
+  /** Refuses the seat for the code's product, before anything is written (air-gapped license files' own rules). */
+  admit?: (product: Product) => void;
   /** Runs inside the seat's transaction, after the seat and its audit events are written. */
   alongside?: (tx: Stores, seat: BoundSeat) => Promise<void>;
   /** The hash of the seat's new secret: written with a new activation's row, or onto the machine's own seat it gets back. */
@@ -61,14 +61,14 @@ interface SeatOptions {
  */
 export async function activateMachine(ctx: DomainContext, request: ActivationRequest, actor: Actor): Promise<ClientActivation> {
   const secret = ctx.ids.secret();
-  const seat = await bindSeat(ctx, await findActivationTarget(ctx, request), request, actor, { secretHash: hashSecret(secret) });
+  const seat = await bindSeat(ctx, activationTarget(request), request, actor, { secretHash: hashSecret(secret) });
   const { token } = await issueLease(ctx, { ...seat, activation: { id: seat.activation.id, fingerprint: request.fingerprint }, status: seat.code.status });
   return { activation: seat.activation, code: seat.code, product: seat.product, created: seat.created, token, secret };
 }
 
-/** Refuses a request no seat could serve, then finds the code it names and that code's product. */
-export async function findActivationTarget(ctx: DomainContext, request: ActivationRequest): Promise<ActivationTarget> {
-  const normalized = normalizeAuthorizationCode(request.code);
+/** Refuses, before any database work, a request no seat could serve; names the code it asks for. */
+export function activationTarget(request: ActivationRequest): ActivationTarget {
+  const code = normalizeAuthorizationCode(request.code);
   if (anchorEntries(request.fingerprint).length === 0) {
     // Without an anchor no later heartbeat could ever match: refuse now, not at the first beat
     // (docs/fingerprint-design.md#matching).
@@ -77,9 +77,11 @@ export async function findActivationTarget(ctx: DomainContext, request: Activati
       'the fingerprint has no anchor component (os.machineId, hw.systemUuid, hw.boardSerial or disk.bootSerial)',
     );
   }
-  const found = await requireCode(ctx.repo.codes.findByCode(normalized));
-  const product = await ctx.repo.products.findById(found.productId);
-  if (!product) throw new NotFound('product_not_found', 'the code belongs to no product');
+  return { code };
+}
+
+/** A container takes a seat only on a product that licenses container instances. */
+function assertMachineKindAllowed(product: Product, request: ActivationRequest): void {
   if (INSTANCE_COMPONENT in request.fingerprint && product.containers !== 'instance') {
     throw new Forbidden(
       'container_not_allowed',
@@ -87,13 +89,14 @@ export async function findActivationTarget(ctx: DomainContext, request: Activati
       { product: product.name },
     );
   }
-  return { codeId: found.id, product };
 }
 
 /**
  * Binds a machine to a seat (docs/server.md#client-api). The code row is locked first, so N racing
  * activations on a code with S free seats yield exactly S new seats on either engine; the same
- * lock makes in-use slots (M of N) and churn limits exact (docs/policies.md). Signs nothing.
+ * lock makes in-use slots (M of N) and churn limits exact (docs/policies.md). The code is found
+ * by the statement that locks it and its product comes from memory when the change feed vouches
+ * for it (docs/performance.md#an-activation-asks-the-database-few-questions). Signs nothing.
  */
 export async function bindSeat(
   ctx: DomainContext,
@@ -102,22 +105,34 @@ export async function bindSeat(
   actor: Actor,
   options: SeatOptions = {},
 ): Promise<BoundSeat> {
-  const { product } = target;
-  return notingLimits(ctx, target.codeId, actor, () =>
-    ctx.repo.transaction(
-      async (tx) => {
-        const code = await requireCode(tx.codes.lockForUpdate(target.codeId));
-        const now = ctx.clock.now();
-        assertActivatable(code, now);
-        // On an M-of-N code the activation also takes an in-use slot, which ends with the token's lease.
-        const slotEnd = limitsConcurrency(code) ? leaseEndMs(now, options.leaseSeconds ?? product.leaseSeconds, code) : null;
-        const taken = await takeSeat(ctx, tx, { code, product, now, slotEnd, secretHash: options.secretHash ?? null }, request, actor);
-        const seat: BoundSeat = { ...taken, product, now };
-        if (options.alongside) await options.alongside(tx, seat);
-        return seat;
-      },
-      { writesFirst: true },
-    ),
+  // Known once the code is locked: a limit reached on it is noted against it.
+  let codeId: string | undefined;
+  return notingLimits(
+    ctx,
+    () => codeId,
+    actor,
+    () =>
+      ctx.repo.transaction(
+        async (tx) => {
+          const locked = await tx.codes.lockForSeat(target.code);
+          if (!locked) throw new NotFound('code_not_found', 'no such authorization code');
+          const { code, activeSeats } = locked;
+          codeId = code.id;
+          const product = await tx.products.findById(code.productId);
+          if (!product) throw new NotFound('product_not_found', 'the code belongs to no product');
+          assertMachineKindAllowed(product, request);
+          options.admit?.(product);
+          const now = ctx.clock.now();
+          assertActivatable(code, now);
+          // On an M-of-N code the activation also takes an in-use slot, which ends with the token's lease.
+          const slotEnd = limitsConcurrency(code) ? leaseEndMs(now, options.leaseSeconds ?? product.leaseSeconds, code) : null;
+          const taken = await takeSeat(ctx, tx, { code, activeSeats, product, now, slotEnd, secretHash: options.secretHash ?? null }, request, actor);
+          const seat: BoundSeat = { ...taken, product, now };
+          if (options.alongside) await options.alongside(tx, seat);
+          return seat;
+        },
+        { writesFirst: true },
+      ),
   );
 }
 
@@ -125,11 +140,11 @@ export async function bindSeat(
 async function takeSeat(
   ctx: DomainContext,
   tx: Stores,
-  locked: { code: LicenseCode; product: Product; now: number; slotEnd: number | null; secretHash: string | null },
+  locked: { code: LicenseCode; activeSeats: number; product: Product; now: number; slotEnd: number | null; secretHash: string | null },
   request: ActivationRequest,
   actor: Actor,
 ): Promise<{ activation: Activation; code: LicenseCode; created: boolean }> {
-  const { code, product, now, slotEnd, secretHash } = locked;
+  const { code, activeSeats, product, now, slotEnd, secretHash } = locked;
   const events: AuditEvent[] = [];
 
   // The same machine again gets its own seat back, re-enrolled if its hardware drifted. A match
@@ -161,7 +176,7 @@ async function takeSeat(
     return { activation, code, created: false };
   }
 
-  let inUse = await tx.activations.countActive(code.id);
+  let inUse = activeSeats;
   const culled = new Set<string>();
   // A floating seat whose heartbeats stopped is free now, not only after the next sweep. Eager
   // reclaim frees every lapsed seat (the sweeper would anyway); soft reclaim only the one needed.

@@ -186,8 +186,9 @@ export class KnexActivationStore implements ActivationStore {
   }
 
   async end(id: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<boolean> {
-    const n = await this.db('activations').where({ id, status: 'active' }).update({ status, ended_at: now });
-    return n > 0;
+    // Returning the id makes it a statement SQLite keeps prepared (database.ts): one trip, not three.
+    const rows = await this.db('activations').where({ id, status: 'active' }).update({ status, ended_at: now }, ['id']);
+    return (rows as unknown[]).length > 0;
   }
 
   async endAllForCode(codeId: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<string[]> {

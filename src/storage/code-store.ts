@@ -3,6 +3,10 @@ import type { CodeFilter, CodeStore, ExpiryPlace, SweepBatch } from '../domain/p
 import type { CodeStatus, LicenseCode, Page } from '../domain/types';
 import { fromJson, keysetPage, toBool, toJson } from './rows';
 import { CodeSweep } from './code-sweep';
+import { engineOf } from './database';
+
+/** A code's live seats, as a column of the statement that locks it (lockForSeat, SQLite). */
+const ACTIVE_SEATS = "(SELECT count(*) FROM activations WHERE activations.code_id = codes.id AND activations.status = 'active') AS active_seats";
 
 export interface CodeRow {
   id: string;
@@ -101,6 +105,28 @@ export class KnexCodeStore implements CodeStore {
       .where({ id })
       .update({ revision: this.db.raw('revision + 1') }, CODE_COLUMNS)) as unknown as CodeRow[];
     return rows[0] && codeFromRow(rows[0]);
+  }
+
+  async lockForSeat(normalized: string): Promise<{ code: LicenseCode; activeSeats: number } | undefined> {
+    if (engineOf(this.db) === 'sqlite') {
+      // The transaction holds SQLite's only write lock from this statement on, so the count in the
+      // same statement sees every earlier holder's commit: one trip through the thread pool, not two.
+      const rows = (await this.db('codes')
+        .where({ code: normalized })
+        // knex passes a raw column through; its types take names only.
+        .update({ revision: this.db.raw('revision + 1') }, [...CODE_COLUMNS, this.db.raw(ACTIVE_SEATS)] as unknown as string[])) as unknown as Array<
+        CodeRow & { active_seats: number }
+      >;
+      return rows[0] && { code: codeFromRow(rows[0]), activeSeats: Number(rows[0].active_seats) };
+    }
+    // PostgreSQL evaluates a statement against the snapshot it started with, which may predate the
+    // commit of the transaction whose lock it waited for: the seats are counted after the lock.
+    const rows = (await this.db('codes')
+      .where({ code: normalized })
+      .update({ revision: this.db.raw('revision + 1') }, CODE_COLUMNS)) as unknown as CodeRow[];
+    if (!rows[0]) return undefined;
+    const [counted] = (await this.db('activations').where({ code_id: rows[0].id, status: 'active' }).count({ n: '*' })) as Array<{ n: number | string }>;
+    return { code: codeFromRow(rows[0]), activeSeats: Number(counted?.n ?? 0) };
   }
 
   async update(
