@@ -40,13 +40,14 @@ export async function whatWasRead(
 }
 
 /**
- * Counts the statements that look a code up by the code itself (`codes` where `code` = ?), as the
- * server's own database client issues them: what a guess costs, whatever the answer says.
+ * Counts the statements that look a code up by the code itself (`codes` where `code` = ?, read or
+ * locked: an activation finds its code by the update that locks it), as the server's own
+ * database client issues them: what a guess costs, whatever the answer says.
  */
 export function countCodeLookups(knex: Knex): { count(): number; stop(): void } {
   let count = 0;
   const listen = (q: { sql: string }) => {
-    if (/from [`"]codes[`"] where [`"]code[`"] = /i.test(q.sql)) count++;
+    if (/(from|update) [`"]codes[`"] (set .* )?where [`"]code[`"] = /i.test(q.sql)) count++;
   };
   knex.on('query', listen);
   return { count: () => count, stop: () => void knex.off('query', listen) };
