@@ -192,7 +192,7 @@ export const S = {
   heartbeatFlushMs: whole('LICENSOR_HEARTBEAT_FLUSH_MS', 'how often coalesced heartbeat writes are flushed', 1000, 10, 60_000),
   heartbeatCacheEntries: whole(
     'LICENSOR_HEARTBEAT_CACHE_ENTRIES',
-    'activations whose heartbeat view is kept in memory, coherent with the database (`0`: read on every beat; docs/performance.md)',
+    'activations whose heartbeat view is kept in memory, coherent with the database (`0`: read on every beat, and products and webhook endpoints on every use; docs/performance.md)',
     50_000,
     0,
     10_000_000,
