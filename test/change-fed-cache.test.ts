@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { ChangeFedCache, readThrough, type FedBy } from '../src/storage/change-fed-cache';
+import { ChangeFedCache, forOneTransaction, readThrough, type FedBy } from '../src/storage/change-fed-cache';
 
 /** A feed whose vouching the test switches. */
 function fed<V>(cache: ChangeFedCache<V>, synced = true): FedBy<V> & { synced: boolean } {
@@ -62,5 +62,20 @@ describe('rows kept in memory by the change feed (products, webhook endpoints)',
     const products = fed(new ChangeFedCache<number>('p', true));
     assert.equal(await readThrough(products, 'gone', async () => undefined), undefined);
     assert.equal(await readThrough(products, 'gone', async () => 7), 7);
+  });
+
+  it('reads from the database in a transaction that wrote the table, and only in that one', async () => {
+    const products = fed(new ChangeFedCache<{ name: string }>('p', true));
+    let reads = 0;
+    const read = async () => ({ name: `read ${++reads}` });
+    await readThrough(products, 'p1', read);
+    const writer = forOneTransaction(products);
+    const other = forOneTransaction(products);
+    assert.equal((await readThrough(writer, 'p1', read))?.name, 'read 1', 'before its write');
+    writer.wrote!();
+    assert.equal((await readThrough(writer, 'p1', read))?.name, 'read 2');
+    assert.equal((await readThrough(writer, 'p1', read))?.name, 'read 3', 'nor kept from it');
+    assert.equal((await readThrough(other, 'p1', read))?.name, 'read 1');
+    assert.equal((await readThrough(products, 'p1', read))?.name, 'read 1');
   });
 });

@@ -56,6 +56,26 @@ export class ChangeFedCache<V> {
 export interface FedBy<V> {
   cache: ChangeFedCache<V>;
   readonly synced: boolean;
+  /** Told by a store that wrote the cached table (forOneTransaction). */
+  wrote?(): void;
+}
+
+/**
+ * One transaction's view of a cache: once the transaction has written the cached table it reads
+ * it from the database, for the feed tells of its own change only after the commit (an endpoint
+ * hears of its own creation). Outside a transaction each write commits at once: the plain view.
+ */
+export function forOneTransaction<V>(fed: FedBy<V>): FedBy<V> {
+  let written = false;
+  return {
+    cache: fed.cache,
+    get synced() {
+      return !written && fed.synced;
+    },
+    wrote: () => {
+      written = true;
+    },
+  };
 }
 
 export function fedBy<V>(cache: ChangeFedCache<V>, feed: { readonly synced: boolean }): FedBy<V> {

@@ -78,10 +78,8 @@ export class KnexProductStore implements ProductStore {
     private readonly cached: FedBy<Product> | null = null,
   ) {}
 
-  private wrote = false;
-
   async insert(p: Product): Promise<void> {
-    this.wrote = true;
+    this.cached?.wrote?.();
     await this.db('products').insert({
       id: p.id,
       name: p.name,
@@ -93,12 +91,12 @@ export class KnexProductStore implements ProductStore {
   }
 
   async setVersions(id: string, latestVersion: string | null, minimumVersion: string | null): Promise<void> {
-    this.wrote = true;
+    this.cached?.wrote?.();
     await this.db('products').where({ id }).update({ latest_version: latestVersion, minimum_version: minimumVersion });
   }
 
   async updatePolicy(id: string, p: Pick<Product, PolicySetting>): Promise<void> {
-    this.wrote = true;
+    this.cached?.wrote?.();
     await this.db('products').where({ id }).update(policyColumns(p));
   }
 
@@ -111,12 +109,12 @@ export class KnexProductStore implements ProductStore {
 
   /**
    * From memory when the change feed vouches for it, in or out of a transaction: as fresh as
-   * every change committed before this one began, as a read before the transaction would be.
-   * What must not change under the caller is read with lockByName.
+   * every change committed before this one began, as a read before the transaction would be; a
+   * transaction that wrote a product reads from the database (forOneTransaction). What must not
+   * change under the caller is read with lockByName.
    */
   async findById(id: string): Promise<Product | undefined> {
-    // After a write of its own the transaction reads its change: the feed tells of it only after the commit.
-    return readThrough(this.wrote ? null : this.cached, id, async () => {
+    return readThrough(this.cached, id, async () => {
       const row = (await this.db('products').select(PRODUCT_COLUMNS).where({ id }).first()) as ProductRow | undefined;
       return row && productFromRow(row);
     });

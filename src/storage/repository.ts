@@ -17,7 +17,7 @@ import { KnexNonceStore } from './nonce-store';
 import { KnexOutboxStore } from './outbox-store';
 import { KnexWebhookStore, type EnabledEndpoint } from './webhook-store';
 import type { PreparedHeartbeatReader } from './heartbeat/heartbeat-reader';
-import type { FedBy } from './change-fed-cache';
+import { forOneTransaction, type FedBy } from './change-fed-cache';
 import { KnexProductStore } from './product-store';
 import { KnexSweeperProgressStore } from './sweeper-progress-store';
 import { KnexUsageReportStore } from './usage-report-store';
@@ -30,21 +30,12 @@ export interface FedCaches {
 }
 
 function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer, fed: FedCaches | null): Stores {
-  // A transaction that changed an endpoint reads them from the database: the feed tells of its
-  // own change only after the commit (an endpoint hears of its own creation).
-  let endpointsChanged = false;
-  const endpoints = fed && {
-    cache: fed.webhookEndpoints.cache,
-    get synced() {
-      return !endpointsChanged && fed.webhookEndpoints.synced;
-    },
-  };
   return {
     adminTokens: new KnexAdminTokenStore(db),
     products: new KnexProductStore(db, fed?.products ?? null),
     codes: new KnexCodeStore(db),
     activations: new KnexActivationStore(db),
-    audit: new KnexAuditStore(db, endpoints),
+    audit: new KnexAuditStore(db, fed?.webhookEndpoints ?? null),
     keys: new KnexKeyStore(db, sealer),
     nonces: new KnexNonceStore(db),
     idempotency: new KnexIdempotencyStore(db),
@@ -55,7 +46,7 @@ function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer, fed: FedCache
     churn: new KnexChurnStore(db),
     sweeperProgress: new KnexSweeperProgressStore(db),
     outbox: new KnexOutboxStore(db),
-    webhooks: new KnexWebhookStore(db, sealer, () => (endpointsChanged = true)),
+    webhooks: new KnexWebhookStore(db, sealer, fed?.webhookEndpoints ?? null),
   };
 }
 
@@ -121,7 +112,13 @@ export class KnexRepository implements Repository {
     try {
       result = await this.database.knex.transaction(async (trx) => {
         if (this.database.engine === 'sqlite' && !options.writesFirst) await trx.raw(TAKE_SQLITE_WRITE_LOCK);
-        return work(storesFor(trx, this.sealer, this.fed));
+        return work(
+          storesFor(
+            trx,
+            this.sealer,
+            this.fed && { products: forOneTransaction(this.fed.products), webhookEndpoints: forOneTransaction(this.fed.webhookEndpoints) },
+          ),
+        );
       });
     } catch (err) {
       throw translate(err);

@@ -198,12 +198,12 @@ export class KnexWebhookStore implements WebhookStore {
     private readonly db: Knex | Knex.Transaction,
     /** Signing secrets are sealed at rest like signing keys (docs/deploy.md "Signing keys at rest"). */
     private readonly sealer: KeySealer = keySealer(undefined),
-    /** Told when this store changes which endpoints take which events (an insert, an update, a removal, a switch-off). */
-    private readonly changed: () => void = () => undefined,
+    /** The enabled endpoints in memory: told when this store changes which endpoints take which events. */
+    private readonly enabled: FedBy<EnabledEndpoint[]> | null = null,
   ) {}
 
   async insert(endpoint: WebhookEndpoint): Promise<void> {
-    this.changed();
+    this.enabled?.wrote?.();
     await this.db('webhook_endpoints').insert(endpointToRow(endpoint, this.sealer));
   }
 
@@ -218,12 +218,12 @@ export class KnexWebhookStore implements WebhookStore {
 
   async update(endpoint: WebhookEndpoint): Promise<void> {
     const { id, created_at: _created, ...patch } = endpointToRow(endpoint, this.sealer);
-    this.changed();
+    this.enabled?.wrote?.();
     await this.db('webhook_endpoints').where({ id }).update(patch);
   }
 
   async delete(id: string): Promise<void> {
-    this.changed();
+    this.enabled?.wrote?.();
     await this.db('webhook_endpoints').where({ id }).delete();
   }
 
@@ -264,7 +264,7 @@ export class KnexWebhookStore implements WebhookStore {
   }
 
   async disable(id: string, now: number, reason: string): Promise<boolean> {
-    this.changed();
+    this.enabled?.wrote?.();
     const n = await this.db('webhook_endpoints')
       .where({ id, enabled: true })
       .update({ enabled: false, disabled_at: now, disabled_reason: reason, updated_at: now });
