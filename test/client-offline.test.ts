@@ -117,7 +117,7 @@ describe('air-gapped activation through the licensor CLI', () => {
     assert.equal(client.check().reason, 'expired');
   });
 
-  it('refuses a floating product, a request for another product, and a code with no free seat', async () => {
+  it('refuses a floating product, a request for another product, a code that does not exist, and a code with no free seat', async () => {
     const floating = await issueCode(server, `${product}-floating`, 1);
     const requestFile = join(dirs.make(), 'request.json');
     const request = JSON.parse(await airGapped('md-raid-udev').createActivationRequest(floating));
@@ -129,6 +129,10 @@ describe('air-gapped activation through the licensor CLI', () => {
     const code = await issueCode(server, product, 1);
     writeFileSync(requestFile, JSON.stringify({ ...request, code, product: 'some-other-product' }));
     assert.equal((await respond(requestFile)).run.json.error.code, 'product_mismatch');
+    writeFileSync(requestFile, JSON.stringify({ ...request, code: 'ABCDE-FGHJK-MNPQR-STVWX-YZ234', product }));
+    const unknown = await respond(requestFile);
+    assert.equal(unknown.run.code, 1);
+    assert.equal(unknown.run.json.error.code, 'code_not_found');
 
     writeFileSync(requestFile, JSON.stringify({ ...request, code, product }));
     assert.equal((await respond(requestFile)).run.code, 0);

@@ -3,7 +3,7 @@ import { auditEvent } from './audit';
 import type { DomainContext } from './context';
 import { Conflict } from './errors';
 import { issueLease, type SignedLease } from './lease-token';
-import { activationTarget, bindSeat } from './seat-allocation';
+import { bindSeat } from './seat-allocation';
 import type { Actor, FingerprintHashes } from './types';
 
 /** An activation request file from an air-gapped machine (client/src/contract/license-files.ts), validated. */
@@ -38,7 +38,7 @@ export async function respondToActivationRequest(
   const activation = { code: request.code, fingerprint: request.fingerprint, environment: { ...request.environment, activation: 'offline' } };
   const leaseSeconds = Math.max(1, Math.min(policy.leaseSeconds, policy.maxLeaseSeconds));
   let lease: SignedLease | undefined;
-  const seat = await bindSeat(ctx, activationTarget(activation), activation, actor, {
+  const seat = await bindSeat(ctx, activation, actor, {
     leaseSeconds,
     admit: (product) => {
       if (product.name !== request.product) {

@@ -39,11 +39,6 @@ interface ClientActivation extends ActivationResult {
   secret: string;
 }
 
-/** The code an activation names, normalised: it is looked up as the seat's transaction locks it. */
-interface ActivationTarget {
-  code: string;
-}
-
 interface SeatOptions {
   /** The lease the seat is taken for when it is not the product's (air-gapped license files, marketplace device licenses). */
   leaseSeconds?: number;
@@ -61,13 +56,13 @@ interface SeatOptions {
  */
 export async function activateMachine(ctx: DomainContext, request: ActivationRequest, actor: Actor): Promise<ClientActivation> {
   const secret = ctx.ids.secret();
-  const seat = await bindSeat(ctx, activationTarget(request), request, actor, { secretHash: hashSecret(secret) });
+  const seat = await bindSeat(ctx, request, actor, { secretHash: hashSecret(secret) });
   const { token } = await issueLease(ctx, { ...seat, activation: { id: seat.activation.id, fingerprint: request.fingerprint }, status: seat.code.status });
   return { activation: seat.activation, code: seat.code, product: seat.product, created: seat.created, token, secret };
 }
 
-/** Refuses, before any database work, a request no seat could serve; names the code it asks for. */
-export function activationTarget(request: ActivationRequest): ActivationTarget {
+/** Refuses, before any database work, a request no seat could serve; the code it names, normalised. */
+function codeToLock(request: ActivationRequest): string {
   const code = normalizeAuthorizationCode(request.code);
   if (anchorEntries(request.fingerprint).length === 0) {
     // Without an anchor no later heartbeat could ever match: refuse now, not at the first beat
@@ -77,7 +72,7 @@ export function activationTarget(request: ActivationRequest): ActivationTarget {
       'the fingerprint has no anchor component (os.machineId, hw.systemUuid, hw.boardSerial or disk.bootSerial)',
     );
   }
-  return { code };
+  return code;
 }
 
 /** A container takes a seat only on a product that licenses container instances. */
@@ -98,13 +93,8 @@ function assertMachineKindAllowed(product: Product, request: ActivationRequest):
  * by the statement that locks it and its product comes from memory when the change feed vouches
  * for it (docs/performance.md#an-activation-asks-the-database-few-questions). Signs nothing.
  */
-export async function bindSeat(
-  ctx: DomainContext,
-  target: ActivationTarget,
-  request: ActivationRequest,
-  actor: Actor,
-  options: SeatOptions = {},
-): Promise<BoundSeat> {
+export async function bindSeat(ctx: DomainContext, request: ActivationRequest, actor: Actor, options: SeatOptions = {}): Promise<BoundSeat> {
+  const normalized = codeToLock(request);
   // Known once the code is locked: a limit reached on it is noted against it.
   let codeId: string | undefined;
   return notingLimits(
@@ -114,7 +104,7 @@ export async function bindSeat(
     () =>
       ctx.repo.transaction(
         async (tx) => {
-          const locked = await tx.codes.lockForSeat(target.code);
+          const locked = await tx.codes.lockForSeat(normalized);
           if (!locked) throw new NotFound('code_not_found', 'no such authorization code');
           const { code, activeSeats } = locked;
           codeId = code.id;

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { CodeFilter, CodeStore, ExpiryPlace, SweepBatch } from '../domain/ports';
 import type { CodeStatus, LicenseCode, Page } from '../domain/types';
 import { fromJson, keysetPage, toBool, toJson } from './rows';
+import { KnexActivationStore } from './activation-store';
 import { CodeSweep } from './code-sweep';
 import { engineOf } from './database';
 
@@ -125,8 +126,7 @@ export class KnexCodeStore implements CodeStore {
       .where({ code: normalized })
       .update({ revision: this.db.raw('revision + 1') }, CODE_COLUMNS)) as unknown as CodeRow[];
     if (!rows[0]) return undefined;
-    const [counted] = (await this.db('activations').where({ code_id: rows[0].id, status: 'active' }).count({ n: '*' })) as Array<{ n: number | string }>;
-    return { code: codeFromRow(rows[0]), activeSeats: Number(counted?.n ?? 0) };
+    return { code: codeFromRow(rows[0]), activeSeats: await new KnexActivationStore(this.db).countActive(rows[0].id) };
   }
 
   async update(

@@ -3,7 +3,7 @@ import { isUsable } from '../types';
 import type { DomainContext } from '../context';
 import { Conflict, IllegalTransition, InvalidInput, LicensorError } from '../errors';
 import { buildLeaseClaims, type LeaseClaims } from '../lease-token';
-import { activationTarget, bindSeat } from '../seat-allocation';
+import { bindSeat } from '../seat-allocation';
 import { fingerprintDigest, hashDeviceFingerprint } from './device-fingerprint-hashes';
 import { findInstance } from './instances';
 import { marketplaceActor, type MarketplaceSettings } from './settings';
@@ -136,7 +136,7 @@ async function produceLicense(
   }
   const request = { code: code.code, fingerprint: hashes, environment: { source: 'marketplace', instanceId: instance.instanceId } };
   // The seat is taken for the license's lease, so an in-use slot (M of N) ends when the license does.
-  const seat = await outsideValidityOnIllegal(bindSeat(ctx, activationTarget(request), request, actor, { leaseSeconds: UNTIL_LICENSE_END_SECONDS }));
+  const seat = await outsideValidityOnIllegal(bindSeat(ctx, request, actor, { leaseSeconds: UNTIL_LICENSE_END_SECONDS }));
   const lease = buildLeaseClaims({
     issuer: ctx.issuer,
     jti: ctx.ids.id(),
