@@ -14,8 +14,11 @@
  *                              codes per engine, printing its progress)
  *
  * BENCH_CPU_PROFILE=<dir> has every process write a CPU profile there (bench/profile-summary.ts).
+ * BENCH_WRITER_TRIPS=<dir> times the SQLite writer's transactions in the 1,000-code server and
+ * prints where their time goes (bench/writer-trips.ts).
  */
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,6 +27,7 @@ import { migrateToLatest } from '../src/storage/migrate';
 import { createTestDatabase, type EngineName } from '../test/support/databases';
 import { randomBytes } from 'node:crypto';
 import { benchFingerprint, benchSecret, seed } from './seed';
+import type { TransactionShape } from './writer-trips';
 import { fmt, load, loadRequests, peakRssMiB, pinnedApart, ROOT, row, startProcess, type LoadResult, type Running } from './support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -334,7 +338,7 @@ async function main() {
       if (!t) continue;
       try {
         const small = await seed(t.database.knex, 1000, { productName: 'bench' });
-        const server = await startProcess([BIN, 'serve'], t.env);
+        const server = await startProcess([...writerTrips(), BIN, 'serve'], t.env);
         if (PHASES.has('heartbeat')) {
           console.log(`\n== heartbeat, ${engine}, 1,000 codes ==\n${HEADER}`);
           await heartbeatRuns(t, bare, server, small.activations, { withoutNonce: true, classes, floor });
@@ -350,6 +354,7 @@ async function main() {
           await activationRuns(t, bare, server);
         }
         await server.stop();
+        printWriterTrips(server);
 
         if (PHASES.has('scale')) {
           const started = Date.now();
@@ -374,6 +379,28 @@ async function main() {
     await bare.stop();
     await classes.stop();
     await floor.stop();
+  }
+}
+
+const WRITER_TRIPS = process.env.BENCH_WRITER_TRIPS;
+
+function writerTrips(): string[] {
+  return WRITER_TRIPS ? ['--require', join(__dirname, 'writer-trips.js')] : [];
+}
+
+/** What the stopped server's writer did per transaction, its most frequent shapes first. */
+function printWriterTrips(server: Running): void {
+  if (!WRITER_TRIPS) return;
+  const file = readdirSync(WRITER_TRIPS).find((f) => f === `writer-trips-${server.child.pid}.json`);
+  if (!file) return;
+  const shapes = JSON.parse(readFileSync(join(WRITER_TRIPS, file), 'utf8')) as TransactionShape[];
+  rmSync(join(WRITER_TRIPS, file));
+  console.log('-- the SQLite writer per transaction, medians in µs (BENCH_WRITER_TRIPS) --');
+  for (const s of shapes.filter((shape) => shape.count >= 100).slice(0, 4)) {
+    console.log(
+      `  ${s.count.toLocaleString('en')} × ${s.statements.length} statements: held ${fmt(s.heldUs)}, in the driver's trips ${fmt(s.inDriverUs)}, between them ${fmt(s.betweenUs)}`,
+    );
+    console.log(`    ${s.statements.map((name, i) => `${name} ${fmt(s.statementUs[i]!)}`).join(' · ')}`);
   }
 }
 
