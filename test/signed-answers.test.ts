@@ -141,6 +141,16 @@ forEachEngine('signed answers of the client API', (engine) => {
     const claims = claimsOf(beat.body.token);
     assert.equal(claims.nonce, NONCE);
     assert.equal(claims.activation.id, activation.body.activation.id);
+    // Sent without Express's response layers, it has the headers of any other JSON answer.
+    const unsigned = await call(server.url, 'POST', '/v1/heartbeat', {
+      activationId: activation.body.activation.id,
+      secret: activation.body.activation.secret,
+      fingerprint: machine('beater'),
+    });
+    const names = (a: Answer) => [...a.headers.keys()].filter((n) => n !== 'licensor-nonce').sort();
+    assert.deepEqual(names(beat), names(unsigned));
+    assert.equal(beat.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal(Number(beat.headers.get('content-length')), Buffer.byteLength(beat.text));
   });
 
   it('signs the body of a heartbeat answer that has no token (frozen), and of one sent without a nonce', async () => {

@@ -15,10 +15,10 @@ export interface AnswerSigner {
  * it wraps `res.send`, which every answer goes through — the route's own `res.json`, the error
  * mapper's, the not-found responder's — and signs the exact bytes Express is about to write.
  *
- * A heartbeat answer that carries a fresh lease token is not signed a second time: the route marks
- * it with `answeredByToken(res)`, and the token, which carries the client's nonce, authenticates
- * it. That keeps the hot path at one signature (an Ed25519 signature costs about as much as a whole
- * bare Express request).
+ * A heartbeat answer that carries a fresh lease token is not signed a second time: the route
+ * sends it with `sendCoveredByToken`, and the token, which carries the client's nonce,
+ * authenticates it. That keeps the hot path at one signature (an Ed25519 signature costs about as
+ * much as a whole bare Express request).
  */
 export function signedAnswers(signer: AnswerSigner): RequestHandler {
   return (req, res, next) => {
@@ -30,17 +30,13 @@ export function signedAnswers(signer: AnswerSigner): RequestHandler {
     res.send = function signedSend(this: Response, body?: unknown) {
       // res.json() and res.send(object) come back here with the serialised string.
       if ((typeof body === 'string' || Buffer.isBuffer(body)) && !res.headersSent) {
-        if (res.locals.answeredByToken === true && res.statusCode === 200) {
-          res.setHeader('Licensor-Signature', signer.tokenCoveredHeader());
-        } else {
-          // Exactly the bytes Express writes for a string body (utf8).
-          const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-          const input = answerSigningInput(
-            { nonce, method: req.method, target: req.originalUrl, requestDigest: receivedDigest(req, res), status: res.statusCode },
-            bytes,
-          );
-          res.setHeader('Licensor-Signature', signer.signAnswer(input));
-        }
+        // Exactly the bytes Express writes for a string body (utf8).
+        const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+        const input = answerSigningInput(
+          { nonce, method: req.method, target: req.originalUrl, requestDigest: receivedDigest(req, res), status: res.statusCode },
+          bytes,
+        );
+        res.setHeader('Licensor-Signature', signer.signAnswer(input));
       }
       return send.call(this, body);
     } as Response['send'];
@@ -63,9 +59,18 @@ function receivedDigest(req: Request, res: Response): string {
   return hasNoBody(req) ? requestDigest(undefined) : UNREAD_BODY;
 }
 
-/** Marks a 200 answer whose lease token carries the client's nonce: the token is its signature. */
-export function answeredByToken(res: Response, nonce: string | null): void {
-  if (nonce !== null) res.locals.answeredByToken = true;
+/**
+ * Sends a 200 answer whose lease token carries the client's nonce: the token is its signature.
+ * The bytes and headers are those `res.json` makes, written without Express's response layers,
+ * a share of the heartbeat's own work worth removing (docs/performance.md#heartbeat-against-its-floor).
+ */
+export function sendCoveredByToken(res: Response, signer: AnswerSigner, answer: unknown): void {
+  const body = JSON.stringify(answer);
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body, 'utf8'));
+  res.setHeader('Licensor-Signature', signer.tokenCoveredHeader());
+  res.end(body, 'utf8');
 }
 
 /** The nonce of this request, validated by signedAnswers (null when the client sent none). */
