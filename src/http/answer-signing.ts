@@ -62,7 +62,7 @@ function receivedDigest(req: Request, res: Response): string {
 /**
  * Sends a 200 answer whose lease token carries the client's nonce: the token is its signature.
  * The bytes and headers are those `res.json` makes, written without Express's response layers,
- * a share of the heartbeat's own work worth removing (docs/performance.md#heartbeat-against-its-floor).
+ * a share of the heartbeat's own work worth removing (docs/performance.md#heartbeat).
  */
 export function sendCoveredByToken(res: Response, signer: AnswerSigner, answer: unknown): void {
   const body = JSON.stringify(answer);

@@ -57,7 +57,7 @@ const PLAIN_JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$
  * The declared length of a body that needs nothing from body-parser: `application/json` in UTF-8,
  * no Content-Encoding, a Content-Length within the limit; null for any other. Every client sends
  * this, and body-parser's layers (type and charset parsing, decoding streams) were a share of the
- * heartbeat's own work worth removing (docs/performance.md#heartbeat-against-its-floor).
+ * heartbeat's own work worth removing (docs/performance.md#heartbeat).
  */
 function plainJsonLength(req: Request, limitBytes: number): number | null {
   const { headers } = req;

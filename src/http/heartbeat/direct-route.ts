@@ -7,9 +7,9 @@ type AppHandle = (req: IncomingMessage, res: ServerResponse, callback?: (err?: u
  * Mounts `handlers` as the app's route for `method` and `path`, and answers a request for exactly
  * that method and path by running them in turn itself, without walking Express's router.
  *
- * Why: the router's walk and its per-request final handler and closures were ~8 % of the main
- * thread's work on a heartbeat at 64 connections, where the main thread is what runs out
- * (docs/performance.md). Everything else, including this path spelt another way (a query
+ * Why: the router's walk and its per-request final handler and closures were a measured share of
+ * the main thread's work on a heartbeat, and the main thread is what runs out
+ * (docs/performance.md#heartbeat). Everything else, including this path spelt another way (a query
  * string, a trailing slash, other letter case), goes through the router, where the same route
  * answers it. The request becomes an Express request and response exactly as `app.handle`
  * makes them, and errors reach the same responder as the router's.

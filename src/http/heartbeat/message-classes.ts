@@ -9,9 +9,9 @@ import type { Express } from 'express';
  * change.
  *
  * Why: changing an object's prototype after it is built throws away what the engine knows about
- * its shape, and node's HTTP internals meet these objects on every step of a request. At 64
- * connections it halved a bare Express route's throughput and took half of a heartbeat's
- * main-thread time (docs/performance.md; a known cost: expressjs/express#5998).
+ * its shape, and node's HTTP internals meet these objects on every step of a request: the
+ * "classes" baseline of docs/performance.md#heartbeat measures what it costs a bare route (a
+ * known cost: expressjs/express#5998).
  */
 export function expressMessageClasses(app: Express): { IncomingMessage: typeof IncomingMessage; ServerResponse: typeof ServerResponse } {
   // Constructor functions, not classes: a class's prototype cannot be replaced by the app's objects.
