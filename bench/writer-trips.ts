@@ -40,7 +40,14 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 /** A statement's first words, enough to tell the statements of a transaction apart. */
 function head(sql: string): string {
-  return sql.replace(/[`";]/g, '').replace(/\s+/g, ' ').trim().split(' ').slice(0, 3).join(' ');
+  // Identifier quotes (a backtick, \x60, or a double quote) and semicolons dropped.
+  return sql
+    .replace(/[\x60";]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .split(' ')
+    .slice(0, 3)
+    .join(' ');
 }
 
 function install(sqlite3: typeof import('sqlite3')): void {
