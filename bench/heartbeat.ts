@@ -28,7 +28,7 @@ import { createTestDatabase, type EngineName } from '../test/support/databases';
 import { randomBytes } from 'node:crypto';
 import { benchFingerprint, benchSecret, seed } from './seed';
 import type { TransactionShape } from './writer-trips';
-import { fmt, load, loadRequests, peakRssMiB, pinnedApart, ROOT, row, startProcess, type LoadResult, type Running } from './support';
+import { cpuCell, fmt, load, loadRequests, peakRssMiB, pinnedApart, ROOT, row, startProcess, withServerCpu, type LoadResult, type Running } from './support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1_000_000);
@@ -134,6 +134,7 @@ async function heartbeatRuns(
   const { withoutNonce = false, label = t.engine, classes, floor } = options;
   const body = beatsOf(activations);
   const floorRows: string[] = [];
+  const cpuRows: string[] = [];
   for (const connections of CONNECTIONS) {
     const runs = async () => {
       // A warm-up of each (licensor has far more code for the JIT to settle), then the measured runs one after the other.
@@ -143,8 +144,8 @@ async function heartbeatRuns(
       await load(`${server.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body, NONCE);
       const b = await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body);
       const c = classes ? await load(`${classes.url}/v1/heartbeat`, connections, SECONDS, body) : null;
-      const f = floor ? await load(`${floor.url}/v1/heartbeat`, connections, SECONDS, body, NONCE) : null;
-      const h = await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body, NONCE);
+      const f = floor ? await withServerCpu(floor.child.pid!, () => load(`${floor.url}/v1/heartbeat`, connections, SECONDS, body, NONCE)) : null;
+      const h = await withServerCpu(server.child.pid!, () => load(`${server.url}/v1/heartbeat`, connections, SECONDS, body, NONCE));
       const u = withoutNonce ? await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body) : null;
       return { b, c, f, h, u };
     };
@@ -164,9 +165,11 @@ async function heartbeatRuns(
         row(['no nonce', connections, '', '', '', fmt(u.rps), u.p50, u.p99, fmt(u.rps / b.rps, 2), fmt(u.p99 / b.p99, 1)], W) + '  (answer signed twice)',
       );
     if (f) floorRows.push(against(label, connections, f, h, notes));
+    cpuRows.push(`  ${label}, ${connections} conns: heartbeat ${cpuCell(h.cpu)}${f ? `, floor ${cpuCell(f.cpu)}` : ''}`);
   }
   if (floorRows.length > 0)
     console.log(`-- the same beats against the floor (heartbeat-floor.ts), measured in the same runs --\n${FLOOR_HEADER}\n${floorRows.join('\n')}`);
+  console.log(`-- server CPU per answer, main thread / all threads --\n${cpuRows.join('\n')}`);
 }
 
 /** Every activation run brings machines never seen before. */
@@ -196,17 +199,21 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
     held.push({ id: activation.id, token });
   };
   const rows: string[] = [];
+  const cpuRows: string[] = [];
   for (const connections of CONNECTIONS) {
     const runs = async () => ({
-      b: await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body),
-      a: await loadRequests(server.url, { connections, seconds: SECONDS, onResponse: keep }, () => ({
-        path: '/v1/activations',
-        body: body(),
-        headers: NONCE(),
-      })),
+      b: await withServerCpu(bare.child.pid!, () => load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body)),
+      a: await withServerCpu(server.child.pid!, () =>
+        loadRequests(server.url, { connections, seconds: SECONDS, onResponse: keep }, () => ({
+          path: '/v1/activations',
+          body: body(),
+          headers: NONCE(),
+        })),
+      ),
     });
     const { result, pinned } = connections === 1 ? await pinnedApart([bare, server], runs) : { result: await runs(), pinned: false };
     rows.push(against(label, connections, result.b, result.a, pinned ? ['server and load generator on a core each'] : []));
+    cpuRows.push(`  ${label}, ${connections} conns: activation ${cpuCell(result.a.cpu)}, bare route ${cpuCell(result.b.cpu)}`);
   }
   console.log(`${ACTIVATION_HEADER}\n${rows.join('\n')}`);
 
@@ -222,7 +229,7 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
     if (perRun < connections) break;
     const runs = async () => ({
       b: await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body),
-      d: await loadRequests(server.url, { connections, amount: perRun }, deactivation),
+      d: await withServerCpu(server.child.pid!, () => loadRequests(server.url, { connections, amount: perRun }, deactivation)),
     });
     const { result, pinned } = connections === 1 ? await pinnedApart([bare, server], runs) : { result: await runs(), pinned: false };
     deactivationRows.push(
@@ -234,8 +241,10 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
         [`${perRun.toLocaleString('en')} seats freed`, pinned ? 'server and load generator on a core each' : ''].filter(Boolean),
       ),
     );
+    cpuRows.push(`  ${label}, ${connections} conns: deactivation ${cpuCell(result.d.cpu)}`);
   }
   console.log(`-- deactivation of those machines (ratio against the bare route) --\n${DEACTIVATION_HEADER}\n${deactivationRows.join('\n')}`);
+  console.log(`-- server CPU per answer, main thread / all threads --\n${cpuRows.join('\n')}`);
 }
 
 /**

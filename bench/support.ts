@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -122,6 +122,8 @@ export function peakRssMiB(pid: number): number | null {
 
 export interface LoadResult {
   rps: number;
+  /** Answers received. */
+  answers: number;
   /** Latencies of the 2xx answers in ms, exact (autocannon's own histogram keeps whole milliseconds). */
   p50: number;
   p99: number;
@@ -190,7 +192,61 @@ export async function loadRequests(url: string, options: LoadOptions, next: () =
   });
   latencies.sort((a, b) => a - b);
   const at = (q: number) => (latencies.length === 0 ? NaN : Number(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(2)));
-  return { rps: answers / ((lastAnswer - started) / 1000), p50: at(0.5), p99: at(0.99), non2xx: result.non2xx, errors: result.errors + result.timeouts };
+  return {
+    rps: answers / ((lastAnswer - started) / 1000),
+    answers,
+    p50: at(0.5),
+    p99: at(0.99),
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+/** CPU time a server used per answer, in µs: on its main thread, and on all its threads (libuv's pool too). */
+export interface CpuPerAnswer {
+  mainUs: number;
+  allUs: number;
+}
+
+const TICK_US = (() => {
+  try {
+    return 1_000_000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  } catch {
+    return 10_000;
+  }
+})();
+
+/** CPU time used so far by a process's main thread and by all its threads, in µs (Linux /proc; null elsewhere). */
+function cpuTimeUs(pid: number): { main: number; all: number } | null {
+  // utime and stime are the 14th and 15th fields; the name before them may hold spaces.
+  const used = (task: number | string) => {
+    const fields = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+  };
+  try {
+    return { main: used(pid), all: readdirSync(`/proc/${pid}/task`).reduce((sum, task) => sum + used(task), 0) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs a load and adds what the server process `pid` spent on it per answer: the least work a
+ * request must do is also a question of CPU, which a throughput ratio on a shared machine blurs.
+ * Ticks are 10 ms: meaningful over thousands of answers, not a few.
+ */
+export async function withServerCpu<T extends LoadResult>(pid: number, work: () => Promise<T>): Promise<T & { cpu: CpuPerAnswer | null }> {
+  const before = cpuTimeUs(pid);
+  const result = await work();
+  const after = cpuTimeUs(pid);
+  const cpu =
+    before && after && result.answers > 0 ? { mainUs: (after.main - before.main) / result.answers, allUs: (after.all - before.all) / result.answers } : null;
+  return { ...result, cpu };
+}
+
+/** "59 / 95 µs": main thread / all threads, per answer. */
+export function cpuCell(cpu: CpuPerAnswer | null): string {
+  return cpu ? `${fmt(cpu.mainUs)} / ${fmt(cpu.allUs)} µs` : 'n/a';
 }
 
 /**
