@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { anchorEntries, INSTANCE_COMPONENT } from '@licensor/client/contract';
 import type { ActivationStore } from '../domain/ports';
 import type { Activation, ActivationStatus, FingerprintHashes } from '../domain/types';
-import { fromJson, toBool, toJson } from './rows';
+import { fromJson, numberOrNull, toBool, toJson } from './rows';
 import { engineOf } from './database';
 
 export interface ActivationRow {
@@ -43,8 +43,6 @@ export const ACTIVATION_COLUMNS: string[] = [
   'cloned_at',
 ];
 
-const timeOrNull = (value: number | null | undefined): number | null => (value === null || value === undefined ? null : Number(value));
-
 export function activationFromRow(row: ActivationRow): Activation {
   return {
     id: row.id,
@@ -56,13 +54,13 @@ export function activationFromRow(row: ActivationRow): Activation {
     cloneSuspect: toBool(row.clone_suspect),
     createdAt: Number(row.created_at),
     lastHeartbeatAt: Number(row.last_heartbeat_at),
-    endedAt: row.ended_at === null ? null : Number(row.ended_at),
-    inUseUntil: timeOrNull(row.in_use_until),
+    endedAt: numberOrNull(row.ended_at),
+    inUseUntil: numberOrNull(row.in_use_until),
     secretHash: row.secret_hash ?? null,
-    fingerprintChangedAt: timeOrNull(row.fingerprint_changed_at),
+    fingerprintChangedAt: numberOrNull(row.fingerprint_changed_at),
     replacedComponents: fromJson<FingerprintHashes | null>(row.replaced_components, null),
-    foreignBeatAt: timeOrNull(row.foreign_beat_at),
-    clonedAt: timeOrNull(row.cloned_at),
+    foreignBeatAt: numberOrNull(row.foreign_beat_at),
+    clonedAt: numberOrNull(row.cloned_at),
   };
 }
 
@@ -146,7 +144,7 @@ export class KnexActivationStore implements ActivationStore {
     const q = this.db('activations').where({ code_id: codeId, status: 'active' }).andWhere('in_use_until', '>', now);
     if (exceptId !== null) q.andWhereNot('id', exceptId);
     const row = (await q.count({ n: '*' }).min({ e: 'in_use_until' }).first()) as { n: number | string; e: number | string | null } | undefined;
-    return { count: Number(row?.n ?? 0), earliestEnd: row?.e === null || row?.e === undefined ? null : Number(row.e) };
+    return { count: Number(row?.n ?? 0), earliestEnd: numberOrNull(row?.e) };
   }
 
   async holdSlot(id: string, now: number, until: number): Promise<boolean> {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { AdminScope, AdminToken } from '../domain/types';
 import type { AdminTokenStore } from '../domain/ports';
-import { fromJson, toJson } from './rows';
+import { fromJson, numberOrNull, toJson } from './rows';
 
 interface AdminTokenRow {
   id: string;
@@ -23,8 +23,8 @@ function tokenFromRow(row: AdminTokenRow): AdminToken {
     scope: row.scope as AdminScope,
     products: row.products === null ? null : fromJson<string[]>(row.products, []),
     createdAt: Number(row.created_at),
-    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
-    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+    revokedAt: numberOrNull(row.revoked_at),
+    lastUsedAt: numberOrNull(row.last_used_at),
   };
 }
 

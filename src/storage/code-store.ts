@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { CodeFilter, CodeStore, ExpiryPlace, SweepBatch } from '../domain/ports';
 import type { CodeStatus, LicenseCode, Page } from '../domain/types';
-import { fromJson, keysetPage, toBool, toJson } from './rows';
+import { fromJson, keysetPage, numberOrNull, toBool, toJson } from './rows';
 import { KnexActivationStore } from './activation-store';
 import { CodeSweep } from './code-sweep';
 import { engineOf } from './database';
@@ -48,10 +48,10 @@ export function codeFromRow(row: CodeRow): LicenseCode {
     code: row.code,
     status: row.status as CodeStatus,
     seats: Number(row.seats),
-    maxConcurrent: row.max_concurrent === null || row.max_concurrent === undefined ? null : Number(row.max_concurrent),
+    maxConcurrent: numberOrNull(row.max_concurrent),
     features: fromJson<string[]>(row.features, []),
     expiresAt: Number(row.expires_at),
-    firstActivatedAt: row.first_activated_at === null ? null : Number(row.first_activated_at),
+    firstActivatedAt: numberOrNull(row.first_activated_at),
     metadata: fromJson<Record<string, unknown>>(row.metadata, {}),
     test: toBool(row.test),
     createdAt: Number(row.created_at),

@@ -3,7 +3,7 @@ import type { KeyStore } from '../domain/ports';
 import type { KeyAlgorithm, SigningKey } from '../domain/types';
 import { isUniqueViolation } from './database';
 import { keySealer, type KeySealer } from './key-sealing';
-import { fromJson, toJson } from './rows';
+import { fromJson, numberOrNull, toJson } from './rows';
 
 interface KeyRow {
   kid: string;
@@ -27,8 +27,8 @@ function keyFromRow(row: KeyRow, sealer: KeySealer): SigningKey {
     privateKeyPem: row.private_key_pem === null ? null : sealer.open(row.kid, row.private_key_pem),
     status: row.status as SigningKey['status'],
     createdAt: Number(row.created_at),
-    retiredAt: row.retired_at === null ? null : Number(row.retired_at),
-    publishUntil: row.publish_until === null ? null : Number(row.publish_until),
+    retiredAt: numberOrNull(row.retired_at),
+    publishUntil: numberOrNull(row.publish_until),
     endorsement: row.endorsement,
   };
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { OutboxStore } from '../domain/ports';
 import type { OutboxEntry, OutboxFilter, OutboxStatus, OutboxSummaryRow, Page } from '../domain/types';
-import { fromJson, keysetPage, toJson } from './rows';
+import { fromJson, keysetPage, numberOrNull, toJson } from './rows';
 import { engineOf } from './database';
 
 export interface OutboxRow {
@@ -34,7 +34,7 @@ export function entryFromRow(row: OutboxRow): OutboxEntry {
     lastError: row.last_error,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
-    deliveredAt: row.delivered_at === null ? null : Number(row.delivered_at),
+    deliveredAt: numberOrNull(row.delivered_at),
   };
 }
 

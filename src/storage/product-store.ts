@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { ProductStore } from '../domain/ports';
 import { readThrough, type FedBy } from './change-fed-cache';
 import type { PolicySetting, ContainerPolicy, MatchStrategy, Product, ReclaimMode, SeatMode } from '../domain/types';
+import { numberOrNull } from './rows';
 
 interface ProductRow {
   id: string;
@@ -46,7 +47,7 @@ export function productFromRow(row: ProductRow): Product {
     heartbeatIntervalSeconds: Number(row.heartbeat_interval_seconds),
     matchStrategy: row.match_strategy as MatchStrategy,
     reclaim: (row.reclaim ?? 'eager') as ReclaimMode,
-    churnLimit: row.churn_limit === null || row.churn_limit === undefined ? null : Number(row.churn_limit),
+    churnLimit: numberOrNull(row.churn_limit),
     churnPeriodSeconds: Number(row.churn_period_seconds ?? 86_400),
     fingerprintChangeWindowSeconds: Number(row.fingerprint_change_window_seconds),
     containers: (row.containers ?? 'refuse') as ContainerPolicy,

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Page } from '../domain/types';
 
-/** Small conversions shared by the stores: JSON text columns, engine booleans, page cursors. */
+/** Small conversions shared by the stores: JSON text columns, nullable numbers, engine booleans, page cursors. */
 
 export function toJson(value: unknown): string {
   return JSON.stringify(value ?? null);
@@ -10,6 +10,11 @@ export function toJson(value: unknown): string {
 export function fromJson<T>(text: string | null | undefined, fallback: T): T {
   if (text === null || text === undefined) return fallback;
   return JSON.parse(text) as T;
+}
+
+/** A nullable numeric column: BIGINT may come back as a string; SQL NULL (or a column not read) is null. */
+export function numberOrNull(value: number | string | null | undefined): number | null {
+  return value === null || value === undefined ? null : Number(value);
 }
 
 /** SQLite answers 0/1, PostgreSQL true/false. */

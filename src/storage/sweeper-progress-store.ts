@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { SweepProgress, SweeperProgressStore } from '../domain/ports';
+import { numberOrNull } from './rows';
 
 const ROW = 'sweeper';
 
@@ -10,8 +11,11 @@ export class KnexSweeperProgressStore implements SweeperProgressStore {
   async read(): Promise<SweepProgress> {
     const row = (await this.db('sweeper_progress').where({ name: ROW }).first()) as
       { expired_through: number | string | null; released_through: number | string | null; full_pass_at: number | string | null } | undefined;
-    const time = (v: number | string | null | undefined) => (v === null || v === undefined ? null : Number(v));
-    return { expiredThrough: time(row?.expired_through), releasedThrough: time(row?.released_through), fullPassAt: time(row?.full_pass_at) };
+    return {
+      expiredThrough: numberOrNull(row?.expired_through),
+      releasedThrough: numberOrNull(row?.released_through),
+      fullPassAt: numberOrNull(row?.full_pass_at),
+    };
   }
 
   async write(p: SweepProgress): Promise<void> {

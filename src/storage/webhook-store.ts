@@ -7,7 +7,7 @@ import { eventFromRow, type AuditRow } from './audit-rows';
 import { readThrough, type FedBy } from './change-fed-cache';
 import { entryFromRow, KnexOutboxStore, type OutboxRow } from './outbox-store';
 import { keySealer, type KeySealer } from './key-sealing';
-import { fromJson, toBool, toJson } from './rows';
+import { fromJson, numberOrNull, toBool, toJson } from './rows';
 
 interface EndpointRow {
   id: string;
@@ -37,8 +37,6 @@ interface AttemptRow {
   error: string | null;
 }
 
-const orNull = (v: number | string | null) => (v === null ? null : Number(v));
-
 function endpointFromRow(row: EndpointRow, sealer: KeySealer): WebhookEndpoint {
   return {
     id: row.id,
@@ -49,8 +47,8 @@ function endpointFromRow(row: EndpointRow, sealer: KeySealer): WebhookEndpoint {
     secret: sealer.isSealed(row.secret) ? sealer.open(row.id, row.secret) : row.secret,
     enabled: toBool(row.enabled),
     failureStreak: Number(row.failure_streak),
-    failingSince: orNull(row.failing_since),
-    disabledAt: orNull(row.disabled_at),
+    failingSince: numberOrNull(row.failing_since),
+    disabledAt: numberOrNull(row.disabled_at),
     disabledReason: row.disabled_reason,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
@@ -83,7 +81,7 @@ function attemptFromRow(row: AttemptRow): WebhookAttempt {
     at: Number(row.at),
     durationMs: Number(row.duration_ms),
     ok: toBool(row.ok),
-    statusCode: row.status_code === null ? null : Number(row.status_code),
+    statusCode: numberOrNull(row.status_code),
     response: row.response,
     error: row.error,
   };

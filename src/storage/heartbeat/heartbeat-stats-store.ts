@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { BeatCount, HeartbeatStatsBucket, HeartbeatStatsStore } from '../../domain/ports';
+import { numberOrNull } from '../rows';
 
 /** Rows per upsert: three bound values each, far under either engine's parameter limit. */
 const CHUNK = 500;
@@ -50,7 +51,7 @@ export class KnexHeartbeatStatsStore implements HeartbeatStatsStore {
     return rows.map((r) => ({
       start: Number(r.bucket) * query.stepMs,
       beats: Number(r.beats),
-      activeSeats: r.seats === null ? null : Number(r.seats),
+      activeSeats: numberOrNull(r.seats),
     }));
   }
 

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { MarketplaceInstance, OrderTerms } from '../../domain/marketplace/types';
 import type { MarketplaceInstanceStore } from '../../domain/ports';
 import type { Page } from '../../domain/types';
-import { keysetPage, toBool } from '../rows';
+import { keysetPage, numberOrNull, toBool } from '../rows';
 
 interface InstanceRow {
   instance_id: string;
@@ -32,8 +32,8 @@ function instanceFromRow(row: InstanceRow): MarketplaceInstance {
         : {
             chargingMode: row.charging_mode,
             periodType: row.period_type,
-            periodNumber: row.period_number === null ? null : Number(row.period_number),
-            quantity: row.quantity === null ? null : Number(row.quantity),
+            periodNumber: numberOrNull(row.period_number),
+            quantity: numberOrNull(row.quantity),
             checkedAt: Number(row.order_checked_at),
           },
   };

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { MarketplaceLicense, MarketplaceLicenseStatus } from '../../domain/marketplace/types';
 import type { MarketplaceLicenseStore } from '../../domain/ports';
-import { toBool } from '../rows';
+import { numberOrNull, toBool } from '../rows';
 
 interface LicenseRow {
   event_id: string;
@@ -30,8 +30,8 @@ function licenseFromRow(row: LicenseRow): MarketplaceLicense {
     license: row.license,
     test: toBool(row.test),
     requestedAt: Number(row.requested_at),
-    deliveredAt: row.delivered_at === null ? null : Number(row.delivered_at),
-    uploadedAt: row.uploaded_at === null || row.uploaded_at === undefined ? null : Number(row.uploaded_at),
+    deliveredAt: numberOrNull(row.delivered_at),
+    uploadedAt: numberOrNull(row.uploaded_at),
   };
 }
 
