@@ -21,6 +21,13 @@ describe('rows kept in memory by the change feed (products, webhook endpoints)',
     assert.equal((await readThrough(products, 'p1', read))?.name, 'read 2');
   });
 
+  it('hands out what it keeps frozen through and through: no reader can change it for the others', async () => {
+    const products = fed(new ChangeFedCache<{ name: string; features: string[] }>('p', true));
+    const kept = (await readThrough(products, 'p1', async () => ({ name: 'p1', features: ['a'] })))!;
+    assert.throws(() => kept.features.push('b'), TypeError);
+    assert.deepEqual((await readThrough(products, 'p1', async () => undefined))?.features, ['a']);
+  });
+
   it('does not keep a read that a change overtook', async () => {
     const products = fed(new ChangeFedCache<{ name: string }>('p', true));
     let reads = 0;

@@ -1,4 +1,4 @@
-import type { ViewChange } from './heartbeat/heartbeat-view-cache';
+import { deepFreeze, type ViewChange } from './heartbeat/heartbeat-view-cache';
 
 /** More entries than this is not a vendor's catalogue but a leak: start afresh. */
 const MOST_ENTRIES = 10_000;
@@ -34,7 +34,8 @@ export class ChangeFedCache<V> {
   fill(key: string, value: V, stamp: number): V {
     if (stamp !== this.generation) return value;
     if (this.entries.size >= MOST_ENTRIES) this.entries.clear();
-    const frozen = Object.freeze(value);
+    // Shared by every reader, as a heartbeat view is: frozen through and through.
+    const frozen = deepFreeze(value);
     this.entries.set(key, frozen);
     return frozen;
   }

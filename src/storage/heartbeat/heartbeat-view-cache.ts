@@ -101,7 +101,8 @@ function freezeView(view: HeartbeatView): HeartbeatView {
   return Object.freeze({ activation: deepFreeze(view.activation), code: deepFreeze(view.code), product: deepFreeze(view.product) });
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes a value and everything it holds: a cached value is shared by every reader (also change-fed-cache.ts). */
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     for (const inner of Object.values(value)) deepFreeze(inner);
     Object.freeze(value);
