@@ -18,7 +18,7 @@
  * prints where their time goes (bench/writer-trips.ts).
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -400,10 +400,11 @@ function writerTrips(): string[] {
 /** What the stopped server's writer did per transaction, its most frequent shapes first. */
 function printWriterTrips(server: Running): void {
   if (!WRITER_TRIPS) return;
-  const file = readdirSync(WRITER_TRIPS).find((f) => f === `writer-trips-${server.child.pid}.json`);
-  if (!file) return;
-  const shapes = JSON.parse(readFileSync(join(WRITER_TRIPS, file), 'utf8')) as TransactionShape[];
-  rmSync(join(WRITER_TRIPS, file));
+  // Written at the server's exit; none from a PostgreSQL server, which has no SQLite writer.
+  const file = join(WRITER_TRIPS, `writer-trips-${server.child.pid}.json`);
+  if (!existsSync(file)) return;
+  const shapes = JSON.parse(readFileSync(file, 'utf8')) as TransactionShape[];
+  rmSync(file);
   console.log('-- the SQLite writer per transaction, medians in µs (BENCH_WRITER_TRIPS) --');
   for (const s of shapes.filter((shape) => shape.count >= 100).slice(0, 4)) {
     console.log(
