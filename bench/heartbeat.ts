@@ -1,8 +1,9 @@
 /**
  * Heartbeat, activation and deactivation throughput and latency against two baselines measured in
  * the same run (the ratio is the figure: these machines are shared and noisy): a bare Express
- * route (bare-express.ts; also on a server with Express's classes from birth) and, for the
- * heartbeat, the floor of a signed-lease heartbeat on Node (heartbeat-floor.ts); on SQLite and
+ * route (bare-express.ts; also on a server with Express's classes from birth) and the least work
+ * each operation must do on Node: the floor of a signed-lease heartbeat (heartbeat-floor.ts), and
+ * of an activation and a deactivation on the same engine (activation-floor.ts); on SQLite and
  * PostgreSQL; with 1,000 codes, and with BENCH_SCALE codes in the `scale` phase; the sweeper
  * expiring 100,000 codes alone, under saturating heartbeat load and under a steady rate, and
  * releasing 100,000 long-expired ones; the server's peak RSS. Prints figures; never passes or
@@ -78,6 +79,8 @@ const HEADER = row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'beat r/s
 const FLOOR_HEADER = row(['engine', 'conns', 'floor r/s', 'p50 ms', 'p99 ms', 'beat r/s', 'p50 ms', 'p99 ms', 'ratio', 'p99 ratio'], W);
 const ACTIVATION_HEADER = row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'act r/s', 'p50 ms', 'p99 ms', 'ratio', 'p99 ratio'], W);
 const DEACTIVATION_HEADER = row(['engine', 'conns', 'bare r/s', 'p50 ms', 'p99 ms', 'deact r/s', 'p50 ms', 'p99 ms', 'ratio', 'p99 ratio'], W);
+const FLOOR_ACTIVATION_HEADER = row(['engine', 'conns', 'floor r/s', 'p50 ms', 'p99 ms', 'act r/s', 'p50 ms', 'p99 ms', 'ratio', 'p99 ratio'], W);
+const FLOOR_DEACTIVATION_HEADER = row(['engine', 'conns', 'floor r/s', 'p50 ms', 'p99 ms', 'deact r/s', 'p50 ms', 'p99 ms', 'ratio', 'p99 ratio'], W);
 
 /** A row of a measured route against its baseline: throughput ratio, and p99 as a multiple of the baseline's. */
 function against(label: string, connections: number, base: LoadResult, measured: LoadResult, notes: string[] = []): string {
@@ -190,61 +193,89 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
   // Many large codes, so seat limits and per-code guards never interfere with throughput.
   const seeded = await seed(t.database.knex, 200, { productName: 'bench', seats: 1_000_000, keep: 0 });
   const codes = (await t.database.knex('codes').where({ product_id: seeded.productId, seats: 1_000_000 }).select('code')).map((r: { code: string }) => r.code);
+  const floor = await startActivationFloor(t, codes.length);
   const nextCode = cycle(codes);
-  const body = () => ({ code: nextCode(), fingerprint: benchFingerprint(`activation-${process.pid}-${machinesMade++}`) });
+  const nextFloorCode = cycle(codes.map((_, i) => `floor-${i}`));
+  const machine = () => benchFingerprint(`activation-${process.pid}-${machinesMade++}`);
+  const body = () => ({ code: nextCode(), fingerprint: machine() });
+  const activationsOf = (running: Running, held: Held[], code: () => string) => (connections: number) =>
+    withServerCpu(running.child.pid!, () =>
+      loadRequests(running.url, { connections, seconds: SECONDS, onResponse: keeping(held) }, () => ({
+        path: '/v1/activations',
+        body: { code: code(), fingerprint: machine() },
+        headers: NONCE(),
+      })),
+    );
   const held: Held[] = [];
-  const keep = (status: number, answer: string) => {
-    if (status !== 201) return;
-    const { activation, token } = JSON.parse(answer) as { activation: { id: string }; token: string };
-    held.push({ id: activation.id, token });
-  };
+  const floorHeld: Held[] = [];
   const rows: string[] = [];
+  const floorRows: string[] = [];
   const cpuRows: string[] = [];
   for (const connections of CONNECTIONS) {
     const runs = async () => ({
       b: await withServerCpu(bare.child.pid!, () => load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body)),
-      a: await withServerCpu(server.child.pid!, () =>
-        loadRequests(server.url, { connections, seconds: SECONDS, onResponse: keep }, () => ({
-          path: '/v1/activations',
-          body: body(),
-          headers: NONCE(),
-        })),
-      ),
+      f: await activationsOf(floor, floorHeld, nextFloorCode)(connections),
+      a: await activationsOf(server, held, nextCode)(connections),
     });
-    const { result, pinned } = connections === 1 ? await pinnedApart([bare, server], runs) : { result: await runs(), pinned: false };
-    rows.push(against(label, connections, result.b, result.a, pinned ? ['server and load generator on a core each'] : []));
-    cpuRows.push(`  ${label}, ${connections} conns: activation ${cpuCell(result.a.cpu)}, bare route ${cpuCell(result.b.cpu)}`);
+    const { result, pinned } = connections === 1 ? await pinnedApart([bare, floor, server], runs) : { result: await runs(), pinned: false };
+    const notes = pinned ? ['server and load generator on a core each'] : [];
+    rows.push(against(label, connections, result.b, result.a, notes));
+    floorRows.push(against(label, connections, result.f, result.a, [`floor ${fmt(result.f.rps / result.b.rps, 2)}× the bare route`, ...notes]));
+    cpuRows.push(`  ${label}, ${connections} conns: activation ${cpuCell(result.a.cpu)}, floor ${cpuCell(result.f.cpu)}, bare route ${cpuCell(result.b.cpu)}`);
   }
   console.log(`${ACTIVATION_HEADER}\n${rows.join('\n')}`);
+  console.log(
+    `-- the same activations against their floor (activation-floor.ts), measured in the same runs --\n${FLOOR_ACTIVATION_HEADER}\n${floorRows.join('\n')}`,
+  );
 
   // As many deactivations per run as the activations made allow: each frees a seat once.
-  const perRun = Math.floor(held.length / CONNECTIONS.length);
-  const nextHeld = cycle(held);
-  const deactivation = () => {
-    const h = nextHeld();
-    return { method: 'DELETE', path: `/v1/activations/${h.id}`, headers: { authorization: `Bearer ${h.token}`, ...NONCE() } };
+  const perRun = Math.floor(Math.min(held.length, floorHeld.length) / CONNECTIONS.length);
+  const deactivationsOf = (running: Running, held: Held[]) => {
+    const next = cycle(held);
+    return (connections: number) =>
+      withServerCpu(running.child.pid!, () =>
+        loadRequests(running.url, { connections, amount: perRun }, () => {
+          const h = next();
+          return { method: 'DELETE', path: `/v1/activations/${h.id}`, headers: { authorization: `Bearer ${h.token}`, ...NONCE() } };
+        }),
+      );
   };
+  const deactivations = deactivationsOf(server, held);
+  const floorDeactivations = deactivationsOf(floor, floorHeld);
   const deactivationRows: string[] = [];
+  const floorDeactivationRows: string[] = [];
   for (const connections of CONNECTIONS) {
     if (perRun < connections) break;
     const runs = async () => ({
       b: await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body),
-      d: await withServerCpu(server.child.pid!, () => loadRequests(server.url, { connections, amount: perRun }, deactivation)),
+      f: await floorDeactivations(connections),
+      d: await deactivations(connections),
     });
-    const { result, pinned } = connections === 1 ? await pinnedApart([bare, server], runs) : { result: await runs(), pinned: false };
-    deactivationRows.push(
-      against(
-        label,
-        connections,
-        result.b,
-        result.d,
-        [`${perRun.toLocaleString('en')} seats freed`, pinned ? 'server and load generator on a core each' : ''].filter(Boolean),
-      ),
-    );
-    cpuRows.push(`  ${label}, ${connections} conns: deactivation ${cpuCell(result.d.cpu)}`);
+    const { result, pinned } = connections === 1 ? await pinnedApart([bare, floor, server], runs) : { result: await runs(), pinned: false };
+    const notes = pinned ? ['server and load generator on a core each'] : [];
+    deactivationRows.push(against(label, connections, result.b, result.d, [`${perRun.toLocaleString('en')} seats freed`, ...notes]));
+    floorDeactivationRows.push(against(label, connections, result.f, result.d, [`floor ${fmt(result.f.rps / result.b.rps, 2)}× the bare route`, ...notes]));
+    cpuRows.push(`  ${label}, ${connections} conns: deactivation ${cpuCell(result.d.cpu)}, floor ${cpuCell(result.f.cpu)}`);
   }
+  await floor.stop();
   console.log(`-- deactivation of those machines (ratio against the bare route) --\n${DEACTIVATION_HEADER}\n${deactivationRows.join('\n')}`);
+  console.log(`-- the same deactivations against their floor --\n${FLOOR_DEACTIVATION_HEADER}\n${floorDeactivationRows.join('\n')}`);
   console.log(`-- server CPU per answer, main thread / all threads --\n${cpuRows.join('\n')}`);
+}
+
+/** Keeps the seat each 201 answer took, for the deactivation runs. */
+function keeping(held: Held[]): (status: number, answer: string) => void {
+  return (status, answer) => {
+    if (status !== 201) return;
+    const { activation, token } = JSON.parse(answer) as { activation: { id: string }; token: string };
+    held.push({ id: activation.id, token });
+  };
+}
+
+/** The activation floor on the target's engine: its own tables in the same PostgreSQL database, or its own SQLite file beside licensor's. */
+function startActivationFloor(t: Target, codes: number): Promise<Running> {
+  const where = t.engine === 'postgres' ? t.env.DATABASE_URL! : join(t.env.LICENSOR_DATA_DIR!, 'activation-floor.db');
+  return startProcess([join(__dirname, 'activation-floor.js'), t.engine, where, String(codes)]);
 }
 
 /**
