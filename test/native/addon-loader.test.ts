@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { packageRoot } from './helpers/package-root';
@@ -109,6 +109,33 @@ describe('loading the native addon', () => {
       message.includes(`${join(pkg.root, PREBUILDS)}: no prebuild for ${PLATFORM} (glibc) (it holds ${PLATFORM}/licensor_fingerprint.napi.musl.node)`),
       message,
     );
+  });
+
+  it("tells the C library from ldd's contents, as the process's own report does, without writing the report", function () {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled loader, as the package ships it
+    const { libcNamedBy } = require(join(COMPILED, 'fingerprint', 'addon.js')) as { libcNamedBy(ldd: string): string | undefined };
+    // musl's ldd is its dynamic loader, which prints this banner; glibc's is a script of the GNU C Library.
+    assert.equal(libcNamedBy('\x7fELF\x02\x01\x01 ... musl libc (x86_64)\nVersion 1.2.4\nDynamic Program Loader'), 'musl');
+    assert.equal(libcNamedBy('#!/bin/bash\n# This file is part of the GNU C Library.\n'), 'glibc');
+    assert.equal(libcNamedBy(''), undefined, 'no ldd: the report decides');
+    assert.equal(libcNamedBy('#!/bin/sh\necho "not a dynamic executable"\n'), undefined);
+    if (process.platform !== 'linux' || !existsSync('/usr/bin/ldd')) this.skip();
+    const report = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header;
+    assert.equal(libcNamedBy(readFileSync('/usr/bin/ldd', 'latin1')), report.glibcVersionRuntime === undefined ? 'musl' : 'glibc');
+
+    // Picking the libc-tagged prebuild asks ldd only: the report costs milliseconds of a first check().
+    const tagged = join(PREBUILDS, PLATFORM, 'licensor_fingerprint.napi.glibc.node');
+    const pkg = make({ [tagged]: 'binary' });
+    const getReport = process.report.getReport;
+    let reports = 0;
+    process.report.getReport = (...args) => (reports++, getReport.apply(process.report, args));
+    try {
+      pkg.loader().collectSync({ include: ['cpu.signature'] });
+    } finally {
+      process.report.getReport = getReport;
+    }
+    assert.deepEqual(pkg.loaded(), [join(pkg.root, tagged)]);
+    assert.equal(reports, 0);
   });
 
   it('names every path it tried, why each failed, and how to build the addon when nothing loads', () => {

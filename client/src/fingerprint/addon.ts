@@ -54,11 +54,36 @@ function listing(dir: string): string[] {
   }
 }
 
-/** The C library Node runs on: its report names the glibc it was loaded with; musl has none. */
+/** Where the system's `ldd` is: glibc's is a script that names the GNU C Library; musl's is musl's loader. */
+const LDD = '/usr/bin/ldd';
+
+/**
+ * The C library Node runs on. `ldd` says so in a few kilobytes, read first (as detect-libc does):
+ * Node's report, which names the glibc the process was loaded with (musl has none), takes
+ * milliseconds to write, a large part of a licensed application's first check(), so it is only
+ * asked when `ldd` is missing or names neither.
+ */
 function linuxLibc(): string | undefined {
-  if (process.platform !== 'linux' || process.report === undefined) return undefined;
+  if (process.platform !== 'linux') return undefined;
+  const named = libcNamedBy(readLdd());
+  if (named !== undefined || process.report === undefined) return named;
   const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
   return header?.glibcVersionRuntime === undefined ? 'musl' : 'glibc';
+}
+
+function readLdd(): string {
+  try {
+    return readFileSync(LDD, 'latin1');
+  } catch {
+    return '';
+  }
+}
+
+/** The C library an `ldd`'s contents belong to; undefined when they name neither. */
+export function libcNamedBy(ldd: string): 'glibc' | 'musl' | undefined {
+  if (ldd.includes('musl')) return 'musl';
+  if (ldd.includes('GNU C Library') || ldd.includes('GLIBC')) return 'glibc';
+  return undefined;
 }
 
 /** What a prebuild's file name says (prebuildify's tags, e.g. `licensor_fingerprint.napi.glibc.node`). */
@@ -162,10 +187,11 @@ function native(): NativeAddon {
   const causes: unknown[] = [];
   const prebuilds = join(root, PREBUILDS);
   const { paths, wanted } = matchingPrebuilds(prebuilds);
-  if (paths.length === 0) {
+  // Said only when nothing loads: naming this process's C library can cost a report (linuxLibc).
+  const noPrebuild = () => {
     const shipped = listing(prebuilds).flatMap((tuple) => listing(join(prebuilds, tuple)).map((file) => `${tuple}/${file}`));
-    tried.push(`${prebuilds}: no prebuild for ${wanted()}${shipped.length > 0 ? ` (it holds ${shipped.join(', ')})` : ' (none there)'}`);
-  }
+    return `${prebuilds}: no prebuild for ${wanted()}${shipped.length > 0 ? ` (it holds ${shipped.join(', ')})` : ' (none there)'}`;
+  };
   for (const path of [...paths, ...localBuilds(root)]) {
     if (!existsSync(path)) {
       tried.push(`${path}: does not exist`);
@@ -180,7 +206,7 @@ function native(): NativeAddon {
       causes.push(cause);
     }
   }
-  throw loadError(root, tried, causes);
+  throw loadError(root, paths.length === 0 ? [noPrebuild(), ...tried] : tried, causes);
 }
 
 /**
