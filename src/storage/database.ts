@@ -62,7 +62,14 @@ export function openDatabase(options: DatabaseOptions): Database {
     const pgKnex = knex({
       client: 'pg',
       connection: { connectionString: options.databaseUrl, types: pgTypes } as Knex.PgConnectionConfig,
-      pool: { min: 0, max: poolMax },
+      pool: {
+        min: 0,
+        max: poolMax,
+        afterCreate(conn: pg.Client, done: (err: Error | null, conn: unknown) => void) {
+          nameStatements(conn);
+          done(null, conn);
+        },
+      },
       log: driverLog(options),
     });
     return { engine: 'postgres', location: `postgres://${url.host}${url.pathname}`, knex: pgKnex, options, close: () => pgKnex.destroy() };
@@ -90,6 +97,39 @@ export function openDatabase(options: DatabaseOptions): Database {
 }
 
 type SqliteConnection = sqlite3.Database;
+
+/** Statement texts named per PostgreSQL connection; texts beyond these are sent unnamed, as before. */
+const STATEMENTS_NAMED = 500;
+
+/**
+ * Names the parameterised statements sent on a PostgreSQL connection, as keepStatementsPrepared
+ * does for SQLite's: the server parses and plans a named statement once per connection, and the
+ * driver sends only Bind and Execute after
+ * (docs/performance.md#an-activation-asks-the-database-few-questions).
+ *
+ * Not named: statements without parameters (BEGIN, COMMIT, DDL, several statements in one text:
+ * the simple protocol, as before); texts past the limit; texts that read `*`, whose result type
+ * a later migration could change under a statement prepared before it (PostgreSQL then refuses
+ * it: "cached plan must not change result type"), where named ones list their columns. A
+ * statement the server refused is not recorded as prepared (the driver records it on
+ * ParseComplete) and is parsed again at its next use.
+ */
+export function nameStatements(conn: pg.Client, limit = STATEMENTS_NAMED): void {
+  const names = new Map<string, string>();
+  const query = conn.query.bind(conn) as (...args: unknown[]) => unknown;
+  (conn as unknown as { query: (...args: unknown[]) => unknown }).query = (config: unknown, ...rest: unknown[]) => {
+    const c = config as { text?: unknown; name?: unknown; values?: unknown } | null;
+    if (c !== null && typeof c === 'object' && typeof c.text === 'string' && c.name === undefined && Array.isArray(c.values) && c.values.length > 0) {
+      let name = names.get(c.text);
+      if (name === undefined && names.size < limit && !READS_STAR.test(c.text)) names.set(c.text, (name = `licensor_${names.size}`));
+      if (name !== undefined) return query({ ...c, name }, ...rest);
+    }
+    return query(config, ...rest);
+  };
+}
+
+/** A `*` that is not `count(*)`: `SELECT *`, `RETURNING *`, `table.*`. */
+const READS_STAR = /(^|[^(])\*/;
 
 /** Prepared statements kept per SQLite connection (LRU); more distinct texts than this are prepared again. */
 const STATEMENTS_KEPT = 500;
