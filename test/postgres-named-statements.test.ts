@@ -78,6 +78,20 @@ describe('named statements on PostgreSQL connections [postgres]', () => {
     });
   });
 
+  it('leaves bulk statements, of more than 64 values, unnamed', async () => {
+    await database.knex.transaction(async (trx) => {
+      const ids = Array.from({ length: 65 }, (_, i) => i + 1);
+      assert.equal((await trx('t').select('id').whereIn('id', ids)).length, 2);
+      assert.equal((await trx('t').select('id').whereIn('id', ids.slice(0, 64))).length, 2);
+      const statements = await prepared(trx);
+      assert.ok(
+        statements.some((s) => s.includes('$64)')),
+        'the statement of 64 values is named',
+      );
+      assert.ok(!statements.some((s) => s.includes('$65')), 'the statement of 65 values is not');
+    });
+  });
+
   it('names no more distinct texts than its limit; the rest go unnamed and still answer', async () => {
     const client = new pg.Client({ connectionString: db.databaseUrl });
     await client.connect();

@@ -102,13 +102,20 @@ type SqliteConnection = sqlite3.Database;
 const STATEMENTS_NAMED = 500;
 
 /**
+ * Statements with more values than this are bulk writes (the sweeper's, the heartbeat flush's),
+ * whose texts change with their row counts: named, each would keep a large plan in the server's
+ * session for nothing. An activation's statements bind at most a few dozen.
+ */
+const NAMED_VALUES_AT_MOST = 64;
+
+/**
  * Names the parameterised statements sent on a PostgreSQL connection, as keepStatementsPrepared
  * does for SQLite's: the server parses and plans a named statement once per connection, and the
  * driver sends only Bind and Execute after
  * (docs/performance.md#an-activation-asks-the-database-few-questions).
  *
  * Not named: statements without parameters (BEGIN, COMMIT, DDL, several statements in one text:
- * the simple protocol, as before); texts past the limit; texts that read `*`, whose result type
+ * the simple protocol, as before); bulk statements; texts past the limit; texts that read `*`, whose result type
  * a later migration could change under a statement prepared before it (PostgreSQL then refuses
  * it: "cached plan must not change result type"), where named ones list their columns. A
  * statement the server refused is not recorded as prepared (the driver records it on
@@ -119,7 +126,15 @@ export function nameStatements(conn: pg.Client, limit = STATEMENTS_NAMED): void 
   const query = conn.query.bind(conn) as (...args: unknown[]) => unknown;
   (conn as unknown as { query: (...args: unknown[]) => unknown }).query = (config: unknown, ...rest: unknown[]) => {
     const c = config as { text?: unknown; name?: unknown; values?: unknown } | null;
-    if (c !== null && typeof c === 'object' && typeof c.text === 'string' && c.name === undefined && Array.isArray(c.values) && c.values.length > 0) {
+    if (
+      c !== null &&
+      typeof c === 'object' &&
+      typeof c.text === 'string' &&
+      c.name === undefined &&
+      Array.isArray(c.values) &&
+      c.values.length > 0 &&
+      c.values.length <= NAMED_VALUES_AT_MOST
+    ) {
       let name = names.get(c.text);
       if (name === undefined && names.size < limit && !READS_STAR.test(c.text)) names.set(c.text, (name = `licensor_${names.size}`));
       if (name !== undefined) return query({ ...c, name }, ...rest);
