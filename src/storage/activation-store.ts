@@ -286,6 +286,7 @@ export class KnexActivationStore implements ActivationStore {
 
   async cullIfLapsed(ids: string[], now: number): Promise<string[]> {
     if (ids.length === 0) return [];
+    await this.lockCodesOf(this.db('activations').select('code_id').whereIn('id', ids));
     const rows = await this.db('activations')
       .whereIn('id', ids)
       .andWhere('status', 'active')
@@ -295,11 +296,24 @@ export class KnexActivationStore implements ActivationStore {
   }
 
   async cullLapsedOfProduct(productId: string, now: number): Promise<Array<{ id: string; codeId: string }>> {
+    await this.lockCodesOf(this.db('activations').select('code_id').where({ product_id: productId, status: 'active' }).whereRaw(LAPSED, [now]));
     const rows = await this.db('activations')
       .where({ product_id: productId, status: 'active' })
       .whereRaw(LAPSED, [now])
       .update({ status: 'culled', ended_at: now }, ['id', 'code_id']);
     return (rows as Array<{ id: string; code_id: string }>).map((r) => ({ id: r.id, codeId: r.code_id }));
+  }
+
+  /**
+   * Locks, in id order, the codes of the activations a bulk statement is about to end. Ending a
+   * live activation moves its code's live seats (migration 018), which on PostgreSQL takes the
+   * code's row lock; an activation takes the code's lock before its seats' (lockForSeat), so a
+   * statement that took the seats' first could deadlock with it. SQLite has one writer: nothing
+   * to order.
+   */
+  private async lockCodesOf(codeIds: Knex.QueryBuilder): Promise<void> {
+    if (engineOf(this.db) !== 'postgres') return;
+    await this.db('codes').select('id').whereIn('id', codeIds).orderBy('id').forUpdate();
   }
 
   async countActiveContainers(productId: string): Promise<number> {

@@ -2,12 +2,7 @@ import type { Knex } from 'knex';
 import type { CodeFilter, CodeStore, ExpiryPlace, SweepBatch } from '../domain/ports';
 import type { CodeStatus, LicenseCode, Page } from '../domain/types';
 import { fromJson, keysetPage, numberOrNull, toBool, toJson } from './rows';
-import { KnexActivationStore } from './activation-store';
 import { CodeSweep } from './code-sweep';
-import { engineOf } from './database';
-
-/** A code's live seats, as a column of the statement that locks it (lockForSeat, SQLite). */
-const ACTIVE_SEATS = "(SELECT count(*) FROM activations WHERE activations.code_id = codes.id AND activations.status = 'active') AS active_seats";
 
 export interface CodeRow {
   id: string;
@@ -109,24 +104,13 @@ export class KnexCodeStore implements CodeStore {
   }
 
   async lockForSeat(normalized: string): Promise<{ code: LicenseCode; activeSeats: number } | undefined> {
-    if (engineOf(this.db) === 'sqlite') {
-      // The transaction holds SQLite's only write lock from this statement on, so the count in the
-      // same statement sees every earlier holder's commit: one trip through the thread pool, not two.
-      const rows = (await this.db('codes')
-        .where({ code: normalized })
-        // knex passes a raw column through; its types take names only.
-        .update({ revision: this.db.raw('revision + 1') }, [...CODE_COLUMNS, this.db.raw(ACTIVE_SEATS)] as unknown as string[])) as unknown as Array<
-        CodeRow & { active_seats: number }
-      >;
-      return rows[0] && { code: codeFromRow(rows[0]), activeSeats: Number(rows[0].active_seats) };
-    }
-    // PostgreSQL evaluates a statement against the snapshot it started with, which may predate the
-    // commit of the transaction whose lock it waited for: the seats are counted after the lock.
+    // The write takes the code's lock first (PostgreSQL's row lock, SQLite's only write lock), and
+    // its RETURNING gives the row as the last holder committed it, with the live seats its
+    // triggers kept (migration 018): one statement, whatever the code's size.
     const rows = (await this.db('codes')
       .where({ code: normalized })
-      .update({ revision: this.db.raw('revision + 1') }, CODE_COLUMNS)) as unknown as CodeRow[];
-    if (!rows[0]) return undefined;
-    return { code: codeFromRow(rows[0]), activeSeats: await new KnexActivationStore(this.db).countActive(rows[0].id) };
+      .update({ revision: this.db.raw('revision + 1') }, [...CODE_COLUMNS, 'live_seats'])) as unknown as Array<CodeRow & { live_seats: number }>;
+    return rows[0] && { code: codeFromRow(rows[0]), activeSeats: Number(rows[0].live_seats) };
   }
 
   async update(

@@ -16,6 +16,7 @@ import * as outboxAndMarketplaceOrders from './migrations/014_outbox_and_marketp
 import * as webhooks from './migrations/015_webhooks';
 import * as adminTokens from './migrations/016_admin_tokens';
 import * as webhookEndpointChanges from './migrations/017_webhook_endpoint_changes';
+import * as codeLiveSeats from './migrations/018_code_live_seats';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
 export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
@@ -36,6 +37,7 @@ export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Kn
   '015_webhooks': webhooks,
   '016_admin_tokens': adminTokens,
   '017_webhook_endpoint_changes': webhookEndpointChanges,
+  '018_code_live_seats': codeLiveSeats,
 };
 
 const source: Knex.MigrationSource<string> = {
