@@ -20,22 +20,40 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw('ALTER TABLE codes ADD COLUMN live_seats INTEGER NOT NULL DEFAULT 0');
   await knex.raw(`UPDATE codes SET live_seats = (SELECT count(*) FROM activations WHERE activations.code_id = codes.id AND activations.status = 'active')`);
   if (engineOf(knex) === 'postgres') {
-    await knex.raw(`CREATE FUNCTION licensor_live_seats() RETURNS trigger LANGUAGE plpgsql AS $$
+    // Once per statement, from its transition tables: a bulk statement (the sweeper releases
+    // 10,000 codes' seats in one) moves each code once, where a row trigger cost a statement per
+    // seat (docs/performance.md#sweeper). PostgreSQL
+    // takes no column list with transition tables, so every UPDATE of activations runs it; one
+    // that changes no status or code (a heartbeat's liveness write) finds no row to move. Nested
+    // loops off, as licensor_view_codes_changed (migration 005): the plan is kept per session
+    // from the first statement's row counts.
+    await knex.raw(`CREATE FUNCTION licensor_live_seats() RETURNS trigger LANGUAGE plpgsql SET enable_nestloop = off AS $$
       BEGIN
-        IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.status = 'active' THEN
-          UPDATE codes SET live_seats = live_seats - 1 WHERE id = OLD.code_id;
-        END IF;
-        IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status = 'active' THEN
-          UPDATE codes SET live_seats = live_seats + 1 WHERE id = NEW.code_id;
+        IF TG_OP = 'INSERT' THEN
+          UPDATE codes SET live_seats = live_seats + d.n
+            FROM (SELECT code_id, count(*) AS n FROM new_rows WHERE status = 'active' GROUP BY code_id) d WHERE codes.id = d.code_id;
+        ELSIF TG_OP = 'DELETE' THEN
+          UPDATE codes SET live_seats = live_seats - d.n
+            FROM (SELECT code_id, count(*) AS n FROM old_rows WHERE status = 'active' GROUP BY code_id) d WHERE codes.id = d.code_id;
+        ELSE
+          UPDATE codes SET live_seats = live_seats + d.n
+            FROM (SELECT code_id, sum(n) AS n FROM (
+                    SELECT n.code_id, 1 AS n FROM new_rows n JOIN old_rows o ON o.id = n.id
+                     WHERE n.status = 'active' AND (o.status <> 'active' OR o.code_id <> n.code_id)
+                    UNION ALL
+                    SELECT o.code_id, -1 FROM old_rows o JOIN new_rows n ON n.id = o.id
+                     WHERE o.status = 'active' AND (n.status <> 'active' OR o.code_id <> n.code_id)) moved
+                  GROUP BY code_id) d
+           WHERE codes.id = d.code_id AND d.n <> 0;
         END IF;
         RETURN NULL;
       END $$`);
-    await knex.raw(`CREATE TRIGGER ${TRIGGERS[0]} AFTER INSERT ON activations FOR EACH ROW
-      WHEN (NEW.status = 'active') EXECUTE FUNCTION licensor_live_seats()`);
-    await knex.raw(`CREATE TRIGGER ${TRIGGERS[1]} AFTER UPDATE OF status, code_id ON activations FOR EACH ROW
-      WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.code_id IS DISTINCT FROM NEW.code_id) EXECUTE FUNCTION licensor_live_seats()`);
-    await knex.raw(`CREATE TRIGGER ${TRIGGERS[2]} AFTER DELETE ON activations FOR EACH ROW
-      WHEN (OLD.status = 'active') EXECUTE FUNCTION licensor_live_seats()`);
+    await knex.raw(`CREATE TRIGGER ${TRIGGERS[0]} AFTER INSERT ON activations REFERENCING NEW TABLE AS new_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION licensor_live_seats()`);
+    await knex.raw(`CREATE TRIGGER ${TRIGGERS[1]} AFTER UPDATE ON activations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION licensor_live_seats()`);
+    await knex.raw(`CREATE TRIGGER ${TRIGGERS[2]} AFTER DELETE ON activations REFERENCING OLD TABLE AS old_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION licensor_live_seats()`);
     return;
   }
   await knex.raw(`CREATE TRIGGER ${TRIGGERS[0]} AFTER INSERT ON activations WHEN NEW.status = 'active'
