@@ -21,30 +21,43 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`UPDATE codes SET live_seats = (SELECT count(*) FROM activations WHERE activations.code_id = codes.id AND activations.status = 'active')`);
   if (engineOf(knex) === 'postgres') {
     // Once per statement, from its transition tables: a bulk statement (the sweeper releases
-    // 10,000 codes' seats in one) moves each code once, where a row trigger cost a statement per
-    // seat (docs/performance.md#sweeper). PostgreSQL
-    // takes no column list with transition tables, so every UPDATE of activations runs it; one
-    // that changes no status or code (a heartbeat's liveness write) finds no row to move. Nested
-    // loops off, as licensor_view_codes_changed (migration 005): the plan is kept per session
-    // from the first statement's row counts.
-    await knex.raw(`CREATE FUNCTION licensor_live_seats() RETURNS trigger LANGUAGE plpgsql SET enable_nestloop = off AS $$
+    // 10,000 codes' seats in one) moves its codes together, where a row trigger cost a statement
+    // per seat (docs/performance.md#sweeper). PostgreSQL takes no column list with transition
+    // tables, so every UPDATE of activations runs it; one that changes no status or code (a
+    // heartbeat's liveness write) moves nothing. An UPDATE's old and new rows are the same rows,
+    // so a code's change is its live new rows less its live old ones: no join of the two tables,
+    // whose plan, kept per session from the first statement's sizes, could turn quadratic
+    // (migration 005). Codes are found by `id = ANY(…)`, a key lookup whatever the sizes: a join,
+    // planned once for a bulk statement, would scan every code for each activation after.
+    await knex.raw(`CREATE FUNCTION licensor_live_seats() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        delta integer;
+        ids varchar[];
       BEGIN
         IF TG_OP = 'INSERT' THEN
-          UPDATE codes SET live_seats = live_seats + d.n
-            FROM (SELECT code_id, count(*) AS n FROM new_rows WHERE status = 'active' GROUP BY code_id) d WHERE codes.id = d.code_id;
+          FOR delta, ids IN
+            SELECT n, array_agg(code_id) FROM (SELECT code_id, count(*)::integer AS n FROM new_rows WHERE status = 'active' GROUP BY code_id) d GROUP BY n
+          LOOP
+            UPDATE codes SET live_seats = live_seats + delta WHERE id = ANY(ids);
+          END LOOP;
         ELSIF TG_OP = 'DELETE' THEN
-          UPDATE codes SET live_seats = live_seats - d.n
-            FROM (SELECT code_id, count(*) AS n FROM old_rows WHERE status = 'active' GROUP BY code_id) d WHERE codes.id = d.code_id;
+          FOR delta, ids IN
+            SELECT -n, array_agg(code_id) FROM (SELECT code_id, count(*)::integer AS n FROM old_rows WHERE status = 'active' GROUP BY code_id) d GROUP BY n
+          LOOP
+            UPDATE codes SET live_seats = live_seats + delta WHERE id = ANY(ids);
+          END LOOP;
         ELSE
-          UPDATE codes SET live_seats = live_seats + d.n
-            FROM (SELECT code_id, sum(n) AS n FROM (
-                    SELECT n.code_id, 1 AS n FROM new_rows n JOIN old_rows o ON o.id = n.id
-                     WHERE n.status = 'active' AND (o.status <> 'active' OR o.code_id <> n.code_id)
-                    UNION ALL
-                    SELECT o.code_id, -1 FROM old_rows o JOIN new_rows n ON n.id = o.id
-                     WHERE o.status = 'active' AND (n.status <> 'active' OR o.code_id <> n.code_id)) moved
-                  GROUP BY code_id) d
-           WHERE codes.id = d.code_id AND d.n <> 0;
+          FOR delta, ids IN
+            SELECT n, array_agg(code_id) FROM (
+              SELECT code_id, sum(n)::integer AS n FROM (
+                SELECT code_id, 1 AS n FROM new_rows WHERE status = 'active'
+                UNION ALL
+                SELECT code_id, -1 FROM old_rows WHERE status = 'active') moved
+              GROUP BY code_id) d
+            WHERE n <> 0 GROUP BY n
+          LOOP
+            UPDATE codes SET live_seats = live_seats + delta WHERE id = ANY(ids);
+          END LOOP;
         END IF;
         RETURN NULL;
       END $$`);
