@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { generateAuthorizationCode } from '../src/domain/authorization-code';
 import { DAY } from './support/clock';
-import { createTestDatabase, forEachEngine, postgresAvailable, warnPostgresSkipped, type TestDatabase } from './support/databases';
+import { skipWithoutPostgres, createTestDatabase, forEachEngine, type TestDatabase } from './support/databases';
 import { machine } from './support/factories';
 import { startTestServer, type TestServer } from './support/harness';
 import { admin } from './support/http';
@@ -96,10 +96,7 @@ describe('attack: guessing through two server processes on PostgreSQL', function
   let servers: ServerProcess[] = [];
 
   before(async function () {
-    if (!(await postgresAvailable())) {
-      warnPostgresSkipped();
-      this.skip();
-    }
+    await skipWithoutPostgres(this);
     db = await createTestDatabase('postgres');
     const env = serverEnv(db, { LICENSOR_GUESS_BURST: '20', LICENSOR_GUESSES_PER_MINUTE: '1' });
     servers = await Promise.all([spawnServer(env), spawnServer(env)]);

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { generateAuthorizationCode } from '../src/domain/authorization-code';
-import { createTestDatabase, forEachEngine, postgresAvailable, warnPostgresSkipped, type TestDatabase } from './support/databases';
+import { skipWithoutPostgres, createTestDatabase, forEachEngine, type TestDatabase } from './support/databases';
 import { machine } from './support/factories';
 import { startTestServer, type TestServer } from './support/harness';
 import { admin, call } from './support/http';
@@ -161,10 +161,7 @@ describe('attack: replaying a signed open-API call to another server process on 
   const product = 'replayed';
 
   before(async function () {
-    if (!(await postgresAvailable())) {
-      warnPostgresSkipped();
-      this.skip();
-    }
+    await skipWithoutPostgres(this);
     db = await createTestDatabase('postgres');
     const env = serverEnv(db, { LICENSOR_OPENAPI_AKSK: AKSK });
     servers = await Promise.all([spawnServer(env), spawnServer(env)]);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import { nameStatements, openDatabase, type Database } from '../src/storage/database';
-import { createTestDatabase, postgresAvailable, warnPostgresSkipped, type TestDatabase } from './support/databases';
+import { skipWithoutPostgres, createTestDatabase, type TestDatabase } from './support/databases';
 
 /**
  * Every parameterised statement on a PostgreSQL connection is named (src/storage/database.ts), so
@@ -15,10 +15,7 @@ describe('named statements on PostgreSQL connections [postgres]', () => {
   let database: Database;
 
   before(async function () {
-    if (!(await postgresAvailable())) {
-      warnPostgresSkipped();
-      this.skip();
-    }
+    await skipWithoutPostgres(this);
     db = await createTestDatabase('postgres');
     database = openDatabase({ databaseUrl: db.databaseUrl, sqliteFile: join(db.dataDir, 'unused.db') });
     await database.knex.raw('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');

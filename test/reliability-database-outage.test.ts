@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { postgresAvailable, PG_ADMIN_URL, warnPostgresSkipped, createTestDatabase, type TestDatabase } from './support/databases';
+import { skipWithoutPostgres, PG_ADMIN_URL, createTestDatabase, type TestDatabase } from './support/databases';
 import { machine } from './support/factories';
 import { startTestServer, type TestServer } from './support/harness';
 import { admin, call } from './support/http';
@@ -11,10 +11,7 @@ describe('PostgreSQL going away and coming back [postgres]', () => {
   let server: TestServer;
 
   before(async function () {
-    if (!(await postgresAvailable())) {
-      warnPostgresSkipped();
-      this.skip();
-    }
+    await skipWithoutPostgres(this);
     db = await createTestDatabase('postgres');
     const target = new URL(PG_ADMIN_URL);
     proxy = new TcpProxy(target.hostname, Number(target.port || 5432));

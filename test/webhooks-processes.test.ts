@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { createTestDatabase, forEachEngine, postgresAvailable, warnPostgresSkipped, type TestDatabase } from './support/databases';
+import { createTestDatabase, forEachEngine, skipWithoutPostgres, type TestDatabase } from './support/databases';
 import { createProduct } from '../src/domain/products';
 import { webhookDelivery, type WebhookPost } from '../src/domain/webhook-delivery';
 import { registerWebhook } from '../src/domain/webhooks';
@@ -72,10 +72,7 @@ describe('webhooks from two server processes on one PostgreSQL database', () => 
   let servers: ServerProcess[] = [];
   before(async function () {
     this.timeout(90_000);
-    if (!(await postgresAvailable())) {
-      warnPostgresSkipped();
-      return this.skip();
-    }
+    await skipWithoutPostgres(this);
     db = await createTestDatabase('postgres');
     receiver = await startWebhookReceiver();
     const env = serverEnv(db, { LICENSOR_WEBHOOKS_ALLOW_PRIVATE: 'true', LICENSOR_OUTBOX_POLL_MS: '10' });

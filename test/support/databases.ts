@@ -41,6 +41,13 @@ export function warnPostgresSkipped(): void {
   );
 }
 
+/** For a suite of PostgreSQL only: skips it, loudly, where PostgreSQL is not reachable (CI fails instead). */
+export async function skipWithoutPostgres(suite: Mocha.Context): Promise<void> {
+  if (await postgresAvailable()) return;
+  warnPostgresSkipped();
+  suite.skip();
+}
+
 /** A fresh, empty database on the given engine, and how to remove it. */
 export interface TestDatabase {
   engine: EngineName;
@@ -90,10 +97,7 @@ export function forEachEngine(title: string, body: (engine: EngineName) => void)
     describe(`${title} [${engine}]`, function () {
       if (engine === 'postgres') {
         before(async function () {
-          if (!(await postgresAvailable())) {
-            warnPostgresSkipped();
-            this.skip();
-          }
+          await skipWithoutPostgres(this);
         });
       }
       body(engine);
