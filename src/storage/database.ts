@@ -242,6 +242,16 @@ export function isUniqueViolation(err: unknown): boolean {
   return e.code === '23505' || (e.code === 'SQLITE_CONSTRAINT' && /UNIQUE|PRIMARY KEY/i.test(e.message ?? ''));
 }
 
+/**
+ * PostgreSQL refused the transaction to break a lock cycle with another (deadlock_detected) or
+ * could not serialise it: the same request succeeds when asked again.
+ */
+export function isRetryableConflict(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const code = (err as { code?: string }).code;
+  return code === '40P01' || code === '40001';
+}
+
 /** Errors that mean the database is unreachable rather than that the request was wrong. */
 export function isConnectionError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;

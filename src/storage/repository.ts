@@ -7,7 +7,7 @@ import { KnexAdminTokenStore } from './admin-token-store';
 import { KnexAuditStore } from './audit-store';
 import { KnexChurnStore } from './churn-store';
 import { KnexCodeStore } from './code-store';
-import { isConnectionError, isUniqueViolation, type Database } from './database';
+import { isConnectionError, isRetryableConflict, isUniqueViolation, type Database } from './database';
 import { KnexIdempotencyStore } from './idempotency-store';
 import { KnexKeyStore } from './key-store';
 import { keySealer, type KeySealer } from './key-sealing';
@@ -170,6 +170,7 @@ export class KnexRepository implements Repository {
 export function translate(err: unknown): unknown {
   if (isUniqueViolation(err)) return new Conflict('duplicate', 'a record with the same unique value already exists');
   if (isConnectionError(err)) return new Unavailable('database_unavailable', 'the database is not reachable; try again shortly');
+  if (isRetryableConflict(err)) return new Unavailable('database_busy', 'the database refused this change to let a concurrent one finish; try again');
   return err;
 }
 

@@ -85,7 +85,7 @@ const REFUSALS: Record<number, string> = {
   413: 'payload_too_large',
   415: 'unsupported_media_type (send application/json)',
   429: 'too_many_attempts, with Retry-After',
-  503: 'database_unavailable (with Retry-After), shutting_down, migrations_pending',
+  503: 'database_unavailable or database_busy (with Retry-After), shutting_down, migrations_pending',
 };
 
 /** Error answers `{ error: { code, message, details? } }` for the given statuses. */
