@@ -114,8 +114,9 @@ export class KnexActivationStore implements ActivationStore {
   }
 
   async countActive(codeId: string): Promise<number> {
-    const row = await this.db('activations').where({ code_id: codeId, status: 'active' }).count({ n: '*' }).first();
-    return Number((row as { n: number | string } | undefined)?.n ?? 0);
+    // Kept on the code's row by triggers (migration 018), the same count lockForSeat reads.
+    const row = (await this.db('codes').where({ id: codeId }).first('live_seats')) as { live_seats: number | string } | undefined;
+    return Number(row?.live_seats ?? 0);
   }
 
   async cullLapsedOnCode(codeId: string, now: number, limit?: number): Promise<string[]> {
@@ -286,21 +287,16 @@ export class KnexActivationStore implements ActivationStore {
 
   async cullIfLapsed(ids: string[], now: number): Promise<string[]> {
     if (ids.length === 0) return [];
-    await this.lockCodesOf(this.db('activations').select('code_id').whereIn('id', ids));
-    const rows = await this.db('activations')
-      .whereIn('id', ids)
-      .andWhere('status', 'active')
-      .whereRaw(LAPSED, [now])
-      .update({ status: 'culled', ended_at: now }, ['id']);
+    const lapsed = () => this.db('activations').whereIn('id', ids).andWhere('status', 'active').whereRaw(LAPSED, [now]);
+    await this.lockCodesOf(lapsed().select('code_id'));
+    const rows = await lapsed().update({ status: 'culled', ended_at: now }, ['id']);
     return (rows as Array<{ id: string }>).map((r) => r.id);
   }
 
   async cullLapsedOfProduct(productId: string, now: number): Promise<Array<{ id: string; codeId: string }>> {
-    await this.lockCodesOf(this.db('activations').select('code_id').where({ product_id: productId, status: 'active' }).whereRaw(LAPSED, [now]));
-    const rows = await this.db('activations')
-      .where({ product_id: productId, status: 'active' })
-      .whereRaw(LAPSED, [now])
-      .update({ status: 'culled', ended_at: now }, ['id', 'code_id']);
+    const lapsed = () => this.db('activations').where({ product_id: productId, status: 'active' }).whereRaw(LAPSED, [now]);
+    await this.lockCodesOf(lapsed().select('code_id'));
+    const rows = await lapsed().update({ status: 'culled', ended_at: now }, ['id', 'code_id']);
     return (rows as Array<{ id: string; code_id: string }>).map((r) => ({ id: r.id, codeId: r.code_id }));
   }
 

@@ -115,11 +115,11 @@ const NAMED_VALUES_AT_MOST = 64;
  * (docs/performance.md#an-activation-asks-the-database-few-questions).
  *
  * Not named: statements without parameters (BEGIN, COMMIT, DDL, several statements in one text:
- * the simple protocol, as before); bulk statements; texts past the limit; texts that read `*`, whose result type
- * a later migration could change under a statement prepared before it (PostgreSQL then refuses
- * it: "cached plan must not change result type"), where named ones list their columns. A
- * statement the server refused is not recorded as prepared (the driver records it on
- * ParseComplete) and is parsed again at its next use.
+ * the simple protocol, as before); bulk statements; texts past the limit; texts that read `*`,
+ * whose result type a later migration could change under a statement prepared before it
+ * (PostgreSQL then refuses it: "cached plan must not change result type"), where named ones list
+ * their columns. A statement the server refused is not recorded as prepared (the driver records
+ * it on ParseComplete) and is parsed again at its next use.
  */
 export function nameStatements(conn: pg.Client, limit = STATEMENTS_NAMED): void {
   const names = new Map<string, string>();
