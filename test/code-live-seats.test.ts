@@ -25,11 +25,13 @@ forEachEngine("a code's live seats, kept on its row", (engine) => {
 
   /** Every code whose kept count differs from its live activations (none, when kept right). */
   async function miscounted(): Promise<Array<{ id: string; kept: number; live: number }>> {
-    const rows = (await t.runtime.database.knex.raw(
-      `SELECT id, live_seats AS kept, (SELECT count(*) FROM activations a WHERE a.code_id = codes.id AND a.status = 'active') AS live FROM codes`,
-    )) as { rows?: unknown[] } | unknown[];
-    const list = (Array.isArray(rows) ? rows : rows.rows!) as Array<{ id: string; kept: number | string; live: number | string }>;
-    return list.map((r) => ({ id: r.id, kept: Number(r.kept), live: Number(r.live) })).filter((r) => r.kept !== r.live);
+    const knex = t.runtime.database.knex;
+    const rows = (await knex('codes').select(
+      'id',
+      'live_seats as kept',
+      knex.raw("(SELECT count(*) FROM activations a WHERE a.code_id = codes.id AND a.status = 'active') AS live"),
+    )) as Array<{ id: string; kept: number | string; live: number | string }>;
+    return rows.map((r) => ({ id: r.id, kept: Number(r.kept), live: Number(r.live) })).filter((r) => r.kept !== r.live);
   }
   const keptOf = async (codeId: string) => Number((await t.runtime.database.knex('codes').where({ id: codeId }).first('live_seats')).live_seats);
 
