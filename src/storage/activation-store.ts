@@ -4,6 +4,7 @@ import type { ActivationStore } from '../domain/ports';
 import type { Activation, ActivationStatus, FingerprintHashes } from '../domain/types';
 import { fromJson, numberOrNull, toBool, toJson } from './rows';
 import { engineOf } from './database';
+import { placeholders, sqlRows } from './direct-sql';
 
 export interface ActivationRow {
   id: string;
@@ -70,6 +71,13 @@ const TOUCH_CHUNK = 2000;
 /** Anchor holders read by primary key per statement (a clone-heavy product can have many). */
 const HOLDERS_PER_READ = 500;
 
+/** The activation path's statements, hand-written (direct-sql.ts). */
+const SELECT_ACTIVATIONS = `SELECT ${ACTIVATION_COLUMNS.join(', ')} FROM activations`;
+const FIND_BY_ID = `${SELECT_ACTIVATIONS} WHERE id = ?`;
+const INSERT_ACTIVATION = `INSERT INTO activations (${ACTIVATION_COLUMNS.join(', ')}) VALUES (${placeholders(ACTIVATION_COLUMNS.length)})`;
+const HOLDERS_OF_ANCHOR = 'SELECT activation_id FROM activation_anchors WHERE product_id = ? AND component = ? AND hash = ?';
+const END_IF_ACTIVE = "UPDATE activations SET status = ?, ended_at = ? WHERE id = ? AND status = 'active' RETURNING id";
+
 /** A floating activation lapses when its last beat is older than its product's lease. */
 const LAPSED = `last_heartbeat_at < CAST(? AS BIGINT) - (SELECT lease_seconds FROM products WHERE products.id = activations.product_id) * 1000`;
 
@@ -77,34 +85,30 @@ export class KnexActivationStore implements ActivationStore {
   constructor(private readonly db: Knex | Knex.Transaction) {}
 
   async insert(a: Activation): Promise<void> {
-    // Both inserts return a column: that makes each a statement SQLite keeps prepared (database.ts), one thread-pool trip instead of two.
-    await this.db('activations').insert(
-      {
-        id: a.id,
-        code_id: a.codeId,
-        product_id: a.productId,
-        fingerprint: toJson(a.fingerprint),
-        environment: toJson(a.environment),
-        status: a.status,
-        clone_suspect: a.cloneSuspect,
-        created_at: a.createdAt,
-        last_heartbeat_at: a.lastHeartbeatAt,
-        ended_at: a.endedAt,
-        in_use_until: a.inUseUntil,
-        secret_hash: a.secretHash,
-        fingerprint_changed_at: a.fingerprintChangedAt,
-        replaced_components: a.replacedComponents === null ? null : toJson(a.replacedComponents),
-        foreign_beat_at: a.foreignBeatAt,
-        cloned_at: a.clonedAt,
-      },
-      ['id'],
-    );
+    await sqlRows(this.db, INSERT_ACTIVATION, [
+      a.id,
+      a.codeId,
+      a.productId,
+      toJson(a.fingerprint),
+      toJson(a.environment),
+      a.status,
+      a.cloneSuspect,
+      a.createdAt,
+      a.lastHeartbeatAt,
+      a.endedAt,
+      a.inUseUntil,
+      a.secretHash,
+      a.fingerprintChangedAt,
+      a.replacedComponents === null ? null : toJson(a.replacedComponents),
+      a.foreignBeatAt,
+      a.clonedAt,
+    ]);
     await this.insertAnchors(a.id, a.productId, a.fingerprint);
   }
 
   async findById(id: string): Promise<Activation | undefined> {
-    const row = await this.db('activations').select(ACTIVATION_COLUMNS).where({ id }).first();
-    return row && activationFromRow(row);
+    const rows = await sqlRows<ActivationRow>(this.db, FIND_BY_ID, [id]);
+    return rows[0] && activationFromRow(rows[0]);
   }
 
   async listByCode(codeId: string, status?: ActivationStatus): Promise<Activation[]> {
@@ -169,25 +173,23 @@ export class KnexActivationStore implements ActivationStore {
    */
   private async activeHolders(productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]> {
     if (anchors.length === 0) return [];
-    const holders = (a: { component: string; hash: string }) =>
-      this.db('activation_anchors').select('activation_id').where({ product_id: productId, component: a.component, hash: a.hash });
-    const [first, ...rest] = anchors;
-    const matches = (await (rest.length === 0 ? holders(first!) : holders(first!).unionAll(rest.map(holders)))) as Array<{ activation_id: string }>;
+    const matches = await sqlRows<{ activation_id: string }>(
+      this.db,
+      anchors.map(() => HOLDERS_OF_ANCHOR).join(' UNION ALL '),
+      anchors.flatMap((a) => [productId, a.component, a.hash]),
+    );
     const ids = [...new Set(matches.map((m) => m.activation_id))];
     const found: Activation[] = [];
     for (let i = 0; i < ids.length; i += HOLDERS_PER_READ) {
-      const rows = await this.db('activations')
-        .select(ACTIVATION_COLUMNS)
-        .whereIn('id', ids.slice(i, i + HOLDERS_PER_READ));
+      const some = ids.slice(i, i + HOLDERS_PER_READ);
+      const rows = await sqlRows<ActivationRow>(this.db, `${SELECT_ACTIVATIONS} WHERE id IN (${placeholders(some.length)})`, some);
       found.push(...rows.map(activationFromRow).filter((a) => a.status === 'active'));
     }
     return found;
   }
 
   async end(id: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<boolean> {
-    // Returning the id makes it a statement SQLite keeps prepared (database.ts): one trip, not three.
-    const rows = await this.db('activations').where({ id, status: 'active' }).update({ status, ended_at: now }, ['id']);
-    return (rows as unknown[]).length > 0;
+    return (await sqlRows(this.db, END_IF_ACTIVE, [status, now, id])).length > 0;
   }
 
   async endAllForCode(codeId: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<string[]> {
@@ -323,7 +325,13 @@ export class KnexActivationStore implements ActivationStore {
   }
 
   private async insertAnchors(activationId: string, productId: string, fingerprint: FingerprintHashes): Promise<void> {
-    const rows = anchorEntries(fingerprint).map((a) => ({ activation_id: activationId, product_id: productId, component: a.component, hash: a.hash }));
-    if (rows.length > 0) await this.db('activation_anchors').insert(rows, ['activation_id']).onConflict(['activation_id', 'component', 'hash']).ignore();
+    const anchors = anchorEntries(fingerprint);
+    if (anchors.length === 0) return;
+    await sqlRows(
+      this.db,
+      `INSERT INTO activation_anchors (activation_id, product_id, component, hash) VALUES ${anchors.map(() => '(?, ?, ?, ?)').join(', ')}
+       ON CONFLICT (activation_id, component, hash) DO NOTHING`,
+      anchors.flatMap((a) => [activationId, productId, a.component, a.hash]),
+    );
   }
 }

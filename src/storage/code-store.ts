@@ -3,6 +3,7 @@ import type { CodeFilter, CodeStore, ExpiryPlace, SweepBatch } from '../domain/p
 import type { CodeStatus, LicenseCode, Page } from '../domain/types';
 import { fromJson, keysetPage, numberOrNull, toBool, toJson } from './rows';
 import { CodeSweep } from './code-sweep';
+import { sqlRows } from './direct-sql';
 
 export interface CodeRow {
   id: string;
@@ -35,6 +36,10 @@ export const CODE_COLUMNS: string[] = [
   'created_at',
   'updated_at',
 ];
+
+/** The two statements that lock a code, on the activation and deactivation paths (direct-sql.ts). */
+const LOCK_BY_ID = `UPDATE codes SET revision = revision + 1 WHERE id = ? RETURNING ${CODE_COLUMNS.join(', ')}`;
+const LOCK_FOR_SEAT = `UPDATE codes SET revision = revision + 1 WHERE code = ? RETURNING ${CODE_COLUMNS.join(', ')}, live_seats`;
 
 export function codeFromRow(row: CodeRow): LicenseCode {
   return {
@@ -97,9 +102,7 @@ export class KnexCodeStore implements CodeStore {
     // A write first, on both engines: PostgreSQL takes the row lock, SQLite the write lock, before
     // anything is read, so the read below sees every earlier holder's commit (no stale snapshot).
     // One statement: the row comes back from the write itself (RETURNING, on both engines).
-    const rows = (await this.db('codes')
-      .where({ id })
-      .update({ revision: this.db.raw('revision + 1') }, CODE_COLUMNS)) as unknown as CodeRow[];
+    const rows = await sqlRows<CodeRow>(this.db, LOCK_BY_ID, [id]);
     return rows[0] && codeFromRow(rows[0]);
   }
 
@@ -107,9 +110,7 @@ export class KnexCodeStore implements CodeStore {
     // The write takes the code's lock first (PostgreSQL's row lock, SQLite's only write lock), and
     // its RETURNING gives the row as the last holder committed it, with the live seats its
     // triggers kept (migration 018): one statement, whatever the code's size.
-    const rows = (await this.db('codes')
-      .where({ code: normalized })
-      .update({ revision: this.db.raw('revision + 1') }, [...CODE_COLUMNS, 'live_seats'])) as unknown as Array<CodeRow & { live_seats: number }>;
+    const rows = await sqlRows<CodeRow & { live_seats: number }>(this.db, LOCK_FOR_SEAT, [normalized]);
     return rows[0] && { code: codeFromRow(rows[0]), activeSeats: Number(rows[0].live_seats) };
   }
 

@@ -47,7 +47,7 @@ export async function whatWasRead(
 export function countCodeLookups(knex: Knex): { count(): number; stop(): void } {
   let count = 0;
   const listen = (q: { sql: string }) => {
-    if (/(from|update) [`"]codes[`"] (set .* )?where [`"]code[`"] = /i.test(q.sql)) count++;
+    if (/(from|update) [`"]?codes[`"]? (set .* )?where [`"]?code[`"]? = /i.test(q.sql)) count++;
   };
   knex.on('query', listen);
   return { count: () => count, stop: () => void knex.off('query', listen) };

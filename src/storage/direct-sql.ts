@@ -1,0 +1,63 @@
+import type { Knex } from 'knex';
+
+/** What knex's pg and sqlite3 clients hand out as a connection, as far as this module uses it. */
+interface PgConnection {
+  query(config: { text: string; values: readonly unknown[] }): Promise<{ rows: unknown[] }>;
+}
+interface SqliteConnection {
+  all(sql: string, bindings: readonly unknown[], done: (err: Error | null, rows: unknown[]) => void): unknown;
+}
+
+/** A transaction's connection, found once: knex's transaction client hands out the same one every time. */
+const connectionOf = new WeakMap<Knex.Client, PgConnection | SqliteConnection>();
+/** Texts with `?` placeholders, as PostgreSQL's `$n` (knex's own conversion, done once a text). */
+const positioned = new Map<string, string>();
+const POSITIONED_KEPT = 1000;
+
+/**
+ * Runs a hand-written statement (`?` placeholders, identifiers both engines read alike) and
+ * returns its rows. In a transaction it goes straight to the transaction's connection: the query
+ * builder and knex's runner cost an activation's statements about as much main-thread time as
+ * the rest of its work (docs/performance.md#an-activation-asks-the-database-few-questions), so
+ * the statements of the activation and deactivation paths come here. On SQLite the connection
+ * keeps the statement prepared and on PostgreSQL names it, as for knex's own (database.ts).
+ *
+ * Outside a transaction it runs through `knex.raw`, which takes a connection from the pool.
+ * Listeners of knex's `query` event hear it either way. A failure rejects with the driver's own
+ * error, which the repository translates as it does knex's.
+ */
+export async function sqlRows<Row>(db: Knex | Knex.Transaction, text: string, bindings: readonly unknown[]): Promise<Row[]> {
+  const postgres = db.client.config.client === 'pg';
+  if (!db.isTransaction) {
+    const result = await db.raw(text, bindings as Knex.RawBinding[]);
+    return (postgres ? (result as { rows: Row[] }).rows : result) as Row[];
+  }
+  const client = db.client;
+  let connection = connectionOf.get(client);
+  if (connection === undefined) {
+    connection = (await client.acquireConnection()) as PgConnection | SqliteConnection;
+    connectionOf.set(client, connection);
+  }
+  const sql = postgres ? positionedText(client, text) : text;
+  client.emit('query', { method: 'raw', sql, bindings });
+  if (postgres) return (await (connection as PgConnection).query({ text: sql, values: bindings })).rows as Row[];
+  return new Promise((resolve, reject) => {
+    (connection as SqliteConnection).all(sql, bindings, (err, rows) => (err ? reject(err) : resolve(rows as Row[])));
+  });
+}
+
+function positionedText(client: Knex.Client, text: string): string {
+  let sql = positioned.get(text);
+  if (sql === undefined) {
+    sql = String(client.positionBindings(text));
+    // The hot paths' texts are few; a text built per call (an IN list's length) must not grow this without end.
+    if (positioned.size >= POSITIONED_KEPT) positioned.clear();
+    positioned.set(text, sql);
+  }
+  return sql;
+}
+
+/** `?, ?, …`: the placeholders of a list of `count` values. */
+export function placeholders(count: number): string {
+  return count === 1 ? '?' : '?, '.repeat(count - 1) + '?';
+}
