@@ -74,7 +74,7 @@ async function main() {
   const both = await time('token + body signature (every answer body-signed)', async () => {
     const token = await ring.sign(claims('bench-nonce-0123456789'));
     const body = Buffer.from(JSON.stringify({ status: 'alive', token, license: { status: 'alive' } }));
-    ring.signAnswer(
+    await ring.signAnswer(
       answerSigningInput(
         { nonce: 'bench-nonce-0123456789', method: 'POST', target: '/v1/heartbeat', requestDigest: requestDigest(requestBody), status: 200 },
         body,

@@ -80,7 +80,7 @@ forEachEngine('signing keys stored unsealed, once a key-encryption key is set', 
   it('are sealed at the next start, audited, and sign on as the same key', async () => {
     const unsealed = await openRuntime(testConfig(db));
     const kid = unsealed.keyRing.currentKid!;
-    const before = unsealed.keyRing.signAnswer(Buffer.from('the same input'));
+    const before = await unsealed.keyRing.signAnswer(Buffer.from('the same input'));
     await unsealed.close();
     assert.match((await storedKeys(db))[0]!.private_key_pem!, /^-----BEGIN PRIVATE KEY-----/);
 
@@ -91,7 +91,7 @@ forEachEngine('signing keys stored unsealed, once a key-encryption key is set', 
     assert.doesNotMatch(row!.private_key_pem!, /PRIVATE KEY/);
     assert.equal(runtime.keyRing.currentKid, kid);
     // Ed25519 signatures are deterministic: the same key gives the same signature.
-    assert.equal(runtime.keyRing.signAnswer(Buffer.from('the same input')), before);
+    assert.equal(await runtime.keyRing.signAnswer(Buffer.from('the same input')), before);
     const audit = await runtime.ctx.repo.audit.list({ action: 'key.sealed' }, 10, null);
     assert.deepEqual(
       audit.items.map((e) => [e.entityId, e.actor, e.after]),

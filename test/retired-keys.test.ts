@@ -121,7 +121,7 @@ forEachEngine('signing keys of a database from before public-only retirement', (
       (await storedKeys(db)).map((r) => r.private_key_pem),
       [null, keys[1]!.privateKeyPem],
     );
-    assert.match(runtime.keyRing.signAnswer(Buffer.from('signed')), new RegExp(`^kid="${keys[1]!.kid}"`));
+    assert.match(await runtime.keyRing.signAnswer(Buffer.from('signed')), new RegExp(`^kid="${keys[1]!.kid}"`));
     const audit = await runtime.ctx.repo.audit.list({ action: 'key.private_half_dropped' }, 10, null);
     assert.deepEqual(
       audit.items.map((e) => [e.entityId, e.actor]),
@@ -152,6 +152,6 @@ forEachEngine('signing keys of a database from before public-only retirement', (
     assert.equal(rows[0]!.private_key_pem, null);
     assert.match(rows[1]!.private_key_pem!, /^enc:v1:/);
     assert.deepEqual(runtime.atRest, { tightened: [], dropped: [keys[0]!.kid], sealed: [] });
-    assert.match(runtime.keyRing.signAnswer(Buffer.from('signed')), new RegExp(`^kid="${keys[1]!.kid}"`));
+    assert.match(await runtime.keyRing.signAnswer(Buffer.from('signed')), new RegExp(`^kid="${keys[1]!.kid}"`));
   });
 });

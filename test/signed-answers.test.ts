@@ -55,6 +55,44 @@ forEachEngine('signed answers of the client API', (engine) => {
     assert.equal(answer.headers.get('licensor-nonce'), NONCE);
   });
 
+  it('signs answers made side by side, each for its own request, while others are in flight (their signatures on the thread pool)', async () => {
+    const code = await issueCode(server, product, 6);
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const nonce = `side-by-side-nonce-${String(i).padStart(4, '0')}`;
+        const sent = Buffer.from(JSON.stringify({ code, fingerprint: machine(`side-${i}`) }));
+        const answer = await call(server.url, 'POST', '/v1/activations', sent.toString(), { 'licensor-nonce': nonce });
+        const header = parseSignatureHeader(answer.headers.get('licensor-signature'));
+        assert.ok(header, `no Licensor-Signature (${answer.status})`);
+        const input = answerSigningInput({ nonce, method: 'POST', target: '/v1/activations', requestDigest: requestDigest(sent), status: answer.status }, Buffer.from(answer.text));
+        return { status: answer.status, failure: verifyAnswerSignature(header, input, keys, new Set(['EdDSA'])) };
+      }),
+    );
+    // Six seats: six machines got one, six were refused, and every answer is signed for its own request.
+    assert.deepEqual(answers.map((a) => a.status).sort(), [...Array<number>(6).fill(201), ...Array<number>(6).fill(409)]);
+    assert.deepEqual(
+      answers.map((a) => a.failure),
+      Array<null>(12).fill(null),
+    );
+  });
+
+  it('answers 500, unsigned, when no answer can be signed, and signs again once it can', async () => {
+    const { runtime } = server.running;
+    runtime.keyRing.load([]);
+    try {
+      const answer = await call(server.url, 'POST', '/v1/activations', '{"code":', { 'licensor-nonce': NONCE });
+      assert.equal(answer.status, 500);
+      assert.equal(JSON.parse(answer.text).error.code, 'internal_error');
+      assert.equal(answer.headers.get('licensor-signature'), null);
+    } finally {
+      runtime.keyRing.load(await runtime.ctx.repo.keys.list());
+    }
+    const code = await issueCode(server, product, 1);
+    const { answer, failure } = await signedCall('POST', '/v1/activations', { code, fingerprint: machine('after-keys') });
+    assert.equal(answer.status, 201);
+    assert.equal(failure, null);
+  });
+
   it('signs refusals too: unknown code, bad JSON, a full code, a bad deactivation proof, an unknown route under /v1/activations or /v1/heartbeat', async () => {
     const code = await issueCode(server, product, 1);
     assert.equal((await signedCall('POST', '/v1/activations', { code, fingerprint: machine('full-1') })).answer.status, 201);

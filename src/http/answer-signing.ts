@@ -1,11 +1,13 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { answerSigningInput, NONCE_PATTERN, requestDigest, UNREAD_BODY } from '@licensor/client/contract';
 import { InvalidInput } from '../domain/errors';
+import { errorBody } from './error-response';
 import { hasNoBody } from './json-body';
 
 /** What signs answers: the server's key ring (src/tokens/key-ring.ts), with its cached current key. */
 export interface AnswerSigner {
-  signAnswer(input: Buffer): string;
+  /** On the thread pool when other requests are in flight, as lease tokens are (key-ring.ts). */
+  signAnswer(input: Buffer): Promise<string>;
   tokenCoveredHeader(): string;
 }
 
@@ -19,6 +21,11 @@ export interface AnswerSigner {
  * sends it with `sendCoveredByToken`, and the token, which carries the client's nonce,
  * authenticates it. That keeps the hot path at one signature (an Ed25519 signature costs about as
  * much as a whole bare Express request).
+ *
+ * The signature is made where a lease token's is (on the thread pool unless the request is alone,
+ * docs/performance.md#why-signing-goes-to-the-thread-pool), and the answer is written when it is
+ * ready. A second answer asked for meanwhile is dropped, as Express refuses one after the first
+ * has begun. An answer that cannot be signed becomes an unsigned 500.
  */
 export function signedAnswers(signer: AnswerSigner): RequestHandler {
   return (req, res, next) => {
@@ -27,18 +34,34 @@ export function signedAnswers(signer: AnswerSigner): RequestHandler {
     const nonce = valid ? given : '';
     if (valid) res.setHeader('Licensor-Nonce', nonce);
     const send = res.send;
+    let signing = false;
     res.send = function signedSend(this: Response, body?: unknown) {
       // res.json() and res.send(object) come back here with the serialised string.
-      if ((typeof body === 'string' || Buffer.isBuffer(body)) && !res.headersSent) {
-        // Exactly the bytes Express writes for a string body (utf8).
-        const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-        const input = answerSigningInput(
-          { nonce, method: req.method, target: req.originalUrl, requestDigest: receivedDigest(req, res), status: res.statusCode },
-          bytes,
-        );
-        res.setHeader('Licensor-Signature', signer.signAnswer(input));
-      }
-      return send.call(this, body);
+      if (!(typeof body === 'string' || Buffer.isBuffer(body)) || res.headersSent) return send.call(this, body);
+      if (signing) return this;
+      signing = true;
+      // Exactly the bytes Express writes for a string body (utf8).
+      const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+      const input = answerSigningInput(
+        { nonce, method: req.method, target: req.originalUrl, requestDigest: receivedDigest(req, res), status: res.statusCode },
+        bytes,
+      );
+      signer.signAnswer(input).then(
+        (header) => {
+          signing = false;
+          res.setHeader('Licensor-Signature', header);
+          send.call(this, body);
+        },
+        () => {
+          // The only cause is a key ring without a current key. Said unsigned, as the error
+          // responder would say any 500, which a client takes for a server it cannot reach.
+          signing = false;
+          res.locals.errorCode = 'answer_not_signed';
+          res.status(500).type('json');
+          send.call(this, JSON.stringify(errorBody('internal_error', 'internal error; the request id is in the X-Request-Id header')));
+        },
+      );
+      return this;
     } as Response['send'];
     if (given !== undefined && !valid) {
       next(new InvalidInput('invalid_nonce', 'the Licensor-Nonce header must be 16–128 base64url characters'));

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
 import { verifyCompactJws } from '@licensor/client/contract';
 import { currentKey, publishedKeys } from '../domain/signing-keys';
 import type { LeaseClaims } from '../domain/lease-token';
@@ -94,11 +94,11 @@ export class KeyRing implements LeaseTokens {
    * A Licensor-Signature header value over the signing input of a client-API answer
    * (client/src/contract/answer-signature.ts), made with the current key: the same cached KeyObject as tokens.
    */
-  signAnswer(input: Buffer): string {
+  async signAnswer(input: Buffer): Promise<string> {
     const key = this.current;
     if (!key?.privateKey) throw new Error('no signing key loaded');
     const [algorithm, signingKey] = signingArguments(key.record.alg, key.privateKey);
-    return key.answerPrefix + sign(algorithm, input, signingKey).toString('base64url') + '"';
+    return key.answerPrefix + (await this.scheduler.sign(algorithm, input, signingKey)).toString('base64url') + '"';
   }
 
   /** The header value of an answer whose lease token (carrying the client's nonce) authenticates it. */
