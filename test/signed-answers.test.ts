@@ -64,7 +64,10 @@ forEachEngine('signed answers of the client API', (engine) => {
         const answer = await call(server.url, 'POST', '/v1/activations', sent.toString(), { 'licensor-nonce': nonce });
         const header = parseSignatureHeader(answer.headers.get('licensor-signature'));
         assert.ok(header, `no Licensor-Signature (${answer.status})`);
-        const input = answerSigningInput({ nonce, method: 'POST', target: '/v1/activations', requestDigest: requestDigest(sent), status: answer.status }, Buffer.from(answer.text));
+        const input = answerSigningInput(
+          { nonce, method: 'POST', target: '/v1/activations', requestDigest: requestDigest(sent), status: answer.status },
+          Buffer.from(answer.text),
+        );
         return { status: answer.status, failure: verifyAnswerSignature(header, input, keys, new Set(['EdDSA'])) };
       }),
     );
