@@ -7,6 +7,7 @@ import { KnexAdminTokenStore } from './admin-token-store';
 import { KnexAuditStore } from './audit-store';
 import { KnexChurnStore } from './churn-store';
 import { KnexCodeStore } from './code-store';
+import { directTransaction, sqlRows } from './direct-sql';
 import { isConnectionError, isRetryableConflict, isUniqueViolation, type Database } from './database';
 import { KnexIdempotencyStore } from './idempotency-store';
 import { KnexKeyStore } from './key-store';
@@ -110,8 +111,8 @@ export class KnexRepository implements Repository {
   async transaction<T>(work: (tx: Stores) => Promise<T>, options: { writesFirst?: boolean } = {}): Promise<T> {
     let result: T;
     try {
-      result = await this.database.knex.transaction(async (trx) => {
-        if (this.database.engine === 'sqlite' && !options.writesFirst) await trx.raw(TAKE_SQLITE_WRITE_LOCK);
+      result = await directTransaction(this.database.knex, async (trx) => {
+        if (this.database.engine === 'sqlite' && !options.writesFirst) await sqlRows(trx, TAKE_SQLITE_WRITE_LOCK, []);
         return work(
           storesFor(
             trx,
