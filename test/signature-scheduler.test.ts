@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { createHook } from 'node:async_hooks';
-import { generateKeyPairSync, verify } from 'node:crypto';
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { SignatureScheduler } from '../src/tokens/signature-scheduler';
 
 describe('the signature scheduler', () => {
@@ -48,8 +48,9 @@ describe('the signature scheduler', () => {
 
   describe('told by the server whether the request is alone', () => {
     /**
-     * How many signatures were made on libuv's thread pool while `work` ran: a SIGNREQUEST whose
-     * callback came back through the event loop (an inline one makes the resource, never calls back).
+     * How many signatures were made or verified on libuv's thread pool while `work` ran: a
+     * SIGNREQUEST whose callback came back through the event loop (an inline one makes the
+     * resource, never calls back).
      */
     async function threadPoolJobs(work: () => Promise<unknown>): Promise<number> {
       let jobs = 0;
@@ -94,6 +95,28 @@ describe('the signature scheduler', () => {
       const scheduler = new SignatureScheduler();
       assert.equal(await threadPoolJobs(async () => assert.equal(await signedWithinTheTurn(scheduler), false)), 0);
       assert.equal(await threadPoolJobs(() => Promise.all([1, 2, 3].map((i) => scheduler.sign(null, Buffer.from(`${i}`), ed.privateKey)))), 3);
+    });
+
+    it('verifies inline for a lone request and on the thread pool otherwise: true only for a genuine signature', async () => {
+      const data = Buffer.from('a holder token');
+      const genuine = sign(null, data, ed.privateKey);
+      for (const alone of [true, false]) {
+        const scheduler = new SignatureScheduler({ alone: () => alone });
+        let answers: boolean[] = [];
+        const jobs = await threadPoolJobs(
+          async () =>
+            (answers = await Promise.all([
+              scheduler.verify(null, data, ed.publicKey, genuine),
+              scheduler.verify(null, Buffer.from('another token'), ed.publicKey, genuine),
+              scheduler.verify(null, data, ec.publicKey, genuine),
+              // Ed25519 takes no digest: an error, which is a signature that does not hold.
+              scheduler.verify('sha256', data, ed.publicKey, genuine),
+            ])),
+        );
+        assert.deepEqual(answers, [true, false, false, false], alone ? 'alone' : 'among others');
+        if (alone) assert.equal(jobs, 0);
+        else assert.ok(jobs >= 3, `${jobs} verifications on the thread pool`);
+      }
     });
 
     it('rejects a key that cannot sign on either path', async () => {

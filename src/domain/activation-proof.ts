@@ -17,15 +17,20 @@ export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
-/** Throws activation_proof_required / activation_proof_invalid (403) unless `proof` holds for `activation`. */
-export function requireHolder(ctx: Pick<DomainContext, 'tokens'>, activation: Pick<Activation, 'id' | 'secretHash'>, proof: ActivationProof | null): void {
+/** Rejects with activation_proof_required / activation_proof_invalid (403) unless `proof` holds for `activation`. */
+export async function requireHolder(
+  ctx: Pick<DomainContext, 'tokens'>,
+  activation: Pick<Activation, 'id' | 'secretHash'>,
+  proof: ActivationProof | null,
+): Promise<void> {
   if (proof === null) {
     throw new Forbidden(
       'activation_proof_required',
       "a heartbeat must prove it holds the activation: send the activation's secret (or a lease token signed for it)",
     );
   }
-  if ('secret' in proof ? secretHolds(activation.secretHash, proof.secret) : ctx.tokens.verifyHolder(proof.token)?.activation.id === activation.id) return;
+  if ('secret' in proof ? secretHolds(activation.secretHash, proof.secret) : (await ctx.tokens.verifyHolder(proof.token))?.activation.id === activation.id)
+    return;
   throw new Forbidden('activation_proof_invalid', 'the proof does not show that this client holds the activation');
 }
 

@@ -70,7 +70,7 @@ export async function recordHeartbeat(ctx: DomainContext, request: HeartbeatRequ
   if (!view) throw new NotFound('activation_not_found', 'no such activation');
   const { code, product } = view;
   let activation = view.activation;
-  requireHolder(ctx, activation, request.proof);
+  await requireHolder(ctx, activation, request.proof);
   const now = ctx.clock.now();
   if (activation.status !== 'active') {
     // codeStatus lets a client tell a released code from a seat that was only deactivated. The

@@ -28,7 +28,7 @@ export interface LeaseTokens {
    * Verifies the signature against every published key but ignores the time claims:
    * a lapsed token still proves which activation a client holds (deactivation).
    */
-  verifyHolder(token: string): LeaseClaims | null;
+  verifyHolder(token: string): Promise<LeaseClaims | null>;
 }
 
 /** What the domain needs from storage. Implemented in src/storage; the domain never sees SQL. */

@@ -261,7 +261,7 @@ function findClones(sharing: Activation[], candidate: Activation, product: Produ
 /** Frees a seat. The client proves it holds the activation with a token the server signed for it. */
 export async function deactivateMachine(ctx: DomainContext, activationId: string, proofToken: string | null, actor: Actor): Promise<Activation> {
   if (proofToken !== null) {
-    const claims = ctx.tokens.verifyHolder(proofToken);
+    const claims = await ctx.tokens.verifyHolder(proofToken);
     if (!claims || claims.activation.id !== activationId) {
       throw new Forbidden('activation_proof_invalid', 'the token does not prove that this client holds the activation');
     }

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
-import { verifyCompactJws } from '@licensor/client/contract';
+import { openCompactJws, verifyArguments } from '@licensor/client/contract';
 import { currentKey, publishedKeys } from '../domain/signing-keys';
 import type { LeaseClaims } from '../domain/lease-token';
 import type { LeaseTokens } from '../domain/ports';
@@ -108,15 +108,20 @@ export class KeyRing implements LeaseTokens {
     return key.tokenCovered;
   }
 
-  /** Proof of holding an activation: the client library's strict JWS check, with every key we ever loaded. */
-  verifyHolder(token: string): LeaseClaims | null {
-    const verified = verifyCompactJws(token, ALGORITHMS, (header) => {
+  /**
+   * Proof of holding an activation: the client library's strict JWS checks, with every key we ever
+   * loaded, and the signature verified where signatures are made (signature-scheduler.ts).
+   */
+  async verifyHolder(token: string): Promise<LeaseClaims | null> {
+    const opened = openCompactJws(token, ALGORITHMS, (header) => {
       const key = header.kid === undefined ? undefined : this.byKid.get(header.kid);
       return key && { alg: key.record.alg, key: key.publicKey };
     });
-    if (!verified.ok) return null;
+    if (!opened.ok) return null;
+    const [algorithm, key] = verifyArguments(opened.signature.key);
+    if (!(await this.scheduler.verify(algorithm, opened.input, key, opened.signature.bytes))) return null;
     try {
-      return JSON.parse(verified.payload.toString('utf8')) as LeaseClaims;
+      return JSON.parse(opened.payload.toString('utf8')) as LeaseClaims;
     } catch {
       return null;
     }

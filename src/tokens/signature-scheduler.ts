@@ -1,4 +1,4 @@
-import { sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
+import { sign, verify, type KeyObject, type SignKeyObjectInput, type VerifyKeyObjectInput } from 'node:crypto';
 
 /** What the server says of its load: whether the request being answered is alone on it. */
 export interface RequestLoad {
@@ -37,6 +37,27 @@ export class SignatureScheduler {
     return new Promise((resolve, reject) => {
       this.queue.push({ algorithm, data, key, resolve, reject });
       if (this.queue.length === 1) setImmediate(this.drain);
+    });
+  }
+
+  /**
+   * Verifies a signature: inline for a lone request or without knowledge of the load (a verify is
+   * asked for one at a time), on the thread pool otherwise. False for any failure.
+   */
+  verify(algorithm: string | null, data: Buffer, key: KeyObject | VerifyKeyObjectInput, signature: Buffer): Promise<boolean> {
+    if (this.load === null || this.load.alone()) {
+      try {
+        return Promise.resolve(verify(algorithm, data, key, signature));
+      } catch {
+        return Promise.resolve(false);
+      }
+    }
+    return new Promise((resolve) => {
+      try {
+        verify(algorithm, data, key, signature, (err, valid) => resolve(err === null && valid));
+      } catch {
+        resolve(false);
+      }
     });
   }
 

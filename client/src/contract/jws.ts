@@ -5,7 +5,7 @@
  * generic verify reaches about half the speed of a bare `crypto.verify`, and the strict subset
  * accepted here is short enough to read in one sitting.
  */
-import { verifySignature, type JwsKey } from './key-set';
+import { signatureToVerify, verifies, type JwsKey, type SignatureToVerify } from './key-set';
 
 export interface JwsHeader {
   alg: string;
@@ -50,19 +50,39 @@ function parseHeader(segment: string): JwsHeader | null {
 
 /**
  * Verifies a compact JWS and returns its header and payload bytes. `keyFor` resolves the key
- * the header names; `verifySignature` (key-set.ts) applies the `algorithms` allow-list and
- * checks the signature. Never throws.
+ * the header names; `signatureToVerify` (key-set.ts) applies the `algorithms` allow-list, and
+ * `verifies` checks the signature. Never throws.
  */
 export function verifyCompactJws(jws: string, algorithms: ReadonlySet<string>, keyFor: (header: JwsHeader) => JwsKey | undefined): JwsVerification {
+  const opened = openCompactJws(jws, algorithms, keyFor);
+  if (!opened.ok) return opened;
+  if (!verifies(opened.signature, opened.input)) return { ok: false, failure: 'bad_signature' };
+  return { ok: true, header: opened.header, payload: opened.payload };
+}
+
+/** A compact JWS that passed every check but its signature's cryptography: what to verify, and what it says. */
+export type OpenedJws = { ok: true; header: JwsHeader; payload: Buffer; input: Buffer; signature: SignatureToVerify } | { ok: false; failure: JwsFailure };
+
+/**
+ * Everything verifyCompactJws checks, but the signature's cryptography, which the caller then
+ * does elsewhere (the server, on its thread pool) with `input` and `signature`. Never throws.
+ */
+export function openCompactJws(jws: string, algorithms: ReadonlySet<string>, keyFor: (header: JwsHeader) => JwsKey | undefined): OpenedJws {
   if (typeof jws !== 'string' || jws.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(jws)) return { ok: false, failure: 'malformed' };
   const firstDot = jws.indexOf('.');
   const secondDot = jws.indexOf('.', firstDot + 1);
   const header = parseHeader(jws.slice(0, firstDot));
   if (header === null) return { ok: false, failure: 'malformed' };
-  const failure = verifySignature(algorithms, header.alg, keyFor(header), Buffer.from(jws.slice(0, secondDot), 'latin1'), jws.slice(secondDot + 1));
+  const signature = signatureToVerify(algorithms, header.alg, keyFor(header), jws.slice(secondDot + 1));
   // A signature of the wrong length is simply one that does not verify.
-  if (failure !== null) return { ok: false, failure: failure === 'malformed_signature' ? 'bad_signature' : failure };
-  return { ok: true, header, payload: Buffer.from(jws.slice(firstDot + 1, secondDot), 'base64url') };
+  if (typeof signature === 'string') return { ok: false, failure: signature === 'malformed_signature' ? 'bad_signature' : signature };
+  return {
+    ok: true,
+    header,
+    payload: Buffer.from(jws.slice(firstDot + 1, secondDot), 'base64url'),
+    input: Buffer.from(jws.slice(0, secondDot), 'latin1'),
+    signature,
+  };
 }
 
 /** The header of a compact JWS, read WITHOUT verifying it (to name the key a token wants). */

@@ -3,7 +3,7 @@
  * pinned keys the application ships, and keys endorsed through a chain that starts at one of them
  * (client/src/contract/key-endorsement.ts; docs/security.md "Keys and rotation"). Nothing else adds a key.
  */
-import { createHash, createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify, type JsonWebKey, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
 
 export type JwsAlgorithm = 'EdDSA' | 'ES256';
 
@@ -131,6 +131,37 @@ export function verifySignature(
   input: Buffer,
   signature: string,
 ): SignatureFailure | null {
+  const checked = signatureToVerify(algorithms, alg, key, signature);
+  if (typeof checked === 'string') return checked;
+  return verifies(checked, input) ? null : 'bad_signature';
+}
+
+/** The cryptographic check of a signature that passed signatureToVerify; false for any failure. */
+export function verifies(signature: SignatureToVerify, input: Buffer): boolean {
+  const [algorithm, key] = verifyArguments(signature.key);
+  try {
+    return verify(algorithm, input, key, signature.bytes);
+  } catch {
+    return false;
+  }
+}
+
+/** A signature that passed every check of verifySignature but the cryptographic one. */
+export interface SignatureToVerify {
+  key: JwsKey;
+  bytes: Buffer;
+}
+
+/**
+ * verifySignature's checks before the cryptography, for a verifier that runs it elsewhere (the
+ * server, on its thread pool): the failure, or the key and the signature's bytes to verify.
+ */
+export function signatureToVerify(
+  algorithms: ReadonlySet<string>,
+  alg: string,
+  key: JwsKey | undefined,
+  signature: string,
+): SignatureFailure | SignatureToVerify {
   if (!algorithms.has(alg)) return 'alg_not_allowed';
   if (key === undefined) return 'unknown_key';
   // An ES256 claim cannot make an Ed25519 key verify, nor the reverse.
@@ -139,10 +170,10 @@ export function verifySignature(
   // Only the canonical spelling: base64url decoding ignores stray trailing bits, so several token
   // strings would otherwise carry one signature.
   if (bytes.length !== SIGNATURE_BYTES || bytes.toString('base64url') !== signature) return 'malformed_signature';
-  try {
-    const valid = key.alg === 'EdDSA' ? verify(null, input, key.key, bytes) : verify('sha256', input, { key: key.key, dsaEncoding: 'ieee-p1363' }, bytes);
-    return valid ? null : 'bad_signature';
-  } catch {
-    return 'bad_signature';
-  }
+  return { key, bytes };
+}
+
+/** node:crypto's algorithm and key arguments to verify with `key`: Ed25519 hashes itself, ES256 signatures are raw r||s. */
+export function verifyArguments(key: JwsKey): [string | null, KeyObject | VerifyKeyObjectInput] {
+  return key.alg === 'EdDSA' ? [null, key.key] : ['sha256', { key: key.key, dsaEncoding: 'ieee-p1363' }];
 }
