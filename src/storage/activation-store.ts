@@ -68,9 +68,6 @@ export function activationFromRow(row: ActivationRow): Activation {
 /** Beats per UPDATE: two bound values each, far under either engine's parameter limit. */
 const TOUCH_CHUNK = 2000;
 
-/** Anchor holders read by primary key per statement (a clone-heavy product can have many). */
-const HOLDERS_PER_READ = 500;
-
 /** The activation path's statements, hand-written (direct-sql.ts). */
 const SELECT_ACTIVATIONS = `SELECT ${ACTIVATION_COLUMNS.join(', ')} FROM activations`;
 const FIND_BY_ID = `${SELECT_ACTIVATIONS} WHERE id = ?`;
@@ -163,29 +160,22 @@ export class KnexActivationStore implements ActivationStore {
   }
 
   /**
-   * The live activations of a product holding any of the anchor hashes, in two steps whose plans
-   * do not depend on statistics: one exact lookup in the (product, component, hash) index per
-   * anchor, then the holders by primary key; status and code are checked here. As one joined
-   * query, SQLite always searched every live activation (any product) by the status index, and
-   * PostgreSQL, before autovacuum had analysed a growing table, read every anchor of the product
-   * for the OR-ed anchors: an activation's cost grew with the product's machines
+   * The live activations of a product holding any of the anchor hashes, in one statement whose
+   * plan does not depend on statistics: one exact lookup in the (product, component, hash) index
+   * per anchor, then the holders by primary key; status is checked here. As a join with the
+   * status in it, SQLite always searched every live activation (any product) by the status index,
+   * and PostgreSQL, before autovacuum had analysed a growing table, read every anchor of the
+   * product for OR-ed anchors: an activation's cost grew with the product's machines
    * (docs/performance.md#an-activation-asks-the-database-few-questions).
    */
   private async activeHolders(productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]> {
     if (anchors.length === 0) return [];
-    const matches = await sqlRows<{ activation_id: string }>(
+    const rows = await sqlRows<ActivationRow>(
       this.db,
-      anchors.map(() => HOLDERS_OF_ANCHOR).join(' UNION ALL '),
+      `${SELECT_ACTIVATIONS} WHERE id IN (${anchors.map(() => HOLDERS_OF_ANCHOR).join(' UNION ALL ')})`,
       anchors.flatMap((a) => [productId, a.component, a.hash]),
     );
-    const ids = [...new Set(matches.map((m) => m.activation_id))];
-    const found: Activation[] = [];
-    for (let i = 0; i < ids.length; i += HOLDERS_PER_READ) {
-      const some = ids.slice(i, i + HOLDERS_PER_READ);
-      const rows = await sqlRows<ActivationRow>(this.db, `${SELECT_ACTIVATIONS} WHERE id IN (${placeholders(some.length)})`, some);
-      found.push(...rows.map(activationFromRow).filter((a) => a.status === 'active'));
-    }
-    return found;
+    return rows.map(activationFromRow).filter((a) => a.status === 'active');
   }
 
   async end(id: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<boolean> {
