@@ -23,9 +23,9 @@ const POSITIONED_KEPT = 1000;
 /**
  * Runs a hand-written statement (`?` placeholders, identifiers both engines read alike) and
  * returns its rows. In a transaction it goes straight to the transaction's connection: the query
- * builder and knex's runner cost an activation's statements about as much main-thread time as
- * the rest of its work (docs/performance.md#an-activation-asks-the-database-few-questions), so
- * the statements of the activation and deactivation paths come here. On SQLite the connection
+ * builder and knex's runner were a large share of an activation's main-thread time
+ * (docs/performance.md#where-an-activations-time-goes), so the statements of the activation and
+ * deactivation paths come here. On SQLite the connection
  * keeps the statement prepared and on PostgreSQL names it, as for knex's own (database.ts).
  *
  * Outside a transaction it runs through `knex.raw`, which takes a connection from the pool.
@@ -97,9 +97,8 @@ function boundKnex(knex: Knex, connection: object): Knex.Transaction {
  * Runs `work` in a transaction on one pooled connection: BEGIN, the work, COMMIT, or ROLLBACK
  * when the work or the commit fails (a commit SQLite refuses leaves its transaction open). The
  * same as `knex.transaction`, without what knex builds anew for every transaction (a client, a
- * query builder and their promise chains: ~170 µs of main thread a transaction, measured,
- * docs/performance.md#an-activation-asks-the-database-few-questions). `work` gets a query
- * builder bound to the connection, which sqlRows recognises as a transaction.
+ * query builder and their promise chains, docs/performance.md#where-an-activations-time-goes).
+ * `work` gets a query builder bound to the connection, which sqlRows recognises as a transaction.
  */
 export async function directTransaction<T>(knex: Knex, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
   const connection = (await knex.client.acquireConnection()) as object;
