@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { openDatabase, type Database } from '../src/storage/database';
-import { directTransaction, sqlRows } from '../src/storage/direct-sql';
+import { directTransaction, sqlRows, sqlWrite } from '../src/storage/direct-sql';
 import { createTestDatabase, forEachEngine, type TestDatabase } from './support/databases';
 
 /**
@@ -87,5 +87,77 @@ forEachEngine('transactions on one pooled connection', (engine) => {
     assert.deepEqual(heard.slice(0, 1), ['BEGIN']);
     assert.ok(heard.includes('COMMIT'));
     assert.deepEqual(await children(), [10, 11, 31, 32, 33, 40]);
+  });
+
+  /** The statements knex's query listeners hear while `work` runs. */
+  async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
+    const heard: string[] = [];
+    const listen = (q: { sql: string }) => heard.push(q.sql);
+    database.knex.on('query', listen);
+    try {
+      await work();
+    } finally {
+      database.knex.off('query', listen);
+    }
+    return heard;
+  }
+
+  const insertChild = 'INSERT INTO children (id, parent_id) VALUES (?, ?)';
+
+  it('sends writes nobody reads with the next statement: on PostgreSQL as one, read by what follows', async () => {
+    let seen: number[] = [];
+    const heard = await statementsOf(() =>
+      directTransaction(database.knex, async (trx) => {
+        await sqlWrite(trx, insertChild, [50, 1]);
+        await sqlWrite(trx, 'INSERT INTO parents (id) VALUES (?)', [2]);
+        await sqlWrite(trx, insertChild, [51, 2]);
+        // Read by the statement that follows them, hand-written and the query builder's alike.
+        seen = (await sqlRows<{ id: number }>(trx, 'SELECT id FROM children WHERE id >= ? ORDER BY id', [50])).map((r) => r.id);
+        await sqlWrite(trx, insertChild, [52, 2]);
+        assert.deepEqual(
+          (await trx('children').select('id').where('id', '>=', 50).orderBy('id')).map((r: { id: number }) => r.id),
+          [50, 51, 52],
+        );
+        await sqlWrite(trx, insertChild, [53, 1]);
+      }),
+    );
+    assert.deepEqual(seen, [50, 51]);
+    const writes = heard.filter((sql) => /insert into/i.test(sql));
+    if (engine === 'postgres') {
+      // Three writes in one statement, then one before the builder's read, then one before COMMIT.
+      assert.equal(writes.length, 3);
+      assert.match(writes[0]!, /^WITH w0 AS \(INSERT INTO children .*\), w1 AS \(INSERT INTO parents .*\) INSERT INTO children/);
+    } else {
+      assert.equal(writes.length, 5);
+    }
+    assert.deepEqual(heard.slice(-1), ['COMMIT']);
+    assert.deepEqual(
+      (await children()).filter((id) => id >= 50),
+      [50, 51, 52, 53],
+    );
+  });
+
+  it('fails the transaction where a waiting write fails, and sends nothing a failed transaction left waiting', async () => {
+    // Parent 1 exists already: refused with the write that went with it (on PostgreSQL, at COMMIT).
+    await assert.rejects(
+      directTransaction(database.knex, async (trx) => {
+        await sqlWrite(trx, insertChild, [60, 1]);
+        await sqlWrite(trx, 'INSERT INTO parents (id) VALUES (?)', [1]);
+      }),
+      engine === 'sqlite' ? /UNIQUE constraint failed/ : /duplicate key value/,
+    );
+    await assert.rejects(
+      directTransaction(database.knex, async (trx) => {
+        await sqlWrite(trx, insertChild, [61, 1]);
+        throw new Error('the work failed after a write');
+      }),
+      /the work failed after a write/,
+    );
+    const heard = await statementsOf(() => directTransaction(database.knex, (trx) => sqlWrite(trx, insertChild, [62, 1])));
+    assert.equal(heard.filter((sql) => /insert into/i.test(sql)).length, 1);
+    assert.deepEqual(
+      (await children()).filter((id) => id >= 60),
+      [62],
+    );
   });
 });

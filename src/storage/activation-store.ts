@@ -4,7 +4,7 @@ import type { ActivationStore } from '../domain/ports';
 import type { Activation, ActivationStatus, FingerprintHashes } from '../domain/types';
 import { fromJson, numberOrNull, toBool, toJson } from './rows';
 import { engineOf } from './database';
-import { placeholders, sqlRows } from './direct-sql';
+import { placeholders, sqlRows, sqlWrite } from './direct-sql';
 
 export interface ActivationRow {
   id: string;
@@ -82,7 +82,7 @@ export class KnexActivationStore implements ActivationStore {
   constructor(private readonly db: Knex | Knex.Transaction) {}
 
   async insert(a: Activation): Promise<void> {
-    await sqlRows(this.db, INSERT_ACTIVATION, [
+    await sqlWrite(this.db, INSERT_ACTIVATION, [
       a.id,
       a.codeId,
       a.productId,
@@ -317,7 +317,7 @@ export class KnexActivationStore implements ActivationStore {
   private async insertAnchors(activationId: string, productId: string, fingerprint: FingerprintHashes): Promise<void> {
     const anchors = anchorEntries(fingerprint);
     if (anchors.length === 0) return;
-    await sqlRows(
+    await sqlWrite(
       this.db,
       `INSERT INTO activation_anchors (activation_id, product_id, component, hash) VALUES ${anchors.map(() => '(?, ?, ?, ?)').join(', ')}
        ON CONFLICT (activation_id, component, hash) DO NOTHING`,

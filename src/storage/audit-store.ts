@@ -4,7 +4,7 @@ import type { AuditEvent, Page } from '../domain/types';
 import { eventFromRow, type AuditRow } from './audit-rows';
 import { keysetPage, toJson } from './rows';
 import type { FedBy } from './change-fed-cache';
-import { sqlRows } from './direct-sql';
+import { sqlWrite } from './direct-sql';
 import { enqueueWebhookDeliveries, type EnabledEndpoint } from './webhook-store';
 
 /**
@@ -41,7 +41,7 @@ export class KnexAuditStore implements AuditStore {
           e.after === null ? null : toJson(e.after),
         );
       }
-      await sqlRows(this.db, `INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => ROW).join(', ')}`, values);
+      await sqlWrite(this.db, `INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => ROW).join(', ')}`, values);
     }
     // Announced in the same transaction (docs/webhooks.md): what happened is owed, nothing else.
     await enqueueWebhookDeliveries(this.db, events, this.endpoints);

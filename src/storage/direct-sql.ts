@@ -25,7 +25,7 @@ const POSITIONED_KEPT = 1000;
  * returns its rows. In a transaction it goes straight to the transaction's connection: the query
  * builder and knex's runner were a large share of an activation's main-thread time
  * (docs/performance.md#where-an-activations-time-goes), so the statements of the activation and
- * deactivation paths come here. On SQLite the connection
+ * deactivation paths come here, after any writes waiting (sqlWrite). On SQLite the connection
  * keeps the statement prepared and on PostgreSQL names it, as for knex's own (database.ts).
  *
  * Outside a transaction it runs through `knex.raw`, which takes a connection from the pool.
@@ -33,12 +33,51 @@ const POSITIONED_KEPT = 1000;
  * error, which the repository translates as it does knex's.
  */
 export async function sqlRows<Row>(db: Knex | Knex.Transaction, text: string, bindings: readonly unknown[]): Promise<Row[]> {
-  const postgres = db.client.config.client === 'pg';
   if (!db.isTransaction) {
     const result = await db.raw(text, bindings as Knex.RawBinding[]);
-    return (postgres ? (result as { rows: Row[] }).rows : result) as Row[];
+    return (db.client.config.client === 'pg' ? (result as { rows: Row[] }).rows : result) as Row[];
   }
-  const client = db.client;
+  await sendDeferred(db.client);
+  return onConnection<Row>(db.client, text, bindings);
+}
+
+/**
+ * A write whose rows nobody reads: a plain INSERT, no RETURNING, no WITH of its own. In a
+ * transaction of directTransaction on PostgreSQL it waits for the transaction's next statement
+ * (hand-written or the query builder's) or its commit, and goes with the other writes waiting
+ * as one statement, each but the last a data-modifying WITH: an activation's row, its anchors and
+ * its audit events are one round trip, not three (docs/performance.md#where-an-activations-time-goes).
+ * The database sees them in the same order, before anything read or written after them, and a
+ * failure fails the statement they went with, so the transaction as it would have failed here.
+ * Anywhere else (SQLite, where a statement is a trip whatever it holds; knex's own transactions;
+ * no transaction) it runs now.
+ */
+export async function sqlWrite(db: Knex | Knex.Transaction, text: string, bindings: readonly unknown[]): Promise<void> {
+  const waiting = deferredOf.get(db.client);
+  if (waiting === undefined) await sqlRows(db, text, bindings);
+  else waiting.push({ text, bindings });
+}
+
+interface DeferredWrite {
+  text: string;
+  bindings: readonly unknown[];
+}
+
+/** The writes waiting on each bound PostgreSQL client (boundKnex): only those defer. */
+const deferredOf = new WeakMap<Knex.Client, DeferredWrite[]>();
+
+async function sendDeferred(client: Knex.Client): Promise<void> {
+  const waiting = deferredOf.get(client);
+  if (waiting === undefined || waiting.length === 0) return;
+  const writes = waiting.splice(0);
+  const last = writes.pop()!;
+  const text = writes.length === 0 ? last.text : `WITH ${writes.map((w, i) => `w${i} AS (${w.text})`).join(', ')} ${last.text}`;
+  await onConnection(client, text, [...writes.flatMap((w) => w.bindings), ...last.bindings]);
+}
+
+/** One statement on a transaction's connection, as it is. */
+async function onConnection<Row>(client: Knex.Client, text: string, bindings: readonly unknown[]): Promise<Row[]> {
+  const postgres = client.config.client === 'pg';
   let connection = connectionOf.get(client);
   if (connection === undefined) {
     connection = (await client.acquireConnection()) as PgConnection | SqliteConnection;
@@ -86,6 +125,14 @@ function boundKnex(knex: Knex, connection: object): Knex.Transaction {
     client.transacting = true;
     client.acquireConnection = () => Promise.resolve(connection);
     client.releaseConnection = () => Promise.resolve();
+    if (root.config.client === 'pg') {
+      deferredOf.set(client, []);
+      // The query builder's statements go after the writes waiting, as hand-written ones do.
+      const query = client.query;
+      client.query = function (this: Knex.Client, ...args: Parameters<Knex.Client['query']>) {
+        return sendDeferred(client).then(() => query.apply(this, args));
+      };
+    }
     bound = makeKnex(client) as Knex.Transaction;
     (bound as { isTransaction: boolean }).isTransaction = true;
     boundTo.set(connection, bound);
@@ -108,9 +155,12 @@ export async function directTransaction<T>(knex: Knex, work: (trx: Knex.Transact
     let result: T;
     try {
       result = await work(trx);
+      // The writes still waiting go first (sqlWrite).
       await sqlRows(trx, 'COMMIT', []);
     } catch (err) {
-      await sqlRows(trx, 'ROLLBACK', []).catch(() => undefined);
+      // What never reached the database is not sent.
+      deferredOf.get(trx.client)?.splice(0);
+      await onConnection(trx.client, 'ROLLBACK', []).catch(() => undefined);
       throw err;
     }
     return result;
