@@ -160,4 +160,19 @@ forEachEngine('transactions on one pooled connection', (engine) => {
       [62],
     );
   });
+
+  it('sends a bulk write on its own, after the writes waiting, so no statement grows past what the database takes', async () => {
+    const rows = (first: number, count: number) => Array.from({ length: count }, (_, i) => [first + i, 1]);
+    const bulk = (values: number[][]) => [`INSERT INTO children (id, parent_id) VALUES ${values.map(() => '(?, ?)').join(', ')}`, values.flat()] as const;
+    const heard = await statementsOf(() =>
+      directTransaction(database.knex, async (trx) => {
+        await sqlWrite(trx, insertChild, [70, 1]);
+        // 20,000 values each: two sent together would pass PostgreSQL's 65,535 with a third.
+        for (const first of [1_000, 11_000, 21_000, 31_000]) await sqlWrite(trx, ...bulk(rows(first, 10_000)));
+      }),
+    );
+    assert.equal(heard.filter((sql) => /insert into/i.test(sql)).length, 5);
+    const [{ n }] = (await database.knex('children').where('id', '>=', 70).count({ n: '*' })) as Array<{ n: number | string }>;
+    assert.equal(Number(n), 40_001);
+  });
 });

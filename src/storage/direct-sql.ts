@@ -41,6 +41,9 @@ export async function sqlRows<Row>(db: Knex | Knex.Transaction, text: string, bi
   return onConnection<Row>(db.client, text, bindings);
 }
 
+/** The values of the writes sent together, at most: an activation's are 40–60. */
+const DEFERRED_VALUES_AT_MOST = 500;
+
 /**
  * A write whose rows nobody reads: a plain INSERT, no RETURNING, no WITH of its own. In a
  * transaction of directTransaction on PostgreSQL it waits for the transaction's next statement
@@ -54,8 +57,13 @@ export async function sqlRows<Row>(db: Knex | Knex.Transaction, text: string, bi
  */
 export async function sqlWrite(db: Knex | Knex.Transaction, text: string, bindings: readonly unknown[]): Promise<void> {
   const waiting = deferredOf.get(db.client);
-  if (waiting === undefined) await sqlRows(db, text, bindings);
-  else waiting.push({ text, bindings });
+  // A bulk write gains nothing from company and must not take the statement past PostgreSQL's
+  // 65,535 values: it goes now, after the writes waiting.
+  if (waiting === undefined || waiting.reduce((n, w) => n + w.bindings.length, bindings.length) > DEFERRED_VALUES_AT_MOST) {
+    await sqlRows(db, text, bindings);
+    return;
+  }
+  waiting.push({ text, bindings });
 }
 
 interface DeferredWrite {
