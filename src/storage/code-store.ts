@@ -3,6 +3,7 @@ import type { CodeFilter, CodeStore, ExpiryPlace, SweepBatch } from '../domain/p
 import type { CodeStatus, LicenseCode, Page } from '../domain/types';
 import { fromJson, keysetPage, numberOrNull, toBool, toJson } from './rows';
 import { CodeSweep } from './code-sweep';
+import { engineOf } from './database';
 import { sqlRows } from './direct-sql';
 
 export interface CodeRow {
@@ -37,9 +38,17 @@ export const CODE_COLUMNS: string[] = [
   'updated_at',
 ];
 
-/** The two statements that lock a code, on the activation and deactivation paths (direct-sql.ts). */
-const LOCK_BY_ID = `UPDATE codes SET revision = revision + 1 WHERE id = ? RETURNING ${CODE_COLUMNS.join(', ')}`;
-const LOCK_FOR_SEAT = `UPDATE codes SET revision = revision + 1 WHERE code = ? RETURNING ${CODE_COLUMNS.join(', ')}, live_seats`;
+/**
+ * The statements that lock a code and return it as its last holder committed it, on the
+ * activation and deactivation paths (direct-sql.ts). SQLite: a write, which takes its only write
+ * lock. PostgreSQL: a row lock that writes nothing, so no new row version, WAL record or codes
+ * trigger per activation; read committed, it waits for the holder and reads its commit.
+ */
+function lockStatement(db: Knex, where: string, columns: string[]): string {
+  return engineOf(db) === 'postgres'
+    ? `SELECT ${columns.join(', ')} FROM codes WHERE ${where} FOR UPDATE`
+    : `UPDATE codes SET revision = revision + 1 WHERE ${where} RETURNING ${columns.join(', ')}`;
+}
 
 export function codeFromRow(row: CodeRow): LicenseCode {
   return {
@@ -99,18 +108,16 @@ export class KnexCodeStore implements CodeStore {
   }
 
   async lockForUpdate(id: string): Promise<LicenseCode | undefined> {
-    // A write first, on both engines: PostgreSQL takes the row lock, SQLite the write lock, before
-    // anything is read, so the read below sees every earlier holder's commit (no stale snapshot).
-    // One statement: the row comes back from the write itself (RETURNING, on both engines).
-    const rows = await sqlRows<CodeRow>(this.db, LOCK_BY_ID, [id]);
+    // The lock first (lockStatement), before anything is read, so every read after it sees every
+    // earlier holder's commit (no stale snapshot); the row comes back from the same statement.
+    const rows = await sqlRows<CodeRow>(this.db, lockStatement(this.db, 'id = ?', CODE_COLUMNS), [id]);
     return rows[0] && codeFromRow(rows[0]);
   }
 
   async lockForSeat(normalized: string): Promise<{ code: LicenseCode; activeSeats: number } | undefined> {
-    // The write takes the code's lock first (PostgreSQL's row lock, SQLite's only write lock), and
-    // its RETURNING gives the row as the last holder committed it, with the live seats its
-    // triggers kept (migration 018): one statement, whatever the code's size.
-    const rows = await sqlRows<CodeRow & { live_seats: number }>(this.db, LOCK_FOR_SEAT, [normalized]);
+    // The code's lock first (lockStatement), and the row as the last holder committed it, with the
+    // live seats its triggers kept (migration 018): one statement, whatever the code's size.
+    const rows = await sqlRows<CodeRow & { live_seats: number }>(this.db, lockStatement(this.db, 'code = ?', [...CODE_COLUMNS, 'live_seats']), [normalized]);
     return rows[0] && { code: codeFromRow(rows[0]), activeSeats: Number(rows[0].live_seats) };
   }
 
