@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { answerSigningInput, NONCE_PATTERN, requestDigest, UNREAD_BODY } from '@licensor/client/contract';
 import { InvalidInput } from '../domain/errors';
-import { errorBody } from './error-response';
+import { INTERNAL_ERROR_BODY } from './error-response';
 import { hasNoBody } from './json-body';
 
 /** What signs answers: the server's key ring (src/tokens/key-ring.ts), with its cached current key. */
@@ -58,7 +58,7 @@ export function signedAnswers(signer: AnswerSigner): RequestHandler {
           signing = false;
           res.locals.errorCode = 'answer_not_signed';
           res.status(500).type('json');
-          send.call(this, JSON.stringify(errorBody('internal_error', 'internal error; the request id is in the X-Request-Id header')));
+          send.call(this, JSON.stringify(INTERNAL_ERROR_BODY));
         },
       );
       return this;

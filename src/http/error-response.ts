@@ -32,6 +32,9 @@ export function errorBody(code: string, message: string, details?: Record<string
   return { error: details ? { code, message, details } : { code, message } };
 }
 
+/** The body of every 500: nothing of the cause reaches the client; the request id leads to it in the log. */
+export const INTERNAL_ERROR_BODY = errorBody('internal_error', 'internal error; the request id is in the X-Request-Id header');
+
 /** The one place errors become HTTP answers. Nothing bad input does reaches a 5xx; a stack never reaches a client. */
 export function errorResponder(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -67,7 +70,7 @@ export function errorResponder(logger: Logger): ErrorRequestHandler {
     // The route pattern, not the path: an admin path may hold an authorization code.
     res.locals.errorCode = 'internal_error';
     logger.error({ err, method: req.method, route: req.route?.path, requestId: res.locals.requestId }, 'unhandled error');
-    res.status(500).json(errorBody('internal_error', 'internal error; the request id is in the X-Request-Id header'));
+    res.status(500).json(INTERNAL_ERROR_BODY);
   };
 }
 

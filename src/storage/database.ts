@@ -7,7 +7,7 @@ import sqlite3 from 'sqlite3';
 export type Engine = 'sqlite' | 'postgres';
 
 /** Which engine a knex instance (or transaction) talks to: where SQL must differ, it asks this. */
-export function engineOf(db: Knex): Engine {
+export function engineOf(db: { client: Knex.Client }): Engine {
   return db.client.config.client === 'pg' ? 'postgres' : 'sqlite';
 }
 

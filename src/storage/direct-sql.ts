@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Knex } from 'knex';
+import { engineOf } from './database';
 
 // Knex's own transaction client is made the same way (knex/lib/execution/transaction.js,
 // makeTxClient + makeKnex): a query builder over a client that hands out one connection.
@@ -35,7 +36,7 @@ const POSITIONED_KEPT = 1000;
 export async function sqlRows<Row>(db: Knex | Knex.Transaction, text: string, bindings: readonly unknown[]): Promise<Row[]> {
   if (!db.isTransaction) {
     const result = await db.raw(text, bindings as Knex.RawBinding[]);
-    return (db.client.config.client === 'pg' ? (result as { rows: Row[] }).rows : result) as Row[];
+    return (engineOf(db) === 'postgres' ? (result as { rows: Row[] }).rows : result) as Row[];
   }
   await sendDeferred(db.client);
   return onConnection<Row>(db.client, text, bindings);
@@ -85,7 +86,7 @@ async function sendDeferred(client: Knex.Client): Promise<void> {
 
 /** One statement on a transaction's connection, as it is. */
 async function onConnection<Row>(client: Knex.Client, text: string, bindings: readonly unknown[]): Promise<Row[]> {
-  const postgres = client.config.client === 'pg';
+  const postgres = engineOf({ client }) === 'postgres';
   let connection = connectionOf.get(client);
   if (connection === undefined) {
     connection = (await client.acquireConnection()) as PgConnection | SqliteConnection;
@@ -133,7 +134,7 @@ function boundKnex(knex: Knex, connection: object): Knex.Transaction {
     client.transacting = true;
     client.acquireConnection = () => Promise.resolve(connection);
     client.releaseConnection = () => Promise.resolve();
-    if (root.config.client === 'pg') {
+    if (engineOf(knex) === 'postgres') {
       deferredOf.set(client, []);
       // The query builder's statements go after the writes waiting, as hand-written ones do.
       const query = client.query;

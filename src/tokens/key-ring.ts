@@ -1,5 +1,5 @@
-import { createPrivateKey, createPublicKey, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
-import { openCompactJws, verifyArguments } from '@licensor/client/contract';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { cryptoArguments, openCompactJws } from '@licensor/client/contract';
 import { currentKey, publishedKeys } from '../domain/signing-keys';
 import type { LeaseClaims } from '../domain/lease-token';
 import type { LeaseTokens } from '../domain/ports';
@@ -9,8 +9,8 @@ import { SignatureScheduler, type RequestLoad } from './signature-scheduler';
 interface LoadedKey {
   record: SigningKey;
   publicKey: KeyObject;
-  /** Only the current key keeps its private half in memory. */
-  privateKey: KeyObject | null;
+  /** Only the current key keeps its private half in memory: node:crypto's arguments to sign with it. */
+  signing: ReturnType<typeof cryptoArguments> | null;
   /** base64url(header) + '.', computed once per key. */
   headerPrefix: string;
   /** The start of a Licensor-Signature header value, and the whole value for token-covered answers. */
@@ -20,11 +20,6 @@ interface LoadedKey {
 
 function b64url(data: string | Buffer): string {
   return Buffer.from(data).toString('base64url');
-}
-
-/** node:crypto's algorithm and key arguments for a JWS `alg`: Ed25519 hashes internally, ES256 wants raw r||s. */
-function signingArguments(alg: KeyAlgorithm, key: KeyObject): [string | null, KeyObject | SignKeyObjectInput] {
-  return alg === 'EdDSA' ? [null, key] : ['sha256', { key, dsaEncoding: 'ieee-p1363' }];
 }
 
 function privateHalf(record: SigningKey): KeyObject {
@@ -61,7 +56,7 @@ export class KeyRing implements LeaseTokens {
       next.set(record.kid, {
         record,
         publicKey: previous?.publicKey ?? createPublicKey({ key: record.publicJwk as never, format: 'jwk' }),
-        privateKey: wantsPrivate ? (previous?.privateKey ?? privateHalf(record)) : null,
+        signing: wantsPrivate ? (previous?.signing ?? cryptoArguments({ alg: record.alg, key: privateHalf(record) })) : null,
         headerPrefix: previous?.headerPrefix ?? b64url(JSON.stringify({ alg: record.alg, kid: record.kid, typ: 'JWT' })) + '.',
         answerPrefix: `kid="${record.kid}", alg="${record.alg}", sig="`,
         tokenCovered: `kid="${record.kid}", alg="${record.alg}", covered="token"`,
@@ -82,10 +77,10 @@ export class KeyRing implements LeaseTokens {
 
   async sign(claims: LeaseClaims): Promise<string> {
     const key = this.current;
-    if (!key?.privateKey) throw new Error('no signing key loaded');
+    if (!key?.signing) throw new Error('no signing key loaded');
     this.signed++;
     const signingInput = key.headerPrefix + b64url(JSON.stringify(claims));
-    const [algorithm, signingKey] = signingArguments(key.record.alg, key.privateKey);
+    const [algorithm, signingKey] = key.signing;
     const signature = await this.scheduler.sign(algorithm, Buffer.from(signingInput), signingKey);
     return signingInput + '.' + signature.toString('base64url');
   }
@@ -96,8 +91,8 @@ export class KeyRing implements LeaseTokens {
    */
   async signAnswer(input: Buffer): Promise<string> {
     const key = this.current;
-    if (!key?.privateKey) throw new Error('no signing key loaded');
-    const [algorithm, signingKey] = signingArguments(key.record.alg, key.privateKey);
+    if (!key?.signing) throw new Error('no signing key loaded');
+    const [algorithm, signingKey] = key.signing;
     return key.answerPrefix + (await this.scheduler.sign(algorithm, input, signingKey)).toString('base64url') + '"';
   }
 
@@ -118,7 +113,7 @@ export class KeyRing implements LeaseTokens {
       return key && { alg: key.record.alg, key: key.publicKey };
     });
     if (!opened.ok) return null;
-    const [algorithm, key] = verifyArguments(opened.signature.key);
+    const [algorithm, key] = cryptoArguments(opened.signature.key);
     if (!(await this.scheduler.verify(algorithm, opened.input, key, opened.signature.bytes))) return null;
     try {
       return JSON.parse(opened.payload.toString('utf8')) as LeaseClaims;

@@ -138,7 +138,7 @@ export function verifySignature(
 
 /** The cryptographic check of a signature that passed signatureToVerify; false for any failure. */
 export function verifies(signature: SignatureToVerify, input: Buffer): boolean {
-  const [algorithm, key] = verifyArguments(signature.key);
+  const [algorithm, key] = cryptoArguments(signature.key);
   try {
     return verify(algorithm, input, key, signature.bytes);
   } catch {
@@ -173,7 +173,10 @@ export function signatureToVerify(
   return { key, bytes };
 }
 
-/** node:crypto's algorithm and key arguments to verify with `key`: Ed25519 hashes itself, ES256 signatures are raw r||s. */
-export function verifyArguments(key: JwsKey): [string | null, KeyObject | VerifyKeyObjectInput] {
+/**
+ * node:crypto's algorithm and key arguments to sign or verify with `key` (a private or a public
+ * KeyObject): Ed25519 hashes itself, ES256 signatures are raw r||s.
+ */
+export function cryptoArguments(key: JwsKey): [string | null, KeyObject | VerifyKeyObjectInput] {
   return key.alg === 'EdDSA' ? [null, key.key] : ['sha256', { key: key.key, dsaEncoding: 'ieee-p1363' }];
 }
