@@ -84,7 +84,7 @@ forEachEngine('transactions on one pooled connection', (engine) => {
     }
     assert.equal(heard.filter((sql) => /insert into children/i.test(sql)).length, 1);
     assert.equal(heard.filter((sql) => /update .children./i.test(sql)).length, 1);
-    assert.deepEqual(heard.slice(0, 1), ['BEGIN']);
+    assert.match(heard[0]!, /^BEGIN\b/);
     assert.ok(heard.includes('COMMIT'));
     assert.deepEqual(await children(), [10, 11, 31, 32, 33, 40]);
   });

@@ -56,6 +56,20 @@ export interface CodeFilter {
   test?: boolean;
 }
 
+/** One anchor component's hash, as a machine's fingerprint holds it (anchorEntries). */
+export interface AnchorEntry {
+  component: string;
+  hash: string;
+}
+
+/** A code locked for a seat, and what the seat is decided on (CodeStore.lockForSeat). */
+export interface SeatLock {
+  code: LicenseCode;
+  activeSeats: number;
+  /** The live activations of the code's product that hold one of the machine's anchors. */
+  holders: Activation[];
+}
+
 export interface CodeStore {
   insert(code: LicenseCode): Promise<void>;
   findById(id: string): Promise<LicenseCode | undefined>;
@@ -67,11 +81,15 @@ export interface CodeStore {
    * Racing activations on one code serialise here (both engines).
    */
   lockForUpdate(id: string): Promise<LicenseCode | undefined>;
+  /** Takes the code's write lock, as lockForUpdate does, for a transaction that needs nothing of its row. */
+  lock(id: string): Promise<void>;
   /**
-   * Locks the code a client named, as lockForUpdate does, and counts its live seats under that
-   * lock (activation: docs/performance.md#an-activation-asks-the-database-few-questions).
+   * Locks the code a client named, as lockForUpdate does, and reads under that lock what a seat
+   * is decided on: its live seats, and the live activations of its product that hold any of
+   * the machine's `anchors` (ActivationStore.findActiveByAnchors)
+   * (docs/performance.md#an-activation-asks-the-database-few-questions).
    */
-  lockForSeat(normalized: string): Promise<{ code: LicenseCode; activeSeats: number } | undefined>;
+  lockForSeat(normalized: string, anchors: readonly AnchorEntry[]): Promise<SeatLock | undefined>;
   update(
     id: string,
     patch: Partial<Pick<LicenseCode, 'status' | 'expiresAt' | 'seats' | 'features' | 'firstActivatedAt' | 'metadata'>>,
@@ -403,11 +421,7 @@ export interface Stores {
 
 /** Storage as the domain sees it: reads outside a transaction, changes inside one. */
 export interface Repository extends Stores, HeartbeatReader {
-  /**
-   * `writesFirst`: the work's first statement is a write (CodeStore.lockForUpdate), which takes
-   * SQLite's write lock and waits for it by itself, so no lock-taking statement goes before it.
-   */
-  transaction<T>(work: (tx: Stores) => Promise<T>, options?: { writesFirst?: boolean }): Promise<T>;
+  transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
   /** Runs work only when no other process is running it (the sweeper). Returns undefined when skipped. */
   exclusively<T>(name: string, work: () => Promise<T>): Promise<T | undefined>;
 }

@@ -9,7 +9,7 @@ import { assertSlotFree, limitsConcurrency } from './in-use-slots';
 import { issueLease, leaseEndMs } from './lease-token';
 import { notingLimits } from './limit-events';
 import { assertActivatable } from './lifecycle';
-import type { Stores } from './ports';
+import type { SeatLock, Stores } from './ports';
 import { applyEnrolment, isSameMachine, judgeEnrolment } from './re-enrolment';
 import type { Activation, Actor, AuditEvent, FingerprintHashes, LicenseCode, Product } from './types';
 
@@ -102,27 +102,24 @@ export async function bindSeat(ctx: DomainContext, request: ActivationRequest, a
     () => codeId,
     actor,
     () =>
-      ctx.repo.transaction(
-        async (tx) => {
-          const locked = await tx.codes.lockForSeat(normalized);
-          if (!locked) throw new NotFound('code_not_found', 'no such authorization code');
-          const { code, activeSeats } = locked;
-          codeId = code.id;
-          const product = await tx.products.findById(code.productId);
-          if (!product) throw new NotFound('product_not_found', 'the code belongs to no product');
-          assertMachineKindAllowed(product, request);
-          options.admit?.(product);
-          const now = ctx.clock.now();
-          assertActivatable(code, now);
-          // On an M-of-N code the activation also takes an in-use slot, which ends with the token's lease.
-          const slotEnd = limitsConcurrency(code) ? leaseEndMs(now, options.leaseSeconds ?? product.leaseSeconds, code) : null;
-          const taken = await takeSeat(ctx, tx, { code, activeSeats, product, now, slotEnd, secretHash: options.secretHash ?? null }, request, actor);
-          const seat: BoundSeat = { ...taken, product, now };
-          if (options.alongside) await options.alongside(tx, seat);
-          return seat;
-        },
-        { writesFirst: true },
-      ),
+      ctx.repo.transaction(async (tx) => {
+        const locked = await tx.codes.lockForSeat(normalized, anchorEntries(request.fingerprint));
+        if (!locked) throw new NotFound('code_not_found', 'no such authorization code');
+        const { code, activeSeats, holders } = locked;
+        codeId = code.id;
+        const product = await tx.products.findById(code.productId);
+        if (!product) throw new NotFound('product_not_found', 'the code belongs to no product');
+        assertMachineKindAllowed(product, request);
+        options.admit?.(product);
+        const now = ctx.clock.now();
+        assertActivatable(code, now);
+        // On an M-of-N code the activation also takes an in-use slot, which ends with the token's lease.
+        const slotEnd = limitsConcurrency(code) ? leaseEndMs(now, options.leaseSeconds ?? product.leaseSeconds, code) : null;
+        const taken = await takeSeat(ctx, tx, { code, activeSeats, holders, product, now, slotEnd, secretHash: options.secretHash ?? null }, request, actor);
+        const seat: BoundSeat = { ...taken, product, now };
+        if (options.alongside) await options.alongside(tx, seat);
+        return seat;
+      }),
   );
 }
 
@@ -130,19 +127,18 @@ export async function bindSeat(ctx: DomainContext, request: ActivationRequest, a
 async function takeSeat(
   ctx: DomainContext,
   tx: Stores,
-  locked: { code: LicenseCode; activeSeats: number; product: Product; now: number; slotEnd: number | null; secretHash: string | null },
+  locked: SeatLock & { product: Product; now: number; slotEnd: number | null; secretHash: string | null },
   request: ActivationRequest,
   actor: Actor,
 ): Promise<{ activation: Activation; code: LicenseCode; created: boolean }> {
-  const { code, activeSeats, product, now, slotEnd, secretHash } = locked;
+  const { code, activeSeats, holders: sharing, product, now, slotEnd, secretHash } = locked;
   const events: AuditEvent[] = [];
 
   // The same machine again gets its own seat back, re-enrolled if its hardware drifted. A match
   // needs an agreeing anchor, so only live activations sharing an anchor hash are candidates:
   // a 10,000-seat code costs the same as a 1-seat one. The same read, over the whole product,
-  // finds the clones below: one read of the anchors per activation
+  // finds the clones below: the code's lock reads the anchors' holders once per activation
   // (docs/performance.md#an-activation-asks-the-database-few-questions).
-  const sharing = await tx.activations.findActiveByAnchors(product.id, anchorEntries(request.fingerprint));
   const existing = bestMatch(oldestFirst(sharing.filter((a) => a.codeId === code.id)), request.fingerprint, product);
   if (existing) {
     if (existing.clonedAt !== null) throw new ActivationCloned(existing.clonedAt);
@@ -273,20 +269,15 @@ export async function deactivateMachine(ctx: DomainContext, activationId: string
   // an operator freeing a seat does not (docs/policies.md): only then is the product read.
   const product = proofToken !== null ? await ctx.repo.products.findById(activation.productId) : undefined;
   return notingLimits(ctx, activation.codeId, actor, () =>
-    ctx.repo.transaction(
-      async (tx) => {
-        const now = ctx.clock.now();
-        await tx.codes.lockForUpdate(activation.codeId);
-        if (!(await tx.activations.end(activation.id, 'deactivated', now))) {
-          return { ...activation, status: (await tx.activations.findById(activation.id))?.status ?? 'deactivated' };
-        }
-        if (product) await spendChurn(ctx, tx, product, { codeId: activation.codeId, activationId: activation.id, kind: 'deactivation', at: now });
-        await tx.audit.insert([
-          auditEvent(ctx, now, actor, 'activation.deactivated', { type: 'activation', id: activation.id }, activation.codeId, null, null),
-        ]);
-        return { ...activation, status: 'deactivated', endedAt: now };
-      },
-      { writesFirst: true },
-    ),
+    ctx.repo.transaction(async (tx) => {
+      const now = ctx.clock.now();
+      await tx.codes.lock(activation.codeId);
+      if (!(await tx.activations.end(activation.id, 'deactivated', now))) {
+        return { ...activation, status: (await tx.activations.findById(activation.id))?.status ?? 'deactivated' };
+      }
+      if (product) await spendChurn(ctx, tx, product, { codeId: activation.codeId, activationId: activation.id, kind: 'deactivation', at: now });
+      await tx.audit.insert([auditEvent(ctx, now, actor, 'activation.deactivated', { type: 'activation', id: activation.id }, activation.codeId, null, null)]);
+      return { ...activation, status: 'deactivated', endedAt: now };
+    }),
   );
 }

@@ -72,8 +72,26 @@ const TOUCH_CHUNK = 2000;
 const SELECT_ACTIVATIONS = `SELECT ${ACTIVATION_COLUMNS.join(', ')} FROM activations`;
 const FIND_BY_ID = `${SELECT_ACTIVATIONS} WHERE id = ?`;
 const INSERT_ACTIVATION = `INSERT INTO activations (${ACTIVATION_COLUMNS.join(', ')}) VALUES (${placeholders(ACTIVATION_COLUMNS.length)})`;
-const HOLDERS_OF_ANCHOR = 'SELECT activation_id FROM activation_anchors WHERE product_id = ? AND component = ? AND hash = ?';
+/** The ids of the activations holding any of `count` anchors (component and hash bound, in order) in the product `product` (SQL: a `?` or a qualified column). */
+const holdersOfAnchors = (product: string, count: number) =>
+  Array.from({ length: count }, () => `SELECT activation_id FROM activation_anchors WHERE product_id = ${product} AND component = ? AND hash = ?`).join(
+    ' UNION ALL ',
+  );
 const END_IF_ACTIVE = "UPDATE activations SET status = ?, ended_at = ? WHERE id = ? AND status = 'active' RETURNING id";
+
+/**
+ * SQLite: the holders of `count` anchors in the product `product` (a qualified column of the
+ * row the statement reads), as one JSON array of rows, for a statement that reads them with that
+ * row in one trip (CodeStore.lockForSeat). Bindings: each anchor's component and hash, in order.
+ */
+export const holdersAsJson = (count: number, product: string) =>
+  `(SELECT json_group_array(json_object(${ACTIVATION_COLUMNS.map((c) => `'${c}', ${c}`).join(', ')})) FROM activations
+     WHERE id IN (${holdersOfAnchors(product, count)}))`;
+
+/** The live ones of holdersAsJson's rows. */
+export function liveHoldersFromJson(json: string): Activation[] {
+  return (JSON.parse(json) as ActivationRow[]).map(activationFromRow).filter((a) => a.status === 'active');
+}
 
 /** A floating activation lapses when its last beat is older than its product's lease. */
 const LAPSED = `last_heartbeat_at < CAST(? AS BIGINT) - (SELECT lease_seconds FROM products WHERE products.id = activations.product_id) * 1000`;
@@ -172,7 +190,7 @@ export class KnexActivationStore implements ActivationStore {
     if (anchors.length === 0) return [];
     const rows = await sqlRows<ActivationRow>(
       this.db,
-      `${SELECT_ACTIVATIONS} WHERE id IN (${anchors.map(() => HOLDERS_OF_ANCHOR).join(' UNION ALL ')})`,
+      `${SELECT_ACTIVATIONS} WHERE id IN (${holdersOfAnchors('?', anchors.length)})`,
       anchors.flatMap((a) => [productId, a.component, a.hash]),
     );
     return rows.map(activationFromRow).filter((a) => a.status === 'active');

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import type { CodeFilter, CodeStore, ExpiryPlace, SweepBatch } from '../domain/ports';
+import type { AnchorEntry, CodeFilter, CodeStore, ExpiryPlace, SeatLock, SweepBatch } from '../domain/ports';
 import type { CodeStatus, LicenseCode, Page } from '../domain/types';
+import { holdersAsJson, KnexActivationStore, liveHoldersFromJson } from './activation-store';
 import { fromJson, keysetPage, numberOrNull, toBool, toJson } from './rows';
 import { CodeSweep } from './code-sweep';
 import { engineOf } from './database';
@@ -40,14 +41,13 @@ export const CODE_COLUMNS: string[] = [
 
 /**
  * The statements that lock a code and return it as its last holder committed it, on the
- * activation and deactivation paths (direct-sql.ts). SQLite: a write, which takes its only write
- * lock. PostgreSQL: a row lock that writes nothing, so no new row version, WAL record or codes
- * trigger per activation; read committed, it waits for the holder and reads its commit.
+ * activation and deactivation paths (direct-sql.ts). PostgreSQL: a row lock that writes nothing,
+ * so no new row version, WAL record or codes trigger per activation; read committed, it waits for
+ * the holder and reads its commit. SQLite: a plain read, since every transaction there holds the
+ * database's one write lock from its BEGIN, before it reads anything (direct-sql.ts, `begin`).
  */
 function lockStatement(db: Knex, where: string, columns: string[]): string {
-  return engineOf(db) === 'postgres'
-    ? `SELECT ${columns.join(', ')} FROM codes WHERE ${where} FOR UPDATE`
-    : `UPDATE codes SET revision = revision + 1 WHERE ${where} RETURNING ${columns.join(', ')}`;
+  return `SELECT ${columns.join(', ')} FROM codes WHERE ${where}${engineOf(db) === 'postgres' ? ' FOR UPDATE' : ''}`;
 }
 
 export function codeFromRow(row: CodeRow): LicenseCode {
@@ -114,11 +114,32 @@ export class KnexCodeStore implements CodeStore {
     return rows[0] && codeFromRow(rows[0]);
   }
 
-  async lockForSeat(normalized: string): Promise<{ code: LicenseCode; activeSeats: number } | undefined> {
+  async lock(id: string): Promise<void> {
+    // SQLite's transaction holds the database's write lock from its BEGIN: nothing to send.
+    if (engineOf(this.db) === 'postgres') await sqlRows(this.db, lockStatement(this.db, 'id = ?', ['id']), [id]);
+  }
+
+  async lockForSeat(normalized: string, anchors: readonly AnchorEntry[]): Promise<SeatLock | undefined> {
     // The code's lock first (lockStatement), and the row as the last holder committed it, with the
     // live seats its triggers kept (migration 018): one statement, whatever the code's size.
-    const rows = await sqlRows<CodeRow & { live_seats: number }>(this.db, lockStatement(this.db, 'code = ?', [...CODE_COLUMNS, 'live_seats']), [normalized]);
-    return rows[0] && { code: codeFromRow(rows[0]), activeSeats: Number(rows[0].live_seats) };
+    const columns = [...CODE_COLUMNS, 'live_seats'];
+    if (engineOf(this.db) === 'sqlite' && anchors.length > 0) {
+      // SQLite's transaction holds the write lock from its BEGIN: the anchors' holders are read
+      // by the same statement, one trip through the writer fewer.
+      const rows = await sqlRows<CodeRow & { live_seats: number; holders: string }>(
+        this.db,
+        `${lockStatement(this.db, 'code = ?', [...columns, `${holdersAsJson(anchors.length, 'codes.product_id')} AS holders`])}`,
+        [...anchors.flatMap((a) => [a.component, a.hash]), normalized],
+      );
+      return rows[0] && { code: codeFromRow(rows[0]), activeSeats: Number(rows[0].live_seats), holders: liveHoldersFromJson(rows[0].holders) };
+    }
+    // PostgreSQL reads them after the lock: a statement's snapshot is taken before it waits for
+    // the lock, and would miss what the holder it waited for committed.
+    const rows = await sqlRows<CodeRow & { live_seats: number }>(this.db, lockStatement(this.db, 'code = ?', columns), [normalized]);
+    if (!rows[0]) return undefined;
+    const code = codeFromRow(rows[0]);
+    const holders = await new KnexActivationStore(this.db).findActiveByAnchors(code.productId, [...anchors]);
+    return { code, activeSeats: Number(rows[0].live_seats), holders };
   }
 
   async update(

@@ -160,7 +160,7 @@ export async function directTransaction<T>(knex: Knex, work: (trx: Knex.Transact
   const connection = (await knex.client.acquireConnection()) as object;
   try {
     const trx = boundKnex(knex, connection);
-    await sqlRows(trx, 'BEGIN', []);
+    await begin(trx.client);
     let result: T;
     try {
       result = await work(trx);
@@ -176,4 +176,15 @@ export async function directTransaction<T>(knex: Knex, work: (trx: Knex.Transact
   } finally {
     await knex.client.releaseConnection(connection);
   }
+}
+
+/**
+ * SQLite's is IMMEDIATE: the write lock is taken, or waited for like any write's, before anything
+ * is read. A deferred transaction that has read cannot start writing once another process (the
+ * CLI, a second server) has committed since: SQLITE_BUSY at once, without the busy wait (the
+ * sweeper's batches failed that way beside a second process). So a code's lock there needs no
+ * write of its own (code-store.ts).
+ */
+function begin(client: Knex.Client): Promise<unknown> {
+  return onConnection(client, engineOf({ client }) === 'postgres' ? 'BEGIN' : 'BEGIN IMMEDIATE', []);
 }

@@ -7,7 +7,7 @@ import { KnexAdminTokenStore } from './admin-token-store';
 import { KnexAuditStore } from './audit-store';
 import { KnexChurnStore } from './churn-store';
 import { KnexCodeStore } from './code-store';
-import { directTransaction, sqlRows } from './direct-sql';
+import { directTransaction } from './direct-sql';
 import { isConnectionError, isRetryableConflict, isUniqueViolation, type Database } from './database';
 import { KnexIdempotencyStore } from './idempotency-store';
 import { KnexKeyStore } from './key-store';
@@ -50,15 +50,6 @@ function storesFor(db: Knex | Knex.Transaction, sealer: KeySealer, fed: FedCache
     webhooks: new KnexWebhookStore(db, sealer, fed?.webhookEndpoints ?? null),
   };
 }
-
-/**
- * SQLite begins transactions deferred, and one that has read cannot start writing once another
- * process (the CLI, a second server) has committed since: SQLITE_BUSY at once, without the busy
- * wait (the sweeper's batches failed that way beside a second process). A write that changes
- * nothing, first, takes the lock and waits for it like any write: BEGIN IMMEDIATE, which knex
- * does not offer.
- */
-const TAKE_SQLITE_WRITE_LOCK = 'UPDATE codes SET status = status WHERE 0';
 
 export class KnexRepository implements Repository {
   readonly adminTokens;
@@ -108,19 +99,18 @@ export class KnexRepository implements Repository {
     this.webhooks = stores.webhooks;
   }
 
-  async transaction<T>(work: (tx: Stores) => Promise<T>, options: { writesFirst?: boolean } = {}): Promise<T> {
+  async transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {
     let result: T;
     try {
-      result = await directTransaction(this.database.knex, async (trx) => {
-        if (this.database.engine === 'sqlite' && !options.writesFirst) await sqlRows(trx, TAKE_SQLITE_WRITE_LOCK, []);
-        return work(
+      result = await directTransaction(this.database.knex, (trx) =>
+        work(
           storesFor(
             trx,
             this.sealer,
             this.fed && { products: forOneTransaction(this.fed.products), webhookEndpoints: forOneTransaction(this.fed.webhookEndpoints) },
           ),
-        );
-      });
+        ),
+      );
     } catch (err) {
       throw translate(err);
     }

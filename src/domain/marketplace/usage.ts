@@ -13,7 +13,7 @@ const MAX_USAGE_IDS_PER_DAY = 10_000;
  */
 export async function recordUsage(ctx: DomainContext, codeId: string, usage: { ids?: string[]; activeNum?: number }): Promise<void> {
   await ctx.repo.transaction(async (tx) => {
-    await tx.codes.lockForUpdate(codeId);
+    await tx.codes.lock(codeId);
     const now = ctx.clock.now();
     const day = utcDay(now);
     const previous = await tx.usage.find(codeId, day);

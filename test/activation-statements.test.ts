@@ -1,0 +1,79 @@
+import { strict as assert } from 'node:assert';
+import { forEachEngine } from './support/databases';
+import { machine } from './support/factories';
+import { startTestServer, type TestServer } from './support/harness';
+import { admin, call } from './support/http';
+import { issueCode } from './support/license-clients';
+
+/**
+ * The statements a seat change sends in its transaction, as the server's database client issues
+ * them (docs/performance.md#where-an-activations-time-goes): each is a trip through SQLite's one
+ * writer, or a round trip to PostgreSQL, while the code is locked.
+ */
+forEachEngine('what a seat change asks of the database', (engine) => {
+  let server: TestServer;
+  const product = `statements-${engine}`;
+
+  before(async () => {
+    server = await startTestServer(engine);
+    await admin(server.url, 'POST', '/v1/admin/products', { name: product });
+  });
+  after(async () => server?.close());
+
+  /** The statements from the transaction's BEGIN to its COMMIT, while `work` runs alone. */
+  async function transactionOf(work: () => Promise<unknown>): Promise<string[]> {
+    const heard: string[] = [];
+    const knex = server.running.runtime.database.knex;
+    const listen = (q: { sql: string }) => heard.push(q.sql.replace(/\s+/g, ' '));
+    knex.on('query', listen);
+    try {
+      await work();
+    } finally {
+      knex.off('query', listen);
+    }
+    const begin = heard.findIndex((sql) => /^BEGIN\b/.test(sql));
+    return heard.slice(begin, heard.indexOf('COMMIT', begin) + 1);
+  }
+
+  it('locks the code and reads the machines sharing an anchor in one statement on SQLite; writes in one on PostgreSQL', async () => {
+    const code = await issueCode(server, product, 2);
+    await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('first') });
+    let answer: { status: number } = { status: 0 };
+    const statements = await transactionOf(async () => {
+      answer = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('second') });
+    });
+    assert.equal(answer.status, 201);
+    const shapes = statements.map((sql) => sql.split(' ').slice(0, 3).join(' '));
+    if (engine === 'sqlite') {
+      // The write lock is taken by the BEGIN; the code, its live seats and the holders of the
+      // machine's anchors come back from one read; then the row, its anchors, its audit events.
+      assert.equal(statements.length, 6, statements.join('\n'));
+      assert.equal(statements[0], 'BEGIN IMMEDIATE');
+      assert.match(statements[1]!, /^SELECT .* AS holders FROM codes WHERE code = \?$/);
+      assert.deepEqual(shapes.slice(2), ['INSERT INTO activations', 'INSERT INTO activation_anchors', 'INSERT INTO audit_events', 'COMMIT']);
+    } else {
+      // The row lock, then the holders, read after the lock so that they see its last holder's commit.
+      assert.equal(statements.length, 5, statements.join('\n'));
+      assert.match(statements[1]!, /FROM codes WHERE code = \$1 FOR UPDATE$/);
+      assert.match(statements[2]!, /FROM activations WHERE id IN \(SELECT activation_id FROM activation_anchors/);
+      assert.match(statements[3]!, /^WITH w0 AS \(INSERT INTO activations .*\), w1 AS \(INSERT INTO activation_anchors .*\) INSERT INTO audit_events/);
+    }
+  });
+
+  it('frees a seat without a statement for the lock on SQLite, whose BEGIN took it', async () => {
+    const code = await issueCode(server, product, 1);
+    const activated = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('leaving') });
+    assert.equal(activated.status, 201);
+    let answer: { status: number; body?: { activation?: { status?: string } } } = { status: 0 };
+    const statements = await transactionOf(async () => {
+      answer = await call(server.url, 'DELETE', `/v1/activations/${activated.body.activation.id}`, undefined, {
+        authorization: `Bearer ${activated.body.token}`,
+      });
+    });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body?.activation?.status, 'deactivated');
+    const shapes = statements.map((sql) => sql.split(' ').slice(0, 3).join(' '));
+    if (engine === 'sqlite') assert.deepEqual(shapes, ['BEGIN IMMEDIATE', 'UPDATE activations SET', 'INSERT INTO audit_events', 'COMMIT']);
+    else assert.deepEqual(shapes, ['BEGIN', 'SELECT id FROM', 'UPDATE activations SET', 'INSERT INTO audit_events', 'COMMIT']);
+  });
+});
