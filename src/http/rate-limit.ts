@@ -81,16 +81,20 @@ export class CodeGuessGuard {
     try {
       result = await work();
     } catch (err) {
-      if (!(err instanceof LicensorError && GUESS_FAILURES.has(err.code))) await this.giveBack(failures);
+      if (!(err instanceof LicensorError && GUESS_FAILURES.has(err.code))) this.giveBack(failures);
       throw err;
     }
-    await this.giveBack(failures);
+    this.giveBack(failures);
     return result;
   }
 
-  /** A give-back that fails (the database away) costs the address one attempt, never the answer. */
-  private giveBack(failures: BudgetRule[]): Promise<void> {
-    return this.budgets.giveBack(failures, this.clock.now()).catch(() => undefined);
+  /**
+   * Not waited for: the answer does not depend on it, and on PostgreSQL it is a round trip of its
+   * own (docs/performance.md#where-an-activations-time-goes). One that fails (the database away)
+   * costs the address one attempt, never the answer.
+   */
+  private giveBack(failures: BudgetRule[]): void {
+    this.budgets.giveBack(failures, this.clock.now()).catch(() => undefined);
   }
 }
 
