@@ -114,7 +114,7 @@ export class CodeSweep {
 
   /**
    * SQLite: the writer connection is ours for the transaction (which holds the write lock from
-   * its start: repository.ts), so a temporary table holds a sweeper batch, filled by `select`;
+   * its BEGIN: direct-sql.ts), so a temporary table holds a sweeper batch, filled by `select`;
    * its rowids (1, 2, …: it is emptied first) number the batch's events. Returns its size.
    */
   private async sqliteBatch(table: string, columns: string, select: string, bindings: Knex.RawBinding[]): Promise<number> {

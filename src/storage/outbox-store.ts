@@ -104,7 +104,7 @@ export class KnexOutboxStore implements OutboxStore {
       )) as { rows: OutboxRow[] };
       return result.rows.map(entryFromRow).sort(byId);
     }
-    // SQLite: the caller's transaction holds the database's write lock (repository.ts).
+    // SQLite: the caller's transaction holds the database's write lock from its BEGIN (direct-sql.ts).
     const rows = (await this.db.raw(`UPDATE outbox SET lease_until = ?, leased_by = ?, updated_at = ? WHERE id IN (${DUE}) RETURNING *`, [
       leaseUntil,
       owner,

@@ -14,7 +14,7 @@ export async function holdMarketplaceWrites(database: { databaseUrl: string | un
   try {
     const holder = await side.transaction();
     if (database.databaseUrl) await holder.raw('LOCK TABLE marketplace_instances, marketplace_licenses IN SHARE ROW EXCLUSIVE MODE');
-    // A write that changes nothing takes SQLite's write lock for the transaction (as repository.ts does).
+    // A write that changes nothing takes SQLite's write lock for the transaction, as BEGIN IMMEDIATE does (direct-sql.ts), which knex does not send.
     else await holder.raw('UPDATE marketplace_instances SET test = test WHERE 0');
     return async () => {
       await holder.rollback().catch(() => undefined);

@@ -8,7 +8,7 @@ import { engineOf } from '../database';
  * sweeper's bulk statements, the CLI, another process. The statement that locks a code for a
  * seat reads it with the lock, instead of counting the code's live activations, which made an
  * activation on a code holding 50,000 seats cost twice one on a small code
- * (docs/performance.md#where-an-activations-time-goes).
+ * (docs/performance.md#an-activation-asks-the-database-few-questions).
  *
  * Only a change of an activation's status or code fires them: not a heartbeat's liveness write.
  * On PostgreSQL the trigger takes the code's row lock, so every statement that changes an
