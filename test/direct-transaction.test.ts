@@ -175,4 +175,21 @@ forEachEngine('transactions on one pooled connection', (engine) => {
     const [{ n }] = (await database.knex('children').where('id', '>=', 70).count({ n: '*' })) as Array<{ n: number | string }>;
     assert.equal(Number(n), 40_001);
   });
+
+  it('runs a statement outside a transaction on a connection from the pool, and gives it back, failed or not', async () => {
+    const pool = (database.knex.client as { pool: { numUsed(): number; numFree(): number } }).pool;
+    const heard = await statementsOf(async () => {
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => sqlRows<{ n: number }>(database.knex, 'SELECT CAST(? AS INTEGER) AS n', [i])));
+      assert.deepEqual(
+        answers.map((rows) => Number(rows[0]!.n)),
+        Array.from({ length: 20 }, (_, i) => i),
+      );
+      for (let i = 0; i < 3; i++) await assert.rejects(sqlRows(database.knex, 'SELECT n FROM no_such_table', []), /no_such_table/);
+    });
+    assert.equal(heard.filter((sql) => /^SELECT CAST/.test(sql)).length, 20);
+    assert.equal(pool.numUsed(), 0);
+    // Every connection the pool holds still serves a transaction.
+    for (let i = 0; i < 3; i++)
+      assert.deepEqual(await directTransaction(database.knex, (trx) => sqlRows<{ one: number }>(trx, 'SELECT 1 AS one', [])), [{ one: 1 }]);
+  });
 });

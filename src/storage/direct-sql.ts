@@ -29,14 +29,19 @@ const POSITIONED_KEPT = 1000;
  * deactivation paths come here, after any writes waiting (sqlWrite). On SQLite the connection
  * keeps the statement prepared and on PostgreSQL names it, as for knex's own (database.ts).
  *
- * Outside a transaction it runs through `knex.raw`, which takes a connection from the pool.
- * Listeners of knex's `query` event hear it either way. A failure rejects with the driver's own
- * error, which the repository translates as it does knex's.
+ * Outside a transaction it goes the same way to a connection taken from the pool for it, and
+ * given back after: the guessing guard's two statements per activation, and a deactivation's
+ * first read. Listeners of knex's `query` event hear it either way. A failure rejects with the
+ * driver's own error, which the repository translates as it does knex's.
  */
 export async function sqlRows<Row>(db: Knex | Knex.Transaction, text: string, bindings: readonly unknown[]): Promise<Row[]> {
   if (!db.isTransaction) {
-    const result = await db.raw(text, bindings as Knex.RawBinding[]);
-    return (engineOf(db) === 'postgres' ? (result as { rows: Row[] }).rows : result) as Row[];
+    const connection = (await db.client.acquireConnection()) as PgConnection | SqliteConnection;
+    try {
+      return await runOn<Row>(db.client, connection, text, bindings);
+    } finally {
+      await db.client.releaseConnection(connection);
+    }
   }
   await sendDeferred(db.client);
   return onConnection<Row>(db.client, text, bindings);
@@ -86,15 +91,20 @@ async function sendDeferred(client: Knex.Client): Promise<void> {
 
 /** One statement on a transaction's connection, as it is. */
 async function onConnection<Row>(client: Knex.Client, text: string, bindings: readonly unknown[]): Promise<Row[]> {
-  const postgres = engineOf({ client }) === 'postgres';
   let connection = connectionOf.get(client);
   if (connection === undefined) {
     connection = (await client.acquireConnection()) as PgConnection | SqliteConnection;
     connectionOf.set(client, connection);
   }
+  return runOn<Row>(client, connection, text, bindings);
+}
+
+/** One statement on a connection of `client`'s, told to knex's query listeners first. */
+function runOn<Row>(client: Knex.Client, connection: PgConnection | SqliteConnection, text: string, bindings: readonly unknown[]): Promise<Row[]> {
+  const postgres = engineOf({ client }) === 'postgres';
   const sql = postgres ? positionedText(client, text) : text;
   client.emit('query', { method: 'raw', sql, bindings });
-  if (postgres) return (await (connection as PgConnection).query({ text: sql, values: bindings })).rows as Row[];
+  if (postgres) return (connection as PgConnection).query({ text: sql, values: bindings }).then((result) => result.rows as Row[]);
   return new Promise((resolve, reject) => {
     (connection as SqliteConnection).all(sql, bindings, (err, rows) => (err ? reject(err) : resolve(rows as Row[])));
   });

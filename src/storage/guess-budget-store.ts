@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { BudgetRule, GuessBudgetStore } from '../domain/ports';
 import type { Database } from './database';
+import { sqlRows } from './direct-sql';
 import { translate } from './repository';
 
 /**
@@ -18,7 +19,8 @@ export function openGuessBudgetStore(database: Database): GuessBudgetStore {
 const PRUNE_EVERY_MS = 60_000;
 
 /**
- * The `guess_budgets` table (migration 012): one statement per attempt. A multi-row upsert takes
+ * The `guess_budgets` table (migration 012): one statement per attempt, hand-written and sent
+ * to a pooled connection (sqlRows), not through knex's runner. A multi-row upsert takes
  * from every budget that has an attempt left, under each row's lock (ON CONFLICT … WHERE reads the
  * row as committed, so racing processes never both take the last attempt), in key order so two
  * statements never wait on each other crosswise. When one budget had none, the others are given
@@ -43,14 +45,15 @@ class SqlGuessBudgetStore implements GuessBudgetStore {
     await this.pruneNowAndThen(now);
     const sorted = byKey(rules);
     // A new row is inserted with one attempt taken; `span` carries burst × interval to the conflict clause.
-    const result = await this.knex.raw(
+    const rows = await sqlRows<{ key: string }>(
+      this.knex,
       `INSERT INTO guess_budgets AS b (key, full_at, span) ${valuesCommittedAsync(sorted.length)}
        ON CONFLICT (key) DO UPDATE SET full_at = GREATEST(b.full_at, ?) + (EXCLUDED.full_at - ?)
        WHERE GREATEST(b.full_at, ?) + (EXCLUDED.full_at - ?) <= ? + EXCLUDED.span
        RETURNING key`,
       [...sorted.flatMap((r) => [r.key, now + r.intervalMs, r.burst * r.intervalMs]), now, now, now, now, now],
     );
-    const taken = new Set((result.rows as Array<{ key: string }>).map((row) => row.key));
+    const taken = new Set(rows.map((row) => row.key));
     const refused = rules.filter((r) => !taken.has(r.key));
     if (refused.length > 0 && taken.size > 0)
       await this.giveBackTo(
@@ -64,7 +67,8 @@ class SqlGuessBudgetStore implements GuessBudgetStore {
     if (rules.length === 0) return;
     const sorted = byKey(rules);
     // A row pruned meanwhile was full: inserted as full (in the past), it changes nothing.
-    await this.knex.raw(
+    await sqlRows(
+      this.knex,
       `INSERT INTO guess_budgets AS b (key, full_at, span) ${valuesCommittedAsync(sorted.length)}
        ON CONFLICT (key) DO UPDATE SET full_at = GREATEST(?, b.full_at - (? - EXCLUDED.full_at))`,
       [...sorted.flatMap((r) => [r.key, now - r.intervalMs, r.burst * r.intervalMs]), now, now],
