@@ -165,7 +165,7 @@ export interface ActivationStore {
   markCloned(id: string, at: number): Promise<boolean>;
   markCloneSuspect(ids: string[]): Promise<void>;
   /** Live activations of a product that share an anchor hash with the given fingerprint. */
-  findActiveByAnchors(productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]>;
+  findActiveByAnchors(productId: string, anchors: readonly AnchorEntry[]): Promise<Activation[]>;
   /**
    * Synchronous liveness write, used when a lease is close to lapsing so it cannot race the culler.
    * Returns false when the activation is no longer active.

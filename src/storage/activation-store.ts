@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { anchorEntries, INSTANCE_COMPONENT } from '@licensor/client/contract';
-import type { ActivationStore } from '../domain/ports';
+import type { ActivationStore, AnchorEntry } from '../domain/ports';
 import type { Activation, ActivationStatus, FingerprintHashes } from '../domain/types';
 import { fromJson, numberOrNull, toBool, toJson } from './rows';
 import { engineOf } from './database';
@@ -93,6 +93,25 @@ export function liveHoldersFromJson(json: string): Activation[] {
   return (JSON.parse(json) as ActivationRow[]).map(activationFromRow).filter((a) => a.status === 'active');
 }
 
+/**
+ * The live activations of a product holding any of the anchor hashes, in one statement whose
+ * plan does not depend on statistics: one exact lookup in the (product, component, hash) index
+ * per anchor, then the holders by primary key; status is checked here. As a join with the
+ * status in it, SQLite always searched every live activation (any product) by the status index,
+ * and PostgreSQL, before autovacuum had analysed a growing table, read every anchor of the
+ * product for OR-ed anchors: an activation's cost grew with the product's machines
+ * (docs/performance.md#an-activation-asks-the-database-few-questions).
+ */
+export async function liveHolders(db: Knex | Knex.Transaction, productId: string, anchors: readonly AnchorEntry[]): Promise<Activation[]> {
+  if (anchors.length === 0) return [];
+  const rows = await sqlRows<ActivationRow>(
+    db,
+    `${SELECT_ACTIVATIONS} WHERE id IN (${holdersOfAnchors('?', anchors.length)})`,
+    anchors.flatMap((a) => [productId, a.component, a.hash]),
+  );
+  return rows.map(activationFromRow).filter((a) => a.status === 'active');
+}
+
 /** A floating activation lapses when its last beat is older than its product's lease. */
 const LAPSED = `last_heartbeat_at < CAST(? AS BIGINT) - (SELECT lease_seconds FROM products WHERE products.id = activations.product_id) * 1000`;
 
@@ -177,25 +196,6 @@ export class KnexActivationStore implements ActivationStore {
     return n > 0;
   }
 
-  /**
-   * The live activations of a product holding any of the anchor hashes, in one statement whose
-   * plan does not depend on statistics: one exact lookup in the (product, component, hash) index
-   * per anchor, then the holders by primary key; status is checked here. As a join with the
-   * status in it, SQLite always searched every live activation (any product) by the status index,
-   * and PostgreSQL, before autovacuum had analysed a growing table, read every anchor of the
-   * product for OR-ed anchors: an activation's cost grew with the product's machines
-   * (docs/performance.md#an-activation-asks-the-database-few-questions).
-   */
-  private async activeHolders(productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]> {
-    if (anchors.length === 0) return [];
-    const rows = await sqlRows<ActivationRow>(
-      this.db,
-      `${SELECT_ACTIVATIONS} WHERE id IN (${holdersOfAnchors('?', anchors.length)})`,
-      anchors.flatMap((a) => [productId, a.component, a.hash]),
-    );
-    return rows.map(activationFromRow).filter((a) => a.status === 'active');
-  }
-
   async end(id: string, status: Exclude<ActivationStatus, 'active'>, now: number): Promise<boolean> {
     return (await sqlRows(this.db, END_IF_ACTIVE, [status, now, id])).length > 0;
   }
@@ -232,8 +232,8 @@ export class KnexActivationStore implements ActivationStore {
     if (ids.length > 0) await this.db('activations').whereIn('id', ids).update({ clone_suspect: true });
   }
 
-  findActiveByAnchors(productId: string, anchors: Array<{ component: string; hash: string }>): Promise<Activation[]> {
-    return this.activeHolders(productId, anchors);
+  findActiveByAnchors(productId: string, anchors: readonly AnchorEntry[]): Promise<Activation[]> {
+    return liveHolders(this.db, productId, anchors);
   }
 
   async touch(id: string, at: number): Promise<boolean> {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { AnchorEntry, CodeFilter, CodeStore, ExpiryPlace, SeatLock, SweepBatch } from '../domain/ports';
 import type { CodeStatus, LicenseCode, Page } from '../domain/types';
-import { holdersAsJson, KnexActivationStore, liveHoldersFromJson } from './activation-store';
+import { holdersAsJson, liveHolders, liveHoldersFromJson } from './activation-store';
 import { fromJson, keysetPage, numberOrNull, toBool, toJson } from './rows';
 import { CodeSweep } from './code-sweep';
 import { engineOf } from './database';
@@ -121,25 +121,22 @@ export class KnexCodeStore implements CodeStore {
 
   async lockForSeat(normalized: string, anchors: readonly AnchorEntry[]): Promise<SeatLock | undefined> {
     // The code's lock first (lockStatement), and the row as the last holder committed it, with the
-    // live seats its triggers kept (migration 018): one statement, whatever the code's size.
-    const columns = [...CODE_COLUMNS, 'live_seats'];
-    if (engineOf(this.db) === 'sqlite' && anchors.length > 0) {
-      // SQLite's transaction holds the write lock from its BEGIN: the anchors' holders are read
-      // by the same statement, one trip through the writer fewer.
-      const rows = await sqlRows<CodeRow & { live_seats: number; holders: string }>(
-        this.db,
-        `${lockStatement(this.db, 'code = ?', [...columns, `${holdersAsJson(anchors.length, 'codes.product_id')} AS holders`])}`,
-        [...anchors.flatMap((a) => [a.component, a.hash]), normalized],
-      );
-      return rows[0] && { code: codeFromRow(rows[0]), activeSeats: Number(rows[0].live_seats), holders: liveHoldersFromJson(rows[0].holders) };
-    }
-    // PostgreSQL reads them after the lock: a statement's snapshot is taken before it waits for
-    // the lock, and would miss what the holder it waited for committed.
-    const rows = await sqlRows<CodeRow & { live_seats: number }>(this.db, lockStatement(this.db, 'code = ?', columns), [normalized]);
-    if (!rows[0]) return undefined;
-    const code = codeFromRow(rows[0]);
-    const holders = await new KnexActivationStore(this.db).findActiveByAnchors(code.productId, [...anchors]);
-    return { code, activeSeats: Number(rows[0].live_seats), holders };
+    // live seats its triggers kept (migration 018), whatever the code's size. On SQLite, whose
+    // transaction holds the write lock from its BEGIN, the same statement reads the anchors'
+    // holders: one trip through the writer fewer. PostgreSQL reads them after the lock: a
+    // statement's snapshot is taken before it waits for the lock, and would miss what the holder
+    // it waited for committed.
+    const together = engineOf(this.db) === 'sqlite' && anchors.length > 0;
+    const columns = [...CODE_COLUMNS, 'live_seats', ...(together ? [`${holdersAsJson(anchors.length, 'codes.product_id')} AS holders`] : [])];
+    const rows = await sqlRows<CodeRow & { live_seats: number; holders?: string }>(this.db, lockStatement(this.db, 'code = ?', columns), [
+      ...(together ? anchors.flatMap((a) => [a.component, a.hash]) : []),
+      normalized,
+    ]);
+    const row = rows[0];
+    if (!row) return undefined;
+    const code = codeFromRow(row);
+    const holders = row.holders !== undefined ? liveHoldersFromJson(row.holders) : await liveHolders(this.db, code.productId, anchors);
+    return { code, activeSeats: Number(row.live_seats), holders };
   }
 
   async update(
