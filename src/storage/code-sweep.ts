@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { ExpiryPlace, SweepBatch } from '../domain/ports';
 import { engineOf } from './database';
+import { limitClause } from './direct-sql';
 import { uuidV7Sql } from './sql-ids';
 import { enqueueWebhookDeliveriesWritten } from './webhook-store';
 
@@ -19,7 +20,7 @@ export class CodeSweep {
     // of the window is read once, and no index holds the status the batch changes (migration 009).
     const due = `SELECT id, status, expires_at FROM codes
                   WHERE (expires_at, id) > (?, ?) AND expires_at <= ? AND status IN ('issued', 'alive')
-                  ORDER BY expires_at, id LIMIT ?`;
+                  ORDER BY expires_at, id ${limitClause(limit)}`;
     if (engineOf(this.db) === 'postgres') {
       // One statement: lock the batch (a code held by another transaction is waited for and
       // re-checked), move it, audit it. A re-checked code comes back still due with its date, or
@@ -35,7 +36,7 @@ export class CodeSweep {
            SELECT ${uuidV7Sql('postgres', now, 'n')}, ?, ?, 'code.expired', 'code', id, id, json_build_object('status', status)::text, ?
              FROM numbered)
          ${PG_BATCH_RESULT}`,
-        [after.expiresAt, after.id, now, limit, now, now, actor, json],
+        [after.expiresAt, after.id, now, now, now, actor, json],
       );
       return this.announce(pgBatch(result), after, now, actor, EXPIRED);
     }
@@ -43,7 +44,6 @@ export class CodeSweep {
       after.expiresAt,
       after.id,
       now,
-      limit,
     ]);
     await this.db.raw(`UPDATE codes SET status = 'expired', updated_at = ? WHERE id IN (SELECT id FROM sweep_due)`, [now]);
     await this.db.raw(
@@ -59,7 +59,7 @@ export class CodeSweep {
     const json = JSON.stringify({ status: 'released' });
     const due = `SELECT id, expires_at FROM codes
                   WHERE (expires_at, id) > (?, ?) AND expires_at < ? AND status = 'expired'
-                  ORDER BY expires_at, id LIMIT ?`;
+                  ORDER BY expires_at, id ${limitClause(limit)}`;
     if (engineOf(this.db) === 'postgres') {
       // One statement, as expireDue: lock the batch, move it, end its live seats, audit both.
       // The batch's seats are found code by code through the (code, status) index, then ended
@@ -87,11 +87,11 @@ export class CodeSweep {
            SELECT ${uuidV7Sql('postgres', now, 'n')}, ?, ?, action, entity_type, entity_id, code_id, before, after
              FROM (SELECT events.*, row_number() OVER () AS n FROM events) numbered)
          ${PG_BATCH_RESULT}`,
-        [after.expiresAt, after.id, cutoff, limit, now, now, before, json, now, actor],
+        [after.expiresAt, after.id, cutoff, now, now, before, json, now, actor],
       );
       return this.announce(pgBatch(result), after, now, actor, RELEASED);
     }
-    const taken = await this.sqliteBatch('sweep_released', 'id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL', due, [after.expiresAt, after.id, cutoff, limit]);
+    const taken = await this.sqliteBatch('sweep_released', 'id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL', due, [after.expiresAt, after.id, cutoff]);
     if (taken === 0) return { moved: 0, last: null };
     await this.sqliteBatch(
       'sweep_ended',

@@ -3,6 +3,7 @@ import type { OutboxStore } from '../domain/ports';
 import type { OutboxEntry, OutboxFilter, OutboxStatus, OutboxSummaryRow, Page } from '../domain/types';
 import { fromJson, keysetPage, numberOrNull, toJson } from './rows';
 import { engineOf } from './database';
+import { limitClause } from './direct-sql';
 
 export interface OutboxRow {
   id: string;
@@ -68,11 +69,13 @@ const MAX_ERROR = 2000;
  * first pending entry of its target (entries of one target go one at a time, in id order; a failed
  * entry no longer holds up the ones after it).
  */
-const DUE = `SELECT o.id FROM outbox o
+function due(limit: number): string {
+  return `SELECT o.id FROM outbox o
               WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)
                 AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.target = o.target AND e.status = 'pending' AND e.id < o.id)
               ORDER BY o.next_attempt_at, o.id
-              LIMIT ?`;
+              ${limitClause(limit)}`;
+}
 
 export class KnexOutboxStore implements OutboxStore {
   constructor(private readonly db: Knex | Knex.Transaction) {}
@@ -98,20 +101,19 @@ export class KnexOutboxStore implements OutboxStore {
       // SKIP LOCKED: processes claiming at the same moment take different entries, none waits;
       // the lease keeps a claimed entry from everyone else after this statement commits.
       const result = (await this.db.raw(
-        `WITH due AS (${DUE} FOR UPDATE OF o SKIP LOCKED)
+        `WITH due AS (${due(limit)} FOR UPDATE OF o SKIP LOCKED)
          UPDATE outbox SET lease_until = ?, leased_by = ?, updated_at = ? FROM due WHERE outbox.id = due.id RETURNING outbox.*`,
-        [now, now, limit, leaseUntil, owner, now],
+        [now, now, leaseUntil, owner, now],
       )) as { rows: OutboxRow[] };
       return result.rows.map(entryFromRow).sort(byId);
     }
     // SQLite: the caller's transaction holds the database's write lock from its BEGIN (direct-sql.ts).
-    const rows = (await this.db.raw(`UPDATE outbox SET lease_until = ?, leased_by = ?, updated_at = ? WHERE id IN (${DUE}) RETURNING *`, [
+    const rows = (await this.db.raw(`UPDATE outbox SET lease_until = ?, leased_by = ?, updated_at = ? WHERE id IN (${due(limit)}) RETURNING *`, [
       leaseUntil,
       owner,
       now,
       now,
       now,
-      limit,
     ])) as OutboxRow[];
     return rows.map(entryFromRow).sort(byId);
   }

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import sqlite3 from 'sqlite3';
 import { openSqliteReader, type Database } from '../database';
+import { limitClause } from '../direct-sql';
 import { parseViewChange, type ViewChange } from './heartbeat-view-cache';
 import { VIEW_CHANGE_CHANNEL } from '../migrations/005_heartbeat_view_changes';
 
@@ -143,8 +144,8 @@ class ChangeLogFeed implements ViewChangeFeed {
       for (let read = 0; ;) {
         // The triggers write only 'a', 'c', 'p' (migration 005) and 'w' (migration 017).
         const rows = await this.all<{ seq: number; entity: ViewChange['entity']; entity_id: string }>(
-          'SELECT seq, entity, entity_id FROM view_changes WHERE seq > ? ORDER BY seq LIMIT ?',
-          [this.lastSeq, page],
+          `SELECT seq, entity, entity_id FROM view_changes WHERE seq > ? ORDER BY seq ${limitClause(page)}`,
+          [this.lastSeq],
         );
         read += rows.length;
         if (read > this.options.maxRowsPerCatchUp) return await this.resync();
