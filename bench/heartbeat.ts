@@ -198,25 +198,32 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
   const nextFloorCode = cycle(codes.map((_, i) => `floor-${i}`));
   const machine = () => benchFingerprint(`activation-${process.pid}-${machinesMade++}`);
   const body = () => ({ code: nextCode(), fingerprint: machine() });
+  const activating = (running: Running, held: Held[], code: () => string, connections: number, seconds: number) =>
+    loadRequests(running.url, { connections, seconds, onResponse: keeping(held) }, () => ({
+      path: '/v1/activations',
+      body: { code: code(), fingerprint: machine() },
+      headers: NONCE(),
+    }));
   const activationsOf = (running: Running, held: Held[], code: () => string) => (connections: number) =>
-    withServerCpu(running.child.pid!, () =>
-      loadRequests(running.url, { connections, seconds: SECONDS, onResponse: keeping(held) }, () => ({
-        path: '/v1/activations',
-        body: { code: code(), fingerprint: machine() },
-        headers: NONCE(),
-      })),
-    );
+    withServerCpu(running.child.pid!, () => activating(running, held, code, connections, SECONDS));
   const held: Held[] = [];
   const floorHeld: Held[] = [];
   const rows: string[] = [];
   const floorRows: string[] = [];
   const cpuRows: string[] = [];
   for (const connections of CONNECTIONS) {
-    const runs = async () => ({
-      b: await withServerCpu(bare.child.pid!, () => load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body)),
-      f: await activationsOf(floor, floorHeld, nextFloorCode)(connections),
-      a: await activationsOf(server, held, nextCode)(connections),
-    });
+    const runs = async () => {
+      // A warm-up of each at this connection count, as the heartbeat's: licensor has far more code
+      // for the JIT to settle, and more connections take other paths (signing on the thread pool).
+      await load(`${bare.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body);
+      await activating(floor, floorHeld, nextFloorCode, connections, WARMUP_SECONDS);
+      await activating(server, held, nextCode, connections, WARMUP_SECONDS);
+      return {
+        b: await withServerCpu(bare.child.pid!, () => load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body)),
+        f: await activationsOf(floor, floorHeld, nextFloorCode)(connections),
+        a: await activationsOf(server, held, nextCode)(connections),
+      };
+    };
     const { result, pinned } = connections === 1 ? await pinnedApart([bare, floor, server], runs) : { result: await runs(), pinned: false };
     const notes = pinned ? ['server and load generator on a core each'] : [];
     rows.push(against(label, connections, result.b, result.a, notes));
@@ -228,17 +235,21 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
     `-- the same activations against their floor (activation-floor.ts), measured in the same runs --\n${FLOOR_ACTIVATION_HEADER}\n${floorRows.join('\n')}`,
   );
 
-  // As many deactivations per run as the activations made allow: each frees a seat once.
-  const perRun = Math.floor(Math.min(held.length, floorHeld.length) / CONNECTIONS.length);
+  // As many deactivations per run as the activations made allow: each frees a seat once. Each run
+  // has a warm-up before it of a quarter as many.
+  const perRun = Math.floor(Math.min(held.length, floorHeld.length) / (CONNECTIONS.length * 1.25));
+  const warmUp = Math.floor(perRun / 4);
   const deactivationsOf = (running: Running, held: Held[]) => {
     const next = cycle(held);
-    return (connections: number) =>
-      withServerCpu(running.child.pid!, () =>
-        loadRequests(running.url, { connections, amount: perRun }, () => {
-          const h = next();
-          return { method: 'DELETE', path: `/v1/activations/${h.id}`, headers: { authorization: `Bearer ${h.token}`, ...NONCE() } };
-        }),
-      );
+    const deactivating = (connections: number, amount: number) =>
+      loadRequests(running.url, { connections, amount }, () => {
+        const h = next();
+        return { method: 'DELETE', path: `/v1/activations/${h.id}`, headers: { authorization: `Bearer ${h.token}`, ...NONCE() } };
+      });
+    return (connections: number) => ({
+      warm: () => deactivating(connections, warmUp),
+      measured: () => withServerCpu(running.child.pid!, () => deactivating(connections, perRun)),
+    });
   };
   const deactivations = deactivationsOf(server, held);
   const floorDeactivations = deactivationsOf(floor, floorHeld);
@@ -246,11 +257,18 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
   const floorDeactivationRows: string[] = [];
   for (const connections of CONNECTIONS) {
     if (perRun < connections) break;
-    const runs = async () => ({
-      b: await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body),
-      f: await floorDeactivations(connections),
-      d: await deactivations(connections),
-    });
+    const runs = async () => {
+      await load(`${bare.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body);
+      if (warmUp >= connections) {
+        await floorDeactivations(connections).warm();
+        await deactivations(connections).warm();
+      }
+      return {
+        b: await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body),
+        f: await floorDeactivations(connections).measured(),
+        d: await deactivations(connections).measured(),
+      };
+    };
     const { result, pinned } = connections === 1 ? await pinnedApart([bare, floor, server], runs) : { result: await runs(), pinned: false };
     const notes = pinned ? ['server and load generator on a core each'] : [];
     deactivationRows.push(against(label, connections, result.b, result.d, [`${perRun.toLocaleString('en')} seats freed`, ...notes]));
