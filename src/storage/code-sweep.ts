@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { ExpiryPlace, SweepBatch } from '../domain/ports';
 import { engineOf } from './database';
-import { limitClause } from './direct-sql';
+import { limitClause } from './row-limits';
 import { uuidV7Sql } from './sql-ids';
 import { enqueueWebhookDeliveriesWritten } from './webhook-store';
 

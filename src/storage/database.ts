@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
 import sqlite3 from 'sqlite3';
+import { limitWrittenIn } from './row-limits';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -179,11 +180,12 @@ function keepStatementsPrepared(conn: sqlite3.Database): void {
         if (err) statement.reset();
         done.call(this, err, result);
       });
-    (conn as unknown as Record<string, unknown>)[method] = (sql: string, bindings: unknown[] | undefined, done: Callback) => {
-      const params = bindings ?? [];
+    (conn as unknown as Record<string, unknown>)[method] = (given: string, bindings: unknown[] | undefined, done: Callback) => {
       // EXPLAIN of a write is left in progress after its last row (a COMMIT after it fails), and
       // neither it nor a PRAGMA repeats on a hot path: both prepared once and finalised, as before.
-      if (/^\s*(EXPLAIN|PRAGMA)\b/i.test(sql)) return original(sql, params, done);
+      if (/^\s*(EXPLAIN|PRAGMA)\b/i.test(given)) return original(given, bindings ?? [], done);
+      // A bound row limit would make SQLite compile the kept statement again at its next run.
+      const { sql, bindings: params } = limitWrittenIn(given, bindings ?? []);
       const cached = kept.get(sql);
       if (cached) {
         kept.delete(sql);

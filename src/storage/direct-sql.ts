@@ -126,17 +126,6 @@ export function placeholders(count: number): string {
   return count === 1 ? '?' : '?, '.repeat(count - 1) + '?';
 }
 
-/**
- * `LIMIT n` with the number written in. SQLite (3.52, the one `sqlite3` bundles) plans a bound
- * LIMIT as the number bound, so binding it again at the next run, even to the same number, makes
- * the kept statement compile anew: the change feed's read did after every commit
- * (docs/data-model.md "Statements on SQLite").
- */
-export function limitClause(rows: number): string {
-  if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`a row limit must be a whole number ≥ 0, not ${rows}`);
-  return `LIMIT ${rows}`;
-}
-
 /** What knex's clients report to whoever listens on the knex instance. */
 const FORWARDED_EVENTS = ['start', 'query', 'query-error', 'query-response'];
 

@@ -3,7 +3,7 @@ import type { OutboxStore } from '../domain/ports';
 import type { OutboxEntry, OutboxFilter, OutboxStatus, OutboxSummaryRow, Page } from '../domain/types';
 import { fromJson, keysetPage, numberOrNull, toJson } from './rows';
 import { engineOf } from './database';
-import { limitClause } from './direct-sql';
+import { limitClause } from './row-limits';
 
 export interface OutboxRow {
   id: string;

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import sqlite3 from 'sqlite3';
 import { openSqliteReader, type Database } from '../database';
-import { limitClause } from '../direct-sql';
+import { limitClause } from '../row-limits';
 import { parseViewChange, type ViewChange } from './heartbeat-view-cache';
 import { VIEW_CHANGE_CHANNEL } from '../migrations/005_heartbeat_view_changes';
 
