@@ -4,6 +4,7 @@ import { machine } from './support/factories';
 import { startTestServer, type TestServer } from './support/harness';
 import { admin, call } from './support/http';
 import { issueCode } from './support/license-clients';
+import { statementsDuring } from './support/reads';
 
 /**
  * The statements a seat change sends in its transaction, as the server's database client issues
@@ -22,15 +23,7 @@ forEachEngine('what a seat change asks of the database', (engine) => {
 
   /** The statements from the transaction's BEGIN to its COMMIT, while `work` runs alone. */
   async function transactionOf(work: () => Promise<unknown>): Promise<string[]> {
-    const heard: string[] = [];
-    const knex = server.running.runtime.database.knex;
-    const listen = (q: { sql: string }) => heard.push(q.sql.replace(/\s+/g, ' '));
-    knex.on('query', listen);
-    try {
-      await work();
-    } finally {
-      knex.off('query', listen);
-    }
+    const heard = (await statementsDuring(server.running.runtime.database.knex, work)).map((sql) => sql.replace(/\s+/g, ' '));
     const begin = heard.findIndex((sql) => /^BEGIN\b/.test(sql));
     return heard.slice(begin, heard.indexOf('COMMIT', begin) + 1);
   }

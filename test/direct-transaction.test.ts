@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { openDatabase, type Database } from '../src/storage/database';
 import { directTransaction, sqlRows, sqlWrite } from '../src/storage/direct-sql';
 import { createTestDatabase, forEachEngine, type TestDatabase } from './support/databases';
+import { statementsDuring } from './support/reads';
 
 /**
  * The repository's transactions (src/storage/direct-sql.ts): BEGIN, the work, COMMIT on one pooled
@@ -90,17 +91,7 @@ forEachEngine('transactions on one pooled connection', (engine) => {
   });
 
   /** The statements knex's query listeners hear while `work` runs. */
-  async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
-    const heard: string[] = [];
-    const listen = (q: { sql: string }) => heard.push(q.sql);
-    database.knex.on('query', listen);
-    try {
-      await work();
-    } finally {
-      database.knex.off('query', listen);
-    }
-    return heard;
-  }
+  const statementsOf = (work: () => Promise<unknown>) => statementsDuring(database.knex, work);
 
   const insertChild = 'INSERT INTO children (id, parent_id) VALUES (?, ?)';
 

@@ -41,7 +41,7 @@ export async function whatWasRead(
 
 /**
  * Counts the statements that look a code up by the code itself (`codes` where `code` = ?, read or
- * locked: an activation finds its code by the update that locks it), as the server's own
+ * locked: an activation finds its code by the statement that locks it), as the server's own
  * database client issues them: what a guess costs, whatever the answer says.
  */
 export function countCodeLookups(knex: Knex): { count(): number; stop(): void } {
@@ -51,4 +51,17 @@ export function countCodeLookups(knex: Knex): { count(): number; stop(): void } 
   };
   knex.on('query', listen);
   return { count: () => count, stop: () => void knex.off('query', listen) };
+}
+
+/** The SQL texts the database client issued while `work` ran, in order (knex's `query` event, which hand-written statements raise too). */
+export async function statementsDuring(knex: Knex, work: () => Promise<unknown>): Promise<string[]> {
+  const heard: string[] = [];
+  const listen = (q: { sql: string }) => heard.push(q.sql);
+  knex.on('query', listen);
+  try {
+    await work();
+  } finally {
+    knex.off('query', listen);
+  }
+  return heard;
 }

@@ -107,6 +107,9 @@ class ChangeLogFeed implements ViewChangeFeed {
   // missed may have been pruned by another process meanwhile.
   private readonly runs = new OneRunAtATime(() => (this.synced ? this.readChanges() : this.resync()));
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly page: number;
+  /** One page of the log after a sequence number: the same text every time, so kept prepared. */
+  private readonly readPage: string;
 
   constructor(
     private readonly database: Database,
@@ -114,6 +117,8 @@ class ChangeLogFeed implements ViewChangeFeed {
     private readonly options: FeedOptions,
   ) {
     this.db = openSqliteReader(database.options.sqliteFile);
+    this.page = Math.min(PAGE_ROWS, options.maxRowsPerCatchUp + 1);
+    this.readPage = `SELECT seq, entity, entity_id FROM view_changes WHERE seq > ? ORDER BY seq ${limitClause(this.page)}`;
   }
 
   get synced(): boolean {
@@ -140,13 +145,9 @@ class ChangeLogFeed implements ViewChangeFeed {
 
   private async readChanges(): Promise<void> {
     try {
-      const page = Math.min(PAGE_ROWS, this.options.maxRowsPerCatchUp + 1);
       for (let read = 0; ;) {
         // The triggers write only 'a', 'c', 'p' (migration 005) and 'w' (migration 017).
-        const rows = await this.all<{ seq: number; entity: ViewChange['entity']; entity_id: string }>(
-          `SELECT seq, entity, entity_id FROM view_changes WHERE seq > ? ORDER BY seq ${limitClause(page)}`,
-          [this.lastSeq],
-        );
+        const rows = await this.all<{ seq: number; entity: ViewChange['entity']; entity_id: string }>(this.readPage, [this.lastSeq]);
         read += rows.length;
         if (read > this.options.maxRowsPerCatchUp) return await this.resync();
         // A bulk statement (the sweeper's expiry) logs a row per code: one apply per run of an entity.
@@ -157,7 +158,7 @@ class ChangeLogFeed implements ViewChangeFeed {
           this.cache.apply({ entity, ids });
         }
         if (rows.length > 0) this.lastSeq = rows[rows.length - 1]!.seq;
-        if (rows.length < page) break;
+        if (rows.length < this.page) break;
       }
       this.heardAt = Date.now();
     } catch {
