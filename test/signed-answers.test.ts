@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LicenseClientError, type LicenseClient } from '@licensor/client';
@@ -194,6 +194,52 @@ forEachEngine('signed answers of the client API', (engine) => {
     assert.equal(Number(beat.headers.get('content-length')), Buffer.byteLength(beat.text));
   });
 
+  it("covers an activation's answer by its lease token for a client that asks: the token carries the nonce and the secret's hash, one signature in all", async () => {
+    const code = await issueCode(server, product, 1);
+    const covered = { 'licensor-nonce': NONCE, 'licensor-accept-covered': 'token' };
+    const first = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('covered') }, covered);
+    // The same machine again gets its own seat back (200) with a new secret, covered the same way.
+    const again = await call(
+      server.url,
+      'POST',
+      '/v1/activations',
+      { code, fingerprint: machine('covered') },
+      { ...covered, 'licensor-nonce': `${NONCE}-again` },
+    );
+    assert.deepEqual([first.status, again.status], [201, 200]);
+    for (const [answer, nonce] of [
+      [first, NONCE],
+      [again, `${NONCE}-again`],
+    ] as const) {
+      const header = parseSignatureHeader(answer.headers.get('licensor-signature'))!;
+      assert.equal(header.sig, null, 'no signature over the body');
+      assert.equal(header.covered, 'token');
+      assert.equal(header.kid, currentKid());
+      const claims = claimsOf(answer.body.token);
+      assert.equal(claims.nonce, nonce);
+      assert.equal(claims.activation.id, first.body.activation.id);
+      assert.equal(claims.activation.secretHash, createHash('sha256').update(answer.body.activation.secret, 'utf8').digest('hex'));
+      assert.equal(answer.headers.get('content-type'), 'application/json; charset=utf-8');
+      assert.equal(Number(answer.headers.get('content-length')), Buffer.byteLength(answer.text));
+    }
+    assert.notEqual(again.body.activation.secret, first.body.activation.secret);
+  });
+
+  it('signs the body of an activation for a client that does not ask (older clients) or sends no nonce, and its token carries neither', async () => {
+    const code = await issueCode(server, product, 2);
+    const { answer, failure } = await signedCall('POST', '/v1/activations', { code, fingerprint: machine('uncovered-1') });
+    const noNonce = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('uncovered-2') }, { 'licensor-accept-covered': 'token' });
+    assert.equal(failure, null);
+    assert.equal(noNonce.status, 201);
+    const header = parseSignatureHeader(noNonce.headers.get('licensor-signature'))!;
+    assert.ok(header.sig);
+    assert.equal(header.covered, null);
+    for (const token of [answer.body.token, noNonce.body.token]) {
+      assert.equal(claimsOf(token).nonce, undefined);
+      assert.equal(claimsOf(token).activation.secretHash, undefined);
+    }
+  });
+
   it('signs the body of a heartbeat answer that has no token (frozen), and of one sent without a nonce', async () => {
     const code = await issueCode(server, product, 1);
     const activation = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('frozen-beater') });
@@ -264,8 +310,9 @@ forEachEngine('the client against a forging proxy', (engine) => {
     return beat;
   }
 
-  it('works through an honest proxy (the baseline of every case below)', async () => {
+  it('works through an honest proxy (the baseline of every case below), the activation covered by its token', async () => {
     const { client } = await activated();
+    assert.equal(parseSignatureHeader(proxy.last('/v1/activations').headers['licensor-signature'] ?? null)?.covered, 'token');
     assert.equal((await client.heartbeat()).outcome, 'renewed');
   });
 
@@ -351,6 +398,46 @@ forEachEngine('the client against a forging proxy', (engine) => {
       Object.keys(snapshot(storeDir)).filter((f) => f.endsWith('.license.json')),
       [],
     );
+    assert.equal(client.check().reason, 'no_license');
+  });
+
+  it('refuses a token-covered activation whose secret was replaced, and stores nothing', async () => {
+    const code = await issueCode(server, product, 1);
+    const storeDir = dirs.make();
+    const client = await clientOf(server, product, machines.source('vm-virtio'), storeDir, { serverUrl: proxy.url });
+    proxy.forge = altered((genuine) => {
+      const body = JSON.parse(genuine.body.toString());
+      body.activation.secret = 'a-secret-the-man-in-the-middle-chose';
+      return { ...genuine, body: Buffer.from(JSON.stringify(body)) };
+    });
+    await assert.rejects(client.activate(code), (err: LicenseClientError) => err.code === 'untrusted_answer' && err.details?.reason === 'wrong_secret');
+    assert.deepEqual(
+      Object.keys(snapshot(storeDir)).filter((f) => f.endsWith('.license.json')),
+      [],
+    );
+    assert.equal(client.check().reason, 'no_license');
+  });
+
+  it("refuses another client's genuine activation answer passed off as its own, before giving that seat back", async () => {
+    // Believed, a token for another product makes a client give the seat back (wrong_product): the
+    // seat of whoever the replayed answer was for.
+    const otherProduct = `${product}-other`;
+    assert.equal((await admin(server.url, 'POST', '/v1/admin/products', { name: otherProduct })).status, 201);
+    const otherCode = await issueCode(server, otherProduct, 1);
+    const other = await clientOf(server, otherProduct, machines.source('sata-lvm'), dirs.make(), { serverUrl: proxy.url });
+    assert.equal((await other.activate(otherCode)).valid, true);
+    const recorded = proxy.last('/v1/activations');
+    const storeDir = dirs.make();
+    const client = await clientOf(server, product, machines.source('vm-virtio'), storeDir, { serverUrl: proxy.url });
+    proxy.forge = (request, upstream) => (request.method === 'POST' && request.path === '/v1/activations' ? recorded : upstream(request));
+    await assert.rejects(
+      client.activate(await issueCode(server, product, 1)),
+      (err: LicenseClientError) => err.code === 'untrusted_answer' && err.details?.reason === 'nonce_mismatch',
+    );
+    proxy.forge = null;
+    const held: Answer = await admin(server.url, 'GET', `/v1/admin/codes/${otherCode}/activations`);
+    assert.equal(held.body.items[0].status, 'active');
+    assert.equal((await other.heartbeat()).outcome, 'renewed');
     assert.equal(client.check().reason, 'no_license');
   });
 

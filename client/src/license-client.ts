@@ -15,13 +15,13 @@ import { collectSync } from './fingerprint/addon';
 import type { FingerprintHashes } from './contract/fingerprint/components';
 import { hashFingerprint, instanceFingerprint } from './contract/fingerprint/hashing';
 import { MATCH_STRATEGIES, sameFingerprint, type MatchStrategy } from './contract/fingerprint/matching';
-import { isUsable } from './contract/lease-claims';
+import { hashSecret, isUsable } from './contract/lease-claims';
 import type { CollectedFingerprint } from './contract/fingerprint/types';
 import { startHeartbeatLoop, type HeartbeatHandle, type HeartbeatLoopOptions, type HeartbeatResult } from './heartbeat-loop';
 import { learnEndorsedKeys } from './contract/key-endorsement';
 import { KeySet, type JwsAlgorithm, type PublicKeyInput } from './contract/key-set';
 import { invalidResult, type CheckResult } from './license-state';
-import { unverifiedActivationId, VerifiedLease, type LeaseExpectations, type RevokedStatus } from './offline-verify';
+import { unverifiedActivationId, unverifiedNonce, VerifiedLease, type LeaseExpectations, type RevokedStatus } from './offline-verify';
 import { ServerApi, untrustedAnswer, type AnswerTrust, type Fetch } from './server-api';
 import { instanceSecret } from './instance-identity';
 import { isVersion } from './contract/version';
@@ -200,8 +200,12 @@ export class LicenseClient {
     if (typeof code !== 'string' || code.trim() === '') throw new LicenseClientError('invalid_code', 'the authorization code is empty');
     const api = this.api();
     const hashes = this.requireFingerprint();
-    // The answer's signature was verified (server-api.ts) before any of it was read.
+    // The answer was authenticated (server-api.ts) before any of it was read: by its signature, or
+    // by its token, which must then carry this request's nonce. That is checked first, so that
+    // another request's answer is refused before anything is done with it (such as giving its seat back).
     const answer = await api.activate(code, hashes, this.environment());
+    const auth = answer.authentication;
+    if (auth.by === 'token' && unverifiedNonce(answer.token) !== auth.nonce) throw untrustedAnswer('nonce_mismatch', 201);
     let lease: VerifiedLease;
     try {
       lease = await this.accept(answer.token, true);
@@ -214,6 +218,9 @@ export class LicenseClient {
     }
     if (lease.claims?.activation.id !== answer.activation.id) throw untrustedAnswer('wrong_activation', 201);
     if (!sameFingerprint(lease.claims.activation.fingerprint, hashes)) throw untrustedAnswer('wrong_fingerprint', 201);
+    // Covered by its token, the answer holds only what the verified token vouches for, its secret included.
+    if (auth.by === 'token' && lease.claims.nonce !== auth.nonce) throw untrustedAnswer('nonce_mismatch', 201);
+    if (auth.by === 'token' && lease.claims.activation.secretHash !== hashSecret(answer.activation.secret)) throw untrustedAnswer('wrong_secret', 201);
     await this.save(answer.token, 'online', null, lease, answer.activation.secret, true);
     return this.check();
   }

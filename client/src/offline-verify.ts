@@ -5,6 +5,7 @@
  */
 import type { FingerprintHashes } from './contract/fingerprint/components';
 import { matchFingerprint, type MatchStrategy } from './contract/fingerprint/matching';
+import { isObject } from './contract/is-object';
 import { headerOf, verifyCompactJws, type JwsFailure } from './contract/jws';
 import type { JwsAlgorithm, KeySet } from './contract/key-set';
 import { parseLeaseClaims, type LeaseClaims } from './contract/lease-claims';
@@ -139,11 +140,22 @@ interface LeaseOutcome {
  * checks the token or the fingerprint itself (heartbeat, deactivation).
  */
 export function unverifiedActivationId(token: string): string | null {
+  const activation = unverifiedPayload(token)?.activation;
+  return isObject(activation) && typeof activation.id === 'string' ? activation.id : null;
+}
+
+/** The `nonce` a token says it carries, before its signature is checked: enough to refuse a token that does not carry the one expected. */
+export function unverifiedNonce(token: string): string | null {
+  const nonce = unverifiedPayload(token)?.nonce;
+  return typeof nonce === 'string' ? nonce : null;
+}
+
+function unverifiedPayload(token: string): Record<string, unknown> | null {
   const parts = token.split('.');
   if (parts.length !== 3) return null;
   try {
-    const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { activation?: { id?: unknown } };
-    return typeof claims.activation?.id === 'string' ? claims.activation.id : null;
+    const payload: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    return isObject(payload) ? payload : null;
   } catch {
     return null;
   }

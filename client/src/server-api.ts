@@ -2,12 +2,14 @@
  * The server's client API (docs/server.md; src/http/routes/client-api.ts) over fetch. Every
  * request carries a fresh nonce and every answer is authenticated before anything in it is
  * believed (client/src/contract/answer-signature.ts): a body signature over the answer, the nonce and the
- * request, or — for a heartbeat answer that carries a lease token — the token, which then must
- * carry the nonce (checked by LicenseClient once the token is verified). Refusals
+ * request, or — for a heartbeat answer that carries a lease token, and an activation's answer
+ * when this client asks for it — the token, which then must carry the nonce (checked by
+ * LicenseClient once the token is verified). Refusals
  * (`{ error: { code, message } }`) become a LicenseClientError with the server's code only
  * after their signature holds.
  */
 import {
+  ACCEPT_COVERED_HEADER,
   answerSigningInput,
   NONCE_HEADER,
   newNonce,
@@ -45,6 +47,8 @@ interface ActivationAnswer {
   activation: { id: string; status: string; secret: string };
   token: string;
   license: LicenseView;
+  /** By the token: its `nonce` and `activation.secretHash` must then match the request and the secret. */
+  authentication: Authentication;
 }
 
 export interface HeartbeatAnswer {
@@ -65,23 +69,24 @@ export interface AnswerTrust {
   learnKey(kid: string): Promise<boolean>;
 }
 
-const FAILURE_TEXT: Readonly<Record<AnswerFailure | 'nonce_mismatch', string>> = {
+/** Why an answer was refused: its signature, or what its verified token says against the request. */
+type UntrustedReason = AnswerFailure | 'nonce_mismatch' | 'wrong_activation' | 'wrong_fingerprint' | 'wrong_secret';
+
+const FAILURE_TEXT: Readonly<Record<UntrustedReason, string>> = {
   unsigned: 'the answer carries no signature',
   malformed_signature: 'the answer signature header is malformed',
   alg_not_allowed: 'the answer is signed with an algorithm this client does not allow',
   unknown_key: 'the answer is signed with a key this client does not trust',
   bad_signature: 'the answer signature does not verify (altered, replayed, or answering another request)',
   nonce_mismatch: "the answer's token does not carry this request's nonce (replayed, or answering another request)",
+  wrong_activation: "the answer's token is for another activation",
+  wrong_fingerprint: "the answer's token names a fingerprint other than the one this client sent",
+  wrong_secret: "the answer's secret is not the one its token vouches for",
 };
 
 /** A refused answer: it did not come from the license server this client trusts, or not for this request. */
-export function untrustedAnswer(reason: AnswerFailure | 'nonce_mismatch' | 'wrong_activation' | 'wrong_fingerprint', status?: number): LicenseClientError {
-  const text =
-    reason === 'wrong_activation'
-      ? "the answer's token is for another activation"
-      : reason === 'wrong_fingerprint'
-        ? "the answer's token names a fingerprint other than the one this client sent"
-        : FAILURE_TEXT[reason];
+export function untrustedAnswer(reason: UntrustedReason, status?: number): LicenseClientError {
+  const text = FAILURE_TEXT[reason];
   return new LicenseClientError('untrusted_answer', `refused the license server's answer: ${text}`, {
     ...(status === undefined ? {} : { status }),
     details: { reason },
@@ -96,12 +101,21 @@ export class ServerApi {
     private readonly trust: AnswerTrust,
   ) {}
 
-  activate(code: string, fingerprint: FingerprintHashes, environment: Record<string, string | boolean | null>): Promise<ActivationAnswer> {
-    return this.request('POST', '/v1/activations', { code, fingerprint, environment }, (body) => {
-      if (!isObject(body) || typeof body.token !== 'string' || !isObject(body.activation) || !isObject(body.license)) return null;
-      if (typeof body.activation.id !== 'string' || typeof body.activation.secret !== 'string') return null;
-      return body as unknown as ActivationAnswer;
-    }).then((r) => r.value);
+  /** Asks for an answer covered by its lease token: one signature on the server, not two. */
+  async activate(code: string, fingerprint: FingerprintHashes, environment: Record<string, string | boolean | null>): Promise<ActivationAnswer> {
+    const { value, authentication } = await this.request(
+      'POST',
+      '/v1/activations',
+      { code, fingerprint, environment },
+      (body) => {
+        if (!isObject(body) || typeof body.token !== 'string' || !isObject(body.activation) || !isObject(body.license)) return null;
+        if (typeof body.activation.id !== 'string' || typeof body.activation.secret !== 'string') return null;
+        return body as unknown as Omit<ActivationAnswer, 'authentication'>;
+      },
+      { [ACCEPT_COVERED_HEADER]: 'token' },
+      [200, 201],
+    );
+    return { ...value, authentication };
   }
 
   /** `proof`: the activation's secret, or (a store without one) the lease token held. */
@@ -115,7 +129,7 @@ export class ServerApi {
         return body as unknown as Omit<HeartbeatAnswer, 'authentication'>;
       },
       {},
-      true,
+      [200],
     );
     // Authenticated by its token: the caller believes nothing outside the verified token.
     if (authentication.by === 'token' && typeof value.token !== 'string') throw untrustedAnswer('unsigned', 200);
@@ -149,7 +163,8 @@ export class ServerApi {
     body: unknown,
     accept: (body: unknown) => T | null,
     headers: Record<string, string> = {},
-    tokenMayAuthenticate = false,
+    /** The statuses of answers this request takes as authenticated by the lease token they carry. */
+    coveredStatuses: readonly number[] = [],
   ): Promise<{ value: T; authentication: Authentication }> {
     const absolute = /^https?:\/\//i.test(path);
     const url = absolute ? path : this.baseUrl.replace(/\/+$/, '') + path;
@@ -182,7 +197,7 @@ export class ServerApi {
           bytes,
           // A body refused for its size is not read, so the server signs the unread-body mark instead of its digest.
           { nonce, method, target: path, requestDigest: res.status === 413 && sent !== undefined ? UNREAD_BODY : requestDigest(sent), status: res.status },
-          tokenMayAuthenticate,
+          coveredStatuses,
         );
     let parsed: unknown;
     try {
@@ -212,7 +227,7 @@ export class ServerApi {
     res: Response,
     bytes: Buffer,
     request: Parameters<typeof answerSigningInput>[0],
-    tokenMayAuthenticate: boolean,
+    coveredStatuses: readonly number[],
   ): Promise<Authentication> {
     const raw = res.headers.get(SIGNATURE_HEADER);
     const header = parseSignatureHeader(raw);
@@ -239,7 +254,7 @@ export class ServerApi {
     // away: treated as no answer at all, which changes nothing.
     if (res.status >= 500)
       throw new LicenseClientError('server_unreachable', `the license server answered HTTP ${res.status} (unsigned)`, { status: res.status });
-    if (tokenMayAuthenticate && res.status === 200) return { by: 'token', nonce: request.nonce };
+    if (coveredStatuses.includes(res.status)) return { by: 'token', nonce: request.nonce };
     throw untrustedAnswer('unsigned', res.status);
   }
 }

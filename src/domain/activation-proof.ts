@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { hashSecret } from '@licensor/client/contract';
 import type { DomainContext } from './context';
 import { Forbidden } from './errors';
 import type { Activation } from './types';
@@ -12,10 +13,8 @@ import type { Activation } from './types';
  */
 export type ActivationProof = { secret: string } | { token: string };
 
-/** What is stored of a secret: its SHA-256, hex. The secret itself is only ever in the client's store. */
-export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
-}
+/** What is stored of a secret: its hash (the wire contract's, which a covering token carries). The secret itself is only ever in the client's store. */
+export { hashSecret };
 
 /** Rejects with activation_proof_required / activation_proof_invalid (403) unless `proof` holds for `activation`. */
 export async function requireHolder(

@@ -16,6 +16,8 @@ interface LeaseInput {
   now: number;
   leaseSeconds?: number;
   nonce?: string | null;
+  /** With the nonce, when the token covers an activation's answer: the hash of the secret it carries. */
+  secretHash?: string | null;
 }
 
 /** The lease end in epoch ms, exactly as the token's `exp` will say (seconds, never past the license expiry). */
@@ -44,6 +46,7 @@ export function buildLeaseClaims(input: LeaseInput): LeaseClaims {
     heartbeat: { intervalSeconds: input.product.heartbeatIntervalSeconds },
   };
   if (input.nonce) claims.nonce = input.nonce;
+  if (input.secretHash) claims.activation.secretHash = input.secretHash;
   if (input.product.latestVersion !== null) {
     claims.update = { latestVersion: input.product.latestVersion, minimumVersion: input.product.minimumVersion };
   }
@@ -67,6 +70,7 @@ export async function issueLease(
     now: number;
     leaseSeconds?: number;
     nonce?: string | null;
+    secretHash?: string | null;
   },
 ): Promise<SignedLease> {
   const claims = buildLeaseClaims({
@@ -80,6 +84,7 @@ export async function issueLease(
     now: lease.now,
     leaseSeconds: lease.leaseSeconds,
     nonce: lease.nonce,
+    secretHash: lease.secretHash,
   });
   return { token: await ctx.tokens.sign(claims), claims };
 }

@@ -52,12 +52,26 @@ interface SeatOptions {
 
 /**
  * Takes a seat for the machine (bindSeat), gives it a new secret that its heartbeats will prove
- * possession with, and signs its lease for exactly the fingerprint it sent.
+ * possession with, and signs its lease for exactly the fingerprint it sent. `coverNonce` is the
+ * client's request nonce when the lease is to cover the answer (docs/server.md "Signed answers"):
+ * the token then carries it and the secret's hash, and is the answer's one signature.
  */
-export async function activateMachine(ctx: DomainContext, request: ActivationRequest, actor: Actor): Promise<ClientActivation> {
+export async function activateMachine(
+  ctx: DomainContext,
+  request: ActivationRequest,
+  actor: Actor,
+  coverNonce: string | null = null,
+): Promise<ClientActivation> {
   const secret = ctx.ids.secret();
-  const seat = await bindSeat(ctx, request, actor, { secretHash: hashSecret(secret) });
-  const { token } = await issueLease(ctx, { ...seat, activation: { id: seat.activation.id, fingerprint: request.fingerprint }, status: seat.code.status });
+  const secretHash = hashSecret(secret);
+  const seat = await bindSeat(ctx, request, actor, { secretHash });
+  const { token } = await issueLease(ctx, {
+    ...seat,
+    activation: { id: seat.activation.id, fingerprint: request.fingerprint },
+    status: seat.code.status,
+    nonce: coverNonce,
+    secretHash: coverNonce === null ? null : secretHash,
+  });
   return { activation: seat.activation, code: seat.code, product: seat.product, created: seat.created, token, secret };
 }
 

@@ -30,7 +30,7 @@ export function altered(change: (genuine: Exchange) => Exchange): Forgery {
   return async (request, upstream) => change(await upstream(request));
 }
 
-const FORWARDED = ['content-type', 'licensor-nonce', 'authorization', 'accept'];
+const FORWARDED = ['content-type', 'licensor-nonce', 'licensor-accept-covered', 'authorization', 'accept'];
 const RETURNED = ['content-type', 'licensor-signature', 'licensor-nonce', 'retry-after'];
 
 /**

@@ -22,6 +22,13 @@ import { verifySignature, type JwsAlgorithm, type KeySet, type SignatureFailure 
 
 export const NONCE_HEADER = 'licensor-nonce';
 export const SIGNATURE_HEADER = 'licensor-signature';
+/**
+ * Sent as `Licensor-Accept-Covered: token` by a client that takes an activation's answer as
+ * authenticated by its lease token alone (`covered="token"`): the token then carries the request's
+ * nonce and the secret's hash, and the answer is not signed a second time. Clients that do not
+ * send it (older ones) get a body signature, as before (docs/server.md "Signed answers").
+ */
+export const ACCEPT_COVERED_HEADER = 'licensor-accept-covered';
 /** 16 random bytes in base64url are 22 characters; the server accepts 16–128. */
 export const NONCE_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
 

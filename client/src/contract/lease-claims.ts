@@ -3,6 +3,7 @@
  * (src/domain/lease-token.ts) and the client parses them; one declaration serves both, with the
  * code statuses and seat modes they carry.
  */
+import { createHash } from 'node:crypto';
 import type { FingerprintHashes } from './fingerprint/components';
 import { isObject } from './is-object';
 
@@ -35,8 +36,12 @@ export interface LeaseClaims {
   /** The lease end; never past the license expiry. */
   exp: number;
   license: { status: CodeStatus; expiresAt: number; seats: number; features: string[]; seatMode: SeatMode };
-  /** The activation and exactly the fingerprint its holder sent. */
-  activation: { id: string; fingerprint: FingerprintHashes };
+  /**
+   * The activation and exactly the fingerprint its holder sent. `secretHash` is only in a token
+   * that covers an activation's answer: the hash of the secret that answer carries (hashSecret),
+   * so the token authenticates the secret too (docs/server.md "Signed answers").
+   */
+  activation: { id: string; fingerprint: FingerprintHashes; secretHash?: string };
   heartbeat: { intervalSeconds: number };
   /** The nonce of the request this token answered (answer-signature.ts): the token then authenticates the answer. */
   nonce?: string;
@@ -67,7 +72,17 @@ export function parseLeaseClaims(payload: Buffer): LeaseClaims | null {
   if (!Number.isInteger(license.seats) || !Array.isArray(license.features) || !license.features.every((f) => typeof f === 'string')) return null;
   if (typeof license.seatMode !== 'string' || !MODES.has(license.seatMode)) return null;
   if (!isText(activation.id) || !isObject(activation.fingerprint) || !isTime(heartbeat.intervalSeconds)) return null;
+  if (activation.secretHash !== undefined && typeof activation.secretHash !== 'string') return null;
   if (c.nonce !== undefined && typeof c.nonce !== 'string') return null;
   if (c.update !== undefined && !isObject(c.update)) return null;
   return c as unknown as LeaseClaims;
+}
+
+/**
+ * What is known of an activation's secret outside the client's store: its SHA-256, hex. The
+ * server stores it to check the secret a heartbeat proves possession with; a token covering an
+ * activation's answer carries it, so the client can check the secret it was given.
+ */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
 }

@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import type { DomainContext } from '../../domain/context';
 import { activateMachine, deactivateMachine } from '../../domain/seat-allocation';
-import { signedAnswers, type AnswerSigner } from '../answer-signing';
+import { ACCEPT_COVERED_HEADER } from '@licensor/client/contract';
+import { requestNonce, sendCoveredByToken, signedAnswers, type AnswerSigner } from '../answer-signing';
 import { jsonRequest } from '../json-body';
 import { declareRoutes, refusals } from '../openapi/registry';
 import { clientAddress, codeKey, type CodeGuessGuard } from '../rate-limit';
@@ -26,13 +27,20 @@ export function clientApi(ctx: DomainContext, guard: CodeGuessGuard, signer: Ans
 
   router.post('/v1/activations', json, async (req, res) => {
     const code = codeKey((req.body as { code?: unknown } | undefined)?.code);
-    const result = await guard.run(clientAddress(req), code, () => activateMachine(ctx, parse(activationRequestSchema, req.body), 'client'));
-    res.status(result.created ? 201 : 200).json({
-      // The secret is in this answer only, which is signed: the client keeps it to prove it holds the seat.
+    // A client that takes the lease token as the answer's signature gets one signature, not two.
+    const nonce = requestNonce(res);
+    const coverNonce = nonce !== null && req.headers[ACCEPT_COVERED_HEADER] === 'token' ? nonce : null;
+    const result = await guard.run(clientAddress(req), code, () => activateMachine(ctx, parse(activationRequestSchema, req.body), 'client', coverNonce));
+    const answer = {
+      // The secret is in this answer only, which is signed (or covered by the token, which
+      // carries its hash): the client keeps it to prove it holds the seat.
       activation: { ...activationView(result.activation), secret: result.secret },
       token: result.token,
       license: licenseAnswerView(result.code, result.product, result.code.status),
-    });
+    };
+    const status = result.created ? 201 : 200;
+    if (coverNonce !== null) sendCoveredByToken(res, signer, answer, status);
+    else res.status(status).json(answer);
   });
 
   router.delete('/v1/activations/:id', json, async (req, res) => {
@@ -59,6 +67,8 @@ export const clientApiRoutes = declareRoutes([
     path: '/v1/activations',
     tag: 'Client API',
     summary: 'Activate this machine on an authorization code (takes a seat)',
+    description:
+      'Sent with `Licensor-Nonce` and `Licensor-Accept-Covered: token`, the answer is authenticated by its lease token alone (`Licensor-Signature: …, covered="token"`): the token carries the nonce and the hash of the secret. Otherwise the answer body is signed.',
     body: activationRequestSchema,
     responses: {
       201: { description: 'A new seat for this machine', schema: activationAnswerSchema },
