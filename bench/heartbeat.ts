@@ -29,7 +29,21 @@ import { createTestDatabase, type EngineName } from '../test/support/databases';
 import { randomBytes } from 'node:crypto';
 import { benchFingerprint, benchSecret, seed } from './seed';
 import type { TransactionShape } from './writer-trips';
-import { cpuCell, fmt, load, loadRequests, peakRssMiB, pinnedApart, ROOT, row, startProcess, withServerCpu, type LoadResult, type Running } from './support';
+import {
+  cpuCell,
+  failuresNote,
+  fmt,
+  load,
+  loadRequests,
+  peakRssMiB,
+  pinnedApart,
+  ROOT,
+  row,
+  startProcess,
+  withServerCpu,
+  type LoadResult,
+  type Running,
+} from './support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1_000_000);
@@ -84,8 +98,7 @@ const FLOOR_DEACTIVATION_HEADER = row(['engine', 'conns', 'floor r/s', 'p50 ms',
 
 /** A row of a measured route against its baseline: throughput ratio, and p99 as a multiple of the baseline's. */
 function against(label: string, connections: number, base: LoadResult, measured: LoadResult, notes: string[] = []): string {
-  const bad = measured.non2xx + measured.errors;
-  const all = [...notes, bad ? `${bad} non-2xx/errors` : ''].filter(Boolean);
+  const all = [...notes, failuresNote(measured)].filter(Boolean);
   return (
     row(
       [
@@ -202,7 +215,8 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
     loadRequests(running.url, { connections, seconds, onResponse: keeping(held) }, () => ({
       path: '/v1/activations',
       body: { code: code(), fingerprint: machine() },
-      headers: NONCE(),
+      // As the client asks: the answer covered by its lease token, one signature (docs/server.md "Signed answers").
+      headers: { ...NONCE(), 'licensor-accept-covered': 'token' },
     }));
   const activationsOf = (running: Running, held: Held[], code: () => string) => (connections: number) =>
     withServerCpu(running.child.pid!, () => activating(running, held, code, connections, SECONDS));
@@ -375,7 +389,7 @@ async function sweepInServer(t: Target, spread: string[], productName: string, h
     `in the server ${how}: the sweep ` +
       (sweep ? `expired ${sweep.sweep.expired.toLocaleString('en')} codes in ${fmt(sweep.ms / 1000, 2)} s` : 'was not logged') +
       ` (${Number((left as { n: number | string }).n).toLocaleString('en')} of the 100,000 left unexpired after the run); ` +
-      `heartbeats meanwhile ${fmt(beats.rps)} r/s, p50 ${beats.p50} ms, p99 ${beats.p99} ms, ${beats.non2xx + beats.errors} non-2xx/errors`,
+      `heartbeats meanwhile ${fmt(beats.rps)} r/s, p50 ${beats.p50} ms, p99 ${beats.p99} ms, ${failuresNote(beats) || '0 non-2xx/errors'}`,
   );
   await server.stop();
 }

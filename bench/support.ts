@@ -129,6 +129,8 @@ export interface LoadResult {
   p99: number;
   non2xx: number;
   errors: number;
+  /** The answers that were not 2xx, by status and (where the load reads bodies) the refusal's code: `503 database_busy`. */
+  refused: Map<string, number>;
 }
 
 /** One request of a load: POST of a JSON body unless said otherwise. */
@@ -158,6 +160,9 @@ export async function loadRequests(url: string, options: LoadOptions, next: () =
   const started = performance.now();
   let answers = 0;
   let lastAnswer = started;
+  const refused = new Map<string, number>();
+  const tally = (what: string) => refused.set(what, (refused.get(what) ?? 0) + 1);
+  const onResponse = options.onResponse;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -178,7 +183,14 @@ export async function loadRequests(url: string, options: LoadOptions, next: () =
                 body: json ? JSON.stringify(r.body) : undefined,
               };
             },
-            ...(options.onResponse ? { onResponse: (status: number, body: string) => options.onResponse!(status, body) } : {}),
+            ...(onResponse
+              ? {
+                  onResponse: (status: number, body: string) => {
+                    if (status >= 300) tally(`${status} ${refusalCode(body)}`);
+                    onResponse(status, body);
+                  },
+                }
+              : {}),
           },
         ],
       } as unknown as autocannon.Options,
@@ -188,6 +200,7 @@ export async function loadRequests(url: string, options: LoadOptions, next: () =
       answers++;
       lastAnswer = performance.now();
       if (status >= 200 && status < 300) latencies.push(ms);
+      else if (!onResponse) tally(String(status));
     });
   });
   latencies.sort((a, b) => a - b);
@@ -199,7 +212,27 @@ export async function loadRequests(url: string, options: LoadOptions, next: () =
     p99: at(0.99),
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    refused,
   };
+}
+
+/** The stable code of a refusal's body (`{ "error": { "code" } }`), or `?`. */
+function refusalCode(body: string): string {
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' ? code : '?';
+  } catch {
+    return '?';
+  }
+}
+
+/** What a load's failures were, for a row's notes: `3 non-2xx/errors: 503 database_busy ×2, 1 error`. */
+export function failuresNote(result: LoadResult): string {
+  const bad = result.non2xx + result.errors;
+  if (bad === 0) return '';
+  const parts = [...result.refused].map(([what, n]) => `${what} ×${n}`);
+  if (result.errors > 0) parts.push(`${result.errors} error${result.errors === 1 ? '' : 's'} or timeout${result.errors === 1 ? '' : 's'}`);
+  return `${bad} non-2xx/errors: ${parts.join(', ')}`;
 }
 
 /** CPU time a server used per answer, in µs: on its main thread, and on all its threads (libuv's pool too). */
