@@ -88,20 +88,45 @@ async function sqliteStore(file: string): Promise<FloorStore> {
   };
 }
 
-/** PostgreSQL: a pool of ten, as licensor's; the row lock of the seat's UPDATE serialises activations on one code. */
+/**
+ * PostgreSQL: a pool of ten, pipelined, as licensor's (docs/data-model.md "Statements on
+ * PostgreSQL"): BEGIN goes out with the first statement, the last write with COMMIT, so a
+ * transaction is two round trips. The row lock of the seat's UPDATE serialises activations on one code.
+ */
 async function postgresStore(url: string): Promise<FloorStore> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const pool = new pg.Pool({ connectionString: url, max: 10, pipeline: true } as pg.PoolConfig);
   for (const sql of SCHEMA) await pool.query(sql);
   await pool.query(`INSERT INTO floor_codes (id, code, seats, used) VALUES ${seededCodes().join(',')} ON CONFLICT DO NOTHING`);
-  const transaction = async <T>(work: (q: (name: string, text: string, values: unknown[]) => Promise<Array<Record<string, string>>>) => Promise<T>) => {
+  type Rows = Array<Record<string, string>>;
+  /** `read` waits for its rows (and whatever was sent ahead of it); `write` sends the transaction's last statement, which goes with COMMIT. */
+  const transaction = async <T>(
+    work: (
+      read: (name: string, text: string, values: unknown[]) => Promise<Rows>,
+      write: (name: string, text: string, values: unknown[]) => void,
+    ) => Promise<T>,
+  ) => {
     const client = await pool.connect();
-    const q = async (name: string, text: string, values: unknown[]) => (await client.query({ name, text, values })).rows as Array<Record<string, string>>;
+    let ahead: Promise<unknown> | null = null;
+    const sendAhead = (sent: Promise<unknown>) => {
+      sent.catch(() => undefined);
+      ahead = sent;
+    };
+    const behindAhead = async <R>(sent: Promise<R>): Promise<R> => {
+      const waiting = ahead;
+      ahead = null;
+      sent.catch(() => undefined);
+      if (waiting) await waiting;
+      return sent;
+    };
+    const read = async (name: string, text: string, values: unknown[]) => (await behindAhead(client.query({ name, text, values }))).rows as Rows;
+    const write = (name: string, text: string, values: unknown[]) => sendAhead(client.query({ name, text, values }));
     try {
-      await client.query('BEGIN');
-      const result = await work(q);
-      await client.query('COMMIT');
+      sendAhead(client.query('BEGIN'));
+      const result = await work(read, write);
+      await behindAhead(client.query('COMMIT'));
       return result;
     } catch (err) {
+      ahead = null;
       await client.query('ROLLBACK');
       throw err;
     } finally {
@@ -110,17 +135,17 @@ async function postgresStore(url: string): Promise<FloorStore> {
   };
   return {
     activate: (code, a) =>
-      transaction(async (q) => {
-        const [seat] = await q('take', TAKE_SEAT, [code]);
+      transaction(async (read, write) => {
+        const [seat] = await read('take', TAKE_SEAT, [code]);
         if (!seat) return null;
-        await q('insert', INSERT_ACTIVATION, [a.id, seat.id, a.fingerprint, a.secretHash, a.createdAt]);
+        write('insert', INSERT_ACTIVATION, [a.id, seat.id, a.fingerprint, a.secretHash, a.createdAt]);
         return seat.id!;
       }),
     deactivate: (id, endedAt) =>
-      transaction(async (q) => {
-        const [ended] = await q('end', END_ACTIVATION, [endedAt, id]);
+      transaction(async (read, write) => {
+        const [ended] = await read('end', END_ACTIVATION, [endedAt, id]);
         if (!ended) return false;
-        await q('free', FREE_SEAT, [ended.code_id]);
+        write('free', FREE_SEAT, [ended.code_id]);
         return true;
       }),
   };

@@ -2,9 +2,9 @@ import { strict as assert } from 'node:assert';
 import { forEachEngine } from './support/databases';
 import { machine } from './support/factories';
 import { startTestServer, type TestServer } from './support/harness';
-import { admin, call } from './support/http';
+import { admin, call, type Answer } from './support/http';
 import { issueCode } from './support/license-clients';
-import { statementsDuring } from './support/reads';
+import { statementsDuring, statementsInFlight } from './support/reads';
 
 /**
  * The statements a seat change sends in its transaction, as the server's database client issues
@@ -50,6 +50,52 @@ forEachEngine('what a seat change asks of the database', (engine) => {
       assert.match(statements[1]!, /FROM codes WHERE code = \$1 FOR UPDATE$/);
       assert.match(statements[2]!, /FROM activations WHERE id IN \(SELECT activation_id FROM activation_anchors/);
       assert.match(statements[3]!, /^WITH w0 AS \(INSERT INTO activations .*\), w1 AS \(INSERT INTO activation_anchors .*\) INSERT INTO audit_events/);
+    }
+  });
+
+  it('waits for the database three times in a seat change on PostgreSQL, each statement sent behind the ones it need not wait for; on SQLite once a statement', async () => {
+    const code = await issueCode(server, product, 2);
+    // Not the code's first activation, which also moves it to alive.
+    await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('before-in-flight') });
+    const knex = server.running.runtime.database.knex;
+    /** The transaction's statements, as [first word, statements sent ahead of it and not yet answered]. */
+    const inFlight = async (work: () => Promise<{ status: number }>) => {
+      let status = 0;
+      const sent = await statementsInFlight(knex, async () => {
+        status = (await work()).status;
+      });
+      const begin = sent.findIndex(([word]) => word === 'BEGIN');
+      return { status, sent: sent.slice(begin, sent.findIndex(([word], i) => i > begin && word === 'COMMIT') + 1) };
+    };
+    let activation: Answer | undefined;
+    const activating = await inFlight(
+      async () => (activation = await call(server.url, 'POST', '/v1/activations', { code, fingerprint: machine('in-flight') })),
+    );
+    const leaving = await inFlight(() =>
+      call(server.url, 'DELETE', `/v1/activations/${activation!.body.activation.id}`, undefined, { authorization: `Bearer ${activation!.body.token}` }),
+    );
+    assert.deepEqual([activating.status, leaving.status], [201, 200]);
+    if (engine === 'postgres') {
+      // BEGIN, the lock and the holders' read (PostgreSQL starts it once the lock is held) in one
+      // round trip; the writes and COMMIT in one.
+      assert.deepEqual(activating.sent, [
+        ['BEGIN', 0],
+        ['SELECT', 1],
+        ['SELECT', 2],
+        ['WITH', 0],
+        ['COMMIT', 1],
+      ]);
+      // BEGIN and the lock; the end, whose answer decides what follows; the audit event and COMMIT.
+      assert.deepEqual(leaving.sent, [
+        ['BEGIN', 0],
+        ['SELECT', 1],
+        ['UPDATE', 0],
+        ['INSERT', 0],
+        ['COMMIT', 1],
+      ]);
+    } else {
+      assert.ok(activating.sent.length === 6 && activating.sent.every(([, ahead]) => ahead === 0), JSON.stringify(activating.sent));
+      assert.ok(leaving.sent.length === 4 && leaving.sent.every(([, ahead]) => ahead === 0), JSON.stringify(leaving.sent));
     }
   });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { openDatabase, type Database } from '../src/storage/database';
 import { directTransaction, sqlRows, sqlWrite } from '../src/storage/direct-sql';
 import { createTestDatabase, forEachEngine, type TestDatabase } from './support/databases';
-import { statementsDuring } from './support/reads';
+import { statementsDuring, statementsInFlight } from './support/reads';
 
 /**
  * The repository's transactions (src/storage/direct-sql.ts): BEGIN, the work, COMMIT on one pooled
@@ -182,5 +182,37 @@ forEachEngine('transactions on one pooled connection', (engine) => {
     // Every connection the pool holds still serves a transaction.
     for (let i = 0; i < 3; i++)
       assert.deepEqual(await directTransaction(database.knex, (trx) => sqlRows<{ one: number }>(trx, 'SELECT 1 AS one', [])), [{ one: 1 }]);
+  });
+
+  it('sends BEGIN with the first statement and the writes waiting with COMMIT on PostgreSQL, without waiting for the answer ahead; on SQLite each waits', async () => {
+    const sent = await statementsInFlight(database.knex, () =>
+      directTransaction(database.knex, async (trx) => {
+        await sqlRows(trx, 'SELECT id FROM parents WHERE id = ?', [1]);
+        await sqlWrite(trx, insertChild, [100_001, 1]);
+        await sqlWrite(trx, insertChild, [100_002, 1]);
+      }),
+    );
+    assert.deepEqual(
+      sent,
+      engine === 'postgres'
+        ? // One round trip for BEGIN and the read, one for the writes and COMMIT.
+          [
+            ['BEGIN', 0],
+            ['SELECT', 1],
+            ['WITH', 0],
+            ['COMMIT', 1],
+          ]
+        : [
+            ['BEGIN', 0],
+            ['SELECT', 0],
+            ['INSERT', 0],
+            ['INSERT', 0],
+            ['COMMIT', 0],
+          ],
+    );
+    assert.deepEqual(
+      (await children()).filter((id) => id > 100_000),
+      [100_001, 100_002],
+    );
   });
 });

@@ -93,6 +93,9 @@ export function liveHoldersFromJson(json: string): Activation[] {
   return (JSON.parse(json) as ActivationRow[]).map(activationFromRow).filter((a) => a.status === 'active');
 }
 
+/** A product by its id, or as the product of a code (its normalised text), for a statement that need not wait for the code's row. */
+export type ProductOf = { id: string } | { code: string };
+
 /**
  * The live activations of a product holding any of the anchor hashes, in one statement whose
  * plan does not depend on statistics: one exact lookup in the (product, component, hash) index
@@ -102,12 +105,13 @@ export function liveHoldersFromJson(json: string): Activation[] {
  * product for OR-ed anchors: an activation's cost grew with the product's machines
  * (docs/performance.md#an-activation-asks-the-database-few-questions).
  */
-export async function liveHolders(db: Knex | Knex.Transaction, productId: string, anchors: readonly AnchorEntry[]): Promise<Activation[]> {
+export async function liveHolders(db: Knex | Knex.Transaction, product: ProductOf, anchors: readonly AnchorEntry[]): Promise<Activation[]> {
   if (anchors.length === 0) return [];
+  const [sql, value] = 'id' in product ? ['?', product.id] : ['(SELECT product_id FROM codes WHERE code = ?)', product.code];
   const rows = await sqlRows<ActivationRow>(
     db,
-    `${SELECT_ACTIVATIONS} WHERE id IN (${holdersOfAnchors('?', anchors.length)})`,
-    anchors.flatMap((a) => [productId, a.component, a.hash]),
+    `${SELECT_ACTIVATIONS} WHERE id IN (${holdersOfAnchors(sql, anchors.length)})`,
+    anchors.flatMap((a) => [value, a.component, a.hash]),
   );
   return rows.map(activationFromRow).filter((a) => a.status === 'active');
 }
@@ -233,7 +237,7 @@ export class KnexActivationStore implements ActivationStore {
   }
 
   findActiveByAnchors(productId: string, anchors: readonly AnchorEntry[]): Promise<Activation[]> {
-    return liveHolders(this.db, productId, anchors);
+    return liveHolders(this.db, { id: productId }, anchors);
   }
 
   async touch(id: string, at: number): Promise<boolean> {

@@ -123,20 +123,25 @@ export class KnexCodeStore implements CodeStore {
     // The code's lock first (lockStatement), and the row as the last holder committed it, with the
     // live seats its triggers kept (migration 018), whatever the code's size. On SQLite, whose
     // transaction holds the write lock from its BEGIN, the same statement reads the anchors'
-    // holders: one trip through the writer fewer. PostgreSQL reads them after the lock: a
-    // statement's snapshot is taken before it waits for the lock, and would miss what the holder
-    // it waited for committed.
+    // holders: one trip through the writer fewer. PostgreSQL reads them in a statement of its own:
+    // a statement's snapshot is taken before it waits for the lock, and would miss what the holder
+    // it waited for committed. That statement goes out right behind the lock's, in the same round
+    // trip (the connection pipelines, direct-sql.ts), and names the product through the code, so
+    // it needs nothing the lock answers; PostgreSQL starts it, and takes its snapshot, only once
+    // the lock is held.
     const together = engineOf(this.db) === 'sqlite' && anchors.length > 0;
     const columns = [...CODE_COLUMNS, 'live_seats', ...(together ? [`${holdersAsJson(anchors.length, 'codes.product_id')} AS holders`] : [])];
-    const rows = await sqlRows<CodeRow & { live_seats: number; holders?: string }>(this.db, lockStatement(this.db, 'code = ?', columns), [
+    const locking = sqlRows<CodeRow & { live_seats: number; holders?: string }>(this.db, lockStatement(this.db, 'code = ?', columns), [
       ...(together ? anchors.flatMap((a) => [a.component, a.hash]) : []),
       normalized,
     ]);
-    const row = rows[0];
+    const holding = together ? null : liveHolders(this.db, { code: normalized }, anchors);
+    // Waited for after the lock, whose failure is the one to report.
+    holding?.catch(() => undefined);
+    const row = (await locking)[0];
     if (!row) return undefined;
-    const code = codeFromRow(row);
-    const holders = row.holders !== undefined ? liveHoldersFromJson(row.holders) : await liveHolders(this.db, code.productId, anchors);
-    return { code, activeSeats: Number(row.live_seats), holders };
+    const holders = row.holders !== undefined ? liveHoldersFromJson(row.holders) : await holding!;
+    return { code: codeFromRow(row), activeSeats: Number(row.live_seats), holders };
   }
 
   async update(

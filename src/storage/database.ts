@@ -62,7 +62,10 @@ export function openDatabase(options: DatabaseOptions): Database {
     const poolMax = options.poolMax ?? 10;
     const pgKnex = knex({
       client: 'pg',
-      connection: { connectionString: options.databaseUrl, types: pgTypes } as Knex.PgConnectionConfig,
+      // Pipelined: a statement can go out before the one ahead has answered (direct-sql.ts sends a
+      // transaction's BEGIN with its first statement and its last writes with its COMMIT). Knex's
+      // own statements wait for each answer as before.
+      connection: { connectionString: options.databaseUrl, types: pgTypes, pipeline: true } as Knex.PgConnectionConfig,
       pool: {
         min: 0,
         max: poolMax,

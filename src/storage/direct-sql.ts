@@ -43,7 +43,7 @@ export async function sqlRows<Row>(db: Knex | Knex.Transaction, text: string, bi
       await db.client.releaseConnection(connection);
     }
   }
-  await sendDeferred(db.client);
+  sendDeferred(db.client);
   return onConnection<Row>(db.client, text, bindings);
 }
 
@@ -80,23 +80,65 @@ interface DeferredWrite {
 /** The writes waiting on each bound PostgreSQL client (boundKnex): only those defer. */
 const deferredOf = new WeakMap<Knex.Client, DeferredWrite[]>();
 
-async function sendDeferred(client: Knex.Client): Promise<void> {
+/**
+ * On a bound PostgreSQL client, the statement sent and not yet waited for: the transaction's BEGIN,
+ * or the writes that waited. The connection pipelines (database.ts), so the next statement goes
+ * out behind it at once, and waits for it before its own answer: BEGIN travels with the first
+ * statement, the last writes with COMMIT, one round trip each instead of two
+ * (docs/performance.md#where-an-activations-time-goes). A failure of the statement ahead is the
+ * transaction's failure; PostgreSQL answers what follows it in the failed transaction with errors
+ * of its own (a COMMIT with a rollback), which the statement ahead's error stands for.
+ */
+const aheadOf = new WeakMap<Knex.Client, Promise<unknown>>();
+
+/** Sends the writes waiting, as one statement, now; the next statement waits for it (aheadOf). */
+function sendDeferred(client: Knex.Client): void {
   const waiting = deferredOf.get(client);
   if (waiting === undefined || waiting.length === 0) return;
   const writes = waiting.splice(0);
   const last = writes.pop()!;
   const text = writes.length === 0 ? last.text : `WITH ${writes.map((w, i) => `w${i} AS (${w.text})`).join(', ')} ${last.text}`;
-  await onConnection(client, text, [...writes.flatMap((w) => w.bindings), ...last.bindings]);
+  sendAhead(client, onConnection(client, text, [...writes.flatMap((w) => w.bindings), ...last.bindings]));
 }
 
-/** One statement on a transaction's connection, as it is. */
-async function onConnection<Row>(client: Knex.Client, text: string, bindings: readonly unknown[]): Promise<Row[]> {
-  let connection = connectionOf.get(client);
+function sendAhead(client: Knex.Client, sent: Promise<unknown>): void {
+  // Waited for by the next statement, or dropped with a failed transaction: never unhandled.
+  sent.catch(() => undefined);
+  aheadOf.set(client, sent);
+}
+
+/** What was sent ahead on `client`, waited for: the query builder's statements go out after it. */
+async function settleAhead(client: Knex.Client): Promise<void> {
+  const ahead = aheadOf.get(client);
+  if (ahead === undefined) return;
+  aheadOf.delete(client);
+  await ahead;
+}
+
+/** One statement on a transaction's connection, as it is, sent at once behind any statement ahead. */
+function onConnection<Row>(client: Knex.Client, text: string, bindings: readonly unknown[]): Promise<Row[]> {
+  const connection = connectionOf.get(client);
+  // Knex's own transactions: the connection is found at their first statement.
   if (connection === undefined) {
-    connection = (await client.acquireConnection()) as PgConnection | SqliteConnection;
-    connectionOf.set(client, connection);
+    return Promise.resolve(client.acquireConnection()).then((found: PgConnection | SqliteConnection) => {
+      connectionOf.set(client, found);
+      return runOn<Row>(client, found, text, bindings);
+    });
   }
-  return runOn<Row>(client, connection, text, bindings);
+  const ahead = aheadOf.get(client);
+  aheadOf.delete(client);
+  const sent = runOn<Row>(client, connection, text, bindings);
+  return ahead === undefined ? sent : behind(ahead, sent);
+}
+
+async function behind<Row>(ahead: Promise<unknown>, sent: Promise<Row[]>): Promise<Row[]> {
+  try {
+    await ahead;
+  } catch (err) {
+    sent.catch(() => undefined);
+    throw err;
+  }
+  return sent;
 }
 
 /** One statement on a connection of `client`'s, told to knex's query listeners first. */
@@ -144,12 +186,14 @@ function boundKnex(knex: Knex, connection: object): Knex.Transaction {
     client.transacting = true;
     client.acquireConnection = () => Promise.resolve(connection);
     client.releaseConnection = () => Promise.resolve();
+    connectionOf.set(client, connection as PgConnection | SqliteConnection);
     if (engineOf(knex) === 'postgres') {
       deferredOf.set(client, []);
-      // The query builder's statements go after the writes waiting, as hand-written ones do.
+      // The query builder's statements go after the writes waiting, as hand-written ones do, once those have answered.
       const query = client.query;
       client.query = function (this: Knex.Client, ...args: Parameters<Knex.Client['query']>) {
-        return sendDeferred(client).then(() => query.apply(this, args));
+        sendDeferred(client);
+        return settleAhead(client).then(() => query.apply(this, args));
       };
     }
     bound = makeKnex(client) as Knex.Transaction;
@@ -177,8 +221,9 @@ export async function directTransaction<T>(knex: Knex, work: (trx: Knex.Transact
       // The writes still waiting go first (sqlWrite).
       await sqlRows(trx, 'COMMIT', []);
     } catch (err) {
-      // What never reached the database is not sent.
+      // What never reached the database is not sent; what did is ended by the rollback.
       deferredOf.get(trx.client)?.splice(0);
+      aheadOf.delete(trx.client);
       await onConnection(trx.client, 'ROLLBACK', []).catch(() => undefined);
       throw err;
     }
@@ -189,12 +234,14 @@ export async function directTransaction<T>(knex: Knex, work: (trx: Knex.Transact
 }
 
 /**
- * SQLite's is IMMEDIATE: the write lock is taken, or waited for like any write's, before anything
- * is read. A deferred transaction that has read cannot start writing once another process (the
- * CLI, a second server) has committed since: SQLITE_BUSY at once, without the busy wait (the
- * sweeper's batches failed that way beside a second process). So a code's lock there needs no
- * write of its own (code-store.ts).
+ * PostgreSQL's goes out with the transaction's first statement (aheadOf). SQLite's is IMMEDIATE:
+ * the write lock is taken, or waited for like any write's, before anything is read. A deferred
+ * transaction that has read cannot start writing once another process (the CLI, a second server)
+ * has committed since: SQLITE_BUSY at once, without the busy wait (the sweeper's batches failed
+ * that way beside a second process). So a code's lock there needs no write of its own
+ * (code-store.ts).
  */
-function begin(client: Knex.Client): Promise<unknown> {
-  return onConnection(client, engineOf({ client }) === 'postgres' ? 'BEGIN' : 'BEGIN IMMEDIATE', []);
+async function begin(client: Knex.Client): Promise<void> {
+  if (engineOf({ client }) === 'postgres') sendAhead(client, onConnection(client, 'BEGIN', []));
+  else await onConnection(client, 'BEGIN IMMEDIATE', []);
 }

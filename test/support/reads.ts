@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { engineOf } from '../../src/storage/database';
 
 /** What the statements a piece of work issued read: rows per table (PostgreSQL) or the plans (SQLite). */
 export async function whatWasRead(
@@ -42,11 +43,14 @@ export async function whatWasRead(
 /**
  * Counts the statements that look a code up by the code itself (`codes` where `code` = ?, read or
  * locked: an activation finds its code by the statement that locks it), as the server's own
- * database client issues them: what a guess costs, whatever the answer says.
+ * database client issues them: what a guess costs, whatever the answer says. The read that goes
+ * out behind the lock on PostgreSQL, and names the code's product through the code
+ * (CodeStore.lockForSeat), is part of the same lookup, not another.
  */
 export function countCodeLookups(knex: Knex): { count(): number; stop(): void } {
   let count = 0;
   const listen = (q: { sql: string }) => {
+    if (/\(SELECT product_id FROM codes WHERE code = /.test(q.sql)) return;
     if (/(from|update) [`"]?codes[`"]? (set .* )?where [`"]?code[`"]? = /i.test(q.sql)) count++;
   };
   knex.on('query', listen);
@@ -64,4 +68,65 @@ export async function statementsDuring(knex: Knex, work: () => Promise<unknown>)
     knex.off('query', listen);
   }
   return heard;
+}
+
+/**
+ * Each statement handed to a pooled connection's driver while `work` runs: its first word, and how
+ * many statements handed to the same connection before it were still unanswered. More than none
+ * is a statement sent ahead of their answers, in the same round trip (docs/data-model.md
+ * "Statements on PostgreSQL").
+ */
+export async function statementsInFlight(knex: Knex, work: () => Promise<unknown>): Promise<Array<[string, number]>> {
+  const sent: Array<[string, number]> = [];
+  const postgres = engineOf(knex) === 'postgres';
+  const unansweredOn = new WeakMap<object, Set<object>>();
+  const record = (connection: object, sql: string) => {
+    const unanswered = unansweredOn.get(connection) ?? new Set<object>();
+    unansweredOn.set(connection, unanswered);
+    const token = {};
+    sent.push([sql.trim().split(/\s+/)[0]!.toUpperCase(), unanswered.size]);
+    unanswered.add(token);
+    return () => unanswered.delete(token);
+  };
+  const pool = knex.client as { acquireConnection(): Promise<Record<string, (...args: unknown[]) => unknown>> };
+  const acquire = pool.acquireConnection;
+  const restores: Array<() => void> = [];
+  pool.acquireConnection = async function (this: unknown) {
+    const connection = await acquire.call(this);
+    const method = postgres ? 'query' : 'all';
+    const original = connection[method]!;
+    if (restores.some((r) => (r as { of?: object }).of === connection)) return connection;
+    const restore = Object.assign(() => (connection[method] = original), { of: connection });
+    restores.push(restore);
+    connection[method] = postgres
+      ? function (this: unknown, config: unknown, ...rest: unknown[]) {
+          const answered = record(connection, typeof config === 'string' ? config : (config as { text: string }).text);
+          // Knex's own statements pass a callback; hand-written ones take the promise.
+          const done = rest[rest.length - 1];
+          if (typeof done === 'function') {
+            return original.call(this, config, ...rest.slice(0, -1), (...results: unknown[]) => {
+              answered();
+              (done as (...results: unknown[]) => void)(...results);
+            });
+          }
+          const answer = original.call(this, config, ...rest) as Promise<unknown>;
+          answer.then(answered, answered);
+          return answer;
+        }
+      : function (this: unknown, sql: unknown, bindings: unknown, done: unknown) {
+          const answered = record(connection, sql as string);
+          return original.call(this, sql, bindings, (...results: unknown[]) => {
+            answered();
+            (done as (...results: unknown[]) => void)(...results);
+          });
+        };
+    return connection;
+  };
+  try {
+    await work();
+  } finally {
+    pool.acquireConnection = acquire;
+    for (const restore of restores) restore();
+  }
+  return sent;
 }
