@@ -107,12 +107,11 @@ function sendAhead(client: Knex.Client, sent: Promise<unknown>): void {
   aheadOf.set(client, sent);
 }
 
-/** What was sent ahead on `client`, waited for: the query builder's statements go out after it. */
-async function settleAhead(client: Knex.Client): Promise<void> {
+/** What was sent ahead on `client` and not yet waited for, handed to whoever waits for it now. */
+function takeAhead(client: Knex.Client): Promise<unknown> | undefined {
   const ahead = aheadOf.get(client);
-  if (ahead === undefined) return;
   aheadOf.delete(client);
-  await ahead;
+  return ahead;
 }
 
 /** One statement on a transaction's connection, as it is, sent at once behind any statement ahead. */
@@ -125,8 +124,7 @@ function onConnection<Row>(client: Knex.Client, text: string, bindings: readonly
       return runOn<Row>(client, found, text, bindings);
     });
   }
-  const ahead = aheadOf.get(client);
-  aheadOf.delete(client);
+  const ahead = takeAhead(client);
   const sent = runOn<Row>(client, connection, text, bindings);
   return ahead === undefined ? sent : behind(ahead, sent);
 }
@@ -193,7 +191,7 @@ function boundKnex(knex: Knex, connection: object): Knex.Transaction {
       const query = client.query;
       client.query = function (this: Knex.Client, ...args: Parameters<Knex.Client['query']>) {
         sendDeferred(client);
-        return settleAhead(client).then(() => query.apply(this, args));
+        return Promise.resolve(takeAhead(client)).then(() => query.apply(this, args));
       };
     }
     bound = makeKnex(client) as Knex.Transaction;
@@ -223,7 +221,7 @@ export async function directTransaction<T>(knex: Knex, work: (trx: Knex.Transact
     } catch (err) {
       // What never reached the database is not sent; what did is ended by the rollback.
       deferredOf.get(trx.client)?.splice(0);
-      aheadOf.delete(trx.client);
+      takeAhead(trx.client);
       await onConnection(trx.client, 'ROLLBACK', []).catch(() => undefined);
       throw err;
     }

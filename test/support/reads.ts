@@ -90,43 +90,36 @@ export async function statementsInFlight(knex: Knex, work: () => Promise<unknown
   };
   const pool = knex.client as { acquireConnection(): Promise<Record<string, (...args: unknown[]) => unknown>> };
   const acquire = pool.acquireConnection;
-  const restores: Array<() => void> = [];
+  const method = postgres ? 'query' : 'all';
+  /** Each connection wrapped, and how to unwrap it. */
+  const restores = new Map<object, () => void>();
   pool.acquireConnection = async function (this: unknown) {
     const connection = await acquire.call(this);
-    const method = postgres ? 'query' : 'all';
+    if (restores.has(connection)) return connection;
     const original = connection[method]!;
-    if (restores.some((r) => (r as { of?: object }).of === connection)) return connection;
-    const restore = Object.assign(() => (connection[method] = original), { of: connection });
-    restores.push(restore);
-    connection[method] = postgres
-      ? function (this: unknown, config: unknown, ...rest: unknown[]) {
-          const answered = record(connection, typeof config === 'string' ? config : (config as { text: string }).text);
-          // Knex's own statements pass a callback; hand-written ones take the promise.
-          const done = rest[rest.length - 1];
-          if (typeof done === 'function') {
-            return original.call(this, config, ...rest.slice(0, -1), (...results: unknown[]) => {
-              answered();
-              (done as (...results: unknown[]) => void)(...results);
-            });
-          }
-          const answer = original.call(this, config, ...rest) as Promise<unknown>;
-          answer.then(answered, answered);
-          return answer;
-        }
-      : function (this: unknown, sql: unknown, bindings: unknown, done: unknown) {
-          const answered = record(connection, sql as string);
-          return original.call(this, sql, bindings, (...results: unknown[]) => {
-            answered();
-            (done as (...results: unknown[]) => void)(...results);
-          });
-        };
+    restores.set(connection, () => (connection[method] = original));
+    connection[method] = function (this: unknown, ...args: unknown[]) {
+      const first = args[0];
+      const answered = record(connection, typeof first === 'string' ? first : (first as { text: string }).text);
+      // SQLite's and knex's own statements pass a callback; hand-written PostgreSQL ones take the promise.
+      const done = args[args.length - 1];
+      if (typeof done === 'function') {
+        return original.call(this, ...args.slice(0, -1), (...results: unknown[]) => {
+          answered();
+          (done as (...results: unknown[]) => void)(...results);
+        });
+      }
+      const answer = original.call(this, ...args) as Promise<unknown>;
+      answer.then(answered, answered);
+      return answer;
+    };
     return connection;
   };
   try {
     await work();
   } finally {
     pool.acquireConnection = acquire;
-    for (const restore of restores) restore();
+    for (const restore of restores.values()) restore();
   }
   return sent;
 }
