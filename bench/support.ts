@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -249,15 +249,27 @@ const TICK_US = (() => {
   }
 })();
 
-/** CPU time used so far by a process's main thread and by all its threads, in µs (Linux /proc; null elsewhere). */
-function cpuTimeUs(pid: number): { main: number; all: number } | null {
+/**
+ * CPU time used so far by a process's main thread and by the whole process, in µs (Linux /proc; null
+ * elsewhere). The whole comes from the process's own stat, which keeps the time of threads that have
+ * ended; a sum over the live threads would lose it. `mainFirst` orders the two reads so that the
+ * window measured for the whole holds the main thread's: all first before a load, main first after.
+ */
+function cpuTimeUs(pid: number, mainFirst: boolean): { main: number; all: number } | null {
   // utime and stime are the 14th and 15th fields; the name before them may hold spaces.
-  const used = (task: number | string) => {
-    const fields = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const used = (statPath: string) => {
+    const fields = readFileSync(statPath, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) * TICK_US;
   };
   try {
-    return { main: used(pid), all: readdirSync(`/proc/${pid}/task`).reduce((sum, task) => sum + used(task), 0) };
+    const main = () => used(`/proc/${pid}/task/${pid}/stat`);
+    const all = () => used(`/proc/${pid}/stat`);
+    if (mainFirst) {
+      const m = main();
+      return { main: m, all: all() };
+    }
+    const a = all();
+    return { main: main(), all: a };
   } catch {
     return null;
   }
@@ -269,9 +281,9 @@ function cpuTimeUs(pid: number): { main: number; all: number } | null {
  * Ticks are 10 ms: meaningful over thousands of answers, not a few.
  */
 export async function withServerCpu<T extends LoadResult>(pid: number, work: () => Promise<T>): Promise<T & { cpu: CpuPerAnswer | null }> {
-  const before = cpuTimeUs(pid);
+  const before = cpuTimeUs(pid, false);
   const result = await work();
-  const after = cpuTimeUs(pid);
+  const after = cpuTimeUs(pid, true);
   const cpu =
     before && after && result.answers > 0 ? { mainUs: (after.main - before.main) / result.answers, allUs: (after.all - before.all) / result.answers } : null;
   return { ...result, cpu };
