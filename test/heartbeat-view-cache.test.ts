@@ -10,7 +10,7 @@ import { recordHeartbeat, type HeartbeatAnswer } from '../src/domain/heartbeat';
 import type { HeartbeatView } from '../src/domain/ports';
 import { activateMachine } from '../src/domain/seat-allocation';
 import { sweep } from '../src/domain/sweeper';
-import type { Activation, FingerprintHashes, LicenseCode, Product } from '../src/domain/types';
+import type { Activation, FingerprintHashes } from '../src/domain/types';
 import { openRuntime, type Runtime } from '../src/runtime';
 import { openDatabase, type Database } from '../src/storage/database';
 import { HeartbeatViewCache, parseViewChange } from '../src/storage/heartbeat/heartbeat-view-cache';
@@ -19,7 +19,7 @@ import { MAX_CODE_IDS_PER_STATEMENT } from '../src/storage/migrations/006_bulk_c
 import { openViewChangeFeed } from '../src/storage/heartbeat/view-change-feed';
 import { DAY, TestClock } from './support/clock';
 import { createTestDatabase, forEachEngine, type TestDatabase } from './support/databases';
-import { aCode, aProduct, machine } from './support/factories';
+import { aCode, aProduct, codeRecord, machine, productRecord } from './support/factories';
 import { testConfig } from './support/harness';
 
 // ---------------------------------------------------------------------------------------------
@@ -28,37 +28,8 @@ import { testConfig } from './support/harness';
 const T0 = Date.UTC(2026, 0, 1);
 
 function aView(activationId: string, codeId = `code-of-${activationId}`, productId = 'product-1'): HeartbeatView {
-  const product: Product = {
-    id: productId,
-    name: `name-${productId}`,
-    seatMode: 'node_locked',
-    leaseSeconds: 604_800,
-    heartbeatIntervalSeconds: 3600,
-    matchStrategy: 'fuzzy',
-    reclaim: 'eager',
-    churnLimit: null,
-    churnPeriodSeconds: 86_400,
-    fingerprintChangeWindowSeconds: 30 * 86_400,
-    containers: 'refuse',
-    latestVersion: null,
-    minimumVersion: null,
-    createdAt: T0,
-  };
-  const code: LicenseCode = {
-    id: codeId,
-    productId,
-    code: `CODE${codeId}`,
-    status: 'alive',
-    seats: 5,
-    maxConcurrent: null,
-    features: ['pro'],
-    expiresAt: T0 + 30 * DAY,
-    firstActivatedAt: T0,
-    metadata: { order: { line: 1 } },
-    test: false,
-    createdAt: T0,
-    updatedAt: T0,
-  };
+  const product = productRecord({ id: productId, name: `name-${productId}` });
+  const code = codeRecord({ id: codeId, productId, code: `CODE${codeId}`, metadata: { order: { line: 1 } } });
   const activation: Activation = {
     id: activationId,
     codeId,

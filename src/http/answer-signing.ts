@@ -83,12 +83,11 @@ function receivedDigest(req: Request, res: Response): string {
 }
 
 /**
- * Sends an answer whose lease token carries the client's nonce: the token is its signature.
- * The bytes and headers are those `res.json` makes, written without Express's response layers,
+ * Sends an answer (its JSON text) whose lease token carries the client's nonce: the token is its
+ * signature. The bytes and headers are those `res.json` makes, written without Express's response layers,
  * a share of the heartbeat's own work worth removing (docs/performance.md#heartbeat).
  */
-export function sendCoveredByToken(res: Response, signer: AnswerSigner, answer: unknown, status = 200): void {
-  const body = JSON.stringify(answer);
+export function sendCoveredByToken(res: Response, signer: AnswerSigner, body: string, status = 200): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(body, 'utf8'));

@@ -75,6 +75,7 @@ export class KeyRing implements LeaseTokens {
     return this.signed;
   }
 
+  /** A compact JWS: base64url segments and dots only (the heartbeat's answer writes it into JSON as it is: heartbeat-answer.ts). */
   async sign(claims: LeaseClaims): Promise<string> {
     const key = this.current;
     if (!key?.signing) throw new Error('no signing key loaded');

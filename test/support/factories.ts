@@ -3,7 +3,7 @@ import type { FingerprintHashes } from '@licensor/client/contract';
 import { issueCode, type CodeView } from '../../src/domain/codes';
 import type { DomainContext } from '../../src/domain/context';
 import { createProduct, type NewProduct } from '../../src/domain/products';
-import type { Product } from '../../src/domain/types';
+import type { LicenseCode, Product } from '../../src/domain/types';
 import { DAY } from './clock';
 
 const h = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 32);
@@ -42,4 +42,47 @@ export async function aCode(ctx: DomainContext, product: Product, overrides: { s
     },
     'test',
   );
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+
+/** A product as stored, for the parts tested without a database: the defaults, and `changes`. */
+export function productRecord(changes: Partial<Product> = {}): Product {
+  return {
+    id: 'product-1',
+    name: 'name-product-1',
+    seatMode: 'node_locked',
+    leaseSeconds: 604_800,
+    heartbeatIntervalSeconds: 3600,
+    matchStrategy: 'fuzzy',
+    reclaim: 'eager',
+    churnLimit: null,
+    churnPeriodSeconds: 86_400,
+    fingerprintChangeWindowSeconds: 30 * 86_400,
+    containers: 'refuse',
+    latestVersion: null,
+    minimumVersion: null,
+    createdAt: T0,
+    ...changes,
+  };
+}
+
+/** An alive code of productRecord() as stored, five seats for 30 days from T0, with `changes`. */
+export function codeRecord(changes: Partial<LicenseCode> = {}): LicenseCode {
+  return {
+    id: 'code-1',
+    productId: 'product-1',
+    code: 'CODE1',
+    status: 'alive',
+    seats: 5,
+    maxConcurrent: null,
+    features: ['pro'],
+    expiresAt: T0 + 30 * DAY,
+    firstActivatedAt: T0,
+    metadata: {},
+    test: false,
+    createdAt: T0,
+    updatedAt: T0,
+    ...changes,
+  };
 }

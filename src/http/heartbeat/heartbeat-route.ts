@@ -1,10 +1,10 @@
 import type { RequestHandler } from 'express';
 import { readHeartbeatRequest } from '../../application/schemas';
-import { licenseAnswerView, updateView } from '../../application/views';
 import type { DomainContext } from '../../domain/context';
 import { recordHeartbeat } from '../../domain/heartbeat';
 import { requestNonce, sendCoveredByToken, signedAnswers, type AnswerSigner } from '../answer-signing';
 import { jsonRequest } from '../json-body';
+import { heartbeatAnswerJson, heartbeatAnswerView } from './heartbeat-answer';
 import { CLIENT_BODY_LIMIT } from '../routes/client-api';
 
 /**
@@ -22,15 +22,9 @@ export function heartbeatRoute(ctx: DomainContext, signer: AnswerSigner): Reques
       const nonce = requestNonce(res);
       const proof = body.secret !== undefined ? { secret: body.secret } : body.token !== undefined ? { token: body.token } : null;
       const answer = await recordHeartbeat(ctx, { activationId: body.activationId, fingerprint: body.fingerprint, proof }, nonce);
-      const view = {
-        status: answer.status,
-        token: answer.token,
-        license: licenseAnswerView(answer.code, answer.product, answer.status),
-        update: updateView(answer.product),
-      };
       // The token carries the client's nonce only when the client sent one: otherwise the answer is signed too.
-      if (answer.token !== null && nonce !== null) sendCoveredByToken(res, signer, view);
-      else res.json(view);
+      if (answer.token !== null && nonce !== null) sendCoveredByToken(res, signer, heartbeatAnswerJson(answer));
+      else res.json(heartbeatAnswerView(answer));
     },
   ];
 }

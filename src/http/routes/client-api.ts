@@ -39,7 +39,7 @@ export function clientApi(ctx: DomainContext, guard: CodeGuessGuard, signer: Ans
       license: licenseAnswerView(result.code, result.product, result.code.status),
     };
     const status = result.created ? 201 : 200;
-    if (coverNonce !== null) sendCoveredByToken(res, signer, answer, status);
+    if (coverNonce !== null) sendCoveredByToken(res, signer, JSON.stringify(answer), status);
     else res.status(status).json(answer);
   });
 
