@@ -4,6 +4,7 @@ import knex, { type Knex } from 'knex';
 import pg from 'pg';
 import sqlite3 from 'sqlite3';
 import { limitWrittenIn } from './row-limits';
+import { SqliteCheckpointer, WRITER_CHECKPOINT_PAGES } from './sqlite-checkpoint';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -19,6 +20,8 @@ interface DatabaseOptions {
   poolMax?: number;
   /** Where the driver's own warnings go (connection errors while the database is away); default: stderr. */
   log?: (level: 'warn' | 'error', message: string) => void;
+  /** SQLite: how often the background checkpoint runs (sqlite-checkpoint.ts); 0 runs none, and the writer checkpoints alone. */
+  checkpointIntervalMs?: number;
 }
 
 function driverLog(options: DatabaseOptions): Knex.Config['log'] {
@@ -34,6 +37,8 @@ export interface Database {
   engine: Engine;
   /** Where the data lives, without credentials, for start-up messages. */
   location: string;
+  /** SQLite: what copies the WAL into the database file, off the writer's commits (absent on PostgreSQL, or when switched off). */
+  checkpointer?: SqliteCheckpointer;
   close(): Promise<void>;
 }
 
@@ -87,20 +92,37 @@ export function openDatabase(options: DatabaseOptions): Database {
   // WAL lets readers run beside the writer; synchronous=NORMAL is durable across process crashes;
   // busy_timeout lets the CLI and the server share the file. A 32 MiB page cache (the default is
   // 2 MiB) keeps a bulk write's index pages in memory (docs/performance.md#bulk-changes-are-one-statement-a-batch).
+  // Checkpoints run beside the writer (sqlite-checkpoint.ts); its own is the bound behind them.
+  const checkpointer =
+    options.checkpointIntervalMs === 0 ? undefined : new SqliteCheckpointer(options.sqliteFile, options.checkpointIntervalMs, checkpointFailed(options));
   const writer = sqliteKnex(
     options,
-    'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;',
+    'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;' +
+      (checkpointer ? ` PRAGMA wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES};` : ''),
   );
   return {
     engine: 'sqlite',
     location: options.sqliteFile,
     knex: writer,
     options,
-    close: () => writer.destroy(),
+    checkpointer,
+    async close() {
+      await writer.destroy();
+      await checkpointer?.close();
+    },
   };
 }
 
 type SqliteConnection = sqlite3.Database;
+
+/** A background checkpoint that failed is said where the driver's warnings go; the writer's own checkpoint still bounds the WAL. */
+function checkpointFailed(options: DatabaseOptions): (err: unknown) => void {
+  return (err) => {
+    const message = `background checkpoint failed: ${err instanceof Error ? err.message : String(err)}`;
+    if (options.log) options.log('warn', message);
+    else console.warn(message);
+  };
+}
 
 /** Statement texts named per PostgreSQL connection; texts beyond these are sent unnamed, as before. */
 const STATEMENTS_NAMED = 500;
