@@ -2,8 +2,15 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { recordHeartbeat } from '../src/domain/heartbeat';
+import { activateMachine } from '../src/domain/seat-allocation';
+import { openRuntime } from '../src/runtime';
 import { openDatabase, type Database } from '../src/storage/database';
 import { WRITER_CHECKPOINT_PAGES } from '../src/storage/sqlite-checkpoint';
+import { TestClock } from './support/clock';
+import { createTestDatabase } from './support/databases';
+import { aCode, aProduct, machine } from './support/factories';
+import { testConfig } from './support/harness';
 
 const PAGE = 4096;
 const HOUR_MS = 3_600_000;
@@ -83,5 +90,27 @@ describe('SQLite checkpoints', () => {
     const result = await running;
     assert.ok(result && result.checkpointed === result.walFrames);
     assert.equal(await database.checkpointer!.checkpoint(), null);
+  });
+
+  it("are not held back by the heartbeat's reads: a read leaves no snapshot behind it", async function () {
+    this.timeout(30_000);
+    const db = await createTestDatabase('sqlite');
+    const runtime = await openRuntime(testConfig(db), { clock: new TestClock() });
+    try {
+      const product = await aProduct(runtime.ctx);
+      const code = await aCode(runtime.ctx, product, { seats: 1 });
+      const { activation, secret } = await activateMachine(runtime.ctx, { code: code.code, fingerprint: machine('reader') }, 'test');
+      // The first beat reads the view from the database; the beats after it are answered from memory.
+      for (let i = 0; i < 3; i++) await recordHeartbeat(runtime.ctx, { activationId: activation.id, fingerprint: machine('reader'), proof: { secret } });
+      // Writes after that read: a snapshot the read kept would pin the WAL before them.
+      for (let i = 0; i < 5; i++) await aCode(runtime.ctx, product);
+      const result = await runtime.database.checkpointer!.checkpoint();
+      assert.ok(result && !result.busy);
+      assert.ok(result.walFrames > 0);
+      assert.equal(result.checkpointed, result.walFrames, 'a reader holds an old snapshot');
+    } finally {
+      await runtime.close();
+      await db.drop();
+    }
   });
 });

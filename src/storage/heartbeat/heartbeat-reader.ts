@@ -69,8 +69,12 @@ function sqliteReader(file: string): PreparedHeartbeatReader {
     read(activationId) {
       const reader = readers[next]!;
       next = (next + 1) % readers.length;
+      // `all`, not `get`: it steps to the end, so the kept statement ends its read. `get` stops
+      // at the row and holds the read's snapshot until the next use, which a warm view cache
+      // may never make: no checkpoint could then copy past it, and the WAL would grow without
+      // end (test/sqlite-checkpoint.test.ts).
       return new Promise((resolve, reject) =>
-        reader.statement.get(activationId, (err: Error | null, row?: Record<string, unknown>) => (err ? reject(err) : resolve(toView(row)))),
+        reader.statement.all(activationId, (err: Error | null, rows?: Array<Record<string, unknown>>) => (err ? reject(err) : resolve(toView(rows?.[0])))),
       );
     },
     async close() {
