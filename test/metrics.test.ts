@@ -134,6 +134,29 @@ forEachEngine('Prometheus /metrics', (engine) => {
     assert.ok(!text.includes('mineBitcoins'));
   });
 
+  it('shows, on SQLite, the frames in the WAL and those not yet copied into the database file', async () => {
+    const checkpointer = server.running.runtime.database.checkpointer;
+    if (engine === 'postgres') {
+      assert.equal(checkpointer, undefined);
+      assert.ok(!(await scrape()).includes('licensor_sqlite_wal_frames'));
+      return;
+    }
+    await admin(server.url, 'POST', '/v1/admin/products', { name: 'wal-frames' });
+    const result = await checkpointer!.checkpoint();
+    assert.ok(result && !result.busy && result.walFrames > 0 && result.checkpointed === result.walFrames);
+    // The scrape shows the latest checkpoint's figures; the background one may run meanwhile, so
+    // compare with a result that stayed the latest from before the scrape to after it.
+    for (let attempt = 0; ; attempt++) {
+      const before = checkpointer!.lastResult!;
+      const text = await scrape();
+      if (checkpointer!.lastResult !== before && attempt < 20) continue;
+      assert.equal(sample(text, 'licensor_sqlite_wal_frames', { state: 'in_wal' }), before.walFrames);
+      assert.equal(sample(text, 'licensor_sqlite_wal_frames', { state: 'not_checkpointed' }), before.walFrames - before.checkpointed);
+      assert.match(text, /^licensor_sqlite_wal_frames\{state="not_checkpointed"\} \d+$/m);
+      break;
+    }
+  });
+
   it('includes the process metrics of prom-client', async () => {
     const text = await scrape();
     assert.ok(sample(text, 'process_cpu_user_seconds_total') > 0);

@@ -4,6 +4,7 @@ import { ACTIVITIES } from '../domain/marketplace/production-requests';
 import { RESULT_CODES } from '../domain/marketplace/result-codes';
 import type { ScrapeFigures } from '../storage/scrape-figures';
 import type { SweepReport } from '../domain/sweeper';
+import type { CheckpointResult } from '../storage/sqlite-checkpoint';
 
 /** Figures read from the database when Prometheus scrapes (never on a request). */
 interface MetricsSources {
@@ -11,6 +12,8 @@ interface MetricsSources {
   readFigures(): Promise<ScrapeFigures>;
   /** Lease tokens signed by this process so far. */
   signatures(): number;
+  /** SQLite: what the latest background checkpoint found; absent on PostgreSQL. */
+  wal?: () => CheckpointResult | null;
 }
 
 /** Database figures are re-read at most this often, however often /metrics is scraped. */
@@ -131,6 +134,23 @@ export class LicensorMetrics {
         signedBefore = signed;
       },
     });
+    // A WAL that grows past its bound, or frames that stay uncopied, mean that something holds an
+    // old snapshot and no checkpoint can copy past it (docs/performance.md#sqlite-checkpoints-in-the-background).
+    const wal = sources.wal;
+    if (wal) {
+      new Gauge({
+        name: 'licensor_sqlite_wal_frames',
+        help: 'SQLite: frames (pages) in the WAL, and of those not yet copied into the database file, at the latest background checkpoint',
+        labelNames: ['state'],
+        registers,
+        collect() {
+          const last = wal();
+          if (!last || last.busy || last.walFrames < 0) return;
+          this.set({ state: 'in_wal' }, last.walFrames);
+          this.set({ state: 'not_checkpointed' }, last.walFrames - last.checkpointed);
+        },
+      });
+    }
     // The gauges below are filled from one cached read of the database figures.
     const currentFigures = () => this.currentFigures();
     const figureGauge = (name: string, help: string, label: string, fill: (figures: ScrapeFigures, set: (value: string, n: number) => void) => void) => {

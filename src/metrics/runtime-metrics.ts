@@ -8,5 +8,6 @@ export function metricsFor(runtime: Runtime): LicensorMetrics {
     clock: runtime.ctx.clock,
     readFigures: () => readScrapeFigures(runtime.database),
     signatures: () => runtime.keyRing.signatureCount,
+    wal: runtime.database.checkpointer && (() => runtime.database.checkpointer!.lastResult),
   });
 }

@@ -34,6 +34,7 @@ export class SqliteCheckpointer {
   private readonly timer: NodeJS.Timeout;
   private running: Promise<CheckpointResult | null> = Promise.resolve(null);
   private closed = false;
+  private last: CheckpointResult | null = null;
 
   constructor(file: string, intervalMs = CHECKPOINT_INTERVAL_MS, onError: (err: unknown) => void = () => {}) {
     this.connection = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (err) => {
@@ -56,6 +57,11 @@ export class SqliteCheckpointer {
     return next;
   }
 
+  /** What the latest checkpoint found (for /metrics); null before the first. */
+  get lastResult(): CheckpointResult | null {
+    return this.last;
+  }
+
   /** Stops the timer, lets a running checkpoint finish and closes the connection. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -70,7 +76,7 @@ export class SqliteCheckpointer {
     return new Promise((resolve, reject) =>
       this.connection.get('PRAGMA wal_checkpoint(PASSIVE)', (err: Error | null, row: { busy: number; log: number; checkpointed: number }) => {
         if (err) reject(err);
-        else resolve({ busy: row.busy !== 0, walFrames: row.log, checkpointed: row.checkpointed });
+        else resolve((this.last = { busy: row.busy !== 0, walFrames: row.log, checkpointed: row.checkpointed }));
       }),
     );
   }
