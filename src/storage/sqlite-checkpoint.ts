@@ -35,6 +35,8 @@ export class SqliteCheckpointer {
   private running: Promise<CheckpointResult | null> = Promise.resolve(null);
   private closed = false;
   private last: CheckpointResult | null = null;
+  /** Checkpoints asked for and not finished: a tick finding one skips, so slow copies never queue up. */
+  private inFlight = 0;
 
   constructor(file: string, intervalMs = CHECKPOINT_INTERVAL_MS, onError: (err: unknown) => void = () => {}) {
     this.connection = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (err) => {
@@ -42,18 +44,19 @@ export class SqliteCheckpointer {
     });
     this.connection.configure('busyTimeout', 10_000);
     this.timer = setInterval(() => {
-      this.checkpoint().catch(onError);
+      if (this.inFlight === 0) this.checkpoint().catch(onError);
     }, intervalMs);
     this.timer.unref();
   }
 
   /** One checkpoint now, after any that is running (the timer's, or another call's). */
   checkpoint(): Promise<CheckpointResult | null> {
+    this.inFlight++;
     const next = this.running.then(
       () => this.once(),
       () => this.once(),
     );
-    this.running = next.catch(() => null);
+    this.running = next.catch(() => null).finally(() => this.inFlight--);
     return next;
   }
 
