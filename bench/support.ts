@@ -264,12 +264,8 @@ function cpuTimeUs(pid: number, mainFirst: boolean): { main: number; all: number
   try {
     const main = () => used(`/proc/${pid}/task/${pid}/stat`);
     const all = () => used(`/proc/${pid}/stat`);
-    if (mainFirst) {
-      const m = main();
-      return { main: m, all: all() };
-    }
-    const a = all();
-    return { main: main(), all: a };
+    // An object literal's values are computed in the order they are written.
+    return mainFirst ? { main: main(), all: all() } : { all: all(), main: main() };
   } catch {
     return null;
   }

@@ -52,10 +52,8 @@ export class SqliteCheckpointer {
   /** One checkpoint now, after any that is running (the timer's, or another call's). */
   checkpoint(): Promise<CheckpointResult | null> {
     this.inFlight++;
-    const next = this.running.then(
-      () => this.once(),
-      () => this.once(),
-    );
+    // `running` never rejects: a failed checkpoint is its caller's to hear, and the next one still runs.
+    const next = this.running.then(() => this.once());
     this.running = next.catch(() => null).finally(() => this.inFlight--);
     return next;
   }
