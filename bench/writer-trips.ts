@@ -38,8 +38,15 @@ const dir = process.env.BENCH_WRITER_TRIPS;
 const nowUs = () => Number(process.hrtime.bigint()) / 1000;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
-/** A statement's first words, enough to tell the statements of a transaction apart. */
+/**
+ * A statement's first words, enough to tell the statements of a transaction apart; of several
+ * sent in one call (the writes and COMMIT, src/storage/direct-sql.ts), each one's, joined by " + ".
+ */
 function head(sql: string): string {
+  return sql.split(';\n').map(firstWords).join(' + ');
+}
+
+function firstWords(sql: string): string {
   // Identifier quotes (a backtick, \x60, or a double quote) and semicolons dropped.
   return sql
     .replace(/[\x60";]/g, '')
@@ -69,7 +76,7 @@ function install(sqlite3: typeof import('sqlite3')): void {
       const finished = nowUs();
       current.calls.push({ sql, us: finished - issued });
       current.lastDone = finished;
-      if (/^\s*(COMMIT|ROLLBACK)\b/i.test(sql) && open.get(connection) === current) {
+      if (/(^|;)\s*(COMMIT|ROLLBACK)\s*;?\s*$/i.test(sql) && open.get(connection) === current) {
         open.delete(connection);
         const shape = current.calls.map((c) => head(c.sql)).join(' | ');
         const list = done.get(shape) ?? [];

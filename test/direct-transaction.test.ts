@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { openDatabase, type Database } from '../src/storage/database';
-import { directTransaction, sqlRows, sqlWrite } from '../src/storage/direct-sql';
+import { directTransaction, sqlRows, sqliteLiteral, sqlWrite } from '../src/storage/direct-sql';
 import { createTestDatabase, forEachEngine, type TestDatabase } from './support/databases';
 import { statementsDuring, statementsInFlight } from './support/reads';
 
@@ -184,7 +184,7 @@ forEachEngine('transactions on one pooled connection', (engine) => {
       assert.deepEqual(await directTransaction(database.knex, (trx) => sqlRows<{ one: number }>(trx, 'SELECT 1 AS one', [])), [{ one: 1 }]);
   });
 
-  it('sends BEGIN with the first statement and the writes waiting with COMMIT on PostgreSQL, without waiting for the answer ahead; on SQLite each waits', async () => {
+  it('sends BEGIN with the first statement and the writes waiting with COMMIT on PostgreSQL, without waiting for the answer ahead; on SQLite each waits for the one ahead, and the writes go with COMMIT', async () => {
     const sent = await statementsInFlight(database.knex, () =>
       directTransaction(database.knex, async (trx) => {
         await sqlRows(trx, 'SELECT id FROM parents WHERE id = ?', [1]);
@@ -202,17 +202,104 @@ forEachEngine('transactions on one pooled connection', (engine) => {
             ['WITH', 0],
             ['COMMIT', 1],
           ]
-        : [
+        : // One trip each for BEGIN and the read, one for the writes and COMMIT.
+          [
             ['BEGIN', 0],
             ['SELECT', 0],
-            ['INSERT', 0],
-            ['INSERT', 0],
-            ['COMMIT', 0],
+            ['INSERT + INSERT + COMMIT', 0],
           ],
     );
     assert.deepEqual(
       (await children()).filter((id) => id > 100_000),
       [100_001, 100_002],
     );
+  });
+});
+
+/**
+ * SQLite's writes that wait go with the COMMIT in one trip (node-sqlite3's `exec`, which takes no
+ * bindings), their values written into the text as literals: each literal must store exactly what
+ * binding the value stores, and a value for which that is not certain keeps its binding.
+ */
+describe('SQLite writes sent as literals', () => {
+  let db: TestDatabase;
+  let database: Database;
+
+  before(async () => {
+    db = await createTestDatabase('sqlite');
+    database = openDatabase({ sqliteFile: join(db.dataDir, 'literals.db') });
+    // No declared type: SQLite stores each value as it comes, so a literal and a binding compare exactly.
+    await database.knex.raw('CREATE TABLE kept (id INTEGER PRIMARY KEY, how TEXT, v)');
+  });
+  after(async () => {
+    await database?.close();
+    await db?.drop();
+  });
+
+  /** Each value's storage class and exact text (SQLite's `quote`), as stored by `how`. */
+  const stored = async (how: string) =>
+    (await database.knex.raw(`SELECT typeof(v) AS type, quote(v) AS text FROM kept WHERE how = ? ORDER BY id`, [how])) as Array<{ type: string; text: string }>;
+
+  it('stores every literal exactly as the bound value, quotes, NUL-free Unicode, integers, booleans and bytes included', async () => {
+    const values: unknown[] = [
+      "it's a 'quoted' ''word''",
+      '',
+      '?',
+      'Grüße, 世界, 🙂, \u2028 and a lone \ud800 surrogate',
+      'x'.repeat(5000),
+      '{"sharedWith":["a","b"],"q":"?"}',
+      0,
+      -0,
+      -42,
+      Number.MAX_SAFE_INTEGER,
+      Number.MIN_SAFE_INTEGER,
+      Date.UTC(2026, 11, 7),
+      true,
+      false,
+      null,
+      undefined,
+      Buffer.from([0, 1, 0xfe, 0xff]),
+    ];
+    for (const [i, value] of values.entries()) assert.notEqual(sqliteLiteral(value), undefined, `value ${i} has a literal`);
+    await directTransaction(database.knex, async (trx) => {
+      for (const value of values) await sqlRows(trx, 'INSERT INTO kept (how, v) VALUES (?, ?)', ['bound', value]);
+    });
+    const heard = await statementsInFlight(database.knex, () =>
+      directTransaction(database.knex, async (trx) => {
+        for (const value of values) await sqlWrite(trx, 'INSERT INTO kept (how, v) VALUES (?, ?)', ['literal', value]);
+      }),
+    );
+    assert.deepEqual(heard, [
+      ['BEGIN', 0],
+      [[...values.map(() => 'INSERT'), 'COMMIT'].join(' + '), 0],
+    ]);
+    const bound = await stored('bound');
+    assert.equal(bound.length, values.length);
+    assert.deepEqual(await stored('literal'), bound);
+  });
+
+  it('keeps the binding of a value whose literal could store something else, and of a text that holds a quote', async () => {
+    const uncertain = [0.1, 1e21, Number.MAX_SAFE_INTEGER + 2, Number.NaN, Number.POSITIVE_INFINITY, 'nul \0 inside', new Date(0), { an: 'object' }];
+    for (const value of uncertain) assert.equal(sqliteLiteral(value), undefined, String(value));
+    const heard = await statementsInFlight(database.knex, () =>
+      directTransaction(database.knex, async (trx) => {
+        await sqlWrite(trx, 'INSERT INTO kept (how, v) VALUES (?, ?)', ['exact', 1]);
+        await sqlWrite(trx, 'INSERT INTO kept (how, v) VALUES (?, ?)', ['exact', 0.1]);
+        await sqlWrite(trx, "INSERT INTO kept (how, v) VALUES ('exact', ?)", ['a quote in the text']);
+      }),
+    );
+    // With one write that must be bound, each write of the trip goes bound, one trip each.
+    assert.deepEqual(heard, [
+      ['BEGIN', 0],
+      ['INSERT', 0],
+      ['INSERT', 0],
+      ['INSERT', 0],
+      ['COMMIT', 0],
+    ]);
+    assert.deepEqual(await stored('exact'), [
+      { type: 'integer', text: '1' },
+      { type: 'real', text: '0.1' },
+      { type: 'text', text: "'a quote in the text'" },
+    ]);
   });
 });

@@ -10,14 +10,17 @@ describe('the benchmark timing of SQLite transactions', () => {
     this.timeout(20_000);
     const dir = mkdtempSync(join(tmpdir(), 'licensor-writer-trips-'));
     try {
-      // Our own SQLite opening (kept statements and all), ten transactions of three statements each, and one of two.
+      // Our own SQLite opening (kept statements and all), ten transactions of three statements each, one of two, and one whose writes go with its COMMIT.
       const script = `
         const { openDatabase } = require(${JSON.stringify(join(__dirname, '..', 'src', 'storage', 'database.js'))});
+        const { directTransaction, sqlWrite } = require(${JSON.stringify(join(__dirname, '..', 'src', 'storage', 'direct-sql.js'))});
         (async () => {
           const db = openDatabase({ sqliteFile: ${JSON.stringify(join(dir, 'trips.db'))} });
           await db.knex.schema.createTable('things', (t) => { t.integer('n'); });
           for (let i = 0; i < 10; i++) await db.knex.transaction(async (tx) => { await tx('things').insert({ n: i }); await tx('things').count(); });
           await db.knex.transaction(async (tx) => { await tx('things').count(); });
+          // Writes sent with the COMMIT in one call.
+          await directTransaction(db.knex, async (tx) => { await sqlWrite(tx, 'INSERT INTO things (n) VALUES (?)', [1]); await sqlWrite(tx, 'INSERT INTO things (n) VALUES (?)', [2]); });
           await db.close();
         })();
       `;
@@ -32,6 +35,7 @@ describe('the benchmark timing of SQLite transactions', () => {
         [
           [10, ['BEGIN', 'insert into things', 'select count(*) from', 'COMMIT']],
           [1, ['BEGIN', 'select count(*) from', 'COMMIT']],
+          [1, ['BEGIN IMMEDIATE', 'INSERT INTO things + INSERT INTO things + COMMIT']],
         ],
       );
       const [three] = shapes;

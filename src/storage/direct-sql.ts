@@ -13,6 +13,8 @@ interface PgConnection {
 }
 interface SqliteConnection {
   all(sql: string, bindings: readonly unknown[], done: (err: Error | null, rows: unknown[]) => void): unknown;
+  /** Several statements in one trip through the thread pool, without bindings or rows. */
+  exec(sql: string, done: (err: Error | null) => void): unknown;
 }
 
 /** A transaction's connection, found once: knex's transaction client hands out the same one every time. */
@@ -52,14 +54,15 @@ const DEFERRED_VALUES_AT_MOST = 500;
 
 /**
  * A write whose rows nobody reads: a plain INSERT, no RETURNING, no WITH of its own. In a
- * transaction of directTransaction on PostgreSQL it waits for the transaction's next statement
- * (hand-written or the query builder's) or its commit, and goes with the other writes waiting
- * as one statement, each but the last a data-modifying WITH: an activation's row, its anchors and
- * its audit events are one round trip, not three (docs/performance.md#where-an-activations-time-goes).
- * The database sees them in the same order, before anything read or written after them, and a
- * failure fails the statement they went with, so the transaction as it would have failed here.
- * Anywhere else (SQLite, where a statement is a trip whatever it holds; knex's own transactions;
- * no transaction) it runs now.
+ * transaction of directTransaction it waits for the transaction's next statement (hand-written
+ * or the query builder's) or its commit, and goes with the other writes waiting in one trip
+ * (docs/performance.md#where-an-activations-time-goes): on PostgreSQL as one statement, each but
+ * the last a data-modifying WITH; on SQLite as one text of statements, the last of them the
+ * COMMIT when the commit is next (sendWritesOnSqlite). An activation's row, its anchors and its
+ * audit events are one trip, not three. The database sees them in the same order, before anything
+ * read or written after them, and a failure fails the statement they went with, so the
+ * transaction as it would have failed here. Anywhere else (knex's own transactions, no
+ * transaction) it runs now.
  */
 export async function sqlWrite(db: Knex | Knex.Transaction, text: string, bindings: readonly unknown[]): Promise<void> {
   const waiting = deferredOf.get(db.client);
@@ -77,25 +80,34 @@ interface DeferredWrite {
   bindings: readonly unknown[];
 }
 
-/** The writes waiting on each bound PostgreSQL client (boundKnex): only those defer. */
+/** The writes waiting on each bound client (boundKnex): only those defer. */
 const deferredOf = new WeakMap<Knex.Client, DeferredWrite[]>();
 
 /**
- * On a bound PostgreSQL client, the statement sent and not yet waited for: the transaction's BEGIN,
- * or the writes that waited. The connection pipelines (database.ts), so the next statement goes
- * out behind it at once, and waits for it before its own answer: BEGIN travels with the first
+ * On a bound client, the statement sent and not yet waited for: PostgreSQL's BEGIN, or the writes
+ * that waited. A PostgreSQL connection pipelines (database.ts), so the next statement goes out
+ * behind it at once, and waits for it before its own answer: BEGIN travels with the first
  * statement, the last writes with COMMIT, one round trip each instead of two
  * (docs/performance.md#where-an-activations-time-goes). A failure of the statement ahead is the
  * transaction's failure; PostgreSQL answers what follows it in the failed transaction with errors
- * of its own (a COMMIT with a rollback), which the statement ahead's error stands for.
+ * of its own (a COMMIT with a rollback), which the statement ahead's error stands for. SQLite
+ * runs a connection's calls on the thread pool in no promised order, so there the next statement
+ * is sent only once the one ahead has answered, and not at all when it failed.
  */
 const aheadOf = new WeakMap<Knex.Client, Promise<unknown>>();
 
-/** Sends the writes waiting, as one statement, now; the next statement waits for it (aheadOf). */
+/** Sends the writes waiting, in one trip, now; the next statement waits for it (aheadOf). */
 function sendDeferred(client: Knex.Client): void {
   const waiting = deferredOf.get(client);
   if (waiting === undefined || waiting.length === 0) return;
   const writes = waiting.splice(0);
+  if (engineOf({ client }) === 'sqlite') {
+    sendAhead(
+      client,
+      afterAhead(client, () => sendWritesOnSqlite(client, writes)),
+    );
+    return;
+  }
   const last = writes.pop()!;
   const text = writes.length === 0 ? last.text : `WITH ${writes.map((w, i) => `w${i} AS (${w.text})`).join(', ')} ${last.text}`;
   sendAhead(client, onConnection(client, text, [...writes.flatMap((w) => w.bindings), ...last.bindings]));
@@ -114,7 +126,10 @@ function takeAhead(client: Knex.Client): Promise<unknown> | undefined {
   return ahead;
 }
 
-/** One statement on a transaction's connection, as it is, sent at once behind any statement ahead. */
+/**
+ * One statement on a transaction's connection, as it is: on PostgreSQL sent at once behind any
+ * statement ahead, on SQLite once that one has answered (aheadOf).
+ */
 function onConnection<Row>(client: Knex.Client, text: string, bindings: readonly unknown[]): Promise<Row[]> {
   const connection = connectionOf.get(client);
   // Knex's own transactions: the connection is found at their first statement.
@@ -124,9 +139,26 @@ function onConnection<Row>(client: Knex.Client, text: string, bindings: readonly
       return runOn<Row>(client, found, text, bindings);
     });
   }
+  if (engineOf({ client }) === 'sqlite') return afterAhead(client, () => runOn<Row>(client, connection, text, bindings));
   const ahead = takeAhead(client);
   const sent = runOn<Row>(client, connection, text, bindings);
   return ahead === undefined ? sent : behind(ahead, sent);
+}
+
+/**
+ * SQLite: `send` now when nothing is ahead, else once what is ahead has answered, and what is sent
+ * after waits for this in turn; a failure ahead is this statement's, which is then never sent.
+ */
+function afterAhead<T>(client: Knex.Client, send: () => Promise<T>): Promise<T> {
+  const ahead = aheadOf.get(client);
+  if (ahead === undefined) return send();
+  const sent = ahead.then(send);
+  sendAhead(client, sent);
+  const settled = () => {
+    if (aheadOf.get(client) === sent) aheadOf.delete(client);
+  };
+  sent.then(settled, settled);
+  return sent;
 }
 
 async function behind<Row>(ahead: Promise<unknown>, sent: Promise<Row[]>): Promise<Row[]> {
@@ -148,6 +180,64 @@ function runOn<Row>(client: Knex.Client, connection: PgConnection | SqliteConnec
   return new Promise((resolve, reject) => {
     (connection as SqliteConnection).all(sql, bindings, (err, rows) => (err ? reject(err) : resolve(rows as Row[])));
   });
+}
+
+/**
+ * SQLite: the writes that waited, in order, in one trip through the thread pool (node-sqlite3's
+ * `exec`, which takes no bindings: each value goes into its statement as a literal, sqliteLiteral).
+ * A statement whose values a literal could store differently goes with its bindings, one trip
+ * each, as every write went before. `exec` stops at the first statement that fails and fails
+ * with its error; the transaction is then rolled back, as after any failed statement.
+ */
+async function sendWritesOnSqlite(client: Knex.Client, writes: readonly DeferredWrite[]): Promise<void> {
+  const connection = connectionOf.get(client) as SqliteConnection;
+  const texts = writes.map((w) => withLiterals(w.text, w.bindings));
+  if (texts.some((text) => text === undefined)) {
+    for (const w of writes) await runOn(client, connection, w.text, w.bindings);
+    return;
+  }
+  for (const w of writes) client.emit('query', { method: 'raw', sql: w.text, bindings: w.bindings });
+  await new Promise<void>((resolve, reject) => {
+    connection.exec(texts.join(';\n'), (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/** `text` with its `?` placeholders replaced by `bindings` as literals; undefined where one cannot be. */
+function withLiterals(text: string, bindings: readonly unknown[]): string | undefined {
+  // A quote in the text could hold a `?` that is no placeholder: such a text keeps its bindings.
+  if (text.includes("'")) return undefined;
+  const parts = text.split('?');
+  if (parts.length !== bindings.length + 1) return undefined;
+  let sql = parts[0]!;
+  for (let i = 0; i < bindings.length; i++) {
+    const literal = sqliteLiteral(bindings[i]);
+    if (literal === undefined) return undefined;
+    sql += literal + parts[i + 1]!;
+  }
+  return sql;
+}
+
+/**
+ * A value as the SQLite literal that stores what node-sqlite3 stores when it binds the value, or
+ * undefined where that is not certain: a number that is not a safe integer (a float's text need
+ * not read back as the same double), a string holding NUL (exec reads its text up to one), a type
+ * the driver binds in its own way (a Date). The driver binds a number as an INTEGER only when it
+ * is a 32-bit one, any other as a REAL (a time in ms too): written with `.0`, SQLite reads it as a
+ * REAL, exactly, as every integer up to 2^53 is.
+ */
+export function sqliteLiteral(value: unknown): string | undefined {
+  if (value === null || value === undefined) return 'NULL';
+  switch (typeof value) {
+    case 'string':
+      return value.includes('\0') ? undefined : `'${value.replaceAll("'", "''")}'`;
+    case 'number':
+      if (!Number.isSafeInteger(value)) return undefined;
+      return (value | 0) === value ? String(value | 0) : `${value}.0`;
+    case 'boolean':
+      return value ? '1' : '0';
+    default:
+      return Buffer.isBuffer(value) ? `X'${value.toString('hex')}'` : undefined;
+  }
 }
 
 function positionedText(client: Knex.Client, text: string): string {
@@ -185,15 +275,13 @@ function boundKnex(knex: Knex, connection: object): Knex.Transaction {
     client.acquireConnection = () => Promise.resolve(connection);
     client.releaseConnection = () => Promise.resolve();
     connectionOf.set(client, connection as PgConnection | SqliteConnection);
-    if (engineOf(knex) === 'postgres') {
-      deferredOf.set(client, []);
-      // The query builder's statements go after the writes waiting, as hand-written ones do, once those have answered.
-      const query = client.query;
-      client.query = function (this: Knex.Client, ...args: Parameters<Knex.Client['query']>) {
-        sendDeferred(client);
-        return Promise.resolve(takeAhead(client)).then(() => query.apply(this, args));
-      };
-    }
+    deferredOf.set(client, []);
+    // The query builder's statements go after the writes waiting, as hand-written ones do, once those have answered.
+    const query = client.query;
+    client.query = function (this: Knex.Client, ...args: Parameters<Knex.Client['query']>) {
+      sendDeferred(client);
+      return Promise.resolve(takeAhead(client)).then(() => query.apply(this, args));
+    };
     bound = makeKnex(client) as Knex.Transaction;
     (bound as { isTransaction: boolean }).isTransaction = true;
     boundTo.set(connection, bound);
@@ -216,12 +304,11 @@ export async function directTransaction<T>(knex: Knex, work: (trx: Knex.Transact
     let result: T;
     try {
       result = await work(trx);
-      // The writes still waiting go first (sqlWrite).
-      await sqlRows(trx, 'COMMIT', []);
+      await commit(trx);
     } catch (err) {
-      // What never reached the database is not sent; what did is ended by the rollback.
+      // What never reached the database is not sent; what did is ended by the rollback, once answered.
       deferredOf.get(trx.client)?.splice(0);
-      takeAhead(trx.client);
+      await takeAhead(trx.client)?.catch(() => undefined);
       await onConnection(trx.client, 'ROLLBACK', []).catch(() => undefined);
       throw err;
     }
@@ -229,6 +316,18 @@ export async function directTransaction<T>(knex: Knex, work: (trx: Knex.Transact
   } finally {
     await knex.client.releaseConnection(connection);
   }
+}
+
+/** The writes still waiting go first (sqlWrite); on SQLite in the same trip as the COMMIT. */
+async function commit(trx: Knex.Transaction): Promise<void> {
+  const client = trx.client;
+  if (engineOf({ client }) === 'postgres') {
+    await sqlRows(trx, 'COMMIT', []);
+    return;
+  }
+  const writes = deferredOf.get(client)!.splice(0);
+  writes.push({ text: 'COMMIT', bindings: [] });
+  await afterAhead(client, () => sendWritesOnSqlite(client, writes));
 }
 
 /**

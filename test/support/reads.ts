@@ -70,11 +70,14 @@ export async function statementsDuring(knex: Knex, work: () => Promise<unknown>)
   return heard;
 }
 
+const firstWord = (sql: string) => sql.trim().split(/\s+/)[0]!.toUpperCase();
+
 /**
  * Each statement handed to a pooled connection's driver while `work` runs: its first word, and how
  * many statements handed to the same connection before it were still unanswered. More than none
  * is a statement sent ahead of their answers, in the same round trip (docs/data-model.md
- * "Statements on PostgreSQL").
+ * "Statements on PostgreSQL"). Several statements in one call (SQLite's `exec`) are one entry,
+ * their first words joined by " + ".
  */
 export async function statementsInFlight(knex: Knex, work: () => Promise<unknown>): Promise<Array<[string, number]>> {
   const sent: Array<[string, number]> = [];
@@ -84,35 +87,46 @@ export async function statementsInFlight(knex: Knex, work: () => Promise<unknown
     const unanswered = unansweredOn.get(connection) ?? new Set<object>();
     unansweredOn.set(connection, unanswered);
     const token = {};
-    sent.push([sql.trim().split(/\s+/)[0]!.toUpperCase(), unanswered.size]);
+    sent.push([sql, unanswered.size]);
     unanswered.add(token);
     return () => unanswered.delete(token);
   };
   const pool = knex.client as { acquireConnection(): Promise<Record<string, (...args: unknown[]) => unknown>> };
   const acquire = pool.acquireConnection;
-  const method = postgres ? 'query' : 'all';
+  const methods = postgres ? ['query'] : ['all', 'exec'];
   /** Each connection wrapped, and how to unwrap it. */
   const restores = new Map<object, () => void>();
+  const wrap = (connection: Record<string, (...args: unknown[]) => unknown>, method: string) => {
+    const original = connection[method]!;
+    return [
+      () => (connection[method] = original),
+      function (this: unknown, ...args: unknown[]) {
+        const first = args[0];
+        const text = typeof first === 'string' ? first : (first as { text: string }).text;
+        const answered = record(connection, method === 'exec' ? text.split(';\n').map(firstWord).join(' + ') : firstWord(text));
+        // SQLite's and knex's own statements pass a callback; hand-written PostgreSQL ones take the promise.
+        const done = args[args.length - 1];
+        if (typeof done === 'function') {
+          return original.call(this, ...args.slice(0, -1), (...results: unknown[]) => {
+            answered();
+            (done as (...results: unknown[]) => void)(...results);
+          });
+        }
+        const answer = original.call(this, ...args) as Promise<unknown>;
+        answer.then(answered, answered);
+        return answer;
+      },
+    ] as const;
+  };
   pool.acquireConnection = async function (this: unknown) {
     const connection = await acquire.call(this);
     if (restores.has(connection)) return connection;
-    const original = connection[method]!;
-    restores.set(connection, () => (connection[method] = original));
-    connection[method] = function (this: unknown, ...args: unknown[]) {
-      const first = args[0];
-      const answered = record(connection, typeof first === 'string' ? first : (first as { text: string }).text);
-      // SQLite's and knex's own statements pass a callback; hand-written PostgreSQL ones take the promise.
-      const done = args[args.length - 1];
-      if (typeof done === 'function') {
-        return original.call(this, ...args.slice(0, -1), (...results: unknown[]) => {
-          answered();
-          (done as (...results: unknown[]) => void)(...results);
-        });
-      }
-      const answer = original.call(this, ...args) as Promise<unknown>;
-      answer.then(answered, answered);
-      return answer;
-    };
+    const wrapped = methods.map((method) => {
+      const [restore, wrapper] = wrap(connection, method);
+      connection[method] = wrapper;
+      return restore;
+    });
+    restores.set(connection, () => wrapped.forEach((restore) => restore()));
     return connection;
   };
   try {
