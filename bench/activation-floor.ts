@@ -40,13 +40,23 @@ const INSERT_ACTIVATION = 'INSERT INTO floor_activations (id, code_id, fingerpri
 const END_ACTIVATION = 'UPDATE floor_activations SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL RETURNING code_id';
 const FREE_SEAT = 'UPDATE floor_codes SET used = used - 1 WHERE id = $1';
 
-/** SQLite: one connection, as licensor's writer, so transactions queue in this process; WAL and synchronous=NORMAL, as licensor's. */
+/**
+ * SQLite: one connection, as licensor's writer, so transactions queue in this process; WAL and
+ * synchronous=NORMAL, as licensor's. As licensor's too (docs/data-model.md "Statements on
+ * SQLite", docs/performance.md "SQLite checkpoints in the background"): the transaction's last
+ * write goes with COMMIT in one call of `exec`, its values written in, so a transaction is three
+ * trips through the thread pool; and a connection of its own checkpoints every 250 ms, the
+ * writer's own checkpoint only past 10,000 pages of WAL.
+ */
 async function sqliteStore(file: string): Promise<FloorStore> {
   const db = new sqlite3.Database(file);
   const exec = (sql: string) => new Promise<void>((resolve, reject) => db.exec(sql, (err) => (err ? reject(err) : resolve())));
-  await exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;');
+  await exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = 10000;');
   await exec(SCHEMA.join(';'));
   await exec(`INSERT OR IGNORE INTO floor_codes (id, code, seats, used) VALUES ${seededCodes().join(',')}`);
+  const checkpointer = new sqlite3.Database(file);
+  checkpointer.configure('busyTimeout', 10_000);
+  setInterval(() => checkpointer.run('PRAGMA wal_checkpoint(PASSIVE)'), 250).unref();
   const prepared = new Map<string, sqlite3.Statement>();
   const all = (sql: string, params: unknown[] = []) =>
     new Promise<Array<Record<string, string>>>((resolve, reject) => {
@@ -55,12 +65,13 @@ async function sqliteStore(file: string): Promise<FloorStore> {
       statement.all(params, (err: Error | null, rows: Array<Record<string, string>>) => (err ? reject(err) : resolve(rows)));
     });
   let queue: Promise<unknown> = Promise.resolve();
-  const transaction = <T>(work: () => Promise<T>): Promise<T> => {
+  /** `work` answers its result and its last write, which goes with COMMIT. */
+  const transaction = <T>(work: () => Promise<{ result: T; last: string | null }>): Promise<T> => {
     const run = queue.then(async () => {
       await all('BEGIN IMMEDIATE');
       try {
-        const result = await work();
-        await all('COMMIT');
+        const { result, last } = await work();
+        await exec(last === null ? 'COMMIT' : `${last};\nCOMMIT`);
         return result;
       } catch (err) {
         await all('ROLLBACK');
@@ -74,18 +85,24 @@ async function sqliteStore(file: string): Promise<FloorStore> {
     activate: (code, a) =>
       transaction(async () => {
         const [seat] = await all(TAKE_SEAT, [code]);
-        if (!seat) return null;
-        await all(INSERT_ACTIVATION, [a.id, seat.id, a.fingerprint, a.secretHash, a.createdAt]);
-        return seat.id!;
+        if (!seat) return { result: null, last: null };
+        return { result: seat.id!, last: withValues(INSERT_ACTIVATION, [a.id, seat.id!, a.fingerprint, a.secretHash, a.createdAt]) };
       }),
     deactivate: (id, endedAt) =>
       transaction(async () => {
         const [ended] = await all(END_ACTIVATION, [endedAt, id]);
-        if (!ended) return false;
-        await all(FREE_SEAT, [ended.code_id]);
-        return true;
+        if (!ended) return { result: false, last: null };
+        return { result: true, last: withValues(FREE_SEAT, [ended.code_id!]) };
       }),
   };
+}
+
+/** A statement with its `$n` replaced by its values as SQLite literals: text quoted, integers as they are. */
+function withValues(text: string, values: Array<string | number>): string {
+  return text.replace(/\$(\d+)/g, (_, n: string) => {
+    const value = values[Number(n) - 1]!;
+    return typeof value === 'number' ? String(value) : `'${value.replaceAll("'", "''")}'`;
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import sqlite3 from 'sqlite3';
@@ -84,4 +85,39 @@ forEachEngine('the activation floor of the benchmark', (engine) => {
     assert.equal(refused.status, 409);
     assert.equal(await seatsUsed(), 0);
   });
+
+  // As licensor's writer: the last write goes with COMMIT, its values written in, and the WAL is
+  // copied into the database file beside the writer, not in its commits.
+  if (engine === 'sqlite')
+    it('writes the values it sends with COMMIT exactly, and checkpoints them into the database file in the background', async function () {
+      this.timeout(20_000);
+      const fingerprint = { 'os.machineId': "it's '' quoted" };
+      const activated = await request('POST', '/v1/activations', { code: 'floor-1', fingerprint });
+      assert.equal(activated.status, 201);
+      const { activation } = (await activated.json()) as { activation: { id: string } };
+      // The database file alone, without its WAL: what a checkpoint has copied into it.
+      const copy = join(db.dataDir, 'floor-file-only.db');
+      const readCopy = async () => {
+        copyFileSync(join(db.dataDir, 'floor.db'), copy);
+        const file = new sqlite3.Database(copy, sqlite3.OPEN_READONLY);
+        try {
+          return await new Promise<Array<{ fingerprint: string }>>((resolve, reject) =>
+            file.all('SELECT fingerprint FROM floor_activations WHERE id = ?', [activation.id], (err, rows: Array<{ fingerprint: string }>) =>
+              // Before the first checkpoint the file has not even the tables.
+              err && !/no such table/.test(err.message) ? reject(err) : resolve(rows ?? []),
+            ),
+          );
+        } finally {
+          await new Promise((resolve) => file.close(resolve));
+          rmSync(copy, { force: true });
+        }
+      };
+      const deadline = Date.now() + 10_000;
+      let rows = await readCopy();
+      while (rows.length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        rows = await readCopy();
+      }
+      assert.deepEqual(rows, [{ fingerprint: JSON.stringify(fingerprint) }]);
+    });
 });
