@@ -688,6 +688,27 @@ forEachEngine('the admin API', (engine) => {
       assert.deepEqual(one.body.activation, a);
     });
 
+    // On SQLite an activation's row and audit event reach the database as statement text with
+    // their values written in (src/storage/direct-sql.ts, sqliteLiteral): whatever a client sends
+    // must come back as it was sent.
+    it("keeps a machine's environment exactly as sent, quotes, SQL, NUL and lone surrogates included", async () => {
+      const environment = {
+        "it's": "' OR 1=1 --",
+        sql: "x'); DROP TABLE activations; --",
+        nul: 'a\u0000b',
+        surrogate: '\ud800',
+        question: '? ?? ?1 :a @a $a',
+        quotes: `''"\\'`,
+      };
+      const code = await issue(product, { seats: 1 });
+      const res = await call(server.url, 'POST', '/v1/activations', { code: code.code, fingerprint: machine('hostile-environment'), environment });
+      assert.equal(res.status, 201, res.text);
+      const [listed] = (await get(`/v1/admin/codes/${code.code}/activations`)).body.items;
+      assert.deepEqual(listed.environment, environment);
+      const audit = await get(`/v1/admin/audit?entity=${res.body.activation.id}&action=activation.created`);
+      assert.deepEqual(audit.body.items[0].after, { environment });
+    });
+
     it('lists nothing for a code nobody activated, and 404 for an unknown code', async () => {
       const code = await issue(product);
       assert.deepEqual((await get(`/v1/admin/codes/${code.id}/activations`)).body.items, []);
