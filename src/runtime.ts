@@ -76,7 +76,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     database,
     heartbeatReader,
     keySealer(config.keyEncryptionKey),
-    feed ? () => feed.catchUp() : undefined,
+    feed,
     feed && { products: fedBy(products, feed), webhookEndpoints: fedBy(webhookEndpoints, feed) },
   );
   const heartbeats = new CoalescingHeartbeatWriter(repo.activations, repo.heartbeatStats, config.heartbeatFlushMs, options.onBackgroundError);

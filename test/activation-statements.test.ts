@@ -45,11 +45,13 @@ forEachEngine('what a seat change asks of the database', (engine) => {
       assert.match(statements[1]!, /^SELECT .* AS holders FROM codes WHERE code = \?$/);
       assert.deepEqual(shapes.slice(2), ['INSERT INTO activations', 'INSERT INTO activation_anchors', 'INSERT INTO audit_events', 'COMMIT']);
     } else {
-      // The row lock, then the holders, read after the lock so that they see its last holder's commit.
-      assert.equal(statements.length, 5, statements.join('\n'));
+      // The row lock, then the holders, read after the lock so that they see its last holder's commit;
+      // the writes as one statement; the change notices they raised, read with the COMMIT (migration 019).
+      assert.equal(statements.length, 6, statements.join('\n'));
       assert.match(statements[1]!, /FROM codes WHERE code = \$1 FOR UPDATE$/);
       assert.match(statements[2]!, /FROM activations WHERE id IN \(SELECT activation_id FROM activation_anchors/);
       assert.match(statements[3]!, /^WITH w0 AS \(INSERT INTO activations .*\), w1 AS \(INSERT INTO activation_anchors .*\) INSERT INTO audit_events/);
+      assert.match(statements[4]!, /^SELECT current_setting\('licensor\.raised_notices', true\)/);
     }
   });
 
@@ -77,21 +79,24 @@ forEachEngine('what a seat change asks of the database', (engine) => {
     assert.deepEqual([activating.status, leaving.status], [201, 200]);
     if (engine === 'postgres') {
       // BEGIN, the lock and the holders' read (PostgreSQL starts it once the lock is held) in one
-      // round trip; the writes and COMMIT in one.
+      // round trip; the writes, the change notices they raised and COMMIT in one.
       assert.deepEqual(activating.sent, [
         ['BEGIN', 0],
         ['SELECT', 1],
         ['SELECT', 2],
         ['WITH', 0],
-        ['COMMIT', 1],
+        ['SELECT', 1],
+        ['COMMIT', 2],
       ]);
-      // BEGIN and the lock; the end, whose answer decides what follows; the audit event and COMMIT.
+      // BEGIN and the lock; the end, whose answer decides what follows; the audit event, the
+      // notices and COMMIT.
       assert.deepEqual(leaving.sent, [
         ['BEGIN', 0],
         ['SELECT', 1],
         ['UPDATE', 0],
         ['INSERT', 0],
-        ['COMMIT', 1],
+        ['SELECT', 1],
+        ['COMMIT', 2],
       ]);
     } else {
       // BEGIN, which takes the write lock; the read; the writes and COMMIT, one trip each.
@@ -123,6 +128,14 @@ forEachEngine('what a seat change asks of the database', (engine) => {
     assert.equal(answer.body?.activation?.status, 'deactivated');
     const shapes = statements.map((sql) => sql.split(' ').slice(0, 3).join(' '));
     if (engine === 'sqlite') assert.deepEqual(shapes, ['BEGIN IMMEDIATE', 'UPDATE activations SET', 'INSERT INTO audit_events', 'COMMIT']);
-    else assert.deepEqual(shapes, ['BEGIN', 'SELECT id FROM', 'UPDATE activations SET', 'INSERT INTO audit_events', 'COMMIT']);
+    else
+      assert.deepEqual(shapes, [
+        'BEGIN',
+        'SELECT id FROM',
+        'UPDATE activations SET',
+        'INSERT INTO audit_events',
+        "SELECT current_setting('licensor.raised_notices', true)",
+        'COMMIT',
+      ]);
   });
 });

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
+import type { Knex } from 'knex';
 import { Client, type Notification } from 'pg';
 import { generateAuthorizationCode } from '../src/domain/authorization-code';
 import { freezeCode, unfreezeCode } from '../src/domain/codes';
@@ -13,10 +14,11 @@ import { sweep } from '../src/domain/sweeper';
 import type { Activation, FingerprintHashes } from '../src/domain/types';
 import { openRuntime, type Runtime } from '../src/runtime';
 import { openDatabase, type Database } from '../src/storage/database';
-import { HeartbeatViewCache, parseViewChange } from '../src/storage/heartbeat/heartbeat-view-cache';
+import { HeartbeatViewCache, parseViewChange, type ViewChange } from '../src/storage/heartbeat/heartbeat-view-cache';
 import { VIEW_CHANGE_CHANNEL } from '../src/storage/migrations/005_heartbeat_view_changes';
 import { MAX_CODE_IDS_PER_STATEMENT } from '../src/storage/migrations/006_bulk_code_change_notices';
-import { openViewChangeFeed } from '../src/storage/heartbeat/view-change-feed';
+import { openViewChangeFeed, type RaisedNotices, type ViewChangeFeed } from '../src/storage/heartbeat/view-change-feed';
+import { directTransaction } from '../src/storage/direct-sql';
 import { DAY, TestClock } from './support/clock';
 import { createTestDatabase, forEachEngine, type TestDatabase } from './support/databases';
 import { aCode, aProduct, codeRecord, machine, productRecord } from './support/factories';
@@ -723,6 +725,109 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
     });
   }
 
+  if (engine === 'postgres') {
+    describe("a transaction's own notices", () => {
+      /** A subscriber that keeps what it is told, in order. */
+      const recording = () => {
+        const told: string[] = [];
+        return { told, apply: (c: ViewChange) => told.push(`${c.entity}:${c.ids === '*' ? '*' : c.ids.join(',')}`), clear: () => told.push('clear') };
+      };
+
+      /** Runs `writes` in one transaction that reads its raised notices with its COMMIT; returns them and what a listener heard. */
+      async function raisedAndHeard(feed: ViewChangeFeed, expected: number, writes: (trx: Knex.Transaction) => Promise<unknown>) {
+        const listener = await listenForChanges(db.databaseUrl!);
+        try {
+          let raised: Promise<RaisedNotices> | undefined;
+          await directTransaction(raw.knex, async (trx) => {
+            await writes(trx);
+            raised = feed.raisedBy(trx);
+          });
+          // A marker from a transaction of its own: heard after everything the one above raised.
+          await raw.knex.raw(`SELECT pg_notify('${VIEW_CHANGE_CHANNEL}', 'marker')`);
+          await listener.heardAtLeast(expected + 1);
+          return { raised: await raised, heard: listener.heard.slice(0, listener.heard.indexOf('marker')) };
+        } finally {
+          await listener.end();
+        }
+      }
+
+      it('are read with its COMMIT exactly as every listener hears them, in order, and nothing for rows only inserted', async () => {
+        const feed = await openViewChangeFeed(raw, recording());
+        try {
+          const { codeId, activationId } = await activated('raised');
+          const product = await aProduct(a.ctx);
+          const endpoint = randomUUID();
+          const { raised, heard } = await raisedAndHeard(feed, 4, async (trx) => {
+            await trx('activations').where({ id: activationId }).update({ environment: '{"moved":true}' });
+            await trx('codes').where({ id: codeId }).update({ status: 'frozen' });
+            await trx('products').where({ id: product.id }).update({ name: product.name });
+            await trx('webhook_endpoints').insert({
+              id: endpoint,
+              url: 'https://example.test/hook',
+              events: '[]',
+              enabled: true,
+              secret: 'not-a-real-secret',
+              created_at: clock.now(),
+              updated_at: clock.now(),
+            });
+          });
+          assert.deepEqual(heard, [`a:${activationId}`, `c:${codeId}`, `p:${product.id}`, `w:${endpoint}`]);
+          assert.deepEqual(raised, heard);
+
+          // An activation on a code already alive inserts rows and raises nothing: no catch-up after it.
+          const alive = await activated('raised-nothing');
+          const quiet = await raisedAndHeard(feed, 0, async (trx) => {
+            // A second machine on the code: its live seats move (migration 018), no column a heartbeat reads does.
+            const row = (await trx('activations').where({ id: alive.activationId }).first()) as Record<string, unknown>;
+            await trx('activations').insert({ ...row, id: randomUUID() });
+            await trx('audit_events').insert({ ...(await trx('audit_events').where({ entity_id: alive.activationId }).first()), id: randomUUID() });
+          });
+          assert.deepEqual(quiet, { raised: [], heard: [] });
+        } finally {
+          await feed.close();
+        }
+      });
+
+      it('are not listed when there are more than a notice can hold: the process then waits for its listening connection', async function () {
+        this.timeout(60_000);
+        const feed = await openViewChangeFeed(raw, recording());
+        try {
+          const product = await aProduct(a.ctx);
+          const ids = await bulkCodes(product.id, 400);
+          const { raised, heard } = await raisedAndHeard(feed, 2, (trx) =>
+            trx('codes')
+              .whereIn('id', ids)
+              .update({ metadata: JSON.stringify({ many: true }) }),
+          );
+          assert.equal(heard.length, 2, 'two notices of 200 codes');
+          assert.equal(raised, null);
+        } finally {
+          await feed.close();
+        }
+      });
+
+      it('are applied to the caches at once, without a round trip; unknown ones by catching up', async () => {
+        const subscriber = recording();
+        const feed = await openViewChangeFeed(raw, subscriber);
+        // It starts from an empty cache.
+        assert.deepEqual(subscriber.told.splice(0), ['clear']);
+        try {
+          const applied = feed.committed(['c:one,two', 'a:three']);
+          // Told before anything could come back from the database.
+          assert.deepEqual(subscriber.told, ['c:one,two', 'a:three']);
+          await applied;
+          await raw.knex.raw(`SELECT pg_notify('${VIEW_CHANGE_CHANNEL}', 'p:four')`);
+          const caughtUp = feed.committed(null);
+          assert.deepEqual(subscriber.told, ['c:one,two', 'a:three'], 'nothing applied before the round trip');
+          await caughtUp;
+          assert.deepEqual(subscriber.told, ['c:one,two', 'a:three', 'p:four'], 'the catch-up waited for what was committed before it');
+        } finally {
+          await feed.close();
+        }
+      });
+    });
+  }
+
   if (engine === 'sqlite') {
     it('clears the cache rather than apply more change-log rows than one catch-up may read', async () => {
       const product = await aProduct(a.ctx);
@@ -916,11 +1021,10 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
 
       it('stops serving its views from memory within moments', async () => {
         const { name, codeId, activationId } = await activated('stalled-listener');
-        // A commit here waits until this process has heard every earlier notice (the activation's),
-        // so none of them can drop the view below by arriving late.
-        await c.ctx.repo.transaction(async () => undefined);
-        await cachedIn(c, activationId, name);
         assert.equal(relay.stallListeners(), 1);
+        // Held in memory once nothing the database says can reach this process: no late notice
+        // of the activation's can drop the view, so only the stall can make the freeze seen below.
+        await cachedIn(c, activationId, name);
         // The database tells every listener; this process's notice is held up on the way.
         await raw.knex('codes').where({ id: codeId }).update({ status: 'frozen' });
         const seen = await eventually(

@@ -49,6 +49,18 @@ export async function sqlRows<Row>(db: Knex | Knex.Transaction, text: string, bi
   return onConnection<Row>(db.client, text, bindings);
 }
 
+/**
+ * In a transaction of directTransaction: sends a statement now, behind the writes waiting, and
+ * leaves it ahead (aheadOf), so that the next statement (the COMMIT) goes out behind it on
+ * PostgreSQL, in the same round trip, and fails if it or anything before it failed. Its rows are
+ * for reading after the commit: the promise never rejects unhandled, whoever awaits it sees its failure.
+ */
+export function sqlRowsAhead<Row>(trx: Knex.Transaction, text: string, bindings: readonly unknown[]): Promise<Row[]> {
+  const rows = sqlRows<Row>(trx, text, bindings);
+  sendAhead(trx.client, rows);
+  return rows;
+}
+
 /** The values of the writes sent together, at most: an activation's are 40–60. */
 const DEFERRED_VALUES_AT_MOST = 500;
 

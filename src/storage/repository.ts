@@ -18,6 +18,7 @@ import { KnexNonceStore } from './nonce-store';
 import { KnexOutboxStore } from './outbox-store';
 import { KnexWebhookStore, type EnabledEndpoint } from './webhook-store';
 import type { PreparedHeartbeatReader } from './heartbeat/heartbeat-reader';
+import type { RaisedNotices, ViewChangeFeed } from './heartbeat/view-change-feed';
 import { forOneTransaction, type FedBy } from './change-fed-cache';
 import { KnexProductStore } from './product-store';
 import { KnexSweeperProgressStore } from './sweeper-progress-store';
@@ -74,8 +75,8 @@ export class KnexRepository implements Repository {
     private readonly database: Database,
     private readonly heartbeatReader: PreparedHeartbeatReader,
     private readonly sealer: KeySealer = keySealer(undefined),
-    /** Runs after every commit before the transaction's result is returned: the heartbeat view cache catching up. */
-    private readonly afterCommit: () => Promise<void> = async () => undefined,
+    /** Told of every commit before the transaction's result is returned: the caches it feeds then hold what was committed. */
+    private readonly feed: Pick<ViewChangeFeed, 'raisedBy' | 'committed'> | null = null,
     /** Rows read on every activation or audited write, in memory, kept fresh by the same change feed. */
     private readonly fed: FedCaches | null = null,
   ) {
@@ -101,21 +102,24 @@ export class KnexRepository implements Repository {
 
   async transaction<T>(work: (tx: Stores) => Promise<T>): Promise<T> {
     let result: T;
+    let raised: Promise<RaisedNotices> | undefined;
     try {
-      result = await directTransaction(this.database.knex, (trx) =>
-        work(
+      result = await directTransaction(this.database.knex, async (trx) => {
+        const done = await work(
           storesFor(
             trx,
             this.sealer,
             this.fed && { products: forOneTransaction(this.fed.products), webhookEndpoints: forOneTransaction(this.fed.webhookEndpoints) },
           ),
-        ),
-      );
+        );
+        raised = this.feed?.raisedBy(trx);
+        return done;
+      });
     } catch (err) {
       throw translate(err);
     }
     // Whoever committed a change sees it on the very next heartbeat, here or in any process.
-    await this.afterCommit();
+    await this.feed?.committed(await raised);
     return result;
   }
 

@@ -1,9 +1,12 @@
+import type { Knex } from 'knex';
 import pg from 'pg';
 import sqlite3 from 'sqlite3';
 import { openSqliteReader, type Database } from '../database';
 import { limitClause } from '../row-limits';
 import { parseViewChange, type ViewChange } from './heartbeat-view-cache';
 import { VIEW_CHANGE_CHANNEL } from '../migrations/005_heartbeat_view_changes';
+import { RAISED_NOTICES_SETTING } from '../migrations/019_raised_notices';
+import { sqlRowsAhead } from '../direct-sql';
 
 /** A cache the feed keeps fresh: told each change the database reported, or to forget everything. */
 export interface ChangeSubscriber {
@@ -32,8 +35,21 @@ export interface ViewChangeFeed {
    * catch up clears the cache and stops vouching instead.
    */
   catchUp(): Promise<void>;
+  /**
+   * Sent in a transaction as its last statement, in the COMMIT's round trip: the notices it raised
+   * (migration 019), or null where they are not known. Undefined where nothing is sent (SQLite).
+   */
+  raisedBy(trx: Knex.Transaction): Promise<RaisedNotices> | undefined;
+  /**
+   * After a local commit, resolves once what it changed is in the cache (read-your-writes): the
+   * notices it raised applied here at once when they are known, a catch-up otherwise. Never rejects.
+   */
+  committed(raised: RaisedNotices | undefined): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A transaction's own notices, as its triggers recorded them; null when they are not known (too many, or unread). */
+export type RaisedNotices = readonly string[] | null;
 
 interface FeedOptions {
   /** How often another process's changes are looked for (SQLite). */
@@ -137,6 +153,15 @@ class ChangeLogFeed implements ViewChangeFeed {
     return this.runs.run();
   }
 
+  /** The change log is read after the commit: SQLite's COMMIT travels with writes that return no rows. */
+  raisedBy(): undefined {
+    return undefined;
+  }
+
+  committed(): Promise<void> {
+    return this.catchUp();
+  }
+
   async close(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     await this.runs.settled();
@@ -198,11 +223,15 @@ class ChangeLogFeed implements ViewChangeFeed {
 
 const RECONNECT_MS = 1_000;
 
+/** What the transaction's triggers recorded of the notices they raised (migration 019). */
+const RAISED_NOTICES_TEXT = `SELECT current_setting('${RAISED_NOTICES_SETTING}', true) AS raised`;
+
 /**
  * PostgreSQL: LISTEN on a connection of its own. Notices arrive in commit order, from every process.
- * After a local commit, a round trip on the same connection is a barrier: the notices of our
- * transaction were sent to it before the answer. A lost connection clears the cache until LISTEN is
- * back (notices sent meanwhile are lost to us).
+ * A local transaction's own notices are read with its COMMIT and applied at once (committed);
+ * when they are not known, a round trip on the listening connection is a barrier: the notices of
+ * our transaction were sent to it before the answer. A lost connection clears the cache until
+ * LISTEN is back (notices sent meanwhile are lost to us).
  */
 class NotifyFeed implements ViewChangeFeed {
   private client: pg.Client | null = null;
@@ -233,6 +262,31 @@ class NotifyFeed implements ViewChangeFeed {
 
   catchUp(): Promise<void> {
     return this.runs.run();
+  }
+
+  raisedBy(trx: Knex.Transaction): Promise<RaisedNotices> {
+    return sqlRowsAhead<{ raised: string | null }>(trx, RAISED_NOTICES_TEXT, []).then(
+      ([row]) => (row?.raised === '*' ? null : row?.raised ? row.raised.split('\n') : []),
+      () => null,
+    );
+  }
+
+  /**
+   * The transaction's own notices are applied here as the listening connection would apply them,
+   * which makes the round trip after the commit unneeded: the connection brings them again later,
+   * and applying one twice only drops what was cached meanwhile.
+   */
+  committed(raised: RaisedNotices | undefined): Promise<void> {
+    if (!raised) return this.catchUp();
+    for (const notice of raised) this.hear(notice);
+    return Promise.resolve();
+  }
+
+  private hear(payload: string): void {
+    const change = parseViewChange(payload);
+    // A notice we cannot read could be anything: forget everything rather than guess.
+    if (change) this.cache.apply(change);
+    else this.cache.clear();
   }
 
   private async roundTrip(): Promise<void> {
@@ -268,12 +322,7 @@ class NotifyFeed implements ViewChangeFeed {
     const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: this.options.staleAfterMs });
     client.on('error', () => this.lose(client));
     client.on('end', () => this.lose(client));
-    client.on('notification', (message) => {
-      const change = message.channel === VIEW_CHANGE_CHANNEL && message.payload ? parseViewChange(message.payload) : undefined;
-      // A notice we cannot read could be anything: forget everything rather than guess.
-      if (change) this.cache.apply(change);
-      else this.cache.clear();
-    });
+    client.on('notification', (message) => this.hear(message.channel === VIEW_CHANGE_CHANNEL ? (message.payload ?? '') : ''));
     this.client = client;
     try {
       await client.connect();

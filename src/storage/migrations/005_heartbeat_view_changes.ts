@@ -40,6 +40,9 @@ export const CODE_VIEW_COLUMNS = [
 /** A notice lists at most this many ids (NOTIFY payloads stop at 8,000 bytes). */
 const IDS_PER_NOTICE = 200;
 
+/** The call that raises a notice, as migration 005 made it (migration 019 also records it for the transaction's own process). */
+export const notifyChannel = (payload: string) => `pg_notify('${VIEW_CHANGE_CHANNEL}', ${payload})`;
+
 /** The rule migrations 005 and 006 made: a code changed when any column of its view did. */
 function everyViewColumn(oldRow: string, newRow: string): string {
   const row = (alias: string) => `(${CODE_VIEW_COLUMNS.map((c) => `${alias}.${c}`).join(', ')})`;
@@ -52,7 +55,11 @@ function everyViewColumn(oldRow: string, newRow: string): string {
  * `maxIds` sends one "all codes" notice instead. Migration 005 made it with 200 (one notice),
  * migration 006 with more, so that the sweeper's batches name their codes.
  */
-export function codesChangedFunction(maxIds: number, changedRows: (oldRow: string, newRow: string) => string = everyViewColumn): string {
+export function codesChangedFunction(
+  maxIds: number,
+  changedRows: (oldRow: string, newRow: string) => string = everyViewColumn,
+  notify: (payload: string) => string = notifyChannel,
+): string {
   if (!Number.isInteger(maxIds / IDS_PER_NOTICE) || maxIds <= 0) throw new RangeError(`maxIds must be a positive multiple of ${IDS_PER_NOTICE}`);
   const inChunks = (rows: string) =>
     `SELECT array_agg(listed) INTO chunks FROM (
@@ -75,12 +82,22 @@ export function codesChangedFunction(maxIds: number, changedRows: (oldRow: strin
         ${inChunks(`SELECT n.id FROM new_codes n JOIN old_codes o ON o.id = n.id WHERE ${changedRows('o', 'n')}`)}
       END IF;
       IF cardinality(chunks) > ${maxIds / IDS_PER_NOTICE} THEN
-        PERFORM pg_notify('${VIEW_CHANGE_CHANNEL}', 'c:*');
+        PERFORM ${notify("'c:*'")};
       ELSIF chunks IS NOT NULL THEN
         FOREACH notice IN ARRAY chunks LOOP
-          PERFORM pg_notify('${VIEW_CHANGE_CHANNEL}', 'c:' || notice);
+          PERFORM ${notify("'c:' || notice")};
         END LOOP;
       END IF;
+      RETURN NULL;
+    END $$`;
+}
+
+/** The row-level trigger function: `<entity>:<id>` of the row changed, the entity the trigger's argument. */
+export function rowChangedFunction(notify: (payload: string) => string = notifyChannel): string {
+  return `
+    CREATE OR REPLACE FUNCTION licensor_view_row_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM ${notify("TG_ARGV[0] || ':' || (CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END)")};
       RETURN NULL;
     END $$`;
 }
@@ -93,12 +110,7 @@ export function logViewChange(entity: 'a' | 'c' | 'p' | 'w', row: 'NEW' | 'OLD')
 export async function up(knex: Knex): Promise<void> {
   const changed = (column: string, pg: boolean) => (pg ? `OLD.${column} IS DISTINCT FROM NEW.${column}` : `OLD.${column} IS NOT NEW.${column}`);
   if (engineOf(knex) === 'postgres') {
-    await knex.raw(`
-      CREATE FUNCTION licensor_view_row_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        PERFORM pg_notify('${VIEW_CHANGE_CHANNEL}', TG_ARGV[0] || ':' || (CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END));
-        RETURN NULL;
-      END $$`);
+    await knex.raw(rowChangedFunction());
     await knex.raw(codesChangedFunction(IDS_PER_NOTICE));
     await knex.raw(`CREATE TRIGGER activations_view_update AFTER UPDATE ON activations FOR EACH ROW
       WHEN (${ACTIVATION_VIEW_COLUMNS.map((c) => changed(c, true)).join(' OR ')}) EXECUTE FUNCTION licensor_view_row_changed('a')`);

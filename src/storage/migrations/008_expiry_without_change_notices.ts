@@ -19,7 +19,7 @@ const COMPARED = CODE_VIEW_COLUMNS.filter((c) => c !== 'status' && c !== 'update
 const EXPIRY_ONLY = (o: string, n: string) => `${o}.status IN ('issued', 'alive') AND ${n}.status = 'expired' AND ${n}.expires_at <= ${n}.updated_at`;
 
 /** PostgreSQL, over the statement's old and new rows. */
-function changedBeyondExpiry(o: string, n: string): string {
+export function changedBeyondExpiry(o: string, n: string): string {
   const row = (alias: string, status: string) => `(${[status, ...COMPARED.map((c) => `${alias}.${c}`)].join(', ')})`;
   return `${row(o, `CASE WHEN ${EXPIRY_ONLY(o, n)} THEN ${n}.status ELSE ${o}.status END`)} IS DISTINCT FROM ${row(n, `${n}.status`)}`;
 }
