@@ -214,6 +214,45 @@ forEachEngine('transactions on one pooled connection', (engine) => {
       [100_001, 100_002],
     );
   });
+
+  if (engine === 'postgres') {
+    it('writes the statements it sends one after another on PostgreSQL to the socket at once: BEGIN with the first, the writes with COMMIT', async () => {
+      // Each pooled connection's socket, as node-pg writes to it: one call per write that leaves the process.
+      const written: string[][] = [];
+      const connections = await Promise.all([database.knex.client.acquireConnection(), database.knex.client.acquireConnection()]);
+      const restore: Array<() => void> = [];
+      for (const connection of connections as Array<{ connection: { stream: Record<string, (...args: unknown[]) => unknown> } }>) {
+        const socket = connection.connection.stream;
+        const [writev, write] = [socket._writev!, socket._write!];
+        socket._writev = function (chunks: unknown, ...rest: unknown[]) {
+          written.push((chunks as Array<{ chunk: Buffer }>).map((c) => c.chunk.toString('latin1')));
+          return writev.call(this, chunks, ...rest);
+        };
+        socket._write = function (chunk: unknown, ...rest: unknown[]) {
+          written.push([(chunk as Buffer).toString('latin1')]);
+          return write.call(this, chunk, ...rest);
+        };
+        restore.push(() => Object.assign(socket, { _writev: writev, _write: write }));
+      }
+      await Promise.all(connections.map((c) => database.knex.client.releaseConnection(c)));
+      // Texts no earlier statement used: a statement already prepared on the connection is sent without its text.
+      const read = 'SELECT id AS written_at_once FROM parents WHERE id = ?';
+      const insert = 'INSERT INTO children (parent_id, id) VALUES (?, ?)';
+      try {
+        await directTransaction(database.knex, async (trx) => {
+          await sqlRows(trx, read, [1]);
+          await sqlWrite(trx, insert, [1, 100_003]);
+        });
+      } finally {
+        restore.forEach((undo) => undo());
+      }
+      const statementsIn = (write: string[]) => ['BEGIN', 'written_at_once', 'INSERT INTO children', 'COMMIT'].filter((text) => write.join('').includes(text));
+      assert.deepEqual(written.map(statementsIn), [
+        ['BEGIN', 'written_at_once'],
+        ['INSERT INTO children', 'COMMIT'],
+      ]);
+    });
+  }
 });
 
 /**

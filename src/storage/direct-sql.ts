@@ -10,6 +10,8 @@ const makeKnex = require('knex/lib/knex-builder/make-knex') as (client: Knex.Cli
 /** What knex's pg and sqlite3 clients hand out as a connection, as far as this module uses it. */
 interface PgConnection {
   query(config: { text: string; values: readonly unknown[] }): Promise<{ rows: unknown[] }>;
+  /** node-pg's protocol connection, whose socket each statement is written to. */
+  connection?: { stream?: { cork?(): void; uncork?(): void } };
 }
 interface SqliteConnection {
   all(sql: string, bindings: readonly unknown[], done: (err: Error | null, rows: unknown[]) => void): unknown;
@@ -188,9 +190,34 @@ function runOn<Row>(client: Knex.Client, connection: PgConnection | SqliteConnec
   const postgres = engineOf({ client }) === 'postgres';
   const sql = postgres ? positionedText(client, text) : text;
   client.emit('query', { method: 'raw', sql, bindings });
-  if (postgres) return (connection as PgConnection).query({ text: sql, values: bindings }).then((result) => result.rows as Row[]);
+  if (postgres) {
+    corkForThisTick(connection as PgConnection);
+    return (connection as PgConnection).query({ text: sql, values: bindings }).then((result) => result.rows as Row[]);
+  }
   return new Promise((resolve, reject) => {
     (connection as SqliteConnection).all(sql, bindings, (err, rows) => (err ? reject(err) : resolve(rows as Row[])));
+  });
+}
+
+/** PostgreSQL connections whose socket holds back what is written until the current tick ends. */
+const corked = new WeakSet<PgConnection>();
+
+/**
+ * Holds back the socket writes of `connection` until this tick's callbacks and promise jobs have
+ * run, so that statements pipelined one after another (BEGIN and the code's lock; the writes, the
+ * notices and COMMIT) leave in one write, not one each: node-pg writes every statement as soon as
+ * it is queued, and each write is a system call on the main thread
+ * (docs/performance.md#where-an-activations-time-goes). Nothing waits longer for it: an answer
+ * cannot come before the event loop turns, and the writes go before it does.
+ */
+function corkForThisTick(connection: PgConnection): void {
+  const stream = connection.connection?.stream;
+  if (stream?.cork === undefined || stream.uncork === undefined || corked.has(connection)) return;
+  corked.add(connection);
+  stream.cork();
+  process.nextTick(() => {
+    corked.delete(connection);
+    stream.uncork!();
   });
 }
 
