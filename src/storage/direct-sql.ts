@@ -212,12 +212,13 @@ const corked = new WeakSet<PgConnection>();
  */
 function corkForThisTick(connection: PgConnection): void {
   const stream = connection.connection?.stream;
-  if (stream?.cork === undefined || stream.uncork === undefined || corked.has(connection)) return;
+  const uncork = stream?.uncork;
+  if (stream?.cork === undefined || uncork === undefined || corked.has(connection)) return;
   corked.add(connection);
   stream.cork();
   process.nextTick(() => {
     corked.delete(connection);
-    stream.uncork!();
+    uncork.call(stream);
   });
 }
 

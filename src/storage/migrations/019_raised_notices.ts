@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { engineOf } from '../database';
-import { codesChangedFunction, notifyChannel, rowChangedFunction, VIEW_CHANGE_CHANNEL } from './005_heartbeat_view_changes';
+import { codesChangedFunction, notifyChannel, rowChangedFunction } from './005_heartbeat_view_changes';
 import { MAX_CODE_IDS_PER_STATEMENT } from './006_bulk_code_change_notices';
 import { changedBeyondExpiry } from './008_expiry_without_change_notices';
 
@@ -19,9 +19,10 @@ const RAISED_AT_MOST = 8000;
 const FUNCTION = `
   CREATE OR REPLACE FUNCTION licensor_view_notify(payload text) RETURNS void LANGUAGE plpgsql AS $$
   DECLARE
+    -- One notice a line (chr(10)): view-change-feed.ts splits them so.
     raised text := coalesce(current_setting('${RAISED_NOTICES_SETTING}', true), '');
   BEGIN
-    PERFORM pg_notify('${VIEW_CHANGE_CHANNEL}', payload);
+    PERFORM ${notifyChannel('payload')};
     IF raised = '' THEN
       raised := payload;
     ELSIF raised <> '*' THEN
