@@ -42,18 +42,23 @@ async function measure(name: string, calls: number, call: () => unknown): Promis
   return { name, calls, medianMs: percentile(times, 50), p99Ms: percentile(times, 99) };
 }
 
-/** Synchronous calls measured in turns (`rounds` × `perRound` calls of each), medians of all. */
-function interleaved(cases: Array<{ name: string; call: () => unknown }>, rounds: number, perRound: number): Figures[] {
+/**
+ * Calls measured in turns (`rounds` × `perRound` calls of each), medians of all: a change in the
+ * machine's load while they run falls on every case alike. A call that returns a promise is
+ * timed until it settles; a synchronous one is not awaited.
+ */
+async function interleaved(cases: Array<{ name: string; call: () => unknown }>, rounds: number, perRound: number): Promise<Figures[]> {
   const times = cases.map(() => [] as number[]);
-  for (const { call } of cases) for (let i = 0; i < 10; i++) call();
+  for (const { call } of cases) for (let i = 0; i < 10; i++) await call(); // warm caches and lazy loads
   for (let round = 0; round < rounds; round++) {
-    cases.forEach(({ call }, index) => {
+    for (const [index, { call }] of cases.entries()) {
       for (let i = 0; i < perRound; i++) {
         const start = process.hrtime.bigint();
-        call();
+        const result = call();
+        if (result instanceof Promise) await result;
         times[index]!.push(Number(process.hrtime.bigint() - start) / 1e6);
       }
-    });
+    }
   }
   return cases.map(({ name }, index) => {
     const sorted = times[index]!.sort((a, b) => a - b);
@@ -145,18 +150,23 @@ export async function main(): Promise<void> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const loadAtStart = loadavg()[0]!;
 
-  const native = await measure('licensor collectSync() (all components)', 2000, () => collectSync());
-  const nativeAsync = await measure('licensor collect() (all components, AsyncWorker)', 2000, () => collect());
-  rows.push(native, nativeAsync);
-
-  // Every call also makes the environment report (and reads CPUID and the SMBIOS names, both
-  // remembered): hw.model reads nothing else, so it is what all of them share. Taken in turns,
-  // 100 calls each, so that a change in the machine's load falls on every component alike.
-  const perComponent = interleaved(
-    HARDWARE_COMPONENT_IDS.map((id) => ({ name: id, call: () => collectSync({ include: [id] }) })),
-    10,
+  // The whole collection, both ways, and each component alone (every call also makes the
+  // environment report, and reads CPUID and the SMBIOS names, both remembered: hw.model reads
+  // nothing else, so it is what all of them share), taken in turns of 100 calls each, so that a
+  // change in the machine's load (PostgreSQL flushing after the heartbeat benchmark, say) falls on
+  // every figure alike.
+  const figures = await interleaved(
+    [
+      { name: 'licensor collectSync() (all components)', call: () => collectSync() },
+      { name: 'licensor collect() (all components, AsyncWorker)', call: () => collect() },
+      ...HARDWARE_COMPONENT_IDS.map((id) => ({ name: id, call: () => collectSync({ include: [id] }) })),
+    ],
+    20,
     100,
   );
+  const [native, nativeAsync] = figures as [Figures, Figures];
+  const perComponent = figures.slice(2);
+  rows.push(native, nativeAsync);
   const shared = perComponent.find((f) => f.name === 'hw.model')!;
 
   let collectLoop = { stallMs: 0, elapsedMs: 0 };
@@ -165,16 +175,16 @@ export async function main(): Promise<void> {
       for (let i = 0; i < 2000; i++) await collect();
     });
   });
-  // The same loop collecting nothing: the machine's own noise and GC, to read the figure against.
-  const immediateLoop = await largestStall(async () => {
-    for (let i = 0; i < 2000; i++) await new Promise((resolve) => setImmediate(resolve));
-  });
-  // The loop above ends within milliseconds; this one runs as long as the collect() loop did,
-  // each turn a libuv thread-pool round trip that does almost nothing (stat "/").
-  const threadPoolLoop = await largestStall(async () => {
+  // Two loops that collect nothing, each for as long as the collect() loop ran, to read its figure
+  // against: the longest stall is the machine's rarest hiccup, and a shorter loop meets fewer. One
+  // awaits setImmediate (the scheduler and GC alone), one a libuv thread-pool round trip that does
+  // almost nothing (stat "/"), as collect() makes one.
+  const forAsLong = (turn: () => Promise<unknown>) => async () => {
     const end = performance.now() + collectLoop.elapsedMs;
-    while (performance.now() < end) await fs.stat('/');
-  });
+    while (performance.now() < end) await turn();
+  };
+  const immediateLoop = await largestStall(forAsLong(() => new Promise((resolve) => setImmediate(resolve))));
+  const threadPoolLoop = await largestStall(forAsLong(() => fs.stat('/')));
   const callbacks = await completionCallbacks(2000);
   const loadAtEnd = loadavg()[0]!;
 
@@ -219,7 +229,7 @@ export async function main(): Promise<void> {
   }
   out('');
   out(`largest event-loop stall during 2000 × collect() (${collectLoop.elapsedMs.toFixed(0)} ms): ${collectLoop.stallMs.toFixed(2)} ms`);
-  out(`  same loop awaiting setImmediate instead (${immediateLoop.elapsedMs.toFixed(0)} ms): ${immediateLoop.stallMs.toFixed(2)} ms`);
+  out(`  same loop awaiting setImmediate for as long: ${immediateLoop.stallMs.toFixed(2)} ms`);
   out(`  same loop awaiting fs.stat('/') on the thread pool for as long: ${threadPoolLoop.stallMs.toFixed(2)} ms`);
   out(
     `  main thread per collect(): completion callback median ${ms(percentile(callbacks, 50))}, p99 ${ms(percentile(callbacks, 99))}, ` +
