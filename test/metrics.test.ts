@@ -134,11 +134,13 @@ forEachEngine('Prometheus /metrics', (engine) => {
     assert.ok(!text.includes('mineBitcoins'));
   });
 
-  it('shows, on SQLite, the frames in the WAL and those not yet copied into the database file', async () => {
+  it('shows, on SQLite, the frames in the WAL, those not yet copied into the database file and the checkpoints made', async () => {
     const checkpointer = server.running.runtime.database.checkpointer;
     if (engine === 'postgres') {
       assert.equal(checkpointer, undefined);
-      assert.ok(!(await scrape()).includes('licensor_sqlite_wal_frames'));
+      const text = await scrape();
+      assert.ok(!text.includes('licensor_sqlite_wal_frames'));
+      assert.ok(!text.includes('licensor_sqlite_checkpoints_total'));
       return;
     }
     await admin(server.url, 'POST', '/v1/admin/products', { name: 'wal-frames' });
@@ -153,6 +155,8 @@ forEachEngine('Prometheus /metrics', (engine) => {
       assert.equal(sample(text, 'licensor_sqlite_wal_frames', { state: 'in_wal' }), before.walFrames);
       assert.equal(sample(text, 'licensor_sqlite_wal_frames', { state: 'not_checkpointed' }), before.walFrames - before.checkpointed);
       assert.match(text, /^licensor_sqlite_wal_frames\{state="not_checkpointed"\} \d+$/m);
+      assert.ok(sample(text, 'licensor_sqlite_checkpoints_total', { result: 'made' }) >= 1);
+      assert.match(text, /^licensor_sqlite_checkpoints_total\{result="skipped"\} \d+$/m);
       break;
     }
   });

@@ -6,7 +6,7 @@ import { recordHeartbeat } from '../src/domain/heartbeat';
 import { activateMachine } from '../src/domain/seat-allocation';
 import { openRuntime } from '../src/runtime';
 import { openDatabase, type Database } from '../src/storage/database';
-import { WRITER_CHECKPOINT_PAGES } from '../src/storage/sqlite-checkpoint';
+import { SqliteCheckpointer, WRITER_CHECKPOINT_PAGES } from '../src/storage/sqlite-checkpoint';
 import { TestClock } from './support/clock';
 import { createTestDatabase } from './support/databases';
 import { aCode, aProduct, machine } from './support/factories';
@@ -79,6 +79,25 @@ describe('SQLite checkpoints', () => {
     const before = fileBytes(database);
     await writePages(database, 1500);
     assert.ok(fileBytes(database) - before >= 1000 * PAGE, 'the writer did not checkpoint');
+  });
+
+  it('skip a tick that finds one still copying: a slow copy never has others queue behind it', async function () {
+    this.timeout(60_000);
+    const database = await openSqlite(HOUR_MS);
+    await writePages(database, 8000); // 32 MiB to copy: many 1 ms ticks come while it runs
+    const checkpointer = new SqliteCheckpointer(database.options.sqliteFile, 1);
+    try {
+      let mostPending = 0;
+      while (checkpointer.tally.made < 2) {
+        mostPending = Math.max(mostPending, checkpointer.pending);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      assert.equal(mostPending, 1, 'checkpoints queued up behind a running one');
+      assert.ok(checkpointer.tally.skipped > 0, 'the copy ended before the next tick: the spec proved nothing');
+      assert.equal(checkpointer.lastResult?.checkpointed, checkpointer.lastResult?.walFrames);
+    } finally {
+      await checkpointer.close();
+    }
   });
 
   it('stop when the database closes, after any that is running', async () => {

@@ -4,7 +4,7 @@ import { ACTIVITIES } from '../domain/marketplace/production-requests';
 import { RESULT_CODES } from '../domain/marketplace/result-codes';
 import type { ScrapeFigures } from '../storage/scrape-figures';
 import type { SweepReport } from '../domain/sweeper';
-import type { CheckpointResult } from '../storage/sqlite-checkpoint';
+import type { CheckpointResult, CheckpointTally } from '../storage/sqlite-checkpoint';
 
 /** Figures read from the database when Prometheus scrapes (never on a request). */
 interface MetricsSources {
@@ -14,6 +14,8 @@ interface MetricsSources {
   signatures(): number;
   /** SQLite: what the latest background checkpoint found; absent on PostgreSQL. */
   wal?: () => CheckpointResult | null;
+  /** SQLite: the background checkpoints made and the ticks skipped; absent on PostgreSQL. */
+  checkpoints?: () => CheckpointTally;
 }
 
 /** Database figures are re-read at most this often, however often /metrics is scraped. */
@@ -148,6 +150,24 @@ export class LicensorMetrics {
           if (!last || last.busy || last.walFrames < 0) return;
           this.set({ state: 'in_wal' }, last.walFrames);
           this.set({ state: 'not_checkpointed' }, last.walFrames - last.checkpointed);
+        },
+      });
+    }
+    // Ticks skipped mean a copy outlasts the interval: a slow disk, or a backlog after a burst.
+    const checkpoints = sources.checkpoints;
+    if (checkpoints) {
+      const before: CheckpointTally = { made: 0, skipped: 0 };
+      new Counter({
+        name: 'licensor_sqlite_checkpoints_total',
+        help: 'SQLite: background checkpoints made ("made"), and timer ticks that found one still copying and skipped ("skipped")',
+        labelNames: ['result'],
+        registers,
+        collect() {
+          const now = checkpoints();
+          for (const result of ['made', 'skipped'] as const) {
+            this.inc({ result }, now[result] - before[result]);
+            before[result] = now[result];
+          }
         },
       });
     }

@@ -10,5 +10,6 @@ export function metricsFor(runtime: Runtime): LicensorMetrics {
     readFigures: () => readScrapeFigures(runtime.database),
     signatures: () => runtime.keyRing.signatureCount,
     wal: checkpointer && (() => checkpointer.lastResult),
+    checkpoints: checkpointer && (() => checkpointer.tally),
   });
 }

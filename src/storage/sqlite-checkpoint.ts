@@ -20,6 +20,14 @@ export interface CheckpointResult {
   checkpointed: number;
 }
 
+/** What a checkpointer has done since it opened (for /metrics). */
+export interface CheckpointTally {
+  /** Checkpoints made: the timer's and those asked for. */
+  made: number;
+  /** Timer ticks that found a checkpoint still copying and left it to finish. */
+  skipped: number;
+}
+
 /**
  * Copies committed pages from the WAL into the database file on a connection of its own, so that
  * no commit pays for it. SQLite otherwise checkpoints inside the commit that takes the WAL past
@@ -37,6 +45,7 @@ export class SqliteCheckpointer {
   private last: CheckpointResult | null = null;
   /** Checkpoints asked for and not finished: a tick finding one skips, so slow copies never queue up. */
   private inFlight = 0;
+  private readonly counts: CheckpointTally = { made: 0, skipped: 0 };
 
   constructor(file: string, intervalMs = CHECKPOINT_INTERVAL_MS, onError: (err: unknown) => void = () => {}) {
     this.connection = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (err) => {
@@ -45,6 +54,7 @@ export class SqliteCheckpointer {
     this.connection.configure('busyTimeout', 10_000);
     this.timer = setInterval(() => {
       if (this.inFlight === 0) this.checkpoint().catch(onError);
+      else this.counts.skipped++;
     }, intervalMs);
     this.timer.unref();
   }
@@ -63,6 +73,16 @@ export class SqliteCheckpointer {
     return this.last;
   }
 
+  /** Checkpoints made and ticks skipped so far (a copy). */
+  get tally(): CheckpointTally {
+    return { ...this.counts };
+  }
+
+  /** Checkpoints asked for (by the timer or a call) and not finished yet. */
+  get pending(): number {
+    return this.inFlight;
+  }
+
   /** Stops the timer, lets a running checkpoint finish and closes the connection. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -77,7 +97,10 @@ export class SqliteCheckpointer {
     return new Promise((resolve, reject) =>
       this.connection.get('PRAGMA wal_checkpoint(PASSIVE)', (err: Error | null, row: { busy: number; log: number; checkpointed: number }) => {
         if (err) reject(err);
-        else resolve((this.last = { busy: row.busy !== 0, walFrames: row.log, checkpointed: row.checkpointed }));
+        else {
+          this.counts.made++;
+          resolve((this.last = { busy: row.busy !== 0, walFrames: row.log, checkpointed: row.checkpointed }));
+        }
       }),
     );
   }
