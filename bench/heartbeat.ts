@@ -357,10 +357,10 @@ async function cliSweep(t: Target, env: Record<string, string> = {}): Promise<{ 
 }
 
 /**
- * The database as it is when a cohort falls due: its codes were written months before, so their
- * pages are on disk and vacuumed. Right after seeding, the checkpointer was still writing the
- * seed's hundreds of megabytes and autovacuum was about to read them, both during the sweep
- * (PostgreSQL's log showed checkpoints all through the seeding).
+ * The database as it is in service, when a cohort falls due or a fleet activates: its codes were
+ * written months before, so their pages are on disk and vacuumed. Right after seeding, the
+ * checkpointer was still writing the seed's hundreds of megabytes and autovacuum was about to
+ * read them, both during the runs (PostgreSQL's log showed checkpoints all through the seeding).
  */
 async function atRest(t: Target): Promise<void> {
   if (t.engine === 'postgres') {
@@ -433,6 +433,8 @@ async function main() {
           const more = SCALE - 1000;
           console.error(`seeding ${more.toLocaleString('en')} more codes on ${engine}…`);
           await seed(t.database.knex, more, { productName: 'bench', keep: 0, onProgress: seedingProgress(engine, more, started) });
+          console.error(`${engine}: seeded; vacuuming and checkpointing, as a database in service is…`);
+          await atRest(t);
           console.log(`\n== heartbeat, ${engine}, ${SCALE.toLocaleString('en')} codes (seeded in ${fmt((Date.now() - started) / 1000, 1)} s) ==\n${HEADER}`);
           const big = await startProcess([BIN, 'serve'], t.env);
           await heartbeatRuns(t, bare, big, await spreadActivations(t, small.productId), { floor });
