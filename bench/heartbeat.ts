@@ -436,13 +436,14 @@ async function main() {
           console.error(`${engine}: seeded; vacuuming and checkpointing, as a database in service is…`);
           await atRest(t);
           console.log(`\n== heartbeat, ${engine}, ${SCALE.toLocaleString('en')} codes (seeded in ${fmt((Date.now() - started) / 1000, 1)} s) ==\n${HEADER}`);
-          const big = await startProcess([BIN, 'serve'], t.env);
+          const big = await startProcess([...writerTrips(), BIN, 'serve'], t.env);
           await heartbeatRuns(t, bare, big, await spreadActivations(t, small.productId), { floor });
           if (PHASES.has('activation')) {
             console.log(`-- activation with ${SCALE.toLocaleString('en')} live activations of the product --`);
             await activationRuns(t, bare, big);
           }
           await big.stop();
+          printWriterTrips(big);
         }
         if (PHASES.has('sweeper')) await sweeperRuns(t, await spreadActivations(t, small.productId));
       } finally {
