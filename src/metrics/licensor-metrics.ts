@@ -25,6 +25,16 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const KNOWN_ACTIVITIES = new Set<string>(ACTIVITIES);
 const KNOWN_RESULT_CODES = new Set<string>(Object.values(RESULT_CODES));
 
+/** For a counter fed from a running total kept elsewhere: what the total grew by since the last call. */
+function growth(): (total: number) => number {
+  let before = 0;
+  return (total) => {
+    const grown = Math.max(0, total - before);
+    before = total;
+    return grown;
+  };
+}
+
 interface RequestSeries {
   count: Counter.Internal;
   duration: Histogram.Internal<'method' | 'route' | 'status'>;
@@ -125,15 +135,13 @@ export class LicensorMetrics {
       registers,
     });
 
-    let signedBefore = 0;
+    const signed = growth();
     new Counter({
       name: 'licensor_token_signatures_total',
       help: 'Lease tokens signed by this process',
       registers,
       collect() {
-        const signed = sources.signatures();
-        if (signed > signedBefore) this.inc(signed - signedBefore);
-        signedBefore = signed;
+        this.inc(signed(sources.signatures()));
       },
     });
     // A WAL that grows past its bound, or frames that stay uncopied, mean that something holds an
@@ -156,18 +164,15 @@ export class LicensorMetrics {
     // Ticks skipped mean a copy outlasts the interval: a slow disk, or a backlog after a burst.
     const checkpoints = sources.checkpoints;
     if (checkpoints) {
-      const before: CheckpointTally = { made: 0, skipped: 0 };
+      const grown = { made: growth(), skipped: growth() };
       new Counter({
         name: 'licensor_sqlite_checkpoints_total',
         help: 'SQLite: background checkpoints made ("made"), and timer ticks that found one still copying and skipped ("skipped")',
         labelNames: ['result'],
         registers,
         collect() {
-          const now = checkpoints();
-          for (const result of ['made', 'skipped'] as const) {
-            this.inc({ result }, now[result] - before[result]);
-            before[result] = now[result];
-          }
+          const tally = checkpoints();
+          for (const result of ['made', 'skipped'] as const) this.inc({ result }, grown[result](tally[result]));
         },
       });
     }
