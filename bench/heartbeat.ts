@@ -16,7 +16,8 @@
  *
  * BENCH_CPU_PROFILE=<dir> has every process write a CPU profile there (bench/profile-summary.ts).
  * BENCH_WRITER_TRIPS=<dir> times the SQLite writer's transactions in the 1,000-code server and
- * prints where their time goes (bench/writer-trips.ts).
+ * prints where their time goes (bench/writer-trips.ts). On PostgreSQL, each activation and
+ * deactivation table is followed by the WAL written per answer (bench/postgres-wal.ts).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +28,7 @@ import { openDatabase, type Database } from '../src/storage/database';
 import { migrateToLatest } from '../src/storage/migrate';
 import { createTestDatabase, type EngineName } from '../test/support/databases';
 import { randomBytes } from 'node:crypto';
+import { walCell, walDuring, type WalFigures } from './postgres-wal';
 import { benchFingerprint, benchSecret, seed } from './seed';
 import type { TransactionShape } from './writer-trips';
 import {
@@ -219,12 +221,13 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
       headers: { ...NONCE(), 'licensor-accept-covered': 'token' },
     }));
   const activationsOf = (running: Running, held: Held[], code: () => string) => (connections: number) =>
-    withServerCpu(running.child.pid!, () => activating(running, held, code, connections, SECONDS));
+    withWal(t, () => withServerCpu(running.child.pid!, () => activating(running, held, code, connections, SECONDS)));
   const held: Held[] = [];
   const floorHeld: Held[] = [];
   const rows: string[] = [];
   const floorRows: string[] = [];
   const cpuRows: string[] = [];
+  const walRows: string[] = [];
   for (const connections of CONNECTIONS) {
     const runs = async () => {
       // A warm-up of each at this connection count, as the heartbeat's: licensor has far more code
@@ -243,6 +246,8 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
     rows.push(against(label, connections, result.b, result.a, notes));
     floorRows.push(against(label, connections, result.f, result.a, [`floor ${fmt(result.f.rps / result.b.rps, 2)}× the bare route`, ...notes]));
     cpuRows.push(`  ${label}, ${connections} conns: activation ${cpuCell(result.a.cpu)}, floor ${cpuCell(result.f.cpu)}, bare route ${cpuCell(result.b.cpu)}`);
+    if (result.a.wal && result.f.wal)
+      walRows.push(`  ${label}, ${connections} conns: activation ${walCell(result.a.wal, result.a.answers)}; floor ${walCell(result.f.wal, result.f.answers)}`);
   }
   console.log(`${ACTIVATION_HEADER}\n${rows.join('\n')}`);
   console.log(
@@ -262,7 +267,7 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
       });
     return (connections: number) => ({
       warm: () => deactivating(connections, warmUp),
-      measured: () => withServerCpu(running.child.pid!, () => deactivating(connections, perRun)),
+      measured: () => withWal(t, () => withServerCpu(running.child.pid!, () => deactivating(connections, perRun))),
     });
   };
   const deactivations = deactivationsOf(server, held);
@@ -288,11 +293,23 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
     deactivationRows.push(against(label, connections, result.b, result.d, [`${perRun.toLocaleString('en')} seats freed`, ...notes]));
     floorDeactivationRows.push(against(label, connections, result.f, result.d, [`floor ${fmt(result.f.rps / result.b.rps, 2)}× the bare route`, ...notes]));
     cpuRows.push(`  ${label}, ${connections} conns: deactivation ${cpuCell(result.d.cpu)}, floor ${cpuCell(result.f.cpu)}`);
+    if (result.d.wal && result.f.wal)
+      walRows.push(
+        `  ${label}, ${connections} conns: deactivation ${walCell(result.d.wal, result.d.answers)}; floor ${walCell(result.f.wal, result.f.answers)}`,
+      );
   }
   await floor.stop();
   console.log(`-- deactivation of those machines (ratio against the bare route) --\n${DEACTIVATION_HEADER}\n${deactivationRows.join('\n')}`);
   console.log(`-- the same deactivations against their floor --\n${FLOOR_DEACTIVATION_HEADER}\n${floorDeactivationRows.join('\n')}`);
   console.log(`-- server CPU per answer, main thread / all threads --\n${cpuRows.join('\n')}`);
+  if (walRows.length > 0) console.log(`-- PostgreSQL's WAL per answer (bench/postgres-wal.ts) --\n${walRows.join('\n')}`);
+}
+
+/** On PostgreSQL, the WAL the run wrote (bench/postgres-wal.ts); null elsewhere. */
+async function withWal<T>(t: Target, work: () => Promise<T>): Promise<T & { wal: WalFigures | null }> {
+  if (t.engine !== 'postgres') return { ...(await work()), wal: null };
+  const { result, wal } = await walDuring(t.database.knex, work);
+  return { ...result, wal };
 }
 
 /** Keeps the seat each 201 answer took, for the deactivation runs. */

@@ -1,0 +1,60 @@
+import { strict as assert } from 'node:assert';
+import knexFactory, { type Knex } from 'knex';
+import { walCell, walDuring } from '../bench/postgres-wal';
+import { createTestDatabase, skipWithoutPostgres, type TestDatabase } from './support/databases';
+
+describe("the benchmark figure of PostgreSQL's WAL per answer", function () {
+  let database: TestDatabase;
+  let knex: Knex;
+
+  before(async function () {
+    await skipWithoutPostgres(this);
+    database = await createTestDatabase('postgres');
+    knex = knexFactory({ client: 'pg', connection: database.databaseUrl, pool: { min: 1, max: 2 } });
+    // A table of a few hundred pages, written out by a checkpoint: the next change to each of its
+    // pages is logged whole.
+    await knex.raw('CREATE TABLE things (id integer PRIMARY KEY, payload text NOT NULL) WITH (autovacuum_enabled = off)');
+    await knex.raw("INSERT INTO things SELECT i, repeat('x', 200) FROM generate_series(1, 20000) AS i");
+  });
+
+  after(async () => {
+    await knex?.destroy();
+    await database?.drop();
+  });
+
+  it('counts the bytes a run wrote and, where pg_walinspect is there, the full-page images by relation', async function () {
+    this.timeout(30_000);
+    await knex.raw('CHECKPOINT');
+    const pages = Number((await knex.raw<{ rows: Array<{ n: string }> }>("SELECT (pg_relation_size('things') / 8192)::text AS n")).rows[0]!.n);
+    const available = (await knex.raw<{ rows: unknown[] }>("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_walinspect'")).rows.length > 0;
+
+    // Every row changed once: each heap page's first change after the checkpoint is an image.
+    const { result, wal } = await walDuring(knex, async () => {
+      await knex.raw('UPDATE things SET payload = payload');
+      return 'done';
+    });
+
+    assert.equal(result, 'done');
+    assert.ok(wal.bytes > pages * 4096, `${wal.bytes} bytes for ${pages} pages changed`);
+    if (!available) {
+      assert.equal(wal.images, null);
+      assert.match(walCell(wal, 10), /not counted: no pg_walinspect/);
+      return;
+    }
+    assert.ok(wal.images, 'pg_walinspect is available, yet no images were counted');
+    const heap = wal.images.get('things') ?? 0;
+    assert.ok(heap >= pages * 0.9 && heap <= pages * 1.1, `${heap} images of things for ${pages} pages`);
+    assert.ok((wal.images.get('things_pkey') ?? 0) > 0, 'the primary key got new entries on pages written before the checkpoint');
+    assert.match(walCell(wal, pages), /^\d+\.\d KiB, \d+\.\d\d full-page images \(1\.\d\d things/);
+  });
+
+  it('counts nothing of a run that wrote nothing', async function () {
+    this.timeout(30_000);
+    const { wal } = await walDuring(knex, async () => knex.raw('SELECT 1'));
+    assert.equal(
+      [...(wal.images ?? new Map<string, number>()).values()].reduce((a, b) => a + b, 0),
+      0,
+    );
+    assert.match(walCell(wal, 1), /^\d+\.\d KiB/);
+  });
+});
