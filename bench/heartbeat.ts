@@ -18,6 +18,8 @@
  * BENCH_WRITER_TRIPS=<dir> times the SQLite writer's transactions in the 1,000-code server and
  * prints where their time goes (bench/writer-trips.ts). On PostgreSQL, each activation and
  * deactivation table is followed by the WAL written per answer (bench/postgres-wal.ts).
+ * BENCH_SERVER_NODE_ARGS="--flag …" gives Node options to licensor's servers and not to the
+ * baselines (a V8 flag on trial).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -427,7 +429,7 @@ async function main() {
       if (!t) continue;
       try {
         const small = await seed(t.database.knex, 1000, { productName: 'bench' });
-        const server = await startProcess([...writerTrips(), BIN, 'serve'], t.env);
+        const server = await startProcess([...serverNodeArgs(), ...writerTrips(), BIN, 'serve'], t.env);
         if (PHASES.has('heartbeat')) {
           console.log(`\n== heartbeat, ${engine}, 1,000 codes ==\n${HEADER}`);
           await heartbeatRuns(t, bare, server, small.activations, { withoutNonce: true, classes, floor });
@@ -453,7 +455,7 @@ async function main() {
           console.error(`${engine}: seeded; vacuuming and checkpointing, as a database in service is…`);
           await atRest(t);
           console.log(`\n== heartbeat, ${engine}, ${SCALE.toLocaleString('en')} codes (seeded in ${fmt((Date.now() - started) / 1000, 1)} s) ==\n${HEADER}`);
-          const big = await startProcess([...writerTrips(), BIN, 'serve'], t.env);
+          const big = await startProcess([...serverNodeArgs(), ...writerTrips(), BIN, 'serve'], t.env);
           await heartbeatRuns(t, bare, big, await spreadActivations(t, small.productId), { floor });
           if (PHASES.has('activation')) {
             console.log(`-- activation with ${SCALE.toLocaleString('en')} live activations of the product --`);
@@ -475,6 +477,11 @@ async function main() {
 }
 
 const WRITER_TRIPS = process.env.BENCH_WRITER_TRIPS;
+
+/** BENCH_SERVER_NODE_ARGS: Node options for licensor's servers only, not the baselines' (e.g. a V8 flag on trial). */
+function serverNodeArgs(): string[] {
+  return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+}
 
 function writerTrips(): string[] {
   return WRITER_TRIPS ? ['--require', join(__dirname, 'writer-trips.js')] : [];
