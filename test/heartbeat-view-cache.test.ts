@@ -257,6 +257,22 @@ describe('the heartbeat view cache', () => {
     }, TypeError);
   });
 
+  it('raises the last heartbeat it hands out without replacing the view it holds', () => {
+    const cache = new HeartbeatViewCache(10);
+    const filled = put(cache, aView('a1'));
+    // No beat since the read: the view it holds, itself.
+    assert.equal(cache.get('a1'), filled);
+    cache.updateLastHeartbeat('a1', T0 + 5000);
+    const hit = cache.get('a1')!;
+    assert.notEqual(hit, filled);
+    assert.equal(hit.activation.lastHeartbeatAt, T0 + 5000);
+    // What it holds, and whoever else holds it, still reads as the database answered.
+    assert.equal(filled.activation.lastHeartbeatAt, T0);
+    assert.equal(hit.code, filled.code);
+    assert.equal(hit.product, filled.product);
+    assert.equal(hit.activation.fingerprint, filled.activation.fingerprint);
+  });
+
   it('never lowers a cached view’s last heartbeat', () => {
     const cache = new HeartbeatViewCache(10);
     put(cache, aView('a1'));

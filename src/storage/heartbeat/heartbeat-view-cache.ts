@@ -24,8 +24,12 @@ export function parseViewChange(text: string): ViewChange | undefined {
  * Views handed out are frozen: the domain must not change what other beats will read.
  */
 export class HeartbeatViewCache {
-  /** Insertion order is recency: a hit moves its entry to the end, eviction takes the first. */
-  private readonly views = new Map<string, HeartbeatView>();
+  /**
+   * Insertion order is age; a get only marks its entry used, and eviction gives a used entry a
+   * second chance at the end (the "clock" approximation of least recently used). A hit neither
+   * reorders the map nor replaces its entry: see Entry.
+   */
+  private readonly views = new Map<string, Entry>();
   private readonly byCode = new Map<string, Set<string>>();
   private generation = 0;
 
@@ -36,12 +40,13 @@ export class HeartbeatViewCache {
   }
 
   get(activationId: string): HeartbeatView | undefined {
-    const view = this.views.get(activationId);
-    if (view) {
-      this.views.delete(activationId);
-      this.views.set(activationId, view);
-    }
-    return view;
+    const entry = this.views.get(activationId);
+    if (!entry) return undefined;
+    entry.used = true;
+    const { view, lastBeat } = entry;
+    if (lastBeat <= view.activation.lastHeartbeatAt) return view;
+    // A copy that lives as long as the beat that asked: garbage the next young collection never copies.
+    return Object.freeze({ ...view, activation: Object.freeze({ ...view.activation, lastHeartbeatAt: lastBeat }) });
   }
 
   /** Taken before a read; fill() stores the read only if nothing was invalidated since. */
@@ -55,19 +60,18 @@ export class HeartbeatViewCache {
     const frozen = freezeView(view);
     const id = frozen.activation.id;
     this.remove(id);
-    this.views.set(id, frozen);
+    this.views.set(id, { view: frozen, lastBeat: frozen.activation.lastHeartbeatAt, used: false });
     let siblings = this.byCode.get(frozen.code.id);
     if (!siblings) this.byCode.set(frozen.code.id, (siblings = new Set()));
     siblings.add(id);
-    if (this.views.size > this.capacity) this.remove(this.views.keys().next().value!);
+    if (this.views.size > this.capacity) this.evictOne();
     return frozen;
   }
 
   /** A beat this process recorded: liveness is not a database change (migration 005), so it is kept here. */
   updateLastHeartbeat(activationId: string, at: number): void {
-    const view = this.views.get(activationId);
-    if (!view || view.activation.lastHeartbeatAt >= at) return;
-    this.views.set(activationId, Object.freeze({ ...view, activation: Object.freeze({ ...view.activation, lastHeartbeatAt: at }) }));
+    const entry = this.views.get(activationId);
+    if (entry && entry.lastBeat < at) entry.lastBeat = at;
   }
 
   apply(change: ViewChange): void {
@@ -87,14 +91,39 @@ export class HeartbeatViewCache {
     this.byCode.clear();
   }
 
-  private remove(activationId: string): void {
-    const view = this.views.get(activationId);
-    if (!view) return;
-    this.views.delete(activationId);
-    const siblings = this.byCode.get(view.code.id);
-    siblings?.delete(activationId);
-    if (siblings?.size === 0) this.byCode.delete(view.code.id);
+  /** The oldest entry no get has used since it was last passed over; those passed over go to the end, unmarked. */
+  private evictOne(): void {
+    for (const [id, entry] of this.views) {
+      if (!entry.used) return this.remove(id);
+      entry.used = false;
+      this.views.delete(id);
+      this.views.set(id, entry);
+    }
   }
+
+  private remove(activationId: string): void {
+    const entry = this.views.get(activationId);
+    if (!entry) return;
+    this.views.delete(activationId);
+    const siblings = this.byCode.get(entry.view.code.id);
+    siblings?.delete(activationId);
+    if (siblings?.size === 0) this.byCode.delete(entry.view.code.id);
+  }
+}
+
+/**
+ * One cached activation. Only the two fields change after it is stored, in place: a beat once
+ * replaced the whole frozen view to raise its liveness, and those views, each living until its
+ * activation's next beat, were most of what every young-generation collection had to copy
+ * (docs/performance.md "Where a heartbeat's p99 goes").
+ */
+interface Entry {
+  /** The view as read from the database, frozen and shared. */
+  readonly view: HeartbeatView;
+  /** The latest beat this process recorded for it, or the read's own; handed out in the view's place. */
+  lastBeat: number;
+  /** A get since eviction last passed it over. */
+  used: boolean;
 }
 
 function freezeView(view: HeartbeatView): HeartbeatView {
