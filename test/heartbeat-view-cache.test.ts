@@ -188,6 +188,20 @@ describe('the heartbeat view cache', () => {
     assert.ok(cache.get('a3'));
   });
 
+  it('keeps the view it just stored when every other one was used since', () => {
+    const cache = new HeartbeatViewCache(2);
+    put(cache, aView('a1'));
+    put(cache, aView('a2'));
+    assert.ok(cache.get('a1'));
+    assert.ok(cache.get('a2'));
+    put(cache, aView('a3'));
+    assert.equal(cache.size, 2);
+    assert.ok(cache.get('a3'));
+    // Of the two used ones, the older goes.
+    assert.equal(cache.get('a1'), undefined);
+    assert.ok(cache.get('a2'));
+  });
+
   it('keeps an evicted activation out of its code index, so a code change does not touch the survivors wrongly', () => {
     const cache = new HeartbeatViewCache(1);
     put(cache, aView('a1', 'code-A'));

@@ -64,7 +64,7 @@ export class HeartbeatViewCache {
     let siblings = this.byCode.get(frozen.code.id);
     if (!siblings) this.byCode.set(frozen.code.id, (siblings = new Set()));
     siblings.add(id);
-    if (this.views.size > this.capacity) this.evictOne();
+    if (this.views.size > this.capacity) this.evictOne(id);
     return frozen;
   }
 
@@ -91,9 +91,14 @@ export class HeartbeatViewCache {
     this.byCode.clear();
   }
 
-  /** The oldest entry no get has used since it was last passed over; those passed over go to the end, unmarked. */
-  private evictOne(): void {
+  /**
+   * The oldest entry no get has used since it was last passed over; those passed over go to the
+   * end, unmarked. Never `filled`, the entry just stored: when every other entry was used, it
+   * would otherwise be the first one found unmarked.
+   */
+  private evictOne(filled: string): void {
     for (const [id, entry] of this.views) {
+      if (id === filled) continue;
       if (!entry.used) return this.remove(id);
       entry.used = false;
       this.views.delete(id);
