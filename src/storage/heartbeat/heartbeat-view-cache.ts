@@ -120,7 +120,7 @@ export class HeartbeatViewCache {
  * One cached activation. Only the two fields change after it is stored, in place: a beat once
  * replaced the whole frozen view to raise its liveness, and those views, each living until its
  * activation's next beat, were most of what every young-generation collection had to copy
- * (docs/performance.md "Where a heartbeat's p99 goes").
+ * (docs/performance.md#heartbeat, where a heartbeat's p99 goes).
  */
 interface Entry {
   /** The view as read from the database, frozen and shared. */
