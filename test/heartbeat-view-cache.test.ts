@@ -846,11 +846,23 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
           // Told before anything could come back from the database.
           assert.deepEqual(subscriber.told, ['c:one,two', 'a:three']);
           await applied;
-          await raw.knex.raw(`SELECT pg_notify('${VIEW_CHANGE_CHANNEL}', 'p:four')`);
-          const caughtUp = feed.committed(null);
-          assert.deepEqual(subscriber.told, ['c:one,two', 'a:three'], 'nothing applied before the round trip');
-          await caughtUp;
-          assert.deepEqual(subscriber.told, ['c:one,two', 'a:three', 'p:four'], 'the catch-up waited for what was committed before it');
+          // A notice committed elsewhere may reach the listening connection before the catch-up is
+          // even asked for: then nothing shows what the catch-up waited for, and it is tried again.
+          for (let attempt = 1; ; attempt++) {
+            const notice = `p:four-${attempt}`;
+            await raw.knex.raw(`SELECT pg_notify('${VIEW_CHANGE_CHANNEL}', '${notice}')`);
+            const before = [...subscriber.told];
+            if (before.includes(notice)) {
+              assert.ok(attempt < 20, 'every notice was heard before a catch-up could be asked for');
+              continue;
+            }
+            const caughtUp = feed.committed(null);
+            assert.deepEqual(subscriber.told, before, 'nothing applied before the round trip');
+            await caughtUp;
+            assert.deepEqual(subscriber.told, [...before, notice], 'the catch-up waited for what was committed before it');
+            break;
+          }
+          assert.deepEqual(subscriber.told.slice(0, 2), ['c:one,two', 'a:three']);
         } finally {
           await feed.close();
         }
