@@ -818,6 +818,25 @@ forEachEngine('the heartbeat view cache kept coherent with the database', (engin
         }
       });
 
+      it('leave a change of a code in the same transaction after its seats moved still noticed', async () => {
+        const feed = await openViewChangeFeed(raw, recording());
+        try {
+          const alive = await activated('seats-then-code');
+          const { raised, heard } = await raisedAndHeard(feed, 2, async (trx) => {
+            // The seat-count trigger moves the code's count, quietly (migration 020)…
+            const row = (await trx('activations').where({ id: alive.activationId }).first()) as Record<string, unknown>;
+            await trx('activations').insert({ ...row, id: randomUUID() });
+            await trx('activations').where({ id: alive.activationId }).update({ status: 'deactivated', ended_at: clock.now() });
+            // …and a change a heartbeat reads, after it in the same transaction, is told as ever.
+            await trx('codes').where({ id: alive.codeId }).update({ status: 'frozen' });
+          });
+          assert.deepEqual(heard, [`a:${alive.activationId}`, `c:${alive.codeId}`]);
+          assert.deepEqual(raised, heard);
+        } finally {
+          await feed.close();
+        }
+      });
+
       it('are not listed when there are more than a notice can hold: the process then waits for its listening connection', async function () {
         this.timeout(60_000);
         const feed = await openViewChangeFeed(raw, recording());

@@ -18,6 +18,7 @@ import * as adminTokens from './migrations/016_admin_tokens';
 import * as webhookEndpointChanges from './migrations/017_webhook_endpoint_changes';
 import * as codeLiveSeats from './migrations/018_code_live_seats';
 import * as raisedNotices from './migrations/019_raised_notices';
+import * as seatCountsWithoutNotices from './migrations/020_seat_counts_without_notices';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
 export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
@@ -40,6 +41,7 @@ export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Kn
   '017_webhook_endpoint_changes': webhookEndpointChanges,
   '018_code_live_seats': codeLiveSeats,
   '019_raised_notices': raisedNotices,
+  '020_seat_counts_without_notices': seatCountsWithoutNotices,
 };
 
 const source: Knex.MigrationSource<string> = {

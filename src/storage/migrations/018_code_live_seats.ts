@@ -29,38 +29,7 @@ export async function up(knex: Knex): Promise<void> {
     // whose plan, kept per session from the first statement's sizes, could turn quadratic
     // (migration 005). Codes are found by `id = ANY(…)`, a key lookup whatever the sizes: a join,
     // planned once for a bulk statement, would scan every code for each activation after.
-    await knex.raw(`CREATE FUNCTION licensor_live_seats() RETURNS trigger LANGUAGE plpgsql AS $$
-      DECLARE
-        delta integer;
-        ids varchar[];
-      BEGIN
-        IF TG_OP = 'INSERT' THEN
-          FOR delta, ids IN
-            SELECT n, array_agg(code_id) FROM (SELECT code_id, count(*)::integer AS n FROM new_rows WHERE status = 'active' GROUP BY code_id) d GROUP BY n
-          LOOP
-            UPDATE codes SET live_seats = live_seats + delta WHERE id = ANY(ids);
-          END LOOP;
-        ELSIF TG_OP = 'DELETE' THEN
-          FOR delta, ids IN
-            SELECT -n, array_agg(code_id) FROM (SELECT code_id, count(*)::integer AS n FROM old_rows WHERE status = 'active' GROUP BY code_id) d GROUP BY n
-          LOOP
-            UPDATE codes SET live_seats = live_seats + delta WHERE id = ANY(ids);
-          END LOOP;
-        ELSE
-          FOR delta, ids IN
-            SELECT n, array_agg(code_id) FROM (
-              SELECT code_id, sum(n)::integer AS n FROM (
-                SELECT code_id, 1 AS n FROM new_rows WHERE status = 'active'
-                UNION ALL
-                SELECT code_id, -1 FROM old_rows WHERE status = 'active') moved
-              GROUP BY code_id) d
-            WHERE n <> 0 GROUP BY n
-          LOOP
-            UPDATE codes SET live_seats = live_seats + delta WHERE id = ANY(ids);
-          END LOOP;
-        END IF;
-        RETURN NULL;
-      END $$`);
+    await knex.raw(liveSeatsFunction());
     await knex.raw(`CREATE TRIGGER ${TRIGGERS[0]} AFTER INSERT ON activations REFERENCING NEW TABLE AS new_rows
       FOR EACH STATEMENT EXECUTE FUNCTION licensor_live_seats()`);
     await knex.raw(`CREATE TRIGGER ${TRIGGERS[1]} AFTER UPDATE ON activations REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
@@ -89,4 +58,57 @@ export async function down(knex: Knex): Promise<void> {
     for (const trigger of TRIGGERS) await knex.raw(`DROP TRIGGER IF EXISTS ${trigger}`);
   }
   await knex.raw('ALTER TABLE codes DROP COLUMN live_seats');
+}
+
+/** A transaction's setting, on while licensor_live_seats moves seat counts and only then (migration 020). */
+export const SEAT_COUNTS_ONLY = 'licensor.seat_counts_only';
+
+/**
+ * PostgreSQL's trigger function: a statement's seats moved, code by code, from its transition
+ * tables. `flagged` (migration 020): the UPDATEs of codes it makes run with SEAT_COUNTS_ONLY on,
+ * which tells the codes' change-notice trigger that no column a view shows is changing.
+ */
+export function liveSeatsFunction(flagged = false): string {
+  return `CREATE OR REPLACE FUNCTION licensor_live_seats() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        delta integer;
+        ids varchar[];
+      BEGIN${
+        flagged
+          ? `
+        PERFORM set_config('${SEAT_COUNTS_ONLY}', 'on', true);`
+          : ''
+      }
+        IF TG_OP = 'INSERT' THEN
+          FOR delta, ids IN
+            SELECT n, array_agg(code_id) FROM (SELECT code_id, count(*)::integer AS n FROM new_rows WHERE status = 'active' GROUP BY code_id) d GROUP BY n
+          LOOP
+            UPDATE codes SET live_seats = live_seats + delta WHERE id = ANY(ids);
+          END LOOP;
+        ELSIF TG_OP = 'DELETE' THEN
+          FOR delta, ids IN
+            SELECT -n, array_agg(code_id) FROM (SELECT code_id, count(*)::integer AS n FROM old_rows WHERE status = 'active' GROUP BY code_id) d GROUP BY n
+          LOOP
+            UPDATE codes SET live_seats = live_seats + delta WHERE id = ANY(ids);
+          END LOOP;
+        ELSE
+          FOR delta, ids IN
+            SELECT n, array_agg(code_id) FROM (
+              SELECT code_id, sum(n)::integer AS n FROM (
+                SELECT code_id, 1 AS n FROM new_rows WHERE status = 'active'
+                UNION ALL
+                SELECT code_id, -1 FROM old_rows WHERE status = 'active') moved
+              GROUP BY code_id) d
+            WHERE n <> 0 GROUP BY n
+          LOOP
+            UPDATE codes SET live_seats = live_seats + delta WHERE id = ANY(ids);
+          END LOOP;
+        END IF;${
+          flagged
+            ? `
+        PERFORM set_config('${SEAT_COUNTS_ONLY}', 'off', true);`
+            : ''
+        }
+        RETURN NULL;
+      END $$`;
 }
