@@ -107,6 +107,12 @@ export function logViewChange(entity: 'a' | 'c' | 'p' | 'w', row: 'NEW' | 'OLD')
   return `INSERT INTO view_changes (entity, entity_id, at) VALUES ('${entity}', ${row}.id, CAST(strftime('%s', 'now') AS INTEGER) * 1000);`;
 }
 
+/** PostgreSQL's trigger of code changes, once per statement; `when` a condition on its call (migration 020). */
+export function codesUpdateTrigger(when?: string): string {
+  return `CREATE TRIGGER codes_view_update AFTER UPDATE ON codes REFERENCING OLD TABLE AS old_codes NEW TABLE AS new_codes
+      FOR EACH STATEMENT ${when === undefined ? '' : `WHEN (${when}) `}EXECUTE FUNCTION licensor_view_codes_changed()`;
+}
+
 export async function up(knex: Knex): Promise<void> {
   const changed = (column: string, pg: boolean) => (pg ? `OLD.${column} IS DISTINCT FROM NEW.${column}` : `OLD.${column} IS NOT NEW.${column}`);
   if (engineOf(knex) === 'postgres') {
@@ -116,8 +122,7 @@ export async function up(knex: Knex): Promise<void> {
       WHEN (${ACTIVATION_VIEW_COLUMNS.map((c) => changed(c, true)).join(' OR ')}) EXECUTE FUNCTION licensor_view_row_changed('a')`);
     await knex.raw(`CREATE TRIGGER activations_view_delete AFTER DELETE ON activations FOR EACH ROW EXECUTE FUNCTION licensor_view_row_changed('a')`);
     await knex.raw(`CREATE TRIGGER products_view_change AFTER UPDATE OR DELETE ON products FOR EACH ROW EXECUTE FUNCTION licensor_view_row_changed('p')`);
-    await knex.raw(`CREATE TRIGGER codes_view_update AFTER UPDATE ON codes REFERENCING OLD TABLE AS old_codes NEW TABLE AS new_codes
-      FOR EACH STATEMENT EXECUTE FUNCTION licensor_view_codes_changed()`);
+    await knex.raw(codesUpdateTrigger());
     await knex.raw(
       `CREATE TRIGGER codes_view_delete AFTER DELETE ON codes REFERENCING OLD TABLE AS old_codes FOR EACH STATEMENT EXECUTE FUNCTION licensor_view_codes_changed()`,
     );

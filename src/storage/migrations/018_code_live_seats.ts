@@ -69,16 +69,12 @@ export const SEAT_COUNTS_ONLY = 'licensor.seat_counts_only';
  * which tells the codes' change-notice trigger that no column a view shows is changing.
  */
 export function liveSeatsFunction(flagged = false): string {
+  const setFlag = (to: 'on' | 'off') => (flagged ? `\n        PERFORM set_config('${SEAT_COUNTS_ONLY}', '${to}', true);` : '');
   return `CREATE OR REPLACE FUNCTION licensor_live_seats() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE
         delta integer;
         ids varchar[];
-      BEGIN${
-        flagged
-          ? `
-        PERFORM set_config('${SEAT_COUNTS_ONLY}', 'on', true);`
-          : ''
-      }
+      BEGIN${setFlag('on')}
         IF TG_OP = 'INSERT' THEN
           FOR delta, ids IN
             SELECT n, array_agg(code_id) FROM (SELECT code_id, count(*)::integer AS n FROM new_rows WHERE status = 'active' GROUP BY code_id) d GROUP BY n
@@ -103,12 +99,7 @@ export function liveSeatsFunction(flagged = false): string {
           LOOP
             UPDATE codes SET live_seats = live_seats + delta WHERE id = ANY(ids);
           END LOOP;
-        END IF;${
-          flagged
-            ? `
-        PERFORM set_config('${SEAT_COUNTS_ONLY}', 'off', true);`
-            : ''
-        }
+        END IF;${setFlag('off')}
         RETURN NULL;
       END $$`;
 }

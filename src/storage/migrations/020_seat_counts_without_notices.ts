@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { engineOf } from '../database';
+import { codesUpdateTrigger } from './005_heartbeat_view_changes';
 import { liveSeatsFunction, SEAT_COUNTS_ONLY } from './018_code_live_seats';
 
 /**
@@ -13,20 +14,16 @@ import { liveSeatsFunction, SEAT_COUNTS_ONLY } from './018_code_live_seats';
  * trigger's WHEN may read a setting, not a column. SQLite's trigger already names the columns it
  * watches (migration 008).
  */
-const noticesOfCodes = (when: string) => `CREATE TRIGGER codes_view_update AFTER UPDATE ON codes
-  REFERENCING OLD TABLE AS old_codes NEW TABLE AS new_codes
-  FOR EACH STATEMENT ${when}EXECUTE FUNCTION licensor_view_codes_changed()`;
-
 export async function up(knex: Knex): Promise<void> {
   if (engineOf(knex) !== 'postgres') return;
   await knex.raw(liveSeatsFunction(true));
   await knex.raw('DROP TRIGGER codes_view_update ON codes');
-  await knex.raw(noticesOfCodes(`WHEN (current_setting('${SEAT_COUNTS_ONLY}', true) IS DISTINCT FROM 'on') `));
+  await knex.raw(codesUpdateTrigger(`current_setting('${SEAT_COUNTS_ONLY}', true) IS DISTINCT FROM 'on'`));
 }
 
 export async function down(knex: Knex): Promise<void> {
   if (engineOf(knex) !== 'postgres') return;
   await knex.raw('DROP TRIGGER codes_view_update ON codes');
-  await knex.raw(noticesOfCodes(''));
+  await knex.raw(codesUpdateTrigger());
   await knex.raw(liveSeatsFunction(false));
 }
