@@ -47,6 +47,12 @@ forEachEngine('webhooks', (engine) => {
   });
 
   const drain = () => server.running.outbox.drain();
+  /**
+   * The CLI is another process: the server learns of its change from the change feed, within a
+   * poll of SQLite's change log (100 ms) or a PostgreSQL notice (docs/data-model.md). A code issued
+   * before that is enqueued by what the server knew; the test waits the poll out three times over.
+   */
+  const seenByServer = () => new Promise((resolve) => setTimeout(resolve, 300));
   const register = async (events: string[], url = receiver.url) => {
     const res = await admin(server.url, 'POST', '/v1/admin/webhooks', { url, events, description: 'test receiver' });
     assert.equal(res.status, 201, res.text);
@@ -425,8 +431,10 @@ forEachEngine('webhooks', (engine) => {
       assert.match(shown.out, /on {2}http:\/\/127\.0\.0\.1/);
       assert.ok(!shown.out.includes(secret));
       assert.equal((await cli(['webhooks', 'disable', endpoint.id, '--json'])).json.endpoint.enabled, false);
+      await seenByServer();
       await issue(); // not owed to an endpoint that is off
       assert.equal((await cli(['webhooks', 'enable', endpoint.id, '--json'])).json.endpoint.enabled, true);
+      await seenByServer();
       await issue();
       await drain();
       assert.equal(receiver.received.length, 1);
