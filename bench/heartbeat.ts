@@ -304,7 +304,7 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
   console.log(`-- deactivation of those machines (ratio against the bare route) --\n${DEACTIVATION_HEADER}\n${deactivationRows.join('\n')}`);
   console.log(`-- the same deactivations against their floor --\n${FLOOR_DEACTIVATION_HEADER}\n${floorDeactivationRows.join('\n')}`);
   console.log(`-- server CPU per answer, main thread / all threads --\n${cpuRows.join('\n')}`);
-  if (walRows.length > 0) console.log(`-- PostgreSQL's WAL per answer (bench/postgres-wal.ts) --\n${walRows.join('\n')}`);
+  if (walRows.length > 0) console.log(`-- PostgreSQL's WAL and its processes' CPU per answer (bench/postgres-wal.ts) --\n${walRows.join('\n')}`);
 }
 
 /** On PostgreSQL, the WAL the run wrote (bench/postgres-wal.ts); null elsewhere. */

@@ -3,18 +3,47 @@
  * on disk before and after, so anything else writing meanwhile counts too), and the full-page images of
  * the benchmark database's relations, by relation, read back with pg_walinspect
  * (docs/performance.md "What a million machines cost PostgreSQL"). A page's first change after a
- * checkpoint is logged whole; a commit waits for its WAL to reach the disk.
+ * checkpoint is logged whole; a commit waits for its WAL to reach the disk. And the CPU time
+ * PostgreSQL's processes spent meanwhile, when they run on this machine: on a machine the database
+ * shares with the server, it is CPU the server does not get.
  *
  * The images need the pg_walinspect extension (PostgreSQL 15+, contrib; creating it needs a
  * superuser): without it only the bytes are printed. The WAL is read right after the run, before
  * a checkpoint can recycle it.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Knex } from 'knex';
+import { statCpuUs } from './support';
 
 export interface WalFigures {
   bytes: number;
   /** Full-page images by relation name; null when pg_walinspect is not available. */
   images: Map<string, number> | null;
+  /** CPU time of this machine's PostgreSQL processes, µs; null when none runs here (a remote server). */
+  cpuUs: number | null;
+}
+
+/**
+ * CPU time used so far by the processes named `postgres` on this machine (the postmaster, its
+ * backends, the WAL writer, the checkpointer…), µs; null when there are none. A process that ends
+ * during a run takes its time with it: the benchmark's servers keep their connections open.
+ */
+export function postgresCpuUs(): number | null {
+  let total = 0;
+  let seen = false;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+    seen = true;
+    total += statCpuUs(stat);
+  }
+  return seen ? total : null;
 }
 
 /** How far the WAL is on disk: pg_walinspect reads no further, and a commit has waited for its records to be there. */
@@ -36,11 +65,14 @@ async function canInspect(knex: Knex): Promise<boolean> {
 export async function walDuring<T>(knex: Knex, work: () => Promise<T>): Promise<{ result: T; wal: WalFigures }> {
   const inspect = await canInspect(knex);
   const start = await walPosition(knex);
+  const cpuBefore = postgresCpuUs();
   const result = await work();
+  const cpuAfter = postgresCpuUs();
   const end = await walPosition(knex);
+  const cpuUs = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
   const bytes = Number((await knex.raw<{ rows: Array<{ bytes: string }> }>('SELECT pg_wal_lsn_diff(?, ?)::text AS bytes', [end, start])).rows[0]!.bytes);
-  if (!inspect) return { result, wal: { bytes, images: null } };
-  if (bytes === 0) return { result, wal: { bytes, images: new Map() } };
+  if (!inspect) return { result, wal: { bytes, images: null, cpuUs } };
+  if (bytes === 0) return { result, wal: { bytes, images: new Map(), cpuUs } };
   // Block references read "rel <tablespace>/<database>/<filenode> fork main blk <n> (FPW); …"; this database's only.
   const images = await knex.raw<{ rows: Array<{ relation: string | null; filenode: string; n: string }> }>(
     `SELECT c.relname AS relation, refs.filenode, count(*)::text AS n
@@ -52,19 +84,23 @@ export async function walDuring<T>(knex: Knex, work: () => Promise<T>): Promise<
       GROUP BY 1, 2`,
     [start, end],
   );
-  return { result, wal: { bytes, images: new Map(images.rows.map((r) => [r.relation ?? `filenode ${r.filenode}`, Number(r.n)])) } };
+  return { result, wal: { bytes, images: new Map(images.rows.map((r) => [r.relation ?? `filenode ${r.filenode}`, Number(r.n)])), cpuUs } };
 }
 
-/** "4.3 KiB, 0.00 full-page images" or "55.1 KiB, 4.31 full-page images (3.98 activation_anchors_…, …)", per answer. */
+/**
+ * "4.3 KiB, 0.00 full-page images, CPU 812 µs" or "55.1 KiB, 4.31 full-page images (3.98
+ * activation_anchors_…, …), CPU 1,020 µs", per answer.
+ */
 export function walCell(wal: WalFigures, answers: number): string {
   if (answers <= 0) return 'n/a';
   const kib = `${(wal.bytes / answers / 1024).toFixed(1)} KiB`;
-  if (wal.images === null) return `${kib} (full-page images not counted: no pg_walinspect)`;
+  const cpu = wal.cpuUs === null ? '' : `, CPU ${Math.round(wal.cpuUs / answers).toLocaleString('en')} µs`;
+  if (wal.images === null) return `${kib} (full-page images not counted: no pg_walinspect)${cpu}`;
   const byRelation = [...wal.images].sort((a, b) => b[1] - a[1]);
   const total = byRelation.reduce((sum, [, n]) => sum + n, 0);
   const named = byRelation
     .filter(([, n]) => n / answers >= 0.01)
     .slice(0, 3)
     .map(([relation, n]) => `${(n / answers).toFixed(2)} ${relation}`);
-  return `${kib}, ${(total / answers).toFixed(2)} full-page images${named.length > 0 ? ` (${named.join(', ')})` : ''}`;
+  return `${kib}, ${(total / answers).toFixed(2)} full-page images${named.length > 0 ? ` (${named.join(', ')})` : ''}${cpu}`;
 }

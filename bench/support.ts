@@ -249,6 +249,12 @@ const TICK_US = (() => {
   }
 })();
 
+/** The CPU time, in µs, of a Linux `/proc/…/stat` line: utime and stime, the 14th and 15th fields (the name before them may hold spaces). */
+export function statCpuUs(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+}
+
 /**
  * CPU time used so far by a process's main thread and by the whole process, in µs (Linux /proc; null
  * elsewhere). The whole comes from the process's own stat, which keeps the time of threads that have
@@ -256,11 +262,7 @@ const TICK_US = (() => {
  * window measured for the whole holds the main thread's: all first before a load, main first after.
  */
 function cpuTimeUs(pid: number, mainFirst: boolean): { main: number; all: number } | null {
-  // utime and stime are the 14th and 15th fields; the name before them may hold spaces.
-  const used = (statPath: string) => {
-    const fields = readFileSync(statPath, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
-  };
+  const used = (statPath: string) => statCpuUs(readFileSync(statPath, 'utf8'));
   try {
     const main = () => used(`/proc/${pid}/task/${pid}/stat`);
     const all = () => used(`/proc/${pid}/stat`);

@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import knexFactory, { type Knex } from 'knex';
-import { walCell, walDuring } from '../bench/postgres-wal';
+import { postgresCpuUs, walCell, walDuring } from '../bench/postgres-wal';
 import { createTestDatabase, skipWithoutPostgres, type TestDatabase } from './support/databases';
 
-describe("the benchmark figure of PostgreSQL's WAL per answer", function () {
+describe("the benchmark figures of PostgreSQL's WAL and CPU per answer", function () {
   let database: TestDatabase;
   let knex: Knex;
 
@@ -46,6 +46,22 @@ describe("the benchmark figure of PostgreSQL's WAL per answer", function () {
     assert.ok(heap >= pages * 0.9 && heap <= pages * 1.1, `${heap} images of things for ${pages} pages`);
     assert.ok((wal.images.get('things_pkey') ?? 0) > 0, 'the primary key got new entries on pages written before the checkpoint');
     assert.match(walCell(wal, pages), /^\d+\.\d KiB, \d+\.\d\d full-page images \(1\.\d\d things/);
+  });
+
+  it("counts the CPU time PostgreSQL's processes spent during a run, when they run on this machine", async function () {
+    this.timeout(30_000);
+    const local = postgresCpuUs() !== null;
+    // A statement that keeps a backend busy for a while and writes nothing.
+    const { wal: busy } = await walDuring(knex, async () => knex.raw('SELECT count(*) FROM generate_series(1, 5000000) AS s(n) WHERE n % 7 = 0'));
+    if (!local) {
+      assert.equal(busy.cpuUs, null);
+      assert.doesNotMatch(walCell(busy, 1), /CPU/);
+      return;
+    }
+    assert.ok(busy.cpuUs !== null && busy.cpuUs >= 50_000, `${busy.cpuUs} µs for five million rows counted`);
+    assert.match(walCell(busy, 1), /, CPU [0-9,]+ µs$/);
+    const { wal: idle } = await walDuring(knex, async () => new Promise((resolve) => setTimeout(resolve, 200)));
+    assert.ok(idle.cpuUs !== null && idle.cpuUs < busy.cpuUs, `${idle.cpuUs} µs while nothing ran, ${busy.cpuUs} µs while counting`);
   });
 
   it('counts nothing of a run that wrote nothing', async function () {
