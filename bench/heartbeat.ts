@@ -9,6 +9,10 @@
  * releasing 100,000 long-expired ones; the server's peak RSS. Prints figures; never passes or
  * fails on time. docs/performance.md has the current figures and how to read them.
  *
+ * What is compared runs in turns (support.ts inTurns): licensor and its baselines a second each,
+ * BENCH_SECONDS rounds (deactivations: five rounds of a fifth of the run's seats each), so that a
+ * busy stretch of the machine falls on all of them.
+ *
  *   npm run bench:heartbeat   (BENCH_SECONDS=5 BENCH_WARMUP_SECONDS=3 BENCH_ENGINES=sqlite,postgres
  *                              BENCH_PHASES=heartbeat,activation,sweeper BENCH_CONNECTIONS=1,16,64)
  *   npm run bench:large       (BENCH_PHASES=activation,scale BENCH_SCALE=1000000: seeds a million
@@ -17,7 +21,8 @@
  * BENCH_CPU_PROFILE=<dir> has every process write a CPU profile there (bench/profile-summary.ts).
  * BENCH_WRITER_TRIPS=<dir> times the SQLite writer's transactions in the 1,000-code server and
  * prints where their time goes (bench/writer-trips.ts). On PostgreSQL, each activation and
- * deactivation table is followed by the WAL written per answer (bench/postgres-wal.ts).
+ * deactivation table is followed by the WAL written and the CPU PostgreSQL spent per answer
+ * (bench/postgres-wal.ts).
  * BENCH_SERVER_NODE_ARGS="--flag …" gives Node options to licensor's servers and not to the
  * baselines (a V8 flag on trial).
  */
@@ -30,15 +35,17 @@ import { openDatabase, type Database } from '../src/storage/database';
 import { migrateToLatest } from '../src/storage/migrate';
 import { createTestDatabase, type EngineName } from '../test/support/databases';
 import { randomBytes } from 'node:crypto';
-import { walCell, walDuring, type WalFigures } from './postgres-wal';
+import { mergedWal, walCell, walDuring, type WalFigures } from './postgres-wal';
 import { benchFingerprint, benchSecret, seed } from './seed';
 import type { TransactionShape } from './writer-trips';
 import {
   cpuCell,
   failuresNote,
   fmt,
+  inTurns,
   load,
   loadRequests,
+  merged,
   peakRssMiB,
   pinnedApart,
   ROOT,
@@ -50,6 +57,8 @@ import {
 } from './support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** A deactivation run's turns (inTurns): each frees a fifth of the run's seats. */
+const DEACTIVATION_TURNS = 5;
 const SCALE = Number(process.env.BENCH_SCALE ?? 1_000_000);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',');
@@ -157,17 +166,24 @@ async function heartbeatRuns(
   const cpuRows: string[] = [];
   for (const connections of CONNECTIONS) {
     const runs = async () => {
-      // A warm-up of each (licensor has far more code for the JIT to settle), then the measured runs one after the other.
+      // A warm-up of each (licensor has far more code for the JIT to settle), then the measured runs.
       await load(`${bare.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body);
       if (classes) await load(`${classes.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body);
       if (floor) await load(`${floor.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body, NONCE);
       await load(`${server.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body, NONCE);
-      const b = await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body);
-      const c = classes ? await load(`${classes.url}/v1/heartbeat`, connections, SECONDS, body) : null;
-      const f = floor ? await withServerCpu(floor.child.pid!, () => load(`${floor.url}/v1/heartbeat`, connections, SECONDS, body, NONCE)) : null;
-      const h = await withServerCpu(server.child.pid!, () => load(`${server.url}/v1/heartbeat`, connections, SECONDS, body, NONCE));
-      const u = withoutNonce ? await load(`${server.url}/v1/heartbeat`, connections, SECONDS, body) : null;
-      return { b, c, f, h, u };
+      // In turns of a second each (inTurns), so that a busy stretch of the machine falls on all of them.
+      const turn =
+        (running: Running, headers: typeof NONCE | Record<string, string> = {}) =>
+        () =>
+          withServerCpu(running.child.pid!, () => load(`${running.url}/v1/heartbeat`, connections, 1, body, headers));
+      const loads: Record<string, ReturnType<typeof turn>> = { b: turn(bare), h: turn(server, NONCE) };
+      if (classes) loads.c = turn(classes);
+      if (floor) loads.f = turn(floor, NONCE);
+      // Beats without a nonce, answered twice signed (below).
+      if (withoutNonce) loads.u = turn(server);
+      const turns = await inTurns(loads, SECONDS);
+      const of = (key: string) => (turns[key] ? merged(turns[key]) : null);
+      return { b: of('b')!, c: of('c'), f: of('f'), h: of('h')!, u: of('u') };
     };
     // One connection is pure latency: pinned apart (support.ts); more use both cores, as in production.
     const pinnable = [bare, ...(classes ? [classes] : []), ...(floor ? [floor] : []), server];
@@ -222,8 +238,8 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
       // As the client asks: the answer covered by its lease token, one signature (docs/server.md "Signed answers").
       headers: { ...NONCE(), 'licensor-accept-covered': 'token' },
     }));
-  const activationsOf = (running: Running, held: Held[], code: () => string) => (connections: number) =>
-    withWal(t, () => withServerCpu(running.child.pid!, () => activating(running, held, code, connections, SECONDS)));
+  const activationsOf = (running: Running, held: Held[], code: () => string) => (connections: number) => () =>
+    withWal(t, () => withServerCpu(running.child.pid!, () => activating(running, held, code, connections, 1)));
   const held: Held[] = [];
   const floorHeld: Held[] = [];
   const rows: string[] = [];
@@ -237,11 +253,17 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
       await load(`${bare.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body);
       await activating(floor, floorHeld, nextFloorCode, connections, WARMUP_SECONDS);
       await activating(server, held, nextCode, connections, WARMUP_SECONDS);
-      return {
-        b: await withServerCpu(bare.child.pid!, () => load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body)),
-        f: await activationsOf(floor, floorHeld, nextFloorCode)(connections),
-        a: await activationsOf(server, held, nextCode)(connections),
-      };
+      // In turns of a second each (inTurns), as the heartbeat's.
+      const turns = await inTurns(
+        {
+          b: () => withServerCpu(bare.child.pid!, () => load(`${bare.url}/v1/heartbeat`, connections, 1, body)).then((r) => ({ ...r, wal: null })),
+          f: activationsOf(floor, floorHeld, nextFloorCode)(connections),
+          a: activationsOf(server, held, nextCode)(connections),
+        },
+        SECONDS,
+      );
+      const of = (key: 'b' | 'f' | 'a') => ({ ...merged(turns[key]), wal: mergedWal(turns[key].map((r) => r.wal)) });
+      return { b: of('b'), f: of('f'), a: of('a') };
     };
     const { result, pinned } = connections === 1 ? await pinnedApart([bare, floor, server], runs) : { result: await runs(), pinned: false };
     const notes = pinned ? ['server and load generator on a core each'] : [];
@@ -269,7 +291,8 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
       });
     return (connections: number) => ({
       warm: () => deactivating(connections, warmUp),
-      measured: () => withWal(t, () => withServerCpu(running.child.pid!, () => deactivating(connections, perRun))),
+      // A turn's share of a run (inTurns).
+      turn: () => withWal(t, () => withServerCpu(running.child.pid!, () => deactivating(connections, Math.floor(perRun / DEACTIVATION_TURNS)))),
     });
   };
   const deactivations = deactivationsOf(server, held);
@@ -277,22 +300,29 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
   const deactivationRows: string[] = [];
   const floorDeactivationRows: string[] = [];
   for (const connections of CONNECTIONS) {
-    if (perRun < connections) break;
+    const freed = Math.floor(perRun / DEACTIVATION_TURNS) * DEACTIVATION_TURNS;
+    if (freed < connections * DEACTIVATION_TURNS) break;
     const runs = async () => {
       await load(`${bare.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body);
       if (warmUp >= connections) {
         await floorDeactivations(connections).warm();
         await deactivations(connections).warm();
       }
-      return {
-        b: await load(`${bare.url}/v1/heartbeat`, connections, SECONDS, body),
-        f: await floorDeactivations(connections).measured(),
-        d: await deactivations(connections).measured(),
-      };
+      // In turns, as the activations' (a fifth of the run's deactivations each); the bare route's a second each.
+      const turns = await inTurns(
+        {
+          b: () => withServerCpu(bare.child.pid!, () => load(`${bare.url}/v1/heartbeat`, connections, 1, body)).then((r) => ({ ...r, wal: null })),
+          f: floorDeactivations(connections).turn,
+          d: deactivations(connections).turn,
+        },
+        DEACTIVATION_TURNS,
+      );
+      const of = (key: 'b' | 'f' | 'd') => ({ ...merged(turns[key]), wal: mergedWal(turns[key].map((r) => r.wal)) });
+      return { b: of('b'), f: of('f'), d: of('d') };
     };
     const { result, pinned } = connections === 1 ? await pinnedApart([bare, floor, server], runs) : { result: await runs(), pinned: false };
     const notes = pinned ? ['server and load generator on a core each'] : [];
-    deactivationRows.push(against(label, connections, result.b, result.d, [`${perRun.toLocaleString('en')} seats freed`, ...notes]));
+    deactivationRows.push(against(label, connections, result.b, result.d, [`${freed.toLocaleString('en')} seats freed`, ...notes]));
     floorDeactivationRows.push(against(label, connections, result.f, result.d, [`floor ${fmt(result.f.rps / result.b.rps, 2)}× the bare route`, ...notes]));
     cpuRows.push(`  ${label}, ${connections} conns: deactivation ${cpuCell(result.d.cpu)}, floor ${cpuCell(result.f.cpu)}`);
     if (result.d.wal && result.f.wal)

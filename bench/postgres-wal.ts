@@ -87,6 +87,19 @@ export async function walDuring<T>(knex: Knex, work: () => Promise<T>): Promise<
   return { result, wal: { bytes, images: new Map(images.rows.map((r) => [r.relation ?? `filenode ${r.filenode}`, Number(r.n)])), cpuUs } };
 }
 
+/** The figures of runs taken in turns (support.ts inTurns), as of one run; null if any turn has none. */
+export function mergedWal(turns: ReadonlyArray<WalFigures | null>): WalFigures | null {
+  if (turns.length === 0 || turns.some((t) => t === null)) return null;
+  const all = turns as WalFigures[];
+  const images = all.every((t) => t.images !== null) ? new Map<string, number>() : null;
+  if (images) for (const t of all) for (const [relation, n] of t.images!) images.set(relation, (images.get(relation) ?? 0) + n);
+  return {
+    bytes: all.reduce((sum, t) => sum + t.bytes, 0),
+    images,
+    cpuUs: all.every((t) => t.cpuUs !== null) ? all.reduce((sum, t) => sum + t.cpuUs!, 0) : null,
+  };
+}
+
 /**
  * "4.3 KiB, 0.00 full-page images, CPU 812 µs" or "55.1 KiB, 4.31 full-page images (3.98
  * activation_anchors_…, …), CPU 1,020 µs", per answer.

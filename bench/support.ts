@@ -127,6 +127,10 @@ export interface LoadResult {
   /** Latencies of the 2xx answers in ms, exact (autocannon's own histogram keeps whole milliseconds). */
   p50: number;
   p99: number;
+  /** Every 2xx answer's latency in ms, sorted: what runs taken in turns are merged from. */
+  latencies: number[];
+  /** From the load's start to its last answer, in ms. */
+  elapsedMs: number;
   non2xx: number;
   errors: number;
   /** The answers that were not 2xx, by status and (where the load reads bodies) the refusal's code: `503 database_busy`. */
@@ -204,16 +208,61 @@ export async function loadRequests(url: string, options: LoadOptions, next: () =
     });
   });
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => (latencies.length === 0 ? NaN : Number(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(2)));
+  return figures(answers, lastAnswer - started, latencies, { non2xx: result.non2xx, errors: result.errors + result.timeouts, refused });
+}
+
+/** A load's figures from its answers, the time until the last of them and their latencies, sorted. */
+function figures(answers: number, elapsedMs: number, latencies: number[], failures: Pick<LoadResult, 'non2xx' | 'errors' | 'refused'>): LoadResult {
   return {
-    rps: answers / ((lastAnswer - started) / 1000),
+    rps: answers / (elapsedMs / 1000),
     answers,
-    p50: at(0.5),
-    p99: at(0.99),
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    refused,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    latencies,
+    elapsedMs,
+    ...failures,
   };
+}
+
+/** The `q` quantile of sorted latencies, to 0.01 ms; NaN of none. */
+function quantile(sorted: number[], q: number): number {
+  return sorted.length === 0 ? NaN : Number(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(2));
+}
+
+/**
+ * Runs each of `loads` `rounds` times, in turns, the first of each round rotating, and gives each
+ * one's turns, to be merged (`merged`). This machine's busy stretches last longer than a turn of a
+ * second (docs/performance.md#how-noisy-the-baselines-are), so they fall on every load alike rather
+ * than on whichever ran in them: a ratio between loads moves less from one run to the next.
+ */
+export async function inTurns<K extends string, R>(loads: Record<K, () => Promise<R>>, rounds: number): Promise<Record<K, R[]>> {
+  const names = Object.keys(loads) as K[];
+  const turns = Object.fromEntries(names.map((name) => [name, [] as R[]])) as Record<K, R[]>;
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(round + i) % names.length]!;
+      turns[name].push(await loads[name]());
+    }
+  }
+  return turns;
+}
+
+/** One load's turns (inTurns) as one run. */
+export function merged(turns: ReadonlyArray<LoadResult & { cpu?: CpuPerAnswer | null }>): LoadResult & { cpu: CpuPerAnswer | null } {
+  const answers = turns.reduce((sum, t) => sum + t.answers, 0);
+  const elapsedMs = turns.reduce((sum, t) => sum + t.elapsedMs, 0);
+  const latencies = turns.flatMap((t) => t.latencies).sort((a, b) => a - b);
+  const refused = new Map<string, number>();
+  for (const t of turns) for (const [what, n] of t.refused) refused.set(what, (refused.get(what) ?? 0) + n);
+  // CPU per answer weighted by each turn's answers; unknown if any turn's is.
+  const cpu = turns.every((t) => t.cpu)
+    ? {
+        mainUs: turns.reduce((sum, t) => sum + t.cpu!.mainUs * t.answers, 0) / answers,
+        allUs: turns.reduce((sum, t) => sum + t.cpu!.allUs * t.answers, 0) / answers,
+      }
+    : null;
+  const failures = { non2xx: turns.reduce((sum, t) => sum + t.non2xx, 0), errors: turns.reduce((sum, t) => sum + t.errors, 0), refused };
+  return { ...figures(answers, elapsedMs, latencies, failures), cpu };
 }
 
 /** The stable code of a refusal's body (`{ "error": { "code" } }`), or `?`. */

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import knexFactory, { type Knex } from 'knex';
-import { postgresCpuUs, walCell, walDuring } from '../bench/postgres-wal';
+import { mergedWal, postgresCpuUs, walCell, walDuring } from '../bench/postgres-wal';
 import { createTestDatabase, skipWithoutPostgres, type TestDatabase } from './support/databases';
 
 describe("the benchmark figures of PostgreSQL's WAL and CPU per answer", function () {
@@ -72,5 +72,30 @@ describe("the benchmark figures of PostgreSQL's WAL and CPU per answer", functio
       0,
     );
     assert.match(walCell(wal, 1), /^\d+\.\d KiB/);
+  });
+
+  it('adds up the figures of runs taken in turns, and knows none where a turn has none', () => {
+    const turn = (bytes: number, images: Array<[string, number]> | null, cpuUs: number | null) => ({ bytes, images: images && new Map(images), cpuUs });
+    const both = mergedWal([
+      turn(1_000, [['activations', 2]], 300),
+      turn(
+        3_000,
+        [
+          ['activations', 1],
+          ['codes', 4],
+        ],
+        500,
+      ),
+    ]);
+    assert.deepEqual(both, {
+      bytes: 4_000,
+      images: new Map([
+        ['activations', 3],
+        ['codes', 4],
+      ]),
+      cpuUs: 800,
+    });
+    assert.deepEqual(mergedWal([turn(1_000, [], null), turn(1_000, null, 5)]), { bytes: 2_000, images: null, cpuUs: null });
+    assert.equal(mergedWal([turn(1_000, [], 1), null]), null);
   });
 });

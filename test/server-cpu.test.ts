@@ -25,7 +25,7 @@ describe('the benchmark figure of server CPU per answer', () => {
       const result = await withServerCpu(child.pid!, async () => {
         child.stdin.write('go\n');
         await once(child.stdout, 'data');
-        return { rps: 0, answers: 4, p50: 0, p99: 0, non2xx: 0, errors: 0, refused: new Map<string, number>() };
+        return { rps: 0, answers: 4, p50: 0, p99: 0, latencies: [], elapsedMs: 0, non2xx: 0, errors: 0, refused: new Map<string, number>() };
       });
       if (process.platform !== 'linux') {
         assert.equal(result.cpu, null, 'only Linux has /proc to read it from');
