@@ -24,13 +24,11 @@ export interface WalFigures {
 }
 
 /**
- * CPU time used so far by the processes named `postgres` on this machine (the postmaster, its
- * backends, the WAL writer, the checkpointer…), µs; null when there are none. A process that ends
- * during a run takes its time with it: the benchmark's servers keep their connections open.
+ * CPU time used so far by each process named `postgres` on this machine (the postmaster, its
+ * backends, the WAL writer, the checkpointer…), µs by pid; null when there are none.
  */
-export function postgresCpuUs(): number | null {
-  let total = 0;
-  let seen = false;
+export function postgresCpuUs(): Map<number, number> | null {
+  const used = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(entry)) continue;
     let stat: string;
@@ -39,11 +37,21 @@ export function postgresCpuUs(): number | null {
     } catch {
       continue; // ended meanwhile
     }
-    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
-    seen = true;
-    total += statCpuUs(stat);
+    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres') used.set(Number(entry), statCpuUs(stat));
   }
-  return seen ? total : null;
+  return used.size > 0 ? used : null;
+}
+
+/**
+ * What PostgreSQL's processes spent between two readings: each one's growth, all of a process
+ * started meanwhile. A process that ended meanwhile (an autovacuum worker, the backend of a closed
+ * connection) takes its time with it: counted as nothing, never as less.
+ */
+export function postgresCpuSpent(before: Map<number, number> | null, after: Map<number, number> | null): number | null {
+  if (before === null || after === null) return null;
+  let spent = 0;
+  for (const [pid, us] of after) spent += Math.max(0, us - (before.get(pid) ?? 0));
+  return spent;
 }
 
 /** How far the WAL is on disk: pg_walinspect reads no further, and a commit has waited for its records to be there. */
@@ -69,7 +77,7 @@ export async function walDuring<T>(knex: Knex, work: () => Promise<T>): Promise<
   const result = await work();
   const cpuAfter = postgresCpuUs();
   const end = await walPosition(knex);
-  const cpuUs = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
+  const cpuUs = postgresCpuSpent(cpuBefore, cpuAfter);
   const bytes = Number((await knex.raw<{ rows: Array<{ bytes: string }> }>('SELECT pg_wal_lsn_diff(?, ?)::text AS bytes', [end, start])).rows[0]!.bytes);
   if (!inspect) return { result, wal: { bytes, images: null, cpuUs } };
   if (bytes === 0) return { result, wal: { bytes, images: new Map(), cpuUs } };

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import knexFactory, { type Knex } from 'knex';
-import { mergedWal, postgresCpuUs, walCell, walDuring } from '../bench/postgres-wal';
+import { mergedWal, postgresCpuSpent, postgresCpuUs, walCell, walDuring } from '../bench/postgres-wal';
 import { createTestDatabase, skipWithoutPostgres, type TestDatabase } from './support/databases';
 
 describe("the benchmark figures of PostgreSQL's WAL and CPU per answer", function () {
@@ -72,6 +72,20 @@ describe("the benchmark figures of PostgreSQL's WAL and CPU per answer", functio
       0,
     );
     assert.match(walCell(wal, 1), /^\d+\.\d KiB/);
+  });
+
+  it('counts a process that ended during a run as nothing, and one that started as all it spent', () => {
+    const before = new Map([
+      [10, 5_000],
+      [11, 900_000],
+    ]);
+    // 11 ended (its 900 ms would otherwise be taken off), 12 started.
+    const after = new Map([
+      [10, 7_000],
+      [12, 3_000],
+    ]);
+    assert.equal(postgresCpuSpent(before, after), 5_000);
+    assert.equal(postgresCpuSpent(null, after), null);
   });
 
   it('adds up the figures of runs taken in turns, and knows none where a turn has none', () => {
