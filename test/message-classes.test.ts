@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
 import express, { type Express } from 'express';
 import { expressMessageClasses } from '../src/http/heartbeat/message-classes';
 import { forEachEngine } from './support/databases';
@@ -8,6 +9,12 @@ import { machine } from './support/factories';
 import { startTestServer, type TestServer } from './support/harness';
 import { admin, call } from './support/http';
 import { issueCode } from './support/license-clients';
+
+/** V8's own answer (a natives-syntax intrinsic, allowed for this process from here on): is `o` a fast-mode object? */
+const hasFastProperties = (() => {
+  setFlagsFromString('--allow-natives-syntax');
+  return new Function('o', 'return %HasFastProperties(o)') as (o: object) => boolean;
+})();
 
 /** A small app that uses what Express adds to requests and responses: body parsing, req.is, res.status/json, errors. */
 function sampleApp(): Express {
@@ -77,6 +84,26 @@ describe('requests and responses made as Express ones from birth', () => {
       plain.map((a) => a.status),
       [201, 500, 400, 500, 404],
     );
+  });
+
+  it('keep the shape node’s own have: their properties as quick to reach, not looked up in a dictionary', async () => {
+    const shapesOf = async (withClasses: boolean) => {
+      const shapes: boolean[][] = [];
+      const { server, url } = await listening(sampleApp(), withClasses, (req, res) => shapes.push([hasFastProperties(req), hasFastProperties(res)]));
+      try {
+        for (let i = 0; i < 3; i++) assert.equal((await call(url, 'POST', '/echo', { a: i })).status, 201);
+      } finally {
+        server.close();
+      }
+      return shapes;
+    };
+    const plain = await shapesOf(false);
+    assert.deepEqual(plain, [
+      [true, true],
+      [true, true],
+      [true, true],
+    ]);
+    assert.deepEqual(await shapesOf(true), plain);
   });
 });
 
