@@ -52,6 +52,7 @@ import {
   row,
   startProcess,
   withServerCpu,
+  type CpuPerAnswer,
   type LoadResult,
   type Running,
 } from './support';
@@ -240,6 +241,13 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
     }));
   const activationsOf = (running: Running, held: Held[], code: () => string) => (connections: number) => () =>
     withWal(t, () => withServerCpu(running.child.pid!, () => activating(running, held, code, connections, 1)));
+  // The bare route's turn of a second beside them (inTurns), and each one's turns as one run.
+  const bareTurn = (connections: number) => () =>
+    withServerCpu(bare.child.pid!, () => load(`${bare.url}/v1/heartbeat`, connections, 1, body)).then((r) => ({ ...r, wal: null }));
+  const asOneRun = (turns: Array<LoadResult & { cpu: CpuPerAnswer | null; wal: WalFigures | null }>) => ({
+    ...merged(turns),
+    wal: mergedWal(turns.map((r) => r.wal)),
+  });
   const held: Held[] = [];
   const floorHeld: Held[] = [];
   const rows: string[] = [];
@@ -255,15 +263,10 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
       await activating(server, held, nextCode, connections, WARMUP_SECONDS);
       // In turns of a second each (inTurns), as the heartbeat's.
       const turns = await inTurns(
-        {
-          b: () => withServerCpu(bare.child.pid!, () => load(`${bare.url}/v1/heartbeat`, connections, 1, body)).then((r) => ({ ...r, wal: null })),
-          f: activationsOf(floor, floorHeld, nextFloorCode)(connections),
-          a: activationsOf(server, held, nextCode)(connections),
-        },
+        { b: bareTurn(connections), f: activationsOf(floor, floorHeld, nextFloorCode)(connections), a: activationsOf(server, held, nextCode)(connections) },
         SECONDS,
       );
-      const of = (key: 'b' | 'f' | 'a') => ({ ...merged(turns[key]), wal: mergedWal(turns[key].map((r) => r.wal)) });
-      return { b: of('b'), f: of('f'), a: of('a') };
+      return { b: asOneRun(turns.b), f: asOneRun(turns.f), a: asOneRun(turns.a) };
     };
     const { result, pinned } = connections === 1 ? await pinnedApart([bare, floor, server], runs) : { result: await runs(), pinned: false };
     const notes = pinned ? ['server and load generator on a core each'] : [];
@@ -282,6 +285,8 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
   // has a warm-up before it of a quarter as many.
   const perRun = Math.floor(Math.min(held.length, floorHeld.length) / (CONNECTIONS.length * 1.25));
   const warmUp = Math.floor(perRun / 4);
+  // A run's deactivations in turns (inTurns), a fifth each.
+  const perTurn = Math.floor(perRun / DEACTIVATION_TURNS);
   const deactivationsOf = (running: Running, held: Held[]) => {
     const next = cycle(held);
     const deactivating = (connections: number, amount: number) =>
@@ -291,8 +296,7 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
       });
     return (connections: number) => ({
       warm: () => deactivating(connections, warmUp),
-      // A turn's share of a run (inTurns).
-      turn: () => withWal(t, () => withServerCpu(running.child.pid!, () => deactivating(connections, Math.floor(perRun / DEACTIVATION_TURNS)))),
+      turn: () => withWal(t, () => withServerCpu(running.child.pid!, () => deactivating(connections, perTurn))),
     });
   };
   const deactivations = deactivationsOf(server, held);
@@ -300,8 +304,8 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
   const deactivationRows: string[] = [];
   const floorDeactivationRows: string[] = [];
   for (const connections of CONNECTIONS) {
-    const freed = Math.floor(perRun / DEACTIVATION_TURNS) * DEACTIVATION_TURNS;
-    if (freed < connections * DEACTIVATION_TURNS) break;
+    if (perTurn < connections) break;
+    const freed = perTurn * DEACTIVATION_TURNS;
     const runs = async () => {
       await load(`${bare.url}/v1/heartbeat`, connections, WARMUP_SECONDS, body);
       if (warmUp >= connections) {
@@ -310,15 +314,10 @@ async function activationRuns(t: Target, bare: Running, server: Running, label =
       }
       // In turns, as the activations' (a fifth of the run's deactivations each); the bare route's a second each.
       const turns = await inTurns(
-        {
-          b: () => withServerCpu(bare.child.pid!, () => load(`${bare.url}/v1/heartbeat`, connections, 1, body)).then((r) => ({ ...r, wal: null })),
-          f: floorDeactivations(connections).turn,
-          d: deactivations(connections).turn,
-        },
+        { b: bareTurn(connections), f: floorDeactivations(connections).turn, d: deactivations(connections).turn },
         DEACTIVATION_TURNS,
       );
-      const of = (key: 'b' | 'f' | 'd') => ({ ...merged(turns[key]), wal: mergedWal(turns[key].map((r) => r.wal)) });
-      return { b: of('b'), f: of('f'), d: of('d') };
+      return { b: asOneRun(turns.b), f: asOneRun(turns.f), d: asOneRun(turns.d) };
     };
     const { result, pinned } = connections === 1 ? await pinnedApart([bare, floor, server], runs) : { result: await runs(), pinned: false };
     const notes = pinned ? ['server and load generator on a core each'] : [];

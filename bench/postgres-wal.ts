@@ -27,7 +27,7 @@ export interface WalFigures {
  * CPU time used so far by each process named `postgres` on this machine (the postmaster, its
  * backends, the WAL writer, the checkpointer…), µs by pid; null when there are none.
  */
-export function postgresCpuUs(): Map<number, number> | null {
+export function postgresCpuByPid(): Map<number, number> | null {
   const used = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(entry)) continue;
@@ -73,9 +73,9 @@ async function canInspect(knex: Knex): Promise<boolean> {
 export async function walDuring<T>(knex: Knex, work: () => Promise<T>): Promise<{ result: T; wal: WalFigures }> {
   const inspect = await canInspect(knex);
   const start = await walPosition(knex);
-  const cpuBefore = postgresCpuUs();
+  const cpuBefore = postgresCpuByPid();
   const result = await work();
-  const cpuAfter = postgresCpuUs();
+  const cpuAfter = postgresCpuByPid();
   const end = await walPosition(knex);
   const cpuUs = postgresCpuSpent(cpuBefore, cpuAfter);
   const bytes = Number((await knex.raw<{ rows: Array<{ bytes: string }> }>('SELECT pg_wal_lsn_diff(?, ?)::text AS bytes', [end, start])).rows[0]!.bytes);

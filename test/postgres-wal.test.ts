@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import knexFactory, { type Knex } from 'knex';
-import { mergedWal, postgresCpuSpent, postgresCpuUs, walCell, walDuring } from '../bench/postgres-wal';
+import { mergedWal, postgresCpuSpent, postgresCpuByPid, walCell, walDuring } from '../bench/postgres-wal';
 import { createTestDatabase, skipWithoutPostgres, type TestDatabase } from './support/databases';
 
 describe("the benchmark figures of PostgreSQL's WAL and CPU per answer", function () {
@@ -50,7 +50,7 @@ describe("the benchmark figures of PostgreSQL's WAL and CPU per answer", functio
 
   it("counts the CPU time PostgreSQL's processes spent during a run, when they run on this machine", async function () {
     this.timeout(30_000);
-    const local = postgresCpuUs() !== null;
+    const local = postgresCpuByPid() !== null;
     // A statement that keeps a backend busy for a while and writes nothing.
     const { wal: busy } = await walDuring(knex, async () => knex.raw('SELECT count(*) FROM generate_series(1, 5000000) AS s(n) WHERE n % 7 = 0'));
     if (!local) {
