@@ -40,4 +40,48 @@ describe('the guessing budgets shared on PostgreSQL', () => {
       await taker.end();
     }
   });
+
+  it('writes an attempt given back with the next take, on the same rows: one statement per attempt, never refused for a found code', async () => {
+    const store = openGuessBudgetStore(database);
+    const budget = [{ key: 'fleet', intervalMs: 60_000, burst: 2 }];
+    await store.take([{ key: 'warm', intervalMs: 1_000, burst: 1 }], now); // the process's first take prunes
+    const statements = countStatements(database);
+    try {
+      // A fleet from one address: each activation takes an attempt, finds its code and gives it back.
+      for (let i = 0; i < 10; i++) {
+        assert.deepEqual(await store.take(budget, now), [], `attempt ${i + 1} refused`);
+        await store.giveBack(budget, now);
+      }
+      assert.equal(statements.count(), 10, 'each give-back went with the next take');
+    } finally {
+      statements.stop();
+    }
+  });
+
+  it('writes what no take of its own carried within a moment, where another process sees it', async () => {
+    const [mine, other] = [openGuessBudgetStore(database), openGuessBudgetStore(database)];
+    const budget = [{ key: 'shared', intervalMs: 60_000, burst: 2 }];
+    assert.deepEqual(await mine.take(budget, now), []);
+    assert.deepEqual(await mine.take(budget, now), []);
+    assert.deepEqual(await other.take(budget, now), budget, 'the budget is spent');
+    await mine.giveBack(budget, now);
+    const started = Date.now();
+    while ((await other.take(budget, now)).length > 0) {
+      assert.ok(Date.now() - started < 5_000, 'the attempt given back was never written');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.deepEqual(await other.take(budget, now), budget, 'exactly one attempt came back');
+  });
 });
+
+/** Statements sent outside a transaction: each takes a connection from the pool (src/storage/direct-sql.ts sqlRows). */
+function countStatements(database: Database): { count(): number; stop(): void } {
+  const client = database.knex.client as { acquireConnection: () => Promise<unknown> };
+  const acquire = client.acquireConnection;
+  let count = 0;
+  client.acquireConnection = function (this: unknown) {
+    count++;
+    return acquire.call(this);
+  };
+  return { count: () => count, stop: () => void (client.acquireConnection = acquire) };
+}

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { generateAuthorizationCode } from '../src/domain/authorization-code';
 import { SECOND } from './support/clock';
 import { machine } from './support/factories';
+import { forEachEngine } from './support/databases';
 import { startTestServer, type TestServer } from './support/harness';
 import { admin } from './support/http';
 import { postFrom } from './support/loopback';
@@ -9,12 +10,13 @@ import { postFrom } from './support/loopback';
 const GUESSER = '127.0.0.2';
 const CUSTOMER = '127.0.0.3';
 
-describe('guessing authorization codes', () => {
+// On PostgreSQL the budgets are a table shared by server processes (src/storage/guess-budget-store.ts).
+forEachEngine('guessing authorization codes', (engine) => {
   let server: TestServer;
 
   before(async () => {
     // The documented defaults: 10 failed lookups per address per minute, 20 at once; 120 attempts per code.
-    server = await startTestServer('sqlite', {
+    server = await startTestServer(engine, {
       LICENSOR_GUESSES_PER_MINUTE: '10',
       LICENSOR_GUESS_BURST: '20',
       LICENSOR_CODE_ATTEMPTS_PER_MINUTE: '120',

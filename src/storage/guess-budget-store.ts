@@ -19,15 +19,37 @@ export function openGuessBudgetStore(database: Database): GuessBudgetStore {
 const PRUNE_EVERY_MS = 60_000;
 
 /**
+ * How long an attempt given back may wait for this process's next take to carry it, before a
+ * statement of its own writes it. Meanwhile other processes see the budget an attempt lower, which
+ * is the safe side; this process's own takes never do (they carry it).
+ */
+const OWED_FLUSH_MS = 50;
+
+/** Budgets owed attempts that one statement carries at most, and that are kept before they are written at once. */
+const OWED_PER_STATEMENT = 200;
+
+/**
  * The `guess_budgets` table (migration 012): one statement per attempt, hand-written and sent
  * to a pooled connection (sqlRows), not through knex's runner. A multi-row upsert takes
  * from every budget that has an attempt left, under each row's lock (ON CONFLICT … WHERE reads the
  * row as committed, so racing processes never both take the last attempt), in key order so two
  * statements never wait on each other crosswise. When one budget had none, the others are given
  * back (a second statement, on the refused path only).
+ *
+ * An attempt given back after an answer (a code that was found) is not a statement of its own: it
+ * is owed, in memory, and the process's next take writes it in the same statement, on the same
+ * rows, before it checks them (a timer writes what no take carried). Every activation took and
+ * gave back the same two budgets (its address's and the server-wide one) in two statements, a
+ * quarter of what PostgreSQL activations a second cost on two cores
+ * (docs/performance.md#the-guessing-guard-on-postgresql).
  */
 class SqlGuessBudgetStore implements GuessBudgetStore {
   private lastPrune = Number.NEGATIVE_INFINITY;
+  /** Per budget key: the milliseconds given back and not yet written (attempts × interval), and its span for a row that must be made. */
+  private owed = new Map<string, { ms: number; span: number }>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  /** The latest time a caller gave (the guard's clock): what the timer writes as now. */
+  private lastNow = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly knex: Knex) {}
 
@@ -36,42 +58,119 @@ class SqlGuessBudgetStore implements GuessBudgetStore {
     return this.takeFrom(rules, now).catch((err: unknown) => Promise.reject(translate(err)));
   }
 
+  /** Owed at once, written with the next take or within OWED_FLUSH_MS; never fails. */
   giveBack(rules: readonly BudgetRule[], now: number): Promise<void> {
-    return this.giveBackTo(rules, now).catch((err: unknown) => Promise.reject(translate(err)));
+    this.lastNow = Math.max(this.lastNow, now);
+    for (const r of rules) this.owe(r.key, r.intervalMs, r.burst * r.intervalMs);
+    if (this.owed.size >= OWED_PER_STATEMENT) this.scheduleFlush(0);
+    else this.scheduleFlush(OWED_FLUSH_MS);
+    return Promise.resolve();
   }
 
   private async takeFrom(rules: readonly BudgetRule[], now: number): Promise<BudgetRule[]> {
     if (rules.length === 0) return [];
+    this.lastNow = Math.max(this.lastNow, now);
     await this.pruneNowAndThen(now);
-    const sorted = byKey(rules);
-    // A new row is inserted with one attempt taken; `span` carries burst × interval to the conflict clause.
-    const rows = await sqlRows<{ key: string }>(
-      this.knex,
-      `INSERT INTO guess_budgets AS b (key, full_at, span) ${valuesCommittedAsync(sorted.length)}
-       ON CONFLICT (key) DO UPDATE SET full_at = GREATEST(b.full_at, ?) + (EXCLUDED.full_at - ?)
-       WHERE GREATEST(b.full_at, ?) + (EXCLUDED.full_at - ?) <= ? + EXCLUDED.span
-       RETURNING key`,
-      [...sorted.flatMap((r) => [r.key, now + r.intervalMs, r.burst * r.intervalMs]), now, now, now, now, now],
-    );
-    const taken = new Set(rows.map((row) => row.key));
-    const refused = rules.filter((r) => !taken.has(r.key));
-    if (refused.length > 0 && taken.size > 0)
+    const carried = this.carry(rules.map((r) => r.key));
+    // A row per budget, in key order: taken (one interval later) and given back what it was owed.
+    const rows = new Map<string, { took: number; back: number; span: number }>();
+    for (const r of rules) rows.set(r.key, { took: r.intervalMs, back: 0, span: r.burst * r.intervalMs });
+    for (const [key, o] of carried) {
+      const row = rows.get(key);
+      if (row) row.back = o.ms;
+      else rows.set(key, { took: 0, back: o.ms, span: o.span });
+    }
+    const keys = [...rows.keys()].sort();
+    let returned: { key: string }[];
+    try {
+      // A new row is inserted with one attempt taken (or full, when it was only owed); `back` is
+      // read by key from the arrays, since ON CONFLICT sees only the proposed row's own columns.
+      // A row only owed is always written; a taken one only when the attempt fits its span.
+      const back = `GREATEST(?, b.full_at - (SELECT o.back FROM unnest(CAST(? AS TEXT[]), CAST(? AS BIGINT[])) AS o (key, back) WHERE o.key = b.key))`;
+      const backs = [keys, keys.map((k) => rows.get(k)!.back)];
+      returned = await sqlRows<{ key: string }>(
+        this.knex,
+        `INSERT INTO guess_budgets AS b (key, full_at, span) ${valuesCommittedAsync(keys.length)}
+         ON CONFLICT (key) DO UPDATE SET full_at = ${back} + (EXCLUDED.full_at - ?)
+         WHERE EXCLUDED.full_at = ? OR ${back} + (EXCLUDED.full_at - ?) <= ? + EXCLUDED.span
+         RETURNING key`,
+        [...keys.flatMap((k) => [k, now + rows.get(k)!.took, rows.get(k)!.span]), now, ...backs, now, now, now, ...backs, now, now],
+      );
+    } catch (err) {
+      for (const [key, o] of carried) this.owe(key, o.ms, o.span);
+      throw err;
+    }
+    const written = new Set(returned.map((row) => row.key));
+    // A budget refused was not written: what it was owed still is.
+    for (const [key, o] of carried) if (!written.has(key)) this.owe(key, o.ms, o.span);
+    const refused = rules.filter((r) => !written.has(r.key));
+    const taken = rules.filter((r) => written.has(r.key));
+    if (refused.length > 0 && taken.length > 0)
       await this.giveBackTo(
-        sorted.filter((r) => taken.has(r.key)),
+        byKey(taken).map((r) => ({ key: r.key, ms: r.intervalMs, span: r.burst * r.intervalMs })),
         now,
       );
     return refused;
   }
 
-  private async giveBackTo(rules: readonly BudgetRule[], now: number): Promise<void> {
-    if (rules.length === 0) return;
-    const sorted = byKey(rules);
+  /** What is owed, taken out to go with a statement: the take's own budgets first, then others, OWED_PER_STATEMENT at most. */
+  private carry(first: readonly string[]): Map<string, { ms: number; span: number }> {
+    const carried = new Map<string, { ms: number; span: number }>();
+    for (const key of first) {
+      const o = this.owed.get(key);
+      if (o) carried.set(key, o);
+    }
+    for (const [key, o] of this.owed) {
+      if (carried.size >= OWED_PER_STATEMENT) break;
+      carried.set(key, o);
+    }
+    for (const key of carried.keys()) this.owed.delete(key);
+    return carried;
+  }
+
+  private owe(key: string, ms: number, span: number): void {
+    const o = this.owed.get(key);
+    if (o) o.ms += ms;
+    else this.owed.set(key, { ms, span });
+  }
+
+  private scheduleFlush(afterMs: number): void {
+    if (this.flushTimer && afterMs > 0) return;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.flushOwed().catch(() => undefined);
+    }, afterMs);
+    this.flushTimer.unref();
+  }
+
+  /** Writes what no take carried. A failure (the database away) keeps it owed, for the next take or the next try. */
+  private async flushOwed(): Promise<void> {
+    const carried = this.carry([]);
+    if (carried.size === 0) return;
+    const keys = [...carried.keys()].sort();
+    try {
+      await this.giveBackTo(
+        keys.map((key) => ({ key, ms: carried.get(key)!.ms, span: carried.get(key)!.span })),
+        this.lastNow,
+      );
+    } catch (err) {
+      for (const [key, o] of carried) this.owe(key, o.ms, o.span);
+      this.scheduleFlush(OWED_FLUSH_MS);
+      throw err;
+    }
+    if (this.owed.size > 0) this.scheduleFlush(OWED_FLUSH_MS);
+  }
+
+  /** Gives back `ms` to each budget, in key order (the caller's), now. */
+  private async giveBackTo(budgets: readonly { key: string; ms: number; span: number }[], now: number): Promise<void> {
+    if (budgets.length === 0) return;
     // A row pruned meanwhile was full: inserted as full (in the past), it changes nothing.
     await sqlRows(
       this.knex,
-      `INSERT INTO guess_budgets AS b (key, full_at, span) ${valuesCommittedAsync(sorted.length)}
+      `INSERT INTO guess_budgets AS b (key, full_at, span) ${valuesCommittedAsync(budgets.length)}
        ON CONFLICT (key) DO UPDATE SET full_at = GREATEST(?, b.full_at - (? - EXCLUDED.full_at))`,
-      [...sorted.flatMap((r) => [r.key, now - r.intervalMs, r.burst * r.intervalMs]), now, now],
+      [...budgets.flatMap((b) => [b.key, now - b.ms, b.span]), now, now],
     );
   }
 
