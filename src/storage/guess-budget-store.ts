@@ -29,6 +29,12 @@ const OWED_FLUSH_MS = 50;
 const OWED_PER_STATEMENT = 200;
 
 /**
+ * Other budgets' owed attempts a take carries besides its own: a take is on an activation's way,
+ * and each row it carries is one more row to lock and write before the answer.
+ */
+const OWED_CARRIED_BY_A_TAKE = 16;
+
+/**
  * The `guess_budgets` table (migration 012): one statement per attempt, hand-written and sent
  * to a pooled connection (sqlRows), not through knex's runner. A multi-row upsert takes
  * from every budget that has an attempt left, under each row's lock (ON CONFLICT … WHERE reads the
@@ -71,7 +77,10 @@ class SqlGuessBudgetStore implements GuessBudgetStore {
     if (rules.length === 0) return [];
     this.lastNow = Math.max(this.lastNow, now);
     await this.pruneNowAndThen(now);
-    const carried = this.carry(rules.map((r) => r.key));
+    const carried = this.carry(
+      rules.map((r) => r.key),
+      rules.length + OWED_CARRIED_BY_A_TAKE,
+    );
     // A row per budget, in key order: taken (one interval later) and given back what it was owed.
     const rows = new Map<string, { took: number; back: number; span: number }>();
     for (const r of rules) rows.set(r.key, { took: r.intervalMs, back: 0, span: r.burst * r.intervalMs });
@@ -113,15 +122,15 @@ class SqlGuessBudgetStore implements GuessBudgetStore {
     return refused;
   }
 
-  /** What is owed, taken out to go with a statement: the take's own budgets first, then others, OWED_PER_STATEMENT at most. */
-  private carry(first: readonly string[]): Map<string, { ms: number; span: number }> {
+  /** What is owed, taken out to go with a statement: the take's own budgets first, then others, `most` in all. */
+  private carry(first: readonly string[], most: number): Map<string, { ms: number; span: number }> {
     const carried = new Map<string, { ms: number; span: number }>();
     for (const key of first) {
       const o = this.owed.get(key);
       if (o) carried.set(key, o);
     }
     for (const [key, o] of this.owed) {
-      if (carried.size >= OWED_PER_STATEMENT) break;
+      if (carried.size >= most) break;
       carried.set(key, o);
     }
     for (const key of carried.keys()) this.owed.delete(key);
@@ -146,7 +155,7 @@ class SqlGuessBudgetStore implements GuessBudgetStore {
 
   /** Writes what no take carried. A failure (the database away) keeps it owed, for the next take or the next try. */
   private async flushOwed(): Promise<void> {
-    const carried = this.carry([]);
+    const carried = this.carry([], OWED_PER_STATEMENT);
     if (carried.size === 0) return;
     const keys = [...carried.keys()].sort();
     try {
