@@ -89,6 +89,17 @@ forEachEngine("a code's live seats, kept on its row", (engine) => {
     assert.deepEqual(await miscounted(), []);
   });
 
+  it('moves with activations inserted several in one statement, live or not, on several codes', async () => {
+    const product = await aProduct(t.runtime.ctx);
+    const [x, y] = [await aCode(t.runtime.ctx, product, { seats: 9 }), await aCode(t.runtime.ctx, product, { seats: 9 })];
+    const row = (id: string, codeId: string, status: string) => activationRow(id, codeId, product.id, status, t.clock.now());
+    await t.runtime.database
+      .knex('activations')
+      .insert([row('m1', x.id, 'active'), row('m2', x.id, 'active'), row('m3', x.id, 'deactivated'), row('m4', y.id, 'active')]);
+    assert.deepEqual([await keptOf(x.id), await keptOf(y.id)], [2, 1]);
+    assert.deepEqual(await miscounted(), []);
+  });
+
   it('is counted from the live activations when the migration adds it to a database in use', async () => {
     const db = await createTestDatabase(engine);
     const database = openDatabase({ databaseUrl: db.databaseUrl, sqliteFile: join(db.dataDir, 'licensor.db') });
@@ -122,17 +133,7 @@ forEachEngine("a code's live seats, kept on its row", (engine) => {
         updated_at: now,
       });
       await knex('codes').insert([code('c1'), code('c2')]);
-      const activation = (id: string, codeId: string, status: string) => ({
-        id,
-        code_id: codeId,
-        product_id: 'p',
-        fingerprint: '{}',
-        environment: '{}',
-        status,
-        clone_suspect: false,
-        created_at: now,
-        last_heartbeat_at: now,
-      });
+      const activation = (id: string, codeId: string, status: string) => activationRow(id, codeId, 'p', status, now);
       await knex('activations').insert([
         activation('x1', 'c1', 'active'),
         activation('x2', 'c1', 'active'),
@@ -156,3 +157,18 @@ forEachEngine("a code's live seats, kept on its row", (engine) => {
     }
   });
 });
+
+/** An activation's row as a writer outside the domain inserts it (a seed, an import). */
+function activationRow(id: string, codeId: string, productId: string, status: string, now: number) {
+  return {
+    id,
+    code_id: codeId,
+    product_id: productId,
+    fingerprint: '{}',
+    environment: '{}',
+    status,
+    clone_suspect: false,
+    created_at: now,
+    last_heartbeat_at: now,
+  };
+}

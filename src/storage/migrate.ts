@@ -19,6 +19,7 @@ import * as webhookEndpointChanges from './migrations/017_webhook_endpoint_chang
 import * as codeLiveSeats from './migrations/018_code_live_seats';
 import * as raisedNotices from './migrations/019_raised_notices';
 import * as seatCountsWithoutNotices from './migrations/020_seat_counts_without_notices';
+import * as seatCountPerInsertedRow from './migrations/021_seat_count_per_inserted_row';
 
 /** Migrations are compiled in, listed here in order; no file-system discovery. */
 export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
@@ -42,6 +43,7 @@ export const MIGRATIONS: Record<string, { up(k: Knex): Promise<void>; down(k: Kn
   '018_code_live_seats': codeLiveSeats,
   '019_raised_notices': raisedNotices,
   '020_seat_counts_without_notices': seatCountsWithoutNotices,
+  '021_seat_count_per_inserted_row': seatCountPerInsertedRow,
 };
 
 const source: Knex.MigrationSource<string> = {
