@@ -72,6 +72,20 @@ describe('the guessing budgets shared on PostgreSQL', () => {
     }
     assert.deepEqual(await other.take(budget, now), budget, 'exactly one attempt came back');
   });
+
+  it('tries once to write what it owes when its database has closed, and not again on its own', async () => {
+    const closing = openDatabase({ databaseUrl: db.databaseUrl, sqliteFile: '' });
+    const store = openGuessBudgetStore(closing);
+    await closing.close();
+    const tries = countStatements(closing);
+    try {
+      await store.giveBack([{ key: 'after-close', intervalMs: 60_000, burst: 2 }], now);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal(tries.count(), 1);
+    } finally {
+      tries.stop();
+    }
+  });
 });
 
 /** Statements sent outside a transaction: each takes a connection from the pool (src/storage/direct-sql.ts sqlRows). */

@@ -153,7 +153,11 @@ class SqlGuessBudgetStore implements GuessBudgetStore {
     this.flushTimer.unref();
   }
 
-  /** Writes what no take carried. A failure (the database away) keeps it owed, for the next take or the next try. */
+  /**
+   * Writes what no take carried. A failure (the database away, or closed) keeps it owed for the
+   * next take, or the timer the next give-back sets: no retries of its own, which after a
+   * shutdown would never end.
+   */
   private async flushOwed(): Promise<void> {
     const carried = this.carry([], OWED_PER_STATEMENT);
     if (carried.size === 0) return;
@@ -165,10 +169,9 @@ class SqlGuessBudgetStore implements GuessBudgetStore {
       );
     } catch (err) {
       for (const [key, o] of carried) this.owe(key, o.ms, o.span);
-      this.scheduleFlush(OWED_FLUSH_MS);
       throw err;
     }
-    if (this.owed.size > 0) this.scheduleFlush(OWED_FLUSH_MS);
+    if (this.owed.size > 0) this.scheduleFlush(this.owed.size >= OWED_PER_STATEMENT ? 0 : OWED_FLUSH_MS);
   }
 
   /** Gives back `ms` to each budget, in key order (the caller's), now. */
