@@ -49,10 +49,19 @@ const OWED_CARRIED_BY_A_TAKE = 16;
  * quarter of what PostgreSQL activations a second cost on two cores
  * (docs/performance.md#the-guessing-guard-on-postgresql).
  */
+/** Attempts given back and not yet written to a budget: their milliseconds (attempts × interval), and its span for a row that must be made. */
+interface Owed {
+  ms: number;
+  span: number;
+}
+
+/** One attempt of `rule`, given back. */
+const oneAttempt = (rule: BudgetRule): Owed => ({ ms: rule.intervalMs, span: rule.burst * rule.intervalMs });
+
 class SqlGuessBudgetStore implements GuessBudgetStore {
   private lastPrune = Number.NEGATIVE_INFINITY;
-  /** Per budget key: the milliseconds given back and not yet written (attempts × interval), and its span for a row that must be made. */
-  private owed = new Map<string, { ms: number; span: number }>();
+  /** Per budget key: what is given back and not yet written. */
+  private owed = new Map<string, Owed>();
   private flushTimer: NodeJS.Timeout | null = null;
   /** The latest time a caller gave (the guard's clock): what the timer writes as now. */
   private lastNow = Number.NEGATIVE_INFINITY;
@@ -67,7 +76,7 @@ class SqlGuessBudgetStore implements GuessBudgetStore {
   /** Owed at once, written with the next take or within OWED_FLUSH_MS; never fails. */
   giveBack(rules: readonly BudgetRule[], now: number): Promise<void> {
     this.lastNow = Math.max(this.lastNow, now);
-    for (const r of rules) this.owe(r.key, r.intervalMs, r.burst * r.intervalMs);
+    for (const r of rules) this.owe(r.key, oneAttempt(r));
     if (this.owed.size >= OWED_PER_STATEMENT) this.scheduleFlush(0);
     else this.scheduleFlush(OWED_FLUSH_MS);
     return Promise.resolve();
@@ -106,25 +115,21 @@ class SqlGuessBudgetStore implements GuessBudgetStore {
         [...keys.flatMap((k) => [k, now + rows.get(k)!.took, rows.get(k)!.span]), now, ...backs, now, now, now, ...backs, now, now],
       );
     } catch (err) {
-      for (const [key, o] of carried) this.owe(key, o.ms, o.span);
+      for (const [key, o] of carried) this.owe(key, o);
       throw err;
     }
     const written = new Set(returned.map((row) => row.key));
     // A budget refused was not written: what it was owed still is.
-    for (const [key, o] of carried) if (!written.has(key)) this.owe(key, o.ms, o.span);
+    for (const [key, o] of carried) if (!written.has(key)) this.owe(key, o);
     const refused = rules.filter((r) => !written.has(r.key));
     const taken = rules.filter((r) => written.has(r.key));
-    if (refused.length > 0 && taken.length > 0)
-      await this.giveBackTo(
-        byKey(taken).map((r) => ({ key: r.key, ms: r.intervalMs, span: r.burst * r.intervalMs })),
-        now,
-      );
+    if (refused.length > 0 && taken.length > 0) await this.giveBackTo(new Map(taken.map((r) => [r.key, oneAttempt(r)])), now);
     return refused;
   }
 
   /** What is owed, taken out to go with a statement: the take's own budgets first, then others, `most` in all. */
-  private carry(first: readonly string[], most: number): Map<string, { ms: number; span: number }> {
-    const carried = new Map<string, { ms: number; span: number }>();
+  private carry(first: readonly string[], most: number): Map<string, Owed> {
+    const carried = new Map<string, Owed>();
     for (const key of first) {
       const o = this.owed.get(key);
       if (o) carried.set(key, o);
@@ -137,10 +142,10 @@ class SqlGuessBudgetStore implements GuessBudgetStore {
     return carried;
   }
 
-  private owe(key: string, ms: number, span: number): void {
+  private owe(key: string, more: Owed): void {
     const o = this.owed.get(key);
-    if (o) o.ms += ms;
-    else this.owed.set(key, { ms, span });
+    if (o) o.ms += more.ms;
+    else this.owed.set(key, { ...more });
   }
 
   private scheduleFlush(afterMs: number): void {
@@ -161,28 +166,25 @@ class SqlGuessBudgetStore implements GuessBudgetStore {
   private async flushOwed(): Promise<void> {
     const carried = this.carry([], OWED_PER_STATEMENT);
     if (carried.size === 0) return;
-    const keys = [...carried.keys()].sort();
     try {
-      await this.giveBackTo(
-        keys.map((key) => ({ key, ms: carried.get(key)!.ms, span: carried.get(key)!.span })),
-        this.lastNow,
-      );
+      await this.giveBackTo(carried, this.lastNow);
     } catch (err) {
-      for (const [key, o] of carried) this.owe(key, o.ms, o.span);
+      for (const [key, o] of carried) this.owe(key, o);
       throw err;
     }
     if (this.owed.size > 0) this.scheduleFlush(this.owed.size >= OWED_PER_STATEMENT ? 0 : OWED_FLUSH_MS);
   }
 
-  /** Gives back `ms` to each budget, in key order (the caller's), now. */
-  private async giveBackTo(budgets: readonly { key: string; ms: number; span: number }[], now: number): Promise<void> {
-    if (budgets.length === 0) return;
+  /** Gives back what each budget is owed, now, in key order. */
+  private async giveBackTo(owed: ReadonlyMap<string, Owed>, now: number): Promise<void> {
+    if (owed.size === 0) return;
+    const keys = [...owed.keys()].sort();
     // A row pruned meanwhile was full: inserted as full (in the past), it changes nothing.
     await sqlRows(
       this.knex,
-      `INSERT INTO guess_budgets AS b (key, full_at, span) ${valuesCommittedAsync(budgets.length)}
+      `INSERT INTO guess_budgets AS b (key, full_at, span) ${valuesCommittedAsync(keys.length)}
        ON CONFLICT (key) DO UPDATE SET full_at = GREATEST(?, b.full_at - (? - EXCLUDED.full_at))`,
-      [...budgets.flatMap((b) => [b.key, now - b.ms, b.span]), now, now],
+      [...keys.flatMap((key) => [key, now - owed.get(key)!.ms, owed.get(key)!.span]), now, now],
     );
   }
 
@@ -240,8 +242,4 @@ function valuesCommittedAsync(rows: number): string {
   const tuples = Array.from({ length: rows }, () => '(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT))').join(', ');
   return `SELECT v.key, v.full_at, v.span FROM (VALUES ${tuples}) AS v (key, full_at, span)
           CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS async`;
-}
-
-function byKey(rules: readonly BudgetRule[]): BudgetRule[] {
-  return [...rules].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
